@@ -1,0 +1,31 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Hawser.Shared.Rpc.Client;
+
+/// <summary>How an <see cref="RpcChannel"/> connects and what it accepts.</summary>
+public sealed record RpcChannelOptions
+{
+    /// <summary>Largest response message accepted, after decompression.</summary>
+    public int MaxReceiveMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+
+    /// <summary>Largest request message sent; a larger one fails the call with RESOURCE_EXHAUSTED before it is sent.</summary>
+    public int MaxSendMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+
+    /// <summary>When set, the server's certificate must chain to this CA (instead of the system's roots).</summary>
+    public X509Certificate2? TrustedCa { get; init; }
+
+    /// <summary>Certificate (with private key) presented to servers that ask for one.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>Idle time before an HTTP/2 PING checks the connection; <see cref="Timeout.InfiniteTimeSpan"/> turns pings off.</summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long to wait for a PING's answer before the connection is declared dead.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long to wait for the TCP and TLS connection.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The user-agent sent with every call.</summary>
+    public string UserAgent { get; init; } = "hawser-rpc/" + typeof(RpcChannelOptions).Assembly.GetName().Version?.ToString(3);
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Shared.Rpc.Server;
+
+/// <summary>Where and how an <see cref="RpcHost"/> listens.</summary>
+public sealed record RpcListenOptions
+{
+    /// <summary>Address and port; port 0 picks a free one (see <see cref="RpcHost.Addresses"/>).</summary>
+    public required IPEndPoint EndPoint { get; init; }
+
+    /// <summary>Serving certificate; null listens in cleartext h2c (prior knowledge), meant for loopback.</summary>
+    public X509Certificate2? Certificate { get; init; }
+
+    /// <summary>Whether TLS clients must present a certificate.</summary>
+    public ClientCertificateMode ClientCertificateMode { get; init; } = ClientCertificateMode.NoCertificate;
+
+    /// <summary>Validates a client certificate; required when clients present one.</summary>
+    public Func<X509Certificate2, X509Chain?, System.Net.Security.SslPolicyErrors, bool>? ClientCertificateValidation { get; init; }
+}
+
+/// <summary>Kestrel serving an <see cref="RpcServer"/> (and whatever else the caller plugs in).</summary>
+public sealed class RpcHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RpcHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    {
+        _app = app;
+        Addresses = addresses;
+    }
+
+    /// <summary>The addresses actually bound, with real ports.</summary>
+    public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>The application's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts listening and returns once the sockets are bound.</summary>
+    public static async Task<RpcHost> StartAsync(RpcServer server, IEnumerable<RpcListenOptions> listen,
+        Action<WebApplicationBuilder>? configureBuilder = null, Action<WebApplication>? configureApp = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            foreach (var endpoint in listen)
+            {
+                kestrel.Listen(endpoint.EndPoint, options => Configure(options, endpoint));
+            }
+        });
+        configureBuilder?.Invoke(builder);
+        var app = builder.Build();
+        app.UseRpc(server);
+        configureApp?.Invoke(app);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+            .Addresses.Select(a => new Uri(a)).ToList();
+        return new RpcHost(app, bound);
+    }
+
+    /// <summary>Stops accepting calls and waits briefly for those in flight.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Configure(ListenOptions options, RpcListenOptions endpoint)
+    {
+        if (endpoint.Certificate is null)
+        {
+            options.Protocols = HttpProtocols.Http2;
+            return;
+        }
+        // TLS: h2 for gRPC by ALPN, HTTP/1.1 for browsers of the web UI.
+        options.Protocols = HttpProtocols.Http1AndHttp2;
+        options.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = endpoint.Certificate,
+            ClientCertificateMode = endpoint.ClientCertificateMode,
+            ClientCertificateValidation = endpoint.ClientCertificateValidation,
+        });
+    }
+}
