@@ -56,7 +56,9 @@ public sealed class TestCertificates : IDisposable
             request.CertificateExtensions.Add(san.Build());
         }
         var serial = RandomNumberGenerator.GetBytes(12);
-        using var signed = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);
+        // Derived from the CA's own validity: a leaf may never outlive its issuer.
+        var notAfter = new DateTimeOffset(Ca.NotAfter.ToUniversalTime()).AddMinutes(-1);
+        using var signed = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), notAfter, serial);
         return Reload(signed.CopyWithPrivateKey(key));
     }
 

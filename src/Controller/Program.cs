@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Hawser.Shared.Cli;
+using Hawser.Controller.Commands;
+
+var root = new RootCommand("hawser-controller: holds the fleet's desired state and serves agents and hawserctl.")
+{
+    new RunCommand(),
+};
+return await CommandLineRunner.RunAsync(root, args);

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>Source-generated JSON for the store's JSON columns.</summary>
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class StoreJsonContext : JsonSerializerContext;

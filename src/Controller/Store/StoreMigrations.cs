@@ -1,0 +1,38 @@
+namespace Hawser.Controller.Store;
+
+/// <summary>
+/// The store's schema, one numbered step at a time. A step is never edited once released;
+/// a change is a new step. The database's <c>PRAGMA user_version</c> is the last step applied.
+/// </summary>
+internal static class StoreMigrations
+{
+    /// <summary>The steps, in order; step N brings the schema from version N-1 to N.</summary>
+    public static readonly IReadOnlyList<string> Steps =
+    [
+        // 1: nodes and spec revisions.
+        """
+        CREATE TABLE nodes (
+            name              TEXT PRIMARY KEY,
+            labels_json       TEXT NOT NULL DEFAULT '{}',
+            agent_version     TEXT NOT NULL DEFAULT '',
+            facts             BLOB,
+            first_seen        TEXT NOT NULL,
+            last_seen         TEXT NOT NULL,
+            desired_revision  INTEGER NOT NULL DEFAULT 0,
+            applied_revision  INTEGER NOT NULL DEFAULT 0,
+            last_report       BLOB
+        );
+        CREATE TABLE revisions (
+            number       INTEGER PRIMARY KEY,
+            author       TEXT NOT NULL,
+            message      TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            spec_text    TEXT NOT NULL,
+            spec_sha256  TEXT NOT NULL
+        );
+        """,
+    ];
+
+    /// <summary>The schema version this build writes.</summary>
+    public static int LatestVersion => Steps.Count;
+}

@@ -1,0 +1,54 @@
+namespace Hawser.Controller.Store;
+
+/// <summary>A node as stored.</summary>
+public sealed record NodeRecord
+{
+    /// <summary>The node's unique name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Labels that profiles select on.</summary>
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+
+    /// <summary>The agent version it last reported.</summary>
+    public required string AgentVersion { get; init; }
+
+    /// <summary>Serialized <c>hawser.v1.HostFacts</c>, or null before the first hello.</summary>
+    public byte[]? Facts { get; init; }
+
+    /// <summary>When the node first enrolled.</summary>
+    public required DateTimeOffset FirstSeen { get; init; }
+
+    /// <summary>When the node was last heard from.</summary>
+    public required DateTimeOffset LastSeen { get; init; }
+
+    /// <summary>The revision the node should be at.</summary>
+    public required ulong DesiredRevision { get; init; }
+
+    /// <summary>The revision the node last applied.</summary>
+    public required ulong AppliedRevision { get; init; }
+
+    /// <summary>Serialized last <c>hawser.v1.StatusReport</c>, or null.</summary>
+    public byte[]? LastReport { get; init; }
+}
+
+/// <summary>A stored spec revision; immutable once written.</summary>
+public sealed record RevisionRecord
+{
+    /// <summary>Sequence number, from 1.</summary>
+    public required ulong Number { get; init; }
+
+    /// <summary>Who applied it.</summary>
+    public required string Author { get; init; }
+
+    /// <summary>The operator's message.</summary>
+    public required string Message { get; init; }
+
+    /// <summary>When it was stored.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The spec text as applied.</summary>
+    public required string SpecText { get; init; }
+
+    /// <summary>SHA-256 of <see cref="SpecText"/>, hex.</summary>
+    public required string SpecSha256 { get; init; }
+}

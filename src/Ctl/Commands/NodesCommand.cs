@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Spectre.Console;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl nodes</c>: every node the controller knows, with its state.</summary>
+internal sealed class NodesCommand : Command
+{
+    private readonly Option<string[]> _selector = new("--selector", "-l")
+    {
+        Description = "Only nodes with these labels, as key=value (repeat or separate with commas).",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    public NodesCommand() : base("nodes", "List the nodes the controller knows: connection, labels, revisions, resource states.")
+    {
+        Options.Add(_selector);
+        SetAction(RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+        var request = new ListNodesRequest();
+        foreach (var pair in (parse.GetValue(_selector) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                output.WriteError($"--selector '{pair}' is not key=value", "Usage");
+                return ExitCodes.Usage;
+            }
+            request.Selector[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return await ControllerClient.RunAsync(parse.GetValue(CtlOptions.Controller)!, output, async (channel, options) =>
+        {
+            var response = await channel.UnaryAsync(ControlServiceMethods.ListNodes, request, options);
+            Print(output, response.Nodes);
+            return ExitCodes.Ok;
+        }, cancellationToken);
+    }
+
+    private static void Print(ConsoleOutput output, Google.Protobuf.Collections.RepeatedField<Node> nodes)
+    {
+        if (output.Format == OutputFormat.Json)
+        {
+            output.WriteJson(new NodesOutput([.. nodes.Select(ToOutput)]), CtlJsonContext.Default.NodesOutput);
+            return;
+        }
+        if (nodes.Count == 0)
+        {
+            output.WriteLine("No nodes have enrolled yet.");
+            return;
+        }
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("NODE", "STATE", "LABELS", "AGENT", "REVISION", "RESOURCES", "LAST SEEN");
+        foreach (var node in nodes)
+        {
+            var counts = Count(node);
+            table.AddRow(
+                Markup.Escape(node.Name),
+                node.Connected ? "[green]connected[/]" : "[grey]disconnected[/]",
+                Markup.Escape(string.Join(",", node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))),
+                Markup.Escape(node.AgentVersion),
+                node.AppliedRevision == node.DesiredRevision ? $"{node.AppliedRevision}" : $"[yellow]{node.AppliedRevision}/{node.DesiredRevision}[/]",
+                counts.Failed > 0 ? $"[red]{counts.Failed} failed[/], {counts.InSync} ok" : $"{counts.InSync} ok",
+                node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        output.WriteTable(table);
+    }
+
+    private static NodeOutput ToOutput(Node node) => new(
+        node.Name,
+        node.Connected,
+        new SortedDictionary<string, string>(node.Labels, StringComparer.Ordinal),
+        node.AgentVersion,
+        node.DesiredRevision,
+        node.AppliedRevision,
+        node.LastSeen?.ToDateTimeOffset(),
+        Count(node));
+
+    private static ResourceCounts Count(Node node) => new(
+        node.Resources.Count(r => r.State == ResourceState.InSync),
+        node.Resources.Count(r => r.State == ResourceState.Changed),
+        node.Resources.Count(r => r.State == ResourceState.Failed),
+        node.Resources.Count(r => r.State is not (ResourceState.InSync or ResourceState.Changed or ResourceState.Failed)));
+}

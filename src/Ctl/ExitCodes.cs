@@ -1,0 +1,14 @@
+namespace Hawser.Ctl;
+
+/// <summary>hawserctl's exit codes, so scripts can tell failures apart.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Done.</summary>
+    public const int Ok = 0;
+    /// <summary>The controller answered with an error.</summary>
+    public const int Failed = 1;
+    /// <summary>The command line is wrong.</summary>
+    public const int Usage = 2;
+    /// <summary>The controller could not be reached.</summary>
+    public const int Unreachable = 3;
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Hawser.Ctl.Commands;
+using Spectre.Console;
+
+namespace Hawser.Ctl.Output;
+
+/// <summary>
+/// Everything hawserctl prints goes through here: tables and messages for people on stdout,
+/// JSON for scripts on stdout, errors on stderr (as JSON too with -o json).
+/// </summary>
+internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = null, TextWriter? stderr = null)
+{
+    private readonly IAnsiConsole _stdout = stdout ?? CreateStdout();
+    private readonly TextWriter _stderr = stderr ?? Console.Error;
+
+    /// <summary>
+    /// Colours and terminal width for a terminal; plain text that is never cut when stdout is a
+    /// pipe or a file, so <c>hawserctl nodes | grep</c> sees every character.
+    /// </summary>
+    private static IAnsiConsole CreateStdout()
+    {
+        var redirected = Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+        if (redirected)
+        {
+            console.Profile.Width = 4096;
+        }
+        return console;
+    }
+
+    /// <summary>The format in force.</summary>
+    public OutputFormat Format { get; } = format;
+
+    /// <summary>Prints a value as JSON.</summary>
+    public void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo) =>
+        _stdout.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, typeInfo));
+
+    /// <summary>Prints a table.</summary>
+    public void WriteTable(Table table) => _stdout.Write(table);
+
+    /// <summary>Prints a plain line for people (never in JSON mode).</summary>
+    public void WriteLine(string text) => _stdout.WriteLine(text);
+
+    /// <summary>Prints an error to stderr, with an optional machine-readable code.</summary>
+    public void WriteError(string message, string? code = null)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            _stderr.WriteLine(JsonSerializer.Serialize(new ErrorOutput(message, code), CtlJsonContext.Default.ErrorOutput));
+            return;
+        }
+        _stderr.WriteLine($"error: {message}");
+    }
+}

@@ -1,0 +1,30 @@
+using System.CommandLine;
+
+namespace Hawser.Shared.Cli;
+
+/// <summary>Runs a root command with the exit-code convention all Hawser binaries share.</summary>
+public static class CommandLineRunner
+{
+    /// <summary>Exit code for a command line that does not parse.</summary>
+    public const int UsageExitCode = 2;
+
+    /// <summary>
+    /// Parses and invokes; a command line that does not parse prints every error to stderr and
+    /// exits <see cref="UsageExitCode"/> (System.CommandLine's own default is 1, which scripts
+    /// could not tell from a failure).
+    /// </summary>
+    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+        {
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error.Message}");
+            }
+            await Console.Error.WriteLineAsync($"See '{root.Name} --help'.");
+            return UsageExitCode;
+        }
+        return await parse.InvokeAsync();
+    }
+}
