@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing Hawser needs on Debian 12, and nothing that is already there.
+# Debian packages: the gRPC peers for interop tests (python3-grpcio, protoc), node and npm when
+# missing; npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "error: the .NET 10 SDK (dotnet) is not on PATH. Debian does not package it; install it first." >&2
+  exit 1
+fi
+
+packages=(python3 python3-grpcio python3-protobuf protobuf-compiler)
+# Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ] || [ "${HAWSER_APT_UPDATE:-}" = 1 ]; then
+  log "apt-get update"
+  as_root apt-get update -q
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
+  log "npm ci (tests/interop)"
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
