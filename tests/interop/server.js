@@ -59,15 +59,18 @@ const impl = {
     const { from, delayMs, failAfter } = call.request;
     let value = from; let sent = 0;
     const step = () => {
-      if (call.cancelled) return;
-      if (failAfter > 0 && sent === failAfter) {
-        call.emit('error', { code: grpc.status.ABORTED, details: 'countdown aborted as asked' });
-        return;
+      // Without a delay, write as fast as flow control allows (wait for 'drain' when told to).
+      while (!call.cancelled) {
+        if (failAfter > 0 && sent === failAfter) {
+          call.emit('error', { code: grpc.status.ABORTED, details: 'countdown aborted as asked' });
+          return;
+        }
+        if (value <= 0) { call.end(); return; }
+        const more = call.write({ value });
+        value -= 1; sent += 1;
+        if (delayMs > 0) { setTimeout(step, delayMs); return; }
+        if (!more) { call.once('drain', step); return; }
       }
-      if (value <= 0) { call.end(); return; }
-      call.write({ value });
-      value -= 1; sent += 1;
-      setTimeout(step, delayMs);
     };
     step();
   },

@@ -28,7 +28,7 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
     private Task<TResponse>? _single;
     private bool _ended;
 
-    internal RpcCall(HttpClient client, Uri address, Method<TRequest, TResponse> method, TRequest? request,
+    internal RpcCall(HttpClient client, Uri requestUri, Method<TRequest, TResponse> method, TRequest? request,
         RpcChannelOptions options, CallOptions callOptions)
     {
         _method = method;
@@ -38,14 +38,16 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
         {
             throw new ArgumentException($"unsupported compression '{callOptions.Compression}'", nameof(callOptions));
         }
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(callOptions.CancellationToken);
-        var message = new HttpRequestMessage(HttpMethod.Post, new Uri(address, method.Path))
+        _cts = callOptions.CancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(callOptions.CancellationToken)
+            : new CancellationTokenSource();
+        var message = new HttpRequestMessage(HttpMethod.Post, requestUri)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         var headers = message.Headers;
-        headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        headers.TryAddWithoutValidation("te", "trailers");
         headers.TryAddWithoutValidation("user-agent", options.UserAgent);
         headers.TryAddWithoutValidation(GrpcProtocol.AcceptEncodingHeader, GrpcProtocol.SupportedEncodings);
         if (callOptions.Compression is GrpcProtocol.GzipEncoding)

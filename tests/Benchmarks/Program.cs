@@ -1,0 +1,25 @@
+using BenchmarkDotNet.Running;
+using Hawser.Benchmarks;
+
+// serve            Hawser's server with lean interop handlers, for other clients to measure against
+// latency H:P N M  Hawser's client: N timed unary calls, then a stream of M messages
+// compare          quick in-process A/B of the HTTP/2 floor and a unary call (for development)
+// anything else    BenchmarkDotNet (e.g. --filter '*')
+switch (args.FirstOrDefault())
+{
+    case "serve":
+        await using (var server = await BenchServer.StartAsync())
+        {
+            Console.WriteLine($"LISTENING {server.Addresses[0].Port}");
+            await Task.Delay(Timeout.Infinite);
+        }
+        return 0;
+    case "compare":
+        return await InProcessComparison.RunAsync(rounds: 20, callsPerRound: 2000);
+    case "latency":
+        return await LatencyLoop.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(RpcBenchmarks).Assembly).Run(args);
+        return 0;
+}
