@@ -81,13 +81,23 @@ public sealed class ControllerProcess : IAsyncDisposable
 public static partial class Signals
 {
     private const int SigTerm = 15;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
 
     /// <summary>Sends SIGTERM.</summary>
-    public static void Terminate(int pid)
+    public static void Terminate(int pid) => Send(pid, SigTerm);
+
+    /// <summary>Freezes a process (SIGSTOP): its sockets stay open but nothing answers, like a hung host.</summary>
+    public static void Freeze(int pid) => Send(pid, SigStop);
+
+    /// <summary>Lets a frozen process run again (SIGCONT).</summary>
+    public static void Thaw(int pid) => Send(pid, SigCont);
+
+    private static void Send(int pid, int signal)
     {
-        if (Kill(pid, SigTerm) != 0)
+        if (Kill(pid, signal) != 0)
         {
-            throw new InvalidOperationException($"kill({pid}, SIGTERM) failed");
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed");
         }
     }
 

@@ -16,6 +16,9 @@ public sealed class InteropPeerServer : IDisposable
         Address = new Uri($"http://127.0.0.1:{port}/");
     }
 
+    /// <summary>The server's process id.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The server's h2c address.</summary>
     public Uri Address { get; }
 
@@ -35,6 +38,11 @@ public sealed class InteropPeerServer : IDisposable
     /// <summary>Stops the process.</summary>
     public void Dispose()
     {
+        if (!_process.HasExited)
+        {
+            // A frozen process ignores nothing but SIGKILL; thaw first so it can also be reaped cleanly.
+            Signals.Thaw(_process.Id);
+        }
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -44,6 +44,15 @@ public sealed class WireProtocolTests
     }
 
     [TestMethod]
+    public async Task Explicit_proto_content_type_is_accepted()
+    {
+        var reply = await RawGrpcRequest.SendAsync(_server.Address, Echo, EchoFrame("proto"), contentType: "application/grpc+proto");
+
+        Assert.AreEqual(0, reply.GrpcStatus, reply.GrpcMessage);
+        Assert.AreEqual("proto", EchoReply.Parser.ParseFrom(reply.Body.AsSpan(5).ToArray()).Message);
+    }
+
+    [TestMethod]
     public async Task Truncated_frame_is_INTERNAL()
     {
         var frame = EchoFrame("this message will be cut short");
