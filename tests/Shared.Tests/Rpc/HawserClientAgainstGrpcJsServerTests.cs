@@ -43,6 +43,8 @@ public sealed class HawserClientAgainstGrpcJsServerTests
         CollectionAssert.AreEqual(new byte[] { 0, 1, 2, 250, 255 }, responseHeaders.GetBytes("x-blob-bin"));
         Assert.AreEqual(StatusCode.OK, call.Status);
         Assert.AreEqual("hello", call.Trailers.GetValue("x-hawser-test-trailer"));
+        Assert.IsNull(await call.ReadNextAsync(), "reading past the end repeats the outcome");
+        Assert.AreEqual(1, call.Trailers.Count(t => t.Key == "x-hawser-test-trailer"), "trailers are read once");
     }
 
     [TestMethod]

@@ -24,7 +24,7 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
     private readonly Task<HttpResponseMessage> _send;
     private readonly TaskCompletionSource<Metadata> _headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private HttpResponseMessage? _response;
-    private MessageReader<TResponse>? _reader;
+    private Task<MessageReader<TResponse>?>? _responseTask;
     private Task<TResponse>? _single;
     private bool _ended;
 
@@ -142,6 +142,11 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
     /// <summary>Reads the next response message, or null once the call ended with OK.</summary>
     public async Task<TResponse?> ReadNextAsync(CancellationToken cancellationToken = default)
     {
+        if (_ended)
+        {
+            // Reading past the end repeats the outcome; it must not read (or add) the trailers again.
+            return Status == StatusCode.OK ? null : throw new RpcException(Status!.Value, StatusDetail, Trailers);
+        }
         using var registration = cancellationToken.Register(static cts => ((CancellationTokenSource)cts!).Cancel(), _cts);
         try
         {
@@ -193,8 +198,6 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
         return response;
     }
 
-    private Task<MessageReader<TResponse>?>? _responseTask;
-
     private Task<MessageReader<TResponse>?> EnsureResponseAsync() => _responseTask ??= ReceiveHeadersAsync();
 
     private async Task<MessageReader<TResponse>?> ReceiveHeadersAsync()
@@ -242,8 +245,7 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
         }
         ResponseEncoding = encoding;
         var stream = await response.Content.ReadAsStreamAsync(_cts.Token).ConfigureAwait(false);
-        _reader = new MessageReader<TResponse>(PipeReader.Create(stream), _method.ResponseParser, encoding, _options.MaxReceiveMessageSize);
-        return _reader;
+        return new MessageReader<TResponse>(PipeReader.Create(stream), _method.ResponseParser, encoding, _options.MaxReceiveMessageSize);
     }
 
     private RpcException HeaderFailure(RpcException ex)
@@ -289,16 +291,19 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
         }
     }
 
+    /// <summary>Ends the call for a transport failure, with the status the failure means.</summary>
     private RpcException Fail(Exception ex)
     {
-        var failure = _deadlineCts?.IsCancellationRequested == true
-            ? new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded", inner: ex)
-            : ex is OperationCanceledException && _cts.IsCancellationRequested
-                ? new RpcException(StatusCode.Cancelled, "Call cancelled by the client", inner: ex)
-                : ex is HttpProtocolException { ErrorCode: 0x8 }
-                    ? new RpcException(StatusCode.Cancelled, "The server cancelled the stream", inner: ex)
-                    : new RpcException(StatusCode.Unavailable, $"Connection to the server failed: {ex.Message}", inner: ex);
-        End(failure.StatusCode, failure.Detail);
+        const long Http2Cancel = 0x8;
+        var (code, detail) = ex switch
+        {
+            _ when _deadlineCts?.IsCancellationRequested == true => (StatusCode.DeadlineExceeded, "Deadline Exceeded"),
+            OperationCanceledException when _cts.IsCancellationRequested => (StatusCode.Cancelled, "Call cancelled by the client"),
+            HttpProtocolException { ErrorCode: Http2Cancel } => (StatusCode.Cancelled, "The server cancelled the stream"),
+            _ => (StatusCode.Unavailable, $"Connection to the server failed: {ex.Message}"),
+        };
+        var failure = new RpcException(code, detail, inner: ex);
+        End(code, detail);
         _cts.Cancel();
         return failure;
     }
