@@ -1,0 +1,32 @@
+namespace Hawser.Shared.Spec;
+
+/// <summary>One problem in a spec, where it is and why.</summary>
+public sealed record SpecError(string File, int Line, int Column, string Message)
+{
+    /// <summary><c>file:line:column: message</c>, the form editors and CI logs link.</summary>
+    public override string ToString() => $"{File}:{Line}:{Column}: {Message}";
+}
+
+/// <summary>A parsed spec, or every error found in it; a spec with any error is rejected whole.</summary>
+public sealed record SpecParseResult(SpecDocument? Spec, IReadOnlyList<SpecError> Errors)
+{
+    /// <summary>True when the spec can be used.</summary>
+    public bool IsValid => Spec is not null && Errors.Count == 0;
+}
+
+/// <summary>Limits a spec is checked against.</summary>
+public sealed record SpecRules
+{
+    /// <summary>
+    /// Where a spec may ask the agent to write files; the agent's own config can narrow this.
+    /// A spec naming a path outside is refused before anything is written.
+    /// </summary>
+    public IReadOnlyList<string> AllowedPathPrefixes { get; init; } =
+    [
+        "/etc/sysctl.d/", "/etc/modules-load.d/", "/etc/default/ufw", "/etc/ndppd.conf", "/etc/docker/",
+        "/etc/hawser/", "/etc/ssl/hawser/", "/etc/nginx/", "/etc/haproxy/", "/etc/hitch/",
+    ];
+
+    /// <summary>Largest spec accepted, in characters.</summary>
+    public int MaxLength { get; init; } = 1024 * 1024;
+}

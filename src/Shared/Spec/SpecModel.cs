@@ -1,0 +1,187 @@
+namespace Hawser.Shared.Spec;
+
+/// <summary>A whole spec file (<c>apiVersion: hawser/v1</c>): nodes, profiles and the ACME account.</summary>
+public sealed record SpecDocument
+{
+    /// <summary>The only version this build reads.</summary>
+    public const string CurrentApiVersion = "hawser/v1";
+
+    /// <summary>The controller's CA account; null when the spec orders no certificates.</summary>
+    public AcmeSpec? Acme { get; init; }
+
+    /// <summary>Nodes by name.</summary>
+    public IReadOnlyDictionary<string, NodeSpec> Nodes { get; init; } = new Dictionary<string, NodeSpec>();
+
+    /// <summary>Profiles by name.</summary>
+    public IReadOnlyDictionary<string, ProfileSpec> Profiles { get; init; } = new Dictionary<string, ProfileSpec>();
+}
+
+/// <summary>The ACME account the controller uses.</summary>
+public sealed record AcmeSpec
+{
+    /// <summary>The CA's directory URL.</summary>
+    public required Uri Directory { get; init; }
+
+    /// <summary>The account's contact address.</summary>
+    public string? Email { get; init; }
+}
+
+/// <summary>One node: its labels and node-level blocks, which override the profiles' key by key.</summary>
+public sealed record NodeSpec
+{
+    /// <summary>Labels that profile selectors match.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The node's own blocks.</summary>
+    public ResourceBlocks Blocks { get; init; } = new();
+}
+
+/// <summary>Blocks applied to every node whose labels match <see cref="Selector"/>.</summary>
+public sealed record ProfileSpec
+{
+    /// <summary>Every key must match the node's label.</summary>
+    public IReadOnlyDictionary<string, string> Selector { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The profile's blocks.</summary>
+    public ResourceBlocks Blocks { get; init; } = new();
+}
+
+/// <summary>The resource blocks a node or profile may hold; null means "not set here".</summary>
+public sealed record ResourceBlocks
+{
+    /// <summary>Kernel parameters, dotted name to value.</summary>
+    public IReadOnlyDictionary<string, string>? Sysctls { get; init; }
+
+    /// <summary>ufw settings.</summary>
+    public UfwSpec? Ufw { get; init; }
+
+    /// <summary>NDP proxying for a prefix the provider does not route.</summary>
+    public NdpProxySpec? NdpProxy { get; init; }
+
+    /// <summary>Docker daemon IPv6 and networks.</summary>
+    public DockerSpec? Docker { get; init; }
+
+    /// <summary>Certificates to obtain and install.</summary>
+    public IReadOnlyList<CertificateSpec>? Certificates { get; init; }
+
+    /// <summary>True when no block is set.</summary>
+    public bool IsEmpty => Sysctls is null && Ufw is null && NdpProxy is null && Docker is null && Certificates is null;
+}
+
+/// <summary>ufw's DEFAULT_FORWARD_POLICY.</summary>
+public sealed record UfwSpec
+{
+    /// <summary>ACCEPT, DROP or REJECT.</summary>
+    public required string ForwardPolicy { get; init; }
+}
+
+/// <summary>NDP proxying on one interface.</summary>
+public sealed record NdpProxySpec
+{
+    /// <summary>The interface facing the provider's router.</summary>
+    public required string Interface { get; init; }
+
+    /// <summary><c>ndppd</c> (a daemon answering for prefixes) or <c>kernel</c> (proxy entries per address).</summary>
+    public string Mode { get; init; } = "ndppd";
+
+    /// <summary>ndppd rules.</summary>
+    public IReadOnlyList<NdpRuleSpec> Rules { get; init; } = [];
+
+    /// <summary>Single addresses answered by kernel proxy entries.</summary>
+    public IReadOnlyList<System.Net.IPAddress> Addresses { get; init; } = [];
+}
+
+/// <summary>One ndppd rule.</summary>
+public sealed record NdpRuleSpec
+{
+    /// <summary>The proxied IPv6 prefix.</summary>
+    public required System.Net.IPNetwork Prefix { get; init; }
+
+    /// <summary><c>static</c>, <c>auto</c> or <c>iface</c>.</summary>
+    public string Method { get; init; } = "static";
+}
+
+/// <summary>Docker's IPv6 settings.</summary>
+public sealed record DockerSpec
+{
+    /// <summary>Managed daemon.json keys.</summary>
+    public DockerDaemonSpec? Daemon { get; init; }
+
+    /// <summary>User-defined networks.</summary>
+    public IReadOnlyList<DockerNetworkSpec> Networks { get; init; } = [];
+}
+
+/// <summary>daemon.json IPv6 keys.</summary>
+public sealed record DockerDaemonSpec
+{
+    /// <summary><c>ipv6</c>.</summary>
+    public bool? Ipv6 { get; init; }
+
+    /// <summary><c>fixed-cidr-v6</c>.</summary>
+    public System.Net.IPNetwork? FixedCidrV6 { get; init; }
+}
+
+/// <summary>A user-defined Docker network with an IPv6 subnet.</summary>
+public sealed record DockerNetworkSpec
+{
+    /// <summary>The network's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Its IPv6 subnet.</summary>
+    public System.Net.IPNetwork? Ipv6Subnet { get; init; }
+}
+
+/// <summary>A certificate: which names, how it is validated, where it goes, what reloads.</summary>
+public sealed record CertificateSpec
+{
+    /// <summary>A name unique within the spec.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The DNS names, the first one the subject.</summary>
+    public required IReadOnlyList<string> Domains { get; init; }
+
+    /// <summary><c>http-01</c>.</summary>
+    public string Challenge { get; init; } = "http-01";
+
+    /// <summary>Where and in which format the files go.</summary>
+    public IReadOnlyList<CertificateInstallSpec> Install { get; init; } = [];
+
+    /// <summary>What runs after the files changed.</summary>
+    public CertificateReloadSpec? Reload { get; init; }
+}
+
+/// <summary>One install target.</summary>
+public sealed record CertificateInstallSpec
+{
+    /// <summary><c>pem-pair</c>, <c>combined</c> or <c>haproxy</c>.</summary>
+    public required string Format { get; init; }
+
+    /// <summary>Certificate chain file (pem-pair).</summary>
+    public string? Cert { get; init; }
+
+    /// <summary>Private key file (pem-pair).</summary>
+    public string? Key { get; init; }
+
+    /// <summary>The one file (combined, haproxy).</summary>
+    public string? Path { get; init; }
+}
+
+/// <summary>Reload actions after a certificate changed.</summary>
+public sealed record CertificateReloadSpec
+{
+    /// <summary>Send a signal to a container.</summary>
+    public DockerSignalSpec? DockerSignal { get; init; }
+
+    /// <summary>Run a program (argv, no shell).</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+}
+
+/// <summary>A signal for a container.</summary>
+public sealed record DockerSignalSpec
+{
+    /// <summary>Container name or id.</summary>
+    public required string Container { get; init; }
+
+    /// <summary>Signal name, e.g. HUP.</summary>
+    public string Signal { get; init; } = "HUP";
+}

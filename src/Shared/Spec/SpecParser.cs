@@ -1,0 +1,628 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.RepresentationModel;
+
+namespace Hawser.Shared.Spec;
+
+/// <summary>
+/// Reads a spec from YAML and checks it, collecting every error with its file, line and column.
+/// Alternative spellings are refused (a sysctl written with slashes, an IPv4 prefix where IPv6 is
+/// meant) so that two entries can never fight over one setting.
+/// </summary>
+public static partial class SpecParser
+{
+    /// <summary>Parses and validates <paramref name="text"/>, read from <paramref name="fileName"/>.</summary>
+    public static SpecParseResult Parse(string text, string fileName, SpecRules? rules = null)
+    {
+        rules ??= new SpecRules();
+        var reader = new Reader(fileName, rules);
+        if (text.Length > rules.MaxLength)
+        {
+            reader.Error(1, 1, $"the spec is {text.Length} characters; the limit is {rules.MaxLength}");
+            return new SpecParseResult(null, reader.Errors);
+        }
+        if (!reader.RejectAnchorsAndAliases(text))
+        {
+            return new SpecParseResult(null, reader.Errors);
+        }
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            reader.Error(ex.Start, ex.InnerException?.Message ?? ex.Message);
+            return new SpecParseResult(null, reader.Errors);
+        }
+        if (stream.Documents.Count == 0)
+        {
+            reader.Error(1, 1, $"the spec is empty; it needs at least 'apiVersion: {SpecDocument.CurrentApiVersion}' and 'nodes'");
+            return new SpecParseResult(null, reader.Errors);
+        }
+        if (stream.Documents.Count != 1)
+        {
+            reader.Error(1, 1, $"a spec is one YAML document; this file has {stream.Documents.Count}");
+            return new SpecParseResult(null, reader.Errors);
+        }
+        var spec = reader.ReadDocument(stream.Documents[0].RootNode);
+        return reader.Errors.Count == 0 ? new SpecParseResult(spec, []) : new SpecParseResult(null, reader.Errors);
+    }
+
+    [GeneratedRegex(@"^[a-z0-9_*-]+(\.[a-z0-9_*-]+)+$")]
+    private static partial Regex SysctlName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$")]
+    private static partial Regex NodeName();
+
+    [GeneratedRegex(@"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    private static partial Regex HostName();
+
+    /// <summary>Walks the YAML tree; each method reads one part of the spec and records what is wrong with it.</summary>
+    private sealed class Reader(string file, SpecRules rules)
+    {
+        private static readonly string[] TopKeys = ["apiVersion", "acme", "nodes", "profiles"];
+        private static readonly string[] BlockKeys = ["sysctls", "ufw", "ndpProxy", "docker", "certificates"];
+
+        public List<SpecError> Errors { get; } = [];
+
+        public void Error(int line, int column, string message) => Errors.Add(new SpecError(file, line, column, message));
+
+        public void Error(Mark mark, string message) => Error((int)mark.Line, (int)mark.Column, message);
+
+        public void Error(YamlNode node, string message) => Error(node.Start, message);
+
+        /// <summary>A spec never needs anchors; refusing them also refuses alias bombs before any expansion.</summary>
+        public bool RejectAnchorsAndAliases(string text)
+        {
+            var parser = new Parser(new StringReader(text));
+            try
+            {
+                while (parser.MoveNext())
+                {
+                    switch (parser.Current)
+                    {
+                        case AnchorAlias alias:
+                            Error(alias.Start, $"YAML aliases (*{alias.Value}) are not allowed in a spec; write the value out");
+                            return false;
+                        case NodeEvent { Anchor.IsEmpty: false } node:
+                            Error(node.Start, $"YAML anchors (&{node.Anchor}) are not allowed in a spec; write the value out");
+                            return false;
+                    }
+                }
+            }
+            catch (YamlException ex)
+            {
+                Error(ex.Start, ex.Message);
+                return false;
+            }
+            return true;
+        }
+
+        public SpecDocument? ReadDocument(YamlNode root)
+        {
+            if (Mapping(root, "the spec") is not { } top)
+            {
+                return null;
+            }
+            CheckKeys(top, "the spec", TopKeys);
+            var apiVersion = Get(top, "apiVersion");
+            if (apiVersion is null)
+            {
+                Error(top, $"apiVersion is missing; this build reads '{SpecDocument.CurrentApiVersion}'");
+            }
+            else if (Scalar(apiVersion, "apiVersion") is { } version && version != SpecDocument.CurrentApiVersion)
+            {
+                Error(apiVersion, $"apiVersion '{version}' is not supported; this build reads '{SpecDocument.CurrentApiVersion}'");
+            }
+            var profiles = new Dictionary<string, ProfileSpec>(StringComparer.Ordinal);
+            if (Get(top, "profiles") is { } profilesNode && Mapping(profilesNode, "profiles") is { } profileMap)
+            {
+                foreach (var (key, value) in profileMap.Children)
+                {
+                    if (Scalar(key, "a profile name") is { } name && ReadProfile(value, $"profile '{name}'") is { } profile)
+                    {
+                        profiles[name] = profile;
+                    }
+                }
+            }
+            var nodes = new Dictionary<string, NodeSpec>(StringComparer.Ordinal);
+            if (Get(top, "nodes") is not { } nodesNode)
+            {
+                Error(top, "nodes is missing: a spec names at least one node");
+            }
+            else if (Mapping(nodesNode, "nodes") is { } nodeMap)
+            {
+                foreach (var (key, value) in nodeMap.Children)
+                {
+                    if (Scalar(key, "a node name") is not { } name)
+                    {
+                        continue;
+                    }
+                    if (!NodeName().IsMatch(name))
+                    {
+                        Error(key, $"node name '{name}' must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+                    }
+                    if (ReadNode(value, $"node '{name}'") is not { } node)
+                    {
+                        continue;
+                    }
+                    nodes[name] = node;
+                    if (node.Blocks.IsEmpty && !profiles.Values.Any(p => Matches(p.Selector, node.Labels)))
+                    {
+                        Error(key, $"node '{name}' is matched by no profile and holds no blocks: it would manage nothing");
+                    }
+                }
+            }
+            AcmeSpec? acme = null;
+            if (Get(top, "acme") is { } acmeNode && Mapping(acmeNode, "acme") is { } acmeMap)
+            {
+                CheckKeys(acmeMap, "acme", "directory", "email");
+                var directory = RequiredString(acmeMap, "directory", "acme");
+                if (directory is not null && (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != "https"))
+                {
+                    Error(Get(acmeMap, "directory")!, $"acme.directory '{directory}' must be an https:// URL");
+                }
+                else if (directory is not null)
+                {
+                    acme = new AcmeSpec { Directory = new Uri(directory), Email = OptionalString(acmeMap, "email", "acme") };
+                }
+            }
+            return new SpecDocument { Acme = acme, Nodes = nodes, Profiles = profiles };
+        }
+
+        private static bool Matches(IReadOnlyDictionary<string, string> selector, IReadOnlyDictionary<string, string> labels) =>
+            selector.Count > 0 && selector.All(s => labels.TryGetValue(s.Key, out var v) && v == s.Value);
+
+        private NodeSpec? ReadNode(YamlNode node, string what)
+        {
+            if (node is YamlScalarNode { Value: null or "" })
+            {
+                return new NodeSpec();
+            }
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, ["labels", .. BlockKeys]);
+            return new NodeSpec
+            {
+                Labels = Get(map, "labels") is { } labels ? StringMap(labels, $"{what} labels") : new Dictionary<string, string>(),
+                Blocks = ReadBlocks(map, what),
+            };
+        }
+
+        private ProfileSpec? ReadProfile(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, ["selector", .. BlockKeys]);
+            var selector = Get(map, "selector") is { } s ? StringMap(s, $"{what} selector") : new Dictionary<string, string>();
+            if (selector.Count == 0)
+            {
+                Error(map, $"{what} needs a selector with at least one label, e.g. selector: {{role: web}}");
+            }
+            return new ProfileSpec { Selector = selector, Blocks = ReadBlocks(map, what) };
+        }
+
+        private ResourceBlocks ReadBlocks(YamlMappingNode map, string what) => new()
+        {
+            Sysctls = Get(map, "sysctls") is { } sysctls ? ReadSysctls(sysctls, $"{what} sysctls") : null,
+            Ufw = Get(map, "ufw") is { } ufw ? ReadUfw(ufw, $"{what} ufw") : null,
+            NdpProxy = Get(map, "ndpProxy") is { } ndp ? ReadNdpProxy(ndp, $"{what} ndpProxy") : null,
+            Docker = Get(map, "docker") is { } docker ? ReadDocker(docker, $"{what} docker") : null,
+            Certificates = Get(map, "certificates") is { } certs ? ReadCertificates(certs, $"{what} certificates") : null,
+        };
+
+        private Dictionary<string, string> ReadSysctls(YamlNode node, string what)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (Mapping(node, what) is not { } map)
+            {
+                return result;
+            }
+            foreach (var (key, value) in map.Children)
+            {
+                if (Scalar(key, "a sysctl name") is not { } name)
+                {
+                    continue;
+                }
+                if (name.Contains('/', StringComparison.Ordinal))
+                {
+                    Error(key, $"sysctl '{name}' uses slashes; write it dotted ('{name.Trim('/').Replace('/', '.')}') so one key has one spelling");
+                }
+                else if (!SysctlName().IsMatch(name) || name.Contains("..", StringComparison.Ordinal))
+                {
+                    Error(key, $"sysctl '{name}' is not a dotted name of [a-z0-9_*-] segments");
+                }
+                if (Scalar(value, $"sysctl '{name}'") is not { } setting)
+                {
+                    continue;
+                }
+                if (setting.Length == 0 || setting.Contains('\n', StringComparison.Ordinal) || setting.Contains('\r', StringComparison.Ordinal))
+                {
+                    Error(value, $"sysctl '{name}' needs a one-line, non-empty value");
+                    continue;
+                }
+                result[name] = setting;
+            }
+            return result;
+        }
+
+        private UfwSpec? ReadUfw(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, "forwardPolicy");
+            var policy = RequiredString(map, "forwardPolicy", what);
+            if (policy is not null && policy is not ("ACCEPT" or "DROP" or "REJECT"))
+            {
+                Error(Get(map, "forwardPolicy")!, $"{what} forwardPolicy '{policy}' must be ACCEPT, DROP or REJECT");
+                return null;
+            }
+            return policy is null ? null : new UfwSpec { ForwardPolicy = policy };
+        }
+
+        private NdpProxySpec? ReadNdpProxy(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, "interface", "mode", "rules", "addresses");
+            var iface = RequiredString(map, "interface", what);
+            if (iface is not null && (iface.Length is 0 or > 15 || iface.Any(c => char.IsWhiteSpace(c) || c == '/')))
+            {
+                Error(Get(map, "interface")!, $"{what} interface '{iface}' is not a Linux interface name (1-15 characters, no '/' or spaces)");
+            }
+            var mode = OptionalString(map, "mode", what) ?? "ndppd";
+            if (mode is not ("ndppd" or "kernel"))
+            {
+                Error(Get(map, "mode")!, $"{what} mode '{mode}' must be ndppd or kernel");
+            }
+            var rules = new List<NdpRuleSpec>();
+            foreach (var item in Sequence(map, "rules", what))
+            {
+                if (Mapping(item, $"{what} rule") is not { } rule)
+                {
+                    continue;
+                }
+                CheckKeys(rule, $"{what} rule", "prefix", "method");
+                var method = OptionalString(rule, "method", $"{what} rule") ?? "static";
+                if (method is not ("static" or "auto" or "iface"))
+                {
+                    Error(Get(rule, "method")!, $"{what} rule method '{method}' must be static, auto or iface");
+                }
+                if (Get(rule, "prefix") is not { } prefixNode)
+                {
+                    Error(rule, $"{what} rule needs a prefix");
+                }
+                else if (Ipv6Network(prefixNode, $"{what} rule prefix") is { } prefix)
+                {
+                    rules.Add(new NdpRuleSpec { Prefix = prefix, Method = method });
+                }
+            }
+            var addresses = new List<IPAddress>();
+            foreach (var item in Sequence(map, "addresses", what))
+            {
+                if (Scalar(item, $"{what} address") is not { } text)
+                {
+                    continue;
+                }
+                if (!IPAddress.TryParse(text, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6 || text.Contains('/', StringComparison.Ordinal))
+                {
+                    Error(item, $"{what} address '{text}' must be a single IPv6 address (kernel proxy entries are per /128)");
+                    continue;
+                }
+                addresses.Add(address);
+            }
+            return iface is null ? null : new NdpProxySpec { Interface = iface, Mode = mode, Rules = rules, Addresses = addresses };
+        }
+
+        private DockerSpec? ReadDocker(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, "daemon", "networks");
+            DockerDaemonSpec? daemon = null;
+            if (Get(map, "daemon") is { } daemonNode && Mapping(daemonNode, $"{what} daemon") is { } daemonMap)
+            {
+                CheckKeys(daemonMap, $"{what} daemon", "ipv6", "fixedCidrV6");
+                daemon = new DockerDaemonSpec
+                {
+                    Ipv6 = Get(daemonMap, "ipv6") is { } ipv6 ? Bool(ipv6, $"{what} daemon ipv6") : null,
+                    FixedCidrV6 = Get(daemonMap, "fixedCidrV6") is { } cidr ? Ipv6Network(cidr, $"{what} daemon fixedCidrV6") : null,
+                };
+            }
+            var networks = new List<DockerNetworkSpec>();
+            foreach (var item in Sequence(map, "networks", what))
+            {
+                if (Mapping(item, $"{what} network") is not { } network)
+                {
+                    continue;
+                }
+                CheckKeys(network, $"{what} network", "name", "ipv6Subnet");
+                if (RequiredString(network, "name", $"{what} network") is { } name)
+                {
+                    networks.Add(new DockerNetworkSpec
+                    {
+                        Name = name,
+                        Ipv6Subnet = Get(network, "ipv6Subnet") is { } subnet ? Ipv6Network(subnet, $"{what} network '{name}' ipv6Subnet") : null,
+                    });
+                }
+            }
+            return new DockerSpec { Daemon = daemon, Networks = networks };
+        }
+
+        private List<CertificateSpec> ReadCertificates(YamlNode node, string what)
+        {
+            var result = new List<CertificateSpec>();
+            if (node is not YamlSequenceNode sequence)
+            {
+                Error(node, $"{what} must be a list");
+                return result;
+            }
+            foreach (var item in sequence.Children)
+            {
+                if (Mapping(item, $"{what} entry") is not { } map)
+                {
+                    continue;
+                }
+                CheckKeys(map, $"{what} entry", "name", "domains", "challenge", "install", "reload");
+                var name = RequiredString(map, "name", $"{what} entry");
+                var label = $"certificate '{name}'";
+                if (name is not null && result.Any(c => c.Name == name))
+                {
+                    Error(Get(map, "name")!, $"{label} is defined twice in {what}");
+                }
+                var challenge = OptionalString(map, "challenge", label) ?? "http-01";
+                if (challenge != "http-01")
+                {
+                    Error(Get(map, "challenge")!, $"{label} challenge '{challenge}' is not supported; use http-01");
+                }
+                var domains = new List<string>();
+                var domainItems = Sequence(map, "domains", label).ToList();
+                if (domainItems.Count == 0)
+                {
+                    Error(Get(map, "domains") ?? map, $"{label} needs at least one domain");
+                }
+                foreach (var domainNode in domainItems)
+                {
+                    if (Scalar(domainNode, $"{label} domain") is not { } domain)
+                    {
+                        continue;
+                    }
+                    if (!HostName().IsMatch(domain))
+                    {
+                        Error(domainNode, $"{label} domain '{domain}' is not a valid lower-case DNS name");
+                    }
+                    else if (domain.StartsWith("*.", StringComparison.Ordinal) && challenge == "http-01")
+                    {
+                        Error(domainNode, $"{label} domain '{domain}' is a wildcard; CAs issue wildcards only with dns-01, not http-01");
+                    }
+                    domains.Add(domain);
+                }
+                var installs = new List<CertificateInstallSpec>();
+                foreach (var installNode in Sequence(map, "install", label))
+                {
+                    if (ReadInstall(installNode, $"{label} install") is { } install)
+                    {
+                        installs.Add(install);
+                    }
+                }
+                var reload = Get(map, "reload") is { } reloadNode ? ReadReload(reloadNode, $"{label} reload") : null;
+                if (name is not null)
+                {
+                    result.Add(new CertificateSpec { Name = name, Domains = domains, Challenge = challenge, Install = installs, Reload = reload });
+                }
+            }
+            return result;
+        }
+
+        private CertificateInstallSpec? ReadInstall(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, "format", "cert", "key", "path");
+            var format = RequiredString(map, "format", what);
+            string[] needs = format switch
+            {
+                "pem-pair" => ["cert", "key"],
+                "combined" or "haproxy" => ["path"],
+                null => [],
+                _ => [],
+            };
+            if (format is not (null or "pem-pair" or "combined" or "haproxy"))
+            {
+                Error(Get(map, "format")!, $"{what} format '{format}' must be pem-pair, combined or haproxy");
+            }
+            foreach (var key in needs)
+            {
+                if (Get(map, key) is null)
+                {
+                    Error(map, $"{what} format {format} needs '{key}'");
+                }
+            }
+            return format is null ? null : new CertificateInstallSpec
+            {
+                Format = format,
+                Cert = AllowedPath(map, "cert", what),
+                Key = AllowedPath(map, "key", what),
+                Path = AllowedPath(map, "path", what),
+            };
+        }
+
+        private CertificateReloadSpec? ReadReload(YamlNode node, string what)
+        {
+            if (Mapping(node, what) is not { } map)
+            {
+                return null;
+            }
+            CheckKeys(map, what, "dockerSignal", "command");
+            DockerSignalSpec? signal = null;
+            if (Get(map, "dockerSignal") is { } signalNode && Mapping(signalNode, $"{what} dockerSignal") is { } signalMap)
+            {
+                CheckKeys(signalMap, $"{what} dockerSignal", "container", "signal");
+                if (RequiredString(signalMap, "container", $"{what} dockerSignal") is { } container)
+                {
+                    signal = new DockerSignalSpec { Container = container, Signal = OptionalString(signalMap, "signal", $"{what} dockerSignal") ?? "HUP" };
+                }
+            }
+            List<string>? command = null;
+            if (Get(map, "command") is { } commandNode)
+            {
+                command = [.. Sequence(map, "command", what).Select(n => Scalar(n, $"{what} command argument")).OfType<string>()];
+                if (command.Count == 0)
+                {
+                    Error(commandNode, $"{what} command must be a non-empty list of arguments (no shell)");
+                }
+            }
+            return new CertificateReloadSpec { DockerSignal = signal, Command = command };
+        }
+
+        private string? AllowedPath(YamlMappingNode map, string key, string what)
+        {
+            if (OptionalString(map, key, what) is not { } path)
+            {
+                return null;
+            }
+            var valueNode = Get(map, key)!;
+            if (!path.StartsWith('/') || path.Split('/').Any(segment => segment is "." or "..") || path.Contains('\0', StringComparison.Ordinal))
+            {
+                Error(valueNode, $"{what} {key} '{path}' must be an absolute path without '.' or '..' segments");
+                return null;
+            }
+            if (!rules.AllowedPathPrefixes.Any(prefix => prefix.EndsWith('/') ? path.StartsWith(prefix, StringComparison.Ordinal) : path == prefix))
+            {
+                Error(valueNode, $"{what} {key} '{path}' is outside the paths the agent may write ({string.Join(", ", rules.AllowedPathPrefixes)})");
+                return null;
+            }
+            return path;
+        }
+
+        private IPNetwork? Ipv6Network(YamlNode node, string what)
+        {
+            if (Scalar(node, what) is not { } text)
+            {
+                return null;
+            }
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            // IPNetwork.TryParse masks host bits away; a prefix written with them is a typo we refuse.
+            if (slash < 0 || !IPNetwork.TryParse(text, out var network)
+                || !IPAddress.TryParse(text.AsSpan(0, slash), out var written) || !written.Equals(network.BaseAddress))
+            {
+                Error(node, $"{what} '{text}' is not a CIDR prefix with its host bits zero (e.g. 2001:db8:10:6::/80)");
+                return null;
+            }
+            if (network.BaseAddress.AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                Error(node, $"{what} '{text}' is IPv4; an IPv6 prefix is needed here");
+                return null;
+            }
+            return network;
+        }
+
+        private bool? Bool(YamlNode node, string what) => Scalar(node, what) switch
+        {
+            "true" => true,
+            "false" => false,
+            null => null,
+            var other => ErrorAndNull(node, $"{what} '{other}' must be true or false"),
+        };
+
+        private bool? ErrorAndNull(YamlNode node, string message)
+        {
+            Error(node, message);
+            return null;
+        }
+
+        private Dictionary<string, string> StringMap(YamlNode node, string what)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (Mapping(node, what) is not { } map)
+            {
+                return result;
+            }
+            foreach (var (key, value) in map.Children)
+            {
+                if (Scalar(key, $"a key of {what}") is { } k && Scalar(value, $"{what} '{k}'") is { } v)
+                {
+                    result[k] = v;
+                }
+            }
+            return result;
+        }
+
+        private IEnumerable<YamlNode> Sequence(YamlMappingNode map, string key, string what)
+        {
+            if (Get(map, key) is not { } node)
+            {
+                return [];
+            }
+            if (node is YamlSequenceNode sequence)
+            {
+                return sequence.Children;
+            }
+            Error(node, $"{what} {key} must be a list");
+            return [];
+        }
+
+        private string? RequiredString(YamlMappingNode map, string key, string what)
+        {
+            if (Get(map, key) is not { } node)
+            {
+                Error(map, $"{what} needs '{key}'");
+                return null;
+            }
+            return Scalar(node, $"{what} {key}");
+        }
+
+        private string? OptionalString(YamlMappingNode map, string key, string what) =>
+            Get(map, key) is { } node ? Scalar(node, $"{what} {key}") : null;
+
+        private YamlMappingNode? Mapping(YamlNode node, string what)
+        {
+            if (node is YamlMappingNode map)
+            {
+                return map;
+            }
+            Error(node, $"{what} must be a mapping (key: value)");
+            return null;
+        }
+
+        private string? Scalar(YamlNode node, string what)
+        {
+            if (node is YamlScalarNode scalar)
+            {
+                return scalar.Value ?? string.Empty;
+            }
+            Error(node, $"{what} must be a single value, not a {(node is YamlMappingNode ? "mapping" : "list")}");
+            return null;
+        }
+
+        private static YamlNode? Get(YamlMappingNode map, string key) =>
+            map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+        private void CheckKeys(YamlMappingNode map, string what, params string[] allowed)
+        {
+            foreach (var key in map.Children.Keys)
+            {
+                if (key is YamlScalarNode { Value: { } name } && !allowed.Contains(name, StringComparer.Ordinal))
+                {
+                    Error(key, $"unknown key '{name}' in {what}; expected one of: {string.Join(", ", allowed)}");
+                }
+            }
+        }
+    }
+}

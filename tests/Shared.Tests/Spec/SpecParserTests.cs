@@ -1,0 +1,185 @@
+using Hawser.Shared.Spec;
+using Hawser.TestSupport;
+
+namespace Hawser.Shared.Tests.Spec;
+
+/// <summary>The spec format: the examples read back, and every kind of bad input is named with its place.</summary>
+[TestClass]
+public sealed class SpecParserTests
+{
+    private const string Header = "apiVersion: hawser/v1\n";
+
+    private static SpecParseResult Parse(string yaml) => SpecParser.Parse(yaml, "spec.yaml");
+
+    private static SpecError SingleError(string yaml)
+    {
+        var result = Parse(yaml);
+        Assert.IsFalse(result.IsValid, "expected the spec to be refused");
+        Assert.IsNull(result.Spec, "a refused spec yields nothing to apply");
+        return result.Errors.Single();
+    }
+
+    [TestMethod]
+    public void Opam_example_reads_back()
+    {
+        var path = Path.Combine(RepoPaths.Root, "examples", "opam.yaml");
+        var result = SpecParser.Parse(File.ReadAllText(path), path);
+
+        Assert.IsTrue(result.IsValid, string.Join("\n", result.Errors));
+        var spec = result.Spec!;
+        CollectionAssert.AreEquivalent(new[] { "web1", "web2" }, spec.Nodes.Keys.ToArray());
+        var web = spec.Profiles["web"];
+        Assert.AreEqual("bbr", web.Blocks.Sysctls!["net.ipv4.tcp_congestion_control"]);
+        var certificate = web.Blocks.Certificates!.Single();
+        CollectionAssert.AreEqual(new[] { "opam.example.org", "www.opam.example.org" }, certificate.Domains.ToArray());
+        Assert.AreEqual("/etc/hitch/www.pem", certificate.Install[1].Path);
+        Assert.AreEqual("nginx", certificate.Reload!.DockerSignal!.Container);
+        Assert.AreEqual("https://acme-v02.api.letsencrypt.org/directory", spec.Acme!.Directory.ToString());
+    }
+
+    [TestMethod]
+    public void Bee2_example_reads_back()
+    {
+        var path = Path.Combine(RepoPaths.Root, "examples", "bee2-ipv6.yaml");
+        var result = SpecParser.Parse(File.ReadAllText(path), path);
+
+        Assert.IsTrue(result.IsValid, string.Join("\n", result.Errors));
+        var bee2 = result.Spec!.Nodes["bee2"].Blocks;
+        Assert.AreEqual("2001:db8:10:6::/80", bee2.NdpProxy!.Rules.Single().Prefix.ToString());
+        Assert.AreEqual("2001:db8:10:6:0:1::/96", bee2.Docker!.Daemon!.FixedCidrV6.ToString());
+        Assert.IsTrue(bee2.Docker.Daemon.Ipv6);
+        Assert.AreEqual("web", bee2.Docker.Networks.Single().Name);
+        var lb = result.Spec.Nodes["bee2-lb"].Blocks.NdpProxy!;
+        Assert.AreEqual("kernel", lb.Mode);
+        Assert.AreEqual("2001:db8:10:6:0:2:0:a", lb.Addresses.Single().ToString());
+        Assert.AreEqual("ACCEPT", result.Spec.Profiles["docker-hosts"].Blocks.Ufw!.ForwardPolicy);
+    }
+
+    [TestMethod]
+    [DataRow("net..ipv4.x", "not a dotted name")]
+    [DataRow("net/ipv4/tcp_congestion_control", "uses slashes; write it dotted ('net.ipv4.tcp_congestion_control')")]
+    [DataRow("Net.IPv4.x", "not a dotted name")]
+    [DataRow("kernel", "not a dotted name")]
+    public void Sysctl_names_have_one_spelling(string name, string reason)
+    {
+        var error = SingleError(Header + $"nodes:\n  web1:\n    sysctls:\n      {name}: \"1\"\n");
+
+        Assert.AreEqual(5, error.Line);
+        Assert.AreEqual(7, error.Column);
+        StringAssert.Contains(error.Message, reason);
+        StringAssert.StartsWith(error.ToString(), "spec.yaml:5:7: ");
+    }
+
+    [TestMethod]
+    public void Sysctl_value_with_a_newline_is_refused()
+    {
+        var error = SingleError(Header + "nodes:\n  web1:\n    sysctls:\n      net.ipv4.x: \"1\\nkernel.y = 2\"\n");
+
+        StringAssert.Contains(error.Message, "one-line");
+        Assert.AreEqual(5, error.Line);
+    }
+
+    [TestMethod]
+    [DataRow("\"2001:db8::/300\"", "not a CIDR")]
+    [DataRow("\"2001:db8::1/64\"", "host bits zero")]
+    [DataRow("\"10.0.0.0/24\"", "is IPv4; an IPv6 prefix is needed")]
+    [DataRow("\"2001:db8::\"", "not a CIDR")]
+    public void Prefixes_must_be_IPv6_CIDRs(string prefix, string reason)
+    {
+        var error = SingleError(Header + $"nodes:\n  h:\n    docker:\n      daemon: {{ipv6: true, fixedCidrV6: {prefix}}}\n");
+
+        StringAssert.Contains(error.Message, reason);
+        StringAssert.Contains(error.Message, "fixedCidrV6");
+        Assert.AreEqual(5, error.Line);
+    }
+
+    [TestMethod]
+    public void Unknown_keys_are_named_with_what_was_expected()
+    {
+        var error = SingleError(Header + "nodes:\n  web1:\n    ufw: {forwardPolicy: ACCEPT, fowardPolicy: DROP}\n");
+
+        StringAssert.Contains(error.Message, "unknown key 'fowardPolicy'");
+        StringAssert.Contains(error.Message, "expected one of: forwardPolicy");
+        Assert.AreEqual(4, error.Line);
+    }
+
+    [TestMethod]
+    [DataRow("/etc/shadow")]
+    [DataRow("/etc/nginx/../shadow")]
+    [DataRow("certs/www.pem")]
+    public void Paths_outside_the_allowed_prefixes_are_refused(string path)
+    {
+        var error = SingleError(Header + $"nodes:\n  w:\n    certificates:\n      - name: www\n        domains: [www.example.org]\n        install:\n          - {{format: combined, path: \"{path}\"}}\n");
+
+        StringAssert.Contains(error.Message, path);
+        Assert.AreEqual(8, error.Line);
+    }
+
+    [TestMethod]
+    public void Duplicate_node_names_are_refused_with_the_line()
+    {
+        var error = SingleError(Header + "nodes:\n  web1:\n    ufw: {forwardPolicy: ACCEPT}\n  web1:\n    ufw: {forwardPolicy: DROP}\n");
+
+        StringAssert.Contains(error.Message, "Duplicate key");
+        Assert.AreEqual(5, error.Line);
+    }
+
+    [TestMethod]
+    public void Alias_bomb_is_refused_before_any_expansion()
+    {
+        var bomb = Header + "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+            "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nnodes: {h: {ufw: {forwardPolicy: [*e, *e]}}}\n";
+
+        var error = SingleError(bomb);
+
+        StringAssert.Contains(error.Message, "anchors");
+        Assert.AreEqual(2, error.Line);
+    }
+
+    [TestMethod]
+    [DataRow("[\"*.example.org\"]", "wildcard")]
+    [DataRow("[\"exa mple.org\"]", "not a valid lower-case DNS name")]
+    [DataRow("[]", "at least one domain")]
+    public void Certificate_domains_are_checked(string domains, string reason)
+    {
+        var error = SingleError(Header + $"nodes:\n  w:\n    certificates:\n      - {{name: www, domains: {domains}}}\n");
+
+        StringAssert.Contains(error.Message, reason);
+    }
+
+    [TestMethod]
+    public void Node_with_nothing_to_manage_is_refused()
+    {
+        var error = SingleError(Header + "nodes:\n  lonely:\n    labels: {role: db}\nprofiles:\n  web:\n    selector: {role: web}\n    ufw: {forwardPolicy: ACCEPT}\n");
+
+        StringAssert.Contains(error.Message, "node 'lonely' is matched by no profile and holds no blocks");
+        Assert.AreEqual(3, error.Line);
+    }
+
+    [TestMethod]
+    public void Every_error_is_reported_at_once()
+    {
+        var result = Parse("apiVersion: hawser/v2\nnodes:\n  w:\n    sysctls: {net/x: \"1\"}\n    ufw: {forwardPolicy: allow}\n    ndpProxy: {interface: ens3, rules: [{prefix: \"10.0.0.0/8\"}]}\n");
+
+        Assert.IsNull(result.Spec);
+        var lines = result.Errors.Select(e => e.Line).ToArray();
+        CollectionAssert.AreEqual(new[] { 1, 4, 5, 6 }, lines, string.Join("\n", result.Errors));
+    }
+
+    [TestMethod]
+    [DataRow("", "the spec is empty")]
+    [DataRow("# only a comment\n", "the spec is empty")]
+    [DataRow("apiVersion: hawser/v1\nnodes: {}\n---\napiVersion: hawser/v1\n", "one YAML document; this file has 2")]
+    [DataRow("- just\n- a list\n", "must be a mapping")]
+    [DataRow("apiVersion: hawser/v1\nnodes: [\n", "")]
+    [DataRow("nodes: {h: {ufw: {forwardPolicy: ACCEPT}}}\n", "apiVersion is missing")]
+    public void Malformed_documents_get_a_clear_error(string yaml, string reason)
+    {
+        var result = Parse(yaml);
+
+        Assert.IsFalse(result.IsValid);
+        Assert.IsNotEmpty(result.Errors);
+        StringAssert.Contains(result.Errors[0].Message, reason);
+        Assert.IsGreaterThanOrEqualTo(1, result.Errors[0].Line);
+    }
+}
