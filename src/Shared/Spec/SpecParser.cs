@@ -104,11 +104,10 @@ public static partial class SpecParser
 
         public SpecDocument? ReadDocument(YamlNode root)
         {
-            if (Mapping(root, "the spec") is not { } top)
+            if (Block(root, "the spec", TopKeys) is not { } top)
             {
                 return null;
             }
-            CheckKeys(top, "the spec", TopKeys);
             var apiVersion = Get(top, "apiVersion");
             if (apiVersion is null)
             {
@@ -158,9 +157,8 @@ public static partial class SpecParser
                 }
             }
             AcmeSpec? acme = null;
-            if (Get(top, "acme") is { } acmeNode && Mapping(acmeNode, "acme") is { } acmeMap)
+            if (Get(top, "acme") is { } acmeNode && Block(acmeNode, "acme", "directory", "email") is { } acmeMap)
             {
-                CheckKeys(acmeMap, "acme", "directory", "email");
                 var directory = RequiredString(acmeMap, "directory", "acme");
                 if (directory is not null && (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != "https"))
                 {
@@ -183,11 +181,10 @@ public static partial class SpecParser
             {
                 return new NodeSpec();
             }
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, ["labels", .. BlockKeys]) is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, ["labels", .. BlockKeys]);
             return new NodeSpec
             {
                 Labels = Get(map, "labels") is { } labels ? StringMap(labels, $"{what} labels") : new Dictionary<string, string>(),
@@ -197,11 +194,10 @@ public static partial class SpecParser
 
         private ProfileSpec? ReadProfile(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, ["selector", .. BlockKeys]) is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, ["selector", .. BlockKeys]);
             var selector = Get(map, "selector") is { } s ? StringMap(s, $"{what} selector") : new Dictionary<string, string>();
             if (selector.Count == 0)
             {
@@ -256,11 +252,10 @@ public static partial class SpecParser
 
         private UfwSpec? ReadUfw(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, "forwardPolicy") is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, "forwardPolicy");
             var policy = RequiredString(map, "forwardPolicy", what);
             if (policy is not null && policy is not ("ACCEPT" or "DROP" or "REJECT"))
             {
@@ -272,11 +267,10 @@ public static partial class SpecParser
 
         private NdpProxySpec? ReadNdpProxy(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, "interface", "mode", "rules", "addresses") is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, "interface", "mode", "rules", "addresses");
             var iface = RequiredString(map, "interface", what);
             if (iface is not null && (iface.Length is 0 or > 15 || iface.Any(c => char.IsWhiteSpace(c) || c == '/')))
             {
@@ -290,11 +284,10 @@ public static partial class SpecParser
             var rules = new List<NdpRuleSpec>();
             foreach (var item in Sequence(map, "rules", what))
             {
-                if (Mapping(item, $"{what} rule") is not { } rule)
+                if (Block(item, $"{what} rule", "prefix", "method") is not { } rule)
                 {
                     continue;
                 }
-                CheckKeys(rule, $"{what} rule", "prefix", "method");
                 var method = OptionalString(rule, "method", $"{what} rule") ?? "static";
                 if (method is not ("static" or "auto" or "iface"))
                 {
@@ -328,15 +321,13 @@ public static partial class SpecParser
 
         private DockerSpec? ReadDocker(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, "daemon", "networks") is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, "daemon", "networks");
             DockerDaemonSpec? daemon = null;
-            if (Get(map, "daemon") is { } daemonNode && Mapping(daemonNode, $"{what} daemon") is { } daemonMap)
+            if (Get(map, "daemon") is { } daemonNode && Block(daemonNode, $"{what} daemon", "ipv6", "fixedCidrV6") is { } daemonMap)
             {
-                CheckKeys(daemonMap, $"{what} daemon", "ipv6", "fixedCidrV6");
                 daemon = new DockerDaemonSpec
                 {
                     Ipv6 = Get(daemonMap, "ipv6") is { } ipv6 ? Bool(ipv6, $"{what} daemon ipv6") : null,
@@ -346,11 +337,10 @@ public static partial class SpecParser
             var networks = new List<DockerNetworkSpec>();
             foreach (var item in Sequence(map, "networks", what))
             {
-                if (Mapping(item, $"{what} network") is not { } network)
+                if (Block(item, $"{what} network", "name", "ipv6Subnet") is not { } network)
                 {
                     continue;
                 }
-                CheckKeys(network, $"{what} network", "name", "ipv6Subnet");
                 if (RequiredString(network, "name", $"{what} network") is { } name)
                 {
                     networks.Add(new DockerNetworkSpec
@@ -373,11 +363,10 @@ public static partial class SpecParser
             }
             foreach (var item in sequence.Children)
             {
-                if (Mapping(item, $"{what} entry") is not { } map)
+                if (Block(item, $"{what} entry", "name", "domains", "challenge", "install", "reload") is not { } map)
                 {
                     continue;
                 }
-                CheckKeys(map, $"{what} entry", "name", "domains", "challenge", "install", "reload");
                 var name = RequiredString(map, "name", $"{what} entry");
                 var label = $"certificate '{name}'";
                 if (name is not null && result.Any(c => c.Name == name))
@@ -430,17 +419,15 @@ public static partial class SpecParser
 
         private CertificateInstallSpec? ReadInstall(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, "format", "cert", "key", "path") is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, "format", "cert", "key", "path");
             var format = RequiredString(map, "format", what);
             string[] needs = format switch
             {
                 "pem-pair" => ["cert", "key"],
                 "combined" or "haproxy" => ["path"],
-                null => [],
                 _ => [],
             };
             if (format is not (null or "pem-pair" or "combined" or "haproxy"))
@@ -465,15 +452,13 @@ public static partial class SpecParser
 
         private CertificateReloadSpec? ReadReload(YamlNode node, string what)
         {
-            if (Mapping(node, what) is not { } map)
+            if (Block(node, what, "dockerSignal", "command") is not { } map)
             {
                 return null;
             }
-            CheckKeys(map, what, "dockerSignal", "command");
             DockerSignalSpec? signal = null;
-            if (Get(map, "dockerSignal") is { } signalNode && Mapping(signalNode, $"{what} dockerSignal") is { } signalMap)
+            if (Get(map, "dockerSignal") is { } signalNode && Block(signalNode, $"{what} dockerSignal", "container", "signal") is { } signalMap)
             {
-                CheckKeys(signalMap, $"{what} dockerSignal", "container", "signal");
                 if (RequiredString(signalMap, "container", $"{what} dockerSignal") is { } container)
                 {
                     signal = new DockerSignalSpec { Container = container, Signal = OptionalString(signalMap, "signal", $"{what} dockerSignal") ?? "HUP" };
@@ -590,6 +575,17 @@ public static partial class SpecParser
 
         private string? OptionalString(YamlMappingNode map, string key, string what) =>
             Get(map, key) is { } node ? Scalar(node, $"{what} {key}") : null;
+
+        /// <summary>A mapping whose keys are all among <paramref name="keys"/>; unknown ones are reported.</summary>
+        private YamlMappingNode? Block(YamlNode node, string what, params string[] keys)
+        {
+            var map = Mapping(node, what);
+            if (map is not null)
+            {
+                CheckKeys(map, what, keys);
+            }
+            return map;
+        }
 
         private YamlMappingNode? Mapping(YamlNode node, string what)
         {
