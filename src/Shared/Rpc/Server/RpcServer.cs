@@ -82,11 +82,7 @@ public sealed class RpcServer
         {
             return false;
         }
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = GrpcProtocol.ContentType;
-        context.Response.Headers[GrpcProtocol.StatusHeader] = ((int)StatusCode.Unimplemented).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        context.Response.Headers[GrpcProtocol.MessageHeader] =
-            GrpcProtocol.EncodeMessage($"Method {context.Request.Path} is not implemented by this server");
+        TrailersOnlyResponse.Write(context.Response, StatusCode.Unimplemented, $"Method {context.Request.Path} is not implemented by this server");
         return true;
     }
 

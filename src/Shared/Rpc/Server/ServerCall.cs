@@ -312,7 +312,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
                 return true;
             }
             var response = _http.Response;
-            response.AppendTrailer(GrpcProtocol.StatusHeader, ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            response.AppendTrailer(GrpcProtocol.StatusHeader, TrailersOnlyResponse.FormatStatus(code));
             if (detail.Length > 0)
             {
                 response.AppendTrailer(GrpcProtocol.MessageHeader, GrpcProtocol.EncodeMessage(detail));
@@ -332,25 +332,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IServ
         }
     }
 
-    /// <summary>A response of headers only: status and trailing metadata travel in the one HEADERS frame.</summary>
-    private void RespondTrailersOnly(StatusCode code, string detail)
-    {
-        var response = _http.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = GrpcProtocol.ContentType;
-        response.Headers[GrpcProtocol.StatusHeader] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (detail.Length > 0)
-        {
-            response.Headers[GrpcProtocol.MessageHeader] = GrpcProtocol.EncodeMessage(detail);
-        }
-        if (_responseTrailers is not null)
-        {
-            foreach (var entry in _responseTrailers)
-            {
-                response.Headers.Append(entry.Key, Metadata.ToHeaderValue(entry));
-            }
-        }
-    }
+    private void RespondTrailersOnly(StatusCode code, string detail) =>
+        TrailersOnlyResponse.Write(_http.Response, code, detail, _responseTrailers);
 
     private void RespondHttpError(int httpStatus, StatusCode code, string detail)
     {
