@@ -4,6 +4,7 @@ using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Rpc;
 using Hawser.Shared.Rpc.Server;
+using Hawser.Shared.Spec;
 
 namespace Hawser.Controller.Api;
 
@@ -27,7 +28,7 @@ public sealed class ControlApi(ControllerStore store)
         var response = new ListNodesResponse();
         foreach (var node in store.ListNodes())
         {
-            if (request.Selector.All(s => node.Labels.TryGetValue(s.Key, out var value) && value == s.Value))
+            if (LabelSelector.Matches(request.Selector, node.Labels))
             {
                 response.Nodes.Add(ToMessage(node));
             }

@@ -44,6 +44,9 @@ public sealed record ProfileSpec
 
     /// <summary>The profile's blocks.</summary>
     public ResourceBlocks Blocks { get; init; } = new();
+
+    /// <summary>True when this profile applies to a node with <paramref name="labels"/>; an empty selector selects nothing.</summary>
+    public bool Selects(IReadOnlyDictionary<string, string> labels) => Selector.Count > 0 && LabelSelector.Matches(Selector, labels);
 }
 
 /// <summary>The resource blocks a node or profile may hold; null means "not set here".</summary>

@@ -150,7 +150,7 @@ public static partial class SpecParser
                         continue;
                     }
                     nodes[name] = node;
-                    if (node.Blocks.IsEmpty && !profiles.Values.Any(p => Matches(p.Selector, node.Labels)))
+                    if (node.Blocks.IsEmpty && !profiles.Values.Any(p => p.Selects(node.Labels)))
                     {
                         Error(key, $"node '{name}' is matched by no profile and holds no blocks: it would manage nothing");
                     }
@@ -171,9 +171,6 @@ public static partial class SpecParser
             }
             return new SpecDocument { Acme = acme, Nodes = nodes, Profiles = profiles };
         }
-
-        private static bool Matches(IReadOnlyDictionary<string, string> selector, IReadOnlyDictionary<string, string> labels) =>
-            selector.Count > 0 && selector.All(s => labels.TryGetValue(s.Key, out var v) && v == s.Value);
 
         private NodeSpec? ReadNode(YamlNode node, string what)
         {

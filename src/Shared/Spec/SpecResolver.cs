@@ -22,7 +22,7 @@ public static class SpecResolver
             throw new KeyNotFoundException($"the spec has no node '{nodeName}'; it has: {string.Join(", ", spec.Nodes.Keys.Order(StringComparer.Ordinal))}");
         }
         var matched = spec.Profiles
-            .Where(p => p.Value.Selector.Count > 0 && p.Value.Selector.All(s => node.Labels.TryGetValue(s.Key, out var v) && v == s.Value))
+            .Where(p => p.Value.Selects(node.Labels))
             .OrderBy(p => p.Key, StringComparer.Ordinal)
             .ToList();
         var conflicts = new List<string>();
