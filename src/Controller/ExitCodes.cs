@@ -6,7 +6,7 @@ internal static class ExitCodes
     /// <summary>Stopped cleanly.</summary>
     public const int Ok = 0;
     /// <summary>A command-line value is wrong.</summary>
-    public const int Usage = 2;
+    public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
     /// <summary>The data directory or store cannot be used (locked, newer schema, no permission).</summary>
     public const int StoreUnavailable = 3;
     /// <summary>The listen address could not be bound.</summary>

@@ -8,7 +8,7 @@ internal static class ExitCodes
     /// <summary>The controller answered with an error.</summary>
     public const int Failed = 1;
     /// <summary>The command line is wrong.</summary>
-    public const int Usage = 2;
+    public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
     /// <summary>The controller could not be reached.</summary>
     public const int Unreachable = 3;
 }
