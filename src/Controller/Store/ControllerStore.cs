@@ -90,7 +90,7 @@ public sealed class ControllerStore : IDisposable
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report FROM nodes ORDER BY name";
+        command.CommandText = SelectNodes + " ORDER BY name";
         return ReadNodes(command);
     }
 
@@ -99,7 +99,7 @@ public sealed class ControllerStore : IDisposable
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report FROM nodes WHERE name = $name";
+        command.CommandText = SelectNodes + " WHERE name = $name";
         command.Parameters.AddWithValue("$name", name);
         return ReadNodes(command).SingleOrDefault();
     }
@@ -229,6 +229,10 @@ public sealed class ControllerStore : IDisposable
         command.CommandText = "PRAGMA user_version";
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them.</summary>
+    private const string SelectNodes =
+        "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report FROM nodes";
 
     private static List<NodeRecord> ReadNodes(SqliteCommand command)
     {
