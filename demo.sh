@@ -40,6 +40,10 @@ dotnet "$bin_ctl" --controller "http://$listen" nodes -o json
 if $keep; then
   echo "==> the controller keeps running: dotnet $bin_ctl nodes; stop it with: kill \$(cat .demo/controller.pid)"
 else
-  kill "$(cat .demo/controller.pid)" && rm -f .demo/controller.pid
+  pid=$(cat .demo/controller.pid)
+  kill "$pid"
+  # Say "stopped" only once it has: the controller finishes calls in flight before it exits.
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f .demo/controller.pid
   echo "==> controller stopped (./demo.sh --keep leaves it running)"
 fi
