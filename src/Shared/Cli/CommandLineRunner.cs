@@ -10,10 +10,11 @@ public static class CommandLineRunner
 
     /// <summary>
     /// Parses and invokes; a command line that does not parse prints every error to stderr and
-    /// exits <see cref="UsageExitCode"/> (System.CommandLine's own default is 1, which scripts
-    /// could not tell from a failure).
+    /// exits <paramref name="usageExitCode"/>, <see cref="UsageExitCode"/> unless the binary's contract
+    /// gives 2 another meaning (System.CommandLine's own default is 1, which scripts could not tell
+    /// from a failure).
     /// </summary>
-    public static async Task<int> RunAsync(RootCommand root, string[] args)
+    public static async Task<int> RunAsync(RootCommand root, string[] args, int usageExitCode = UsageExitCode)
     {
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
@@ -23,7 +24,7 @@ public static class CommandLineRunner
                 await Console.Error.WriteLineAsync($"error: {error.Message}");
             }
             await Console.Error.WriteLineAsync($"See '{root.Name} --help'.");
-            return UsageExitCode;
+            return usageExitCode;
         }
         return await parse.InvokeAsync();
     }

@@ -90,7 +90,7 @@ public sealed record NdpProxySpec
     /// <summary>ndppd rules.</summary>
     public IReadOnlyList<NdpRuleSpec> Rules { get; init; } = [];
 
-    /// <summary>Single addresses answered by kernel proxy entries.</summary>
+    /// <summary>Single addresses answered by kernel proxy entries (in either mode).</summary>
     public IReadOnlyList<System.Net.IPAddress> Addresses { get; init; } = [];
 }
 
@@ -102,6 +102,9 @@ public sealed record NdpRuleSpec
 
     /// <summary><c>static</c>, <c>auto</c> or <c>iface</c>.</summary>
     public string Method { get; init; } = "static";
+
+    /// <summary>The interface ndppd asks, for method <c>iface</c>.</summary>
+    public string? Via { get; init; }
 }
 
 /// <summary>Docker's IPv6 settings.</summary>
@@ -122,6 +125,28 @@ public sealed record DockerDaemonSpec
 
     /// <summary><c>fixed-cidr-v6</c>.</summary>
     public System.Net.IPNetwork? FixedCidrV6 { get; init; }
+
+    /// <summary><c>ip6tables</c>.</summary>
+    public bool? Ip6tables { get; init; }
+
+    /// <summary><c>experimental</c>.</summary>
+    public bool? Experimental { get; init; }
+
+    /// <summary><c>default-address-pools</c>.</summary>
+    public IReadOnlyList<DockerAddressPoolSpec>? DefaultAddressPools { get; init; }
+
+    /// <summary>True when no key is set.</summary>
+    public bool IsEmpty => Ipv6 is null && FixedCidrV6 is null && Ip6tables is null && Experimental is null && DefaultAddressPools is null;
+}
+
+/// <summary>One entry of <c>default-address-pools</c>.</summary>
+public sealed record DockerAddressPoolSpec
+{
+    /// <summary>The pool networks are cut from.</summary>
+    public required System.Net.IPNetwork Base { get; init; }
+
+    /// <summary>The prefix length of each network cut from it.</summary>
+    public required int Size { get; init; }
 }
 
 /// <summary>A user-defined Docker network with an IPv6 subnet.</summary>
@@ -132,6 +157,9 @@ public sealed record DockerNetworkSpec
 
     /// <summary>Its IPv6 subnet.</summary>
     public System.Net.IPNetwork? Ipv6Subnet { get; init; }
+
+    /// <summary>Replace an existing network whose subnet differs, when no container is attached.</summary>
+    public bool Recreate { get; init; }
 }
 
 /// <summary>A certificate: which names, how it is validated, where it goes, what reloads.</summary>
@@ -151,6 +179,19 @@ public sealed record CertificateSpec
 
     /// <summary>What runs after the files changed.</summary>
     public CertificateReloadSpec? Reload { get; init; }
+
+    /// <summary>Local mode only: PEM files holding the chain and key; the controller supplies them otherwise.</summary>
+    public CertificateSourceSpec? Source { get; init; }
+}
+
+/// <summary>Where local mode reads a certificate's PEM material; relative paths are relative to the spec file.</summary>
+public sealed record CertificateSourceSpec
+{
+    /// <summary>The full chain, leaf first.</summary>
+    public required string Cert { get; init; }
+
+    /// <summary>The private key.</summary>
+    public required string Key { get; init; }
 }
 
 /// <summary>One install target.</summary>
@@ -167,6 +208,12 @@ public sealed record CertificateInstallSpec
 
     /// <summary>The one file (combined, haproxy).</summary>
     public string? Path { get; init; }
+
+    /// <summary>Owner of the files (name or uid); the agent's own when unset.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>Group of the files (name or gid); the agent's own when unset.</summary>
+    public string? Group { get; init; }
 }
 
 /// <summary>Reload actions after a certificate changed.</summary>
@@ -177,6 +224,19 @@ public sealed record CertificateReloadSpec
 
     /// <summary>Run a program (argv, no shell).</summary>
     public IReadOnlyList<string>? Command { get; init; }
+
+    /// <summary>Run a program inside a container.</summary>
+    public DockerExecSpec? DockerExec { get; init; }
+}
+
+/// <summary>A command run inside a container, e.g. <c>nginx -s reload</c>.</summary>
+public sealed record DockerExecSpec
+{
+    /// <summary>Container name or id.</summary>
+    public required string Container { get; init; }
+
+    /// <summary>The argv.</summary>
+    public required IReadOnlyList<string> Command { get; init; }
 }
 
 /// <summary>A signal for a container.</summary>

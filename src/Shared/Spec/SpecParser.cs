@@ -58,6 +58,9 @@ public static partial class SpecParser
     [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$")]
     private static partial Regex NodeName();
 
+    [GeneratedRegex(@"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$")]
+    private static partial Regex AccountNamePattern();
+
     [GeneratedRegex(@"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")]
     private static partial Regex HostName();
 
@@ -281,7 +284,7 @@ public static partial class SpecParser
             var rules = new List<NdpRuleSpec>();
             foreach (var item in Sequence(map, "rules", what))
             {
-                if (Block(item, $"{what} rule", "prefix", "method") is not { } rule)
+                if (Block(item, $"{what} rule", "prefix", "method", "via") is not { } rule)
                 {
                     continue;
                 }
@@ -290,13 +293,18 @@ public static partial class SpecParser
                 {
                     Error(Get(rule, "method")!, $"{what} rule method '{method}' must be static, auto or iface");
                 }
+                var via = OptionalString(rule, "via", $"{what} rule");
+                if ((method == "iface") != (via is not null))
+                {
+                    Error(rule, $"{what} rule: 'via: <interface>' goes with method iface, and only with it");
+                }
                 if (Get(rule, "prefix") is not { } prefixNode)
                 {
                     Error(rule, $"{what} rule needs a prefix");
                 }
                 else if (Ipv6Network(prefixNode, $"{what} rule prefix") is { } prefix)
                 {
-                    rules.Add(new NdpRuleSpec { Prefix = prefix, Method = method });
+                    rules.Add(new NdpRuleSpec { Prefix = prefix, Method = method, Via = via });
                 }
             }
             var addresses = new List<IPAddress>();
@@ -313,6 +321,14 @@ public static partial class SpecParser
                 }
                 addresses.Add(address);
             }
+            if (mode == "kernel" && rules.Count > 0)
+            {
+                Error(Get(map, "rules")!, $"{what} rules need ndppd; with mode kernel list single addresses under 'addresses'");
+            }
+            if (mode == "ndppd" && rules.Count == 0 && addresses.Count == 0)
+            {
+                Error(map, $"{what} needs rules (for ndppd) or addresses (kernel proxy entries)");
+            }
             return iface is null ? null : new NdpProxySpec { Interface = iface, Mode = mode, Rules = rules, Addresses = addresses };
         }
 
@@ -323,18 +339,34 @@ public static partial class SpecParser
                 return null;
             }
             DockerDaemonSpec? daemon = null;
-            if (Get(map, "daemon") is { } daemonNode && Block(daemonNode, $"{what} daemon", "ipv6", "fixedCidrV6") is { } daemonMap)
+            if (Get(map, "daemon") is { } daemonNode
+                && Block(daemonNode, $"{what} daemon", "ipv6", "fixedCidrV6", "ip6tables", "experimental", "defaultAddressPools") is { } daemonMap)
             {
+                List<DockerAddressPoolSpec>? pools = null;
+                if (Get(daemonMap, "defaultAddressPools") is not null)
+                {
+                    pools = [];
+                    foreach (var poolNode in Sequence(daemonMap, "defaultAddressPools", $"{what} daemon"))
+                    {
+                        if (ReadAddressPool(poolNode, $"{what} daemon defaultAddressPools entry") is { } pool)
+                        {
+                            pools.Add(pool);
+                        }
+                    }
+                }
                 daemon = new DockerDaemonSpec
                 {
-                    Ipv6 = Get(daemonMap, "ipv6") is { } ipv6 ? Bool(ipv6, $"{what} daemon ipv6") : null,
+                    Ipv6 = OptionalBool(daemonMap, "ipv6", $"{what} daemon"),
                     FixedCidrV6 = Get(daemonMap, "fixedCidrV6") is { } cidr ? Ipv6Network(cidr, $"{what} daemon fixedCidrV6") : null,
+                    Ip6tables = OptionalBool(daemonMap, "ip6tables", $"{what} daemon"),
+                    Experimental = OptionalBool(daemonMap, "experimental", $"{what} daemon"),
+                    DefaultAddressPools = pools,
                 };
             }
             var networks = new List<DockerNetworkSpec>();
             foreach (var item in Sequence(map, "networks", what))
             {
-                if (Block(item, $"{what} network", "name", "ipv6Subnet") is not { } network)
+                if (Block(item, $"{what} network", "name", "ipv6Subnet", "recreate") is not { } network)
                 {
                     continue;
                 }
@@ -344,11 +376,42 @@ public static partial class SpecParser
                     {
                         Name = name,
                         Ipv6Subnet = Get(network, "ipv6Subnet") is { } subnet ? Ipv6Network(subnet, $"{what} network '{name}' ipv6Subnet") : null,
+                        Recreate = OptionalBool(network, "recreate", $"{what} network '{name}'") ?? false,
                     });
                 }
             }
             return new DockerSpec { Daemon = daemon, Networks = networks };
         }
+
+        private DockerAddressPoolSpec? ReadAddressPool(YamlNode node, string what)
+        {
+            if (Block(node, what, "base", "size") is not { } map)
+            {
+                return null;
+            }
+            var text = RequiredString(map, "base", what);
+            var sizeText = RequiredString(map, "size", what);
+            if (text is null || sizeText is null)
+            {
+                return null;
+            }
+            if (!IPNetwork.TryParse(text, out var network) || !text.Contains('/', StringComparison.Ordinal))
+            {
+                Error(Get(map, "base")!, $"{what} base '{text}' is not a CIDR prefix");
+                return null;
+            }
+            var max = network.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+            if (!int.TryParse(sizeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
+                || size < network.PrefixLength || size > max)
+            {
+                Error(Get(map, "size")!, $"{what} size '{sizeText}' must be a prefix length from {network.PrefixLength} to {max}");
+                return null;
+            }
+            return new DockerAddressPoolSpec { Base = network, Size = size };
+        }
+
+        private bool? OptionalBool(YamlMappingNode map, string key, string what) =>
+            Get(map, key) is { } node ? Bool(node, $"{what} {key}") : null;
 
         private List<CertificateSpec> ReadCertificates(YamlNode node, string what)
         {
@@ -360,7 +423,7 @@ public static partial class SpecParser
             }
             foreach (var item in sequence.Children)
             {
-                if (Block(item, $"{what} entry", "name", "domains", "challenge", "install", "reload") is not { } map)
+                if (Block(item, $"{what} entry", "name", "domains", "challenge", "install", "reload", "source") is not { } map)
                 {
                     continue;
                 }
@@ -406,9 +469,16 @@ public static partial class SpecParser
                     }
                 }
                 var reload = Get(map, "reload") is { } reloadNode ? ReadReload(reloadNode, $"{label} reload") : null;
+                CertificateSourceSpec? source = null;
+                if (Get(map, "source") is { } sourceNode && Block(sourceNode, $"{label} source", "cert", "key") is { } sourceMap
+                    && RequiredString(sourceMap, "cert", $"{label} source") is { } sourceCert
+                    && RequiredString(sourceMap, "key", $"{label} source") is { } sourceKey)
+                {
+                    source = new CertificateSourceSpec { Cert = sourceCert, Key = sourceKey };
+                }
                 if (name is not null)
                 {
-                    result.Add(new CertificateSpec { Name = name, Domains = domains, Challenge = challenge, Install = installs, Reload = reload });
+                    result.Add(new CertificateSpec { Name = name, Domains = domains, Challenge = challenge, Install = installs, Reload = reload, Source = source });
                 }
             }
             return result;
@@ -416,7 +486,7 @@ public static partial class SpecParser
 
         private CertificateInstallSpec? ReadInstall(YamlNode node, string what)
         {
-            if (Block(node, what, "format", "cert", "key", "path") is not { } map)
+            if (Block(node, what, "format", "cert", "key", "path", "owner", "group") is not { } map)
             {
                 return null;
             }
@@ -444,12 +514,14 @@ public static partial class SpecParser
                 Cert = AllowedPath(map, "cert", what),
                 Key = AllowedPath(map, "key", what),
                 Path = AllowedPath(map, "path", what),
+                Owner = AccountName(map, "owner", what),
+                Group = AccountName(map, "group", what),
             };
         }
 
         private CertificateReloadSpec? ReadReload(YamlNode node, string what)
         {
-            if (Block(node, what, "dockerSignal", "command") is not { } map)
+            if (Block(node, what, "dockerSignal", "dockerExec", "command") is not { } map)
             {
                 return null;
             }
@@ -470,7 +542,29 @@ public static partial class SpecParser
                     Error(commandNode, $"{what} command must be a non-empty list of arguments (no shell)");
                 }
             }
-            return new CertificateReloadSpec { DockerSignal = signal, Command = command };
+            DockerExecSpec? exec = null;
+            if (Get(map, "dockerExec") is { } execNode && Block(execNode, $"{what} dockerExec", "container", "command") is { } execMap
+                && RequiredString(execMap, "container", $"{what} dockerExec") is { } execContainer)
+            {
+                List<string> execCommand = [.. Sequence(execMap, "command", $"{what} dockerExec").Select(n => Scalar(n, $"{what} dockerExec command argument")).OfType<string>()];
+                if (execCommand.Count == 0)
+                {
+                    Error(execMap, $"{what} dockerExec needs a non-empty command list, e.g. [nginx, -s, reload]");
+                }
+                exec = new DockerExecSpec { Container = execContainer, Command = execCommand };
+            }
+            return new CertificateReloadSpec { DockerSignal = signal, Command = command, DockerExec = exec };
+        }
+
+        private string? AccountName(YamlMappingNode map, string key, string what)
+        {
+            var name = OptionalString(map, key, what);
+            if (name is not null && !AccountNamePattern().IsMatch(name))
+            {
+                Error(Get(map, key)!, $"{what} {key} '{name}' is not a user or group name or a numeric id");
+                return null;
+            }
+            return name;
         }
 
         private string? AllowedPath(YamlMappingNode map, string key, string what)

@@ -111,14 +111,31 @@ public static class SpecResolver
     private static bool NdpEquals(NdpProxySpec a, NdpProxySpec b) =>
         a.Interface == b.Interface && a.Mode == b.Mode && a.Rules.SequenceEqual(b.Rules) && a.Addresses.SequenceEqual(b.Addresses);
 
-    private static bool DockerEquals(DockerSpec a, DockerSpec b) => Equals(a.Daemon, b.Daemon) && a.Networks.SequenceEqual(b.Networks);
+    private static bool DockerEquals(DockerSpec a, DockerSpec b) =>
+        (a.Daemon, b.Daemon) switch
+        {
+            (null, null) => true,
+            ({ } x, { } y) => x with { DefaultAddressPools = null } == y with { DefaultAddressPools = null }
+                && SameList(x.DefaultAddressPools, y.DefaultAddressPools),
+            _ => false,
+        } && a.Networks.SequenceEqual(b.Networks);
 
     private static bool CertificateEquals(CertificateSpec a, CertificateSpec b) =>
         a.Name == b.Name && a.Challenge == b.Challenge && a.Domains.SequenceEqual(b.Domains) && a.Install.SequenceEqual(b.Install)
+        && Equals(a.Source, b.Source)
         && (a.Reload, b.Reload) switch
         {
             (null, null) => true,
-            ({ } x, { } y) => Equals(x.DockerSignal, y.DockerSignal) && (x.Command ?? []).SequenceEqual(y.Command ?? []) && (x.Command is null) == (y.Command is null),
+            ({ } x, { } y) => Equals(x.DockerSignal, y.DockerSignal) && SameList(x.Command, y.Command)
+                && (x.DockerExec, y.DockerExec) switch
+                {
+                    (null, null) => true,
+                    ({ } p, { } q) => p.Container == q.Container && p.Command.SequenceEqual(q.Command),
+                    _ => false,
+                },
             _ => false,
         };
+
+    private static bool SameList<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b) =>
+        a is null ? b is null : b is not null && a.SequenceEqual(b);
 }

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using Hawser.Agent.Configuration;
+using Hawser.Agent.Docker;
+using Hawser.Agent.Host;
+using Hawser.Agent.Output;
+using Hawser.Agent.Reconcile;
+using Hawser.Agent.Resources;
+using Hawser.Agent.State;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Agent.Commands;
+
+/// <summary><c>hawser-agent apply</c>: converge this host to one node of a spec, without a controller.</summary>
+internal sealed class ApplyCommand : Command
+{
+    private readonly Option<FileInfo> _file = new("--file", "-f") { Description = "The spec (YAML, apiVersion: hawser/v1).", Required = true };
+    private readonly Option<string> _node = new("--node") { Description = "Which node of the spec this host is.", Required = true };
+    private readonly Option<DirectoryInfo> _root = new("--root") { Description = "Treat DIR as / for every host file (/etc, /var/lib/hawser). Default: /." };
+    private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { Description = "Kernel parameters directory. Default: /proc/sys of this network namespace." };
+    private readonly Option<string> _config = new("--config") { Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (defaults when missing)." };
+    private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Only read the host and print what would change; exit 2 when something would." };
+    private readonly Option<string> _output = new("--output", "-o") { Description = "text (a readable plan) or json (the documented shape).", DefaultValueFactory = _ => "text" };
+
+    public ApplyCommand() : base("apply", "Make this host match one node of a spec file (no controller). Exits 0 in sync, 2 when --dry-run finds changes, 1 on failure.")
+    {
+        _output.AcceptOnlyFromAmong("text", "json");
+        Options.Add(_file);
+        Options.Add(_node);
+        Options.Add(_root);
+        Options.Add(_procSys);
+        Options.Add(_config);
+        Options.Add(_dryRun);
+        Options.Add(_output);
+        SetAction(RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ApplyConsole(parse.GetValue(_output) == "json");
+        var file = parse.GetValue(_file)!;
+        var nodeName = parse.GetValue(_node)!;
+        var dryRun = parse.GetValue(_dryRun);
+        var paths = new HostPaths(parse.GetValue(_root)?.FullName ?? "/", parse.GetValue(_procSys)?.FullName ?? "/proc/sys");
+
+        if (Prepare(output, file, nodeName, paths, parse.GetValue(_config) ?? AgentConfig.DefaultPath) is not var (config, blocks, state))
+        {
+            return ExitCodes.Failed;
+        }
+        using var hostLock = dryRun ? null : TryLock(paths);
+        if (!dryRun && hostLock is null)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"another hawser-agent is converging this host ({paths.Map("/var/lib/hawser/agent.lock")} is held)")]);
+            return ExitCodes.Failed;
+        }
+        var before = state.ToBytes();
+        var resources = new ResourceSetBuilder(config, paths, state, file.DirectoryName!).Build(blocks);
+        var runner = new ProcessCommandRunner();
+        DockerEngineClient? docker = null;
+        var context = new ResourceContext(paths, runner, AgentConfigLoader.CreateServiceManager(config, runner), state,
+            () => docker = new DockerEngineClient(config.DockerSocket));
+        try
+        {
+            output.Start(nodeName, file.FullName, dryRun, resources.Count);
+            var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, output.Resource);
+            if (!dryRun)
+            {
+                foreach (var restore in resources.OfType<IRestoreResource>())
+                {
+                    if (report.Resources.Single(r => r.Id == restore.Id).Outcome is ResourceOutcome.InSync or ResourceOutcome.Changed)
+                    {
+                        restore.Forget(state);
+                    }
+                }
+                if (!state.ToBytes().AsSpan().SequenceEqual(before))
+                {
+                    state.Save(paths);
+                }
+            }
+            var result = report.Failed ? "failed" : report.HasPendingChanges ? "would-change" : "in-sync";
+            output.Finish(nodeName, file.FullName, report, result);
+            return report.Failed ? ExitCodes.Failed : report.HasPendingChanges ? ExitCodes.ChangesPending : ExitCodes.InSync;
+        }
+        finally
+        {
+            docker?.Dispose();
+        }
+    }
+
+    /// <summary>Reads the agent config, the spec and the state; prints every problem and returns null when any.</summary>
+    private static (AgentConfig, ResourceBlocks, AgentState)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string configPath)
+    {
+        AgentConfig config;
+        try
+        {
+            config = AgentConfigLoader.Load(paths.Map(configPath));
+        }
+        catch (InvalidDataException ex)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, ex.Message)]);
+            return null;
+        }
+        if (!file.Exists)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(file.FullName, 0, 0, "the spec file does not exist")]);
+            return null;
+        }
+        var parsed = SpecParser.Parse(File.ReadAllText(file.FullName), file.FullName, config.SpecRules);
+        if (!parsed.IsValid)
+        {
+            output.InputErrors(nodeName, file.FullName, [.. parsed.Errors.Select(e => new SpecErrorOutput(e.File, e.Line, e.Column, e.Message))]);
+            return null;
+        }
+        if (!parsed.Spec!.Nodes.ContainsKey(nodeName))
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(file.FullName, 0, 0,
+                $"the spec has no node '{nodeName}'; it has: {string.Join(", ", parsed.Spec.Nodes.Keys.Order(StringComparer.Ordinal))}")]);
+            return null;
+        }
+        var resolved = SpecResolver.Resolve(parsed.Spec, nodeName);
+        if (!resolved.IsValid)
+        {
+            output.InputErrors(nodeName, file.FullName, [.. resolved.Conflicts.Select(c => new SpecErrorOutput(file.FullName, 0, 0, $"node '{nodeName}': {c}"))]);
+            return null;
+        }
+        try
+        {
+            return (config, resolved.Blocks, AgentState.Load(paths));
+        }
+        catch (InvalidDataException ex)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(paths.StateFile, 0, 0, ex.Message)]);
+            return null;
+        }
+    }
+
+    /// <summary>One converge per host at a time; the lock goes with the process, also on kill -9.</summary>
+    private static FileStream? TryLock(HostPaths paths)
+    {
+        var path = paths.Map("/var/lib/hawser/agent.lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace Hawser.Agent.Commands;
+
+/// <summary>hawser-agent's exit codes (design.md, "Agent, local mode").</summary>
+internal static class ExitCodes
+{
+    /// <summary>The node is in sync afterwards.</summary>
+    public const int InSync = 0;
+
+    /// <summary>Something failed, or the input was invalid and nothing was changed.</summary>
+    public const int Failed = 1;
+
+    /// <summary>A dry run found changes.</summary>
+    public const int ChangesPending = 2;
+
+    /// <summary>The command line does not parse (EX_USAGE, as 2 already means "changes pending").</summary>
+    public const int Usage = 64;
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Hawser.Agent.Reconcile;
+using Spectre.Console;
+
+namespace Hawser.Agent.Output;
+
+/// <summary>
+/// Everything <c>apply</c> prints: a plan for people as each resource finishes (colour on a terminal,
+/// plain text on a pipe), or one JSON document for scripts.
+/// </summary>
+internal sealed class ApplyConsole(bool json)
+{
+    private readonly IAnsiConsole _out = CreateStdout();
+
+    /// <summary>True for -o json.</summary>
+    public bool Json { get; } = json;
+
+    private static IAnsiConsole CreateStdout()
+    {
+        var redirected = Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+        if (redirected)
+        {
+            console.Profile.Width = 4096;
+        }
+        return console;
+    }
+
+    /// <summary>The header line.</summary>
+    public void Start(string node, string spec, bool dryRun, int resources)
+    {
+        if (!Json)
+        {
+            _out.MarkupLineInterpolated($"[bold]{node}[/] from {spec}: {resources} resource(s)");
+            if (dryRun)
+            {
+                _out.MarkupLine("[yellow]dry run: nothing is changed[/]");
+            }
+        }
+    }
+
+    /// <summary>One resource, as it finishes.</summary>
+    public void Resource(ResourceReport report)
+    {
+        if (Json)
+        {
+            return;
+        }
+        var (label, colour) = report.Outcome switch
+        {
+            ResourceOutcome.InSync => ("in sync", "green"),
+            ResourceOutcome.Changed => ("changed", "blue"),
+            ResourceOutcome.WouldChange => ("would change", "yellow"),
+            ResourceOutcome.Failed => ("FAILED", "red"),
+            _ => ("skipped", "red"),
+        };
+        _out.MarkupLineInterpolated($"  [{colour}]{label,-13}[/] {report.Id}");
+        foreach (var change in report.Changes)
+        {
+            _out.MarkupLineInterpolated($"      {change.Target}: {change.From ?? "(absent)"} -> {change.To ?? "(absent)"}");
+        }
+        foreach (var warning in report.Warnings)
+        {
+            _out.MarkupLineInterpolated($"      [yellow]warning:[/] {warning}");
+        }
+        if (report.Error is { } error)
+        {
+            _out.MarkupLineInterpolated($"      [red]{error}[/]");
+        }
+    }
+
+    /// <summary>The summary line, or the whole JSON document.</summary>
+    public void Finish(string node, string spec, ConvergeReport report, string result)
+    {
+        if (Json)
+        {
+            Write(new ApplyOutput(node, spec, report.DryRun, result, Summary(report),
+                [.. report.Resources.Select(r => new ResourceOutput(r.Id, OutcomeName(r.Outcome),
+                    [.. r.Changes.Select(c => new ChangeOutput(c.Target, c.From, c.To))], r.Warnings, r.Error))], []));
+            return;
+        }
+        var s = Summary(report);
+        _out.WriteLine($"{s.InSync} in sync, {s.Changed} changed, {s.WouldChange} would change, {s.Failed} failed, {s.Skipped} skipped");
+    }
+
+    /// <summary>Input problems: to stderr for people, in the JSON document for scripts.</summary>
+    public void InputErrors(string node, string spec, IReadOnlyList<SpecErrorOutput> errors)
+    {
+        if (Json)
+        {
+            Write(new ApplyOutput(node, spec, false, "invalid", new ApplySummary(0, 0, 0, 0, 0), [], errors));
+            return;
+        }
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine(error.File is null ? $"error: {error.Message}" : $"{error.File}:{error.Line}:{error.Column}: error: {error.Message}");
+        }
+        Console.Error.WriteLine("Nothing was changed.");
+    }
+
+    /// <summary>The outcome names used in JSON.</summary>
+    public static string OutcomeName(ResourceOutcome outcome) => outcome switch
+    {
+        ResourceOutcome.InSync => "in-sync",
+        ResourceOutcome.Changed => "changed",
+        ResourceOutcome.WouldChange => "would-change",
+        ResourceOutcome.Failed => "failed",
+        _ => "skipped",
+    };
+
+    private static ApplySummary Summary(ConvergeReport report) => new(report.Count(ResourceOutcome.InSync), report.Count(ResourceOutcome.Changed),
+        report.Count(ResourceOutcome.WouldChange), report.Count(ResourceOutcome.Failed), report.Count(ResourceOutcome.Skipped));
+
+    private void Write(ApplyOutput output) => _out.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(output, AgentJsonContext.Default.ApplyOutput));
+}

@@ -1,0 +1,44 @@
+using Hawser.Agent.Docker;
+using Hawser.Agent.Host;
+using Hawser.Agent.State;
+
+namespace Hawser.Agent.Reconcile;
+
+/// <summary>The host seams and the state every resource works with during one converge.</summary>
+public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, ServiceManager services, AgentState state,
+    Func<DockerEngineClient> docker)
+{
+    private DockerEngineClient? _docker;
+
+    /// <summary>Where host files and /proc/sys are.</summary>
+    public HostPaths Paths { get; } = paths;
+
+    /// <summary>Runs host programs.</summary>
+    public ICommandRunner Runner { get; } = runner;
+
+    /// <summary>Restarts and checks services.</summary>
+    public ServiceManager Services { get; } = services;
+
+    /// <summary>What the agent changed before, and records what it changes now.</summary>
+    public AgentState State { get; } = state;
+
+    /// <summary>The Engine API client, connected on first use.</summary>
+    public DockerEngineClient Docker => _docker ??= docker();
+
+    /// <summary>Saves the state now, before a step whose crash must not lose it.</summary>
+    public void SaveState() => State.Save(Paths);
+
+    /// <summary>Reads a host file; null when it does not exist.</summary>
+    public byte[]? ReadFile(string hostPath)
+    {
+        var path = Paths.Map(hostPath);
+        return File.Exists(path) ? File.ReadAllBytes(path) : null;
+    }
+
+    /// <summary>Writes a host file atomically, first remembering what it replaces for undo.</summary>
+    public void WriteFile(string hostPath, string owner, byte[] content, UnixFileMode mode)
+    {
+        State.RememberFile(hostPath, owner, ReadFile(hostPath));
+        AtomicFile.Write(Paths.Map(hostPath), content, mode);
+    }
+}

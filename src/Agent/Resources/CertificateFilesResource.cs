@@ -1,0 +1,245 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Hawser.Agent.Host;
+using Hawser.Agent.Reconcile;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Agent.Resources;
+
+/// <summary>
+/// A certificate's files in the formats the proxies read, then its reload actions, run only when the
+/// content changed. Two-file formats switch as a pair: the paths are symlinks into a store beside the
+/// certificate whose <c>current</c> link is replaced in one rename, so a crash leaves the old pair or
+/// the new one, never a new certificate with an old key. A reload that failed is retried next converge.
+/// </summary>
+public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMaterial material) : IResource
+{
+    /// <inheritdoc/>
+    public string Id => $"certificate:{spec.Name}";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DependsOn => [];
+
+    /// <inheritdoc/>
+    public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        var changes = new List<Change>();
+        foreach (var target in Targets())
+        {
+            var (uid, gid) = Accounts.Resolve(context, target.Install);
+            var onDisk = context.Paths.Map(target.HostPath);
+            var current = File.Exists(onDisk) ? File.ReadAllBytes(onDisk) : null;
+            if (current is null || !current.AsSpan().SequenceEqual(target.Content))
+            {
+                changes.Add(new Change(target.HostPath, current is null ? null : Fingerprint(current), Fingerprint(target.Content)));
+                continue;
+            }
+            var mode = File.GetUnixFileMode(onDisk);
+            if (mode != target.Mode)
+            {
+                changes.Add(new Change($"{target.HostPath} mode", Octal(mode), Octal(target.Mode)));
+            }
+            var resolved = new FileInfo(onDisk).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? onDisk;
+            var owner = AtomicFile.Owner(resolved);
+            if ((uid >= 0 && owner.Uid != uid) || (gid >= 0 && owner.Gid != gid))
+            {
+                changes.Add(new Change($"{target.HostPath} owner", $"{owner.Uid}:{owner.Gid}", $"{(uid >= 0 ? uid : owner.Uid)}:{(gid >= 0 ? gid : owner.Gid)}"));
+            }
+        }
+        if (context.State.PendingReloads.Contains(spec.Name))
+        {
+            changes.Add(new Change("reload", "pending (last attempt failed)", "done"));
+        }
+        return Task.FromResult(new ResourcePlan { Changes = changes, Warnings = material.Warnings(spec.Domains) });
+    }
+
+    /// <inheritdoc/>
+    public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
+    {
+        var installs = spec.Install.Select((install, index) => (install, index)).ToList();
+        var wrote = false;
+        foreach (var (install, index) in installs)
+        {
+            var targets = Targets(install, index).ToList();
+            if (targets.All(t => InPlace(context, t)))
+            {
+                continue;
+            }
+            if (!wrote)
+            {
+                // Remembered before any file moves, so a crash between files and reload still reloads next time.
+                context.State.PendingReloads.Add(spec.Name);
+                context.SaveState();
+                wrote = true;
+            }
+            foreach (var target in targets)
+            {
+                context.State.RememberFile(target.HostPath, Id, context.ReadFile(target.HostPath));
+            }
+            var (uid, gid) = Accounts.Resolve(context, install);
+            if (targets.Count == 1)
+            {
+                AtomicFile.Write(context.Paths.Map(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid);
+            }
+            else
+            {
+                InstallPair(context, targets, index, uid, gid);
+            }
+        }
+        if (context.State.PendingReloads.Contains(spec.Name))
+        {
+            await ReloadAsync(context, cancellationToken);
+            context.State.PendingReloads.Remove(spec.Name);
+        }
+    }
+
+    /// <summary>Writes a versioned copy of both files, then swaps the store's <c>current</c> link once.</summary>
+    private void InstallPair(ResourceContext context, List<Target> targets, int index, int uid, int gid)
+    {
+        var first = targets[0].HostPath;
+        var store = Path.Join(Path.GetDirectoryName(first), $".hawser-{spec.Name}-{index}");
+        var version = "v-" + Convert.ToHexStringLower(SHA256.HashData([.. targets.SelectMany(t => t.Content)]))[..16];
+        var versionDir = context.Paths.Map(Path.Join(store, version));
+        foreach (var target in targets)
+        {
+            AtomicFile.Write(Path.Join(versionDir, target.StoreName), target.Content, target.Mode, uid, gid);
+        }
+        AtomicFile.ReplaceSymlink(context.Paths.Map(Path.Join(store, "current")), version);
+        foreach (var target in targets)
+        {
+            var link = context.Paths.Map(target.HostPath);
+            var wanted = Path.GetRelativePath(Path.GetDirectoryName(link)!, context.Paths.Map(Path.Join(store, "current", target.StoreName)));
+            if (new FileInfo(link).LinkTarget != wanted)
+            {
+                AtomicFile.ReplaceSymlink(link, wanted);
+            }
+        }
+        foreach (var old in Directory.EnumerateDirectories(context.Paths.Map(store), "v-*").Where(d => Path.GetFileName(d) != version))
+        {
+            Directory.Delete(old, recursive: true);
+        }
+    }
+
+    private async Task ReloadAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        if (spec.Reload is not { } reload)
+        {
+            return;
+        }
+        try
+        {
+            if (reload.Command is { } command)
+            {
+                (await context.Runner.RunAsync(command, cancellationToken)).EnsureSuccess();
+            }
+            if (reload.DockerSignal is { } signal)
+            {
+                await context.Docker.SignalContainerAsync(signal.Container, signal.Signal, cancellationToken);
+            }
+            if (reload.DockerExec is { } exec)
+            {
+                var (exitCode, output) = await context.Docker.ExecAsync(exec.Container, exec.Command, cancellationToken);
+                if (exitCode != 0)
+                {
+                    throw new ResourceException($"`{string.Join(' ', exec.Command)}` in container {exec.Container} exited {exitCode}: {output.Trim()}");
+                }
+            }
+        }
+        catch (Exception ex) when (ex is CommandFailedException or Docker.DockerApiException or HttpRequestException)
+        {
+            throw new ResourceException($"the files are installed, but the reload failed (retried on the next converge): {ex.Message}", ex);
+        }
+    }
+
+    private static bool InPlace(ResourceContext context, Target target)
+    {
+        var path = context.Paths.Map(target.HostPath);
+        return File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(target.Content) && File.GetUnixFileMode(path) == target.Mode;
+    }
+
+    private IEnumerable<Target> Targets() => spec.Install.SelectMany((install, index) => Targets(install, index));
+
+    private IEnumerable<Target> Targets(CertificateInstallSpec install, int index) => install.Format switch
+    {
+        "pem-pair" =>
+        [
+            new Target(install, install.Cert!, "cert.pem", material.Chain, FileModes.PublicFile),
+            new Target(install, install.Key!, "key.pem", material.Key, FileModes.PrivateFile),
+        ],
+        "haproxy" =>
+        [
+            new Target(install, install.Path!, "cert.pem", material.Chain, FileModes.PublicFile),
+            new Target(install, install.Path! + ".key", "key.pem", material.Key, FileModes.PrivateFile),
+        ],
+        "combined" => [new Target(install, install.Path!, "combined.pem", [.. material.Key, .. material.Chain], FileModes.PrivateFile)],
+        _ => throw new ResourceException($"install #{index + 1} has unknown format {install.Format}"),
+    };
+
+    private static string Fingerprint(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))[..12];
+
+    private static string Octal(UnixFileMode mode) => Convert.ToString((int)mode, 8).PadLeft(4, '0');
+
+    private sealed record Target(CertificateInstallSpec Install, string HostPath, string StoreName, byte[] Content, UnixFileMode Mode);
+}
+
+/// <summary>A certificate chain (leaf first) and its private key, as PEM, checked to belong together.</summary>
+public sealed class CertificateMaterial
+{
+    private CertificateMaterial(byte[] chain, byte[] key, X509Certificate2 leaf)
+    {
+        Chain = chain;
+        Key = key;
+        Leaf = leaf;
+    }
+
+    /// <summary>The chain's PEM, leaf first, ending in a newline.</summary>
+    public byte[] Chain { get; }
+
+    /// <summary>The key's PEM, ending in a newline.</summary>
+    public byte[] Key { get; }
+
+    /// <summary>The leaf certificate.</summary>
+    public X509Certificate2 Leaf { get; }
+
+    /// <summary>Reads and checks PEM text; the error names <paramref name="origin"/>.</summary>
+    public static CertificateMaterial FromPem(string chainPem, string keyPem, string origin)
+    {
+        X509Certificate2 leaf;
+        try
+        {
+            leaf = X509Certificate2.CreateFromPem(chainPem, keyPem);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new ResourceException($"{origin}: the certificate and key do not load as a pair, leaf first ({ex.Message})", ex);
+        }
+        return new CertificateMaterial(Encoding.ASCII.GetBytes(chainPem.Trim() + "\n"), Encoding.ASCII.GetBytes(keyPem.Trim() + "\n"), leaf);
+    }
+
+    /// <summary>Reads a spec's <c>source</c> files; relative paths are relative to <paramref name="specDirectory"/>.</summary>
+    public static CertificateMaterial FromFiles(CertificateSourceSpec source, string specDirectory)
+    {
+        var cert = Path.GetFullPath(source.Cert, specDirectory);
+        var key = Path.GetFullPath(source.Key, specDirectory);
+        try
+        {
+            return FromPem(File.ReadAllText(cert), File.ReadAllText(key), $"{cert} + {key}");
+        }
+        catch (IOException ex)
+        {
+            throw new ResourceException($"cannot read the certificate source: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Domains the leaf does not cover, and a leaf near or past its end.</summary>
+    public IReadOnlyList<string> Warnings(IReadOnlyList<string> domains)
+    {
+        var warnings = domains.Where(d => !Leaf.MatchesHostname(d)).Select(d => $"the certificate does not cover {d}").ToList();
+        if (Leaf.NotAfter < DateTime.Now)
+        {
+            warnings.Add($"the certificate expired on {Leaf.NotAfter:u}");
+        }
+        return warnings;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text;
+using Hawser.Agent.Reconcile;
+
+namespace Hawser.Agent.Resources;
+
+/// <summary>
+/// The managed sysctl.d file that sets the same keys at boot. It also reads the host's other sysctl
+/// files the way systemd-sysctl and procps order them, and warns when one of them would set a managed
+/// key to something else after ours, at boot or on every ufw reload.
+/// </summary>
+public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<string, string> values) : IResource
+{
+    private static readonly string[] SysctlDirectories = ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"];
+
+    /// <inheritdoc/>
+    public string Id => $"file:{hostPath}";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DependsOn => [];
+
+    /// <summary>The file's content: concrete keys in order, as non-systemd hosts do not expand globs.</summary>
+    public byte[] Content()
+    {
+        var text = new StringBuilder("# Managed by hawser-agent: changes here are overwritten. Edit the spec instead.\n");
+        foreach (var (key, value) in values.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(key).Append(" = ").Append(value).Append('\n');
+        }
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <inheritdoc/>
+    public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        var warnings = OverrideWarnings(context);
+        var current = context.ReadFile(hostPath);
+        var wanted = Content();
+        return Task.FromResult(current is not null && current.AsSpan().SequenceEqual(wanted)
+            ? ResourcePlan.Synced(warnings)
+            : new ResourcePlan
+            {
+                Changes = [new Change(hostPath, current is null ? null : $"{current.Length} bytes", $"{values.Count} keys")],
+                Warnings = warnings,
+            });
+    }
+
+    /// <inheritdoc/>
+    public Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
+    {
+        context.WriteFile(hostPath, Id, Content(), FileModes.PublicFile);
+        return Task.CompletedTask;
+    }
+
+    private List<string> OverrideWarnings(ResourceContext context)
+    {
+        var warnings = new List<string>();
+        var ourName = Path.GetFileName(hostPath);
+        // systemd-sysctl: one list of basenames across the directories, the first directory wins a
+        // name, files apply in basename order, the last one to set a key wins.
+        var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var directory in SysctlDirectories)
+        {
+            var onDisk = context.Paths.Map(directory);
+            if (!Directory.Exists(onDisk))
+            {
+                continue;
+            }
+            foreach (var file in Directory.EnumerateFiles(onDisk, "*.conf"))
+            {
+                byName.TryAdd(Path.GetFileName(file), Path.Join(directory, Path.GetFileName(file)));
+            }
+        }
+        foreach (var (name, path) in byName)
+        {
+            if (string.CompareOrdinal(name, ourName) > 0)
+            {
+                Check(path, "at boot, after ours");
+            }
+        }
+        Check("/etc/sysctl.conf", "by `sysctl --system` (procps applies it last)");
+        Check("/etc/ufw/sysctl.conf", "on every ufw start and reload");
+        return warnings;
+
+        void Check(string path, string when)
+        {
+            var content = context.ReadFile(path);
+            if (content is null)
+            {
+                return;
+            }
+            foreach (var (key, value) in Parse(Encoding.UTF8.GetString(content)))
+            {
+                if (values.TryGetValue(key, out var ours) && SysctlResource.Normalize(ours) != SysctlResource.Normalize(value))
+                {
+                    warnings.Add($"{path} sets {key} = {value} {when}, overriding {ours}");
+                }
+            }
+        }
+    }
+
+    /// <summary>sysctl.conf lines: <c>key = value</c>, dotted or slashed, '#' and ';' comments, '-' prefix.</summary>
+    internal static IEnumerable<(string Key, string Value)> Parse(string text)
+    {
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] is '#' or ';')
+            {
+                continue;
+            }
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                continue;
+            }
+            var key = line[..eq].Trim().TrimStart('-').Replace('/', '.');
+            yield return (key, line[(eq + 1)..].Trim());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Hawser.Agent.Reconcile;
+
+namespace Hawser.Agent.Resources;
+
+/// <summary>
+/// One live kernel parameter in /proc/sys. Values compare with runs of whitespace folded, because the
+/// kernel prints multi-value keys with tabs. A key this kernel or namespace does not have fails alone.
+/// </summary>
+public sealed class SysctlResource(string key, string value, IReadOnlyList<string> dependsOn) : IResource
+{
+    /// <summary>The dotted key.</summary>
+    public string Key { get; } = key;
+
+    /// <summary>The wanted value.</summary>
+    public string Value { get; } = value;
+
+    /// <inheritdoc/>
+    public string Id => $"sysctl:{Key}";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DependsOn { get; } = dependsOn;
+
+    /// <inheritdoc/>
+    public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        var current = Read(context);
+        return Task.FromResult(Normalize(current) == Normalize(Value)
+            ? ResourcePlan.Synced()
+            : new ResourcePlan { Changes = [new Change(context.Paths.SysctlFile(Key), current, Value)] });
+    }
+
+    /// <inheritdoc/>
+    public Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
+    {
+        var current = Read(context);
+        context.State.RememberSysctl(Key, Id, current);
+        Write(context, Key, Value);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Writes a live value, turning the kernel's terse errors into reasons.</summary>
+    internal static void Write(ResourceContext context, string key, string value)
+    {
+        var path = context.Paths.SysctlFile(key);
+        try
+        {
+            File.WriteAllText(path, value + "\n");
+        }
+        catch (IOException ex) when (key == "net.ipv4.tcp_congestion_control")
+        {
+            var available = File.ReadAllText(context.Paths.SysctlFile("net.ipv4.tcp_available_congestion_control")).Trim();
+            throw new ResourceException($"the kernel refused {key}={value} ({ex.Message}); available here: {available}; the module tcp_{value} is not loaded", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new ResourceException($"the kernel refused {key}={value} ({path}: {ex.Message})", ex);
+        }
+    }
+
+    private string Read(ResourceContext context)
+    {
+        var path = context.Paths.SysctlFile(Key);
+        if (!File.Exists(path))
+        {
+            throw new ResourceException(Key.StartsWith("net.core.", StringComparison.Ordinal) || Key.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal)
+                ? $"{Key} does not exist here ({path} is missing); some net.* keys are global and not visible inside a network namespace"
+                : $"{Key} does not exist here ({path} is missing)");
+        }
+        return File.ReadAllText(path).TrimEnd('\n');
+    }
+
+    /// <summary>Folds whitespace runs, as the kernel prints tabs where a spec writes spaces.</summary>
+    internal static string Normalize(string value) =>
+        string.Join(' ', value.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries));
+}
