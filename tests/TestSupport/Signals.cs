@@ -3,12 +3,16 @@ namespace Hawser.TestSupport;
 /// <summary>Sends Unix signals to processes.</summary>
 public static partial class Signals
 {
+    private const int SigKill = 9;
     private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
     /// <summary>Sends SIGTERM.</summary>
     public static void Terminate(int pid) => Send(pid, SigTerm);
+
+    /// <summary>Sends SIGKILL, ignoring a process that is already gone.</summary>
+    public static void Kill(int pid) => _ = Kill(pid, SigKill);
 
     /// <summary>Freezes a process (SIGSTOP): its sockets stay open but nothing answers, like a hung host.</summary>
     public static void Freeze(int pid) => Send(pid, SigStop);

@@ -1,0 +1,83 @@
+using System.Text;
+
+namespace Hawser.TestSupport;
+
+/// <summary>
+/// One test host for hawser-agent: a temp directory as its root (every /etc file lives there) and,
+/// when given, a network namespace whose real /proc/sys the agent reads and writes.
+/// </summary>
+public sealed class AgentHost : IDisposable
+{
+    private readonly TempDirectory _root = new("hawser-agent-root-");
+
+    /// <summary>A host whose commands run in <paramref name="ns"/> (or in the test's own namespace when null).</summary>
+    public AgentHost(NetworkNamespace? ns = null) => Namespace = ns;
+
+    /// <summary>The namespace the agent runs in.</summary>
+    public NetworkNamespace? Namespace { get; }
+
+    /// <summary>The directory passed as --root.</summary>
+    public string Root => _root.Path;
+
+    /// <summary>The on-disk path of host path <paramref name="hostPath"/>.</summary>
+    public string PathOf(string hostPath) => Path.Join(Root, hostPath);
+
+    /// <summary>Writes a host file under the root.</summary>
+    public string WriteFile(string hostPath, string content)
+    {
+        var path = PathOf(hostPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    /// <summary>Reads a host file under the root.</summary>
+    public string ReadFile(string hostPath) => File.ReadAllText(PathOf(hostPath));
+
+    /// <summary>Writes the spec beside the root (not inside it) and returns its path.</summary>
+    public string WriteSpec(string yaml, string name = "spec.yaml")
+    {
+        var path = Path.Join(Root + "-spec", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, yaml, Encoding.UTF8);
+        return path;
+    }
+
+    /// <summary>Runs <c>hawser-agent apply</c> for <paramref name="node"/> with this root, in the namespace if any.</summary>
+    public Task<ProcessResult> ApplyAsync(string specPath, string node, params string[] extra) =>
+        RunAgentAsync(["apply", "-f", specPath, "--node", node, "--root", Root, .. extra]);
+
+    /// <summary>Runs hawser-agent with any arguments.</summary>
+    public Task<ProcessResult> RunAgentAsync(IReadOnlyList<string> arguments)
+    {
+        string[] agent = ["dotnet", AgentDll, .. arguments];
+        return Namespace is null
+            ? ExternalProcess.RunAsync(agent[0], agent[1..], TimeSpan.FromMinutes(3))
+            : Namespace.TryExecAsync(agent);
+    }
+
+    /// <summary>The agent's entry assembly beside the test's.</summary>
+    public static string AgentDll
+    {
+        get
+        {
+            var path = Path.Combine(AppContext.BaseDirectory, "hawser-agent.dll");
+            return File.Exists(path) ? path : throw new AssertFailedException($"{path} is missing: the test project must reference the Agent project");
+        }
+    }
+
+    /// <summary>Every file under the root with its last write time, to prove nothing was written.</summary>
+    public Dictionary<string, DateTime> Snapshot() =>
+        Directory.EnumerateFileSystemEntries(Root, "*", SearchOption.AllDirectories)
+            .ToDictionary(p => p, p => new FileInfo(p).LinkTarget is null ? File.GetLastWriteTimeUtc(p) : DateTime.MinValue);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _root.Dispose();
+        if (Directory.Exists(Root + "-spec"))
+        {
+            Directory.Delete(Root + "-spec", recursive: true);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+
+namespace Hawser.TestSupport;
+
+/// <summary>
+/// A real network namespace (<c>ip netns add</c>) standing in for one host: its own /proc/sys/net,
+/// interfaces, neighbour table and firewall. Removed on dispose, also when the test failed.
+/// </summary>
+public sealed class NetworkNamespace : IDisposable
+{
+    private NetworkNamespace(string name) => Name = name;
+
+    /// <summary>The namespace's name, for <c>ip netns exec</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Creates a namespace with loopback up.</summary>
+    public static async Task<NetworkNamespace> CreateAsync(string label)
+    {
+        var ns = new NetworkNamespace($"hw-{label}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}");
+        await Run("ip", "netns", "add", ns.Name);
+        await ns.ExecAsync("ip", "link", "set", "lo", "up");
+        return ns;
+    }
+
+    /// <summary>
+    /// Joins two namespaces with a veth pair, each end with an address from the test range
+    /// (fd68:6177::/64), so nothing is ever routed off the machine.
+    /// </summary>
+    public static async Task LinkAsync(NetworkNamespace a, string aIface, string aAddress, NetworkNamespace b, string bIface, string bAddress)
+    {
+        await Run("ip", "link", "add", aIface, "netns", a.Name, "type", "veth", "peer", "name", bIface, "netns", b.Name);
+        foreach (var (ns, iface, address) in new[] { (a, aIface, aAddress), (b, bIface, bAddress) })
+        {
+            // No DAD delay: the address is usable as soon as the link is up.
+            await ns.ExecAsync("sysctl", "-qw", $"net.ipv6.conf.{iface}.accept_dad=0");
+            await ns.ExecAsync("ip", "-6", "addr", "add", address, "dev", iface, "nodad");
+            await ns.ExecAsync("ip", "link", "set", iface, "up");
+        }
+    }
+
+    /// <summary>Runs a program inside the namespace; a non-zero exit fails the test with its output.</summary>
+    public async Task<ProcessResult> ExecAsync(params string[] argv)
+    {
+        var result = await TryExecAsync(argv);
+        if (result.ExitCode != 0)
+        {
+            throw new AssertFailedException($"ip netns exec {Name} {string.Join(' ', argv)} failed: {result.Output}");
+        }
+        return result;
+    }
+
+    /// <summary>Runs a program inside the namespace and returns however it ended.</summary>
+    public Task<ProcessResult> TryExecAsync(params string[] argv) =>
+        ExternalProcess.RunAsync("ip", ["netns", "exec", Name, .. argv], TimeSpan.FromSeconds(120));
+
+    /// <summary>A kernel parameter as this namespace sees it.</summary>
+    public async Task<string> ReadSysctlAsync(string key) =>
+        (await ExecAsync("cat", "/proc/sys/" + key.Replace('.', '/'))).StandardOutput.Trim();
+
+    private static async Task Run(params string[] argv)
+    {
+        var result = await ExternalProcess.RunAsync(argv[0], argv[1..], TimeSpan.FromSeconds(30));
+        if (result.ExitCode != 0)
+        {
+            throw new AssertFailedException($"{string.Join(' ', argv)} failed: {result.Output}");
+        }
+    }
+
+    /// <summary>Kills whatever still runs in the namespace, then deletes it.</summary>
+    public void Dispose()
+    {
+        var pids = ExternalProcess.RunAsync("ip", ["netns", "pids", Name], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        foreach (var pid in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Signals.Kill(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        ExternalProcess.RunAsync("ip", ["netns", "del", Name], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+    }
+}
