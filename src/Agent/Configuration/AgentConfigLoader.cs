@@ -18,6 +18,9 @@ public static class AgentConfigLoader
         var deserializer = new DeserializerBuilder()
             .WithNamingConvention(CamelCaseNamingConvention.Instance)
             .WithEnforceRequiredMembers()
+            // The config's read-only collection types, mapped to concrete ones YamlDotNet can fill.
+            .WithTypeMapping<IReadOnlyList<string>, List<string>>()
+            .WithTypeMapping<IReadOnlyDictionary<string, ServiceCommands>, Dictionary<string, ServiceCommands>>()
             .Build();
         AgentConfig config;
         try

@@ -1,0 +1,128 @@
+using Hawser.TestSupport;
+
+namespace Hawser.Agent.Tests;
+
+/// <summary>Bad input is refused whole, with the file, line and reason, and the host is not touched.</summary>
+[TestClass]
+public sealed class BadInputTests
+{
+    [TestMethod]
+    [DataRow("sysctls: {net.ipv4..tcp: \"1\"}", 4, "is not a dotted name")]
+    [DataRow("sysctls: {net/ipv4/tcp_keepalive_time: \"1\"}", 4, "uses slashes")]
+    [DataRow("sysctls: {net.ipv4.tcp_keepalive_time: \"1\\n2\"}", 4, "one-line")]
+    [DataRow("ndpProxy: {interface: ens3, rules: [{prefix: \"2001:db8::zz/80\"}]}", 4, "is not a CIDR prefix")]
+    [DataRow("docker: {daemon: {ipv6: true, fixedCidrV6: \"10.0.0.0/24\"}}", 4, "is IPv4; an IPv6 prefix is needed")]
+    [DataRow("sysctls: {net.ipv4.tcp_keepalive_time: \"1\"}\n    colour: blue", 5, "unknown key 'colour'")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: combined, path: /etc/shadow}]}]", 4, "outside the paths the agent may write")]
+    public async Task A_bad_spec_is_refused_with_its_line_and_nothing_is_written(string block, int line, string reason)
+    {
+        using var host = new AgentHost();
+        var spec = host.WriteSpec($"""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                {block}
+            """);
+        var before = host.Snapshot();
+
+        var result = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{spec}:{line}:");
+        StringAssert.Contains(result.StandardError, reason);
+        StringAssert.Contains(result.StandardError, "Nothing was changed.");
+        CollectionAssert.AreEquivalent(before.ToList(), host.Snapshot().ToList());
+    }
+
+    [TestMethod]
+    public async Task Duplicate_node_names_are_refused()
+    {
+        using var host = new AgentHost();
+        var spec = host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls: {net.ipv4.tcp_keepalive_time: "600"}
+              web1:
+                sysctls: {net.ipv4.tcp_keepalive_time: "700"}
+            """);
+
+        var result = await host.ApplyAsync(spec, "web1", "-o", "json");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardOutput, "\"result\": \"invalid\"");
+        StringAssert.Contains(result.StandardOutput, "Duplicate key");
+        StringAssert.Contains(result.StandardOutput, "\"line\": 5");
+        Assert.IsEmpty(host.Snapshot());
+    }
+
+    [TestMethod]
+    public async Task A_yaml_alias_bomb_is_refused_before_it_expands()
+    {
+        using var host = new AgentHost();
+        var levels = string.Join("\n", Enumerable.Range(1, 9).Select(i => $"l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}]"));
+        var spec = host.WriteSpec($"apiVersion: hawser/v1\nl0: &l0 [x]\n{levels}\nnodes: {{web1: {{sysctls: {{a.b: *l9}}}}}}\n");
+
+        var result = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{spec}:2:");
+        StringAssert.Contains(result.StandardError, "anchors");
+        Assert.IsEmpty(host.Snapshot());
+    }
+
+    [TestMethod]
+    public async Task The_agent_config_can_narrow_where_a_spec_may_write()
+    {
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "allowedPaths: [/etc/ssl/hawser/]\n");
+        var spec = host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                certificates:
+                  - name: www
+                    domains: [www.example.org]
+                    install: [{format: pem-pair, cert: /etc/nginx/certs/www.crt, key: /etc/ssl/hawser/www.key}]
+            """);
+        var before = host.Snapshot();
+
+        var result = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{spec}:7:");
+        StringAssert.Contains(result.StandardError, "cert '/etc/nginx/certs/www.crt' is outside the paths the agent may write (/etc/ssl/hawser/)");
+        Assert.DoesNotContain("www.key'", result.StandardError);
+        CollectionAssert.AreEquivalent(before.ToList(), host.Snapshot().ToList());
+    }
+
+    [TestMethod]
+    public async Task A_bad_agent_config_names_its_line_and_nothing_is_written()
+    {
+        using var host = new AgentHost();
+        var config = host.WriteFile("/etc/hawser/agent.yaml", "sysctlFile: /etc/sysctl.d/60-hawser.conf\nallowedPath: [/etc/]\n");
+        var spec = host.WriteSpec("apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+        var before = host.Snapshot();
+
+        var result = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{config}:2:1:");
+        CollectionAssert.AreEquivalent(before.ToList(), host.Snapshot().ToList());
+    }
+
+    [TestMethod]
+    public async Task An_unknown_node_and_a_bad_command_line_exit_differently_from_pending_changes()
+    {
+        using var host = new AgentHost();
+        var spec = host.WriteSpec("apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+
+        var unknown = await host.ApplyAsync(spec, "web9");
+        var usage = await host.RunAgentAsync(["apply", "-f", spec]);
+
+        Assert.AreEqual(1, unknown.ExitCode, unknown.Output);
+        StringAssert.Contains(unknown.StandardError, "the spec has no node 'web9'; it has: web1");
+        Assert.AreEqual(64, usage.ExitCode, usage.Output);
+        StringAssert.Contains(usage.StandardError, "--node");
+    }
+}
