@@ -19,7 +19,7 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
     /// <inheritdoc/>
     public IReadOnlyList<string> DependsOn => [];
 
-    [GeneratedRegex(@"^\s*DEFAULT_FORWARD_POLICY\s*=\s*""?([A-Za-z]*)""?\s*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t]*DEFAULT_FORWARD_POLICY[ \t]*=[ \t]*""?([A-Za-z]*)""?[ \t]*$", RegexOptions.Multiline)]
     private static partial Regex PolicyLine();
 
     /// <inheritdoc/>
