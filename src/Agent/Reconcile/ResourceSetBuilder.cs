@@ -31,7 +31,8 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
             }
             if (ndp.Addresses.Count > 0)
             {
-                resources.Add(new KernelNdpProxyResource(ndp.Interface, ndp.Addresses, needs));
+                var forwarding = blocks.Sysctls?.GetValueOrDefault("net.ipv6.conf.all.forwarding") == "1" ? "all" : ndp.Interface;
+                resources.Add(new KernelNdpProxyResource(ndp.Interface, ndp.Addresses, [.. needs, $"sysctl:{ForwardingKey(forwarding)}"]));
             }
         }
         DockerDaemonResource? daemon = null;
@@ -59,13 +60,20 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
 
     private static string ProxyNdpKey(string iface) => $"net.ipv6.conf.{iface}.proxy_ndp";
 
+    private static string ForwardingKey(string iface) => $"net.ipv6.conf.{iface}.forwarding";
+
     private void AddSysctls(ResourceBlocks blocks, List<IResource> resources)
     {
         var wanted = new Dictionary<string, string>(blocks.Sysctls ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        if (blocks.NdpProxy is { } ndp && !wanted.ContainsKey(ProxyNdpKey(ndp.Interface)))
+        if (blocks.NdpProxy is { } ndp)
         {
             // ndppd and kernel proxy entries both need the kernel to pass solicitations up.
-            wanted[ProxyNdpKey(ndp.Interface)] = "1";
+            wanted.TryAdd(ProxyNdpKey(ndp.Interface), "1");
+            // The kernel answers for proxy entries only on an interface that forwards.
+            if (ndp.Addresses.Count > 0 && wanted.GetValueOrDefault("net.ipv6.conf.all.forwarding") != "1")
+            {
+                wanted.TryAdd(ForwardingKey(ndp.Interface), "1");
+            }
         }
         if (wanted.Count == 0)
         {
