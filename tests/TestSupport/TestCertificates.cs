@@ -27,6 +27,22 @@ public sealed class TestCertificates : IDisposable
     /// <summary>A client certificate with the given common name.</summary>
     public X509Certificate2 IssueClient(string commonName) => Issue($"CN={commonName}", server: false);
 
+    /// <summary>A web server certificate for <paramref name="domains"/> as PEM: the chain (leaf, then this CA) and the PKCS#8 key.</summary>
+    public (string Chain, string Key) IssuePem(params string[] domains)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={domains[0]}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var domain in domains)
+        {
+            san.AddDnsName(domain);
+        }
+        request.CertificateExtensions.Add(san.Build());
+        var notAfter = new DateTimeOffset(Ca.NotAfter.ToUniversalTime()).AddMinutes(-1);
+        using var leaf = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(12));
+        return (leaf.ExportCertificatePem() + "\n" + Ca.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
     /// <summary>True when <paramref name="certificate"/> chains to this CA.</summary>
     public bool Validates(X509Certificate2 certificate)
     {

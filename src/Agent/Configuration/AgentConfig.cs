@@ -12,6 +12,9 @@ public sealed record AgentConfig
     /// <summary>Path prefixes a spec may make the agent write (a prefix ending in '/' is a directory; otherwise one file).</summary>
     public IReadOnlyList<string> AllowedPaths { get; init; } = new SpecRules().AllowedPathPrefixes;
 
+    /// <summary>Programs (absolute paths) a spec's reload command may run; none unless listed here.</summary>
+    public IReadOnlyList<string> AllowedCommands { get; init; } = [];
+
     /// <summary>The managed sysctl.d file.</summary>
     public string SysctlFile { get; init; } = "/etc/sysctl.d/60-hawser.conf";
 
@@ -37,5 +40,5 @@ public sealed record AgentConfig
     public IReadOnlyDictionary<string, ServiceCommands> Services { get; init; } = new Dictionary<string, ServiceCommands>();
 
     /// <summary>The spec rules these settings imply.</summary>
-    public SpecRules SpecRules => new() { AllowedPathPrefixes = AllowedPaths };
+    public SpecRules SpecRules => new() { AllowedPathPrefixes = AllowedPaths, AllowedCommands = AllowedCommands };
 }

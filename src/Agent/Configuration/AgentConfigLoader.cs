@@ -46,6 +46,10 @@ public static class AgentConfigLoader
         {
             yield return $"allowedPaths entry '{prefix}' must be an absolute path without '.' or '..'";
         }
+        foreach (var program in config.AllowedCommands.Where(p => !p.StartsWith('/')))
+        {
+            yield return $"allowedCommands entry '{program}' must be an absolute path";
+        }
         foreach (var (name, value) in new[] { ("sysctlFile", config.SysctlFile), ("modulesFile", config.ModulesFile), ("ndppdConfig", config.NdppdConfig), ("dockerConfig", config.DockerConfig), ("dockerSocket", config.DockerSocket) })
         {
             if (!value.StartsWith('/'))

@@ -27,6 +27,12 @@ public sealed record SpecRules
         "/etc/hawser/", "/etc/ssl/hawser/", "/etc/nginx/", "/etc/haproxy/", "/etc/hitch/",
     ];
 
+    /// <summary>
+    /// Programs (absolute paths) a spec's reload <c>command</c> may run. Empty by default: a command
+    /// is as powerful as any file write, so the host's operator opts in per program.
+    /// </summary>
+    public IReadOnlyList<string> AllowedCommands { get; init; } = [];
+
     /// <summary>Largest spec accepted, in characters.</summary>
     public int MaxLength { get; init; } = 1024 * 1024;
 }

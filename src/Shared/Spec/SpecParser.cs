@@ -325,7 +325,7 @@ public static partial class SpecParser
             {
                 Error(Get(map, "rules")!, $"{what} rules need ndppd; with mode kernel list single addresses under 'addresses'");
             }
-            if (mode == "ndppd" && rules.Count == 0 && addresses.Count == 0)
+            if (mode == "ndppd" && Get(map, "rules") is null && Get(map, "addresses") is null)
             {
                 Error(map, $"{what} needs rules (for ndppd) or addresses (kernel proxy entries)");
             }
@@ -540,6 +540,12 @@ public static partial class SpecParser
                 if (command.Count == 0)
                 {
                     Error(commandNode, $"{what} command must be a non-empty list of arguments (no shell)");
+                }
+                else if (!command[0].StartsWith('/') || !rules.AllowedCommands.Contains(command[0], StringComparer.Ordinal))
+                {
+                    Error(commandNode, $"{what} command '{command[0]}' is not among the programs the agent may run "
+                        + $"({(rules.AllowedCommands.Count == 0 ? "none are allowed" : string.Join(", ", rules.AllowedCommands))}); "
+                        + "the host's agent config lists them under allowedCommands, by absolute path");
                 }
             }
             DockerExecSpec? exec = null;

@@ -8,7 +8,7 @@ public sealed class SpecResolverTests
 {
     private static SpecDocument Spec(string yaml)
     {
-        var result = SpecParser.Parse("apiVersion: hawser/v1\n" + yaml, "spec.yaml");
+        var result = SpecParser.Parse("apiVersion: hawser/v1\n" + yaml, "spec.yaml", new SpecRules { AllowedCommands = ["/usr/bin/systemctl"] });
         Assert.IsTrue(result.IsValid, string.Join("\n", result.Errors));
         return result.Spec!;
     }
@@ -83,11 +83,11 @@ public sealed class SpecResolverTests
               a:
                 selector: {role: web}
                 certificates:
-                  - {name: www, domains: [www.example.org], install: [{format: combined, path: /etc/hitch/www.pem}], reload: {command: [systemctl, reload, hitch]}}
+                  - {name: www, domains: [www.example.org], install: [{format: combined, path: /etc/hitch/www.pem}], reload: {command: [/usr/bin/systemctl, reload, hitch]}}
               b:
                 selector: {zone: a}
                 certificates:
-                  - {name: www, domains: [www.example.org], install: [{format: combined, path: /etc/hitch/www.pem}], reload: {command: [systemctl, reload, hitch]}}
+                  - {name: www, domains: [www.example.org], install: [{format: combined, path: /etc/hitch/www.pem}], reload: {command: [/usr/bin/systemctl, reload, hitch]}}
             """);
 
         var web1 = SpecResolver.Resolve(spec, "web1");

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Hawser.TestSupport;
+
+namespace Hawser.Agent.Tests;
+
+/// <summary>Certificate files in every format, read back with X509Certificate2, with reloads only on change.</summary>
+[TestClass]
+public sealed class CertificateTests
+{
+    private const string Live = "/etc/letsencrypt/live/opam.example.org";
+
+    private static string Spec(string reloadLog) => $$"""
+        apiVersion: hawser/v1
+        nodes:
+          web1:
+            certificates:
+              - name: www
+                domains: [opam.example.org, www.opam.example.org]
+                source: {cert: {{Live}}/fullchain.pem, key: {{Live}}/privkey.pem}
+                install:
+                  - {format: pem-pair, cert: /etc/nginx/certs/www.crt, key: /etc/nginx/private/www.key}
+                  - {format: combined, path: /etc/hitch/www.pem}
+                  - {format: haproxy, path: /etc/haproxy/certs/site.pem}
+                reload:
+                  command: [/bin/sh, -c, "echo reloaded >> {{reloadLog}}"]
+        """;
+
+    private static void AllowShell(AgentHost host) => host.WriteFile("/etc/hawser/agent.yaml", "allowedCommands: [/bin/sh]\n");
+
+    private static void WriteSource(AgentHost host, (string Chain, string Key) pair)
+    {
+        host.WriteFile($"{Live}/fullchain.pem", pair.Chain);
+        host.WriteFile($"{Live}/privkey.pem", pair.Key);
+    }
+
+    [TestMethod]
+    public async Task Every_format_is_installed_readable_with_modes_and_reloaded_only_when_it_changed()
+    {
+        using var ca = new TestCertificates();
+        using var host = new AgentHost();
+        AllowShell(host);
+        var first = ca.IssuePem("opam.example.org", "www.opam.example.org");
+        WriteSource(host, first);
+        var log = Path.Join(host.Root, "reloads.log");
+        var spec = host.WriteSpec(Spec(log));
+
+        var apply = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(0, apply.ExitCode, apply.Output);
+        var leaf = X509Certificate2.CreateFromPem(first.Chain);
+        using (var nginx = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/nginx/certs/www.crt"), host.PathOf("/etc/nginx/private/www.key")))
+        using (var hitch = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/hitch/www.pem")))
+        using (var haproxy = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/haproxy/certs/site.pem"), host.PathOf("/etc/haproxy/certs/site.pem.key")))
+        {
+            foreach (var installed in new[] { nginx, hitch, haproxy })
+            {
+                Assert.AreEqual(leaf.Thumbprint, installed.Thumbprint);
+                Assert.IsTrue(installed.HasPrivateKey);
+            }
+        }
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(host.PathOf("/etc/nginx/certs/www.crt"));
+        Assert.HasCount(2, chain);
+        Assert.AreEqual(leaf.Thumbprint, chain[0].Thumbprint, "nginx wants the leaf first");
+        Assert.AreEqual(ca.Ca.Thumbprint, chain[1].Thumbprint);
+        Assert.AreEqual(Mode("644"), File.GetUnixFileMode(host.PathOf("/etc/nginx/certs/www.crt")));
+        Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/nginx/private/www.key")));
+        Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/hitch/www.pem")));
+        Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/haproxy/certs/site.pem.key")));
+        Assert.AreEqual("reloaded\n", File.ReadAllText(log));
+
+        var again = await host.ApplyAsync(spec, "web1");
+        Assert.AreEqual(0, again.ExitCode, again.Output);
+        Assert.AreEqual("reloaded\n", File.ReadAllText(log), "no reload when nothing changed");
+
+        var renewed = ca.IssuePem("opam.example.org", "www.opam.example.org");
+        WriteSource(host, renewed);
+        var renew = await host.ApplyAsync(spec, "web1");
+        Assert.AreEqual(0, renew.ExitCode, renew.Output);
+        Assert.AreEqual("reloaded\nreloaded\n", File.ReadAllText(log));
+        using var hitchRenewed = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/hitch/www.pem"));
+        Assert.AreEqual(X509Certificate2.CreateFromPem(renewed.Chain).Thumbprint, hitchRenewed.Thumbprint);
+    }
+
+    [TestMethod]
+    public async Task A_failed_reload_keeps_the_new_files_and_is_retried_on_the_next_converge()
+    {
+        using var ca = new TestCertificates();
+        using var host = new AgentHost();
+        AllowShell(host);
+        WriteSource(host, ca.IssuePem("opam.example.org", "www.opam.example.org"));
+        var gate = Path.Join(host.Root, "proxy-is-up");
+        var log = Path.Join(host.Root, "reloads.log");
+        var spec = host.WriteSpec(Spec(log).Replace("\"echo reloaded >>", $"\"test -f {gate} && echo reloaded >>", StringComparison.Ordinal));
+
+        var failed = await host.ApplyAsync(spec, "web1");
+        File.WriteAllText(gate, "");
+        var retried = await host.ApplyAsync(spec, "web1");
+        var settled = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(1, failed.ExitCode, failed.Output);
+        StringAssert.Contains(failed.StandardOutput, "the files are installed, but the reload failed");
+        StringAssert.Contains(failed.StandardOutput, "exited 1");
+        Assert.AreEqual(0, retried.ExitCode, retried.Output);
+        StringAssert.Contains(retried.StandardOutput, "reload: pending (last attempt failed) -> done");
+        Assert.AreEqual("reloaded\n", File.ReadAllText(log));
+        Assert.AreEqual(0, settled.ExitCode, settled.Output);
+        Assert.AreEqual("reloaded\n", File.ReadAllText(log));
+    }
+
+    [TestMethod]
+    public async Task A_kill_during_installs_leaves_every_target_with_a_matching_pair()
+    {
+        using var ca = new TestCertificates();
+        using var host = new AgentHost();
+        AllowShell(host);
+        (string Chain, string Key)[] pairs = [ca.IssuePem("opam.example.org"), ca.IssuePem("opam.example.org")];
+        WriteSource(host, pairs[0]);
+        var spec = host.WriteSpec(Spec(Path.Join(host.Root, "reloads.log")));
+        var initial = await host.ApplyAsync(spec, "web1");
+        Assert.AreEqual(0, initial.ExitCode, initial.Output);
+        var thumbprints = pairs.Select(p => X509Certificate2.CreateFromPem(p.Chain).Thumbprint).ToArray();
+        var seen = new Dictionary<string, int>();
+
+        for (var round = 1; round <= 24; round++)
+        {
+            WriteSource(host, pairs[round % 2]);
+            using var agent = HawserProcesses.Start("hawser-agent", ["apply", "-f", spec, "--node", "web1", "--root", host.Root]);
+            // Start-up takes a few hundred ms; the kills spread over it and the install that follows.
+            await Task.Delay(150 + (round * 37 % 400));
+            agent.Kill();
+            await agent.WaitForExitAsync();
+
+            foreach (var (cert, key) in new[]
+            {
+                ("/etc/nginx/certs/www.crt", "/etc/nginx/private/www.key"),
+                ("/etc/hitch/www.pem", "/etc/hitch/www.pem"),
+                ("/etc/haproxy/certs/site.pem", "/etc/haproxy/certs/site.pem.key"),
+            })
+            {
+                X509Certificate2 installed;
+                try
+                {
+                    installed = X509Certificate2.CreateFromPemFile(host.PathOf(cert), host.PathOf(key));
+                }
+                catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException)
+                {
+                    throw new AssertFailedException($"round {round}: {cert} + {key} do not form a pair after kill -9: {ex.Message}", ex);
+                }
+                using (installed)
+                {
+                    CollectionAssert.Contains(thumbprints, installed.Thumbprint, $"round {round}: {cert}");
+                    var which = installed.Thumbprint == thumbprints[round % 2] ? "new" : "old";
+                    seen[which] = seen.GetValueOrDefault(which) + 1;
+                }
+            }
+        }
+        Console.WriteLine($"after kill -9: {string.Join(", ", seen.Select(p => $"{p.Value} targets {p.Key}"))}");
+        var settle = await host.ApplyAsync(spec, "web1");
+        Assert.AreEqual(0, settle.ExitCode, settle.Output);
+        using var final = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/nginx/certs/www.crt"), host.PathOf("/etc/nginx/private/www.key"));
+        Assert.AreEqual(thumbprints[0], final.Thumbprint, "round 24 wrote pair 0 as the source");
+    }
+
+    private static UnixFileMode Mode(string octal) => (UnixFileMode)Convert.ToInt32(octal, 8);
+}
