@@ -126,5 +126,5 @@ public sealed class NdpProxyTests
     }
 
     private static async Task<string> MacAsync(NetworkNamespace ns) =>
-        (await ns.ExecAsync("cat", "/sys/class/net/ens3/address")).StandardOutput.Trim();
+        (await ns.ExecAsync("ip", "-br", "link", "show", "ens3")).StandardOutput.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2];
 }

@@ -49,9 +49,12 @@ public sealed class NetworkNamespace : IDisposable
         return result;
     }
 
-    /// <summary>Runs a program inside the namespace and returns however it ended.</summary>
+    /// <summary>
+    /// Runs a program inside the namespace and returns however it ended. nsenter rather than
+    /// <c>ip netns exec</c>, which remounts /sys and so hides the cgroup mounts dockerd needs.
+    /// </summary>
     public Task<ProcessResult> TryExecAsync(params string[] argv) =>
-        ExternalProcess.RunAsync("ip", ["netns", "exec", Name, .. argv], TimeSpan.FromSeconds(120));
+        ExternalProcess.RunAsync("nsenter", [$"--net=/run/netns/{Name}", .. argv], TimeSpan.FromSeconds(180));
 
     /// <summary>A kernel parameter as this namespace sees it.</summary>
     public async Task<string> ReadSysctlAsync(string key) =>

@@ -133,10 +133,25 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         {
             throw new ResourceException($"restarting the Docker daemon failed: {ex.Message}", ex);
         }
-        if (!await context.Docker.WaitForPingAsync(startTimeout, cancellationToken))
+        var deadline = DateTime.UtcNow + startTimeout;
+        DateTime? downSince = null;
+        while (DateTime.UtcNow < deadline)
         {
-            throw new ResourceException($"the Docker daemon did not answer /_ping on {context.Docker.SocketPath} within {startTimeout.TotalSeconds:0} s of the restart");
+            if (await context.Docker.WaitForPingAsync(TimeSpan.FromMilliseconds(500), cancellationToken))
+            {
+                return;
+            }
+            // A daemon that refuses its config exits at once; do not wait the whole timeout for it.
+            if (await context.Services.IsActiveAsync(ServiceName, cancellationToken))
+            {
+                downSince = null;
+            }
+            else if ((downSince ??= DateTime.UtcNow) < DateTime.UtcNow.AddSeconds(-2))
+            {
+                throw new ResourceException("the Docker daemon exited after the restart");
+            }
         }
+        throw new ResourceException($"the Docker daemon did not answer /_ping on {context.Docker.SocketPath} within {startTimeout.TotalSeconds:0} s of the restart");
     }
 
     /// <summary>The managed keys for this engine version, with the notes on keys the version forced.</summary>

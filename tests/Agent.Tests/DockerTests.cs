@@ -1,0 +1,131 @@
+using System.Net;
+using Hawser.TestSupport;
+
+namespace Hawser.Agent.Tests;
+
+/// <summary>
+/// The Docker resources against Debian's dockerd, started by the test in its own network namespace
+/// with its own directories; the agent restarts it through the agent config's service commands.
+/// </summary>
+[TestClass]
+public sealed class DockerTests
+{
+    // The test daemon's IPv4 ranges come from the test range too; they are unmanaged keys the agent must keep.
+    private const string InitialConfig = """
+        {
+          "bip": "10.68.0.1/26",
+          "default-address-pools": [{"base": "10.68.0.64/26", "size": 28}]
+        }
+        """;
+
+    private const string Spec = """
+        apiVersion: hawser/v1
+        nodes:
+          bee2:
+            docker:
+              daemon: {ipv6: true, fixedCidrV6: "fd68:6177:0:0:1::/80", ip6tables: true}
+              networks:
+                - {name: web, ipv6Subnet: "fd68:6177:0:0:2::/80"}
+        """;
+
+    [TestMethod]
+    public async Task IPv6_is_turned_on_the_network_made_and_a_container_gets_an_address_from_it()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("docker");
+        using var host = new AgentHost(ns);
+        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
+        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        var spec = host.WriteSpec(Spec);
+        var pidBefore = docker.Pid;
+
+        var apply = await host.ApplyAsync(spec, "bee2");
+
+        Assert.AreEqual(0, apply.ExitCode, apply.Output);
+        StringAssert.Contains(apply.StandardOutput, "needs experimental: true for ip6tables");
+        Assert.AreNotEqual(pidBefore, docker.Pid, "IPv6 keys need a daemon restart");
+        var config = host.ReadFile("/etc/docker/daemon.json");
+        StringAssert.Contains(config, "\"bip\": \"10.68.0.1/26\"");
+        StringAssert.Contains(config, "\"fixed-cidr-v6\": \"fd68:6177:0:0:1::/80\"");
+        StringAssert.Contains(config, "\"experimental\": true");
+        Assert.AreEqual("true", await docker.DockerAsync("network", "inspect", "bridge", "--format", "{{.EnableIPv6}}"));
+        StringAssert.Contains(await docker.DockerAsync("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"), "fd68:6177:0:0:1::/80");
+        StringAssert.Contains(await docker.DockerAsync("network", "inspect", "web", "--format", "{{json .IPAM.Config}}"), "fd68:6177:0:0:2::/80");
+
+        await docker.ImportBusyboxAsync();
+        await docker.DockerAsync("run", "-d", "--name", "app", "--network", "web", "hawser-test/busybox", "/bin/busybox", "sleep", "300");
+        var address = IPAddress.Parse(await docker.DockerAsync("inspect", "app", "--format", "{{.NetworkSettings.Networks.web.GlobalIPv6Address}}"));
+        Assert.IsTrue(IPNetwork.Parse("fd68:6177:0:0:2::/80").Contains(address), $"{address} is not in the web network's subnet");
+
+        var pidAfter = docker.Pid;
+        var again = await host.ApplyAsync(spec, "bee2", "-o", "json");
+        Assert.AreEqual(0, again.ExitCode, again.Output);
+        StringAssert.Contains(again.StandardOutput, "\"inSync\": 2");
+        Assert.AreEqual(pidAfter, docker.Pid, "an in-sync daemon is not restarted");
+    }
+
+    [TestMethod]
+    public async Task A_subnet_that_differs_is_drift_and_is_replaced_only_when_asked_and_nothing_is_attached()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("drift");
+        using var host = new AgentHost(ns);
+        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
+        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        await docker.DockerAsync("network", "create", "--ipv6", "--subnet", "fd68:6177:0:0:9::/80", "web");
+        await docker.ImportBusyboxAsync();
+        await docker.DockerAsync("run", "-d", "--name", "app", "--network", "web", "hawser-test/busybox", "/bin/busybox", "sleep", "300");
+        const string Network = """
+            apiVersion: hawser/v1
+            nodes:
+              bee2:
+                docker:
+                  networks: [{name: web, ipv6Subnet: "fd68:6177:0:0:2::/80"RECREATE}]
+            """;
+
+        var drift = await host.ApplyAsync(host.WriteSpec(Network.Replace("RECREATE", "", StringComparison.Ordinal)), "bee2");
+        var attached = await host.ApplyAsync(host.WriteSpec(Network.Replace("RECREATE", ", recreate: true", StringComparison.Ordinal), "recreate.yaml"), "bee2");
+        await docker.DockerAsync("rm", "-f", "app");
+        var replaced = await host.ApplyAsync(host.WriteSpec(Network.Replace("RECREATE", ", recreate: true", StringComparison.Ordinal), "recreate.yaml"), "bee2");
+
+        Assert.AreEqual(1, drift.ExitCode, drift.Output);
+        StringAssert.Contains(drift.StandardOutput, "network web exists with IPv6 subnet fd68:6177:0:0:9::/80, the spec wants IPv6 subnet fd68:6177:0:0:2::/80 (drift)");
+        Assert.AreEqual(1, attached.ExitCode, attached.Output);
+        StringAssert.Contains(attached.StandardOutput, "containers are attached: app");
+        Assert.AreEqual(0, replaced.ExitCode, replaced.Output);
+        StringAssert.Contains(await docker.DockerAsync("network", "inspect", "web", "--format", "{{json .IPAM.Config}}"), "fd68:6177:0:0:2::/80");
+    }
+
+    [TestMethod]
+    public async Task A_daemon_that_does_not_come_back_gets_the_old_daemon_json_and_its_error_is_reported()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("rollback");
+        using var host = new AgentHost(ns);
+        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
+        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        // As a unit file that already passes the key as a flag: dockerd refuses a key set in both places.
+        File.WriteAllText(docker.ExtraFlagsFile, "--fixed-cidr-v6 fd68:6177:0:0:3::/80");
+        await ns.ExecAsync(docker.RestartScript);
+        await WaitForAsync(docker);
+        var spec = host.WriteSpec(Spec);
+
+        var apply = await host.ApplyAsync(spec, "bee2");
+
+        Assert.AreEqual(1, apply.ExitCode, apply.Output);
+        StringAssert.Contains(apply.StandardOutput, "restored the previous daemon.json and restarted: the daemon is running again");
+        StringAssert.Contains(apply.StandardOutput, "specified both as a flag and in the configuration file: fixed-cidr-v6", "the daemon's own error");
+        StringAssert.Contains(apply.StandardOutput, "skipped: docker:daemon did not converge");
+        Assert.AreEqual(InitialConfig, host.ReadFile("/etc/docker/daemon.json"));
+        await WaitForAsync(docker);
+        Assert.AreEqual("false", await docker.DockerAsync("network", "inspect", "bridge", "--format", "{{.EnableIPv6}}"));
+    }
+
+    private static async Task WaitForAsync(DockerDaemon docker)
+    {
+        for (var i = 0; i < 100 && (await docker.TryDockerAsync("version")).ExitCode != 0; i++)
+        {
+            await Task.Delay(200);
+        }
+    }
+}
