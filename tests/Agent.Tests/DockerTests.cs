@@ -121,6 +121,50 @@ public sealed class DockerTests
         Assert.AreEqual("false", await docker.DockerAsync("network", "inspect", "bridge", "--format", "{{.EnableIPv6}}"));
     }
 
+    [TestMethod]
+    public async Task Certificate_reloads_signal_and_exec_in_a_container_only_when_the_files_changed()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("reload");
+        using var host = new AgentHost(ns);
+        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
+        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        await docker.ImportBusyboxAsync();
+        await docker.DockerAsync("run", "-d", "--name", "proxy", "hawser-test/busybox", "/bin/sh", "-c",
+            "trap 'echo hup >> /tmp/hups' HUP; while true; do sleep 0.2; done");
+        using var ca = new TestCertificates();
+        var (chain, key) = ca.IssuePem("www.example.org");
+        host.WriteFile("/etc/ssl/src/fullchain.pem", chain);
+        host.WriteFile("/etc/ssl/src/privkey.pem", key);
+        var spec = host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                certificates:
+                  - name: www
+                    domains: [www.example.org]
+                    source: {cert: /etc/ssl/src/fullchain.pem, key: /etc/ssl/src/privkey.pem}
+                    install: [{format: combined, path: /etc/hitch/www.pem}]
+                    reload:
+                      dockerSignal: {container: proxy, signal: HUP}
+                      dockerExec: {container: proxy, command: [/bin/busybox, touch, /tmp/exec-reloaded]}
+            """);
+
+        var apply = await host.ApplyAsync(spec, "web1");
+        var again = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(0, apply.ExitCode, apply.Output);
+        Assert.AreEqual(0, again.ExitCode, again.Output);
+        await docker.DockerAsync("exec", "proxy", "/bin/busybox", "test", "-f", "/tmp/exec-reloaded");
+        var hups = "";
+        for (var i = 0; i < 20 && hups.Length == 0; i++)
+        {
+            await Task.Delay(100);
+            hups = (await docker.TryDockerAsync("exec", "proxy", "/bin/busybox", "cat", "/tmp/hups")).StandardOutput;
+        }
+        Assert.AreEqual("hup\n", hups, "one HUP: the second, in-sync apply does not reload");
+    }
+
     private static async Task WaitForAsync(DockerDaemon docker)
     {
         for (var i = 0; i < 100 && (await docker.TryDockerAsync("version")).ExitCode != 0; i++)

@@ -107,6 +107,7 @@ public sealed class DockerDaemon : IDisposable
     {
         var image = Path.Join(_dir.Path, "image");
         Directory.CreateDirectory(Path.Join(image, "bin"));
+        Directory.CreateDirectory(Path.Join(image, "tmp"));
         File.Copy("/bin/busybox", Path.Join(image, "bin", "busybox"));
         File.CreateSymbolicLink(Path.Join(image, "bin", "sh"), "busybox");
         var tar = Path.Join(_dir.Path, "busybox.tar");
