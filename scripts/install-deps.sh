@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Hawser needs on Debian 12, and nothing that is already there.
 # Debian packages: the gRPC peers for interop tests (python3-grpcio, protoc), node and npm when
-# missing; npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
+# missing, and the host components the agent tests drive for real: dockerd and its CLI (docker.io),
+# ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image;
+# npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-packages=(python3 python3-grpcio python3-protobuf protobuf-compiler)
+packages=(python3 python3-grpcio python3-protobuf protobuf-compiler
+  docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
