@@ -21,12 +21,18 @@ public sealed class CertificateTests
                 install:
                   - {format: pem-pair, cert: /etc/nginx/certs/www.crt, key: /etc/nginx/private/www.key}
                   - {format: combined, path: /etc/hitch/www.pem}
-                  - {format: haproxy, path: /etc/haproxy/certs/site.pem}
+                  - {format: haproxy, path: /etc/haproxy/certs/site.pem, owner: haproxy, group: "33"}
                 reload:
                   command: [/bin/sh, -c, "echo reloaded >> {{reloadLog}}"]
         """;
 
-    private static void AllowShell(AgentHost host) => host.WriteFile("/etc/hawser/agent.yaml", "allowedCommands: [/bin/sh]\n");
+    private static void AllowShell(AgentHost host)
+    {
+        host.WriteFile("/etc/hawser/agent.yaml", "allowedCommands: [/bin/sh]\n");
+        // The host's accounts, under the root like every host file.
+        host.WriteFile("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nhaproxy:x:108:113::/var/lib/haproxy:/usr/sbin/nologin\n");
+        host.WriteFile("/etc/group", "root:x:0:\nwww-data:x:33:\n");
+    }
 
     private static void WriteSource(AgentHost host, (string Chain, string Key) pair)
     {
@@ -69,10 +75,14 @@ public sealed class CertificateTests
         Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/hitch/www.pem")));
         Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/haproxy/certs/site.pem.key")));
         Assert.AreEqual("reloaded\n", File.ReadAllText(log));
+        var owner = await ExternalProcess.RunAsync("stat", ["-L", "-c", "%u:%g", host.PathOf("/etc/haproxy/certs/site.pem.key")]);
+        Assert.AreEqual("108:33", owner.StandardOutput.Trim(), "owner by name from the host's passwd, group by id");
 
+        var before = host.Snapshot();
         var again = await host.ApplyAsync(spec, "web1");
         Assert.AreEqual(0, again.ExitCode, again.Output);
         Assert.AreEqual("reloaded\n", File.ReadAllText(log), "no reload when nothing changed");
+        CollectionAssert.AreEquivalent(before.ToList(), host.Snapshot().ToList(), "an in-sync apply writes nothing");
 
         var renewed = ca.IssuePem("opam.example.org", "www.opam.example.org");
         WriteSource(host, renewed);

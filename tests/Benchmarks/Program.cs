@@ -4,6 +4,7 @@ using Hawser.Benchmarks;
 // serve            Hawser's server with lean interop handlers, for other clients to measure against
 // latency H:P N M  Hawser's client: N timed unary calls, then a stream of M messages
 // compare          quick in-process A/B of the HTTP/2 floor and a unary call (for development)
+// converge-breakdown  median plan time of each agent resource in the no-op converge (needs root)
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
 {
@@ -14,6 +15,8 @@ switch (args.FirstOrDefault())
             await Task.Delay(Timeout.Infinite);
         }
         return 0;
+    case "converge-breakdown":
+        return await AgentConvergeBenchmarks.BreakdownAsync(rounds: 300);
     case "compare":
         return await InProcessComparison.RunAsync(rounds: 20, callsPerRound: 2000);
     case "latency":

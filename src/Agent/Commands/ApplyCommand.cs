@@ -4,8 +4,6 @@ using Hawser.Agent.Docker;
 using Hawser.Agent.Host;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
-using Hawser.Agent.Resources;
-using Hawser.Agent.State;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Commands;
@@ -42,7 +40,7 @@ internal sealed class ApplyCommand : Command
         var dryRun = parse.GetValue(_dryRun);
         var paths = new HostPaths(parse.GetValue(_root)?.FullName ?? "/", parse.GetValue(_procSys)?.FullName ?? "/proc/sys");
 
-        if (Prepare(output, file, nodeName, paths, parse.GetValue(_config) ?? AgentConfig.DefaultPath) is not var (config, blocks, state))
+        if (Prepare(output, file, nodeName, paths, parse.GetValue(_config) ?? AgentConfig.DefaultPath) is not var (config, blocks))
         {
             return ExitCodes.Failed;
         }
@@ -52,33 +50,21 @@ internal sealed class ApplyCommand : Command
             output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"another hawser-agent is converging this host ({paths.Map("/var/lib/hawser/agent.lock")} is held)")]);
             return ExitCodes.Failed;
         }
-        var before = state.ToBytes();
-        var resources = new ResourceSetBuilder(config, paths, state, file.DirectoryName!).Build(blocks);
         var runner = new ProcessCommandRunner();
         DockerEngineClient? docker = null;
-        var context = new ResourceContext(paths, runner, AgentConfigLoader.CreateServiceManager(config, runner), state,
-            () => docker = new DockerEngineClient(config.DockerSocket));
         try
         {
-            output.Start(nodeName, file.FullName, dryRun, resources.Count);
-            var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, output.Resource);
-            if (!dryRun)
-            {
-                foreach (var restore in resources.OfType<IRestoreResource>())
-                {
-                    if (report.Resources.Single(r => r.Id == restore.Id).Outcome is ResourceOutcome.InSync or ResourceOutcome.Changed)
-                    {
-                        restore.Forget(state);
-                    }
-                }
-                if (!state.ToBytes().AsSpan().SequenceEqual(before))
-                {
-                    state.Save(paths);
-                }
-            }
+            var converger = new NodeConverger(config, paths, runner, () => docker ??= new DockerEngineClient(config.DockerSocket));
+            var report = await converger.ConvergeAsync(blocks, file.DirectoryName!, dryRun, cancellationToken,
+                count => output.Start(nodeName, file.FullName, dryRun, count), output.Resource);
             var result = report.Failed ? "failed" : report.HasPendingChanges ? "would-change" : "in-sync";
             output.Finish(nodeName, file.FullName, report, result);
             return report.Failed ? ExitCodes.Failed : report.HasPendingChanges ? ExitCodes.ChangesPending : ExitCodes.InSync;
+        }
+        catch (InvalidDataException ex)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(paths.StateFile, 0, 0, ex.Message)]);
+            return ExitCodes.Failed;
         }
         finally
         {
@@ -86,8 +72,8 @@ internal sealed class ApplyCommand : Command
         }
     }
 
-    /// <summary>Reads the agent config, the spec and the state; prints every problem and returns null when any.</summary>
-    private static (AgentConfig, ResourceBlocks, AgentState)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string configPath)
+    /// <summary>Reads the agent config and the spec; prints every problem and returns null when any.</summary>
+    private static (AgentConfig, ResourceBlocks)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string configPath)
     {
         AgentConfig config;
         try
@@ -122,15 +108,7 @@ internal sealed class ApplyCommand : Command
             output.InputErrors(nodeName, file.FullName, [.. resolved.Conflicts.Select(c => new SpecErrorOutput(file.FullName, 0, 0, $"node '{nodeName}': {c}"))]);
             return null;
         }
-        try
-        {
-            return (config, resolved.Blocks, AgentState.Load(paths));
-        }
-        catch (InvalidDataException ex)
-        {
-            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(paths.StateFile, 0, 0, ex.Message)]);
-            return null;
-        }
+        return (config, resolved.Blocks);
     }
 
     /// <summary>One converge per host at a time; the lock goes with the process, also on kill -9.</summary>

@@ -29,6 +29,7 @@ public sealed class DockerEngineClient : IDisposable
 {
     private readonly HttpClient _http;
     private string? _versionPrefix;
+    private DockerVersion? _version;
 
     /// <summary>A client for the daemon listening on <paramref name="socketPath"/>.</summary>
     public DockerEngineClient(string socketPath, TimeSpan? timeout = null)
@@ -79,7 +80,9 @@ public sealed class DockerEngineClient : IDisposable
         {
             if (await PingAsync(cancellationToken))
             {
+                // A restarted daemon may be another version.
                 _versionPrefix = null;
+                _version = null;
                 return true;
             }
             await Task.Delay(200, cancellationToken);
@@ -87,11 +90,28 @@ public sealed class DockerEngineClient : IDisposable
         return false;
     }
 
-    /// <summary><c>GET /version</c>.</summary>
+    /// <summary>
+    /// The daemon's version, known until the next restart. Read from <c>/_ping</c>'s Api-Version and
+    /// Server headers, as <c>GET /version</c> costs the daemon several milliseconds (it asks containerd
+    /// and runc); that is the fallback when the headers are missing.
+    /// </summary>
     public async Task<DockerVersion> VersionAsync(CancellationToken cancellationToken)
     {
+        if (_version is not null)
+        {
+            return _version;
+        }
+        using (var ping = await _http.GetAsync("_ping", cancellationToken))
+        {
+            var api = ping.Headers.TryGetValues("Api-Version", out var apiValues) ? apiValues.FirstOrDefault() : null;
+            var server = ping.Headers.Server.Select(p => p.Product).FirstOrDefault(p => p?.Name == "Docker")?.Version;
+            if (ping.IsSuccessStatusCode && api is not null && server is not null)
+            {
+                return _version = new DockerVersion(server, api);
+            }
+        }
         var body = await SendAsync(HttpMethod.Get, "version", null, cancellationToken, versioned: false);
-        return new DockerVersion(body?["Version"]?.GetValue<string>() ?? "0", body?["ApiVersion"]?.GetValue<string>() ?? "1.41");
+        return _version = new DockerVersion(body?["Version"]?.GetValue<string>() ?? "0", body?["ApiVersion"]?.GetValue<string>() ?? "1.41");
     }
 
     /// <summary>A network by name or id; null when it does not exist.</summary>

@@ -206,8 +206,7 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
         {
             return async (context, token) =>
             {
-                var status = await context.Runner.RunAsync(["ufw", "status"], token);
-                if (status.Succeeded && status.StandardOutput.Contains("Status: active", StringComparison.Ordinal))
+                if (await UfwForwardPolicyResource.LivePoliciesAsync(context, token) is not null)
                 {
                     (await context.Runner.RunAsync(["ufw", "reload"], token)).EnsureSuccess();
                 }

@@ -32,17 +32,13 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
         {
             changes.Add(new Change($"{DefaultsFile} DEFAULT_FORWARD_POLICY", current, policy));
         }
-        if (await IsActiveAsync(context, cancellationToken))
+        if (await LivePoliciesAsync(context, cancellationToken) is { } live)
         {
             // ufw turns REJECT into a DROP policy plus a reject rule.
             var chainPolicy = policy == "ACCEPT" ? "ACCEPT" : "DROP";
-            foreach (var tool in new[] { "iptables", "ip6tables" })
+            foreach (var (tool, livePolicy) in live.Where(p => p.Value != chainPolicy))
             {
-                var live = await ChainPolicyAsync(context, tool, cancellationToken);
-                if (live != chainPolicy)
-                {
-                    changes.Add(new Change($"{tool} FORWARD policy", live, chainPolicy));
-                }
+                changes.Add(new Change($"{tool} FORWARD policy", livePolicy, chainPolicy));
             }
         }
         return new ResourcePlan { Changes = changes };
@@ -60,7 +56,7 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
         {
             context.WriteFile(DefaultsFile, Id, Encoding.UTF8.GetBytes(updated), FileModes.PublicFile);
         }
-        if (await IsActiveAsync(context, cancellationToken))
+        if (await LivePoliciesAsync(context, cancellationToken) is not null)
         {
             (await context.Runner.RunAsync(["ufw", "reload"], cancellationToken)).EnsureSuccess();
         }
@@ -71,16 +67,32 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
             ? Encoding.UTF8.GetString(bytes)
             : throw new ResourceException($"ufw is not installed here: {DefaultsFile} is missing");
 
-    private static async Task<bool> IsActiveAsync(ResourceContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The live FORWARD policies by tool when ufw is active, or null. Active means enabled in
+    /// /etc/ufw/ufw.conf and its chains loaded; reading the conf first spares two process starts
+    /// on hosts where ufw is off, and iptables answers both questions without starting ufw itself.
+    /// </summary>
+    internal static async Task<Dictionary<string, string?>?> LivePoliciesAsync(ResourceContext context, CancellationToken cancellationToken)
     {
-        var status = await context.Runner.RunAsync(["ufw", "status"], cancellationToken);
-        return status.Succeeded && status.StandardOutput.Contains("Status: active", StringComparison.Ordinal);
+        var conf = context.ReadFile("/etc/ufw/ufw.conf") is { } bytes ? Encoding.UTF8.GetString(bytes) : string.Empty;
+        if (!EnabledLine().IsMatch(conf))
+        {
+            return null;
+        }
+        var policies = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var tool in new[] { "iptables", "ip6tables" })
+        {
+            var result = (await context.Runner.RunAsync([tool, "-S", "FORWARD"], cancellationToken)).EnsureSuccess();
+            var lines = result.StandardOutput.Split('\n');
+            if (!lines.Any(l => l.Contains("ufw", StringComparison.Ordinal)))
+            {
+                return null;
+            }
+            policies[tool] = lines.FirstOrDefault(l => l.StartsWith("-P FORWARD ", StringComparison.Ordinal))?["-P FORWARD ".Length..].Trim();
+        }
+        return policies;
     }
 
-    private static async Task<string?> ChainPolicyAsync(ResourceContext context, string tool, CancellationToken cancellationToken)
-    {
-        var result = (await context.Runner.RunAsync([tool, "-S", "FORWARD"], cancellationToken)).EnsureSuccess();
-        var first = result.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith("-P FORWARD ", StringComparison.Ordinal));
-        return first?["-P FORWARD ".Length..].Trim();
-    }
+    [GeneratedRegex(@"^[ \t]*ENABLED[ \t]*=[ \t]*""?yes""?[ \t]*$", RegexOptions.Multiline)]
+    private static partial Regex EnabledLine();
 }

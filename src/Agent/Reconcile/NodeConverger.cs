@@ -1,0 +1,43 @@
+using Hawser.Agent.Configuration;
+using Hawser.Agent.Docker;
+using Hawser.Agent.Host;
+using Hawser.Agent.Resources;
+using Hawser.Agent.State;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Agent.Reconcile;
+
+/// <summary>
+/// One converge of this host to a node's blocks: load the state, build the resources, run them,
+/// forget the undo records that are done, and save the state only when it changed.
+/// </summary>
+public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandRunner runner, Func<DockerEngineClient> docker)
+{
+    /// <summary>Converges; <paramref name="started"/> hears how many resources will run, <paramref name="progress"/> each report.</summary>
+    public async Task<ConvergeReport> ConvergeAsync(ResourceBlocks blocks, string specDirectory, bool dryRun, CancellationToken cancellationToken,
+        Action<int>? started = null, Action<ResourceReport>? progress = null)
+    {
+        var state = AgentState.Load(paths);
+        var before = state.ToBytes();
+        var resources = new ResourceSetBuilder(config, paths, state, specDirectory).Build(blocks);
+        started?.Invoke(resources.Count);
+        var context = new ResourceContext(paths, runner, AgentConfigLoader.CreateServiceManager(config, runner), state, docker);
+        var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, progress);
+        if (dryRun)
+        {
+            return report;
+        }
+        foreach (var restore in resources.OfType<IRestoreResource>())
+        {
+            if (report.Resources.Single(r => r.Id == restore.Id).Outcome is ResourceOutcome.InSync or ResourceOutcome.Changed)
+            {
+                restore.Forget(state);
+            }
+        }
+        if (!state.ToBytes().AsSpan().SequenceEqual(before))
+        {
+            state.Save(paths);
+        }
+        return report;
+    }
+}
