@@ -11,11 +11,11 @@ namespace Hawser.Agent.Commands;
 /// <summary><c>hawser-agent apply</c>: converge this host to one node of a spec, without a controller.</summary>
 internal sealed class ApplyCommand : Command
 {
-    private readonly Option<FileInfo> _file = new("--file", "-f") { Description = "The spec (YAML, apiVersion: hawser/v1).", Required = true };
-    private readonly Option<string> _node = new("--node") { Description = "Which node of the spec this host is.", Required = true };
-    private readonly Option<DirectoryInfo> _root = new("--root") { Description = "Treat DIR as / for every host file (/etc, /var/lib/hawser). Default: /." };
-    private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { Description = "Kernel parameters directory. Default: /proc/sys of this network namespace." };
-    private readonly Option<string> _config = new("--config") { Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (defaults when missing)." };
+    private readonly Option<FileInfo> _file = new("--file", "-f") { HelpName = "SPEC.yaml", Description = "The spec (YAML, apiVersion: hawser/v1).", Required = true };
+    private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "Which node of the spec this host is.", Required = true };
+    private readonly Option<DirectoryInfo> _root = new("--root") { HelpName = "DIR", Description = "Treat DIR as / for every host file (/etc, /var/lib/hawser). Default: /." };
+    private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys of this network namespace." };
+    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (defaults when missing)." };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Only read the host and print what would change; exit 2 when something would." };
     private readonly Option<string> _output = new("--output", "-o") { Description = "text (a readable plan) or json (the documented shape).", DefaultValueFactory = _ => "text" };
 

@@ -13,6 +13,9 @@ public sealed record DockerVersion(string Version, string ApiVersion)
     public int Major => int.TryParse(Version.Split('.')[0], out var major) ? major : 0;
 }
 
+/// <summary>The daemon's socket is missing or nothing answers on it.</summary>
+public sealed class DockerUnavailableException(string message, Exception inner) : IOException(message, inner);
+
 /// <summary>The Docker Engine API error body, with the endpoint that gave it.</summary>
 public sealed class DockerApiException(HttpStatusCode status, string endpoint, string message)
     : Exception($"Docker Engine API {endpoint}: {(int)status} {message}")
@@ -101,7 +104,7 @@ public sealed class DockerEngineClient : IDisposable
         {
             return _version;
         }
-        using (var ping = await _http.GetAsync("_ping", cancellationToken))
+        using (var ping = await Transport(() => _http.GetAsync("_ping", cancellationToken)))
         {
             var api = ping.Headers.TryGetValues("Api-Version", out var apiValues) ? apiValues.FirstOrDefault() : null;
             var server = ping.Headers.Server.Select(p => p.Product).FirstOrDefault(p => p?.Name == "Docker")?.Version;
@@ -164,7 +167,7 @@ public sealed class DockerEngineClient : IDisposable
         {
             request.Content = JsonContent.Create(body);
         }
-        using var response = await _http.SendAsync(request, cancellationToken);
+        using var response = await Transport(() => _http.SendAsync(request, cancellationToken));
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -180,6 +183,20 @@ public sealed class DockerEngineClient : IDisposable
             throw new DockerApiException(response.StatusCode, $"{method} /{path}", message.Trim());
         }
         return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+
+    /// <summary>Turns a failed connection into a reason an operator can act on.</summary>
+    private async Task<HttpResponseMessage> Transport(Func<Task<HttpResponseMessage>> send)
+    {
+        try
+        {
+            return await send();
+        }
+        catch (HttpRequestException ex)
+        {
+            var reason = File.Exists(SocketPath) ? $"nothing answers on it ({ex.InnerException?.Message ?? ex.Message})" : "the socket does not exist";
+            throw new DockerUnavailableException($"the Docker daemon is not reachable at {SocketPath}: {reason}; is dockerd running, and is dockerSocket in the agent's config right?", ex);
+        }
     }
 
     private async Task<JsonNode?> GetOrNullAsync(string path, CancellationToken cancellationToken)

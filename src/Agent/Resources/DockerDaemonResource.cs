@@ -222,17 +222,8 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         return changes;
     }
 
-    private static async Task<Docker.DockerVersion> VersionAsync(ResourceContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await context.Docker.VersionAsync(cancellationToken);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new ResourceException($"the Docker daemon does not answer on {context.Docker.SocketPath} ({ex.Message})", ex);
-        }
-    }
+    private static Task<Docker.DockerVersion> VersionAsync(ResourceContext context, CancellationToken cancellationToken) =>
+        context.Docker.VersionAsync(cancellationToken);
 
     /// <summary>daemon.json as an object; an empty one when the file is missing.</summary>
     internal JsonObject ReadConfig(ResourceContext context)

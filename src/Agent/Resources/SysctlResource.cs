@@ -60,6 +60,10 @@ public sealed class SysctlResource(string key, string value, IReadOnlyList<strin
     private string Read(ResourceContext context)
     {
         var path = context.Paths.SysctlFile(Key);
+        if (!File.Exists(path) && InterfaceOf(Key) is { } iface && !Directory.Exists(Path.GetDirectoryName(path)))
+        {
+            throw new ResourceException($"{Key}: interface {iface} does not exist here");
+        }
         if (!File.Exists(path))
         {
             throw new ResourceException(Key.StartsWith("net.core.", StringComparison.Ordinal) || Key.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal)
@@ -67,6 +71,13 @@ public sealed class SysctlResource(string key, string value, IReadOnlyList<strin
                 : $"{Key} does not exist here ({path} is missing)");
         }
         return File.ReadAllText(path).TrimEnd('\n');
+    }
+
+    /// <summary>The interface of a per-interface key (<c>net.ipv6.conf.ens3.proxy_ndp</c>), or null.</summary>
+    private static string? InterfaceOf(string key)
+    {
+        var parts = key.Split('.');
+        return parts.Length == 5 && parts[0] == "net" && parts[2] is "conf" or "neigh" && parts[3] is not ("all" or "default") ? parts[3] : null;
     }
 
     /// <summary>Folds whitespace runs, as the kernel prints tabs where a spec writes spaces.</summary>
