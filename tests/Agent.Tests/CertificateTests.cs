@@ -173,5 +173,41 @@ public sealed class CertificateTests
         Assert.AreEqual(thumbprints[0], final.Thumbprint, "round 24 wrote pair 0 as the source");
     }
 
+    [TestMethod]
+    public async Task Removing_the_certificate_puts_back_the_files_it_replaced_with_their_modes()
+    {
+        using var ca = new TestCertificates();
+        using var host = new AgentHost();
+        AllowShell(host);
+        WriteSource(host, ca.IssuePem("opam.example.org", "www.opam.example.org"));
+        // What the host had before: hand-copied files, the key private, a config file group-readable.
+        host.WriteFile("/etc/nginx/certs/www.crt", "old chain\n");
+        File.SetUnixFileMode(host.WriteFile("/etc/nginx/private/www.key", "old key\n"), Mode("600"));
+        File.SetUnixFileMode(host.WriteFile("/etc/default/ufw", "IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n"), Mode("640"));
+        var with = await host.ApplyAsync(host.WriteSpec(Spec(Path.Join(host.Root, "reloads.log"))
+            .Replace("web1:\n", "web1:\n    ufw: {forwardPolicy: ACCEPT}\n", StringComparison.Ordinal)), "web1");
+        Assert.AreEqual(0, with.ExitCode, with.Output);
+        Assert.AreEqual(Mode("640"), File.GetUnixFileMode(host.PathOf("/etc/default/ufw")), "an existing config file keeps its mode");
+
+        // This host runs in the test's own namespace: its kernel values come from a temp /proc/sys.
+        host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
+        var without = await host.ApplyAsync(host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls: {net.ipv4.tcp_keepalive_time: "7200"}
+            """, "without.yaml"), "web1", "--proc-sys", host.PathOf("/proc-sys"));
+
+        Assert.AreEqual(0, without.ExitCode, without.Output);
+        StringAssert.Contains(without.StandardOutput, "changed       restore:file:/etc/nginx/private/www.key");
+        Assert.AreEqual("old key\n", host.ReadFile("/etc/nginx/private/www.key"));
+        Assert.IsNull(new FileInfo(host.PathOf("/etc/nginx/private/www.key")).LinkTarget, "a plain file again");
+        Assert.AreEqual(Mode("600"), File.GetUnixFileMode(host.PathOf("/etc/nginx/private/www.key")), "a restored key keeps its old mode");
+        Assert.AreEqual("old chain\n", host.ReadFile("/etc/nginx/certs/www.crt"));
+        Assert.IsFalse(File.Exists(host.PathOf("/etc/hitch/www.pem")), "the agent created it, so undo removes it");
+        Assert.AreEqual("IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n", host.ReadFile("/etc/default/ufw"));
+        Assert.AreEqual(Mode("640"), File.GetUnixFileMode(host.PathOf("/etc/default/ufw")));
+    }
+
     private static UnixFileMode Mode(string octal) => (UnixFileMode)Convert.ToInt32(octal, 8);
 }

@@ -43,6 +43,9 @@ public static partial class AtomicFile
         SyncDirectory(directory);
     }
 
+    /// <summary>The mode of the file at <paramref name="path"/>, or <paramref name="fallback"/> when there is none.</summary>
+    public static UnixFileMode ModeOr(string path, UnixFileMode fallback) => File.Exists(path) ? File.GetUnixFileMode(path) : fallback;
+
     /// <summary>Points symlink <paramref name="path"/> at <paramref name="target"/>, replacing whatever is there in one rename.</summary>
     public static void ReplaceSymlink(string path, string target)
     {

@@ -35,10 +35,21 @@ public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, Serv
         return File.Exists(path) ? File.ReadAllBytes(path) : null;
     }
 
-    /// <summary>Writes a host file atomically, first remembering what it replaces for undo.</summary>
-    public void WriteFile(string hostPath, string owner, byte[] content, UnixFileMode mode)
+    /// <summary>
+    /// Writes a config file atomically, first remembering what it replaces for undo. A new file is
+    /// 0644; an existing one keeps its mode, which is the host's, not the agent's.
+    /// </summary>
+    public void WriteFile(string hostPath, string owner, byte[] content)
     {
-        State.RememberFile(hostPath, owner, ReadFile(hostPath));
-        AtomicFile.Write(Paths.Map(hostPath), content, mode);
+        var path = Paths.Map(hostPath);
+        RememberFile(hostPath, owner);
+        AtomicFile.Write(path, content, AtomicFile.ModeOr(path, Resources.FileModes.PublicFile));
+    }
+
+    /// <summary>Records a host file's bytes and mode for undo, unless already recorded.</summary>
+    public void RememberFile(string hostPath, string owner)
+    {
+        var path = Paths.Map(hostPath);
+        State.RememberFile(hostPath, owner, ReadFile(hostPath), File.Exists(path) ? File.GetUnixFileMode(path) : null);
     }
 }

@@ -75,7 +75,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
             }
             foreach (var target in targets)
             {
-                context.State.RememberFile(target.HostPath, Id, context.ReadFile(target.HostPath));
+                context.RememberFile(target.HostPath, Id);
             }
             var (uid, gid) = Accounts.Resolve(context, install);
             if (targets.Count == 1)

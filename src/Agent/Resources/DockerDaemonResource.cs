@@ -78,13 +78,15 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         Docker.DockerVersion version, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
         // Undo for daemon.json is per key (DaemonKeys), not the whole file, so this write is not remembered as a file.
-        Host.AtomicFile.Write(context.Paths.Map(configPath), content, FileModes.PublicFile);
+        var path = context.Paths.Map(configPath);
+        var mode = Host.AtomicFile.ModeOr(path, FileModes.PublicFile);
+        Host.AtomicFile.Write(path, content, mode);
         if (version.Major >= 23)
         {
             var check = await context.Runner.RunAsync(["dockerd", "--validate", "--config-file", context.Paths.Map(configPath)], cancellationToken);
             if (!check.Succeeded)
             {
-                Restore(context, configPath, previous);
+                Restore(context, configPath, previous, mode);
                 throw new ResourceException($"dockerd rejected the new daemon.json, which was put back as it was: {new Host.CommandFailedException(check).Message}");
             }
         }
@@ -95,7 +97,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         catch (ResourceException failure)
         {
             var log = await context.Services.RecentLogAsync(ServiceName, cancellationToken);
-            Restore(context, configPath, previous);
+            Restore(context, configPath, previous, mode);
             var back = false;
             try
             {
@@ -111,7 +113,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         }
     }
 
-    private static void Restore(ResourceContext context, string configPath, byte[]? previous)
+    private static void Restore(ResourceContext context, string configPath, byte[]? previous, UnixFileMode mode)
     {
         if (previous is null)
         {
@@ -119,7 +121,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         }
         else
         {
-            Host.AtomicFile.Write(context.Paths.Map(configPath), previous, FileModes.PublicFile);
+            Host.AtomicFile.Write(context.Paths.Map(configPath), previous, mode);
         }
     }
 

@@ -43,7 +43,7 @@ public sealed class KernelModulesResource(string hostPath, IReadOnlyList<string>
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        context.WriteFile(hostPath, Id, Content(), FileModes.PublicFile);
+        context.WriteFile(hostPath, Id, Content());
         var available = Available(context);
         foreach (var control in congestionControls.Where(c => !available.Contains(c)))
         {

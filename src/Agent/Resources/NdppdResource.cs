@@ -64,7 +64,7 @@ public sealed class NdppdResource(string configPath, NdpProxySpec spec, IReadOnl
         var current = context.ReadFile(configPath);
         if (current is null || !current.AsSpan().SequenceEqual(Content()))
         {
-            context.WriteFile(configPath, Id, Content(), FileModes.PublicFile);
+            context.WriteFile(configPath, Id, Content());
         }
         await context.Services.RestartAsync(ServiceName, cancellationToken);
         // ndppd reads its config after daemonizing; give a bad config time to make it exit.

@@ -43,7 +43,7 @@ public sealed class RestoreFileResource(string hostPath, FileRecord record, Func
         var path = context.Paths.Map(hostPath);
         if (record.OriginalBytes is { } original)
         {
-            AtomicFile.Write(path, original, FileModes.PublicFile);
+            AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile);
         }
         else
         {

@@ -47,7 +47,7 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     /// <inheritdoc/>
     public Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        context.WriteFile(hostPath, Id, Content(), FileModes.PublicFile);
+        context.WriteFile(hostPath, Id, Content());
         return Task.CompletedTask;
     }
 

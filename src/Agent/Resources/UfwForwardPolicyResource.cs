@@ -54,7 +54,7 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
             : text + (text.EndsWith('\n') || text.Length == 0 ? "" : "\n") + line + "\n";
         if (updated != text)
         {
-            context.WriteFile(DefaultsFile, Id, Encoding.UTF8.GetBytes(updated), FileModes.PublicFile);
+            context.WriteFile(DefaultsFile, Id, Encoding.UTF8.GetBytes(updated));
         }
         if (await LivePoliciesAsync(context, cancellationToken) is not null)
         {

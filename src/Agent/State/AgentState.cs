@@ -29,9 +29,9 @@ public sealed class AgentState
     /// <summary>Certificates whose files changed but whose reload has not yet succeeded.</summary>
     public HashSet<string> PendingReloads { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Remembers what <paramref name="hostPath"/> held before the agent first wrote it.</summary>
-    public void RememberFile(string hostPath, string owner, byte[]? original) =>
-        Files.TryAdd(hostPath, new FileRecord(owner, original is null ? null : Convert.ToBase64String(original)));
+    /// <summary>Remembers what <paramref name="hostPath"/> held, and its mode, before the agent first wrote it.</summary>
+    public void RememberFile(string hostPath, string owner, byte[]? original, UnixFileMode? mode) =>
+        Files.TryAdd(hostPath, new FileRecord(owner, original is null ? null : Convert.ToBase64String(original), mode is null ? null : (int)mode));
 
     /// <summary>Remembers a kernel parameter's value before the agent first set it.</summary>
     public void RememberSysctl(string key, string owner, string previous) => Sysctls.TryAdd(key, new SysctlRecord(owner, previous));
@@ -62,8 +62,8 @@ public sealed class AgentState
         AtomicFile.Write(paths.StateFile, ToBytes(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
 }
 
-/// <summary>A file the agent wrote: its owning resource and the base64 bytes it replaced (null: it did not exist).</summary>
-public sealed record FileRecord(string Owner, string? Original)
+/// <summary>A file the agent wrote: its owning resource, the base64 bytes it replaced (null: it did not exist) and their mode.</summary>
+public sealed record FileRecord(string Owner, string? Original, int? Mode = null)
 {
     /// <summary>The replaced bytes, or null.</summary>
     public byte[]? OriginalBytes => Original is null ? null : Convert.FromBase64String(Original);
