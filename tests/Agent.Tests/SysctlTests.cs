@@ -115,7 +115,7 @@ public sealed class SysctlTests
             apiVersion: hawser/v1
             nodes:
               web1:
-                sysctls: {net.ipv4.tcp_keepalive_time: "600"}
+                sysctls: {net.ipv4.tcp_keepalive_time: "600", net.ipv6.conf.wg*.accept_ra: "2"}
             """);
 
         var result = await host.ApplyAsync(spec, "web1", "--dry-run");
@@ -124,6 +124,7 @@ public sealed class SysctlTests
         StringAssert.Contains(result.StandardOutput, "/etc/sysctl.d/99-local.conf sets net.ipv4.tcp_keepalive_time = 300 at boot, after ours");
         StringAssert.Contains(result.StandardOutput, "/etc/ufw/sysctl.conf sets net.ipv4.tcp_keepalive_time = 200 on every ufw start and reload");
         Assert.DoesNotContain("10-early.conf", result.StandardOutput);
+        StringAssert.Contains(result.StandardOutput, "net.ipv6.conf.wg*.accept_ra matches no key here yet");
         Assert.IsFalse(File.Exists(host.PathOf("/etc/sysctl.d/60-hawser.conf")), "a dry run writes nothing");
     }
 }

@@ -147,7 +147,7 @@ public sealed class DockerEngineClient : IDisposable
             ["Cmd"] = new JsonArray([.. command.Select(c => (JsonNode?)JsonValue.Create(c))]),
         };
         var created = await SendAsync(HttpMethod.Post, $"containers/{Uri.EscapeDataString(container)}/exec", create, cancellationToken);
-        var id = created?["Id"]?.GetValue<string>() ?? throw new InvalidOperationException("the daemon returned no exec id");
+        var id = created?["Id"]?.GetValue<string>() ?? throw new DockerApiException(HttpStatusCode.OK, $"POST /containers/{container}/exec", "the daemon returned no exec id");
         using var request = new HttpRequestMessage(HttpMethod.Post, await PathAsync($"exec/{id}/start", cancellationToken))
         {
             Content = JsonContent.Create(new JsonObject { ["Detach"] = false, ["Tty"] = false }),

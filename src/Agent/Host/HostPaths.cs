@@ -6,9 +6,6 @@ namespace Hawser.Agent.Host;
 /// </summary>
 public sealed record HostPaths(string Root, string ProcSys)
 {
-    /// <summary>The real host: <c>/</c> and <c>/proc/sys</c>.</summary>
-    public static HostPaths RealHost { get; } = new("/", "/proc/sys");
-
     /// <summary>The on-disk location of absolute host path <paramref name="hostPath"/>.</summary>
     public string Map(string hostPath)
     {

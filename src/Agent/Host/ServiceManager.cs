@@ -16,6 +16,9 @@ public sealed record ServiceCommands
     public IReadOnlyList<string>? Logs { get; init; }
 }
 
+/// <summary>The agent has no way to manage a service on this host.</summary>
+public sealed class ServiceUnavailableException(string message) : Exception(message);
+
 /// <summary>Starts, stops and checks host services through the host's init system, or commands the agent's config names.</summary>
 public sealed class ServiceManager(ICommandRunner runner, string initSystem, IReadOnlyDictionary<string, ServiceCommands> overrides)
 {
@@ -42,7 +45,7 @@ public sealed class ServiceManager(ICommandRunner runner, string initSystem, IRe
             IsActive = ["rc-service", service, "status"],
             Logs = ["tail", "-n", "20", $"/var/log/{service}.log"],
         },
-        _ => throw new InvalidOperationException(
+        _ => throw new ServiceUnavailableException(
             $"no init system found (neither systemd nor OpenRC) to manage '{service}'; set services.{service} in the agent's config"),
     };
 

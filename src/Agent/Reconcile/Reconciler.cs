@@ -75,7 +75,7 @@ public static class Reconciler
     /// <summary>Errors from the host (files, programs, the Engine API) fail one resource; bugs still crash loudly.</summary>
     private static bool IsHostError(Exception ex) =>
         ex is ResourceException or IOException or UnauthorizedAccessException or CommandFailedException
-            or Docker.DockerApiException or HttpRequestException or System.Text.Json.JsonException or InvalidOperationException;
+            or Docker.DockerApiException or HttpRequestException or System.Text.Json.JsonException or ServiceUnavailableException;
 
     /// <summary>Dependencies first; otherwise the given order, so runs are repeatable.</summary>
     internal static IReadOnlyList<IResource> Order(IReadOnlyList<IResource> resources)

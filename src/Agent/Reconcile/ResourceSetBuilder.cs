@@ -79,7 +79,7 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
         {
             return;
         }
-        var concrete = Expand(wanted);
+        var (concrete, unmatched) = Expand(wanted);
         var modules = new List<string>();
         if (concrete.TryGetValue("net.ipv4.tcp_congestion_control", out var control) && control is not ("cubic" or "reno"))
         {
@@ -97,16 +97,23 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
             string[] needs = key == "net.ipv4.tcp_congestion_control" && modules.Count > 0 ? [KernelModulesResource.ResourceId] : [];
             resources.Add(new SysctlResource(key, value, needs));
         }
-        resources.Add(new SysctlFileResource(config.SysctlFile, concrete));
+        resources.Add(new SysctlFileResource(config.SysctlFile, concrete,
+            [.. unmatched.Select(glob => $"{glob} matches no key here yet; keys for interfaces that appear later are set on the next converge")]));
     }
 
     /// <summary>Globs (<c>net.ipv6.conf.*.proxy_ndp</c>) become the keys that exist now; a concrete key beats a glob.</summary>
-    private Dictionary<string, string> Expand(Dictionary<string, string> wanted)
+    private (Dictionary<string, string> Keys, List<string> Unmatched) Expand(Dictionary<string, string> wanted)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in wanted.Where(p => p.Key.Contains('*', StringComparison.Ordinal)))
+        var unmatched = new List<string>();
+        foreach (var (key, value) in wanted.Where(p => p.Key.Contains('*', StringComparison.Ordinal)).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            foreach (var match in Glob(key))
+            var matches = Glob(key).ToList();
+            if (matches.Count == 0)
+            {
+                unmatched.Add(key);
+            }
+            foreach (var match in matches)
             {
                 result[match] = value;
             }
@@ -115,7 +122,7 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
         {
             result[key] = value;
         }
-        return result;
+        return (result, unmatched);
     }
 
     private IEnumerable<string> Glob(string key)

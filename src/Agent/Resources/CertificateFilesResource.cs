@@ -62,7 +62,8 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         foreach (var (install, index) in installs)
         {
             var targets = Targets(install, index).ToList();
-            if (targets.All(t => InPlace(context, t)))
+            var (uid, gid) = Accounts.Resolve(context, install);
+            if (targets.All(t => InPlace(context, t, uid, gid)))
             {
                 continue;
             }
@@ -77,7 +78,6 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
             {
                 context.RememberFile(target.HostPath, Id);
             }
-            var (uid, gid) = Accounts.Resolve(context, install);
             if (targets.Count == 1)
             {
                 AtomicFile.Write(context.Paths.Map(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid);
@@ -152,10 +152,15 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         }
     }
 
-    private static bool InPlace(ResourceContext context, Target target)
+    private static bool InPlace(ResourceContext context, Target target, int uid, int gid)
     {
         var path = context.Paths.Map(target.HostPath);
-        return File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(target.Content) && File.GetUnixFileMode(path) == target.Mode;
+        if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(target.Content) || File.GetUnixFileMode(path) != target.Mode)
+        {
+            return false;
+        }
+        var owner = AtomicFile.Owner(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path);
+        return (uid < 0 || owner.Uid == uid) && (gid < 0 || owner.Gid == gid);
     }
 
     private IEnumerable<Target> Targets() => spec.Install.SelectMany((install, index) => Targets(install, index));

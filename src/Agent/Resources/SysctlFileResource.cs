@@ -8,7 +8,7 @@ namespace Hawser.Agent.Resources;
 /// files the way systemd-sysctl and procps order them, and warns when one of them would set a managed
 /// key to something else after ours, at boot or on every ufw reload.
 /// </summary>
-public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<string, string> values) : IResource
+public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<string, string> values, IReadOnlyList<string> notes) : IResource
 {
     private static readonly string[] SysctlDirectories = ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"];
 
@@ -33,6 +33,7 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
     {
         var warnings = OverrideWarnings(context);
+        warnings.AddRange(notes);
         var current = context.ReadFile(hostPath);
         var wanted = Content();
         return Task.FromResult(current is not null && current.AsSpan().SequenceEqual(wanted)
