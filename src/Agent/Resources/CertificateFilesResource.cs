@@ -1,8 +1,9 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Security.Cryptography;
 using System.Text;
 using Hawser.Agent.Host;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Resources;

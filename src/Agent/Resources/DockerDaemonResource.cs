@@ -1,8 +1,9 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
+using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Resources;
@@ -79,8 +80,8 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
     {
         // Undo for daemon.json is per key (DaemonKeys), not the whole file, so this write is not remembered as a file.
         var path = context.Paths.Map(configPath);
-        var mode = Host.AtomicFile.ModeOr(path, FileModes.PublicFile);
-        Host.AtomicFile.Write(path, content, mode);
+        var mode = AtomicFile.ModeOr(path, FileModes.PublicFile);
+        AtomicFile.Write(path, content, mode);
         if (version.Major >= 23)
         {
             var check = await context.Runner.RunAsync(["dockerd", "--validate", "--config-file", context.Paths.Map(configPath)], cancellationToken);
@@ -117,11 +118,11 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
     {
         if (previous is null)
         {
-            Host.AtomicFile.Delete(context.Paths.Map(configPath));
+            AtomicFile.Delete(context.Paths.Map(configPath));
         }
         else
         {
-            Host.AtomicFile.Write(context.Paths.Map(configPath), previous, mode);
+            AtomicFile.Write(context.Paths.Map(configPath), previous, mode);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Hawser.Agent.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
+using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Resources;
 

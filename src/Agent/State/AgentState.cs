@@ -1,6 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Hawser.Agent.Host;
+using Hawser.Shared.IO;
 
 namespace Hawser.Agent.State;
 

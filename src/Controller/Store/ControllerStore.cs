@@ -11,7 +11,7 @@ public sealed class StoreException(string message, Exception? inner = null) : Ex
 /// The controller's embedded SQLite store (WAL) in its data directory. One controller per data
 /// directory: the store holds an exclusive lock file for as long as it is open.
 /// </summary>
-public sealed class ControllerStore : IDisposable
+public sealed partial class ControllerStore : IDisposable
 {
     /// <summary>The database file's name inside the data directory.</summary>
     public const string DatabaseFileName = "controller.db";
@@ -232,7 +232,7 @@ public sealed class ControllerStore : IDisposable
 
     /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them.</summary>
     private const string SelectNodes =
-        "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report FROM nodes";
+        "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at FROM nodes";
 
     private static List<NodeRecord> ReadNodes(SqliteCommand command)
     {
@@ -251,6 +251,8 @@ public sealed class ControllerStore : IDisposable
                 DesiredRevision = (ulong)reader.GetInt64(6),
                 AppliedRevision = (ulong)reader.GetInt64(7),
                 LastReport = reader.IsDBNull(8) ? null : (byte[])reader[8],
+                DriftCorrected = reader.GetInt32(9),
+                LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
             });
         }
         return nodes;

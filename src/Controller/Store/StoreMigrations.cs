@@ -31,6 +31,36 @@ internal static class StoreMigrations
             spec_sha256  TEXT NOT NULL
         );
         """,
+        // 2: enrollment (join tokens, issued certificates), drift counts, node events.
+        """
+        CREATE TABLE join_tokens (
+            id           TEXT PRIMARY KEY,
+            secret_hash  BLOB NOT NULL,
+            created_at   TEXT NOT NULL,
+            expires_at   TEXT NOT NULL,
+            uses_left    INTEGER NOT NULL,
+            labels_json  TEXT NOT NULL DEFAULT '{}',
+            revoked      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE certificates (
+            serial      TEXT PRIMARY KEY,
+            node        TEXT NOT NULL,
+            issued_at   TEXT NOT NULL,
+            not_after   TEXT NOT NULL,
+            revoked_at  TEXT
+        );
+        CREATE INDEX certificates_node ON certificates(node);
+        ALTER TABLE nodes ADD COLUMN drift_corrected INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE nodes ADD COLUMN last_report_at TEXT;
+        CREATE TABLE node_events (
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            node    TEXT NOT NULL,
+            at      TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            detail  TEXT NOT NULL
+        );
+        CREATE INDEX node_events_node ON node_events(node, id);
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -29,6 +29,31 @@ public sealed record NodeRecord
 
     /// <summary>Serialized last <c>hawser.v1.StatusReport</c>, or null.</summary>
     public byte[]? LastReport { get; init; }
+
+    /// <summary>Drift corrections reported since the desired revision was applied.</summary>
+    public int DriftCorrected { get; init; }
+
+    /// <summary>When the last report arrived.</summary>
+    public DateTimeOffset? LastReportAt { get; init; }
+}
+
+/// <summary>Why a join token was not accepted.</summary>
+public enum JoinTokenProblem
+{
+    /// <summary>Accepted.</summary>
+    None,
+
+    /// <summary>No such token (or the secret does not match).</summary>
+    Unknown,
+
+    /// <summary>Past its expiry.</summary>
+    Expired,
+
+    /// <summary>All its uses are spent.</summary>
+    UsedUp,
+
+    /// <summary>Revoked by an operator.</summary>
+    Revoked,
 }
 
 /// <summary>A stored spec revision; immutable once written.</summary>

@@ -22,6 +22,12 @@ public static class ControlServiceMethods
 
     /// <summary>Lists stored spec revisions, newest first.</summary>
     public static readonly Method<ListRevisionsRequest, ListRevisionsResponse> ListRevisions = Method.FromDescriptor<ListRevisionsRequest, ListRevisionsResponse>(Service, "ListRevisions");
+
+    /// <summary>Creates a join token.</summary>
+    public static readonly Method<CreateJoinTokenRequest, CreateJoinTokenResponse> CreateJoinToken = Method.FromDescriptor<CreateJoinTokenRequest, CreateJoinTokenResponse>(Service, "CreateJoinToken");
+
+    /// <summary>Removes a node and revokes its certificates.</summary>
+    public static readonly Method<RemoveNodeRequest, RemoveNodeResponse> RemoveNode = Method.FromDescriptor<RemoveNodeRequest, RemoveNodeResponse>(Service, "RemoveNode");
 }
 
 /// <summary>Method descriptors of <c>hawser.v1.AgentService</c>, taken from agent.proto.</summary>
@@ -31,4 +37,19 @@ public static class AgentServiceMethods
 
     /// <summary>The agent's long-lived stream.</summary>
     public static readonly Method<AgentMessage, ControllerMessage> Connect = Method.FromDescriptor<AgentMessage, ControllerMessage>(Service, "Connect");
+}
+
+/// <summary>Method descriptors of <c>hawser.v1.EnrollmentService</c>, taken from enrollment.proto.</summary>
+public static class EnrollmentServiceMethods
+{
+    private static readonly Google.Protobuf.Reflection.ServiceDescriptor Service = EnrollmentReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.ServiceDescriptor>("EnrollmentService");
+
+    /// <summary>The controller's CA, unauthenticated.</summary>
+    public static readonly Method<GetCaRequest, GetCaResponse> GetCa = Method.FromDescriptor<GetCaRequest, GetCaResponse>(Service, "GetCa");
+
+    /// <summary>A certificate for a join token and a CSR.</summary>
+    public static readonly Method<JoinRequest, JoinResponse> Join = Method.FromDescriptor<JoinRequest, JoinResponse>(Service, "Join");
+
+    /// <summary>A new certificate for the calling node.</summary>
+    public static readonly Method<RenewRequest, JoinResponse> Renew = Method.FromDescriptor<RenewRequest, JoinResponse>(Service, "Renew");
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
-namespace Hawser.Agent.Host;
+namespace Hawser.Shared.IO;
 
 /// <summary>
 /// Writes files so that a reader, or the host after a crash, sees either the old content or the new,

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>Revisions, join tokens, issued certificates and node reports.</summary>
+public sealed partial class ControllerStore
+{
+    /// <summary>Stores a new revision numbered one past the newest, in one transaction.</summary>
+    public RevisionRecord AddRevision(string author, string message, string specText)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions";
+        var number = Convert.ToUInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        var revision = new RevisionRecord
+        {
+            Number = number,
+            Author = author,
+            Message = message,
+            CreatedAt = DateTimeOffset.UtcNow,
+            SpecText = specText,
+            SpecSha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(specText))),
+        };
+        command.CommandText = """
+            INSERT INTO revisions (number, author, message, created_at, spec_text, spec_sha256)
+            VALUES ($number, $author, $message, $created, $text, $sha)
+            """;
+        command.Parameters.AddWithValue("$number", (long)number);
+        command.Parameters.AddWithValue("$author", author);
+        command.Parameters.AddWithValue("$message", message);
+        command.Parameters.AddWithValue("$created", Time(revision.CreatedAt));
+        command.Parameters.AddWithValue("$text", specText);
+        command.Parameters.AddWithValue("$sha", revision.SpecSha256);
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return revision;
+    }
+
+    /// <summary>The newest revision, or null before the first apply.</summary>
+    public RevisionRecord? LatestRevision() => ListRevisions(1).SingleOrDefault();
+
+    /// <summary>Stores a join token by id, keeping only the hash of its secret.</summary>
+    public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO join_tokens (id, secret_hash, created_at, expires_at, uses_left, labels_json)
+            VALUES ($id, $hash, $created, $expires, $uses, $labels)
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$hash", secretHash);
+        command.Parameters.AddWithValue("$created", Time(DateTimeOffset.UtcNow));
+        command.Parameters.AddWithValue("$expires", Time(expiresAt));
+        command.Parameters.AddWithValue("$uses", uses);
+        command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Spends one use of a token when its secret's hash matches (compared in constant time) and it
+    /// is neither expired, used up nor revoked; returns the token's labels on success.
+    /// </summary>
+    public (JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels) ConsumeJoinToken(string id, byte[] secretHash, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT secret_hash, expires_at, uses_left, labels_json, revoked FROM join_tokens WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        byte[] stored;
+        DateTimeOffset expires;
+        long usesLeft;
+        string labelsJson;
+        bool revoked;
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return (JoinTokenProblem.Unknown, new Dictionary<string, string>());
+            }
+            stored = (byte[])reader[0];
+            expires = DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture);
+            usesLeft = reader.GetInt64(2);
+            labelsJson = reader.GetString(3);
+            revoked = reader.GetInt64(4) != 0;
+        }
+        var problem = !CryptographicOperations.FixedTimeEquals(stored, secretHash) ? JoinTokenProblem.Unknown
+            : revoked ? JoinTokenProblem.Revoked
+            : expires <= now ? JoinTokenProblem.Expired
+            : usesLeft <= 0 ? JoinTokenProblem.UsedUp
+            : JoinTokenProblem.None;
+        if (problem != JoinTokenProblem.None)
+        {
+            return (problem, new Dictionary<string, string>());
+        }
+        command.CommandText = "UPDATE join_tokens SET uses_left = uses_left - 1 WHERE id = $id";
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return (JoinTokenProblem.None, JsonSerializer.Deserialize(labelsJson, StoreJsonContext.Default.DictionaryStringString) ?? []);
+    }
+
+    /// <summary>Records a certificate issued to a node.</summary>
+    public void AddCertificate(string serial, string node, DateTimeOffset notAfter)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES ($serial, $node, $issued, $notAfter)";
+        command.Parameters.AddWithValue("$serial", serial);
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$issued", Time(DateTimeOffset.UtcNow));
+        command.Parameters.AddWithValue("$notAfter", Time(notAfter));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>True when <paramref name="serial"/> was issued to <paramref name="node"/> and is not revoked.</summary>
+    public bool IsCertificateValid(string serial, string node)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = $serial AND node = $node AND revoked_at IS NULL";
+        command.Parameters.AddWithValue("$serial", serial);
+        command.Parameters.AddWithValue("$node", node);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    /// <summary>Revokes every certificate of <paramref name="node"/> and deletes the node; returns how many were revoked.</summary>
+    public int RemoveNode(string node)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE certificates SET revoked_at = $now WHERE node = $node AND revoked_at IS NULL";
+        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
+        command.Parameters.AddWithValue("$node", node);
+        var revoked = command.ExecuteNonQuery();
+        command.CommandText = "DELETE FROM nodes WHERE name = $node";
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return revoked;
+    }
+
+    /// <summary>Records an agent's report: its applied revision, the report, and a drift correction when it was one.</summary>
+    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var now = Time(DateTimeOffset.UtcNow);
+        // A newly applied revision starts the drift count again.
+        command.CommandText = """
+            UPDATE nodes SET
+                drift_corrected = CASE WHEN applied_revision <> $applied THEN 0 ELSE drift_corrected END + $drift,
+                applied_revision = $applied, last_report = $report, last_report_at = $now, last_seen = $now
+            WHERE name = $node
+            """;
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$applied", (long)appliedRevision);
+        command.Parameters.AddWithValue("$report", report);
+        command.Parameters.AddWithValue("$now", now);
+        command.Parameters.AddWithValue("$drift", driftCorrected ? 1 : 0);
+        command.ExecuteNonQuery();
+        if (driftCorrected)
+        {
+            command.CommandText = "INSERT INTO node_events (node, at, kind, detail) VALUES ($node, $now, 'drift-corrected', $detail)";
+            command.Parameters.AddWithValue("$detail", $"revision {appliedRevision}");
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>Sets the revision a node should be at.</summary>
+    public void SetDesiredRevision(string node, ulong revision)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE nodes SET desired_revision = $revision WHERE name = $node";
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$revision", (long)revision);
+        command.ExecuteNonQuery();
+    }
+
+    private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+}
