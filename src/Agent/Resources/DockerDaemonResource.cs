@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
 using Hawser.Shared.IO;
