@@ -11,4 +11,6 @@ internal static class ExitCodes
     public const int StoreUnavailable = 3;
     /// <summary>The listen address could not be bound.</summary>
     public const int ListenFailed = 4;
+    /// <summary>init: the data directory is already initialized; run: it is not.</summary>
+    public const int NotInitialized = 5;
 }

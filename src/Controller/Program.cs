@@ -4,6 +4,7 @@ using Hawser.Controller.Commands;
 
 var root = new RootCommand("hawser-controller: holds the fleet's desired state and serves agents and hawserctl.")
 {
+    new InitCommand(),
     new RunCommand(),
 };
 return await CommandLineRunner.RunAsync(root, args);

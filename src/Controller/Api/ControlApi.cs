@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
@@ -8,22 +11,32 @@ using Hawser.Shared.Spec;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>
-/// <c>hawser.v1.ControlService</c>, the API hawserctl uses. ApplySpec and DiffSpec are not mapped
-/// yet: callers get UNIMPLEMENTED until the spec model and agent sessions exist.
-/// </summary>
-public sealed class ControlApi(ControllerStore store)
+/// <summary><c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs the admin credential.</summary>
+public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired, CallerIdentity callers)
 {
     /// <summary>Revisions listed when the caller names no limit.</summary>
     public const int DefaultRevisionLimit = 20;
 
-    /// <summary>Maps the implemented methods onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(ControlServiceMethods.ListNodes, ListNodesAsync)
-        .MapUnary(ControlServiceMethods.GetNode, GetNodeAsync)
-        .MapUnary(ControlServiceMethods.ListRevisions, ListRevisionsAsync);
+    /// <summary>How long a diff waits for each agent's dry run.</summary>
+    public static readonly TimeSpan DryRunTimeout = TimeSpan.FromSeconds(60);
 
-    private Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, ServerCallContext context)
+    /// <summary>Maps the control methods onto <paramref name="server"/>.</summary>
+    public RpcServer MapTo(RpcServer server) => server
+        .MapUnary(ControlServiceMethods.ListNodes, Admin<ListNodesRequest, ListNodesResponse>(ListNodes))
+        .MapUnary(ControlServiceMethods.GetNode, Admin<GetNodeRequest, Node>(GetNode))
+        .MapUnary(ControlServiceMethods.ListRevisions, Admin<ListRevisionsRequest, ListRevisionsResponse>(ListRevisions))
+        .MapUnary(ControlServiceMethods.ApplySpec, ApplySpecAsync)
+        .MapUnary(ControlServiceMethods.DiffSpec, DiffSpecAsync)
+        .MapUnary(ControlServiceMethods.CreateJoinToken, Admin<CreateJoinTokenRequest, CreateJoinTokenResponse>(CreateJoinToken))
+        .MapUnary(ControlServiceMethods.RemoveNode, Admin<RemoveNodeRequest, RemoveNodeResponse>(RemoveNode));
+
+    private UnaryHandler<TRequest, TResponse> Admin<TRequest, TResponse>(Func<TRequest, TResponse> handler) => (request, context) =>
+    {
+        callers.RequireAdmin(context);
+        return Task.FromResult(handler(request));
+    };
+
+    private ListNodesResponse ListNodes(ListNodesRequest request)
     {
         var response = new ListNodesResponse();
         foreach (var node in store.ListNodes())
@@ -33,20 +46,20 @@ public sealed class ControlApi(ControllerStore store)
                 response.Nodes.Add(ToMessage(node));
             }
         }
-        return Task.FromResult(response);
+        return response;
     }
 
-    private Task<Node> GetNodeAsync(GetNodeRequest request, ServerCallContext context)
+    private Node GetNode(GetNodeRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.Name))
         {
             throw new RpcException(StatusCode.InvalidArgument, "name is required");
         }
         var node = store.GetNode(request.Name) ?? throw new RpcException(StatusCode.NotFound, $"no node named '{request.Name}'");
-        return Task.FromResult(ToMessage(node));
+        return ToMessage(node);
     }
 
-    private Task<ListRevisionsResponse> ListRevisionsAsync(ListRevisionsRequest request, ServerCallContext context)
+    private ListRevisionsResponse ListRevisions(ListRevisionsRequest request)
     {
         var response = new ListRevisionsResponse();
         foreach (var revision in store.ListRevisions(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000)))
@@ -60,27 +73,116 @@ public sealed class ControlApi(ControllerStore store)
                 SpecSha256 = revision.SpecSha256,
             });
         }
-        return Task.FromResult(response);
+        return response;
     }
 
-    private static Node ToMessage(NodeRecord record)
+    /// <summary>Validates the whole spec (nothing stored on error), stores a revision, and pushes every connected node whose state changed.</summary>
+    private async Task<ApplySpecResponse> ApplySpecAsync(ApplySpecRequest request, ServerCallContext context)
+    {
+        var identity = callers.RequireAdmin(context);
+        var fileName = string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName;
+        var (nodes, errors) = DesiredStates.Resolve(request.SpecYaml, fileName);
+        if (nodes is null)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
+        }
+        var response = new ApplySpecResponse();
+        var latest = store.LatestRevision();
+        var sha = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.SpecYaml)));
+        if (latest?.SpecSha256 == sha)
+        {
+            response.Revision = latest.Number;
+            response.Unchanged = true;
+            return response;
+        }
+        var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
+        response.Revision = revision.Number;
+        var parsed = SpecParser.Parse(request.SpecYaml, fileName, SpecRules.Controller).Spec!;
+        foreach (var node in store.ListNodes())
+        {
+            if (parsed.Nodes.TryGetValue(node.Name, out var spec))
+            {
+                store.SetLabels(node.Name, spec.Labels);
+            }
+            if (await sessions.PushAsync(node.Name))
+            {
+                response.PushedNodes.Add(node.Name);
+            }
+            else if (desired.For(node) is { } state && state.Revision != node.DesiredRevision)
+            {
+                store.SetDesiredRevision(node.Name, state.Revision);
+            }
+        }
+        return response;
+    }
+
+    /// <summary>Asks every connected node in the candidate spec for a dry run; stores nothing.</summary>
+    private async Task<DiffSpecResponse> DiffSpecAsync(DiffSpecRequest request, ServerCallContext context)
+    {
+        callers.RequireAdmin(context);
+        var (nodes, errors) = DesiredStates.Resolve(request.SpecYaml, string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName);
+        if (nodes is null)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
+        }
+        var diffs = await Task.WhenAll(nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
+        {
+            var report = await sessions.DryRunAsync(pair.Key, pair.Value, DryRunTimeout, context.CancellationToken);
+            var diff = new NodeDiff { Node = pair.Key, Reachable = report is not null };
+            if (report is not null)
+            {
+                diff.Resources.Add(report.Resources);
+            }
+            return diff;
+        }));
+        var response = new DiffSpecResponse();
+        response.Nodes.Add(diffs);
+        return response;
+    }
+
+    private CreateJoinTokenResponse CreateJoinToken(CreateJoinTokenRequest request)
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+        var id = RandomNumberGenerator.GetString(alphabet, 6);
+        var secret = RandomNumberGenerator.GetString(alphabet, 16);
+        var expires = DateTimeOffset.UtcNow.AddSeconds(request.TtlSeconds == 0 ? 3600 : request.TtlSeconds);
+        store.AddJoinToken(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels);
+        return new CreateJoinTokenResponse { Token = $"{id}.{secret}", CaHash = pki.Ca.Hash, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
+    }
+
+    private RemoveNodeResponse RemoveNode(RemoveNodeRequest request)
+    {
+        if (store.GetNode(request.Name) is null && !store.HasValidCertificate(request.Name))
+        {
+            throw new RpcException(StatusCode.NotFound, $"no node named '{request.Name}'");
+        }
+        var revoked = store.RemoveNode(request.Name);
+        sessions.Disconnect(request.Name);
+        return new RemoveNodeResponse { RevokedCertificates = (uint)revoked };
+    }
+
+    private Node ToMessage(NodeRecord record)
     {
         var node = new Node
         {
             Name = record.Name,
             AgentVersion = record.AgentVersion,
-            // Agent sessions arrive with the fleet work; until then no node is connected.
-            Connected = false,
+            Connected = sessions.IsConnected(record.Name),
             FirstSeen = Timestamp.FromDateTimeOffset(record.FirstSeen),
             LastSeen = Timestamp.FromDateTimeOffset(record.LastSeen),
             DesiredRevision = record.DesiredRevision,
             AppliedRevision = record.AppliedRevision,
+            DriftCorrected = (uint)record.DriftCorrected,
         };
+        if (record.LastReportAt is { } reportAt)
+        {
+            node.LastReportAt = Timestamp.FromDateTimeOffset(reportAt);
+        }
         foreach (var (key, value) in record.Labels)
         {
             node.Labels[key] = value;
         }
-        if (record.Facts is not null)
+        if (record.Facts is { Length: > 0 })
         {
             node.Facts = HostFacts.Parser.ParseFrom(record.Facts);
         }

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Net;
 using Hawser.Controller.Api;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Sessions;
+using Hawser.Shared.Protocol;
 using Hawser.Controller.Store;
 using Hawser.Shared.Rpc.Server;
 using Microsoft.Extensions.Logging;
@@ -18,14 +21,15 @@ internal sealed class RunCommand : Command
 
     private readonly Option<string> _listen = new("--listen")
     {
-        Description = "Address and port to serve gRPC on, e.g. 127.0.0.1:7443 or [::1]:7443. " +
-            "Without TLS (not yet available) only loopback addresses are allowed.",
+        HelpName = "ADDR:PORT",
+        Description = "Address and port to serve gRPC (agents and hawserctl, TLS) on, e.g. 0.0.0.0:7443 or [::]:7443.",
         DefaultValueFactory = _ => DefaultListen,
     };
 
     private readonly Option<string> _data = new("--data")
     {
-        Description = "Data directory: the embedded SQLite store (controller.db) lives here. Created when missing.",
+        HelpName = "DIR",
+        Description = "Data directory made by `hawser-controller init`: the store (controller.db) and pki/.",
         DefaultValueFactory = _ => DefaultData,
     };
 
@@ -44,18 +48,17 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync($"error: --listen '{listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:7443 or [::1]:7443)");
             return ExitCodes.Usage;
         }
-        if (!IPAddress.IsLoopback(endPoint.Address))
+        var data = Path.GetFullPath(parse.GetValue(_data)!);
+        if (!ControllerPki.Exists(data))
         {
-            await Console.Error.WriteLineAsync(
-                $"error: --listen {listen} is not a loopback address. This build serves cleartext HTTP/2 only, " +
-                "which must not leave the host; use 127.0.0.1 or [::1] until TLS enrollment is available.");
-            return ExitCodes.Usage;
+            await Console.Error.WriteLineAsync($"error: {data} is not initialized; run `hawser-controller init --data {data}` first");
+            return ExitCodes.NotInitialized;
         }
 
         ControllerStore store;
         try
         {
-            store = ControllerStore.Open(parse.GetValue(_data)!);
+            store = ControllerStore.Open(data);
         }
         catch (StoreException ex)
         {
@@ -63,13 +66,30 @@ internal sealed class RunCommand : Command
             return ExitCodes.StoreUnavailable;
         }
         using (store)
+        using (var pki = ControllerPki.Load(data))
+        using (var loggers = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)))
         {
             Console.WriteLine($"store     {store.DatabasePath} (schema v{store.SchemaVersion})");
-            var server = new ControlApi(store).MapTo(new RpcServer());
+            Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
+            var logger = loggers.CreateLogger("hawser-controller");
+            var callers = new CallerIdentity(store, logger);
+            var desired = new DesiredStates(store);
+            var sessions = new AgentSessions(store, desired, callers, logger);
+            var server = new RpcServer();
+            new ControlApi(store, pki, sessions, desired, callers).MapTo(server);
+            new EnrollmentApi(store, pki, callers, logger).MapTo(server);
+            server.MapDuplexStreaming(AgentServiceMethods.Connect, sessions.ConnectAsync);
             RpcHost host;
             try
             {
-                host = await RpcHost.StartAsync(server, [new RpcListenOptions { EndPoint = endPoint }],
+                host = await RpcHost.StartAsync(server, [new RpcListenOptions
+                    {
+                        EndPoint = endPoint,
+                        Certificate = pki.ServerCertificate,
+                        // Anonymous callers may enroll; every other method checks the certificate's identity.
+                        ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+                        ClientCertificateValidation = (certificate, _, _) => pki.ValidateClient(certificate),
+                    }],
                     configureBuilder: builder => builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning),
                     cancellationToken: cancellationToken);
             }
@@ -80,7 +100,7 @@ internal sealed class RunCommand : Command
             }
             await using (host)
             {
-                Console.WriteLine($"listening {string.Join(", ", host.Addresses)} (gRPC, h2c)");
+                Console.WriteLine($"listening {string.Join(", ", host.Addresses)} (gRPC over TLS, client certificates)");
                 Console.WriteLine("ready");
                 try
                 {

@@ -41,6 +41,34 @@ public sealed partial class ControllerStore
         return revision;
     }
 
+    /// <summary>One revision, or null.</summary>
+    public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = $number", ("$number", (long)number)).SingleOrDefault();
+
+    /// <summary>Sets a node's labels (from the spec that names it).</summary>
+    public void SetLabels(string node, IReadOnlyDictionary<string, string> labels)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE nodes SET labels_json = $labels WHERE name = $node";
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Records what an agent said in its hello: version, facts, the revision it has applied.</summary>
+    public void RecordHello(string node, string agentVersion, byte[] facts, ulong appliedRevision)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE nodes SET agent_version = $agent, facts = $facts, applied_revision = $applied, last_seen = $now WHERE name = $node";
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$agent", agentVersion);
+        command.Parameters.AddWithValue("$facts", facts);
+        command.Parameters.AddWithValue("$applied", (long)appliedRevision);
+        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>The newest revision, or null before the first apply.</summary>
     public RevisionRecord? LatestRevision() => ListRevisions(1).SingleOrDefault();
 
@@ -127,6 +155,17 @@ public sealed partial class ControllerStore
         command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = $serial AND node = $node AND revoked_at IS NULL";
         command.Parameters.AddWithValue("$serial", serial);
         command.Parameters.AddWithValue("$node", node);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    /// <summary>True when <paramref name="node"/> holds a certificate that is neither revoked nor expired.</summary>
+    public bool HasValidCertificate(string node)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = $node AND revoked_at IS NULL AND not_after > $now";
+        command.Parameters.AddWithValue("$node", node);
+        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 

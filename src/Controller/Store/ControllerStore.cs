@@ -128,12 +128,14 @@ public sealed partial class ControllerStore : IDisposable
     }
 
     /// <summary>The newest revisions first, at most <paramref name="limit"/>.</summary>
-    public IReadOnlyList<RevisionRecord> ListRevisions(int limit)
+    public IReadOnlyList<RevisionRecord> ListRevisions(int limit) => ReadRevisions("ORDER BY number DESC LIMIT $limit", ("$limit", limit));
+
+    private List<RevisionRecord> ReadRevisions(string clause, (string Name, object Value) parameter)
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT number, author, message, created_at, spec_text, spec_sha256 FROM revisions ORDER BY number DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$limit", limit);
+        command.CommandText = "SELECT number, author, message, created_at, spec_text, spec_sha256 FROM revisions " + clause;
+        command.Parameters.AddWithValue(parameter.Name, parameter.Value);
         using var reader = command.ExecuteReader();
         var revisions = new List<RevisionRecord>();
         while (reader.Read())

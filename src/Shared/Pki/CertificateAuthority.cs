@@ -30,7 +30,7 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(10));
-        return new CertificateAuthority(WithKey(self, key));
+        return new CertificateAuthority(X509CertificateLoader.LoadPkcs12(self.Export(X509ContentType.Pkcs12), null));
     }
 
     /// <summary>Loads a CA from PEM files.</summary>

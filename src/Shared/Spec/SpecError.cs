@@ -31,7 +31,13 @@ public sealed record SpecRules
     /// Programs (absolute paths) a spec's reload <c>command</c> may run. Empty by default: a command
     /// is as powerful as any file write, so the host's operator opts in per program.
     /// </summary>
-    public IReadOnlyList<string> AllowedCommands { get; init; } = [];
+    public IReadOnlyList<string>? AllowedCommands { get; init; } = [];
+
+    /// <summary>
+    /// The controller's rules: any absolute path and any program. The controller cannot know each
+    /// host's agent config; every agent checks its own desired state against its own limits.
+    /// </summary>
+    public static SpecRules Controller { get; } = new() { AllowedPathPrefixes = ["/"], AllowedCommands = null };
 
     /// <summary>Largest spec accepted, in characters.</summary>
     public int MaxLength { get; init; } = 1024 * 1024;

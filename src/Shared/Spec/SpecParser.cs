@@ -58,6 +58,9 @@ public static partial class SpecParser
     [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$")]
     private static partial Regex NodeName();
 
+    /// <summary>True when <paramref name="name"/> is a valid node name (1-63 letters, digits, '.', '_' or '-', starting with a letter or digit).</summary>
+    public static bool IsValidNodeName(string name) => NodeName().IsMatch(name);
+
     [GeneratedRegex(@"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$")]
     private static partial Regex AccountNamePattern();
 
@@ -541,10 +544,14 @@ public static partial class SpecParser
                 {
                     Error(commandNode, $"{what} command must be a non-empty list of arguments (no shell)");
                 }
-                else if (!command[0].StartsWith('/') || !rules.AllowedCommands.Contains(command[0], StringComparer.Ordinal))
+                else if (!command[0].StartsWith('/'))
+                {
+                    Error(commandNode, $"{what} command '{command[0]}' must be an absolute path (no PATH lookup, no shell)");
+                }
+                else if (rules.AllowedCommands is { } allowed && !allowed.Contains(command[0], StringComparer.Ordinal))
                 {
                     Error(commandNode, $"{what} command '{command[0]}' is not among the programs the agent may run "
-                        + $"({(rules.AllowedCommands.Count == 0 ? "none are allowed" : string.Join(", ", rules.AllowedCommands))}); "
+                        + $"({(allowed.Count == 0 ? "none are allowed" : string.Join(", ", allowed))}); "
                         + "the host's agent config lists them under allowedCommands, by absolute path");
                 }
             }

@@ -106,7 +106,12 @@ public sealed class RpcChannel : IDisposable
         {
             handler.SslOptions.ClientCertificates = [clientCertificate];
         }
-        if (options.TrustedCa is { } ca)
+        if (options.ServerCertificateOverride is { } accept)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                certificate is not null && accept(new X509Certificate2(certificate));
+        }
+        else if (options.TrustedCa is { } ca)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
                 ChainsTo(ca, certificate, errors);

@@ -14,6 +14,12 @@ public sealed record RpcChannelOptions
     /// <summary>When set, the server's certificate must chain to this CA (instead of the system's roots).</summary>
     public X509Certificate2? TrustedCa { get; init; }
 
+    /// <summary>
+    /// Replaces the server certificate check entirely. Only for a first contact whose answer is
+    /// verified another way (an agent fetching the CA it then checks against its pinned hash).
+    /// </summary>
+    public Func<X509Certificate2, bool>? ServerCertificateOverride { get; init; }
+
     /// <summary>Certificate (with private key) presented to servers that ask for one.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using Google.Protobuf.WellKnownTypes;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+using Hawser.Shared.Rpc.Server;
+using Hawser.Shared.Spec;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller.Api;
+
+/// <summary>
+/// <c>hawser.v1.EnrollmentService</c>: the CA for anyone (it is checked against the operator's pin),
+/// a node certificate for a valid join token, renewal for a node that already has one.
+/// </summary>
+public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, CallerIdentity callers, ILogger logger)
+{
+    /// <summary>Maps the enrollment methods onto <paramref name="server"/>.</summary>
+    public RpcServer MapTo(RpcServer server) => server
+        .MapUnary(EnrollmentServiceMethods.GetCa, (_, _) => Task.FromResult(new GetCaResponse { CaPem = pki.Ca.CertificatePem }))
+        .MapUnary(EnrollmentServiceMethods.Join, JoinAsync)
+        .MapUnary(EnrollmentServiceMethods.Renew, RenewAsync);
+
+    /// <summary>Splits <c>ID.SECRET</c>; the id finds the row, only the secret's hash is stored.</summary>
+    public static (string Id, byte[] SecretHash)? ParseToken(string token)
+    {
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || dot == token.Length - 1)
+        {
+            return null;
+        }
+        return (token[..dot], SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token[(dot + 1)..])));
+    }
+
+    private Task<JoinResponse> JoinAsync(JoinRequest request, ServerCallContext context)
+    {
+        if (!SpecParser.IsValidNodeName(request.NodeName))
+        {
+            throw new RpcException(StatusCode.InvalidArgument, $"node name '{request.NodeName}' must be 1-63 letters, digits, '.', '_' or '-'");
+        }
+        if (ParseToken(request.Token) is not var (id, hash))
+        {
+            return Task.FromResult(Refuse(context, request.NodeName, "the join token is not in the form ID.SECRET"));
+        }
+        if (store.HasValidCertificate(request.NodeName))
+        {
+            throw Logged(context, new RpcException(StatusCode.AlreadyExists,
+                $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
+        }
+        var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
+        if (problem != JoinTokenProblem.None)
+        {
+            return Task.FromResult(Refuse(context, request.NodeName, problem switch
+            {
+                JoinTokenProblem.Expired => "the join token has expired; create a new one with `hawserctl token create`",
+                JoinTokenProblem.UsedUp => "the join token has no uses left; create a new one with `hawserctl token create`",
+                JoinTokenProblem.Revoked => "the join token was revoked",
+                _ => "the join token is not valid",
+            }));
+        }
+        var response = Issue(request.CsrDer.ToByteArray(), request.NodeName);
+        foreach (var (key, value) in labels)
+        {
+            response.Labels[key] = value;
+        }
+        var now = DateTimeOffset.UtcNow;
+        if (store.GetNode(request.NodeName) is null)
+        {
+            store.UpsertNode(new NodeRecord
+            {
+                Name = request.NodeName, Labels = labels, AgentVersion = string.Empty, FirstSeen = now, LastSeen = now,
+                DesiredRevision = 0, AppliedRevision = 0,
+            });
+        }
+        ControllerLog.Enrolled(logger, request.NodeName, context.Peer);
+        return Task.FromResult(response);
+    }
+
+    private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
+    {
+        var identity = callers.RequireNode(context);
+        return Task.FromResult(Issue(request.CsrDer.ToByteArray(), identity.Name));
+    }
+
+    private JoinResponse Issue(byte[] csr, string node)
+    {
+        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate;
+        try
+        {
+            certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+        }
+        using (certificate)
+        {
+            store.AddCertificate(certificate.SerialNumber, node, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
+            return new JoinResponse
+            {
+                CertificatePem = certificate.ExportCertificatePem(),
+                CaPem = pki.Ca.CertificatePem,
+                NotAfter = Timestamp.FromDateTime(certificate.NotAfter.ToUniversalTime()),
+            };
+        }
+    }
+
+    private JoinResponse Refuse(ServerCallContext context, string node, string message) =>
+        throw Logged(context, new RpcException(StatusCode.PermissionDenied, message), node);
+
+    private RpcException Logged(ServerCallContext context, RpcException ex, string? node = null)
+    {
+        ControllerLog.Refused(logger, $"{context.Method} ({node})", context.Peer, ex.StatusCode, ex.Detail);
+        return ex;
+    }
+}

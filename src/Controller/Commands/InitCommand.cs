@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Net;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Store;
+using Hawser.Shared.Cli;
+
+namespace Hawser.Controller.Commands;
+
+/// <summary><c>hawser-controller init</c>: the CA, the serving certificate, an admin credential and the store.</summary>
+internal sealed class InitCommand : Command
+{
+    private readonly Option<string> _data = new("--data")
+    {
+        HelpName = "DIR",
+        Description = "Data directory to initialize (store and pki/).",
+        DefaultValueFactory = _ => RunCommand.DefaultData,
+    };
+
+    private readonly Option<string[]> _names = new("--name")
+    {
+        HelpName = "DNS",
+        Description = "A DNS name agents and hawserctl use for the controller; repeat for more. Default: localhost.",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private readonly Option<string[]> _addresses = new("--address")
+    {
+        HelpName = "IP",
+        Description = "An IP address agents and hawserctl use for the controller; repeat for more. Default: 127.0.0.1 and ::1.",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    private readonly Option<string> _ctlConfig = new("--write-ctl-config")
+    {
+        HelpName = "FILE",
+        Description = "Also write a hawserctl config (controller URL and admin credential) to FILE, e.g. ~/.config/hawser/hawserctl.yaml.",
+    };
+
+    private readonly Option<string> _url = new("--url")
+    {
+        Description = "The URL written into the hawserctl config. Default: https://127.0.0.1:7443.",
+        DefaultValueFactory = _ => "https://127.0.0.1:7443",
+    };
+
+    public InitCommand() : base("init", "Create the controller's CA, serving certificate, admin credential (for hawserctl) and store in --data.")
+    {
+        Options.Add(_data);
+        Options.Add(_names);
+        Options.Add(_addresses);
+        Options.Add(_ctlConfig);
+        Options.Add(_url);
+        SetAction(Run);
+    }
+
+    private int Run(ParseResult parse)
+    {
+        var data = Path.GetFullPath(parse.GetValue(_data)!);
+        if (ControllerPki.Exists(data))
+        {
+            Console.Error.WriteLine($"error: {data} is already initialized (pki/ca.key exists); nothing was changed. Remove the directory to start over.");
+            return ExitCodes.NotInitialized;
+        }
+        var addresses = new List<IPAddress>();
+        foreach (var text in parse.GetValue(_addresses) ?? [])
+        {
+            if (!IPAddress.TryParse(text, out var address))
+            {
+                Console.Error.WriteLine($"error: --address '{text}' is not an IP address");
+                return CommandLineRunner.UsageExitCode;
+            }
+            addresses.Add(address);
+        }
+        if (addresses.Count == 0)
+        {
+            addresses.AddRange([IPAddress.Loopback, IPAddress.IPv6Loopback]);
+        }
+        string[] names = parse.GetValue(_names) is { Length: > 0 } given ? given : ["localhost"];
+        try
+        {
+            using (ControllerStore.Open(data))
+            {
+            }
+        }
+        catch (StoreException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return ExitCodes.StoreUnavailable;
+        }
+        using var pki = ControllerPki.Create(data, names, addresses);
+        Console.WriteLine($"initialized {data}");
+        Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
+        Console.WriteLine($"serving   {string.Join(", ", names.Concat(addresses.Select(a => a.ToString())))}");
+        Console.WriteLine($"admin     {pki.AdminCertificatePath} + {pki.AdminKeyPath}");
+        if (parse.GetValue(_ctlConfig) is { } ctlConfig)
+        {
+            CtlConfigFile.Write(ctlConfig, parse.GetValue(_url)!, pki);
+            Console.WriteLine($"hawserctl {ctlConfig}");
+        }
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller;
+
+/// <summary>The controller's log lines, source-generated.</summary>
+internal static partial class ControllerLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Method} from {Peer}: {Code} {Detail}")]
+    public static partial void Refused(ILogger logger, string method, string peer, Shared.Rpc.StatusCode code, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} enrolled from {Peer}")]
+    public static partial void Enrolled(ILogger logger, string node, string peer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} connected from {Peer}")]
+    public static partial void Connected(ILogger logger, string node, string peer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} disconnected")]
+    public static partial void Disconnected(ILogger logger, string node);
+}

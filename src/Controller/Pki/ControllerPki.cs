@@ -1,0 +1,100 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Hawser.Shared.IO;
+using Hawser.Shared.Pki;
+
+namespace Hawser.Controller.Pki;
+
+/// <summary>
+/// The controller's key material in <c>DATA/pki</c>: the CA, the serving certificate, and the first
+/// admin credential for hawserctl. Keys are 0600; everything is written atomically.
+/// </summary>
+public sealed class ControllerPki : IDisposable
+{
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode Public = Private | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private ControllerPki(string directory, CertificateAuthority ca, X509Certificate2 server)
+    {
+        Directory = directory;
+        Ca = ca;
+        ServerCertificate = server;
+    }
+
+    /// <summary>DATA/pki.</summary>
+    public string Directory { get; }
+
+    /// <summary>The CA that signs everything.</summary>
+    public CertificateAuthority Ca { get; }
+
+    /// <summary>The certificate the controller serves with, carrying its key.</summary>
+    public X509Certificate2 ServerCertificate { get; }
+
+    /// <summary>How long node certificates live; agents renew at two thirds.</summary>
+    public TimeSpan NodeCertificateLifetime { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>The admin credential's certificate file.</summary>
+    public string AdminCertificatePath => Path.Join(Directory, "admin.crt");
+
+    /// <summary>The admin credential's key file.</summary>
+    public string AdminKeyPath => Path.Join(Directory, "admin.key");
+
+    /// <summary>The CA certificate file.</summary>
+    public string CaPath => Path.Join(Directory, "ca.crt");
+
+    /// <summary>True when <paramref name="dataDirectory"/> has been initialized.</summary>
+    public static bool Exists(string dataDirectory) => File.Exists(Path.Join(dataDirectory, "pki", "ca.key"));
+
+    /// <summary>Creates the CA, the serving certificate for the given names and addresses, and an admin credential.</summary>
+    public static ControllerPki Create(string dataDirectory, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses)
+    {
+        var directory = Path.Join(dataDirectory, "pki");
+        System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var ca = CertificateAuthority.Create("Hawser controller CA");
+        using var server = ca.IssueServer(names, addresses, TimeSpan.FromDays(3650));
+        using var admin = ca.IssueAdmin("admin", TimeSpan.FromDays(3650));
+        Write(directory, "server.crt", server.ExportCertificatePem(), Public);
+        Write(directory, "server.key", server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(), Private);
+        Write(directory, "admin.crt", admin.ExportCertificatePem(), Public);
+        Write(directory, "admin.key", admin.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem(), Private);
+        Write(directory, "ca.crt", ca.CertificatePem, Public);
+        // The CA key last: its presence is what marks the directory initialized.
+        Write(directory, "ca.key", ca.KeyPem, Private);
+        ca.Dispose();
+        return Load(dataDirectory);
+    }
+
+    /// <summary>Loads the material <see cref="Create"/> wrote.</summary>
+    public static ControllerPki Load(string dataDirectory)
+    {
+        var directory = Path.Join(dataDirectory, "pki");
+        string Read(string name) => File.ReadAllText(Path.Join(directory, name));
+        var ca = CertificateAuthority.Load(Read("ca.crt"), Read("ca.key"));
+        using var server = X509Certificate2.CreateFromPem(Read("server.crt"), Read("server.key"));
+        // Through PKCS#12 so SslStream can use the key.
+        return new ControllerPki(directory, ca, X509CertificateLoader.LoadPkcs12(server.Export(X509ContentType.Pkcs12), null));
+    }
+
+    /// <summary>
+    /// Checks a client certificate: it must chain to this CA (and only this CA). Anonymous clients
+    /// pass here; each method decides whether it needs an identity.
+    /// </summary>
+    public bool ValidateClient(X509Certificate2 certificate)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(Ca.Certificate);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Ca.Dispose();
+        ServerCertificate.Dispose();
+    }
+
+    private static void Write(string directory, string name, string pem, UnixFileMode mode) =>
+        AtomicFile.Write(Path.Join(directory, name), System.Text.Encoding.ASCII.GetBytes(pem), mode);
+}

@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Hawser.Controller.Api;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+using Hawser.Shared.Rpc.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller.Sessions;
+
+/// <summary>
+/// The connected agents, one stream each (<c>AgentService.Connect</c>). A node's identity is its
+/// certificate: the stream must say hello with that node's name, and it only ever receives that
+/// node's desired state and can only report about itself.
+/// </summary>
+public sealed class AgentSessions(ControllerStore store, DesiredStates desired, CallerIdentity callers, ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private long _nextMessageId;
+
+    private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed) : IDisposable
+    {
+        private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+        public CancellationTokenSource Closed { get; } = closed;
+
+        public ConcurrentDictionary<ulong, TaskCompletionSource<StatusReport>> Pending { get; } = new();
+
+        /// <summary>The hash of the desired state last sent, so the same state is not pushed twice.</summary>
+        public string? LastPushedSha { get; set; }
+
+        public async Task SendAsync(ControllerMessage message)
+        {
+            await _writeLock.WaitAsync(Closed.Token);
+            try
+            {
+                await writer.WriteAsync(message, Closed.Token);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        public void Dispose() => _writeLock.Dispose();
+    }
+
+    /// <summary>True when <paramref name="node"/> has a stream open.</summary>
+    public bool IsConnected(string node) => _sessions.ContainsKey(node);
+
+    /// <summary>Serves one agent's stream until it ends.</summary>
+    public async Task ConnectAsync(IAsyncEnumerable<AgentMessage> requests, IServerStreamWriter<ControllerMessage> responses, ServerCallContext context)
+    {
+        var identity = callers.RequireNode(context);
+        await using var messages = requests.GetAsyncEnumerator(context.CancellationToken);
+        if (!await messages.MoveNextAsync() || messages.Current.BodyCase != AgentMessage.BodyOneofCase.Hello)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "an agent stream starts with a hello");
+        }
+        var hello = messages.Current.Hello;
+        if (hello.NodeName != identity.Name)
+        {
+            ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.PermissionDenied, $"certificate of '{identity.Name}' said hello as '{hello.NodeName}'");
+            throw new RpcException(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
+        }
+        store.RecordHello(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var session = new Session(responses, closed);
+        if (_sessions.TryGetValue(identity.Name, out var previous))
+        {
+            // The newest stream wins: an agent that reconnects before the old stream timed out.
+            await previous.Closed.CancelAsync();
+        }
+        _sessions[identity.Name] = session;
+        ControllerLog.Connected(logger, identity.Name, context.Peer);
+        try
+        {
+            await PushIfNeededAsync(identity.Name, session, hello.AppliedRevision);
+            while (await messages.MoveNextAsync())
+            {
+                if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Status)
+                {
+                    Receive(identity.Name, session, messages.Current.Status);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (closed.IsCancellationRequested)
+        {
+            // Replaced by a newer stream, or the node was removed.
+        }
+        finally
+        {
+            _sessions.TryRemove(new KeyValuePair<string, Session>(identity.Name, session));
+            foreach (var pending in session.Pending.Values)
+            {
+                pending.TrySetCanceled();
+            }
+            ControllerLog.Disconnected(logger, identity.Name);
+        }
+    }
+
+    /// <summary>Sends <paramref name="node"/> its desired state if it has changed; true when something was sent.</summary>
+    public async Task<bool> PushAsync(string node)
+    {
+        return _sessions.TryGetValue(node, out var session) && await PushIfNeededAsync(node, session, appliedRevision: null);
+    }
+
+    /// <summary>Asks a connected agent to dry-run <paramref name="yaml"/>; null when it is not connected or does not answer in time.</summary>
+    public async Task<StatusReport?> DryRunAsync(string node, string yaml, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!_sessions.TryGetValue(node, out var session))
+        {
+            return null;
+        }
+        var id = (ulong)Interlocked.Increment(ref _nextMessageId);
+        var answer = new TaskCompletionSource<StatusReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Pending[id] = answer;
+        try
+        {
+            await session.SendAsync(new ControllerMessage
+            {
+                MessageId = id,
+                Request = new AgentRequest { DryRun = new DryRun { Candidate = new DesiredState { NodeSpecYaml = yaml } } },
+            });
+            return await answer.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            return null;
+        }
+        finally
+        {
+            session.Pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Closes a node's stream (after it was removed).</summary>
+    public void Disconnect(string node)
+    {
+        if (_sessions.TryGetValue(node, out var session))
+        {
+            session.Closed.Cancel();
+        }
+    }
+
+    private async Task<bool> PushIfNeededAsync(string node, Session session, ulong? appliedRevision)
+    {
+        if (store.GetNode(node) is not { } record || desired.For(record) is not { } state)
+        {
+            return false;
+        }
+        if (record.DesiredRevision != state.Revision)
+        {
+            store.SetDesiredRevision(node, state.Revision);
+        }
+        if (session.LastPushedSha == state.Sha256 || appliedRevision == state.Revision)
+        {
+            session.LastPushedSha = state.Sha256;
+            return false;
+        }
+        session.LastPushedSha = state.Sha256;
+        await session.SendAsync(new ControllerMessage
+        {
+            MessageId = (ulong)Interlocked.Increment(ref _nextMessageId),
+            DesiredState = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml },
+        });
+        return true;
+    }
+
+    private void Receive(string node, Session session, StatusReport report)
+    {
+        if (report.InReplyTo != 0 && session.Pending.TryGetValue(report.InReplyTo, out var waiting))
+        {
+            waiting.TrySetResult(report);
+            return;
+        }
+        if (report.DryRun)
+        {
+            return;
+        }
+        var before = store.GetNode(node);
+        // A converge of the revision already applied that had to change something put back drift.
+        var drift = before is not null && before.AppliedRevision == report.Revision
+            && report.Resources.Any(r => r.State == ResourceState.Changed);
+        store.RecordReport(node, report.Revision, report.ToByteArray(), drift);
+    }
+}

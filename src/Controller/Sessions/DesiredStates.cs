@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Hawser.Controller.Store;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Controller.Sessions;
+
+/// <summary>One node's desired state in one revision: the spec text the agent receives.</summary>
+public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256);
+
+/// <summary>
+/// Resolves revisions into per-node desired states. A node's desired revision is the newest
+/// revision that changed its own state, so an apply that does not touch a node pushes nothing to it.
+/// </summary>
+public sealed class DesiredStates(ControllerStore store)
+{
+    private readonly ConcurrentDictionary<ulong, IReadOnlyDictionary<string, string>> _byRevision = new();
+
+    /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
+    public static (IReadOnlyDictionary<string, string>? Nodes, IReadOnlyList<string> Errors) Resolve(string text, string fileName)
+    {
+        var parsed = SpecParser.Parse(text, fileName, SpecRules.Controller);
+        if (!parsed.IsValid)
+        {
+            return (null, [.. parsed.Errors.Select(e => e.ToString())]);
+        }
+        var errors = new List<string>();
+        var nodes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, node) in parsed.Spec!.Nodes)
+        {
+            var resolved = SpecResolver.Resolve(parsed.Spec, name);
+            errors.AddRange(resolved.Conflicts.Select(c => $"{fileName}: node '{name}': {c}"));
+            nodes[name] = SpecWriter.WriteNode(name, node.Labels, resolved.Blocks);
+        }
+        return errors.Count == 0 ? (nodes, []) : (null, errors);
+    }
+
+    /// <summary>The per-node spec texts of a stored revision.</summary>
+    public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
+        _byRevision.GetOrAdd(revision.Number, _ => Resolve(revision.SpecText, $"revision {revision.Number}").Nodes
+            ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates"));
+
+    /// <summary>
+    /// What <paramref name="node"/> should run now: its state in the newest revision, numbered by
+    /// the revision that last changed it. Null when the newest revision does not name the node.
+    /// </summary>
+    public NodeDesiredState? For(NodeRecord node)
+    {
+        if (store.LatestRevision() is not { } latest || !Nodes(latest).TryGetValue(node.Name, out var yaml))
+        {
+            return null;
+        }
+        var revision = latest.Number;
+        if (node.DesiredRevision > 0 && node.DesiredRevision != latest.Number
+            && store.GetRevision(node.DesiredRevision) is { } current
+            && Nodes(current).TryGetValue(node.Name, out var currentYaml) && currentYaml == yaml)
+        {
+            revision = node.DesiredRevision;
+        }
+        return new NodeDesiredState(revision, yaml, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))));
+    }
+}
