@@ -4,8 +4,15 @@ using Hawser.Ctl.Commands;
 
 var root = new RootCommand("hawserctl: see and steer a Hawser fleet through its controller.")
 {
+    CtlOptions.Config,
     CtlOptions.Controller,
     CtlOptions.Output,
+    new StatusCommand(),
     new NodesCommand(),
+    new ApplyCommand(),
+    new DiffCommand(),
+    new RevisionsCommand(),
+    new NodeCommand(),
+    new TokenCommand(),
 };
 return await CommandLineRunner.RunAsync(root, args);

@@ -1,24 +1,52 @@
+using System.CommandLine;
+using Hawser.Ctl.Configuration;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Rpc;
 using Hawser.Shared.Rpc.Client;
 
 namespace Hawser.Ctl.Commands;
 
-/// <summary>Runs one control call and turns its failure into a message and an exit code.</summary>
+/// <summary>Connects with the config's credential, runs one control call, and turns its failure into a message and an exit code.</summary>
 internal static class ControllerClient
 {
     /// <summary>How long one hawserctl call may take.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Connects to <paramref name="controller"/>, runs <paramref name="call"/>, and reports failures through <paramref name="output"/>.</summary>
-    public static async Task<int> RunAsync(Uri controller, ConsoleOutput output, Func<RpcChannel, CallOptions, Task<int>> call,
-        CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="call"/> against the controller the command line and config name.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<RpcChannel, CallOptions, Task<int>> call,
+        CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        using var channel = new RpcChannel(controller, new RpcChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) });
-        var options = new CallOptions { Deadline = DateTime.UtcNow + CallTimeout, CancellationToken = cancellationToken };
+        var configPath = parse.GetValue(CtlOptions.Config)!;
+        CtlConfig? config;
+        RpcChannelOptions options;
+        Uri controller;
         try
         {
-            return await call(channel, options);
+            config = CtlConfig.Load(configPath);
+            controller = parse.GetValue(CtlOptions.Controller) ?? config?.Controller ?? new Uri(CtlOptions.DefaultController);
+            options = new RpcChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) };
+            if (controller.Scheme == "https")
+            {
+                if (config is null)
+                {
+                    output.WriteError($"no hawserctl config at {configPath}: it holds the controller's CA and the admin credential. " +
+                        "`hawser-controller init --write-ctl-config FILE` writes one; point --config or $HAWSER_CONFIG at it.", "NoConfig");
+                    return ExitCodes.Usage;
+                }
+                var (ca, admin) = config.LoadCredentials(configPath);
+                options = options with { TrustedCa = ca, ClientCertificate = admin };
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            output.WriteError(ex.Message, "BadConfig");
+            return ExitCodes.Usage;
+        }
+        using var channel = new RpcChannel(controller, options);
+        var callOptions = new CallOptions { Deadline = DateTime.UtcNow + (timeout ?? CallTimeout), CancellationToken = cancellationToken };
+        try
+        {
+            return await call(channel, callOptions);
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {

@@ -17,15 +17,25 @@ internal static class CtlOptions
     /// <summary>The environment variable that names the controller when --controller is not given.</summary>
     public const string ControllerVariable = "HAWSER_CONTROLLER";
 
-    /// <summary>The controller's address when neither --controller nor $HAWSER_CONTROLLER is set.</summary>
-    public const string DefaultController = "http://127.0.0.1:7443";
+    /// <summary>The controller's address when neither --controller, $HAWSER_CONTROLLER nor the config says.</summary>
+    public const string DefaultController = "https://127.0.0.1:7443";
 
-    /// <summary>--controller URL.</summary>
-    public static readonly Option<Uri> Controller = new("--controller")
+    /// <summary>--config FILE.</summary>
+    public static readonly Option<string> Config = new("--config")
     {
-        Description = $"The controller's URL (http:// for loopback h2c). Default: ${ControllerVariable}, else {DefaultController}.",
+        HelpName = "FILE",
+        Description = $"hawserctl's config (controller URL, CA, admin credential). Default: ${Configuration.CtlConfig.ConfigVariable}, else ~/.config/hawser/hawserctl.yaml.",
         Recursive = true,
-        DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable(ControllerVariable) is { Length: > 0 } fromEnv ? fromEnv : DefaultController),
+        DefaultValueFactory = _ => Configuration.CtlConfig.DefaultPath(),
+    };
+
+    /// <summary>--controller URL; null means the config's, else the default.</summary>
+    public static readonly Option<Uri?> Controller = new("--controller")
+    {
+        HelpName = "URL",
+        Description = $"The controller's URL. Default: ${ControllerVariable}, else the config's, else {DefaultController}.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ControllerVariable) is { Length: > 0 } fromEnv ? new Uri(fromEnv) : null,
         CustomParser = result =>
         {
             var text = result.Tokens.Single().Value;

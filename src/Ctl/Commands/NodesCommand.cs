@@ -35,7 +35,7 @@ internal sealed class NodesCommand : Command
             }
             request.Selector[pair[..eq]] = pair[(eq + 1)..];
         }
-        return await ControllerClient.RunAsync(parse.GetValue(CtlOptions.Controller)!, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
         {
             var response = await channel.UnaryAsync(ControlServiceMethods.ListNodes, request, options);
             Print(output, response.Nodes);
@@ -82,9 +82,5 @@ internal sealed class NodesCommand : Command
         node.LastSeen?.ToDateTimeOffset(),
         Count(node));
 
-    private static ResourceCounts Count(Node node) => new(
-        node.Resources.Count(r => r.State == ResourceState.InSync),
-        node.Resources.Count(r => r.State == ResourceState.Changed),
-        node.Resources.Count(r => r.State == ResourceState.Failed),
-        node.Resources.Count(r => r.State is not (ResourceState.InSync or ResourceState.Changed or ResourceState.Failed)));
+    private static ResourceCounts Count(Node node) => NodeState.Count(node);
 }

@@ -19,11 +19,54 @@ internal sealed record NodeOutput(
 /// <summary>Per-state counts of a node's resources from its last report.</summary>
 internal sealed record ResourceCounts(int InSync, int Changed, int Failed, int Other);
 
+/// <summary><c>hawserctl status -o json</c>.</summary>
+internal sealed record StatusOutput(IReadOnlyList<NodeStatusOutput> Nodes);
+
+/// <summary>One node's line in <see cref="StatusOutput"/>.</summary>
+internal sealed record NodeStatusOutput(
+    string Name,
+    string State,
+    bool Connected,
+    DateTimeOffset? LastSeen,
+    string AgentVersion,
+    ulong DesiredRevision,
+    ulong AppliedRevision,
+    ResourceCounts Resources,
+    uint DriftCorrected,
+    IReadOnlyList<ResourceOutput>? Detail);
+
+/// <summary>One resource from a node's last report, or from a dry run.</summary>
+internal sealed record ResourceOutput(string Kind, string Name, string State, string Diff, string Error, IReadOnlyList<string> Warnings);
+
+/// <summary><c>hawserctl apply -o json</c>.</summary>
+internal sealed record ApplyOutput(ulong Revision, bool Unchanged, IReadOnlyList<string> PushedNodes);
+
+/// <summary><c>hawserctl diff -o json</c>.</summary>
+internal sealed record DiffOutput(IReadOnlyList<NodeDiffOutput> Nodes);
+
+/// <summary>One node's dry run.</summary>
+internal sealed record NodeDiffOutput(string Node, bool Reachable, IReadOnlyList<ResourceOutput> Resources);
+
+/// <summary><c>hawserctl revisions -o json</c>.</summary>
+internal sealed record RevisionsOutput(IReadOnlyList<RevisionOutput> Revisions);
+
+/// <summary>One stored revision.</summary>
+internal sealed record RevisionOutput(ulong Number, string Author, string Message, DateTimeOffset CreatedAt, string SpecSha256);
+
+/// <summary><c>hawserctl token create -o json</c>.</summary>
+internal sealed record TokenOutput(string Token, string CaHash, DateTimeOffset ExpiresAt);
+
 /// <summary>An error, as printed with -o json.</summary>
 internal sealed record ErrorOutput(string Error, string? Code);
 
 /// <summary>Source-generated JSON for every -o json shape (trim-safe).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(NodesOutput))]
+[JsonSerializable(typeof(StatusOutput))]
+[JsonSerializable(typeof(NodeStatusOutput))]
+[JsonSerializable(typeof(ApplyOutput))]
+[JsonSerializable(typeof(DiffOutput))]
+[JsonSerializable(typeof(RevisionsOutput))]
+[JsonSerializable(typeof(TokenOutput))]
 [JsonSerializable(typeof(ErrorOutput))]
 internal sealed partial class CtlJsonContext : JsonSerializerContext;

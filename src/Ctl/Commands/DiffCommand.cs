@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl diff -f SPEC</c>: every connected node dry-runs the candidate; nothing is stored.</summary>
+internal sealed class DiffCommand : Command
+{
+    private readonly Option<FileInfo> _file = new("--file", "-f") { HelpName = "SPEC.yaml", Description = "The candidate spec.", Required = true };
+
+    public DiffCommand() : base("diff", "Ask each node named in the spec for a dry run of it and print what would change. Stores nothing. Exits 2 when something would change.")
+    {
+        Options.Add(_file);
+        SetAction(RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+        var file = parse.GetValue(_file)!;
+        if (!file.Exists)
+        {
+            output.WriteError($"{file.FullName}: the spec file does not exist", "Usage");
+            return ExitCodes.Usage;
+        }
+        var request = new DiffSpecRequest { SpecYaml = await File.ReadAllTextAsync(file.FullName, cancellationToken), FileName = file.FullName };
+        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        {
+            DiffSpecResponse response;
+            try
+            {
+                response = await channel.UnaryAsync(ControlServiceMethods.DiffSpec, request, options);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
+            {
+                foreach (var line in ex.Detail.Split('\n'))
+                {
+                    output.WriteError(line, "InvalidSpec");
+                }
+                return ExitCodes.Failed;
+            }
+            var changes = response.Nodes.Any(n => n.Resources.Any(r => r.State != ResourceState.InSync));
+            if (output.Format == OutputFormat.Json)
+            {
+                output.WriteJson(new DiffOutput([.. response.Nodes.Select(n => new NodeDiffOutput(n.Node, n.Reachable, [.. n.Resources.Select(StatusCommand.ToOutput)]))]),
+                    CtlJsonContext.Default.DiffOutput);
+            }
+            else
+            {
+                foreach (var node in response.Nodes)
+                {
+                    var pending = node.Resources.Where(r => r.State != ResourceState.InSync).ToList();
+                    output.WriteLine(!node.Reachable ? $"{node.Node}: not connected, no dry run"
+                        : pending.Count == 0 ? $"{node.Node}: no changes" : $"{node.Node}: {pending.Count} resource(s) would change");
+                    foreach (var resource in pending)
+                    {
+                        output.WriteLine($"  {NodeState.Name(resource.State),-13} {resource.Kind}:{resource.Name} {resource.Diff}{resource.Error}");
+                    }
+                }
+            }
+            return changes ? 2 : ExitCodes.Ok;
+        }, cancellationToken, timeout: TimeSpan.FromSeconds(90));
+    }
+}

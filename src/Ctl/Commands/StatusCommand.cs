@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Spectre.Console;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl status [NODE]</c>: one line per node, or one node's resources in detail.</summary>
+internal sealed class StatusCommand : Command
+{
+    private readonly Argument<string?> _node = new("NODE") { Description = "Show this node's resources one by one.", Arity = ArgumentArity.ZeroOrOne };
+
+    public StatusCommand() : base("status", "The fleet at a glance: connection, agent, desired/applied revision, resources, drift corrected.")
+    {
+        Arguments.Add(_node);
+        SetAction(RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+        var name = parse.GetValue(_node);
+        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        {
+            if (name is not null)
+            {
+                var node = await channel.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = name }, options);
+                PrintDetail(output, node);
+                return ExitCodes.Ok;
+            }
+            var nodes = (await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest(), options)).Nodes;
+            PrintFleet(output, nodes);
+            return ExitCodes.Ok;
+        }, cancellationToken);
+    }
+
+    private static void PrintFleet(ConsoleOutput output, Google.Protobuf.Collections.RepeatedField<Node> nodes)
+    {
+        if (output.Format == OutputFormat.Json)
+        {
+            output.WriteJson(new StatusOutput([.. nodes.Select(n => ToOutput(n, detail: false))]), CtlJsonContext.Default.StatusOutput);
+            return;
+        }
+        if (nodes.Count == 0)
+        {
+            output.WriteLine("No nodes have enrolled yet. `hawserctl token create` makes a join token.");
+            return;
+        }
+        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "AGENT", "REVISION", "RESOURCES", "DRIFT", "LAST SEEN");
+        foreach (var node in nodes)
+        {
+            var counts = NodeState.Count(node);
+            var state = NodeState.Of(node);
+            table.AddRow(
+                Markup.Escape(node.Name),
+                state switch { "in-sync" => "[green]in sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
+                Markup.Escape(node.AgentVersion),
+                $"{node.AppliedRevision}/{node.DesiredRevision}",
+                $"{counts.InSync} in sync, {counts.Changed} changed, {(counts.Failed > 0 ? $"[red]{counts.Failed} failed[/]" : "0 failed")}",
+                node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "-",
+                node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture));
+        }
+        output.WriteTable(table);
+    }
+
+    private static void PrintDetail(ConsoleOutput output, Node node)
+    {
+        if (output.Format == OutputFormat.Json)
+        {
+            output.WriteJson(ToOutput(node, detail: true), CtlJsonContext.Default.NodeStatusOutput);
+            return;
+        }
+        output.WriteLine($"{node.Name}: {NodeState.Of(node)}, revision {node.AppliedRevision}/{node.DesiredRevision}, agent {node.AgentVersion}, drift corrected {node.DriftCorrected}");
+        var table = new Table().Border(TableBorder.Simple).AddColumns("RESOURCE", "STATE", "DETAIL");
+        foreach (var resource in node.Resources)
+        {
+            var detail = string.Join("; ", new[] { resource.Error, resource.Diff }.Concat(resource.Warnings.Select(w => "warning: " + w)).Where(s => s.Length > 0));
+            table.AddRow(Markup.Escape($"{resource.Kind}:{resource.Name}"), NodeState.Name(resource.State), Markup.Escape(detail));
+        }
+        output.WriteTable(table);
+    }
+
+    private static NodeStatusOutput ToOutput(Node node, bool detail) => new(
+        node.Name, NodeState.Of(node), node.Connected, node.LastSeen?.ToDateTimeOffset(), node.AgentVersion,
+        node.DesiredRevision, node.AppliedRevision, NodeState.Count(node), node.DriftCorrected,
+        detail ? [.. node.Resources.Select(ToOutput)] : null);
+
+    /// <summary>One resource for JSON.</summary>
+    public static ResourceOutput ToOutput(ResourceStatus resource) =>
+        new(resource.Kind, resource.Name, NodeState.Name(resource.State), resource.Diff, resource.Error, [.. resource.Warnings]);
+}

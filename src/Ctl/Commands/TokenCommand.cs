@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl token create</c>: a join token for new agents.</summary>
+internal sealed class TokenCommand : Command
+{
+    public TokenCommand() : base("token", "Join tokens for enrolling agents.")
+    {
+        var ttl = new Option<TimeSpan>("--ttl") { Description = "How long the token is valid, e.g. 01:00:00 for an hour.", DefaultValueFactory = _ => TimeSpan.FromHours(1) };
+        var uses = new Option<uint>("--uses") { Description = "How many agents may join with it.", DefaultValueFactory = _ => 1 };
+        var labels = new Option<string[]>("--labels") { Description = "Labels for nodes that join with it, key=value (repeat or separate with commas).", AllowMultipleArgumentsPerToken = true };
+        var create = new Command("create", "Print a new join token, the controller CA's hash, and the hawser-agent command line that uses them.") { ttl, uses, labels };
+        create.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+            var request = new CreateJoinTokenRequest { TtlSeconds = (uint)Math.Max(1, parse.GetValue(ttl).TotalSeconds), Uses = parse.GetValue(uses) };
+            foreach (var pair in (parse.GetValue(labels) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    output.WriteError($"--labels '{pair}' is not key=value", "Usage");
+                    return ExitCodes.Usage;
+                }
+                request.Labels[pair[..eq]] = pair[(eq + 1)..];
+            }
+            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            {
+                var response = await channel.UnaryAsync(ControlServiceMethods.CreateJoinToken, request, options);
+                if (output.Format == OutputFormat.Json)
+                {
+                    output.WriteJson(new TokenOutput(response.Token, response.CaHash, response.ExpiresAt.ToDateTimeOffset()), CtlJsonContext.Default.TokenOutput);
+                    return ExitCodes.Ok;
+                }
+                output.WriteLine($"token    {response.Token}");
+                output.WriteLine($"ca-hash  {response.CaHash}");
+                output.WriteLine($"expires  {response.ExpiresAt.ToDateTimeOffset():u}");
+                output.WriteLine($"join:    hawser-agent run --controller URL --node NAME --join-token {response.Token} --ca-hash {response.CaHash}");
+                return ExitCodes.Ok;
+            }, cancellationToken);
+        });
+        Subcommands.Add(create);
+    }
+}

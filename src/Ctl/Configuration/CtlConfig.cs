@@ -1,0 +1,88 @@
+using System.Security.Cryptography.X509Certificates;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Hawser.Ctl.Configuration;
+
+/// <summary>
+/// hawserctl's config: which controller and the admin credential. Found at --config, else
+/// $HAWSER_CONFIG, else $XDG_CONFIG_HOME/hawser/hawserctl.yaml (~/.config/hawser/hawserctl.yaml).
+/// `hawser-controller init --write-ctl-config` writes one.
+/// </summary>
+public sealed record CtlConfig
+{
+    /// <summary>The environment variable naming the config file.</summary>
+    public const string ConfigVariable = "HAWSER_CONFIG";
+
+    /// <summary>The controller's URL.</summary>
+    public Uri? Controller { get; init; }
+
+    /// <summary>The controller's CA certificate (PEM file).</summary>
+    public string? Ca { get; init; }
+
+    /// <summary>The admin certificate (PEM file).</summary>
+    public string? Certificate { get; init; }
+
+    /// <summary>The admin key (PEM file).</summary>
+    public string? Key { get; init; }
+
+    /// <summary>Where the config is looked for when --config is not given.</summary>
+    public static string DefaultPath()
+    {
+        if (Environment.GetEnvironmentVariable(ConfigVariable) is { Length: > 0 } fromEnv)
+        {
+            return fromEnv;
+        }
+        var configHome = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
+        return Path.Join(configHome, "hawser", "hawserctl.yaml");
+    }
+
+    /// <summary>Reads the config; null when the file does not exist. Errors name the file and line.</summary>
+    public static CtlConfig? Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            var config = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
+                .Deserialize<CtlConfig?>(File.ReadAllText(path)) ?? new CtlConfig();
+            // Relative credential paths are relative to the config file.
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            return config with
+            {
+                Ca = config.Ca is null ? null : Path.GetFullPath(config.Ca, directory),
+                Certificate = config.Certificate is null ? null : Path.GetFullPath(config.Certificate, directory),
+                Key = config.Key is null ? null : Path.GetFullPath(config.Key, directory),
+            };
+        }
+        catch (YamlException ex)
+        {
+            throw new InvalidDataException($"{path}:{ex.Start.Line}:{ex.Start.Column}: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The CA and admin certificate, loaded; throws with the file that is missing or wrong.</summary>
+    public (X509Certificate2 Ca, X509Certificate2 Admin) LoadCredentials(string configPath)
+    {
+        if (Ca is null || Certificate is null || Key is null)
+        {
+            throw new InvalidDataException($"{configPath} needs ca, certificate and key for an https:// controller");
+        }
+        try
+        {
+            var ca = X509CertificateLoader.LoadCertificateFromFile(Ca);
+            using var admin = X509Certificate2.CreateFromPemFile(Certificate, Key);
+            // Through PKCS#12 so SslStream can use the key.
+            return (ca, X509CertificateLoader.LoadPkcs12(admin.Export(X509ContentType.Pkcs12), null));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new InvalidDataException($"cannot load the credentials named in {configPath}: {ex.Message}", ex);
+        }
+    }
+}
