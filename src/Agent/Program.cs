@@ -5,5 +5,6 @@ using Hawser.Shared.Cli;
 var root = new RootCommand("hawser-agent: makes this host match the desired state (sysctls, ufw, NDP proxy, Docker IPv6, certificates).")
 {
     new ApplyCommand(),
+    new RunCommand(),
 };
 return await CommandLineRunner.RunAsync(root, args, ExitCodes.Usage);

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Hawser.Agent.Configuration;
+using Hawser.Agent.Fleet;
+using Hawser.Agent.Host;
+
+namespace Hawser.Agent.Commands;
+
+/// <summary><c>hawser-agent run</c>: the agent as a service, driven by the controller.</summary>
+internal sealed class RunCommand : Command
+{
+    private readonly Option<string> _controller = new("--controller") { HelpName = "URL", Description = "The controller, https://HOST:PORT.", Required = true };
+    private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "This node's name (the spec's node key).", Required = true };
+    private readonly Option<string> _token = new("--join-token") { HelpName = "TOKEN", Description = "From `hawserctl token create`; needed only until the agent has enrolled." };
+    private readonly Option<string> _caHash = new("--ca-hash") { HelpName = "sha256:HEX", Description = "The controller CA's pin from `hawserctl token create`; needed with --join-token." };
+    private readonly Option<DirectoryInfo> _root = new("--root") { HelpName = "DIR", Description = "Treat DIR as / for every host file. Default: /." };
+    private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys." };
+    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath}." };
+    private readonly Option<TimeSpan> _interval = new("--interval") { Description = "How often to converge unasked, correcting drift (e.g. 00:01:00).", DefaultValueFactory = _ => TimeSpan.FromSeconds(60) };
+
+    public RunCommand() : base("run", "Enroll with the controller (once, with a join token), keep a stream to it, converge to the desired state it sends, correct drift, report.")
+    {
+        Options.Add(_controller);
+        Options.Add(_node);
+        Options.Add(_token);
+        Options.Add(_caHash);
+        Options.Add(_root);
+        Options.Add(_procSys);
+        Options.Add(_config);
+        Options.Add(_interval);
+        SetAction(RunAsync);
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var paths = new HostPaths(parse.GetValue(_root)?.FullName ?? "/", parse.GetValue(_procSys)?.FullName ?? "/proc/sys");
+        AgentConfig config;
+        try
+        {
+            config = AgentConfigLoader.Load(paths.Map(parse.GetValue(_config) ?? AgentConfig.DefaultPath));
+        }
+        catch (InvalidDataException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        if (!Uri.TryCreate(parse.GetValue(_controller), UriKind.Absolute, out var controller) || controller.Scheme != "https")
+        {
+            await Console.Error.WriteLineAsync($"error: --controller '{parse.GetValue(_controller)}' must be an https:// URL");
+            return ExitCodes.Usage;
+        }
+        var interval = parse.GetValue(_interval);
+        if (interval < TimeSpan.FromSeconds(1))
+        {
+            await Console.Error.WriteLineAsync("error: --interval must be at least one second");
+            return ExitCodes.Usage;
+        }
+        using var agent = new FleetAgent(new FleetAgentOptions
+        {
+            Controller = controller,
+            Node = parse.GetValue(_node)!,
+            JoinToken = parse.GetValue(_token),
+            CaHash = parse.GetValue(_caHash),
+            Interval = interval,
+        }, config, paths, Console.Out);
+        Console.WriteLine($"hawser-agent {parse.GetValue(_node)} starting");
+        return await agent.RunAsync(cancellationToken);
+    }
+}

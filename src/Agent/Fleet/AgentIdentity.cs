@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Hawser.Agent.Host;
+using Hawser.Shared.IO;
+
+namespace Hawser.Agent.Fleet;
+
+/// <summary>
+/// The agent's key, its node certificate and the controller's CA, kept 0600 in its state directory
+/// (<c>/var/lib/hawser</c> under --root). The key is made here and never leaves the host.
+/// </summary>
+public sealed class AgentIdentity(HostPaths paths)
+{
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private string KeyPath => paths.Map("/var/lib/hawser/node.key");
+
+    private string CertificatePath => paths.Map("/var/lib/hawser/node.crt");
+
+    private string CaPath => paths.Map("/var/lib/hawser/ca.crt");
+
+    /// <summary>True once the agent has enrolled.</summary>
+    public bool Exists => File.Exists(KeyPath) && File.Exists(CertificatePath) && File.Exists(CaPath);
+
+    /// <summary>The node certificate with its key, usable for TLS.</summary>
+    public X509Certificate2 LoadCertificate()
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>The controller's CA.</summary>
+    public X509Certificate2 LoadCa() => X509CertificateLoader.LoadCertificateFromFile(CaPath);
+
+    /// <summary>A new key (saved now, so a crash after the controller signs does not lose it) and its CSR.</summary>
+    public byte[] NewSigningRequest(string nodeName)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        AtomicFile.Write(KeyPath + ".new", System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem()), Private);
+        return Shared.Pki.CertificateAuthority.CreateSigningRequest(key, nodeName);
+    }
+
+    /// <summary>Stores the certificate for the key from <see cref="NewSigningRequest"/>, then makes that key current.</summary>
+    public void Save(string certificatePem, string caPem)
+    {
+        AtomicFile.Write(CaPath, System.Text.Encoding.ASCII.GetBytes(caPem), Private);
+        AtomicFile.Write(CertificatePath + ".new", System.Text.Encoding.ASCII.GetBytes(certificatePem), Private);
+        // Key then certificate: the pair on disk always matches once both renames are done, and a
+        // crash in between leaves a .new certificate that the next start completes.
+        File.Move(KeyPath + ".new", KeyPath, overwrite: true);
+        File.Move(CertificatePath + ".new", CertificatePath, overwrite: true);
+    }
+
+    /// <summary>Finishes a renewal a crash interrupted between the two renames.</summary>
+    public void Recover()
+    {
+        if (File.Exists(CertificatePath + ".new") && !File.Exists(KeyPath + ".new"))
+        {
+            File.Move(CertificatePath + ".new", CertificatePath, overwrite: true);
+        }
+    }
+
+    /// <summary>True past two thirds of the certificate's life.</summary>
+    public static bool NeedsRenewal(X509Certificate2 certificate, DateTime now)
+    {
+        var life = certificate.NotAfter - certificate.NotBefore;
+        return now >= certificate.NotBefore + life * 2 / 3;
+    }
+}

@@ -1,0 +1,351 @@
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf.WellKnownTypes;
+using Hawser.Agent.Configuration;
+using Hawser.Agent.Docker;
+using Hawser.Agent.Host;
+using Hawser.Agent.Reconcile;
+using Hawser.Shared.Pki;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+using Hawser.Shared.Rpc.Client;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Agent.Fleet;
+
+/// <summary>What <c>hawser-agent run</c> was told.</summary>
+public sealed record FleetAgentOptions
+{
+    /// <summary>The controller's https:// URL.</summary>
+    public required Uri Controller { get; init; }
+
+    /// <summary>This node's name.</summary>
+    public required string Node { get; init; }
+
+    /// <summary>Join token, for the first start.</summary>
+    public string? JoinToken { get; init; }
+
+    /// <summary>The controller CA's pin, for the first start.</summary>
+    public string? CaHash { get; init; }
+
+    /// <summary>How often the agent converges to its desired state without being asked (drift correction).</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// The agent in a fleet: enrolls once, then dials the controller (so hosts behind NAT work), keeps
+/// the stream alive, and reconnects with exponential backoff and jitter. Whatever the connection
+/// does, it converges to its last desired state on an interval and reports what it corrected.
+/// </summary>
+public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, TextWriter log) : IDisposable
+{
+    private static readonly string Version = typeof(FleetAgent).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    private readonly AgentIdentity _identity = new(paths);
+    private readonly DesiredStateFile _desired = new(paths);
+    private readonly SemaphoreSlim _converging = new(1, 1);
+    private readonly ProcessCommandRunner _runner = new();
+    private DockerEngineClient? _docker;
+    private RpcCall<AgentMessage, ControllerMessage>? _stream;
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        _identity.Recover();
+        if (!_identity.Exists)
+        {
+            if (options.JoinToken is null || options.CaHash is null)
+            {
+                await log.WriteLineAsync($"error: this host has not enrolled ({paths.Map("/var/lib/hawser/node.crt")} is missing); give --join-token and --ca-hash from `hawserctl token create`");
+                return Commands.ExitCodes.Usage;
+            }
+            for (var wait = TimeSpan.FromSeconds(1); ; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(60).Ticks)))
+            {
+                try
+                {
+                    await EnrollAsync(cancellationToken);
+                    break;
+                }
+                catch (EnrollmentException ex) when (ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
+                {
+                    // The network or the controller is not up yet: keep trying, like any other connection.
+                    await log.WriteLineAsync($"cannot reach the controller yet ({ex.InnerException.Message}); retrying in {wait.TotalSeconds:0} s");
+                    await Task.Delay(wait, cancellationToken);
+                }
+                catch (EnrollmentException ex)
+                {
+                    await log.WriteLineAsync($"error: {ex.Message}");
+                    return Commands.ExitCodes.Failed;
+                }
+            }
+        }
+        var periodic = PeriodicConvergeAsync(cancellationToken);
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var connectedAt = DateTime.UtcNow;
+            try
+            {
+                await ConnectOnceAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RpcException ex)
+            {
+                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {ex.Detail}");
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or System.Security.Authentication.AuthenticationException)
+            {
+                await log.WriteLineAsync($"controller stream failed: {ex.Message}");
+            }
+            if (DateTime.UtcNow - connectedAt > TimeSpan.FromMinutes(1))
+            {
+                backoff = TimeSpan.FromSeconds(1);
+            }
+            // Jitter spreads a fleet's reconnects after a controller restart.
+            var wait = backoff * (0.5 + Random.Shared.NextDouble());
+            await log.WriteLineAsync($"reconnecting in {wait.TotalSeconds:0.0} s");
+            try
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(60).Ticks));
+        }
+        try
+        {
+            await periodic;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return 0;
+    }
+
+    private async Task EnrollAsync(CancellationToken cancellationToken)
+    {
+        // First contact trusts nothing: fetch the CA, then check it against the operator's pin.
+        X509Certificate2 ca;
+        using (var insecure = new RpcChannel(options.Controller, new RpcChannelOptions { ServerCertificateOverride = _ => true }))
+        {
+            var response = await Call(() => insecure.UnaryAsync(EnrollmentServiceMethods.GetCa, new GetCaRequest(), Deadline(cancellationToken)));
+            ca = X509Certificate2.CreateFromPem(response.CaPem);
+        }
+        if (!CaHash.Matches(ca, options.CaHash!))
+        {
+            throw new EnrollmentException($"the controller at {options.Controller} presents CA {CaHash.Of(ca)}, not {options.CaHash}; refusing to enroll with it");
+        }
+        using var verified = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca });
+        var csr = _identity.NewSigningRequest(options.Node);
+        var joined = await Call(() => verified.UnaryAsync(EnrollmentServiceMethods.Join,
+            new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)));
+        _identity.Save(joined.CertificatePem, joined.CaPem);
+        await log.WriteLineAsync($"enrolled as {options.Node}; certificate valid until {joined.NotAfter.ToDateTime():u}");
+    }
+
+    private async Task RenewIfDueAsync(RpcChannel channel, CancellationToken cancellationToken)
+    {
+        using var current = _identity.LoadCertificate();
+        if (!AgentIdentity.NeedsRenewal(current, DateTime.UtcNow))
+        {
+            return;
+        }
+        var csr = _identity.NewSigningRequest(options.Node);
+        var renewed = await channel.UnaryAsync(EnrollmentServiceMethods.Renew, new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
+        _identity.Save(renewed.CertificatePem, renewed.CaPem);
+        await log.WriteLineAsync($"certificate renewed; valid until {renewed.NotAfter.ToDateTime():u}");
+    }
+
+    private async Task ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        using var ca = _identity.LoadCa();
+        using (var renewal = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = _identity.LoadCertificate() }))
+        {
+            await RenewIfDueAsync(renewal, cancellationToken);
+        }
+        using var channel = new RpcChannel(options.Controller, new RpcChannelOptions
+        {
+            TrustedCa = ca,
+            ClientCertificate = _identity.LoadCertificate(),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+        });
+        using var stream = channel.DuplexStreaming(AgentServiceMethods.Connect, new CallOptions { CancellationToken = cancellationToken });
+        await stream.WriteAsync(new AgentMessage
+        {
+            Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied },
+        });
+        _stream = stream;
+        await log.WriteLineAsync($"connected to {options.Controller}");
+        try
+        {
+            await foreach (var message in stream.ReadAllAsync(cancellationToken))
+            {
+                await HandleAsync(message, cancellationToken);
+            }
+        }
+        finally
+        {
+            _stream = null;
+        }
+    }
+
+    private async Task HandleAsync(ControllerMessage message, CancellationToken cancellationToken)
+    {
+        switch (message.BodyCase)
+        {
+            case ControllerMessage.BodyOneofCase.DesiredState:
+                _desired.Save(message.DesiredState.Revision, message.DesiredState.NodeSpecYaml);
+                await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
+                await log.WriteLineAsync($"desired state: revision {message.DesiredState.Revision}");
+                await ConvergeAndReportAsync(cancellationToken);
+                break;
+            case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.DryRun:
+                var candidate = message.Request.DryRun.Candidate;
+                var dryRun = await ConvergeAsync(candidate.NodeSpecYaml, candidate.Revision, dryRun: true, cancellationToken);
+                dryRun.InReplyTo = message.MessageId;
+                await SendAsync(new AgentMessage { Status = dryRun });
+                break;
+            case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.ConvergeNow:
+                await ConvergeAndReportAsync(cancellationToken);
+                break;
+        }
+    }
+
+    private async Task PeriodicConvergeAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.Interval);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            try
+            {
+                await ConvergeAndReportAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException)
+            {
+                await log.WriteLineAsync($"report not sent: {ex.Message}");
+            }
+        }
+    }
+
+    private async Task ConvergeAndReportAsync(CancellationToken cancellationToken)
+    {
+        if (_desired.Load() is not var (revision, yaml))
+        {
+            return;
+        }
+        var report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken);
+        if (report.Resources.All(r => r.State is ResourceState.InSync or ResourceState.Changed))
+        {
+            _desired.SaveApplied(revision);
+        }
+        var changed = report.Resources.Count(r => r.State == ResourceState.Changed);
+        var failed = report.Resources.Count(r => r.State is ResourceState.Failed or ResourceState.Skipped);
+        if (changed > 0 || failed > 0)
+        {
+            await log.WriteLineAsync($"converged revision {revision}: {changed} changed, {failed} failed");
+        }
+        await SendAsync(new AgentMessage { Status = report });
+    }
+
+    /// <summary>One converge of a node spec text, as a report for the controller.</summary>
+    private async Task<StatusReport> ConvergeAsync(string yaml, ulong revision, bool dryRun, CancellationToken cancellationToken)
+    {
+        var report = new StatusReport { Revision = revision, DryRun = dryRun };
+        await _converging.WaitAsync(cancellationToken);
+        try
+        {
+            // The agent's own limits apply to what the controller sends, as to a local spec.
+            var parsed = SpecParser.Parse(yaml, _desired.SpecPath, config.SpecRules);
+            if (!parsed.IsValid || !parsed.Spec!.Nodes.ContainsKey(options.Node))
+            {
+                report.Resources.Add(new ResourceStatus
+                {
+                    Kind = "spec", Name = options.Node, State = ResourceState.Failed,
+                    Error = parsed.IsValid ? $"the desired state does not name node {options.Node}" : string.Join("; ", parsed.Errors),
+                });
+                return report;
+            }
+            var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
+            var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket));
+            var result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken);
+            report.Resources.Add(result.Resources.Select(ToStatus));
+        }
+        finally
+        {
+            _converging.Release();
+            report.FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow);
+        }
+        return report;
+    }
+
+    private static ResourceStatus ToStatus(ResourceReport report)
+    {
+        var colon = report.Id.IndexOf(':', StringComparison.Ordinal);
+        var status = new ResourceStatus
+        {
+            Kind = colon < 0 ? report.Id : report.Id[..colon],
+            Name = colon < 0 ? string.Empty : report.Id[(colon + 1)..],
+            State = report.Outcome switch
+            {
+                ResourceOutcome.InSync => ResourceState.InSync,
+                ResourceOutcome.Changed => ResourceState.Changed,
+                ResourceOutcome.WouldChange => ResourceState.WouldChange,
+                ResourceOutcome.Failed => ResourceState.Failed,
+                _ => ResourceState.Skipped,
+            },
+            Diff = string.Join("; ", report.Changes.Select(c => $"{c.Target}: {c.From ?? "(absent)"} -> {c.To ?? "(absent)"}")),
+            Error = report.Error ?? string.Empty,
+        };
+        status.Warnings.Add(report.Warnings);
+        return status;
+    }
+
+    private async Task SendAsync(AgentMessage message)
+    {
+        if (_stream is not { } stream)
+        {
+            return;
+        }
+        await _writing.WaitAsync();
+        try
+        {
+            await stream.WriteAsync(message);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _converging.Dispose();
+        _writing.Dispose();
+        _docker?.Dispose();
+    }
+
+    private static CallOptions Deadline(CancellationToken cancellationToken) =>
+        new() { Deadline = DateTime.UtcNow.AddSeconds(30), CancellationToken = cancellationToken };
+
+    private static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException ex)
+        {
+            throw new EnrollmentException($"the controller refused enrollment: {ex.Detail} ({ex.StatusCode})", ex);
+        }
+    }
+}
+
+/// <summary>Enrollment failed for a reason the operator must fix (token, CA hash, name).</summary>
+public sealed class EnrollmentException(string message, Exception? inner = null) : Exception(message, inner);
