@@ -1,7 +1,6 @@
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Client;
 using Hawser.TestSupport;
 
 namespace Hawser.Controller.Tests;
@@ -15,20 +14,21 @@ public sealed class ControllerProcessTests
     {
         using var temp = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(Path.Combine(temp.Path, "data"));
-        using var channel = new RpcChannel(controller.Address);
+        using var channel = controller.Channel();
 
         var nodes = await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest());
         var revisions = await channel.UnaryAsync(ControlServiceMethods.ListRevisions, new ListRevisionsRequest());
         var missing = await Assert.ThrowsExactlyAsync<RpcException>(() =>
             channel.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = "web9" }));
-        var notYet = await Assert.ThrowsExactlyAsync<RpcException>(() =>
-            channel.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = "apiVersion: hawser/v1" }));
+        var invalid = await Assert.ThrowsExactlyAsync<RpcException>(() =>
+            channel.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = "apiVersion: hawser/v1", FileName = "empty.yaml" }));
 
         Assert.IsEmpty(nodes.Nodes);
         Assert.IsEmpty(revisions.Revisions);
         Assert.AreEqual(StatusCode.NotFound, missing.StatusCode);
         StringAssert.Contains(missing.Detail, "web9");
-        Assert.AreEqual(StatusCode.Unimplemented, notYet.StatusCode);
+        Assert.AreEqual(StatusCode.InvalidArgument, invalid.StatusCode);
+        StringAssert.Contains(invalid.Detail, "empty.yaml:1:1: nodes is missing");
         Assert.IsTrue(File.Exists(Path.Combine(controller.DataDirectory, "controller.db")));
         Assert.AreEqual(0, await controller.StopAsync());
     }
@@ -46,7 +46,40 @@ public sealed class ControllerProcessTests
     }
 
     [TestMethod]
-    [DataRow("0.0.0.0:7443", "not a loopback address")]
+    public async Task Run_on_an_uninitialized_directory_exits_5_and_creates_nothing()
+    {
+        using var temp = new TempDirectory();
+        var data = Path.Combine(temp.Path, "data");
+
+        var result = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", "127.0.0.1:0", "--data", data]);
+
+        Assert.AreEqual(5, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{data} is not initialized; run `hawser-controller init --data {data}` first");
+        Assert.IsFalse(Directory.Exists(data));
+    }
+
+    [TestMethod]
+    public async Task Init_makes_private_keys_and_refuses_to_run_twice()
+    {
+        using var temp = new TempDirectory();
+        var data = Path.Combine(temp.Path, "data");
+
+        var first = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data, "--name", "ctl.example.org", "--address", "10.68.0.1"]);
+        var again = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data]);
+
+        Assert.AreEqual(0, first.ExitCode, first.Output);
+        StringAssert.Contains(first.StandardOutput, "ca-hash   sha256:");
+        foreach (var key in new[] { "ca.key", "server.key", "admin.key" })
+        {
+            Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "pki", key)), key);
+        }
+        using var server = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(data, "pki", "server.crt")));
+        Assert.IsTrue(server.MatchesHostname("ctl.example.org"));
+        Assert.AreEqual(5, again.ExitCode, again.Output);
+        StringAssert.Contains(again.StandardError, "already initialized");
+    }
+
+    [TestMethod]
     [DataRow("localhost", "is not ADDRESS:PORT")]
     [DataRow("127.0.0.1:99999", "is not ADDRESS:PORT")]
     public async Task Bad_listen_address_exits_2_and_creates_nothing(string listen, string reason)

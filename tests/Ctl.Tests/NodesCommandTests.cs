@@ -16,8 +16,8 @@ public sealed class NodesCommandTests
         using var temp = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
-        var table = await Ctl("--controller", controller.Address.ToString(), "nodes");
-        var json = await Ctl("nodes", "-o", "json", "--controller", controller.Address.ToString());
+        var table = await Ctl("--config", controller.CtlConfig, "nodes");
+        var json = await Ctl("nodes", "-o", "json", "--config", controller.CtlConfig);
 
         Assert.AreEqual(0, table.ExitCode, table.Output);
         StringAssert.Contains(table.StandardOutput, "No nodes have enrolled yet.");
@@ -32,8 +32,8 @@ public sealed class NodesCommandTests
         SeedNodes(temp.Path);
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
-        var table = await Ctl("--controller", controller.Address.ToString(), "nodes");
-        var json = await Ctl("--controller", controller.Address.ToString(), "nodes", "-o", "json");
+        var table = await Ctl("--config", controller.CtlConfig, "nodes");
+        var json = await Ctl("--config", controller.CtlConfig, "nodes", "-o", "json");
 
         Assert.AreEqual(0, table.ExitCode, table.Output);
         var lines = table.StandardOutput.Split('\n');
@@ -61,7 +61,7 @@ public sealed class NodesCommandTests
         SeedNodes(temp.Path);
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
-        var json = await Ctl("--controller", controller.Address.ToString(), "nodes", "-l", "role=web", "-o", "json");
+        var json = await Ctl("--config", controller.CtlConfig, "nodes", "-l", "role=web", "-o", "json");
 
         Assert.AreEqual(0, json.ExitCode, json.Output);
         var names = JsonDocument.Parse(json.StandardOutput).RootElement.GetProperty("nodes").EnumerateArray()
@@ -70,13 +70,13 @@ public sealed class NodesCommandTests
     }
 
     [TestMethod]
-    public async Task Controller_from_the_environment_is_used()
+    public async Task Controller_and_config_from_the_environment_are_used()
     {
         using var temp = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
         var result = await HawserProcesses.RunAsync("hawserctl", ["nodes"],
-            new Dictionary<string, string> { ["HAWSER_CONTROLLER"] = controller.Address.ToString() });
+            new Dictionary<string, string> { ["HAWSER_CONTROLLER"] = controller.Address.ToString(), ["HAWSER_CONFIG"] = controller.CtlConfig });
 
         Assert.AreEqual(0, result.ExitCode, result.Output);
     }

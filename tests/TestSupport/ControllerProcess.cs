@@ -1,31 +1,105 @@
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Hawser.Shared.Rpc.Client;
 
 namespace Hawser.TestSupport;
 
-/// <summary>A real <c>hawser-controller run</c> on a free loopback port with its own data directory.</summary>
+/// <summary>
+/// A real <c>hawser-controller</c> on a free loopback port with its own data directory, initialized
+/// (CA, serving certificate, admin credential) on first start, and a hawserctl config for it.
+/// </summary>
 public sealed class ControllerProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private ControllerProcess(Process process, Uri address, string dataDirectory)
+    private ControllerProcess(Process process, Uri address, string dataDirectory, string caHash)
     {
         _process = process;
         Address = address;
         DataDirectory = dataDirectory;
+        CaHash = caHash;
     }
 
-    /// <summary>The controller's h2c URL.</summary>
+    /// <summary>The controller's https URL.</summary>
     public Uri Address { get; }
 
     /// <summary>The data directory it uses.</summary>
     public string DataDirectory { get; }
 
-    /// <summary>Starts the controller and waits until it reports that it is listening.</summary>
-    public static async Task<ControllerProcess> StartAsync(string dataDirectory)
+    /// <summary>The CA's pin, for agents' --ca-hash.</summary>
+    public string CaHash { get; }
+
+    /// <summary>A hawserctl config naming this controller and the admin credential.</summary>
+    public string CtlConfig => Path.Combine(DataDirectory, "hawserctl.yaml");
+
+    /// <summary>The process id.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>Lines the controller printed (stdout), for log assertions.</summary>
+    public IReadOnlyList<string> Log => [.. _log];
+
+    private readonly List<string> _log = [];
+
+    /// <summary>Initializes <paramref name="dataDirectory"/> when needed, starts the controller, and waits until it listens.</summary>
+    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0")
     {
-        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", "127.0.0.1:0", "--data", dataDirectory]);
+        if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
+        {
+            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory]);
+            if (init.ExitCode != 0)
+            {
+                throw new AssertFailedException($"hawser-controller init failed: {init.Output}");
+            }
+        }
+        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory]);
+        var caHash = await ExternalProcess.WaitForLineAsync(process, "ca-hash ", TimeSpan.FromSeconds(30));
         var listening = await ExternalProcess.WaitForLineAsync(process, "listening ", TimeSpan.FromSeconds(30));
-        return new ControllerProcess(process, new Uri(listening.Split(' ')[0]), dataDirectory);
+        var controller = new ControllerProcess(process, new Uri(listening.Split(' ')[0]), dataDirectory, caHash);
+        var pki = Path.Combine(dataDirectory, "pki");
+        File.WriteAllText(controller.CtlConfig, $"controller: {controller.Address}\nca: {pki}/ca.crt\ncertificate: {pki}/admin.crt\nkey: {pki}/admin.key\n");
+        controller.CollectOutput();
+        return controller;
+    }
+
+    /// <summary>A channel that trusts this controller's CA and presents the admin credential (or none).</summary>
+    public RpcChannel Channel(bool admin = true, X509Certificate2? clientCertificate = null)
+    {
+        var pki = Path.Combine(DataDirectory, "pki");
+        X509Certificate2? certificate = clientCertificate;
+        if (admin && certificate is null)
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(pki, "admin.crt"), Path.Combine(pki, "admin.key"));
+            certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        return new RpcChannel(Address, new RpcChannelOptions
+        {
+            TrustedCa = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(pki, "ca.crt")),
+            ClientCertificate = certificate,
+        });
+    }
+
+    private void CollectOutput()
+    {
+        _ = Task.Run(async () =>
+        {
+            while (await _process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (_log)
+                {
+                    _log.Add(line);
+                }
+            }
+        });
+        _ = Task.Run(async () =>
+        {
+            while (await _process.StandardError.ReadLineAsync() is { } line)
+            {
+                lock (_log)
+                {
+                    _log.Add(line);
+                }
+            }
+        });
     }
 
     /// <summary>Stops it with SIGTERM, as systemd would, and waits for a clean exit.</summary>
