@@ -41,17 +41,17 @@ public sealed class ControllerProcess : IAsyncDisposable
     private readonly List<string> _log = [];
 
     /// <summary>Initializes <paramref name="dataDirectory"/> when needed, starts the controller, and waits until it listens.</summary>
-    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0")
+    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null)
     {
         if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
         {
-            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory]);
+            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory, "--address", listen.Split(':')[0]]);
             if (init.ExitCode != 0)
             {
                 throw new AssertFailedException($"hawser-controller init failed: {init.Output}");
             }
         }
-        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory]);
+        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory], ns);
         var caHash = await ExternalProcess.WaitForLineAsync(process, "ca-hash ", TimeSpan.FromSeconds(30));
         var listening = await ExternalProcess.WaitForLineAsync(process, "listening ", TimeSpan.FromSeconds(30));
         var controller = new ControllerProcess(process, new Uri(listening.Split(' ')[0]), dataDirectory, caHash);

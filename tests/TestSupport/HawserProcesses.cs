@@ -9,9 +9,15 @@ public static class HawserProcesses
     public static Task<ProcessResult> RunAsync(string binary, IEnumerable<string> arguments, IDictionary<string, string>? environment = null) =>
         ExternalProcess.RunAsync("dotnet", [DllPath(binary), .. arguments], TimeSpan.FromSeconds(60), environment: environment);
 
-    /// <summary>Starts a Hawser binary; the caller owns the process.</summary>
-    public static Process Start(string binary, IEnumerable<string> arguments) =>
-        ExternalProcess.Start("dotnet", [DllPath(binary), .. arguments]);
+    /// <summary>Starts a Hawser binary, inside <paramref name="ns"/> when given; the caller owns the process.</summary>
+    public static Process Start(string binary, IEnumerable<string> arguments, NetworkNamespace? ns = null) =>
+        ns is null
+            ? ExternalProcess.Start("dotnet", [DllPath(binary), .. arguments])
+            : ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", DllPath(binary), .. arguments]);
+
+    /// <summary>Runs a Hawser binary to its end inside <paramref name="ns"/>.</summary>
+    public static Task<ProcessResult> RunInAsync(NetworkNamespace ns, string binary, IEnumerable<string> arguments) =>
+        ns.TryExecAsync(["dotnet", DllPath(binary), .. arguments]);
 
     private static string DllPath(string binary)
     {

@@ -109,6 +109,7 @@ internal sealed class RunCommand : Command
                 catch (OperationCanceledException)
                 {
                     Console.WriteLine("stopping");
+                    sessions.CloseAll();
                 }
             }
         }

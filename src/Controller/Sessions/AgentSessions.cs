@@ -53,7 +53,8 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     public async Task ConnectAsync(IAsyncEnumerable<AgentMessage> requests, IServerStreamWriter<ControllerMessage> responses, ServerCallContext context)
     {
         var identity = callers.RequireNode(context);
-        await using var messages = requests.GetAsyncEnumerator(context.CancellationToken);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        await using var messages = requests.GetAsyncEnumerator(closed.Token);
         if (!await messages.MoveNextAsync() || messages.Current.BodyCase != AgentMessage.BodyOneofCase.Hello)
         {
             throw new RpcException(StatusCode.InvalidArgument, "an agent stream starts with a hello");
@@ -65,7 +66,6 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             throw new RpcException(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
         store.RecordHello(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision);
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         using var session = new Session(responses, closed);
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
@@ -132,6 +132,15 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         finally
         {
             session.Pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Ends every agent stream, so shutdown does not wait for them; agents reconnect to the next controller.</summary>
+    public void CloseAll()
+    {
+        foreach (var session in _sessions.Values)
+        {
+            session.Closed.Cancel();
         }
     }
 

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Fleet.Tests;
+
+/// <summary>
+/// The controller and three agents as separate processes, each agent in its own network namespace
+/// on a bridge (the controller listens in the hub), real TLS, real /proc/sys per namespace.
+/// </summary>
+[TestClass]
+public sealed class FleetTests
+{
+    private const string Spec = """
+        apiVersion: hawser/v1
+        nodes:
+          web1: {labels: {role: web}}
+          web2: {labels: {role: web}}
+          web3: {labels: {role: web}}
+        profiles:
+          web:
+            selector: {role: web}
+            sysctls: {net.ipv4.tcp_keepalive_time: "610"}
+            ufw: {forwardPolicy: ACCEPT}
+        """;
+
+    [TestMethod]
+    public async Task Three_agents_converge_drift_is_corrected_and_a_failing_node_fails_alone_then_all_survive_a_controller_restart()
+    {
+        using var net = await FleetNetwork.CreateAsync();
+        using var data = new TempDirectory();
+        var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
+        try
+        {
+            var token = await TokenAsync(net, controller, uses: 3);
+            var hosts = new List<AgentHost>();
+            var agents = new List<AgentProcess>();
+            for (var i = 1; i <= 3; i++)
+            {
+                var host = new AgentHost(await net.AddHostAsync($"web{i}", i));
+                host.WriteFile("/etc/default/ufw", "IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n");
+                hosts.Add(host);
+                agents.Add(AgentProcess.Start(host, $"web{i}", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash));
+            }
+            foreach (var agent in agents)
+            {
+                await agent.WaitForAsync("connected to");
+            }
+
+            var apply = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "v1.yaml", Spec), "-m", "keepalive and ufw");
+            Assert.AreEqual(0, apply.ExitCode, apply.Output);
+            StringAssert.Contains(apply.StandardOutput, "revision 1 stored; pushed to web1, web2, web3");
+            var status = await WaitForStatusAsync(net, controller, s => s.All(n => n.State == "in-sync" && n.Applied == 1), "all three in sync at revision 1");
+            Assert.HasCount(3, status);
+            foreach (var host in hosts)
+            {
+                Assert.AreEqual("610", await host.Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+                StringAssert.Contains(host.ReadFile("/etc/default/ufw"), "DEFAULT_FORWARD_POLICY=\"ACCEPT\"");
+            }
+
+            // Someone edits web2's ufw defaults by hand: the agent puts it back and it shows as drift.
+            hosts[1].WriteFile("/etc/default/ufw", "IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n");
+            await WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web2").Drift >= 1, "web2 reports corrected drift");
+            StringAssert.Contains(hosts[1].ReadFile("/etc/default/ufw"), "DEFAULT_FORWARD_POLICY=\"ACCEPT\"");
+
+            // A key web3 does not have (net.core.* is not visible in a namespace) fails web3 alone.
+            var v2 = Spec.Replace("web3: {labels: {role: web}}", "web3: {labels: {role: web}, sysctls: {net.core.default_qdisc: fq, net.ipv4.tcp_keepalive_time: \"610\"}}", StringComparison.Ordinal);
+            var second = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "v2.yaml", v2));
+            Assert.AreEqual(0, second.ExitCode, second.Output);
+            StringAssert.Contains(second.StandardOutput, "revision 2 stored; pushed to web3");
+            status = await WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web3").State == "failed", "web3 failed");
+            Assert.IsTrue(status.Where(n => n.Name != "web3").All(n => n.State == "in-sync" && n.Desired == 1), "web1 and web2 were not touched by revision 2");
+            var detail = await Ctl(net, controller, "status", "web3", "-o", "json");
+            StringAssert.Contains(detail.StandardOutput, "net.core.default_qdisc does not exist here");
+
+            // The controller restarts: agents reconnect, nothing stored is lost.
+            Assert.AreEqual(0, await controller.StopAsync());
+            await controller.DisposeAsync();
+            controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
+            status = await WaitForStatusAsync(net, controller, s => s.Count == 3 && s.All(n => n.Connected), "all three reconnected");
+            Assert.AreEqual(2UL, status.Single(n => n.Name == "web3").Desired);
+            var revisions = await Ctl(net, controller, "revisions", "-o", "json");
+            Assert.AreEqual(2, JsonDocument.Parse(revisions.StandardOutput).RootElement.GetProperty("revisions").GetArrayLength());
+
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
+        }
+        finally
+        {
+            await controller.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    public async Task An_invalid_spec_is_refused_with_its_location_and_stores_nothing()
+    {
+        using var net = await FleetNetwork.CreateAsync();
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
+        var good = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "good.yaml", Spec));
+        Assert.AreEqual(0, good.ExitCode, good.Output);
+
+        foreach (var (body, reason) in new[]
+        {
+            ("sysctls: {net.ipv4..x: \"1\"}", "is not a dotted name"),
+            ("sysctls: {net.ipv4.tcp_keepalive_time: \"1\\n2\"}", "one-line"),
+            ("docker: {daemon: {fixedCidrV6: \"10.0.0.0/8\"}}", "is IPv4"),
+            ("ndpProxy: {interface: ens3, rules: [{prefix: \"nope/80\"}]}", "is not a CIDR prefix"),
+            ("colour: blue", "unknown key 'colour'"),
+        })
+        {
+            var path = WriteSpec(data.Path, "bad.yaml", $"apiVersion: hawser/v1\nnodes:\n  web1:\n    {body}\n");
+            var bad = await Ctl(net, controller, "apply", "-f", path);
+            Assert.AreEqual(1, bad.ExitCode, bad.Output);
+            StringAssert.Contains(bad.StandardError, $"{path}:4:");
+            StringAssert.Contains(bad.StandardError, reason);
+            StringAssert.Contains(bad.StandardError, "the spec was not stored");
+        }
+        var revisions = await Ctl(net, controller, "revisions", "-o", "json");
+        Assert.AreEqual(1, JsonDocument.Parse(revisions.StandardOutput).RootElement.GetProperty("revisions").GetArrayLength());
+    }
+
+    internal sealed record NodeLine(string Name, string State, bool Connected, ulong Desired, ulong Applied, uint Drift);
+
+    internal static Task<ProcessResult> Ctl(FleetNetwork net, ControllerProcess controller, params string[] arguments) =>
+        HawserProcesses.RunInAsync(net.Hub, "hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+
+    internal static async Task<string> TokenAsync(FleetNetwork net, ControllerProcess controller, int uses, string ttl = "01:00:00")
+    {
+        var result = await Ctl(net, controller, "token", "create", "--uses", uses.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ttl", ttl, "-o", "json");
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        return JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("token").GetString()!;
+    }
+
+    private static string WriteSpec(string directory, string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static async Task<List<NodeLine>> WaitForStatusAsync(FleetNetwork net, ControllerProcess controller, Func<List<NodeLine>, bool> done, string what)
+    {
+        var last = string.Empty;
+        for (var i = 0; i < 120; i++)
+        {
+            var result = await Ctl(net, controller, "status", "-o", "json");
+            last = result.Output;
+            if (result.ExitCode == 0)
+            {
+                var nodes = JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("nodes").EnumerateArray().Select(n => new NodeLine(
+                    n.GetProperty("name").GetString()!, n.GetProperty("state").GetString()!, n.GetProperty("connected").GetBoolean(),
+                    n.GetProperty("desiredRevision").GetUInt64(), n.GetProperty("appliedRevision").GetUInt64(), n.GetProperty("driftCorrected").GetUInt32())).ToList();
+                if (nodes.Count > 0 && done(nodes))
+                {
+                    return nodes;
+                }
+            }
+            await Task.Delay(500);
+        }
+        throw new AssertFailedException($"timed out waiting for: {what}; last status: {last}");
+    }
+}

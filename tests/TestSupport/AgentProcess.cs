@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace Hawser.TestSupport;
+
+/// <summary>A real <c>hawser-agent run</c> in its own namespace with its own root, its output collected.</summary>
+public sealed class AgentProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _log = [];
+
+    private AgentProcess(Process process, string node, AgentHost host)
+    {
+        _process = process;
+        Node = node;
+        Host = host;
+        foreach (var reader in new[] { process.StandardOutput, process.StandardError })
+        {
+            _ = Task.Run(async () =>
+            {
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    lock (_log)
+                    {
+                        _log.Add(line);
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>The node name.</summary>
+    public string Node { get; }
+
+    /// <summary>Its root and namespace.</summary>
+    public AgentHost Host { get; }
+
+    /// <summary>True once the process ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What it printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_log)
+            {
+                return string.Join("\n", _log);
+            }
+        }
+    }
+
+    /// <summary>Starts the agent; extra arguments (join token, CA hash) are appended.</summary>
+    public static AgentProcess Start(AgentHost host, string node, Uri controller, params string[] extra) =>
+        new(HawserProcesses.Start("hawser-agent",
+            ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra], host.Namespace), node, host);
+
+    /// <summary>Waits until the agent printed a line containing <paramref name="text"/>.</summary>
+    public async Task WaitForAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                await Task.Delay(200);
+                throw new AssertFailedException($"{Node} did not print '{text}'{(_process.HasExited ? $" (exited {_process.ExitCode})" : string.Empty)}; it printed:\n{Output}");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits for the process to end and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signals.Terminate(_process.Id);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+}
