@@ -1,0 +1,149 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+using Hawser.TestSupport;
+
+namespace Hawser.Fleet.Tests;
+
+/// <summary>Every way in that must be refused, each refused with a clear status and a log line, changing nothing.</summary>
+[TestClass]
+public sealed class SecurityTests
+{
+    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
+        HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+
+    private static async Task<string> TokenAsync(ControllerProcess controller, int uses = 1, string ttl = "01:00:00")
+    {
+        var result = await Ctl(controller, "token", "create", "--uses", uses.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ttl", ttl, "-o", "json");
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        return JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("token").GetString()!;
+    }
+
+    private static async Task<string[]> NodeNamesAsync(ControllerProcess controller)
+    {
+        using var channel = controller.Channel();
+        return [.. (await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest())).Nodes.Select(n => n.Name)];
+    }
+
+    [TestMethod]
+    public async Task A_token_past_its_uses_and_an_expired_token_are_refused()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var once = await TokenAsync(controller, uses: 1);
+        var brief = await TokenAsync(controller, ttl: "00:00:01");
+        using var first = new AgentHost();
+        using var second = new AgentHost();
+        using var third = new AgentHost();
+
+        await using (var web1 = AgentProcess.Start(first, "web1", controller.Address, "--join-token", once, "--ca-hash", controller.CaHash))
+        {
+            await web1.WaitForAsync("enrolled as web1");
+        }
+        await using var reused = AgentProcess.Start(second, "web2", controller.Address, "--join-token", once, "--ca-hash", controller.CaHash);
+        await Task.Delay(1500);
+        await using var expired = AgentProcess.Start(third, "web3", controller.Address, "--join-token", brief, "--ca-hash", controller.CaHash);
+
+        Assert.AreEqual(1, await reused.WaitForExitAsync(TimeSpan.FromSeconds(60)), reused.Output);
+        StringAssert.Contains(reused.Output, "the join token has no uses left");
+        Assert.AreEqual(1, await expired.WaitForExitAsync(TimeSpan.FromSeconds(60)), expired.Output);
+        StringAssert.Contains(expired.Output, "the join token has expired");
+        CollectionAssert.AreEqual(new[] { "web1" }, await NodeNamesAsync(controller));
+        Assert.IsFalse(File.Exists(second.PathOf("/var/lib/hawser/node.crt")));
+        Assert.IsTrue(controller.Log.Any(l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("no uses left", StringComparison.Ordinal)), string.Join("\n", controller.Log));
+    }
+
+    [TestMethod]
+    public async Task A_wrong_ca_hash_stops_the_agent_before_it_sends_the_token()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var token = await TokenAsync(controller);
+        using var host = new AgentHost();
+        var wrong = "sha256:" + new string('0', 64);
+
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", wrong);
+
+        Assert.AreEqual(1, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)), agent.Output);
+        StringAssert.Contains(agent.Output, $"presents CA {controller.CaHash}, not {wrong}; refusing to enroll");
+        Assert.IsEmpty(await NodeNamesAsync(controller));
+        // The token was never sent, so it still works with the right hash.
+        await using var retry = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
+        await retry.WaitForAsync("connected to");
+    }
+
+    [TestMethod]
+    public async Task A_node_certificate_cannot_speak_for_another_node_nor_use_the_control_api()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var token = await TokenAsync(controller, uses: 2);
+        using var host1 = new AgentHost();
+        using var host2 = new AgentHost();
+        await using (var agent1 = AgentProcess.Start(host1, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash))
+        await using (var agent2 = AgentProcess.Start(host2, "web2", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash))
+        {
+            await agent1.WaitForAsync("connected to");
+            await agent2.WaitForAsync("connected to");
+        }
+        using var web1Certificate = LoadNodeCertificate(host1);
+        using var asWeb1 = controller.Channel(admin: false, clientCertificate: web1Certificate);
+        using var anonymous = controller.Channel(admin: false);
+
+        using var impersonation = asWeb1.DuplexStreaming(AgentServiceMethods.Connect);
+        await impersonation.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web2", AgentVersion = "evil" } });
+        var denied = await Assert.ThrowsExactlyAsync<RpcException>(async () => await impersonation.ReadNextAsync());
+        var nodeOnControl = await Assert.ThrowsExactlyAsync<RpcException>(() => asWeb1.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest()));
+        var noCertificate = await Assert.ThrowsExactlyAsync<RpcException>(() => anonymous.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = "x" }));
+        var noCertificateStream = anonymous.DuplexStreaming(AgentServiceMethods.Connect);
+        await noCertificateStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web2" } });
+        var anonymousAgent = await Assert.ThrowsExactlyAsync<RpcException>(async () => await noCertificateStream.ReadNextAsync());
+
+        Assert.AreEqual(StatusCode.PermissionDenied, denied.StatusCode);
+        StringAssert.Contains(denied.Detail, "this certificate belongs to node 'web1', not 'web2'");
+        Assert.AreEqual(StatusCode.PermissionDenied, nodeOnControl.StatusCode);
+        Assert.AreEqual(StatusCode.Unauthenticated, noCertificate.StatusCode);
+        Assert.AreEqual(StatusCode.Unauthenticated, anonymousAgent.StatusCode);
+        using var admin = controller.Channel();
+        var web2 = await admin.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = "web2" });
+        Assert.AreNotEqual("evil", web2.AgentVersion, "the impersonation changed nothing");
+        Assert.IsEmpty((await admin.UnaryAsync(ControlServiceMethods.ListRevisions, new ListRevisionsRequest())).Revisions);
+        Assert.IsTrue(controller.Log.Any(l => l.Contains("said hello as 'web2'", StringComparison.Ordinal)), string.Join("\n", controller.Log));
+    }
+
+    [TestMethod]
+    public async Task A_removed_node_is_revoked_disconnected_and_cannot_come_back_or_re_enroll_by_name_while_enrolled()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var token = await TokenAsync(controller, uses: 3);
+        using var host = new AgentHost();
+        using var twin = new AgentHost();
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+        await using (var sameName = AgentProcess.Start(twin, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash))
+        {
+            Assert.AreEqual(1, await sameName.WaitForExitAsync(TimeSpan.FromSeconds(60)), sameName.Output);
+            StringAssert.Contains(sameName.Output, "node 'web1' is already enrolled");
+        }
+
+        var remove = await Ctl(controller, "node", "remove", "web1");
+
+        Assert.AreEqual(0, remove.ExitCode, remove.Output);
+        StringAssert.Contains(remove.StandardOutput, "revoked 1 certificate(s)");
+        await agent.WaitForAsync("is revoked or unknown", TimeSpan.FromSeconds(30));
+        Assert.IsEmpty(await NodeNamesAsync(controller), "a revoked agent's reconnects do not bring the node back");
+        using var revoked = LoadNodeCertificate(host);
+        using var channel = controller.Channel(admin: false, clientCertificate: revoked);
+        var renew = await Assert.ThrowsExactlyAsync<RpcException>(() => channel.UnaryAsync(EnrollmentServiceMethods.Renew, new RenewRequest()));
+        Assert.AreEqual(StatusCode.PermissionDenied, renew.StatusCode);
+    }
+
+    private static X509Certificate2 LoadNodeCertificate(AgentHost host)
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(host.PathOf("/var/lib/hawser/node.crt"), host.PathOf("/var/lib/hawser/node.key"));
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+}
