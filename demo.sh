@@ -1,49 +1,137 @@
 #!/usr/bin/env bash
-# Quick start, step 1: install what is missing, build, start a controller on its embedded
-# defaults (loopback, data in .demo/), and show the fleet with hawserctl.
-#   ./demo.sh          runs the demo and stops the controller again
-#   ./demo.sh --keep   leaves the controller running (stop it with: kill $(cat .demo/controller.pid))
+# Quick start, step 1: a local demo cluster on this machine. Installs what is missing, builds,
+# starts hawser-controller and three agents (web1..web3), each agent in its own network namespace
+# with its own root under .demo/, enrolls them with a join token, applies examples/opam-demo.yaml,
+# and prints `hawserctl status` with all three in sync.
+#   ./demo.sh          bring the demo up (again: it first removes a previous one)
+#   ./demo.sh down     remove every namespace, process and file the demo made
+# Needs root (network namespaces); re-runs itself with sudo otherwise.
 set -euo pipefail
 cd "$(dirname "$0")"
-keep=false
-[ "${1:-}" = "--keep" ] && keep=true
+repo=$(pwd)
+if [ "$(id -u)" -ne 0 ]; then exec sudo --preserve-env=PATH "$0" "$@"; fi
+
+demo=$repo/.demo
+prefix=hw-demo
+controller_ip=10.68.0.254
+url=https://$controller_ip:7443
+ctl_config=${XDG_CONFIG_HOME:-$HOME/.config}/hawser/hawserctl.yaml
+bin=$repo/src
+controller="$bin/Controller/bin/Release/net10.0/hawser-controller"
+agent="$bin/Agent/bin/Release/net10.0/hawser-agent"
+ctl="$bin/Ctl/bin/Release/net10.0/hawserctl"
+log() { printf '==> %s\n' "$*"; }
+
+down() {
+  if [ -d "$demo/pids" ]; then
+    for pidfile in "$demo"/pids/*; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
+  fi
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-" || true); do
+    for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns"
+  done
+  ip link del "$prefix-h" 2>/dev/null || true
+  # The hawserctl config is removed only when it is the demo's own.
+  if [ -f "$ctl_config" ] && grep -q "$demo/controller/pki/ca.crt" "$ctl_config"; then rm -f "$ctl_config"; fi
+  rm -rf "$demo"
+}
+
+if [ "${1:-}" = "down" ]; then
+  down
+  log "demo removed"
+  exit 0
+fi
+[ -n "${1:-}" ] && { echo "usage: ./demo.sh [down]" >&2; exit 2; }
 
 scripts/install-deps.sh
-echo "==> dotnet build"
+log "dotnet build -c Release"
 dotnet build Cluster.sln -c Release -nologo -v quiet -warnaserror | grep -vE '^\s*$' | tail -n 3
+down
+mkdir -p "$demo/pids" "$demo/logs"
 
-bin_controller=src/Controller/bin/Release/net10.0/hawser-controller.dll
-bin_ctl=src/Ctl/bin/Release/net10.0/hawserctl.dll
-listen=127.0.0.1:7443
-mkdir -p .demo
-if [ -f .demo/controller.pid ] && kill -0 "$(cat .demo/controller.pid)" 2>/dev/null; then
-  echo "==> a demo controller is already running (pid $(cat .demo/controller.pid)); using it"
-else
-  echo "==> starting hawser-controller on $listen (data: .demo/data)"
-  dotnet "$bin_controller" run --listen "$listen" --data .demo/data > .demo/controller.log 2>&1 &
-  echo $! > .demo/controller.pid
-  for _ in $(seq 1 100); do
-    grep -q '^ready' .demo/controller.log 2>/dev/null && break
-    if ! kill -0 "$(cat .demo/controller.pid)" 2>/dev/null; then
-      echo "error: the controller did not start:" >&2; cat .demo/controller.log >&2; exit 1
-    fi
-    sleep 0.1
-  done
-  cat .demo/controller.log
+log "network: hub namespace with a bridge, a veth to this host ($controller_ip), one namespace per node"
+ip netns add "$prefix-hub"
+ip -n "$prefix-hub" link set lo up
+ip -n "$prefix-hub" link add br0 type bridge
+ip -n "$prefix-hub" link set br0 up
+ip link add "$prefix-h" type veth peer name host netns "$prefix-hub"
+ip addr add "$controller_ip/24" dev "$prefix-h"
+ip link set "$prefix-h" up
+ip -n "$prefix-hub" link set host master br0 up
+for i in 1 2 3; do
+  ns=$prefix-web$i
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip link add eth0 netns "$ns" type veth peer name "web$i" netns "$prefix-hub"
+  ip -n "$prefix-hub" link set "web$i" master br0 up
+  ip -n "$ns" addr add "10.68.0.1$i/24" dev eth0
+  ip -n "$ns" -6 addr add "fd68:6177::1$i/64" dev eth0 nodad
+  ip -n "$ns" link set eth0 up
+done
+
+log "hawser-controller init (CA, serving certificate, admin credential)"
+write_config=(--write-ctl-config "$ctl_config")
+if [ -f "$ctl_config" ]; then
+  echo "    $ctl_config exists and is not the demo's: writing $demo/hawserctl.yaml instead"
+  ctl_config=$demo/hawserctl.yaml
+  write_config=(--write-ctl-config "$ctl_config")
 fi
+mkdir -p "$(dirname "$ctl_config")"
+"$controller" init --data "$demo/controller" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
+"$controller" run --data "$demo/controller" --listen "$controller_ip:7443" > "$demo/logs/controller.log" 2>&1 &
+echo $! > "$demo/pids/controller"
+for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller.log" && break; sleep 0.1; done
+grep -q '^ready' "$demo/logs/controller.log" || { echo "error: the controller did not start:" >&2; cat "$demo/logs/controller.log" >&2; exit 1; }
 
-echo "==> hawserctl --controller http://$listen nodes"
-dotnet "$bin_ctl" --controller "http://$listen" nodes
-echo "==> hawserctl --controller http://$listen nodes -o json"
-dotnet "$bin_ctl" --controller "http://$listen" nodes -o json
+export HAWSER_CONFIG=$ctl_config
+log "hawserctl token create --uses 3"
+token_json=$("$ctl" token create --uses 3 -o json)
+token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<< "$token_json")
+ca_hash=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["caHash"])' <<< "$token_json")
+echo "    token $token, ca-hash $ca_hash"
 
-if $keep; then
-  echo "==> the controller keeps running: dotnet $bin_ctl nodes; stop it with: kill \$(cat .demo/controller.pid)"
-else
-  pid=$(cat .demo/controller.pid)
-  kill "$pid"
-  # Say "stopped" only once it has: the controller finishes calls in flight before it exits.
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f .demo/controller.pid
-  echo "==> controller stopped (./demo.sh --keep leaves it running)"
+log "three agents, each in its namespace with its own --root (.demo/nodes/NODE)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=opam.example.org \
+  -addext subjectAltName=DNS:opam.example.org,DNS:www.opam.example.org \
+  -keyout "$demo/privkey.pem" -out "$demo/fullchain.pem" 2>/dev/null
+for i in 1 2 3; do
+  root=$demo/nodes/web$i
+  mkdir -p "$root/etc/default" "$root/etc/letsencrypt/live/opam.example.org"
+  printf 'IPV6=yes\nDEFAULT_FORWARD_POLICY="DROP"\n' > "$root/etc/default/ufw"
+  cp "$demo/fullchain.pem" "$demo/privkey.pem" "$root/etc/letsencrypt/live/opam.example.org/"
+  nsenter --net="/run/netns/$prefix-web$i" "$agent" run --controller "$url" --node "web$i" \
+    --join-token "$token" --ca-hash "$ca_hash" --root "$root" --interval 00:00:10 > "$demo/logs/web$i.log" 2>&1 &
+  echo $! > "$demo/pids/web$i"
+done
+for i in 1 2 3; do
+  for _ in $(seq 1 300); do grep -q 'connected to' "$demo/logs/web$i.log" && break; sleep 0.1; done
+  grep -q 'connected to' "$demo/logs/web$i.log" || { echo "error: web$i did not connect:" >&2; cat "$demo/logs/web$i.log" >&2; exit 1; }
+done
+
+log "hawserctl apply -f examples/opam-demo.yaml"
+"$ctl" apply -f examples/opam-demo.yaml -m "demo: opam web hosts" | sed 's/^/    /'
+for _ in $(seq 1 120); do
+  states=$("$ctl" status -o json | python3 -c 'import json,sys; print(" ".join(n["state"] for n in json.load(sys.stdin)["nodes"]))')
+  [ "$states" = "in-sync in-sync in-sync" ] && break
+  sleep 0.5
+done
+
+log "hawserctl status"
+"$ctl" status
+if [ "$states" != "in-sync in-sync in-sync" ]; then
+  echo "error: the nodes did not all reach in-sync (states: $states); logs in $demo/logs" >&2
+  exit 1
 fi
+cat <<EOM
+==> the demo runs. From this checkout:
+      $ctl status            (hawserctl's config: $ctl_config)
+      $ctl status web1
+    try drift: sed -i 's/ACCEPT/DROP/' .demo/nodes/web2/etc/default/ufw, then watch status (DRIFT)
+    remove everything: ./demo.sh down
+EOM
+if [ "$ctl_config" = "$demo/hawserctl.yaml" ]; then echo "    (export HAWSER_CONFIG=$ctl_config first)"; fi
