@@ -5,6 +5,7 @@ using Hawser.Benchmarks;
 // latency H:P N M  Hawser's client: N timed unary calls, then a stream of M messages
 // compare          quick in-process A/B of the HTTP/2 floor and a unary call (for development)
 // converge-breakdown  median plan time of each agent resource in the no-op converge (needs root)
+// fleet N [N ...]  a controller process and N simulated agents: push latency and controller RSS per agent
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
 {
@@ -15,6 +16,8 @@ switch (args.FirstOrDefault())
             await Task.Delay(Timeout.Infinite);
         }
         return 0;
+    case "fleet":
+        return await FleetBenchmark.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]);
     case "converge-breakdown":
         return await AgentConvergeBenchmarks.BreakdownAsync(rounds: 300);
     case "compare":

@@ -98,21 +98,22 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
         var parsed = SpecParser.Parse(request.SpecYaml, fileName, SpecRules.Controller).Spec!;
+        var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var node in store.ListNodes())
         {
             if (parsed.Nodes.TryGetValue(node.Name, out var spec))
             {
-                store.SetLabels(node.Name, spec.Labels);
+                labels[node.Name] = spec.Labels;
             }
-            if (await sessions.PushAsync(node.Name))
+            if (desired.For(node, revision) is { } state)
             {
-                response.PushedNodes.Add(node.Name);
-            }
-            else if (desired.For(node) is { } state && state.Revision != node.DesiredRevision)
-            {
-                store.SetDesiredRevision(node.Name, state.Revision);
+                states[node.Name] = state;
             }
         }
+        // One transaction for the fleet's new desired revisions and labels, then every push at once.
+        store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels);
+        response.PushedNodes.Add(await sessions.PushAsync(states));
         return response;
     }
 

@@ -100,11 +100,43 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    /// <summary>Sends <paramref name="node"/> its desired state if it has changed; true when something was sent.</summary>
-    public async Task<bool> PushAsync(string node)
+    /// <summary>
+    /// Sends each connected node whose desired state changed its new state, all at once; returns the
+    /// nodes sent to. <paramref name="states"/> are already resolved and stored.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
     {
-        return _sessions.TryGetValue(node, out var session) && await PushIfNeededAsync(node, session, appliedRevision: null);
+        var sends = new List<(string Node, Task Send)>();
+        foreach (var (node, state) in states)
+        {
+            if (_sessions.TryGetValue(node, out var session) && session.LastPushedSha != state.Sha256)
+            {
+                session.LastPushedSha = state.Sha256;
+                sends.Add((node, session.SendAsync(Message(state))));
+            }
+        }
+        var sent = new List<string>();
+        foreach (var (node, send) in sends)
+        {
+            try
+            {
+                await send;
+                sent.Add(node);
+            }
+            catch (OperationCanceledException)
+            {
+                // The stream closed meanwhile; the agent gets the state when it reconnects.
+            }
+        }
+        sent.Sort(StringComparer.Ordinal);
+        return sent;
     }
+
+    private ControllerMessage Message(NodeDesiredState state) => new()
+    {
+        MessageId = (ulong)Interlocked.Increment(ref _nextMessageId),
+        DesiredState = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml },
+    };
 
     /// <summary>Asks a connected agent to dry-run <paramref name="yaml"/>; null when it is not connected or does not answer in time.</summary>
     public async Task<StatusReport?> DryRunAsync(string node, string yaml, TimeSpan timeout, CancellationToken cancellationToken)
@@ -169,11 +201,7 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             return false;
         }
         session.LastPushedSha = state.Sha256;
-        await session.SendAsync(new ControllerMessage
-        {
-            MessageId = (ulong)Interlocked.Increment(ref _nextMessageId),
-            DesiredState = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml },
-        });
+        await session.SendAsync(Message(state));
         return true;
     }
 

@@ -35,6 +35,11 @@ public sealed class DesiredStates(ControllerStore store)
         return errors.Count == 0 ? (nodes, []) : (null, errors);
     }
 
+    // Revisions are immutable, so a revision read once is good forever.
+    private readonly ConcurrentDictionary<ulong, RevisionRecord?> _revisions = new();
+
+    private RevisionRecord? Revision(ulong number) => _revisions.GetOrAdd(number, store.GetRevision);
+
     /// <summary>The per-node spec texts of a stored revision.</summary>
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
         _byRevision.GetOrAdd(revision.Number, _ => Resolve(revision.SpecText, $"revision {revision.Number}").Nodes
@@ -44,15 +49,18 @@ public sealed class DesiredStates(ControllerStore store)
     /// What <paramref name="node"/> should run now: its state in the newest revision, numbered by
     /// the revision that last changed it. Null when the newest revision does not name the node.
     /// </summary>
-    public NodeDesiredState? For(NodeRecord node)
+    public NodeDesiredState? For(NodeRecord node) => store.LatestRevision() is { } latest ? For(node, latest) : null;
+
+    /// <summary>As <see cref="For(NodeRecord)"/>, against a revision already read (one read for a whole fleet).</summary>
+    public NodeDesiredState? For(NodeRecord node, RevisionRecord latest)
     {
-        if (store.LatestRevision() is not { } latest || !Nodes(latest).TryGetValue(node.Name, out var yaml))
+        if (!Nodes(latest).TryGetValue(node.Name, out var yaml))
         {
             return null;
         }
         var revision = latest.Number;
         if (node.DesiredRevision > 0 && node.DesiredRevision != latest.Number
-            && store.GetRevision(node.DesiredRevision) is { } current
+            && Revision(node.DesiredRevision) is { } current
             && Nodes(current).TryGetValue(node.Name, out var currentYaml) && currentYaml == yaml)
         {
             revision = node.DesiredRevision;

@@ -44,15 +44,34 @@ public sealed partial class ControllerStore
     /// <summary>One revision, or null.</summary>
     public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = $number", ("$number", (long)number)).SingleOrDefault();
 
-    /// <summary>Sets a node's labels (from the spec that names it).</summary>
-    public void SetLabels(string node, IReadOnlyDictionary<string, string> labels)
+    /// <summary>Sets many nodes' desired revisions and labels in one transaction.</summary>
+    public void UpdateNodes(IReadOnlyDictionary<string, ulong> desiredRevisions, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> labels)
     {
         using var connection = OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE nodes SET labels_json = $labels WHERE name = $node";
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
-        command.ExecuteNonQuery();
+        using var transaction = connection.BeginTransaction();
+        using var desired = connection.CreateCommand();
+        desired.Transaction = transaction;
+        desired.CommandText = "UPDATE nodes SET desired_revision = $revision WHERE name = $node";
+        var node = desired.Parameters.Add("$node", SqliteType.Text);
+        var revision = desired.Parameters.Add("$revision", SqliteType.Integer);
+        foreach (var (name, number) in desiredRevisions)
+        {
+            node.Value = name;
+            revision.Value = (long)number;
+            desired.ExecuteNonQuery();
+        }
+        using var labelling = connection.CreateCommand();
+        labelling.Transaction = transaction;
+        labelling.CommandText = "UPDATE nodes SET labels_json = $labels WHERE name = $node";
+        var labelNode = labelling.Parameters.Add("$node", SqliteType.Text);
+        var json = labelling.Parameters.Add("$labels", SqliteType.Text);
+        foreach (var (name, values) in labels)
+        {
+            labelNode.Value = name;
+            json.Value = JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString);
+            labelling.ExecuteNonQuery();
+        }
+        transaction.Commit();
     }
 
     /// <summary>Records what an agent said in its hello: version, facts, the revision it has applied.</summary>
