@@ -113,6 +113,12 @@ for i in 1 2 3; do
   grep -q 'connected to' "$demo/logs/web$i.log" || { echo "error: web$i did not connect:" >&2; cat "$demo/logs/web$i.log" >&2; exit 1; }
 done
 
+# "connected" is printed once the hello is sent; wait until the controller lists all three.
+for _ in $(seq 1 100); do
+  [ "$("$ctl" status -o json | python3 -c 'import json,sys; print(sum(n["connected"] for n in json.load(sys.stdin)["nodes"]))')" = 3 ] && break
+  sleep 0.2
+done
+
 log "hawserctl apply -f examples/opam-demo.yaml"
 "$ctl" apply -f examples/opam-demo.yaml -m "demo: opam web hosts" | sed 's/^/    /'
 for _ in $(seq 1 120); do

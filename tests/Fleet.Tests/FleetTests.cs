@@ -45,6 +45,8 @@ public sealed class FleetTests
             {
                 await agent.WaitForAsync("connected to");
             }
+            // An agent prints "connected" once its hello is sent; the controller registers it a moment later.
+            await WaitForStatusAsync(net, controller, s => s.Count == 3 && s.All(n => n.Connected), "all three connected");
 
             var apply = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "v1.yaml", Spec), "-m", "keepalive and ufw");
             Assert.AreEqual(0, apply.ExitCode, apply.Output);

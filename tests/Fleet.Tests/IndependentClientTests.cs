@@ -20,6 +20,13 @@ public sealed class IndependentClientTests
         await using var web2 = AgentProcess.Start(host2, "web2", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash);
         await web1.WaitForAsync("connected to");
         await web2.WaitForAsync("connected to");
+        using (var admin = controller.Channel())
+        {
+            for (var i = 0; i < 100 && (await admin.UnaryAsync(Shared.Protocol.ControlServiceMethods.ListNodes, new Shared.Protocol.V1.ListNodesRequest())).Nodes.Count(n => n.Connected) < 2; i++)
+            {
+                await Task.Delay(100);
+            }
+        }
         var pki = Path.Combine(data.Path, "pki");
 
         var js = await ExternalProcess.RunAsync("node", [Path.Combine(RepoPaths.Root, "tests", "interop", "control-client.js"),
