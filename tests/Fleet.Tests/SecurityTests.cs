@@ -141,6 +141,32 @@ public sealed class SecurityTests
         Assert.AreEqual(StatusCode.PermissionDenied, renew.StatusCode);
     }
 
+    [TestMethod]
+    public async Task The_agent_renews_its_certificate_at_two_thirds_of_its_life_and_stays_connected()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--node-certificate-lifetime", "00:00:09");
+        var token = await TokenAsync(controller);
+        using var host = new AgentHost();
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+        string first;
+        using (var enrolled = LoadNodeCertificate(host))
+        {
+            first = enrolled.SerialNumber;
+        }
+
+        await agent.WaitForAsync("certificate renewed", TimeSpan.FromSeconds(30));
+
+        using var renewed = LoadNodeCertificate(host);
+        Assert.AreNotEqual(first, renewed.SerialNumber);
+        using var channel = controller.Channel(admin: false, clientCertificate: renewed);
+        using var stream = channel.DuplexStreaming(AgentServiceMethods.Connect);
+        await stream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web1", AgentVersion = "check" } });
+        await stream.CompleteRequestAsync();
+        Assert.IsNull(await stream.ReadNextAsync(), "the renewed certificate is accepted");
+    }
+
     private static X509Certificate2 LoadNodeCertificate(AgentHost host)
     {
         using var pem = X509Certificate2.CreateFromPemFile(host.PathOf("/var/lib/hawser/node.crt"), host.PathOf("/var/lib/hawser/node.key"));

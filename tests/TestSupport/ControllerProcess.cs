@@ -41,7 +41,7 @@ public sealed class ControllerProcess : IAsyncDisposable
     private readonly List<string> _log = [];
 
     /// <summary>Initializes <paramref name="dataDirectory"/> when needed, starts the controller, and waits until it listens.</summary>
-    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null)
+    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null, params string[] extra)
     {
         if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
         {
@@ -51,7 +51,7 @@ public sealed class ControllerProcess : IAsyncDisposable
                 throw new AssertFailedException($"hawser-controller init failed: {init.Output}");
             }
         }
-        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory], ns);
+        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory, .. extra], ns);
         var caHash = await ExternalProcess.WaitForLineAsync(process, "ca-hash ", TimeSpan.FromSeconds(30));
         var listening = await ExternalProcess.WaitForLineAsync(process, "listening ", TimeSpan.FromSeconds(30));
         var controller = new ControllerProcess(process, new Uri(listening.Split(' ')[0]), dataDirectory, caHash);

@@ -230,6 +230,17 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             {
                 await log.WriteLineAsync($"report not sent: {ex.Message}");
             }
+            // A stream can outlive a certificate; renew on the way, not only when reconnecting.
+            try
+            {
+                using var ca = _identity.LoadCa();
+                using var channel = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = _identity.LoadCertificate() });
+                await RenewIfDueAsync(channel, cancellationToken);
+            }
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException)
+            {
+                await log.WriteLineAsync($"certificate renewal failed, retrying later: {ex.Message}");
+            }
         }
     }
 

@@ -33,10 +33,17 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => DefaultData,
     };
 
+    private readonly Option<TimeSpan> _nodeCertificateLifetime = new("--node-certificate-lifetime")
+    {
+        Description = "How long node certificates are valid (agents renew at two thirds), e.g. 30.00:00:00.",
+        DefaultValueFactory = _ => TimeSpan.FromDays(30),
+    };
+
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
     {
         Options.Add(_listen);
         Options.Add(_data);
+        Options.Add(_nodeCertificateLifetime);
         SetAction(RunAsync);
     }
 
@@ -66,7 +73,7 @@ internal sealed class RunCommand : Command
             return ExitCodes.StoreUnavailable;
         }
         using (store)
-        using (var pki = ControllerPki.Load(data))
+        using (var pki = ControllerPki.Load(data, parse.GetValue(_nodeCertificateLifetime)))
         using (var loggers = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)))
         {
             Console.WriteLine($"store     {store.DatabasePath} (schema v{store.SchemaVersion})");

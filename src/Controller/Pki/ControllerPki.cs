@@ -14,11 +14,12 @@ public sealed class ControllerPki : IDisposable
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode Public = Private | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
-    private ControllerPki(string directory, CertificateAuthority ca, X509Certificate2 server)
+    private ControllerPki(string directory, CertificateAuthority ca, X509Certificate2 server, TimeSpan nodeLifetime)
     {
         Directory = directory;
         Ca = ca;
         ServerCertificate = server;
+        NodeCertificateLifetime = nodeLifetime;
     }
 
     /// <summary>DATA/pki.</summary>
@@ -31,7 +32,7 @@ public sealed class ControllerPki : IDisposable
     public X509Certificate2 ServerCertificate { get; }
 
     /// <summary>How long node certificates live; agents renew at two thirds.</summary>
-    public TimeSpan NodeCertificateLifetime { get; init; } = TimeSpan.FromDays(30);
+    public TimeSpan NodeCertificateLifetime { get; }
 
     /// <summary>The admin credential's certificate file.</summary>
     public string AdminCertificatePath => Path.Join(Directory, "admin.crt");
@@ -64,15 +65,15 @@ public sealed class ControllerPki : IDisposable
         return Load(dataDirectory);
     }
 
-    /// <summary>Loads the material <see cref="Create"/> wrote.</summary>
-    public static ControllerPki Load(string dataDirectory)
+    /// <summary>Loads the material <see cref="Create"/> wrote; node certificates get <paramref name="nodeLifetime"/> (30 days by default).</summary>
+    public static ControllerPki Load(string dataDirectory, TimeSpan? nodeLifetime = null)
     {
         var directory = Path.Join(dataDirectory, "pki");
         string Read(string name) => File.ReadAllText(Path.Join(directory, name));
         var ca = CertificateAuthority.Load(Read("ca.crt"), Read("ca.key"));
         using var server = X509Certificate2.CreateFromPem(Read("server.crt"), Read("server.key"));
         // Through PKCS#12 so SslStream can use the key.
-        return new ControllerPki(directory, ca, X509CertificateLoader.LoadPkcs12(server.Export(X509ContentType.Pkcs12), null));
+        return new ControllerPki(directory, ca, X509CertificateLoader.LoadPkcs12(server.Export(X509ContentType.Pkcs12), null), nodeLifetime ?? TimeSpan.FromDays(30));
     }
 
     /// <summary>

@@ -119,7 +119,9 @@ public sealed class CertificateAuthority : IDisposable
     {
         var notAfter = DateTimeOffset.UtcNow + lifetime;
         var caNotAfter = new DateTimeOffset(Certificate.NotAfter.ToUniversalTime());
-        return request.Create(Certificate, DateTimeOffset.UtcNow.AddMinutes(-5), notAfter < caNotAfter ? notAfter : caNotAfter, RandomNumberGenerator.GetBytes(16));
+        // Backdated for clock skew, but never by a large part of a short lifetime.
+        var skew = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(5).Ticks, lifetime.Ticks / 10));
+        return request.Create(Certificate, DateTimeOffset.UtcNow - skew, notAfter < caNotAfter ? notAfter : caNotAfter, RandomNumberGenerator.GetBytes(16));
     }
 
     // A key made here and a certificate signed here are joined, then round-tripped through PKCS#12
