@@ -59,6 +59,17 @@ public sealed class FleetTests
                 StringAssert.Contains(host.ReadFile("/etc/default/ufw"), "DEFAULT_FORWARD_POLICY=\"ACCEPT\"");
             }
 
+            // A candidate is dry-run on every node and stored nowhere.
+            var diff = await Ctl(net, controller, "diff", "-f", WriteSpec(data.Path, "candidate.yaml", Spec.Replace("\"610\"", "\"611\"", StringComparison.Ordinal)));
+            Assert.AreEqual(2, diff.ExitCode, diff.Output);
+            foreach (var node in new[] { "web1", "web2", "web3" })
+            {
+                StringAssert.Contains(diff.StandardOutput, $"{node}: 2 resource(s) would change");
+            }
+            StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_time: 610 -> 611");
+            StringAssert.Contains(diff.StandardOutput, "/etc/sysctl.d/60-hawser.conf net.ipv4.tcp_keepalive_time: 610 -> 611");
+            Assert.AreEqual("610", await hosts[0].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+
             // Someone edits web2's ufw defaults by hand: the agent puts it back and it shows as drift.
             hosts[1].WriteFile("/etc/default/ufw", "IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n");
             await WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web2").Drift >= 1, "web2 reports corrected drift");
@@ -74,11 +85,23 @@ public sealed class FleetTests
             var detail = await Ctl(net, controller, "status", "web3", "-o", "json");
             StringAssert.Contains(detail.StandardOutput, "net.core.default_qdisc does not exist here");
 
+            foreach (var agent in agents)
+            {
+                Assert.IsFalse(agent.HasExited, $"{agent.Node} exited:\n{agent.Output}");
+            }
+
             // The controller restarts: agents reconnect, nothing stored is lost.
             Assert.AreEqual(0, await controller.StopAsync());
             await controller.DisposeAsync();
             controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
-            status = await WaitForStatusAsync(net, controller, s => s.Count == 3 && s.All(n => n.Connected), "all three reconnected");
+            try
+            {
+                status = await WaitForStatusAsync(net, controller, s => s.Count == 3 && s.All(n => n.Connected), "all three reconnected");
+            }
+            catch (AssertFailedException ex)
+            {
+                throw new AssertFailedException(ex.Message + "\n" + string.Join("\n", agents.Select(a => $"--- {a.Node}:\n{a.Output}")), ex);
+            }
             Assert.AreEqual(2UL, status.Single(n => n.Name == "web3").Desired);
             var revisions = await Ctl(net, controller, "revisions", "-o", "json");
             Assert.AreEqual(2, JsonDocument.Parse(revisions.StandardOutput).RootElement.GetProperty("revisions").GetArrayLength());

@@ -28,15 +28,19 @@ public sealed class SecurityTests
     }
 
     [TestMethod]
-    public async Task A_token_past_its_uses_and_an_expired_token_are_refused()
+    public async Task A_token_past_its_uses_an_expired_token_and_a_revoked_token_are_refused()
     {
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path);
         var once = await TokenAsync(controller, uses: 1);
         var brief = await TokenAsync(controller, ttl: "00:00:01");
+        var withdrawn = await TokenAsync(controller, uses: 5);
+        var revoke = await Ctl(controller, "token", "revoke", withdrawn);
+        Assert.AreEqual(0, revoke.ExitCode, revoke.Output);
         using var first = new AgentHost();
         using var second = new AgentHost();
         using var third = new AgentHost();
+        using var fourth = new AgentHost();
 
         await using (var web1 = AgentProcess.Start(first, "web1", controller.Address, "--join-token", once, "--ca-hash", controller.CaHash))
         {
@@ -50,6 +54,9 @@ public sealed class SecurityTests
         StringAssert.Contains(reused.Output, "the join token has no uses left");
         Assert.AreEqual(1, await expired.WaitForExitAsync(TimeSpan.FromSeconds(60)), expired.Output);
         StringAssert.Contains(expired.Output, "the join token has expired");
+        await using var revoked = AgentProcess.Start(fourth, "web4", controller.Address, "--join-token", withdrawn, "--ca-hash", controller.CaHash);
+        Assert.AreEqual(1, await revoked.WaitForExitAsync(TimeSpan.FromSeconds(60)), revoked.Output);
+        StringAssert.Contains(revoked.Output, "the join token was revoked");
         CollectionAssert.AreEqual(new[] { "web1" }, await NodeNamesAsync(controller));
         Assert.IsFalse(File.Exists(second.PathOf("/var/lib/hawser/node.crt")));
         Assert.IsTrue(controller.Log.Any(l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("no uses left", StringComparison.Ordinal)), string.Join("\n", controller.Log));

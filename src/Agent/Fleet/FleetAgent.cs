@@ -96,9 +96,11 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             {
                 await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {ex.Detail}");
             }
-            catch (Exception ex) when (ex is IOException or HttpRequestException or System.Security.Authentication.AuthenticationException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                await log.WriteLineAsync($"controller stream failed: {ex.Message}");
+                // Whatever a broken connection throws (I/O, TLS, a write on a cancelled call), the
+                // agent's job is to reconnect, never to exit.
+                await log.WriteLineAsync($"controller stream failed: {ex.GetType().Name}: {ex.Message}");
             }
             if (DateTime.UtcNow - connectedAt > TimeSpan.FromMinutes(1))
             {
@@ -226,9 +228,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             {
                 await ConvergeAndReportAsync(cancellationToken);
             }
-            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                await log.WriteLineAsync($"report not sent: {ex.Message}");
+                // The next tick tries again; drift correction must not stop because one round failed.
+                await log.WriteLineAsync($"converge round failed: {ex.GetType().Name}: {ex.Message}");
             }
             // A stream can outlive a certificate; renew on the way, not only when reconnecting.
             try
@@ -237,9 +240,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 using var channel = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = _identity.LoadCertificate() });
                 await RenewIfDueAsync(channel, cancellationToken);
             }
-            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                await log.WriteLineAsync($"certificate renewal failed, retrying later: {ex.Message}");
+                await log.WriteLineAsync($"certificate renewal failed, retrying later: {ex.GetType().Name}: {ex.Message}");
             }
         }
     }
@@ -327,6 +330,11 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         try
         {
             await stream.WriteAsync(message);
+        }
+        catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The stream is gone; the read loop notices and reconnects, and the next converge reports again.
+            await log.WriteLineAsync($"message not sent, the stream is closing: {ex.GetType().Name}");
         }
         finally
         {

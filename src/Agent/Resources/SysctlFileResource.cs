@@ -36,13 +36,25 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
         warnings.AddRange(notes);
         var current = context.ReadFile(hostPath);
         var wanted = Content();
-        return Task.FromResult(current is not null && current.AsSpan().SequenceEqual(wanted)
-            ? ResourcePlan.Synced(warnings)
-            : new ResourcePlan
-            {
-                Changes = [new Change(hostPath, current is null ? null : $"{current.Length} bytes", $"{values.Count} keys")],
-                Warnings = warnings,
-            });
+        if (current is not null && current.AsSpan().SequenceEqual(wanted))
+        {
+            return Task.FromResult(ResourcePlan.Synced(warnings));
+        }
+        if (current is null)
+        {
+            return Task.FromResult(new ResourcePlan { Changes = [new Change(hostPath, null, $"{values.Count} keys")], Warnings = warnings });
+        }
+        // Say which keys differ, as a reviewer of the plan would want to see.
+        var written = Parse(Encoding.UTF8.GetString(current)).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+        var changes = values.Keys.Union(written.Keys).Order(StringComparer.Ordinal)
+            .Where(key => written.GetValueOrDefault(key) != values.GetValueOrDefault(key))
+            .Select(key => new Change($"{hostPath} {key}", written.GetValueOrDefault(key), values.GetValueOrDefault(key)))
+            .ToList();
+        if (changes.Count == 0)
+        {
+            changes.Add(new Change(hostPath, $"{current.Length} bytes", $"{wanted.Length} bytes (comments or layout)"));
+        }
+        return Task.FromResult(new ResourcePlan { Changes = changes, Warnings = warnings });
     }
 
     /// <inheritdoc/>

@@ -28,7 +28,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         .MapUnary(ControlServiceMethods.ApplySpec, ApplySpecAsync)
         .MapUnary(ControlServiceMethods.DiffSpec, DiffSpecAsync)
         .MapUnary(ControlServiceMethods.CreateJoinToken, Admin<CreateJoinTokenRequest, CreateJoinTokenResponse>(CreateJoinToken))
-        .MapUnary(ControlServiceMethods.RemoveNode, Admin<RemoveNodeRequest, RemoveNodeResponse>(RemoveNode));
+        .MapUnary(ControlServiceMethods.RemoveNode, Admin<RemoveNodeRequest, RemoveNodeResponse>(RemoveNode))
+        .MapUnary(ControlServiceMethods.RevokeJoinToken, Admin<RevokeJoinTokenRequest, RevokeJoinTokenResponse>(RevokeJoinToken));
 
     private UnaryHandler<TRequest, TResponse> Admin<TRequest, TResponse>(Func<TRequest, TResponse> handler) => (request, context) =>
     {
@@ -149,6 +150,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var expires = DateTimeOffset.UtcNow.AddSeconds(request.TtlSeconds == 0 ? 3600 : request.TtlSeconds);
         store.AddJoinToken(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels);
         return new CreateJoinTokenResponse { Token = $"{id}.{secret}", CaHash = pki.Ca.Hash, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
+    }
+
+    private RevokeJoinTokenResponse RevokeJoinToken(RevokeJoinTokenRequest request)
+    {
+        var id = request.Id.Split('.')[0];
+        return store.RevokeJoinToken(id) ? new RevokeJoinTokenResponse() : throw new RpcException(StatusCode.NotFound, $"no join token with id '{id}'");
     }
 
     private RemoveNodeResponse RemoveNode(RemoveNodeRequest request)

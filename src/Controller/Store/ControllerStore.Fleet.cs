@@ -153,6 +153,16 @@ public sealed partial class ControllerStore
         return (JoinTokenProblem.None, JsonSerializer.Deserialize(labelsJson, StoreJsonContext.Default.DictionaryStringString) ?? []);
     }
 
+    /// <summary>Revokes a join token by id; false when there is none.</summary>
+    public bool RevokeJoinToken(string id)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE join_tokens SET revoked = 1 WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery() > 0;
+    }
+
     /// <summary>Records a certificate issued to a node.</summary>
     public void AddCertificate(string serial, string node, DateTimeOffset notAfter)
     {

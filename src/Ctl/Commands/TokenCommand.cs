@@ -44,5 +44,19 @@ internal sealed class TokenCommand : Command
             }, cancellationToken);
         });
         Subcommands.Add(create);
+
+        var id = new Argument<string>("TOKEN") { Description = "The token, or its id (the part before the dot)." };
+        var revoke = new Command("revoke", "Revoke a join token: agents can no longer enroll with it. Enrolled nodes keep their certificates.") { id };
+        revoke.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            {
+                await channel.UnaryAsync(ControlServiceMethods.RevokeJoinToken, new RevokeJoinTokenRequest { Id = parse.GetValue(id)! }, options);
+                output.WriteLine($"revoked join token {parse.GetValue(id)!.Split('.')[0]}");
+                return ExitCodes.Ok;
+            }, cancellationToken);
+        });
+        Subcommands.Add(revoke);
     }
 }

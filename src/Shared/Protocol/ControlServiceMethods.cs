@@ -26,6 +26,9 @@ public static class ControlServiceMethods
     /// <summary>Creates a join token.</summary>
     public static readonly Method<CreateJoinTokenRequest, CreateJoinTokenResponse> CreateJoinToken = Method.FromDescriptor<CreateJoinTokenRequest, CreateJoinTokenResponse>(Service, "CreateJoinToken");
 
+    /// <summary>Revokes a join token.</summary>
+    public static readonly Method<RevokeJoinTokenRequest, RevokeJoinTokenResponse> RevokeJoinToken = Method.FromDescriptor<RevokeJoinTokenRequest, RevokeJoinTokenResponse>(Service, "RevokeJoinToken");
+
     /// <summary>Removes a node and revokes its certificates.</summary>
     public static readonly Method<RemoveNodeRequest, RemoveNodeResponse> RemoveNode = Method.FromDescriptor<RemoveNodeRequest, RemoveNodeResponse>(Service, "RemoveNode");
 }
