@@ -76,7 +76,7 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         ControllerLog.Connected(logger, identity.Name, context.Peer);
         try
         {
-            await PushIfNeededAsync(identity.Name, session, hello.AppliedRevision);
+            await SendOnConnectAsync(identity.Name, session, hello.AppliedRevision);
             while (await messages.MoveNextAsync())
             {
                 if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Status)
@@ -185,24 +185,22 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    private async Task<bool> PushIfNeededAsync(string node, Session session, ulong? appliedRevision)
+    /// <summary>On (re)connect: the node's desired state, unless the agent says it has applied that revision already.</summary>
+    private async Task SendOnConnectAsync(string node, Session session, ulong appliedRevision)
     {
         if (store.GetNode(node) is not { } record || desired.For(record) is not { } state)
         {
-            return false;
+            return;
         }
         if (record.DesiredRevision != state.Revision)
         {
             store.SetDesiredRevision(node, state.Revision);
         }
-        if (session.LastPushedSha == state.Sha256 || appliedRevision == state.Revision)
-        {
-            session.LastPushedSha = state.Sha256;
-            return false;
-        }
         session.LastPushedSha = state.Sha256;
-        await session.SendAsync(Message(state));
-        return true;
+        if (appliedRevision != state.Revision)
+        {
+            await session.SendAsync(Message(state));
+        }
     }
 
     private void Receive(string node, Session session, StatusReport report)
@@ -216,10 +214,14 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         {
             return;
         }
-        var before = store.GetNode(node);
+        if (store.GetNode(node) is not { } before)
+        {
+            return;
+        }
+        // A revision counts as applied once a converge of it left nothing failed, as the agent counts it.
+        var applied = report.Resources.All(r => r.State is ResourceState.InSync or ResourceState.Changed) ? report.Revision : before.AppliedRevision;
         // A converge of the revision already applied that had to change something put back drift.
-        var drift = before is not null && before.AppliedRevision == report.Revision
-            && report.Resources.Any(r => r.State == ResourceState.Changed);
-        store.RecordReport(node, report.Revision, report.ToByteArray(), drift);
+        var drift = before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
+        store.RecordReport(node, applied, report.ToByteArray(), drift);
     }
 }

@@ -79,6 +79,18 @@ public sealed class RpcCall<TRequest, TResponse> : IDisposable
         }
         message.Content.Headers.ContentType = new MediaTypeHeaderValue(GrpcProtocol.ContentType);
         _send = client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, _cts.Token);
+        if (_requestContent is { } content)
+        {
+            // A caller may write before it reads: when the request cannot even be sent (no
+            // connection), its writes must fail too, not wait for a body stream that never comes.
+            _send.ContinueWith(static (send, state) =>
+            {
+                var reason = send.Exception?.InnerException;
+                ((StreamingRequestContent)state!).Abort(new RpcException(
+                    reason is OperationCanceledException ? StatusCode.Cancelled : StatusCode.Unavailable,
+                    reason?.Message ?? "the request was cancelled", inner: reason));
+            }, content, CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     /// <summary>The status the call ended with; null while it runs.</summary>
