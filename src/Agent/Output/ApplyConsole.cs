@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Cli;
 using Spectre.Console;
 
 namespace Hawser.Agent.Output;
@@ -10,26 +11,10 @@ namespace Hawser.Agent.Output;
 /// </summary>
 internal sealed class ApplyConsole(bool json)
 {
-    private readonly IAnsiConsole _out = CreateStdout();
+    private readonly IAnsiConsole _out = TerminalConsole.CreateStdout();
 
     /// <summary>True for -o json.</summary>
     public bool Json { get; } = json;
-
-    private static IAnsiConsole CreateStdout()
-    {
-        var redirected = Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-            Out = new AnsiConsoleOutput(Console.Out),
-        });
-        if (redirected)
-        {
-            console.Profile.Width = 4096;
-        }
-        return console;
-    }
 
     /// <summary>The header line.</summary>
     public void Start(string node, string spec, bool dryRun, int resources)

@@ -25,15 +25,9 @@ internal sealed class NodesCommand : Command
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var request = new ListNodesRequest();
-        foreach (var pair in (parse.GetValue(_selector) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        if (!KeyValuePairs.TryAdd(parse.GetValue(_selector), request.Selector, "--selector", output))
         {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                output.WriteError($"--selector '{pair}' is not key=value", "Usage");
-                return ExitCodes.Usage;
-            }
-            request.Selector[pair[..eq]] = pair[(eq + 1)..];
+            return ExitCodes.Usage;
         }
         return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
         {

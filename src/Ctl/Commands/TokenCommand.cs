@@ -18,15 +18,9 @@ internal sealed class TokenCommand : Command
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
             var request = new CreateJoinTokenRequest { TtlSeconds = (uint)Math.Max(1, parse.GetValue(ttl).TotalSeconds), Uses = parse.GetValue(uses) };
-            foreach (var pair in (parse.GetValue(labels) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            if (!KeyValuePairs.TryAdd(parse.GetValue(labels), request.Labels, "--labels", output))
             {
-                var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0)
-                {
-                    output.WriteError($"--labels '{pair}' is not key=value", "Usage");
-                    return ExitCodes.Usage;
-                }
-                request.Labels[pair[..eq]] = pair[(eq + 1)..];
+                return ExitCodes.Usage;
             }
             return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
             {

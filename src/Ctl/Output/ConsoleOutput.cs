@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Hawser.Ctl.Commands;
+using Hawser.Shared.Cli;
 using Spectre.Console;
 
 namespace Hawser.Ctl.Output;
@@ -11,28 +12,8 @@ namespace Hawser.Ctl.Output;
 /// </summary>
 internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = null, TextWriter? stderr = null)
 {
-    private readonly IAnsiConsole _stdout = stdout ?? CreateStdout();
+    private readonly IAnsiConsole _stdout = stdout ?? TerminalConsole.CreateStdout();
     private readonly TextWriter _stderr = stderr ?? Console.Error;
-
-    /// <summary>
-    /// Colours and terminal width for a terminal; plain text that is never cut when stdout is a
-    /// pipe or a file, so <c>hawserctl nodes | grep</c> sees every character.
-    /// </summary>
-    private static IAnsiConsole CreateStdout()
-    {
-        var redirected = Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-            Out = new AnsiConsoleOutput(Console.Out),
-        });
-        if (redirected)
-        {
-            console.Profile.Width = 4096;
-        }
-        return console;
-    }
 
     /// <summary>The format in force.</summary>
     public OutputFormat Format { get; } = format;
