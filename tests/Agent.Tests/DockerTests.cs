@@ -31,11 +31,8 @@ public sealed class DockerTests
     [TestMethod]
     public async Task IPv6_is_turned_on_the_network_made_and_a_container_gets_an_address_from_it()
     {
-        using var ns = await NetworkNamespace.CreateAsync("docker");
-        using var host = new AgentHost(ns);
-        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
-        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
-        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        using var env = await DockerHost.StartAsync("docker");
+        var (ns, host, docker) = (env.Namespace, env.Host, env.Docker);
         var spec = host.WriteSpec(Spec);
         var pidBefore = docker.Pid;
 
@@ -67,11 +64,8 @@ public sealed class DockerTests
     [TestMethod]
     public async Task A_subnet_that_differs_is_drift_and_is_replaced_only_when_asked_and_nothing_is_attached()
     {
-        using var ns = await NetworkNamespace.CreateAsync("drift");
-        using var host = new AgentHost(ns);
-        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
-        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
-        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        using var env = await DockerHost.StartAsync("drift");
+        var (ns, host, docker) = (env.Namespace, env.Host, env.Docker);
         await docker.DockerAsync("network", "create", "--ipv6", "--subnet", "fd68:6177:0:0:9::/80", "web");
         await docker.ImportBusyboxAsync();
         await docker.DockerAsync("run", "-d", "--name", "app", "--network", "web", "hawser-test/busybox", "/bin/busybox", "sleep", "300");
@@ -99,11 +93,8 @@ public sealed class DockerTests
     [TestMethod]
     public async Task A_daemon_that_does_not_come_back_gets_the_old_daemon_json_and_its_error_is_reported()
     {
-        using var ns = await NetworkNamespace.CreateAsync("rollback");
-        using var host = new AgentHost(ns);
-        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
-        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
-        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        using var env = await DockerHost.StartAsync("rollback");
+        var (ns, host, docker) = (env.Namespace, env.Host, env.Docker);
         // As a unit file that already passes the key as a flag: dockerd refuses a key set in both places.
         File.WriteAllText(docker.ExtraFlagsFile, "--fixed-cidr-v6 fd68:6177:0:0:3::/80");
         await ns.ExecAsync(docker.RestartScript);
@@ -124,11 +115,8 @@ public sealed class DockerTests
     [TestMethod]
     public async Task Certificate_reloads_signal_and_exec_in_a_container_only_when_the_files_changed()
     {
-        using var ns = await NetworkNamespace.CreateAsync("reload");
-        using var host = new AgentHost(ns);
-        host.WriteFile("/etc/docker/daemon.json", InitialConfig);
-        using var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
-        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        using var env = await DockerHost.StartAsync("reload");
+        var (ns, host, docker) = (env.Namespace, env.Host, env.Docker);
         await docker.ImportBusyboxAsync();
         await docker.DockerAsync("run", "-d", "--name", "proxy", "hawser-test/busybox", "/bin/sh", "-c",
             "trap 'echo hup >> /tmp/hups' HUP; while true; do sleep 0.2; done");
@@ -163,6 +151,44 @@ public sealed class DockerTests
             hups = (await docker.TryDockerAsync("exec", "proxy", "/bin/busybox", "cat", "/tmp/hups")).StandardOutput;
         }
         Assert.AreEqual("hup\n", hups, "one HUP: the second, in-sync apply does not reload");
+    }
+
+    /// <summary>A namespace, a root holding <see cref="InitialConfig"/>, a dockerd using it, and agent.yaml pointing at that dockerd.</summary>
+    private sealed class DockerHost : IDisposable
+    {
+        private DockerHost(NetworkNamespace ns, AgentHost host, DockerDaemon docker) => (Namespace, Host, Docker) = (ns, host, docker);
+
+        public NetworkNamespace Namespace { get; }
+
+        public AgentHost Host { get; }
+
+        public DockerDaemon Docker { get; }
+
+        public static async Task<DockerHost> StartAsync(string label)
+        {
+            var ns = await NetworkNamespace.CreateAsync(label);
+            var host = new AgentHost(ns);
+            try
+            {
+                host.WriteFile("/etc/docker/daemon.json", InitialConfig);
+                var docker = await DockerDaemon.StartAsync(ns, host.PathOf("/etc/docker/daemon.json"));
+                host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+                return new DockerHost(ns, host, docker);
+            }
+            catch
+            {
+                host.Dispose();
+                ns.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            Docker.Dispose();
+            Host.Dispose();
+            Namespace.Dispose();
+        }
     }
 
     private static async Task WaitForAsync(DockerDaemon docker)
