@@ -59,7 +59,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 await log.WriteLineAsync($"error: this host has not enrolled ({paths.Map("/var/lib/hawser/node.crt")} is missing); give --join-token and --ca-hash from `hawserctl token create`");
                 return Commands.ExitCodes.Usage;
             }
-            for (var wait = TimeSpan.FromSeconds(1); ; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(60).Ticks)))
+            var retry = new Backoff();
+            while (true)
             {
                 try
                 {
@@ -69,7 +70,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 catch (EnrollmentException ex) when (ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
                 {
                     // The network or the controller is not up yet: keep trying, like any other connection.
-                    await log.WriteLineAsync($"cannot reach the controller yet ({ex.InnerException.Message}); retrying in {wait.TotalSeconds:0} s");
+                    var wait = retry.Next();
+                    await log.WriteLineAsync($"cannot reach the controller yet ({ex.InnerException.Message}); retrying in {wait.TotalSeconds:0.0} s");
                     await Task.Delay(wait, cancellationToken);
                 }
                 catch (EnrollmentException ex)
@@ -80,7 +82,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
         }
         var periodic = PeriodicConvergeAsync(cancellationToken);
-        var backoff = TimeSpan.FromSeconds(1);
+        var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
         {
             var connectedAt = DateTime.UtcNow;
@@ -104,10 +106,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             if (DateTime.UtcNow - connectedAt > TimeSpan.FromMinutes(1))
             {
-                backoff = TimeSpan.FromSeconds(1);
+                backoff.Reset();
             }
-            // Jitter spreads a fleet's reconnects after a controller restart.
-            var wait = backoff * (0.5 + Random.Shared.NextDouble());
+            var wait = backoff.Next();
             await log.WriteLineAsync($"reconnecting in {wait.TotalSeconds:0.0} s");
             try
             {
@@ -117,7 +118,6 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             {
                 break;
             }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(60).Ticks));
         }
         try
         {
