@@ -23,12 +23,11 @@ internal sealed class ApplyCommand : Command
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var file = parse.GetValue(_file)!;
-        if (!file.Exists)
+        if (await SpecFileInput.ReadAsync(file, output, cancellationToken) is not { } text)
         {
-            output.WriteError($"{file.FullName}: the spec file does not exist", "Usage");
             return ExitCodes.Usage;
         }
-        var request = new ApplySpecRequest { SpecYaml = await File.ReadAllTextAsync(file.FullName, cancellationToken), FileName = file.FullName, Message = parse.GetValue(_message)! };
+        var request = new ApplySpecRequest { SpecYaml = text, FileName = file.FullName, Message = parse.GetValue(_message)! };
         return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
         {
             ApplySpecResponse response;
@@ -38,10 +37,7 @@ internal sealed class ApplyCommand : Command
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {
-                foreach (var line in ex.Detail.Split('\n'))
-                {
-                    output.WriteError(line, "InvalidSpec");
-                }
+                SpecFileInput.PrintErrors(ex, output);
                 output.WriteError("the spec was not stored", "InvalidSpec");
                 return ExitCodes.Failed;
             }

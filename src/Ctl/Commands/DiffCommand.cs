@@ -21,12 +21,11 @@ internal sealed class DiffCommand : Command
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var file = parse.GetValue(_file)!;
-        if (!file.Exists)
+        if (await SpecFileInput.ReadAsync(file, output, cancellationToken) is not { } text)
         {
-            output.WriteError($"{file.FullName}: the spec file does not exist", "Usage");
             return ExitCodes.Usage;
         }
-        var request = new DiffSpecRequest { SpecYaml = await File.ReadAllTextAsync(file.FullName, cancellationToken), FileName = file.FullName };
+        var request = new DiffSpecRequest { SpecYaml = text, FileName = file.FullName };
         return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
         {
             DiffSpecResponse response;
@@ -36,10 +35,7 @@ internal sealed class DiffCommand : Command
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {
-                foreach (var line in ex.Detail.Split('\n'))
-                {
-                    output.WriteError(line, "InvalidSpec");
-                }
+                SpecFileInput.PrintErrors(ex, output);
                 return ExitCodes.Failed;
             }
             var changes = response.Nodes.Any(n => n.Resources.Any(r => r.State != ResourceState.InSync));
