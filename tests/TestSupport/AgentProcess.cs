@@ -51,8 +51,15 @@ public sealed class AgentProcess : IAsyncDisposable
 
     /// <summary>Starts the agent; extra arguments (join token, CA hash) are appended.</summary>
     public static AgentProcess Start(AgentHost host, string node, Uri controller, params string[] extra) =>
+        StartWith(null, host, node, controller, extra);
+
+    /// <summary>As <see cref="Start"/>, with extra environment variables.</summary>
+    public static AgentProcess StartWith(IDictionary<string, string>? environment, AgentHost host, string node, Uri controller, params string[] extra) =>
         new(HawserProcesses.Start("hawser-agent",
-            ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra], host.Namespace), node, host);
+            ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra], host.Namespace, environment), node, host);
+
+    /// <summary>The process id.</summary>
+    public int Pid => _process.Id;
 
     /// <summary>Waits until the agent printed a line containing <paramref name="text"/>.</summary>
     public async Task WaitForAsync(string text, TimeSpan? timeout = null)

@@ -10,10 +10,10 @@ public static class HawserProcesses
         ExternalProcess.RunAsync("dotnet", [DllPath(binary), .. arguments], TimeSpan.FromSeconds(60), environment: environment);
 
     /// <summary>Starts a Hawser binary, inside <paramref name="ns"/> when given; the caller owns the process.</summary>
-    public static Process Start(string binary, IEnumerable<string> arguments, NetworkNamespace? ns = null) =>
+    public static Process Start(string binary, IEnumerable<string> arguments, NetworkNamespace? ns = null, IDictionary<string, string>? environment = null) =>
         ns is null
-            ? ExternalProcess.Start("dotnet", [DllPath(binary), .. arguments])
-            : ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", DllPath(binary), .. arguments]);
+            ? ExternalProcess.Start("dotnet", [DllPath(binary), .. arguments], environment: environment)
+            : ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", DllPath(binary), .. arguments], environment: environment);
 
     /// <summary>Runs a Hawser binary to its end inside <paramref name="ns"/>.</summary>
     public static Task<ProcessResult> RunInAsync(NetworkNamespace ns, string binary, IEnumerable<string> arguments) =>

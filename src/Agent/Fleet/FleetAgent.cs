@@ -4,6 +4,7 @@ using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Host;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Hosting;
 using Hawser.Shared.Pki;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
@@ -81,6 +82,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 }
             }
         }
+        using var systemd = new SystemdNotifier();
+        // Ready once enrolled: from here on the agent converges with or without the controller.
+        systemd.Ready($"node {options.Node}, controller {options.Controller}");
         var periodic = PeriodicConvergeAsync(cancellationToken);
         var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
@@ -119,6 +123,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 break;
             }
         }
+        systemd.Stopping();
         try
         {
             await periodic;

@@ -3,6 +3,7 @@ using System.Net;
 using Hawser.Controller.Api;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
+using Hawser.Shared.Hosting;
 using Hawser.Shared.Protocol;
 using Hawser.Controller.Store;
 using Hawser.Shared.Rpc.Server;
@@ -109,6 +110,8 @@ internal sealed class RunCommand : Command
             {
                 Console.WriteLine($"listening {string.Join(", ", host.Addresses)} (gRPC over TLS, client certificates)");
                 Console.WriteLine("ready");
+                using var systemd = new SystemdNotifier();
+                systemd.Ready($"serving on {string.Join(", ", host.Addresses)}");
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -116,6 +119,7 @@ internal sealed class RunCommand : Command
                 catch (OperationCanceledException)
                 {
                     Console.WriteLine("stopping");
+                    systemd.Stopping();
                     sessions.CloseAll();
                 }
             }

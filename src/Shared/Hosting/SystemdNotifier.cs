@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Hawser.Shared.Hosting;
+
+/// <summary>
+/// The sd_notify datagram protocol, for <c>Type=notify</c> units: READY=1 once serving, STOPPING=1
+/// on shutdown, WATCHDOG=1 at half the unit's WatchdogSec. Without $NOTIFY_SOCKET (not under
+/// systemd) every call does nothing.
+/// </summary>
+public sealed class SystemdNotifier : IDisposable
+{
+    private readonly Socket? _socket;
+    private readonly UnixDomainSocketEndPoint? _endPoint;
+    private Timer? _watchdog;
+
+    /// <summary>A notifier for the socket systemd named in the environment, if any.</summary>
+    public SystemdNotifier(string? notifySocket = null)
+    {
+        var path = notifySocket ?? Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+        // A leading '@' names a socket in the abstract namespace.
+        _endPoint = new UnixDomainSocketEndPoint(path[0] == '@' ? "\0" + path[1..] : path);
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    }
+
+    /// <summary>True when running under a service manager that listens.</summary>
+    public bool Enabled => _socket is not null;
+
+    /// <summary>Tells systemd the service is up (and starts watchdog pings when the unit asks for them).</summary>
+    public void Ready(string status)
+    {
+        Send($"READY=1\nSTATUS={status}\nMAINPID={Environment.ProcessId}");
+        if (Enabled && Environment.GetEnvironmentVariable("WATCHDOG_USEC") is { } usec
+            && long.TryParse(usec, NumberStyles.None, CultureInfo.InvariantCulture, out var microseconds) && microseconds > 0)
+        {
+            var half = TimeSpan.FromMicroseconds(microseconds / 2);
+            _watchdog = new Timer(_ => Send("WATCHDOG=1"), null, half, half);
+        }
+    }
+
+    /// <summary>Tells systemd the service is shutting down.</summary>
+    public void Stopping() => Send("STOPPING=1");
+
+    /// <summary>Updates the status line `systemctl status` shows.</summary>
+    public void Status(string status) => Send($"STATUS={status}");
+
+    private void Send(string message)
+    {
+        if (_socket is null)
+        {
+            return;
+        }
+        try
+        {
+            _socket.SendTo(Encoding.UTF8.GetBytes(message), _endPoint!);
+        }
+        catch (SocketException)
+        {
+            // The manager went away; the service itself carries on.
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _watchdog?.Dispose();
+        _socket?.Dispose();
+    }
+}
