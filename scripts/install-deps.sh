@@ -19,7 +19,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 packages=(python3 python3-grpcio python3-protobuf protobuf-compiler
-  docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd)
+  docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
