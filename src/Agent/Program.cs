@@ -6,5 +6,7 @@ var root = new RootCommand("hawser-agent: makes this host match the desired stat
 {
     new ApplyCommand(),
     new RunCommand(),
+    new InstallCommand(),
+    InstallCommand.Uninstall(),
 };
 return await CommandLineRunner.RunAsync(root, args, ExitCodes.Usage);
