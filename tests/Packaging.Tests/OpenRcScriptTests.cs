@@ -49,21 +49,22 @@ public sealed class OpenRcScriptTests
     {
         using var temp = new TempDirectory();
         var argv = Path.Combine(temp.Path, "argv");
+        var pid = Path.Combine(temp.Path, "pid");
         var stand = Path.Combine(temp.Path, "hawser-agent-stand-in");
-        // Stands in for the binary: records how it was started, then runs until stopped.
-        File.WriteAllText(stand, $"#!/bin/sh\necho \"$@\" > {argv}\nexec sleep 300\n");
+        // Stands in for the binary: records how it was started and its pid, then runs until stopped.
+        File.WriteAllText(stand, $"#!/bin/sh\necho \"$@\" > {argv}\necho $$ > {pid}\nexec sleep 300\n");
         File.SetUnixFileMode(stand, (UnixFileMode)Convert.ToInt32("755", 8));
         var path = Install(temp, "hawser-agent",
             $"HAWSER_CONTROLLER=https://ctl.example.org:7443\nHAWSER_NODE=web1\nHAWSER_AGENT_ARGS=\"--interval 00:00:30\"\nHAWSER_AGENT_BIN={stand}\n");
 
         var result = await InPrivateMounts(
-            $"openrc-run {path} start && sleep 1 && openrc-run {path} status && echo RUNNING=$(pgrep -fc '[s]leep 300') && " +
-            $"openrc-run {path} stop && sleep 0.5 && echo AFTER=$(pgrep -fc '[s]leep 300')");
+            $"openrc-run {path} start && sleep 1 && openrc-run {path} status && " +
+            $"(kill -0 $(cat {pid}) && echo RUNNING=yes) && openrc-run {path} stop && sleep 0.5 && (kill -0 $(cat {pid}) 2>/dev/null || echo AFTER=gone)");
 
         Assert.AreEqual(0, result.ExitCode, result.Output);
         StringAssert.Contains(result.Output, "status: started");
-        StringAssert.Contains(result.StandardOutput, "RUNNING=1");
-        StringAssert.Contains(result.StandardOutput, "AFTER=0");
+        StringAssert.Contains(result.StandardOutput, "RUNNING=yes");
+        StringAssert.Contains(result.StandardOutput, "AFTER=gone", "stop ends the supervised process");
         Assert.AreEqual("run --controller https://ctl.example.org:7443 --node web1 --interval 00:00:30", File.ReadAllText(argv).Trim());
     }
 
