@@ -82,8 +82,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     {
         var identity = callers.RequireAdmin(context);
         var fileName = string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName;
-        var (nodes, errors) = DesiredStates.Resolve(request.SpecYaml, fileName);
-        if (nodes is null)
+        var (resolved, errors) = DesiredStates.Resolve(request.SpecYaml, fileName);
+        if (resolved is null)
         {
             throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
         }
@@ -98,14 +98,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
-        var parsed = SpecParser.Parse(request.SpecYaml, fileName, SpecRules.Controller).Spec!;
+        desired.Remember(revision, resolved);
         var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var node in store.ListNodes())
         {
-            if (parsed.Nodes.TryGetValue(node.Name, out var spec))
+            if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels))
             {
-                labels[node.Name] = spec.Labels;
+                labels[node.Name] = nodeLabels;
             }
             if (desired.For(node, revision) is { } state)
             {
@@ -122,12 +122,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     private async Task<DiffSpecResponse> DiffSpecAsync(DiffSpecRequest request, ServerCallContext context)
     {
         callers.RequireAdmin(context);
-        var (nodes, errors) = DesiredStates.Resolve(request.SpecYaml, string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName);
-        if (nodes is null)
+        var (resolved, errors) = DesiredStates.Resolve(request.SpecYaml, string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName);
+        if (resolved is null)
         {
             throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
         }
-        var diffs = await Task.WhenAll(nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
+        var diffs = await Task.WhenAll(resolved.Nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
         {
             var report = await sessions.DryRunAsync(pair.Key, pair.Value, DryRunTimeout, context.CancellationToken);
             var diff = new NodeDiff { Node = pair.Key, Reachable = report is not null };

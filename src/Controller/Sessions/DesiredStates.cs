@@ -8,6 +8,9 @@ namespace Hawser.Controller.Sessions;
 /// <summary>One node's desired state in one revision: the spec text the agent receives.</summary>
 public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256);
 
+/// <summary>A whole spec resolved: each node's spec text and labels.</summary>
+public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Labels);
+
 /// <summary>
 /// Resolves revisions into per-node desired states. A node's desired revision is the newest
 /// revision that changed its own state, so an apply that does not touch a node pushes nothing to it.
@@ -17,7 +20,7 @@ public sealed class DesiredStates(ControllerStore store)
     private readonly ConcurrentDictionary<ulong, IReadOnlyDictionary<string, string>> _byRevision = new();
 
     /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
-    public static (IReadOnlyDictionary<string, string>? Nodes, IReadOnlyList<string> Errors) Resolve(string text, string fileName)
+    public static (ResolvedSpec? Spec, IReadOnlyList<string> Errors) Resolve(string text, string fileName)
     {
         var parsed = SpecParser.Parse(text, fileName, SpecRules.Controller);
         if (!parsed.IsValid)
@@ -32,8 +35,12 @@ public sealed class DesiredStates(ControllerStore store)
             errors.AddRange(resolved.Conflicts.Select(c => $"{fileName}: node '{name}': {c}"));
             nodes[name] = SpecWriter.WriteNode(name, node.Labels, resolved.Blocks);
         }
-        return errors.Count == 0 ? (nodes, []) : (null, errors);
+        var labels = parsed.Spec.Nodes.ToDictionary(n => n.Key, n => n.Value.Labels, StringComparer.Ordinal);
+        return errors.Count == 0 ? (new ResolvedSpec(nodes, labels), []) : (null, errors);
     }
+
+    /// <summary>Keeps what apply already resolved for a new revision, so it is not parsed again.</summary>
+    public void Remember(RevisionRecord revision, ResolvedSpec spec) => _byRevision.TryAdd(revision.Number, spec.Nodes);
 
     // Revisions are immutable, so a revision read once is good forever.
     private readonly ConcurrentDictionary<ulong, RevisionRecord?> _revisions = new();
@@ -42,7 +49,7 @@ public sealed class DesiredStates(ControllerStore store)
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
-        _byRevision.GetOrAdd(revision.Number, _ => Resolve(revision.SpecText, $"revision {revision.Number}").Nodes
+        _byRevision.GetOrAdd(revision.Number, _ => Resolve(revision.SpecText, $"revision {revision.Number}").Spec?.Nodes
             ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates"));
 
     /// <summary>
