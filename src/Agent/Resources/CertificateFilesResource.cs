@@ -29,24 +29,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         foreach (var target in Targets())
         {
             var (uid, gid) = Accounts.Resolve(context, target.Install);
-            var onDisk = context.Paths.Map(target.HostPath);
-            var current = File.Exists(onDisk) ? File.ReadAllBytes(onDisk) : null;
-            if (current is null || !current.AsSpan().SequenceEqual(target.Content))
-            {
-                changes.Add(new Change(target.HostPath, current is null ? null : Fingerprint(current), Fingerprint(target.Content)));
-                continue;
-            }
-            var mode = File.GetUnixFileMode(onDisk);
-            if (mode != target.Mode)
-            {
-                changes.Add(new Change($"{target.HostPath} mode", Octal(mode), Octal(target.Mode)));
-            }
-            var resolved = new FileInfo(onDisk).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? onDisk;
-            var owner = AtomicFile.Owner(resolved);
-            if ((uid >= 0 && owner.Uid != uid) || (gid >= 0 && owner.Gid != gid))
-            {
-                changes.Add(new Change($"{target.HostPath} owner", $"{owner.Uid}:{owner.Gid}", $"{(uid >= 0 ? uid : owner.Uid)}:{(gid >= 0 ? gid : owner.Gid)}"));
-            }
+            changes.AddRange(Differences(context, target, uid, gid));
         }
         if (context.State.PendingReloads.Contains(spec.Name))
         {
@@ -64,7 +47,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         {
             var targets = Targets(install, index).ToList();
             var (uid, gid) = Accounts.Resolve(context, install);
-            if (targets.All(t => InPlace(context, t, uid, gid)))
+            if (targets.All(t => Differences(context, t, uid, gid).Count == 0))
             {
                 continue;
             }
@@ -153,15 +136,27 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         }
     }
 
-    private static bool InPlace(ResourceContext context, Target target, int uid, int gid)
+    /// <summary>How one target differs from what it should be: content first; mode and owner only once the content is right.</summary>
+    private static List<Change> Differences(ResourceContext context, Target target, int uid, int gid)
     {
         var path = context.Paths.Map(target.HostPath);
-        if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(target.Content) || File.GetUnixFileMode(path) != target.Mode)
+        var current = File.Exists(path) ? File.ReadAllBytes(path) : null;
+        if (current is null || !current.AsSpan().SequenceEqual(target.Content))
         {
-            return false;
+            return [new Change(target.HostPath, current is null ? null : Fingerprint(current), Fingerprint(target.Content))];
+        }
+        var changes = new List<Change>();
+        var mode = File.GetUnixFileMode(path);
+        if (mode != target.Mode)
+        {
+            changes.Add(new Change($"{target.HostPath} mode", Octal(mode), Octal(target.Mode)));
         }
         var owner = AtomicFile.Owner(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path);
-        return (uid < 0 || owner.Uid == uid) && (gid < 0 || owner.Gid == gid);
+        if ((uid >= 0 && owner.Uid != uid) || (gid >= 0 && owner.Gid != gid))
+        {
+            changes.Add(new Change($"{target.HostPath} owner", $"{owner.Uid}:{owner.Gid}", $"{(uid >= 0 ? uid : owner.Uid)}:{(gid >= 0 ? gid : owner.Gid)}"));
+        }
+        return changes;
     }
 
     private IEnumerable<Target> Targets() => spec.Install.SelectMany((install, index) => Targets(install, index));
