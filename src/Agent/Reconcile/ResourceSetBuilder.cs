@@ -211,13 +211,7 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
         }
         if (path == UfwForwardPolicyResource.DefaultsFile)
         {
-            return async (context, token) =>
-            {
-                if (await UfwForwardPolicyResource.LivePoliciesAsync(context, token) is not null)
-                {
-                    (await context.Runner.RunAsync(["ufw", "reload"], token)).EnsureSuccess();
-                }
-            };
+            return UfwForwardPolicyResource.ReloadIfActiveAsync;
         }
         return null;
     }

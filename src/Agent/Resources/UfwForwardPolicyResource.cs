@@ -56,6 +56,12 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
         {
             context.WriteFile(DefaultsFile, Id, Encoding.UTF8.GetBytes(updated));
         }
+        await ReloadIfActiveAsync(context, cancellationToken);
+    }
+
+    /// <summary>ufw reads /etc/default/ufw only when it (re)loads: reload it when it is active.</summary>
+    internal static async Task ReloadIfActiveAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
         if (await LivePoliciesAsync(context, cancellationToken) is not null)
         {
             (await context.Runner.RunAsync(["ufw", "reload"], cancellationToken)).EnsureSuccess();
