@@ -155,13 +155,16 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         await log.WriteLineAsync($"enrolled as {options.Node}; certificate valid until {joined.NotAfter.ToDateTime():u}");
     }
 
-    private async Task RenewIfDueAsync(RpcChannel channel, CancellationToken cancellationToken)
+    /// <summary>Renews the node certificate past two thirds of its life; a channel is made only then.</summary>
+    private async Task RenewIfDueAsync(CancellationToken cancellationToken)
     {
         using var current = _identity.LoadCertificate();
         if (!AgentIdentity.NeedsRenewal(current, DateTime.UtcNow))
         {
             return;
         }
+        using var ca = _identity.LoadCa();
+        using var channel = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = current });
         var csr = _identity.NewSigningRequest(options.Node);
         var renewed = await channel.UnaryAsync(EnrollmentServiceMethods.Renew, new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
         _identity.Save(renewed.CertificatePem, renewed.CaPem);
@@ -170,11 +173,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
     {
+        await RenewIfDueAsync(cancellationToken);
         using var ca = _identity.LoadCa();
-        using (var renewal = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = _identity.LoadCertificate() }))
-        {
-            await RenewIfDueAsync(renewal, cancellationToken);
-        }
         using var channel = new RpcChannel(options.Controller, new RpcChannelOptions
         {
             TrustedCa = ca,
@@ -241,9 +241,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             // A stream can outlive a certificate; renew on the way, not only when reconnecting.
             try
             {
-                using var ca = _identity.LoadCa();
-                using var channel = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = _identity.LoadCertificate() });
-                await RenewIfDueAsync(channel, cancellationToken);
+                await RenewIfDueAsync(cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
