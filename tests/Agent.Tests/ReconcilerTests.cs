@@ -1,4 +1,5 @@
 using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;

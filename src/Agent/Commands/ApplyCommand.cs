@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
 using Hawser.Shared.Spec;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Fleet;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 
 namespace Hawser.Agent.Commands;
 

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Shared.Hosting;
 using Hawser.Shared.Pki;

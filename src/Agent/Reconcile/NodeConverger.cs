@@ -1,6 +1,7 @@
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
 using Hawser.Shared.Spec;

@@ -1,4 +1,5 @@
 using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 
 namespace Hawser.Agent.Reconcile;
 

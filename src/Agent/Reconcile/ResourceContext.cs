@@ -1,5 +1,6 @@
 using Hawser.Agent.Docker;
 using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.State;
 using Hawser.Shared.IO;
 

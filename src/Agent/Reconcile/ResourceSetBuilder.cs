@@ -1,5 +1,5 @@
 using Hawser.Agent.Configuration;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
 using Hawser.Shared.Spec;

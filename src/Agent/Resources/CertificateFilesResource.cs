@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;

@@ -1,3 +1,4 @@
+using Hawser.Shared.Host;
 using System.Text;
 using Hawser.Agent.Reconcile;
 
@@ -50,7 +51,7 @@ public sealed class KernelModulesResource(string hostPath, IReadOnlyList<string>
             var result = await context.Runner.RunAsync(["modprobe", $"tcp_{control}"], cancellationToken);
             if (!result.Succeeded)
             {
-                throw new ResourceException($"tcp_{control} is not available and could not be loaded: {new Host.CommandFailedException(result).Message}");
+                throw new ResourceException($"tcp_{control} is not available and could not be loaded: {new CommandFailedException(result).Message}");
             }
         }
     }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Hawser.Agent.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
 using Hawser.Shared.IO;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hawser.Agent.Host;
+using Hawser.Shared.Host;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.State;

@@ -1,4 +1,4 @@
-namespace Hawser.Agent.Host;
+namespace Hawser.Shared.Host;
 
 /// <summary>
 /// Where the host's files are: every host path (<c>/etc/...</c>, <c>/var/lib/hawser</c>) lives under

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Hawser.Agent.Host;
+namespace Hawser.Shared.Host;
 
 /// <summary>The outcome of a program the agent ran.</summary>
 public sealed record CommandResult(IReadOnlyList<string> Argv, int ExitCode, string StandardOutput, string StandardError)
