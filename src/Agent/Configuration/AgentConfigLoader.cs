@@ -1,7 +1,7 @@
 using Hawser.Agent.Host;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
+using Hawser.Shared.Configuration;
+using Hawser.Shared.Host;
+using Hawser.Shared.Hosting;
 
 namespace Hawser.Agent.Configuration;
 
@@ -15,25 +15,39 @@ public static class AgentConfigLoader
         {
             return new AgentConfig();
         }
-        var deserializer = new DeserializerBuilder()
-            .WithNamingConvention(CamelCaseNamingConvention.Instance)
-            .WithEnforceRequiredMembers()
-            // The config's read-only collection types, mapped to concrete ones YamlDotNet can fill.
-            .WithTypeMapping<IReadOnlyList<string>, List<string>>()
-            .WithTypeMapping<IReadOnlyDictionary<string, ServiceCommands>, Dictionary<string, ServiceCommands>>()
-            .Build();
-        AgentConfig config;
-        try
+        var file = YamlSettingsFile.Load(path);
+        var root = file.Root;
+        root.AllowOnly("allowedPaths", "allowedCommands", "sysctlFile", "modulesFile", "ndppdConfig", "dockerConfig", "dockerSocket",
+            "dockerStartTimeoutSeconds", "initSystem", "services");
+        var defaults = new AgentConfig();
+        var config = new AgentConfig
         {
-            config = deserializer.Deserialize<AgentConfig?>(File.ReadAllText(path)) ?? new AgentConfig();
-        }
-        catch (YamlException ex)
-        {
-            var reason = ex.InnerException?.Message ?? ex.Message;
-            throw new InvalidDataException($"{path}:{ex.Start.Line}:{ex.Start.Column}: {reason}", ex);
-        }
+            AllowedPaths = root.StringList("allowedPaths") ?? defaults.AllowedPaths,
+            AllowedCommands = root.StringList("allowedCommands") ?? defaults.AllowedCommands,
+            SysctlFile = root.Text("sysctlFile") ?? defaults.SysctlFile,
+            ModulesFile = root.Text("modulesFile") ?? defaults.ModulesFile,
+            NdppdConfig = root.Text("ndppdConfig") ?? defaults.NdppdConfig,
+            DockerConfig = root.Text("dockerConfig") ?? defaults.DockerConfig,
+            DockerSocket = root.Text("dockerSocket") ?? defaults.DockerSocket,
+            DockerStartTimeoutSeconds = root.WholeNumber("dockerStartTimeoutSeconds") ?? defaults.DockerStartTimeoutSeconds,
+            InitSystem = root.Text("initSystem") ?? defaults.InitSystem,
+            Services = (root.Maps("services") ?? []).ToDictionary(s => s.Name, s => ReadService(s.Map)),
+        };
+        file.ThrowIfInvalid();
         var errors = Validate(config).Select(e => $"{path}: {e}").ToList();
         return errors.Count == 0 ? config : throw new InvalidDataException(string.Join("\n", errors));
+    }
+
+    private static ServiceCommands ReadService(YamlSettingsMap map)
+    {
+        map.AllowOnly("restart", "stop", "isActive", "logs");
+        return new ServiceCommands
+        {
+            Restart = map.StringList("restart") ?? [],
+            Stop = map.StringList("stop") ?? [],
+            IsActive = map.StringList("isActive") ?? [],
+            Logs = map.StringList("logs"),
+        };
     }
 
     private static IEnumerable<string> Validate(AgentConfig config)
@@ -72,5 +86,5 @@ public static class AgentConfigLoader
 
     /// <summary>The service manager this config describes.</summary>
     public static ServiceManager CreateServiceManager(AgentConfig config, ICommandRunner runner) =>
-        new(runner, config.InitSystem == "auto" ? ServiceManager.DetectInitSystem() : config.InitSystem, config.Services);
+        new(runner, config.InitSystem == "auto" ? InitSystem.Detect() : config.InitSystem, config.Services);
 }

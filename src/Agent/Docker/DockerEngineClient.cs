@@ -150,13 +150,16 @@ public sealed class DockerEngineClient : IDisposable
         var id = created?["Id"]?.GetValue<string>() ?? throw new DockerApiException(HttpStatusCode.OK, $"POST /containers/{container}/exec", "the daemon returned no exec id");
         using var request = new HttpRequestMessage(HttpMethod.Post, await PathAsync($"exec/{id}/start", cancellationToken))
         {
-            Content = JsonContent.Create(new JsonObject { ["Detach"] = false, ["Tty"] = false }),
+            Content = Json(new JsonObject { ["Detach"] = false, ["Tty"] = false }),
         };
         using var response = await _http.SendAsync(request, cancellationToken);
         var raw = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var inspect = await SendAsync(HttpMethod.Get, $"exec/{id}/json", null, cancellationToken);
         return (inspect?["ExitCode"]?.GetValue<int>() ?? -1, Demultiplex(raw));
     }
+
+    // JsonNode writes itself; JsonContent.Create would reach for reflection-based serialization, which trimming removes.
+    private static StringContent Json(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
 
     /// <summary>Any versioned request; returns the JSON body (null when empty) or throws <see cref="DockerApiException"/>.</summary>
     public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken, bool versioned = true)
@@ -165,7 +168,7 @@ public sealed class DockerEngineClient : IDisposable
         using var request = new HttpRequestMessage(method, endpoint);
         if (body is not null)
         {
-            request.Content = JsonContent.Create(body);
+            request.Content = Json(body);
         }
         using var response = await Transport(() => _http.SendAsync(request, cancellationToken));
         var text = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -1,6 +1,8 @@
 using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
 using Hawser.Agent.Host;
+using Hawser.Shared.Host;
+using Hawser.Shared.Hosting;
 using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Agent.Fleet;
@@ -15,7 +17,7 @@ public static class HostFactsReader
         {
             Kernel = ReadOr("/proc/sys/kernel/osrelease"),
             Distro = OsRelease(paths),
-            InitSystem = ServiceManager.DetectInitSystem(),
+            InitSystem = InitSystem.Detect(),
             Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
             Hostname = Environment.MachineName,
         };

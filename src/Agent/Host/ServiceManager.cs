@@ -1,3 +1,5 @@
+using Hawser.Shared.Host;
+
 namespace Hawser.Agent.Host;
 
 /// <summary>How the agent drives one host service; each argv is run without a shell.</summary>
@@ -22,12 +24,6 @@ public sealed class ServiceUnavailableException(string message) : Exception(mess
 /// <summary>Starts, stops and checks host services through the host's init system, or commands the agent's config names.</summary>
 public sealed class ServiceManager(ICommandRunner runner, string initSystem, IReadOnlyDictionary<string, ServiceCommands> overrides)
 {
-    /// <summary>The init system of the machine the agent runs on: systemd, openrc, or none.</summary>
-    public static string DetectInitSystem() =>
-        Directory.Exists("/run/systemd/system") ? "systemd"
-        : File.Exists("/sbin/openrc-run") || Directory.Exists("/run/openrc") ? "openrc"
-        : "none";
-
     /// <summary>The commands used for <paramref name="service"/>.</summary>
     public ServiceCommands CommandsFor(string service) => overrides.TryGetValue(service, out var configured) ? configured : initSystem switch
     {

@@ -1,3 +1,4 @@
+using Hawser.Shared.Host;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -88,7 +89,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
             if (!check.Succeeded)
             {
                 Restore(context, configPath, previous, mode);
-                throw new ResourceException($"dockerd rejected the new daemon.json, which was put back as it was: {new Host.CommandFailedException(check).Message}");
+                throw new ResourceException($"dockerd rejected the new daemon.json, which was put back as it was: {new CommandFailedException(check).Message}");
             }
         }
         try
@@ -132,7 +133,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         {
             await context.Services.RestartAsync(ServiceName, cancellationToken);
         }
-        catch (Host.CommandFailedException ex)
+        catch (CommandFailedException ex)
         {
             throw new ResourceException($"restarting the Docker daemon failed: {ex.Message}", ex);
         }

@@ -55,7 +55,7 @@ public sealed class DockerNetworkResource(DockerNetworkSpec spec, IReadOnlyList<
         var ipam = new JsonArray();
         if (spec.Ipv6Subnet is { } subnet)
         {
-            ipam.Add(new JsonObject { ["Subnet"] = subnet.ToString() });
+            ipam.Add((JsonNode)new JsonObject { ["Subnet"] = subnet.ToString() });
         }
         await context.Docker.CreateNetworkAsync(new JsonObject
         {

@@ -1,7 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
+using Hawser.Shared.Configuration;
 
 namespace Hawser.Ctl.Configuration;
 
@@ -47,23 +45,19 @@ public sealed record CtlConfig
         {
             return null;
         }
-        try
+        var file = YamlSettingsFile.Load(path);
+        file.Root.AllowOnly("controller", "ca", "certificate", "key");
+        Uri? controller = null;
+        if (file.Root.Text("controller") is { } url && !Uri.TryCreate(url, UriKind.Absolute, out controller))
         {
-            var config = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
-                .Deserialize<CtlConfig?>(File.ReadAllText(path)) ?? new CtlConfig();
-            // Relative credential paths are relative to the config file.
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            return config with
-            {
-                Ca = config.Ca is null ? null : Path.GetFullPath(config.Ca, directory),
-                Certificate = config.Certificate is null ? null : Path.GetFullPath(config.Certificate, directory),
-                Key = config.Key is null ? null : Path.GetFullPath(config.Key, directory),
-            };
+            file.Root.Invalid("controller", $"controller '{url}' is not a URL, e.g. https://controller.example:7443");
         }
-        catch (YamlException ex)
-        {
-            throw new InvalidDataException($"{path}:{ex.Start.Line}:{ex.Start.Column}: {ex.InnerException?.Message ?? ex.Message}", ex);
-        }
+        // Relative credential paths are relative to the config file.
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? FullPath(string key) => file.Root.Text(key) is { } value ? Path.GetFullPath(value, directory) : null;
+        var config = new CtlConfig { Controller = controller, Ca = FullPath("ca"), Certificate = FullPath("certificate"), Key = FullPath("key") };
+        file.ThrowIfInvalid();
+        return config;
     }
 
     /// <summary>The CA and admin certificate, loaded; throws with the file that is missing or wrong.</summary>
