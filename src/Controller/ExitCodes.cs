@@ -5,6 +5,8 @@ internal static class ExitCodes
 {
     /// <summary>Stopped cleanly.</summary>
     public const int Ok = 0;
+    /// <summary>install: the service could not be installed, or did not come up.</summary>
+    public const int Failed = 1;
     /// <summary>A command-line value is wrong.</summary>
     public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
     /// <summary>The data directory or store cannot be used (locked, newer schema, no permission).</summary>

@@ -6,5 +6,7 @@ var root = new RootCommand("hawser-controller: holds the fleet's desired state a
 {
     new InitCommand(),
     new RunCommand(),
+    new InstallCommand(),
+    InstallCommand.Uninstall(),
 };
 return await CommandLineRunner.RunAsync(root, args);

@@ -8,7 +8,7 @@ public sealed class InstallTests
 {
     [TestMethod]
     [DataRow("systemd", "/etc/systemd/system/hawser-agent.service", "packaging/systemd/hawser-agent.service", "/etc/default/hawser-agent",
-        "HAWSER_CONTROLLER=https://ctl.example.org:7443/\nHAWSER_NODE=web1\nHAWSER_AGENT_ARGS=\"--join-token abc123.secretsecret --ca-hash sha256:00ff\"\n",
+        "HAWSER_CONTROLLER=\"https://ctl.example.org:7443/\"\nHAWSER_NODE=\"web1\"\nHAWSER_AGENT_ARGS=\"--join-token abc123.secretsecret --ca-hash sha256:00ff\"\n",
         "would run: systemctl daemon-reload|would run: systemctl enable --now hawser-agent", "would run: systemctl disable --now hawser-agent")]
     [DataRow("openrc", "/etc/init.d/hawser-agent", "packaging/openrc/hawser-agent", "/etc/conf.d/hawser-agent",
         "HAWSER_CONTROLLER=\"https://ctl.example.org:7443/\"\nHAWSER_NODE=\"web1\"\nHAWSER_AGENT_ARGS=\"--join-token abc123.secretsecret --ca-hash sha256:00ff\"\n",

@@ -1,24 +1,34 @@
 using System.CommandLine;
-using Hawser.Agent.Host;
+using System.Text;
 using Hawser.Agent.Install;
+using Hawser.Shared.Host;
+using Hawser.Shared.Hosting;
+using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Commands;
 
-/// <summary><c>hawser-agent install</c> and <c>uninstall</c>: the agent as a systemd or OpenRC service.</summary>
+/// <summary><c>hawser-agent install</c>: the agent as a systemd or OpenRC service, enrolled.</summary>
 internal sealed class InstallCommand : Command
 {
+    /// <summary>What install created, read by uninstall.</summary>
+    public const string Manifest = "/var/lib/hawser/install.json";
+
+    private static readonly string[] Purged = ["/var/lib/hawser", "/etc/hawser"];
+    private static readonly byte[] DefaultConfig = Encoding.UTF8.GetBytes(
+        "# hawser-agent's own settings; every key is optional (see the README, \"agent.yaml\").\n# allowedCommands: [/usr/sbin/nginx]\n");
+
     private readonly Option<string> _controller = new("--controller") { HelpName = "URL", Description = "The controller, https://HOST:PORT.", Required = true };
     private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "This node's name. Default: the host name." };
     private readonly Option<string> _token = new("--join-token") { HelpName = "TOKEN", Description = "From `hawserctl token create`." };
     private readonly Option<string> _caHash = new("--ca-hash") { HelpName = "sha256:HEX", Description = "The controller CA's pin from `hawserctl token create`." };
-    private readonly Option<string> _init = new("--init") { Description = "auto (detect), systemd or openrc.", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> _binary = new("--binary") { HelpName = "FILE", Description = "The agent binary to install. Default: this one." };
-    private static readonly Option<DirectoryInfo> Root = new("--root") { HelpName = "DIR", Description = "Lay everything under DIR and print the service-manager calls instead of running them." };
+    private readonly Option<string> _init = ServiceInstallCommands.InitOption();
+    private readonly Option<string> _binary = ServiceInstallCommands.BinaryOption();
+    private readonly Option<DirectoryInfo> _root = ServiceInstallCommands.RootOption();
+    private readonly Option<TimeSpan> _wait = ServiceInstallCommands.WaitOption("the agent to enroll");
 
-    public InstallCommand() : base("install", "Install this agent as a service (systemd or OpenRC), enable and start it.")
+    public InstallCommand() : base("install", "Install this agent as a service (systemd or OpenRC), enable and start it, and wait until it has enrolled.")
     {
-        _init.AcceptOnlyFromAmong("auto", "systemd", "openrc");
-        foreach (var option in new Option[] { _controller, _node, _token, _caHash, _init, _binary, Root })
+        foreach (var option in new Option[] { _controller, _node, _token, _caHash, _init, _binary, _root, _wait })
         {
             Options.Add(option);
         }
@@ -26,73 +36,43 @@ internal sealed class InstallCommand : Command
     }
 
     /// <summary><c>hawser-agent uninstall [--purge] [--root DIR]</c>.</summary>
-    public static Command Uninstall()
-    {
-        var purge = new Option<bool>("--purge") { Description = "Also remove /var/lib/hawser (identity, state) and /etc/hawser." };
-        var command = new Command("uninstall", "Stop, disable and remove what `install` put in place; the agent's state stays unless --purge.") { purge, Root };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var installer = Installer(parse);
-            try
-            {
-                await installer.UninstallAsync(parse.GetValue(purge), cancellationToken);
-                return ExitCodes.InSync;
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or CommandFailedException or IOException)
-            {
-                await Console.Error.WriteLineAsync($"error: {ex.Message}");
-                return ExitCodes.Failed;
-            }
-        });
-        return command;
-    }
-
-    private static ServiceInstaller Installer(ParseResult parse)
-    {
-        var root = parse.GetValue(Root)?.FullName;
-        return new ServiceInstaller(new HostPaths(root ?? "/", "/proc/sys"), new ProcessCommandRunner(), printOnly: root is not null, Console.Out);
-    }
+    public static Command Uninstall() => ServiceInstallCommands.Uninstall("hawser-agent", Manifest, Purged);
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(parse.GetValue(_controller), UriKind.Absolute, out var controller) || controller.Scheme != "https")
+        var node = parse.GetValue(_node) ?? Environment.MachineName;
+        var (init, initError) = ServiceInstallCommands.ResolveInit(parse.GetValue(_init)!);
+        var (binary, binaryError) = ServiceInstallCommands.ResolveBinary(parse.GetValue(_binary));
+        var error = !Uri.TryCreate(parse.GetValue(_controller), UriKind.Absolute, out var controller) || controller.Scheme != "https"
+            ? $"--controller '{parse.GetValue(_controller)}' must be an https:// URL"
+            : !SpecParser.IsValidNodeName(node) ? $"node name '{node}' must be 1-63 letters, digits, '.', '_' or '-'; give --node"
+            : (parse.GetValue(_token) is null) != (parse.GetValue(_caHash) is null) ? "--join-token and --ca-hash go together"
+            : initError ?? binaryError;
+        if (error is not null)
         {
-            await Console.Error.WriteLineAsync($"error: --controller '{parse.GetValue(_controller)}' must be an https:// URL");
+            await Console.Error.WriteLineAsync($"error: {error}");
             return ExitCodes.Usage;
         }
-        var init = parse.GetValue(_init)!;
-        if (init == "auto")
+        var arguments = string.Join(' ', new[]
         {
-            init = ServiceManager.DetectInitSystem();
-            if (init == "none")
-            {
-                await Console.Error.WriteLineAsync("error: neither systemd nor OpenRC runs here; give --init systemd or --init openrc");
-                return ExitCodes.Usage;
-            }
-        }
-        var binary = parse.GetValue(_binary) ?? Environment.ProcessPath!;
-        if (!File.Exists(binary) || Path.GetFileName(binary) == "dotnet")
+            parse.GetValue(_token) is { } token ? $"--join-token {token}" : null,
+            parse.GetValue(_caHash) is { } hash ? $"--ca-hash {hash}" : null,
+        }.OfType<string>());
+        var installer = ServiceInstallCommands.Installer(parse.GetValue(_root), Console.Out);
+        var (unit, script) = ServiceInstallCommands.BuiltInDefinitions(typeof(InstallCommand).Assembly, "hawser-agent");
+        var service = new ServiceDefinition
         {
-            await Console.Error.WriteLineAsync($"error: '{binary}' is not an agent binary to install; give --binary");
-            return ExitCodes.Usage;
-        }
-        try
-        {
-            await Installer(parse).InstallAsync(new InstallOptions
-            {
-                Controller = controller,
-                Node = parse.GetValue(_node) ?? Environment.MachineName,
-                JoinToken = parse.GetValue(_token),
-                CaHash = parse.GetValue(_caHash),
-                InitSystem = init,
-                Binary = binary,
-            }, cancellationToken);
-            return ExitCodes.InSync;
-        }
-        catch (Exception ex) when (ex is CommandFailedException or IOException or UnauthorizedAccessException)
-        {
-            await Console.Error.WriteLineAsync($"error: {ex.Message}");
-            return ExitCodes.Failed;
-        }
+            Name = "hawser-agent",
+            Binary = binary!,
+            InitSystem = init!,
+            SystemdUnit = unit,
+            OpenRcScript = script,
+            Settings = [new("HAWSER_CONTROLLER", controller!.ToString()), new("HAWSER_NODE", node), new("HAWSER_AGENT_ARGS", arguments)],
+            Files = [new InstalledFile("/etc/hawser/agent.yaml", DefaultConfig, (UnixFileMode)0b110_100_100, KeepExisting: true)],
+            Manifest = Manifest,
+        };
+        var watch = new EnrollmentWatch(new HostPaths("/", "/proc/sys"), installer, init!, Console.Out);
+        var wait = parse.GetValue(_wait);
+        return await ServiceInstallCommands.InstallAndWaitAsync(installer, service, wait, "the enrollment", () => watch.WaitAsync(wait, cancellationToken), cancellationToken);
     }
 }

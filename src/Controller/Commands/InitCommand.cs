@@ -60,21 +60,34 @@ internal sealed class InitCommand : Command
             Console.Error.WriteLine($"error: {data} is already initialized (pki/ca.key exists); nothing was changed. Remove the directory to start over.");
             return ExitCodes.NotInitialized;
         }
+        if (ParseAddresses(parse.GetValue(_addresses)) is not { } addresses)
+        {
+            return CommandLineRunner.UsageExitCode;
+        }
+        return Initialize(data, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!);
+    }
+
+    /// <summary>The --address values, or null after telling the operator which one is not an IP address.</summary>
+    internal static List<IPAddress>? ParseAddresses(string[]? texts)
+    {
         var addresses = new List<IPAddress>();
-        foreach (var text in parse.GetValue(_addresses) ?? [])
+        foreach (var text in texts ?? [])
         {
             if (!IPAddress.TryParse(text, out var address))
             {
                 Console.Error.WriteLine($"error: --address '{text}' is not an IP address");
-                return CommandLineRunner.UsageExitCode;
+                return null;
             }
             addresses.Add(address);
         }
-        if (addresses.Count == 0)
-        {
-            addresses.AddRange([IPAddress.Loopback, IPAddress.IPv6Loopback]);
-        }
-        string[] names = parse.GetValue(_names) is { Length: > 0 } given ? given : ["localhost"];
+        return addresses;
+    }
+
+    /// <summary>Creates the store and the PKI in <paramref name="data"/> (defaults: localhost, 127.0.0.1 and ::1) and optionally a hawserctl config.</summary>
+    internal static int Initialize(string data, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url)
+    {
+        addresses = addresses.Count > 0 ? addresses : [IPAddress.Loopback, IPAddress.IPv6Loopback];
+        names = names.Count > 0 ? names : ["localhost"];
         try
         {
             using (ControllerStore.Open(data))
@@ -91,9 +104,9 @@ internal sealed class InitCommand : Command
         Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
         Console.WriteLine($"serving   {string.Join(", ", names.Concat(addresses.Select(a => a.ToString())))}");
         Console.WriteLine($"admin     {pki.AdminCertificatePath} + {pki.AdminKeyPath}");
-        if (parse.GetValue(_ctlConfig) is { } ctlConfig)
+        if (ctlConfig is not null)
         {
-            CtlConfigFile.Write(ctlConfig, parse.GetValue(_url)!, pki);
+            CtlConfigFile.Write(ctlConfig, url, pki);
             Console.WriteLine($"hawserctl {ctlConfig}");
         }
         return ExitCodes.Ok;
