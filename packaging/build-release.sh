@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Release artifacts for VERSION:
+#   linux-x64/{hawser-agent,hawserctl,hawser-controller}  self-contained, trimmed, ReadyToRun single files
+#   hawser-agent_VERSION_amd64.deb (and hawserctl, hawser-controller)  built with dpkg-deb
+#   hawser-VERSION-linux-musl-x64.tar.gz  framework-dependent builds for musl hosts such as Alpine
+#                                         (they run on the distribution's .NET), with the OpenRC scripts
+#   hawser-VERSION-openrc.tar.gz          the OpenRC scripts alone, for the self-contained binaries
+#   SHA256SUMS
+# Usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]...
+#   --out DIR    default: artifacts/release/VERSION
+#   --only NAME  build only this binary (hawser-agent, hawserctl, hawser-controller); repeatable
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+usage() { echo "usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]..." >&2; exit 64; }
+[[ $# -ge 1 ]] || usage
+case "$1" in -h|--help) sed -n '2,13p' "$0"; exit 0 ;; esac
+version=$1
+shift
+out="$repo/artifacts/release/$version"
+only=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --out) [[ $# -ge 2 ]] || usage; out=$(realpath -m "$2"); shift 2 ;;
+        --only) [[ $# -ge 2 ]] || usage; only+=("$2"); shift 2 ;;
+        *) usage ;;
+    esac
+done
+# A Debian version and a .NET one at once: digits first, then letters, digits, '.', '+', '~' or '-'.
+if ! [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([~+-][0-9A-Za-z.+~-]+)?$ ]]; then
+    echo "error: VERSION '$version' must look like 1.2.3 or 1.2.3-rc1" >&2
+    exit 64
+fi
+for tool in dotnet dpkg-deb tar gzip sha256sum; do
+    command -v "$tool" > /dev/null || { echo "error: $tool is needed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hawser-release.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+rm -rf "$out"
+mkdir -p "$out/linux-x64"
+
+# name project description
+binaries=(
+    "hawser-agent src/Agent/Agent.csproj Hawser agent: keeps a Docker host as its controller declares"
+    "hawserctl src/Ctl/Ctl.csproj Hawser's command line for operators"
+    "hawser-controller src/Controller/Controller.csproj Hawser controller: desired state, enrollment and the agent streams"
+)
+if [[ ${#only[@]} -gt 0 ]]; then
+    chosen=()
+    for name in "${only[@]}"; do
+        match=$(printf '%s\n' "${binaries[@]}" | grep "^$name " || true)
+        [[ -n $match ]] || { echo "error: --only '$name': not one of hawser-agent, hawserctl, hawser-controller" >&2; exit 64; }
+        chosen+=("$match")
+    done
+    binaries=("${chosen[@]}")
+fi
+# Debian wants a reachable maintainer address; set HAWSER_MAINTAINER for a published build.
+maintainer=${HAWSER_MAINTAINER:-Hawser maintainers <hawser@example.org>}
+common=(-c Release -nologo -v quiet -warnaserror "-p:Version=${version%%[~+]*}" "-p:InformationalVersion=$version" -p:DebugType=none -p:GenerateDocumentationFile=false -p:SatelliteResourceLanguages=en)
+
+for entry in "${binaries[@]}"; do
+    read -r name project _ <<< "$entry"
+    echo "==> $name: linux-x64 self-contained, trimmed, ReadyToRun single file"
+    dotnet publish "$project" "${common[@]}" -r linux-x64 --self-contained \
+        -p:PublishSingleFile=true -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/x64/$name" | sed 's/^/    /'
+    install -m 0755 "$work/x64/$name/$name" "$out/linux-x64/$name"
+    echo "==> $name: framework-dependent (portable) for musl hosts"
+    portable="$work/musl/usr/lib/hawser/$name"
+    dotnet publish "$project" "${common[@]}" --self-contained false -p:UseAppHost=false -o "$portable" | sed 's/^/    /'
+    # A portable build carries native libraries (SQLite) for every platform; a musl host loads only these.
+    if [[ -d $portable/runtimes ]]; then
+        find "$portable/runtimes" -mindepth 1 -maxdepth 1 ! -name 'linux-musl-*' -exec rm -rf {} +
+    fi
+done
+
+echo "==> .deb packages"
+for entry in "${binaries[@]}"; do
+    read -r name _ description <<< "$entry"
+    root="$work/deb/$name"
+    install -D -m 0755 "$out/linux-x64/$name" "$root/usr/bin/$name"
+    install -d -m 0755 "$root/usr/share/doc/$name"
+    # A version with a Debian revision (1.2.3-rc1) is a non-native package, whose changelog has another name.
+    [[ $version == *-* ]] && changelog=changelog.Debian.gz || changelog=changelog.gz
+    printf 'Hawser %s\nCopyright: the Hawser authors\nLicense: see the project repository.\n' "$version" > "$root/usr/share/doc/$name/copyright"
+    printf '%s (%s) stable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
+        "$name" "$version" "$version" "$maintainer" "$(date -R -u -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")" \
+        | gzip -9n > "$root/usr/share/doc/$name/$changelog"
+    chmod 0644 "$root/usr/share/doc/$name/"*
+    # The .NET runtime inside a self-contained binary has zlib built in (zlib-ng, statically linked
+    # into its host); a binary from Microsoft's runtime packs cannot use Debian's libz instead.
+    install -d -m 0755 "$root/usr/share/lintian/overrides"
+    printf '%s: embedded-library zlib [usr/bin/%s]\n' "$name" "$name" > "$root/usr/share/lintian/overrides/$name"
+    chmod 0644 "$root/usr/share/lintian/overrides/$name"
+    install -d -m 0755 "$root/DEBIAN"
+    unit="packaging/systemd/$name.service"
+    if [[ -f $unit ]]; then
+        # The package's binary lives in /usr/bin; `install` (not the package) uses /usr/local/bin.
+        install -d -m 0755 "$root/lib/systemd/system"
+        sed 's|/usr/local/bin/|/usr/bin/|g' "$unit" > "$root/lib/systemd/system/$name.service"
+        chmod 0644 "$root/lib/systemd/system/$name.service"
+        cat > "$root/DEBIAN/postinst" <<EOF
+#!/bin/sh
+# Makes systemd see the unit; starting it waits for the operator's settings in /etc/default/$name.
+set -e
+if [ "\$1" = configure ] && [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null || true
+fi
+EOF
+        cat > "$root/DEBIAN/prerm" <<EOF
+#!/bin/sh
+set -e
+if [ "\$1" = remove ] && [ -d /run/systemd/system ]; then
+    systemctl disable --now $name.service >/dev/null 2>&1 || true
+fi
+EOF
+        cat > "$root/DEBIAN/postrm" <<EOF
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null || true
+fi
+EOF
+        chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
+    fi
+    cat > "$root/DEBIAN/control" <<EOF
+Package: $name
+Version: $version
+Architecture: amd64
+Maintainer: $maintainer
+Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
+Depends: libc6 (>= 2.27), libgcc-s1, libstdc++6, libssl3 | libssl1.1
+Section: admin
+Priority: optional
+Description: $description
+ Part of Hawser, which keeps a fleet of Docker hosts as one controller
+ declares: sysctls, ufw's forward policy, NDP proxying, Docker's IPv6
+ settings and certificate files. Self-contained: no .NET install needed.
+EOF
+    dpkg-deb --root-owner-group -Zgzip --build "$root" "$out/${name}_${version}_amd64.deb" | sed 's/^/    /'
+done
+
+echo "==> OpenRC tarballs"
+openrc="$work/openrc"
+install -d "$openrc/etc/init.d" "$openrc/etc/conf.d"
+for name in hawser-agent hawser-controller; do
+    [[ -n $(printf '%s\n' "${binaries[@]}" | grep "^$name " || true) ]] || continue
+    install -m 0755 "packaging/openrc/$name" "$openrc/etc/init.d/$name"
+    # The settings each script documents in its header, as a conf.d file to fill in.
+    sed -n 's/^#   \([A-Z_]*="[^"]*"\).*$/#\1/p' "packaging/openrc/$name" > "$openrc/etc/conf.d/$name"
+done
+tar --owner=0 --group=0 --sort=name -C "$openrc" -czf "$out/hawser-$version-openrc.tar.gz" etc
+cp -a "$openrc/etc" "$work/musl/etc"
+install -d "$work/musl/usr/local/bin"
+for entry in "${binaries[@]}"; do
+    read -r name _ <<< "$entry"
+    printf '#!/bin/sh\n# Runs on the distribution'"'"'s .NET 10 runtime (Alpine: apk add aspnetcore10-runtime).\nexec dotnet /usr/lib/hawser/%s/%s.dll "$@"\n' "$name" "$name" > "$work/musl/usr/local/bin/$name"
+    chmod 0755 "$work/musl/usr/local/bin/$name"
+done
+tar --owner=0 --group=0 --sort=name -C "$work/musl" -czf "$out/hawser-$version-linux-musl-x64.tar.gz" etc usr
+
+(cd "$out" && sha256sum linux-x64/* ./*.deb ./*.tar.gz | sed 's| \./| |' > SHA256SUMS)
+echo "==> $out"
+(cd "$out" && ls -l linux-x64 ./*.deb ./*.tar.gz | sed 's/^/    /')

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Packaging.Tests;
+
+/// <summary>
+/// <c>hawser-agent install</c> for real, with no --root: the release binary installs itself under
+/// Debian's OpenRC (rc-update, rc-service, supervise-daemon), enrolls with a real controller, and
+/// uninstalls. It runs in a private mount namespace over a copy of /etc and fresh /run, /var/lib,
+/// /var/log and /usr/local/bin, so the machine's own services and files are never touched.
+/// </summary>
+[TestClass]
+public sealed class AgentServiceInstallTests
+{
+    private static async Task<ProcessResult> InPrivateHostAsync(TempDirectory temp, string shell)
+    {
+        var etc = Path.Combine(temp.Path, "etc");
+        var copy = await ExternalProcess.RunAsync("cp", ["-a", "/etc", etc]);
+        Assert.AreEqual(0, copy.ExitCode, copy.Output);
+        // Alpine's networking service provides "net", which the agent's script needs; Debian's openrc has no such service.
+        var network = Path.Combine(etc, "init.d", "hawser-test-network");
+        File.WriteAllText(network, "#!/sbin/openrc-run\ndescription=\"stands in for the host's networking\"\ndepend() { provide net; }\nstart() { return 0; }\n");
+        File.SetUnixFileMode(network, (UnixFileMode)Convert.ToInt32("755", 8));
+        return await ExternalProcess.RunAsync("unshare", ["-m", "sh", "-c",
+            "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log && mount -t tmpfs tmpfs /var/lib && " +
+            $"mount --bind {etc} /etc && mount -t tmpfs tmpfs /usr/local/bin && " +
+            "mkdir -p /run/openrc/started /run/openrc/starting /run/openrc/stopping /run/openrc/inactive /run/openrc/wasinactive " +
+            "/run/openrc/failed /run/openrc/daemons /run/openrc/options /run/openrc/exclusive /run/openrc/scheduled /run/openrc/tmp && " +
+            "echo default > /run/openrc/softlevel && rc-service hawser-test-network start > /dev/null && " + shell], TimeSpan.FromMinutes(2));
+    }
+
+    private static async Task<string> JoinTokenAsync(ControllerProcess controller)
+    {
+        var token = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "token", "create", "-o", "json"]);
+        Assert.AreEqual(0, token.ExitCode, token.Output);
+        return JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
+    }
+
+    [TestMethod]
+    public async Task Install_starts_the_agent_under_OpenRC_waits_for_its_enrollment_and_uninstall_stops_and_removes_it()
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var token = await JoinTokenAsync(controller);
+        using var temp = new TempDirectory("hawser-openrc-install-");
+        // [h] keeps the pattern from matching the shell that runs pgrep.
+        var running = $"pgrep -f '[h]awser-agent run --controller {controller.Address}'";
+
+        var result = await InPrivateHostAsync(temp,
+            $"{agent} install --init openrc --controller {controller.Address} --node rc1 --join-token {token} --ca-hash {controller.CaHash} --wait 00:01:00; echo INSTALL=$?; " +
+            $"rc-service hawser-agent status; ls /etc/runlevels/default; {running} > /dev/null && echo RUNNING=yes; " +
+            "/usr/local/bin/hawser-agent uninstall; echo UNINSTALL=$?; sleep 1; " +
+            $"{running} > /dev/null || echo AFTER=gone; ls /etc/init.d/hawser-agent /etc/conf.d/hawser-agent /usr/local/bin/hawser-agent /var/lib/hawser/node.crt 2>&1");
+        var nodes = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "nodes", "-o", "json"]);
+
+        var output = result.StandardOutput;
+        StringAssert.Contains(output, "running: rc-update add hawser-agent default", result.Output);
+        StringAssert.Contains(output, "running: rc-service hawser-agent start");
+        StringAssert.Contains(output, "enrolled as rc1; node certificate valid until ");
+        StringAssert.Contains(output, "connected; the controller has no desired state for this node yet");
+        StringAssert.Contains(output, "INSTALL=0");
+        StringAssert.Contains(result.Output, "status: started");
+        StringAssert.Contains(output, "hawser-agent\n", "rc-update put it in the default runlevel");
+        StringAssert.Contains(output, "RUNNING=yes");
+        StringAssert.Contains(output, "running: rc-service hawser-agent stop");
+        StringAssert.Contains(output, "running: rc-update del hawser-agent default");
+        StringAssert.Contains(output, "UNINSTALL=0");
+        StringAssert.Contains(output, "AFTER=gone", "uninstall stopped the supervised agent");
+        StringAssert.Contains(output, "/etc/init.d/hawser-agent': No such file or directory");
+        StringAssert.Contains(output, "/etc/conf.d/hawser-agent': No such file or directory");
+        StringAssert.Contains(output, "/usr/local/bin/hawser-agent': No such file or directory");
+        StringAssert.Contains(output, "/var/lib/hawser/node.crt\n", "the identity stays without --purge");
+        StringAssert.Contains(nodes.StandardOutput, "\"rc1\"", "the controller knows the node");
+    }
+
+    [TestMethod]
+    public async Task Install_with_a_wrong_join_token_fails_with_the_agents_own_log()
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        using var temp = new TempDirectory("hawser-openrc-install-");
+
+        var result = await InPrivateHostAsync(temp,
+            $"{agent} install --init openrc --controller {controller.Address} --node rc2 --join-token wrong.wrongwrongwrong --ca-hash {controller.CaHash} --wait 00:00:08; echo INSTALL=$?; " +
+            "/usr/local/bin/hawser-agent uninstall --purge > /dev/null; echo UNINSTALL=$?");
+
+        StringAssert.Contains(result.StandardOutput, "the agent has not enrolled after 8 s", result.Output);
+        StringAssert.Contains(result.StandardOutput, "/var/log/hawser/agent.log:");
+        StringAssert.Contains(result.StandardOutput, "join token", "the log says why");
+        StringAssert.Contains(result.StandardOutput, "INSTALL=1");
+        StringAssert.Contains(result.StandardOutput, "UNINSTALL=0");
+    }
+}

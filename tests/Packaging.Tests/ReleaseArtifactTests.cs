@@ -1,0 +1,164 @@
+using Hawser.TestSupport;
+
+namespace Hawser.Packaging.Tests;
+
+/// <summary>What <c>packaging/build-release.sh</c> makes: a release agent that runs without .NET, and a .deb that dpkg and lintian accept.</summary>
+[TestClass]
+public sealed class ReleaseArtifactTests
+{
+    private static readonly Dictionary<string, string> BarePath = new() { ["PATH"] = "/usr/bin:/bin", ["DOTNET_ROOT"] = "", ["HOME"] = "/root" };
+
+    [AssemblyCleanup]
+    public static void RemoveBuild() => ReleaseBuild.Remove();
+
+    /// <summary>A root holding the certificate files examples/opam.yaml installs from (certbot's, in local mode).</summary>
+    private static TempDirectory OpamRoot()
+    {
+        var root = new TempDirectory("hawser-release-root-");
+        using var ca = new TestCertificates();
+        var (chain, key) = ca.IssuePem("opam.example.org", "www.opam.example.org");
+        var live = Path.Combine(root.Path, "etc", "letsencrypt", "live", "opam.example.org");
+        Directory.CreateDirectory(live);
+        File.WriteAllText(Path.Combine(live, "fullchain.pem"), chain);
+        File.WriteAllText(Path.Combine(live, "privkey.pem"), key);
+        return root;
+    }
+
+    [TestMethod]
+    public async Task The_release_agent_plans_examples_opam_without_dotnet_exactly_as_the_development_build_does()
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        using var root = OpamRoot();
+        string[] text = ["apply", "-f", Path.Combine(RepoPaths.Root, "examples", "opam.yaml"), "--node", "web1", "--root", root.Path, "--dry-run"];
+        string[] json = [.. text, "-o", "json"];
+
+        var release = await ExternalProcess.RunAsync(agent, text, environment: BarePath);
+        var releaseJson = await ExternalProcess.RunAsync(agent, json, environment: BarePath);
+        var development = await HawserProcesses.RunAsync("hawser-agent", text);
+        var developmentJson = await HawserProcesses.RunAsync("hawser-agent", json);
+
+        // 2: a dry run that found changes (a fresh root has none of the files yet).
+        Assert.AreEqual(2, release.ExitCode, release.Output);
+        StringAssert.Contains(release.StandardOutput, "sysctl:net.core.default_qdisc");
+        StringAssert.Contains(release.StandardOutput, "would change  file:/etc/sysctl.d/60-hawser.conf");
+        StringAssert.Contains(release.StandardOutput, "certificate:www");
+        Assert.AreEqual(development.StandardOutput, release.StandardOutput, "trimming removed nothing the plan needs");
+        Assert.AreEqual(developmentJson.StandardOutput, releaseJson.StandardOutput, "source-generated JSON survives trimming");
+        Assert.AreEqual(string.Empty, release.StandardError);
+    }
+
+    [TestMethod]
+    public async Task The_release_agent_applies_reads_its_config_and_then_finds_the_host_in_sync()
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        using var root = new TempDirectory("hawser-release-root-");
+        using var procSys = new TempDirectory("hawser-release-sys-");
+        Directory.CreateDirectory(Path.Combine(procSys.Path, "net", "ipv4"));
+        File.WriteAllText(Path.Combine(procSys.Path, "net", "ipv4", "tcp_keepalive_time"), "7200\n");
+        Directory.CreateDirectory(Path.Combine(root.Path, "etc", "hawser"));
+        // agent.yaml through the trimmed YAML reader: the sysctl.d file goes where it says.
+        File.WriteAllText(Path.Combine(root.Path, "etc", "hawser", "agent.yaml"), "sysctlFile: /etc/sysctl.d/90-release-test.conf\n");
+        var spec = Path.Combine(root.Path, "spec.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+        string[] apply = ["apply", "-f", spec, "--node", "web1", "--root", root.Path, "--proc-sys", procSys.Path];
+
+        var first = await ExternalProcess.RunAsync(agent, apply, environment: BarePath);
+        var again = await ExternalProcess.RunAsync(agent, [.. apply, "--dry-run"], environment: BarePath);
+
+        Assert.AreEqual(0, first.ExitCode, first.Output);
+        Assert.AreEqual("600", File.ReadAllText(Path.Combine(procSys.Path, "net", "ipv4", "tcp_keepalive_time")).Trim());
+        StringAssert.Contains(File.ReadAllText(Path.Combine(root.Path, "etc", "sysctl.d", "90-release-test.conf")), "net.ipv4.tcp_keepalive_time = 600");
+        Assert.AreEqual(0, again.ExitCode, again.Output);
+        StringAssert.Contains(again.StandardOutput, "0 would change");
+    }
+
+    [TestMethod]
+    public async Task A_bad_agent_config_is_still_refused_with_its_line_by_the_release_agent()
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        using var root = new TempDirectory("hawser-release-root-");
+        Directory.CreateDirectory(Path.Combine(root.Path, "etc", "hawser"));
+        var config = Path.Combine(root.Path, "etc", "hawser", "agent.yaml");
+        File.WriteAllText(config, "sysctlFile: /etc/sysctl.d/60-hawser.conf\nallowedPath: [/etc/]\ndockerStartTimeoutSeconds: soon\n");
+        var spec = Path.Combine(root.Path, "spec.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+
+        var result = await ExternalProcess.RunAsync(agent, ["apply", "-f", spec, "--node", "web1", "--root", root.Path, "--dry-run"], environment: BarePath);
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{config}:2:1: unknown setting 'allowedPath'");
+        StringAssert.Contains(result.StandardError, $"{config}:3:28: dockerStartTimeoutSeconds 'soon' must be a whole number");
+    }
+
+    [TestMethod]
+    public async Task The_deb_lists_its_files_installs_into_a_temporary_dpkg_database_and_removes_cleanly()
+    {
+        var deb = await ReleaseBuild.AgentDebAsync();
+        using var temp = new TempDirectory("hawser-dpkg-");
+        var admin = Path.Combine(temp.Path, "admin");
+        var instdir = Path.Combine(temp.Path, "root");
+        foreach (var dir in new[] { "info", "updates", "triggers" })
+        {
+            Directory.CreateDirectory(Path.Combine(admin, dir));
+        }
+        File.WriteAllText(Path.Combine(admin, "status"), string.Empty);
+        Directory.CreateDirectory(instdir);
+        // The temporary database knows none of the host's packages, so the dependencies (libc6, libssl3) cannot be checked
+        // there; the maintainer scripts run outside a chroot (the temp root has no /bin/sh).
+        string[] dpkg = [$"--admindir={admin}", $"--instdir={instdir}", "--force-depends", "--force-script-chrootless"];
+
+        var info = await ExternalProcess.RunAsync("dpkg-deb", ["--info", deb]);
+        var contents = await ExternalProcess.RunAsync("dpkg-deb", ["--contents", deb]);
+        var install = await ExternalProcess.RunAsync("dpkg", [.. dpkg, "--install", deb]);
+        var status = await ExternalProcess.RunAsync("dpkg", [$"--admindir={admin}", "--status", "hawser-agent"]);
+        var installedBinary = Path.Combine(instdir, "usr", "bin", "hawser-agent");
+        var installed = File.Exists(installedBinary) ? await ExternalProcess.RunAsync(installedBinary, ["--version"], environment: BarePath) : null;
+        var unit = Path.Combine(instdir, "lib", "systemd", "system", "hawser-agent.service");
+        var unitText = File.Exists(unit) ? File.ReadAllText(unit) : "(missing)";
+        var remove = await ExternalProcess.RunAsync("dpkg", [.. dpkg, "--remove", "hawser-agent"]);
+
+        Assert.AreEqual(0, info.ExitCode, info.Output);
+        StringAssert.Contains(info.StandardOutput, "Package: hawser-agent");
+        StringAssert.Contains(info.StandardOutput, $"Version: {ReleaseBuild.Version}");
+        StringAssert.Contains(info.StandardOutput, "postinst");
+        StringAssert.Contains(contents.StandardOutput, "./usr/bin/hawser-agent");
+        StringAssert.Contains(contents.StandardOutput, "./lib/systemd/system/hawser-agent.service");
+        StringAssert.Contains(contents.StandardOutput, "./usr/share/doc/hawser-agent/copyright");
+        Assert.AreEqual(0, install.ExitCode, install.Output);
+        StringAssert.Contains(status.StandardOutput, "Status: install ok installed");
+        Assert.IsNotNull(installed, "dpkg put the binary in usr/bin");
+        Assert.AreEqual(0, installed.ExitCode, installed.Output);
+        StringAssert.StartsWith(installed.StandardOutput, ReleaseBuild.Version);
+        StringAssert.Contains(unitText, "ExecStart=/usr/bin/hawser-agent run", "the packaged unit runs the packaged binary");
+        Assert.AreEqual(0, remove.ExitCode, remove.Output);
+        Assert.IsFalse(File.Exists(installedBinary), "dpkg --remove took the binary away");
+    }
+
+    [TestMethod]
+    public async Task The_packaged_unit_verifies_with_systemd_analyze()
+    {
+        var deb = await ReleaseBuild.AgentDebAsync();
+        using var root = new TempDirectory("hawser-deb-units-");
+        var extract = await ExternalProcess.RunAsync("dpkg-deb", ["--extract", deb, root.Path]);
+        Directory.CreateDirectory(Path.Combine(root.Path, "usr", "lib", "systemd"));
+        var copy = await ExternalProcess.RunAsync("cp", ["-r", "/lib/systemd/system", Path.Combine(root.Path, "usr", "lib", "systemd")]);
+
+        var verify = await ExternalProcess.RunAsync("systemd-analyze", ["verify", $"--root={root.Path}", "/lib/systemd/system/hawser-agent.service"]);
+
+        Assert.AreEqual(0, extract.ExitCode, extract.Output);
+        Assert.AreEqual(0, copy.ExitCode, copy.Output);
+        Assert.AreEqual(0, verify.ExitCode, verify.Output);
+        Assert.AreEqual(string.Empty, verify.StandardError.Trim(), "systemd-analyze found something to say");
+    }
+
+    [TestMethod]
+    public async Task Lintian_finds_no_error_in_the_deb()
+    {
+        var deb = await ReleaseBuild.AgentDebAsync();
+
+        var lintian = await ExternalProcess.RunAsync("lintian", ["--fail-on", "error", deb], TimeSpan.FromMinutes(3));
+
+        Assert.AreEqual(0, lintian.ExitCode, lintian.Output);
+        Assert.DoesNotContain("E: ", lintian.StandardOutput);
+    }
+}
