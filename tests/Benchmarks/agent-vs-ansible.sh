@@ -8,12 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10}
 
-# The agent as it ships (issue 6): self-contained, ReadyToRun, so start-up does not JIT.
+# The agent as it ships: packaging/build-release.sh's self-contained, trimmed, ReadyToRun single file
+# (HAWSER_RELEASE=DIR uses an existing build's linux-x64/ instead).
 publish=$(mktemp -d "${TMPDIR:-/tmp}/hawser-bench-agent.XXXXXX")
 root=$(mktemp -d "${TMPDIR:-/tmp}/hawser-bench-root.XXXXXX")
 trap 'rm -rf "$root" "$publish"' EXIT
-dotnet publish src/Agent -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o "$publish" -nologo -v quiet >/dev/null
-agent=$publish/hawser-agent
+if [[ -n ${HAWSER_RELEASE:-} ]]; then
+  agent=$HAWSER_RELEASE/linux-x64/hawser-agent
+else
+  packaging/build-release.sh 0.0.0-bench --out "$publish" --only hawser-agent >/dev/null
+  agent=$publish/linux-x64/hawser-agent
+fi
 live="$root/etc/letsencrypt/live/opam.example.org"
 mkdir -p "$live"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=opam.example.org \
