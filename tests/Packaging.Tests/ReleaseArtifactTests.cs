@@ -152,6 +152,25 @@ public sealed class ReleaseArtifactTests
     }
 
     [TestMethod]
+    public async Task The_musl_tarball_holds_a_framework_dependent_agent_that_runs_on_dotnet_and_the_OpenRC_script()
+    {
+        var release = await ReleaseBuild.DirectoryAsync();
+        using var extracted = new TempDirectory("hawser-musl-");
+
+        var untar = await ExternalProcess.RunAsync("tar", ["-xzf", Path.Combine(release, $"hawser-{ReleaseBuild.Version}-linux-musl-x64.tar.gz"), "-C", extracted.Path]);
+        var wrapper = File.ReadAllText(Path.Combine(extracted.Path, "usr", "local", "bin", "hawser-agent"));
+        var version = await ExternalProcess.RunAsync("dotnet", [Path.Combine(extracted.Path, "usr", "lib", "hawser", "hawser-agent", "hawser-agent.dll"), "--version"]);
+
+        Assert.AreEqual(0, untar.ExitCode, untar.Output);
+        StringAssert.Contains(wrapper, "exec dotnet /usr/lib/hawser/hawser-agent/hawser-agent.dll \"$@\"");
+        Assert.AreEqual(0, version.ExitCode, version.Output);
+        StringAssert.StartsWith(version.StandardOutput, ReleaseBuild.Version);
+        Assert.AreEqual(File.ReadAllText(Path.Combine(RepoPaths.Root, "packaging", "openrc", "hawser-agent")),
+            File.ReadAllText(Path.Combine(extracted.Path, "etc", "init.d", "hawser-agent")));
+        StringAssert.Contains(File.ReadAllText(Path.Combine(extracted.Path, "etc", "conf.d", "hawser-agent")), "#HAWSER_NODE=\"web1\"");
+    }
+
+    [TestMethod]
     public async Task Lintian_finds_no_error_in_the_deb()
     {
         var deb = await ReleaseBuild.AgentDebAsync();
