@@ -50,6 +50,7 @@ public sealed class AgentServiceInstallTests
         var result = await InPrivateHostAsync(temp,
             $"{agent} install --init openrc --controller {controller.Address} --node rc1 --join-token {token} --ca-hash {controller.CaHash} --wait 00:01:00; echo INSTALL=$?; " +
             $"rc-service hawser-agent status; ls /etc/runlevels/default; {running} > /dev/null && echo RUNNING=yes; " +
+            "rc-service hawser-agent reload && sleep 1 && grep -q 'SIGHUP: converging now' /var/log/hawser/agent.log && echo RELOADED=yes; " +
             "/usr/local/bin/hawser-agent uninstall; echo UNINSTALL=$?; sleep 1; " +
             $"{running} > /dev/null || echo AFTER=gone; ls /etc/init.d/hawser-agent /etc/conf.d/hawser-agent /usr/local/bin/hawser-agent /var/lib/hawser/node.crt 2>&1");
         var nodes = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "nodes", "-o", "json"]);
@@ -63,6 +64,7 @@ public sealed class AgentServiceInstallTests
         StringAssert.Contains(result.Output, "status: started");
         StringAssert.Contains(output, "hawser-agent\n", "rc-update put it in the default runlevel");
         StringAssert.Contains(output, "RUNNING=yes");
+        StringAssert.Contains(output, "RELOADED=yes", "reload signals the agent, which converges at once");
         StringAssert.Contains(output, "running: rc-service hawser-agent stop");
         StringAssert.Contains(output, "running: rc-update del hawser-agent default");
         StringAssert.Contains(output, "UNINSTALL=0");

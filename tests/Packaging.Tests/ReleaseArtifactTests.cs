@@ -141,6 +141,8 @@ public sealed class ReleaseArtifactTests
         using var root = new TempDirectory("hawser-deb-units-");
         var extract = await ExternalProcess.RunAsync("dpkg-deb", ["--extract", deb, root.Path]);
         Directory.CreateDirectory(Path.Combine(root.Path, "usr", "lib", "systemd"));
+        Directory.CreateDirectory(Path.Combine(root.Path, "bin"));
+        File.Copy("/bin/kill", Path.Combine(root.Path, "bin", "kill"));
         var copy = await ExternalProcess.RunAsync("cp", ["-r", "/lib/systemd/system", Path.Combine(root.Path, "usr", "lib", "systemd")]);
 
         var verify = await ExternalProcess.RunAsync("systemd-analyze", ["verify", $"--root={root.Path}", "/lib/systemd/system/hawser-agent.service"]);

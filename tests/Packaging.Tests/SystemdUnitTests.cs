@@ -17,6 +17,9 @@ public sealed class SystemdUnitTests
         Directory.CreateDirectory(Path.Combine(root.Path, "usr", "lib", "systemd"));
         var copy = ExternalProcess.RunAsync("cp", ["-r", "/lib/systemd/system", Path.Combine(root.Path, "usr", "lib", "systemd")]).GetAwaiter().GetResult();
         Assert.AreEqual(0, copy.ExitCode, copy.Output);
+        // ExecReload's program, as on the host.
+        Directory.CreateDirectory(Path.Combine(root.Path, "bin"));
+        File.Copy("/bin/kill", Path.Combine(root.Path, "bin", "kill"));
         foreach (var unit in Directory.GetFiles(Units, "*.service"))
         {
             File.Copy(unit, Path.Combine(root.Path, "etc", "systemd", "system", Path.GetFileName(unit)));

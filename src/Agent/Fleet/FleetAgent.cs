@@ -1,15 +1,16 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Host;
 using Hawser.Shared.Hosting;
 using Hawser.Shared.Pki;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
+using Hawser.Shared.Protocol;
 using Hawser.Shared.Rpc.Client;
+using Hawser.Shared.Rpc;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Fleet;
@@ -48,6 +49,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private DockerEngineClient? _docker;
     private RpcCall<AgentMessage, ControllerMessage>? _stream;
     private readonly SemaphoreSlim _writing = new(1, 1);
+    // Released by SIGHUP (`systemctl reload`, `rc-service hawser-agent reload`): converge now, not at the next tick.
+    private readonly SemaphoreSlim _wake = new(0, 1);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -85,6 +88,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         using var systemd = new SystemdNotifier();
         // Ready once enrolled: from here on the agent converges with or without the controller.
         systemd.Ready($"node {options.Node}, controller {options.Controller}");
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        });
         var periodic = PeriodicConvergeAsync(cancellationToken);
         var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
@@ -226,9 +237,12 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
 
     private async Task PeriodicConvergeAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Interval);
-        while (await timer.WaitForNextTickAsync(cancellationToken))
+        while (!cancellationToken.IsCancellationRequested)
         {
+            if (await _wake.WaitAsync(options.Interval, cancellationToken))
+            {
+                await log.WriteLineAsync("SIGHUP: converging now");
+            }
             try
             {
                 await ConvergeAndReportAsync(cancellationToken);
@@ -350,6 +364,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         _converging.Dispose();
         _writing.Dispose();
+        _wake.Dispose();
         _docker?.Dispose();
     }
 
