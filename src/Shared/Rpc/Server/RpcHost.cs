@@ -54,7 +54,7 @@ public sealed class RpcHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         // The console lifetime would take SIGTERM and SIGINT and only request a host stop; signals
         // belong to the program that owns the process (System.CommandLine's token, or the default exit).
-        builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, Hosting.PassiveHostLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -81,13 +81,6 @@ public sealed class RpcHost : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(timeout.Token).ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private sealed class PassiveHostLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static void Configure(ListenOptions options, RpcListenOptions endpoint)

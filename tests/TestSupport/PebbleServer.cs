@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+
+namespace Hawser.TestSupport;
+
+/// <summary>
+/// Debian's Pebble (a real ACME CA for tests) with pebble-challtestsrv as its DNS server, on free
+/// loopback ports, with a TLS certificate from a throwaway CA. Pebble validates HTTP-01 on port 5002
+/// of the first address the name resolves to; <see cref="SetAddressesAsync"/> sets those records.
+/// </summary>
+public sealed class PebbleServer : IAsyncDisposable
+{
+    /// <summary>The port Pebble's HTTP-01 validation connects to.</summary>
+    public const int HttpChallengePort = 5002;
+
+    private readonly TempDirectory _directory;
+    private readonly TestCertificates _tls;
+    private readonly Process _pebble;
+    private readonly Process _dns;
+    private readonly int _dnsManagementPort;
+    private readonly HttpClient _management;
+
+    private PebbleServer(TempDirectory directory, TestCertificates tls, Process pebble, Process dns, int acmePort, int managementPort, int dnsManagementPort)
+    {
+        // Both log every request; their pipes must be drained or they block.
+        foreach (var process in new[] { pebble, dns })
+        {
+            process.OutputDataReceived += (_, e) => Append(e.Data);
+            process.ErrorDataReceived += (_, e) => Append(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+        _directory = directory;
+        _tls = tls;
+        _pebble = pebble;
+        _dns = dns;
+        _dnsManagementPort = dnsManagementPort;
+        Directory = new Uri($"https://127.0.0.1:{acmePort}/dir");
+        ManagementUrl = new Uri($"https://127.0.0.1:{managementPort}/");
+        _management = CreateClient();
+    }
+
+    /// <summary>The ACME directory URL.</summary>
+    public Uri Directory { get; }
+
+    /// <summary>Pebble's management interface (roots, certificate status).</summary>
+    public Uri ManagementUrl { get; }
+
+    /// <summary>The External Account Binding keys Pebble was started with (key id to base64url HMAC key), if any.</summary>
+    public IReadOnlyDictionary<string, string> AccountBindingKeys { get; private init; } = new Dictionary<string, string>();
+
+    /// <summary>Starts both; <paramref name="nonceRejectPercent"/> is PEBBLE_WFE_NONCEREJECT (Pebble's default is 5).</summary>
+    public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0)
+    {
+        var directory = new TempDirectory("hawser-pebble-");
+        var tls = new TestCertificates("Pebble test TLS CA");
+        using var server = tls.IssueServer();
+        var certificate = Path.Combine(directory.Path, "cert.pem");
+        var key = Path.Combine(directory.Path, "key.pem");
+        File.WriteAllText(certificate, server.ExportCertificatePem());
+        File.WriteAllText(key, server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        int acme = FreePort(), management = FreePort(), dns = FreeUdpPort(), dnsManagement = FreePort();
+        var bindings = new Dictionary<string, string> { ["kid-1"] = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W" };
+        var config = new JsonObject
+        {
+            ["pebble"] = new JsonObject
+            {
+                ["listenAddress"] = $"127.0.0.1:{acme}",
+                ["managementListenAddress"] = $"127.0.0.1:{management}",
+                ["certificate"] = certificate,
+                ["privateKey"] = key,
+                ["httpPort"] = HttpChallengePort,
+                ["tlsPort"] = 5001,
+                ["ocspResponderURL"] = "",
+                ["externalAccountBindingRequired"] = requireAccountBinding,
+                ["externalAccountMACKeys"] = requireAccountBinding ? new JsonObject { ["kid-1"] = bindings["kid-1"] } : new JsonObject(),
+            },
+        };
+        var configPath = Path.Combine(directory.Path, "pebble-config.json");
+        File.WriteAllText(configPath, config.ToJsonString());
+        var dnsProcess = ExternalProcess.Start("pebble-challtestsrv",
+            ["-dns01", $"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", $"127.0.0.1:{dnsManagement}", "-defaultIPv4", "", "-defaultIPv6", ""]);
+        var pebbleProcess = ExternalProcess.Start("pebble", ["-config", configPath, "-dnsserver", $"127.0.0.1:{dns}"], environment: new Dictionary<string, string>
+        {
+            ["PEBBLE_VA_NOSLEEP"] = "1",
+            ["PEBBLE_WFE_NONCEREJECT"] = nonceRejectPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Every order validates for real: no authorization reused from an earlier order.
+            ["PEBBLE_AUTHZREUSE"] = "0",
+            ["PEBBLE_ALTERNATE_ROOTS"] = alternateRoots.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var pebble = new PebbleServer(directory, tls, pebbleProcess, dnsProcess, acme, management, dnsManagement) { AccountBindingKeys = requireAccountBinding ? bindings : new Dictionary<string, string>() };
+        await pebble.WaitForPortAsync(acme, pebbleProcess, "pebble");
+        await pebble.WaitForPortAsync(dnsManagement, dnsProcess, "pebble-challtestsrv");
+        return pebble;
+    }
+
+    /// <summary>An HttpClient that trusts Pebble's TLS certificate (and nothing else).</summary>
+    public HttpClient CreateClient()
+    {
+        return new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 presented && _tls.Validates(presented) },
+        }) { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Makes <paramref name="host"/> resolve to <paramref name="addresses"/> (A or AAAA by family), in this order; none clears them.</summary>
+    public async Task SetAddressesAsync(string host, params string[] addresses)
+    {
+        var fqdn = host.TrimEnd('.') + ".";
+        using var dns = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_dnsManagementPort}/") };
+        foreach (var (family, suffix) in new[] { (AddressFamily.InterNetwork, "a"), (AddressFamily.InterNetworkV6, "aaaa") })
+        {
+            var matching = addresses.Where(a => IPAddress.Parse(a).AddressFamily == family).ToArray();
+            var path = matching.Length == 0 ? $"clear-{suffix}" : $"add-{suffix}";
+            var body = matching.Length == 0 ? new JsonObject { ["host"] = fqdn } : new JsonObject { ["host"] = fqdn, ["addresses"] = new JsonArray([.. matching.Select(m => (JsonNode)m)]) };
+            using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+            using var response = await dns.PostAsync(path, content);
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Pebble's root certificate (it makes a new one at each start).</summary>
+    public async Task<X509Certificate2> RootAsync(int index = 0) =>
+        X509Certificate2.CreateFromPem(await _management.GetStringAsync(new Uri(ManagementUrl, $"roots/{index}")));
+
+    /// <summary>What Pebble says of a certificate's status (Valid or Revoked).</summary>
+    public async Task<string> CertificateStatusAsync(X509Certificate2 certificate)
+    {
+        var status = await _management.GetFromJsonAsync<JsonObject>(new Uri(ManagementUrl, $"cert-status-by-serial/{certificate.SerialNumber.TrimStart('0').ToLowerInvariant()}"));
+        return status?["Status"]?.GetValue<string>() ?? "";
+    }
+
+    /// <summary>What Pebble and its DNS server have printed, for failure messages.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    private readonly System.Text.StringBuilder _log = new();
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private async Task WaitForPortAsync(int port, Process process, string name)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new AssertFailedException($"{name} exited {process.ExitCode}: {Log}");
+            }
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+        throw new AssertFailedException($"{name} did not listen on {port} within 20 s");
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in new[] { _pebble, _dns })
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+        }
+        _management.Dispose();
+        _tls.Dispose();
+        _directory.Dispose();
+    }
+}
