@@ -16,4 +16,10 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} disconnected")]
     public static partial void Disconnected(ILogger logger, string node);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "certificate {Name} issued: serial {Serial}, valid until {NotAfter}")]
+    public static partial void CertificateIssued(ILogger logger, string name, string serial, DateTimeOffset notAfter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "certificate {Name}: {Error}; next attempt in {Minutes} min")]
+    public static partial void CertificateFailed(ILogger logger, string name, string error, double minutes);
 }

@@ -14,5 +14,6 @@ var root = new RootCommand("hawserctl: see and steer a Hawser fleet through its 
     new RevisionsCommand(),
     new NodeCommand(),
     new TokenCommand(),
+    new CertsCommand(),
 };
 return await CommandLineRunner.RunAsync(root, args);

@@ -47,6 +47,9 @@ public sealed class PebbleServer : IAsyncDisposable
     /// <summary>The ACME directory URL.</summary>
     public Uri Directory { get; }
 
+    /// <summary>The PEM file of the CA that signed Pebble's TLS certificate (for a client's extra trust, e.g. --acme-ca-file).</summary>
+    public string TlsCaFile => Path.Combine(_directory.Path, "tls-ca.pem");
+
     /// <summary>Pebble's management interface (roots, certificate status).</summary>
     public Uri ManagementUrl { get; }
 
@@ -63,6 +66,7 @@ public sealed class PebbleServer : IAsyncDisposable
         var key = Path.Combine(directory.Path, "key.pem");
         File.WriteAllText(certificate, server.ExportCertificatePem());
         File.WriteAllText(key, server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(directory.Path, "tls-ca.pem"), tls.Ca.ExportCertificatePem());
         int acme = FreePort(), management = FreePort(), dns = FreeUdpPort(), dnsManagement = FreePort();
         var bindings = new Dictionary<string, string> { ["kid-1"] = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W" };
         var config = new JsonObject

@@ -39,6 +39,22 @@ public sealed record AgentConfig
     /// <summary>Commands for services by name (docker, ndppd), replacing the init system's.</summary>
     public IReadOnlyDictionary<string, ServiceCommands> Services { get; init; } = new Dictionary<string, ServiceCommands>();
 
+    /// <summary>How the agent answers ACME HTTP-01 challenges the controller shares.</summary>
+    public AcmeChallengeConfig AcmeChallenge { get; init; } = new();
+
     /// <summary>The spec rules these settings imply.</summary>
     public SpecRules SpecRules => new() { AllowedPathPrefixes = AllowedPaths, AllowedCommands = AllowedCommands };
+}
+
+/// <summary>The agent's HTTP-01 answering (agent.yaml <c>acmeChallenge:</c>).</summary>
+public sealed record AcmeChallengeConfig
+{
+    /// <summary>Where the agent's own responder listens (IP:PORT; <c>none</c> turns it off, e.g. when a web server has port 80 and <see cref="Webroot"/> is used).</summary>
+    public string Listen { get; init; } = "[::]:80";
+
+    /// <summary>A web server's document root to also write token files into (its .well-known/acme-challenge/), or null.</summary>
+    public string? Webroot { get; init; }
+
+    /// <summary>Answer tokens never pushed as TOKEN.THUMBPRINT (a host that missed the push still validates).</summary>
+    public bool StatelessFallback { get; init; } = true;
 }

@@ -18,7 +18,7 @@ public static class AgentConfigLoader
         var file = YamlSettingsFile.Load(path);
         var root = file.Root;
         root.AllowOnly("allowedPaths", "allowedCommands", "sysctlFile", "modulesFile", "ndppdConfig", "dockerConfig", "dockerSocket",
-            "dockerStartTimeoutSeconds", "initSystem", "services");
+            "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge");
         var defaults = new AgentConfig();
         var config = new AgentConfig
         {
@@ -32,10 +32,23 @@ public static class AgentConfigLoader
             DockerStartTimeoutSeconds = root.WholeNumber("dockerStartTimeoutSeconds") ?? defaults.DockerStartTimeoutSeconds,
             InitSystem = root.Text("initSystem") ?? defaults.InitSystem,
             Services = (root.Maps("services") ?? []).ToDictionary(s => s.Name, s => ReadService(s.Map)),
+            AcmeChallenge = root.Section("acmeChallenge") is { } challenge ? ReadChallenge(challenge) : defaults.AcmeChallenge,
         };
         file.ThrowIfInvalid();
         var errors = Validate(config).Select(e => $"{path}: {e}").ToList();
         return errors.Count == 0 ? config : throw new InvalidDataException(string.Join("\n", errors));
+    }
+
+    private static AcmeChallengeConfig ReadChallenge(YamlSettingsMap map)
+    {
+        map.AllowOnly("listen", "webroot", "statelessFallback");
+        var defaults = new AcmeChallengeConfig();
+        return new AcmeChallengeConfig
+        {
+            Listen = map.Text("listen") ?? defaults.Listen,
+            Webroot = map.Text("webroot"),
+            StatelessFallback = map.Flag("statelessFallback") ?? defaults.StatelessFallback,
+        };
     }
 
     private static ServiceCommands ReadService(YamlSettingsMap map)
@@ -77,6 +90,14 @@ public static class AgentConfigLoader
             {
                 yield return $"services.{name} needs non-empty restart, stop and isActive argv lists";
             }
+        }
+        if (config.AcmeChallenge.Listen != "none" && !System.Net.IPEndPoint.TryParse(config.AcmeChallenge.Listen, out _))
+        {
+            yield return $"acmeChallenge.listen '{config.AcmeChallenge.Listen}' must be IP:PORT, e.g. [::]:80 or 0.0.0.0:80, or none";
+        }
+        if (config.AcmeChallenge.Webroot is { } webroot && !webroot.StartsWith('/'))
+        {
+            yield return $"acmeChallenge.webroot '{webroot}' must be an absolute path";
         }
         if (config.DockerStartTimeoutSeconds is < 1 or > 3600)
         {

@@ -22,9 +22,36 @@ public sealed class DesiredStateFile(HostPaths paths)
             ? (ulong.Parse(File.ReadAllText(RevisionPath).Trim(), CultureInfo.InvariantCulture), File.ReadAllText(SpecPath))
             : null;
 
-    /// <summary>Stores a new desired state (spec first, then its number).</summary>
-    public void Save(ulong revision, string yaml)
+    /// <summary>Where the controller's certificate material for certificate NAME is kept (NAME/fullchain.pem, NAME/privkey.pem).</summary>
+    public const string SuppliedCertificates = "/var/lib/hawser/certificates";
+
+    private string ThumbprintPath => paths.Map("/var/lib/hawser/acme-thumbprint");
+
+    /// <summary>The ACME account thumbprint the controller last sent, or null.</summary>
+    public string? AcmeThumbprint => File.Exists(ThumbprintPath) ? File.ReadAllText(ThumbprintPath).Trim() is { Length: > 0 } t ? t : null : null;
+
+    /// <summary>Stores a new desired state: certificate material first, then the spec, then its number.</summary>
+    public void Save(ulong revision, string yaml, IReadOnlyDictionary<string, (string Chain, string Key)>? certificates = null, string? acmeThumbprint = null)
     {
+        var directory = paths.Map(SuppliedCertificates);
+        foreach (var (name, (chain, key)) in certificates ?? new Dictionary<string, (string, string)>())
+        {
+            // Names are spec certificate names, which the parser limits to safe file names; check again, as they name directories here.
+            if (!Shared.Spec.SpecParser.IsValidNodeName(name))
+            {
+                throw new InvalidDataException($"the controller sent certificate material under the name '{name}', which is not a valid certificate name");
+            }
+            AtomicFile.Write(Path.Join(directory, name, "privkey.pem"), System.Text.Encoding.ASCII.GetBytes(key), Private);
+            AtomicFile.Write(Path.Join(directory, name, "fullchain.pem"), System.Text.Encoding.ASCII.GetBytes(chain), Private);
+        }
+        if (Directory.Exists(directory))
+        {
+            foreach (var stale in Directory.GetDirectories(directory).Where(d => certificates?.ContainsKey(Path.GetFileName(d)) != true))
+            {
+                Directory.Delete(stale, recursive: true);
+            }
+        }
+        AtomicFile.Write(ThumbprintPath, System.Text.Encoding.ASCII.GetBytes(acmeThumbprint ?? ""), Private);
         AtomicFile.Write(SpecPath, System.Text.Encoding.UTF8.GetBytes(yaml), Private);
         AtomicFile.Write(RevisionPath, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)), Private);
     }

@@ -51,6 +51,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private readonly SemaphoreSlim _writing = new(1, 1);
     // Released by SIGHUP (`systemctl reload`, `rc-service hawser-agent reload`): converge now, not at the next tick.
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private ChallengeAnswerer? _challenges;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
@@ -96,6 +97,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 _wake.Release();
             }
         });
+        await using var challenges = await ChallengeAnswerer.StartAsync(config.AcmeChallenge, paths, log, cancellationToken);
+        challenges.UseThumbprint(_desired.AcmeThumbprint);
+        _challenges = challenges;
         var periodic = PeriodicConvergeAsync(cancellationToken);
         var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
@@ -218,7 +222,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         switch (message.BodyCase)
         {
             case ControllerMessage.BodyOneofCase.DesiredState:
-                _desired.Save(message.DesiredState.Revision, message.DesiredState.NodeSpecYaml);
+                var desired = message.DesiredState;
+                _desired.Save(desired.Revision, desired.NodeSpecYaml,
+                    desired.Certificates.ToDictionary(c => c.Key, c => (c.Value.CertificateChainPem, c.Value.PrivateKeyPem)), desired.AcmeAccountThumbprint);
+                _challenges?.UseThumbprint(desired.AcmeAccountThumbprint is { Length: > 0 } thumbprint ? thumbprint : null);
                 await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                 await log.WriteLineAsync($"desired state: revision {message.DesiredState.Revision}");
                 await ConvergeAndReportAsync(cancellationToken);
@@ -228,6 +235,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 var dryRun = await ConvergeAsync(candidate.NodeSpecYaml, candidate.Revision, dryRun: true, cancellationToken);
                 dryRun.InReplyTo = message.MessageId;
                 await SendAsync(new AgentMessage { Status = dryRun });
+                break;
+            case ControllerMessage.BodyOneofCase.ChallengePut:
+                var error = _challenges is null ? "the agent is starting" : _challenges.Put(message.ChallengePut.Token, message.ChallengePut.KeyAuthorization);
+                await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = error is null, Error = error ?? "" } });
+                break;
+            case ControllerMessage.BodyOneofCase.ChallengeRemove:
+                _challenges?.Remove(message.ChallengeRemove.Token);
+                await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.ConvergeNow:
                 await ConvergeAndReportAsync(cancellationToken);

@@ -143,9 +143,12 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
     private IResource CertificateResource(CertificateSpec certificate)
     {
         var id = $"certificate:{certificate.Name}";
-        if (certificate.Source is not { } source)
+        var supplied = $"{Fleet.DesiredStateFile.SuppliedCertificates}/{certificate.Name}";
+        var source = certificate.Source
+            ?? (File.Exists(paths.Map($"{supplied}/fullchain.pem")) ? new CertificateSourceSpec { Cert = $"{supplied}/fullchain.pem", Key = $"{supplied}/privkey.pem" } : null);
+        if (source is null)
         {
-            return new UnavailableResource(id, "no PEM material: in local mode the spec names it with source: {cert: FULLCHAIN, key: KEY}; under the controller, the controller supplies it");
+            return new UnavailableResource(id, "no PEM material: in local mode the spec names it with source: {cert: FULLCHAIN, key: KEY}; under the controller, the controller supplies it once it has obtained the certificate");
         }
         try
         {

@@ -12,7 +12,7 @@ using Hawser.Shared.Spec;
 namespace Hawser.Controller.Api;
 
 /// <summary><c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs the admin credential.</summary>
-public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired, CallerIdentity callers)
+public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired, CallerIdentity callers, Action? applied = null)
 {
     /// <summary>Revisions listed when the caller names no limit.</summary>
     public const int DefaultRevisionLimit = 20;
@@ -99,6 +99,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
+        applied?.Invoke();
         var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var node in store.ListNodes())

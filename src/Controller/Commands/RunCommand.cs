@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Hawser.Controller.Acme;
 using Hawser.Controller.Api;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
@@ -40,11 +41,25 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => TimeSpan.FromDays(30),
     };
 
+    private readonly Option<string> _acmeCaFile = new("--acme-ca-file")
+    {
+        HelpName = "FILE",
+        Description = "PEM root(s) to trust for the ACME directory's HTTPS besides the system's (a private CA such as Pebble or step-ca).",
+    };
+
+    private readonly Option<TimeSpan> _certificateCheck = new("--certificate-check-interval")
+    {
+        Description = "How often certificates are checked for renewal (also after every apply), e.g. 01:00:00.",
+        DefaultValueFactory = _ => TimeSpan.FromHours(1),
+    };
+
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
     {
         Options.Add(_listen);
         Options.Add(_data);
         Options.Add(_nodeCertificateLifetime);
+        Options.Add(_acmeCaFile);
+        Options.Add(_certificateCheck);
         SetAction(RunAsync);
     }
 
@@ -81,10 +96,16 @@ internal sealed class RunCommand : Command
             Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
             var logger = loggers.CreateLogger("hawser-controller");
             var callers = new CallerIdentity(store, logger);
-            var desired = new DesiredStates(store);
+            var box = SecretBox.Open(data);
+            var materials = CertificateMaterials.Load(store, box);
+            var desired = new DesiredStates(store, materials);
             var sessions = new AgentSessions(store, desired, callers, logger);
+            using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
+            using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp);
+            using var renewer = new CertificateRenewer(store, issuer, logger, parse.GetValue(_certificateCheck));
             var server = new RpcServer();
-            new ControlApi(store, pki, sessions, desired, callers).MapTo(server);
+            new ControlApi(store, pki, sessions, desired, callers, renewer.Wake).MapTo(server);
+            new CertificatesApi(store, renewer, callers).MapTo(server);
             new EnrollmentApi(store, pki, callers, logger).MapTo(server);
             server.MapDuplexStreaming(AgentServiceMethods.Connect, sessions.ConnectAsync);
             RpcHost host;
@@ -112,6 +133,7 @@ internal sealed class RunCommand : Command
                 Console.WriteLine("ready");
                 using var systemd = new SystemdNotifier();
                 systemd.Ready($"serving on {string.Join(", ", host.Addresses)}");
+                var renewing = renewer.RunAsync(cancellationToken);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -122,6 +144,7 @@ internal sealed class RunCommand : Command
                     systemd.Stopping();
                     sessions.CloseAll();
                 }
+                await renewing;
             }
         }
         return ExitCodes.Ok;

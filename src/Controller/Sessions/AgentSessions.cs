@@ -27,6 +27,8 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
 
         public ConcurrentDictionary<ulong, TaskCompletionSource<StatusReport>> Pending { get; } = new();
 
+        public ConcurrentDictionary<ulong, TaskCompletionSource<Ack>> Acks { get; } = new();
+
         /// <summary>The hash of the desired state last sent, so the same state is not pushed twice.</summary>
         public string? LastPushedSha { get; set; }
 
@@ -83,6 +85,10 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
                 {
                     Receive(identity.Name, session, messages.Current.Status);
                 }
+                else if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Ack && session.Acks.TryRemove(messages.Current.Ack.InReplyTo, out var waiting))
+                {
+                    waiting.TrySetResult(messages.Current.Ack);
+                }
             }
         }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
@@ -95,6 +101,10 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             foreach (var pending in session.Pending.Values)
             {
                 pending.TrySetCanceled();
+            }
+            foreach (var ack in session.Acks.Values)
+            {
+                ack.TrySetCanceled();
             }
             ControllerLog.Disconnected(logger, identity.Name);
         }
@@ -132,11 +142,58 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         return sent;
     }
 
-    private ControllerMessage Message(NodeDesiredState state) => new()
+    private ControllerMessage Message(NodeDesiredState state)
     {
-        MessageId = (ulong)Interlocked.Increment(ref _nextMessageId),
-        DesiredState = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml },
-    };
+        var message = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml, AcmeAccountThumbprint = state.AcmeThumbprint };
+        foreach (var (name, material) in state.Certificates)
+        {
+            message.Certificates[name] = material;
+        }
+        return new ControllerMessage { MessageId = (ulong)Interlocked.Increment(ref _nextMessageId), DesiredState = message };
+    }
+
+    /// <summary>
+    /// Sends each of <paramref name="nodes"/> a message made by <paramref name="make"/> and waits for every
+    /// acknowledgement; returns, for each node that did not acknowledge it as done, why (empty: all did).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> BroadcastAsync(IReadOnlyList<string> nodes, Func<ControllerMessage> make, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var failures = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            if (!_sessions.TryGetValue(node, out var session))
+            {
+                failures[node] = "not connected";
+                return;
+            }
+            var message = make();
+            message.MessageId = (ulong)Interlocked.Increment(ref _nextMessageId);
+            var answer = new TaskCompletionSource<Ack>(TaskCreationOptions.RunContinuationsAsynchronously);
+            session.Acks[message.MessageId] = answer;
+            try
+            {
+                await session.SendAsync(message);
+                var ack = await answer.Task.WaitAsync(timeout, cancellationToken);
+                if (!ack.Ok)
+                {
+                    failures[node] = ack.Error;
+                }
+            }
+            catch (TimeoutException)
+            {
+                failures[node] = $"did not acknowledge within {timeout.TotalSeconds:0} s";
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures[node] = "disconnected";
+            }
+            finally
+            {
+                session.Acks.TryRemove(message.MessageId, out _);
+            }
+        }));
+        return failures;
+    }
 
     /// <summary>Asks a connected agent to dry-run <paramref name="yaml"/>; null when it is not connected or does not answer in time.</summary>
     public async Task<StatusReport?> DryRunAsync(string node, string yaml, TimeSpan timeout, CancellationToken cancellationToken)
@@ -197,7 +254,9 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             store.SetDesiredRevision(node, state.Revision);
         }
         session.LastPushedSha = state.Sha256;
-        if (appliedRevision != state.Revision)
+        // Certificate material and the ACME thumbprint can change without a new revision; an agent
+        // that was away gets them again (converging to what it has is cheap).
+        if (appliedRevision != state.Revision || state.Certificates.Count > 0 || state.AcmeThumbprint.Length > 0)
         {
             await session.SendAsync(Message(state));
         }

@@ -5,8 +5,16 @@ using Hawser.Shared.Spec;
 
 namespace Hawser.Controller.Sessions;
 
-/// <summary>One node's desired state in one revision: the spec text the agent receives.</summary>
-public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256);
+/// <summary>One node's desired state in one revision: the spec text the agent receives, and the certificate material its certificates use.</summary>
+public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256)
+{
+    /// <summary>PEM material by certificate name, for the node's certificates the controller has obtained.</summary>
+    public IReadOnlyDictionary<string, Hawser.Shared.Protocol.V1.CertificateMaterial> Certificates { get; init; } =
+        new Dictionary<string, Hawser.Shared.Protocol.V1.CertificateMaterial>();
+
+    /// <summary>The ACME account thumbprint (stateless HTTP-01 fallback), or empty.</summary>
+    public string AcmeThumbprint { get; init; } = "";
+}
 
 /// <summary>A whole spec resolved: each node's spec text and labels.</summary>
 public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Labels);
@@ -15,8 +23,9 @@ public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IRe
 /// Resolves revisions into per-node desired states. A node's desired revision is the newest
 /// revision that changed its own state, so an apply that does not touch a node pushes nothing to it.
 /// </summary>
-public sealed class DesiredStates(ControllerStore store)
+public sealed class DesiredStates(ControllerStore store, Acme.CertificateMaterials? materials = null)
 {
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _certificateNames = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, IReadOnlyDictionary<string, string>> _byRevision = new();
 
     /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
@@ -72,6 +81,33 @@ public sealed class DesiredStates(ControllerStore store)
         {
             revision = node.DesiredRevision;
         }
-        return new NodeDesiredState(revision, yaml, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))));
+        if (materials is null)
+        {
+            return new NodeDesiredState(revision, yaml, Sha256Hex(yaml));
+        }
+        var certificates = new Dictionary<string, Hawser.Shared.Protocol.V1.CertificateMaterial>(StringComparer.Ordinal);
+        var serials = new System.Text.StringBuilder();
+        foreach (var name in CertificateNames(node.Name, yaml))
+        {
+            if (materials.Get(name) is { } held)
+            {
+                certificates[name] = held.Material;
+                serials.Append(name).Append('=').Append(held.Serial).Append('\n');
+            }
+        }
+        // A new certificate or account changes what the node must receive, though not its revision.
+        return new NodeDesiredState(revision, yaml, Sha256Hex($"{yaml}\n{serials}{materials.Thumbprint}"))
+        {
+            Certificates = certificates,
+            AcmeThumbprint = materials.Thumbprint,
+        };
     }
+
+    /// <summary>The certificates a node's spec text names (parsed once per text).</summary>
+    private IReadOnlyList<string> CertificateNames(string node, string yaml) =>
+        _certificateNames.GetOrAdd(Sha256Hex(yaml), _ => SpecParser.Parse(yaml, node, SpecRules.Controller).Spec is { } spec && spec.Nodes.ContainsKey(node)
+            ? [.. SpecResolver.Resolve(spec, node).Blocks.Certificates?.Select(c => c.Name) ?? []]
+            : []);
+
+    private static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }

@@ -61,6 +61,27 @@ internal static class StoreMigrations
         );
         CREATE INDEX node_events_node ON node_events(node, id);
         """,
+        // 3: the ACME account and the certificates obtained with it (keys sealed with pki/secrets.key).
+        """
+        CREATE TABLE acme_accounts (
+            directory      TEXT PRIMARY KEY,
+            key_sealed     BLOB NOT NULL,
+            url            TEXT NOT NULL,
+            created_at     TEXT NOT NULL
+        );
+        CREATE TABLE issued_certificates (
+            name           TEXT PRIMARY KEY,
+            domains        TEXT NOT NULL,
+            chain_pem      TEXT,
+            key_sealed     BLOB,
+            serial         TEXT,
+            not_before     TEXT,
+            not_after      TEXT,
+            issued_at      TEXT,
+            last_error     TEXT,
+            last_attempt   TEXT
+        );
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -56,6 +56,13 @@ internal sealed record RevisionOutput(ulong Number, string Author, string Messag
 /// <summary><c>hawserctl token create -o json</c>.</summary>
 internal sealed record TokenOutput(string Token, string CaHash, DateTimeOffset ExpiresAt);
 
+/// <summary><c>hawserctl certs -o json</c>.</summary>
+internal sealed record CertificatesOutput(IReadOnlyList<CertificateOutput> Certificates);
+
+/// <summary>One certificate the controller obtains.</summary>
+internal sealed record CertificateOutput(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes, string? Serial,
+    DateTimeOffset? NotAfter, DateTimeOffset? RenewAt, string? LastError);
+
 /// <summary>An error, as printed with -o json.</summary>
 internal sealed record ErrorOutput(string Error, string? Code);
 
@@ -69,4 +76,6 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(RevisionsOutput))]
 [JsonSerializable(typeof(TokenOutput))]
 [JsonSerializable(typeof(ErrorOutput))]
+[JsonSerializable(typeof(CertificatesOutput))]
+[JsonSerializable(typeof(CertificateOutput))]
 internal sealed partial class CtlJsonContext : JsonSerializerContext;

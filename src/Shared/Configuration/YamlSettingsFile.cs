@@ -111,6 +111,32 @@ public sealed class YamlSettingsMap
         return null;
     }
 
+    /// <summary>true or false.</summary>
+    public bool? Flag(string key)
+    {
+        if (Get(key) is not { } node || Scalar(node, key) is not { } text)
+        {
+            return null;
+        }
+        if (text is "true" or "false")
+        {
+            return text == "true";
+        }
+        _file.Error(node.Start, $"{_prefix}{key} '{text}' must be true or false");
+        return null;
+    }
+
+    /// <summary>A nested mapping, e.g. acmeChallenge: {listen: ...}; null when absent.</summary>
+    public YamlSettingsMap? Section(string key)
+    {
+        if (Get(key) is not { } node)
+        {
+            return null;
+        }
+        var mapping = node as YamlMappingNode ?? _file.Invalid(node, $"{_prefix}{key} must be a mapping");
+        return new YamlSettingsMap(_file, mapping, $"{_prefix}{key}.");
+    }
+
     /// <summary>A list of scalars.</summary>
     public IReadOnlyList<string>? StringList(string key)
     {

@@ -26,6 +26,12 @@ public static class ControlServiceMethods
     /// <summary>Creates a join token.</summary>
     public static readonly Method<CreateJoinTokenRequest, CreateJoinTokenResponse> CreateJoinToken = Method.FromDescriptor<CreateJoinTokenRequest, CreateJoinTokenResponse>(Service, "CreateJoinToken");
 
+    /// <summary>Lists the certificates the controller obtains.</summary>
+    public static readonly Method<ListCertificatesRequest, ListCertificatesResponse> ListCertificates = Method.FromDescriptor<ListCertificatesRequest, ListCertificatesResponse>(Service, "ListCertificates");
+
+    /// <summary>Orders a certificate now and delivers it.</summary>
+    public static readonly Method<RenewCertificateRequest, Certificate> RenewCertificate = Method.FromDescriptor<RenewCertificateRequest, Certificate>(Service, "RenewCertificate");
+
     /// <summary>Revokes a join token.</summary>
     public static readonly Method<RevokeJoinTokenRequest, RevokeJoinTokenResponse> RevokeJoinToken = Method.FromDescriptor<RevokeJoinTokenRequest, RevokeJoinTokenResponse>(Service, "RevokeJoinToken");
 

@@ -24,6 +24,9 @@ public sealed record AcmeSpec
 
     /// <summary>The account's contact address.</summary>
     public string? Email { get; init; }
+
+    /// <summary>Agents answer a token they were not pushed as TOKEN.THUMBPRINT, so a silent node does not stop an order (default true).</summary>
+    public bool StatelessFallback { get; init; } = true;
 }
 
 /// <summary>One node: its labels and node-level blocks, which override the profiles' key by key.</summary>

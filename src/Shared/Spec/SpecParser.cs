@@ -163,7 +163,7 @@ public static partial class SpecParser
                 }
             }
             AcmeSpec? acme = null;
-            if (Get(top, "acme") is { } acmeNode && Block(acmeNode, "acme", "directory", "email") is { } acmeMap)
+            if (Get(top, "acme") is { } acmeNode && Block(acmeNode, "acme", "directory", "email", "statelessFallback") is { } acmeMap)
             {
                 var directory = RequiredString(acmeMap, "directory", "acme");
                 if (directory is not null && (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != "https"))
@@ -172,7 +172,12 @@ public static partial class SpecParser
                 }
                 else if (directory is not null)
                 {
-                    acme = new AcmeSpec { Directory = new Uri(directory), Email = OptionalString(acmeMap, "email", "acme") };
+                    acme = new AcmeSpec
+                    {
+                        Directory = new Uri(directory),
+                        Email = OptionalString(acmeMap, "email", "acme"),
+                        StatelessFallback = OptionalBool(acmeMap, "statelessFallback", "acme") ?? true,
+                    };
                 }
             }
             return new SpecDocument { Acme = acme, Nodes = nodes, Profiles = profiles };
@@ -432,7 +437,13 @@ public static partial class SpecParser
                 }
                 var name = RequiredString(map, "name", $"{what} entry");
                 var label = $"certificate '{name}'";
+                if (name is not null && !NodeName().IsMatch(name))
+                {
+                    // It names files and directories (the agent keeps supplied material under it).
+                    Error(Get(map, "name")!, $"{label}: a certificate name is 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+                }
                 if (name is not null && result.Any(c => c.Name == name))
+
                 {
                     Error(Get(map, "name")!, $"{label} is defined twice in {what}");
                 }

@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Sessions;
+using Hawser.Controller.Store;
+using Hawser.Shared.Acme;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Spec;
+
+namespace Hawser.Controller.Acme;
+
+/// <summary>A certificate the spec asks the controller to obtain: its names and the nodes that serve them.</summary>
+/// <param name="Name">The spec's certificate name.</param>
+/// <param name="Domains">The names it covers.</param>
+/// <param name="Nodes">The nodes whose spec lists it; each answers the HTTP-01 challenge.</param>
+public sealed record CertificateTarget(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes);
+
+/// <summary>An order that could not be placed or completed; the message names the certificate and what failed.</summary>
+public sealed class CertificateOrderException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Tuning for <see cref="CertificateIssuer"/>.</summary>
+public sealed record CertificateIssuerOptions
+{
+    /// <summary>How long every target node has to acknowledge a ChallengePut.</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The ACME client's options.</summary>
+    public AcmeClientOptions Client { get; init; } = new();
+}
+
+/// <summary>
+/// Obtains a certificate with ACME for every host that serves its names: before the CA is asked to
+/// validate, each target node receives the HTTP-01 key authorization and acknowledges it, so the
+/// CA can reach any of them. The key is made here, sealed in the store, and delivered to the nodes
+/// in their desired state, where the certificate-files resource installs it.
+/// </summary>
+public sealed class CertificateIssuer(ControllerStore store, SecretBox box, CertificateMaterials materials, AgentSessions sessions, DesiredStates desired,
+    HttpClient http, CertificateIssuerOptions? options = null) : IDisposable
+{
+    private readonly CertificateIssuerOptions _options = options ?? new CertificateIssuerOptions();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _orders = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _account = new(1, 1);
+
+    /// <summary>The spec's ACME settings and the certificates it asks the controller for (those without a local <c>source</c>).</summary>
+    public static (AcmeSpec? Acme, IReadOnlyList<CertificateTarget> Targets, IReadOnlyList<string> Errors) TargetsOf(string specText, string fileName)
+    {
+        var parsed = SpecParser.Parse(specText, fileName, SpecRules.Controller);
+        if (!parsed.IsValid)
+        {
+            return (null, [], [.. parsed.Errors.Select(e => e.ToString())]);
+        }
+        var byName = new SortedDictionary<string, (IReadOnlyList<string> Domains, List<string> Nodes)>(StringComparer.Ordinal);
+        var errors = new List<string>();
+        foreach (var node in parsed.Spec!.Nodes.Keys.Order(StringComparer.Ordinal))
+        {
+            foreach (var certificate in SpecResolver.Resolve(parsed.Spec, node).Blocks.Certificates?.Where(c => c.Source is null) ?? [])
+            {
+                if (!byName.TryGetValue(certificate.Name, out var entry))
+                {
+                    byName[certificate.Name] = (certificate.Domains, [node]);
+                }
+                else if (entry.Domains.SequenceEqual(certificate.Domains))
+                {
+                    entry.Nodes.Add(node);
+                }
+                else
+                {
+                    errors.Add($"certificate '{certificate.Name}' has different domains on {entry.Nodes[0]} and {node}; one name is one certificate");
+                }
+            }
+        }
+        return (parsed.Spec.Acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Domains, c.Value.Nodes))], errors);
+    }
+
+    /// <summary>Orders <paramref name="target"/> now (one order per certificate at a time) and delivers it; the failure is also stored.</summary>
+    public async Task<IssuedCertificateRecord> IssueAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var gate = _orders.GetOrAdd(target.Name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var record = await OrderAsync(acme, target, progress, cancellationToken);
+            store.SaveIssuedCertificate(record);
+            materials.Set(target.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
+            await DeliverAsync(target);
+            return store.GetIssuedCertificate(target.Name)!;
+        }
+        catch (Exception ex) when (ex is AcmeException or CertificateOrderException)
+        {
+            store.RecordCertificateError(target.Name, target.Domains, ex.Message);
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<IssuedCertificateRecord> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var client = await AccountAsync(acme, cancellationToken);
+        var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], null, null, cancellationToken);
+        progress?.Report($"{target.Name}: order {order.Location} for {string.Join(", ", target.Domains)}");
+        foreach (var url in order.Authorizations)
+        {
+            var authorization = await client.GetAuthorizationAsync(url, cancellationToken);
+            if (authorization.Status == "valid")
+            {
+                continue;
+            }
+            var challenge = authorization.Challenges.FirstOrDefault(c => c.Type == "http-01" && c.Token is not null)
+                ?? throw new CertificateOrderException($"certificate '{target.Name}': the CA offers no http-01 challenge for {authorization.Identifier.Value}");
+            await ValidateAsync(client, target, authorization.Identifier.Value, challenge, url, acme.StatelessFallback, progress, cancellationToken);
+        }
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var valid = await client.FinalizeAsync(order, AcmeClient.CreateSigningRequest(target.Domains, key), cancellationToken);
+        var chain = await client.DownloadCertificateAsync(valid.Certificate!, cancellationToken);
+        using var leaf = X509Certificate2.CreateFromPem(chain.ChainPem);
+        progress?.Report($"{target.Name}: issued serial {leaf.SerialNumber}, valid until {leaf.NotAfter.ToUniversalTime():u}");
+        return new IssuedCertificateRecord
+        {
+            Name = target.Name,
+            Domains = target.Domains,
+            ChainPem = chain.ChainPem,
+            KeySealed = box.Seal(Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem())),
+            Serial = leaf.SerialNumber,
+            NotBefore = leaf.NotBefore.ToUniversalTime(),
+            NotAfter = leaf.NotAfter.ToUniversalTime(),
+        };
+    }
+
+    /// <summary>Every target node answers the token before the CA is told to look; afterwards they forget it.</summary>
+    private async Task ValidateAsync(AcmeClient client, CertificateTarget target, string domain, AcmeChallenge challenge, Uri authorization, bool fallback,
+        IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var token = challenge.Token!;
+        var keyAuthorization = client.Key.KeyAuthorization(token);
+        var refused = await sessions.BroadcastAsync(target.Nodes, () => new ControllerMessage { ChallengePut = new ChallengePut { Token = token, KeyAuthorization = keyAuthorization } },
+            _options.AckTimeout, cancellationToken);
+        try
+        {
+            var silent = string.Join(", ", refused.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} ({r.Value})"));
+            // A node that cannot be told (offline, slow) still answers statelessly when the fallback is on;
+            // one that refused (no responder, no webroot) cannot answer at all.
+            if (refused.Count > 0 && (!fallback || refused.Values.Any(reason => !Silent(reason))))
+            {
+                throw new CertificateOrderException($"certificate '{target.Name}': not every node can answer the challenge for {domain}, so the CA was not asked to validate: {silent}"
+                    + (fallback ? "" : " (acme.statelessFallback is off)"));
+            }
+            if (refused.Count > 0)
+            {
+                progress?.Report($"{target.Name}: {silent}: relying on the stateless fallback there");
+            }
+            progress?.Report($"{target.Name}: {target.Nodes.Count} node(s) answer {domain}; asking the CA to validate");
+            await client.AnswerChallengeAsync(challenge.Url, cancellationToken);
+            await client.WaitForAuthorizationAsync(authorization, cancellationToken);
+        }
+        finally
+        {
+            await sessions.BroadcastAsync(target.Nodes, () => new ControllerMessage { ChallengeRemove = new ChallengeRemove { Token = token } },
+                _options.AckTimeout, CancellationToken.None);
+        }
+    }
+
+    private static bool Silent(string reason) => reason is "not connected" or "disconnected" || reason.StartsWith("did not acknowledge", StringComparison.Ordinal);
+
+    /// <summary>The account for the spec's directory: from the store, or created now (and stored, key sealed).</summary>
+    private async Task<AcmeClient> AccountAsync(AcmeSpec acme, CancellationToken cancellationToken)
+    {
+        await _account.WaitAsync(cancellationToken);
+        try
+        {
+            if (store.GetAcmeAccount(acme.Directory) is var (sealedKey, url))
+            {
+                var key = AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
+                materials.Thumbprint = acme.StatelessFallback ? key.Thumbprint : "";
+                return new AcmeClient(http, acme.Directory, key, _options.Client) { AccountUrl = url };
+            }
+            var created = AcmeAccountKey.CreateEs256();
+            var client = new AcmeClient(http, acme.Directory, created, _options.Client);
+            var account = await client.NewAccountAsync(acme.Email is { } email ? [$"mailto:{email}"] : [], agreeToTerms: true, null, null, cancellationToken);
+            store.SaveAcmeAccount(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!);
+            materials.Thumbprint = acme.StatelessFallback ? created.Thumbprint : "";
+            return client;
+        }
+        finally
+        {
+            _account.Release();
+        }
+    }
+
+    /// <summary>Pushes the target nodes their desired state, which now carries the certificate.</summary>
+    private async Task DeliverAsync(CertificateTarget target)
+    {
+        if (store.LatestRevision() is not { } latest)
+        {
+            return;
+        }
+        var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
+        foreach (var node in target.Nodes)
+        {
+            if (store.GetNode(node) is { } record && desired.For(record, latest) is { } state)
+            {
+                states[node] = state;
+            }
+        }
+        await sessions.PushAsync(states);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _account.Dispose();
+        foreach (var gate in _orders.Values)
+        {
+            gate.Dispose();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Acme;
+
+/// <summary>
+/// The certificates the controller holds, unsealed in memory, and the ACME account's thumbprint:
+/// what goes into each node's desired state beside its spec.
+/// </summary>
+public sealed class CertificateMaterials
+{
+    private readonly ConcurrentDictionary<string, (CertificateMaterial Material, string Serial)> _byName = new(StringComparer.Ordinal);
+
+    /// <summary>The ACME account key's thumbprint (empty before there is an account).</summary>
+    public string Thumbprint { get; set; } = "";
+
+    /// <summary>Loads every stored certificate.</summary>
+    public static CertificateMaterials Load(ControllerStore store, SecretBox box)
+    {
+        var materials = new CertificateMaterials();
+        foreach (var record in store.ListIssuedCertificates().Where(r => r.ChainPem is not null && r.KeySealed is not null))
+        {
+            materials.Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
+        }
+        return materials;
+    }
+
+    /// <summary>Makes <paramref name="name"/>'s current certificate this one.</summary>
+    public void Set(string name, string chainPem, string keyPem, string serial) =>
+        _byName[name] = (new CertificateMaterial { CertificateChainPem = chainPem, PrivateKeyPem = keyPem }, serial);
+
+    /// <summary>The material for <paramref name="name"/>, or null when none has been obtained.</summary>
+    public (CertificateMaterial Material, string Serial)? Get(string name) => _byName.TryGetValue(name, out var held) ? held : null;
+}

@@ -1,0 +1,75 @@
+using Google.Protobuf.WellKnownTypes;
+using Hawser.Controller.Acme;
+using Hawser.Controller.Store;
+using Hawser.Shared.Acme;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Rpc;
+using Hawser.Shared.Rpc.Server;
+
+namespace Hawser.Controller.Api;
+
+/// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Admin only.</summary>
+public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer, CallerIdentity callers)
+{
+    /// <summary>Maps the certificate methods onto <paramref name="server"/>.</summary>
+    public RpcServer MapTo(RpcServer server) => server
+        .MapUnary(ControlServiceMethods.ListCertificates, ListCertificatesAsync)
+        .MapUnary(ControlServiceMethods.RenewCertificate, RenewCertificateAsync);
+
+    private Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
+    {
+        callers.RequireAdmin(context);
+        var response = new ListCertificatesResponse();
+        var held = store.ListIssuedCertificates().ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var targets = store.LatestRevision() is { } latest ? CertificateIssuer.TargetsOf(latest.SpecText, $"revision {latest.Number}").Targets : [];
+        foreach (var target in targets)
+        {
+            response.Certificates.Add(ToMessage(target, held.GetValueOrDefault(target.Name)));
+        }
+        return Task.FromResult(response);
+    }
+
+    private async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
+    {
+        callers.RequireAdmin(context);
+        try
+        {
+            var issued = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
+            var targets = CertificateIssuer.TargetsOf(store.LatestRevision()!.SpecText, "latest").Targets;
+            return ToMessage(targets.Single(t => t.Name == request.Name), issued);
+        }
+        catch (CertificateOrderException ex)
+        {
+            throw new RpcException(StatusCode.FailedPrecondition, ex.Message);
+        }
+        catch (AcmeException ex)
+        {
+            throw new RpcException(ex.IsTransient ? StatusCode.Unavailable : StatusCode.FailedPrecondition, $"certificate '{request.Name}': {ex.Message}");
+        }
+    }
+
+    private static Certificate ToMessage(CertificateTarget target, IssuedCertificateRecord? held)
+    {
+        var message = new Certificate { Name = target.Name, Serial = held?.Serial ?? "", LastError = held?.LastError ?? "" };
+        message.Domains.Add(target.Domains);
+        message.Nodes.Add(target.Nodes);
+        if (held?.NotAfter is { } notAfter)
+        {
+            message.NotAfter = Timestamp.FromDateTimeOffset(notAfter);
+        }
+        if (held?.RenewAt is { } renewAt)
+        {
+            message.RenewAt = Timestamp.FromDateTimeOffset(renewAt);
+        }
+        if (held?.IssuedAt is { } issuedAt)
+        {
+            message.IssuedAt = Timestamp.FromDateTimeOffset(issuedAt);
+        }
+        if (held?.LastAttempt is { } attempt)
+        {
+            message.LastAttempt = Timestamp.FromDateTimeOffset(attempt);
+        }
+        return message;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>The ACME account (one per CA directory) and the certificates obtained with it.</summary>
+public sealed partial class ControllerStore
+{
+    /// <summary>The account for <paramref name="directory"/>: its sealed key and URL, or null.</summary>
+    public (byte[] KeySealed, Uri Url)? GetAcmeAccount(Uri directory)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key_sealed, url FROM acme_accounts WHERE directory = $directory";
+        command.Parameters.AddWithValue("$directory", directory.ToString());
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ((byte[])reader[0], new Uri(reader.GetString(1))) : null;
+    }
+
+    /// <summary>Records the account for <paramref name="directory"/> (a key rollover replaces the key).</summary>
+    public void SaveAcmeAccount(Uri directory, byte[] keySealed, Uri url)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO acme_accounts (directory, key_sealed, url, created_at) VALUES ($directory, $key, $url, $now)
+            ON CONFLICT(directory) DO UPDATE SET key_sealed = $key, url = $url
+            """;
+        command.Parameters.AddWithValue("$directory", directory.ToString());
+        command.Parameters.AddWithValue("$key", keySealed);
+        command.Parameters.AddWithValue("$url", url.ToString());
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Every certificate the controller manages, by name.</summary>
+    public IReadOnlyList<IssuedCertificateRecord> ListIssuedCertificates() => ReadIssued("ORDER BY name", null);
+
+    /// <summary>One certificate, or null.</summary>
+    public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = $name", name).SingleOrDefault();
+
+    /// <summary>Stores a certificate just obtained, clearing the last error.</summary>
+    public void SaveIssuedCertificate(IssuedCertificateRecord record)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt)
+            VALUES ($name, $domains, $chain, $key, $serial, $notBefore, $notAfter, $now, NULL, $now)
+            ON CONFLICT(name) DO UPDATE SET domains = $domains, chain_pem = $chain, key_sealed = $key, serial = $serial,
+                not_before = $notBefore, not_after = $notAfter, issued_at = $now, last_error = NULL, last_attempt = $now
+            """;
+        command.Parameters.AddWithValue("$name", record.Name);
+        command.Parameters.AddWithValue("$domains", string.Join(' ', record.Domains));
+        command.Parameters.AddWithValue("$chain", record.ChainPem!);
+        command.Parameters.AddWithValue("$key", record.KeySealed!);
+        command.Parameters.AddWithValue("$serial", record.Serial!);
+        command.Parameters.AddWithValue("$notBefore", record.NotBefore!.Value.ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Records why an order failed; a certificate already held stays.</summary>
+    public void RecordCertificateError(string name, IReadOnlyList<string> domains, string error)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO issued_certificates (name, domains, last_error, last_attempt) VALUES ($name, $domains, $error, $now)
+            ON CONFLICT(name) DO UPDATE SET last_error = $error, last_attempt = $now
+            """;
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$domains", string.Join(' ', domains));
+        command.Parameters.AddWithValue("$error", error);
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+    }
+
+    private List<IssuedCertificateRecord> ReadIssued(string clause, string? name)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt FROM issued_certificates " + clause;
+        if (name is not null)
+        {
+            command.Parameters.AddWithValue("$name", name);
+        }
+        using var reader = command.ExecuteReader();
+        var records = new List<IssuedCertificateRecord>();
+        while (reader.Read())
+        {
+            records.Add(new IssuedCertificateRecord
+            {
+                Name = reader.GetString(0),
+                Domains = reader.GetString(1).Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                ChainPem = reader.IsDBNull(2) ? null : reader.GetString(2),
+                KeySealed = reader.IsDBNull(3) ? null : (byte[])reader[3],
+                Serial = reader.IsDBNull(4) ? null : reader.GetString(4),
+                NotBefore = Time(reader, 5),
+                NotAfter = Time(reader, 6),
+                IssuedAt = Time(reader, 7),
+                LastError = reader.IsDBNull(8) ? null : reader.GetString(8),
+                LastAttempt = Time(reader, 9),
+            });
+        }
+        return records;
+    }
+
+    private static DateTimeOffset? Time(SqliteDataReader reader, int column) =>
+        reader.IsDBNull(column) ? null : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture);
+}
+
+/// <summary>A managed certificate: what it is for, what is held, and how the last attempt went.</summary>
+public sealed record IssuedCertificateRecord
+{
+    /// <summary>The spec's certificate name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The names it covers.</summary>
+    public required IReadOnlyList<string> Domains { get; init; }
+
+    /// <summary>The chain (leaf first), once obtained.</summary>
+    public string? ChainPem { get; init; }
+
+    /// <summary>The private key's PEM, sealed.</summary>
+    public byte[]? KeySealed { get; init; }
+
+    /// <summary>The leaf's serial (hex).</summary>
+    public string? Serial { get; init; }
+
+    /// <summary>Start of validity.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>End of validity.</summary>
+    public DateTimeOffset? NotAfter { get; init; }
+
+    /// <summary>When it was obtained.</summary>
+    public DateTimeOffset? IssuedAt { get; init; }
+
+    /// <summary>Why the last order failed, if it did.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>When an order was last tried.</summary>
+    public DateTimeOffset? LastAttempt { get; init; }
+
+    /// <summary>When it is due: a third of its lifetime before it ends.</summary>
+    public DateTimeOffset? RenewAt => NotBefore is { } from && NotAfter is { } to ? to - (to - from) / 3 : null;
+}

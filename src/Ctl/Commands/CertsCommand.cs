@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Globalization;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Spectre.Console;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl certs</c> and <c>certs renew NAME</c>: the certificates the controller obtains with ACME.</summary>
+internal sealed class CertsCommand : Command
+{
+    /// <summary>An order waits for the CA and every node; give it longer than a plain call.</summary>
+    private static readonly TimeSpan RenewTimeout = TimeSpan.FromMinutes(5);
+
+    public CertsCommand() : base("certs", "List the certificates the controller obtains with ACME: domains, nodes, serial, expiry, next renewal, last error.")
+    {
+        SetAction((parse, cancellationToken) => ListAsync(parse, cancellationToken));
+        var name = new Argument<string>("NAME") { Description = "The spec's certificate name." };
+        var renew = new Command("renew", "Order the certificate now (whatever its expiry), wait for it, and deliver it to its nodes.") { name };
+        renew.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            {
+                var certificate = await channel.UnaryAsync(ControlServiceMethods.RenewCertificate, new RenewCertificateRequest { Name = parse.GetValue(name)! }, options);
+                if (output.Format == OutputFormat.Json)
+                {
+                    output.WriteJson(ToOutput(certificate), CtlJsonContext.Default.CertificateOutput);
+                    return ExitCodes.Ok;
+                }
+                output.WriteLine($"{certificate.Name}: serial {certificate.Serial}, valid until {certificate.NotAfter.ToDateTimeOffset():u}, delivered to {string.Join(", ", certificate.Nodes)}");
+                return ExitCodes.Ok;
+            }, cancellationToken, RenewTimeout);
+        });
+        Subcommands.Add(renew);
+    }
+
+    private static async Task<int> ListAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        {
+            var certificates = (await channel.UnaryAsync(ControlServiceMethods.ListCertificates, new ListCertificatesRequest(), options)).Certificates;
+            if (output.Format == OutputFormat.Json)
+            {
+                output.WriteJson(new CertificatesOutput([.. certificates.Select(ToOutput)]), CtlJsonContext.Default.CertificatesOutput);
+                return ExitCodes.Ok;
+            }
+            if (certificates.Count == 0)
+            {
+                output.WriteLine("The latest revision asks for no certificates (a certificates: entry without source:, and an acme: block).");
+                return ExitCodes.Ok;
+            }
+            var table = new Table().Border(TableBorder.Simple).AddColumns("NAME", "DOMAINS", "NODES", "SERIAL", "NOT AFTER", "RENEW AT", "LAST ERROR");
+            foreach (var c in certificates)
+            {
+                table.AddRow(Markup.Escape(c.Name), Markup.Escape(string.Join(", ", c.Domains)), Markup.Escape(string.Join(", ", c.Nodes)),
+                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), Markup.Escape(c.LastError.Length > 0 ? c.LastError : "-"));
+            }
+            output.WriteTable(table);
+            return ExitCodes.Ok;
+        }, cancellationToken);
+    }
+
+    private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null ? "-" : time.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture);
+
+    private static CertificateOutput ToOutput(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
+        c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null);
+}

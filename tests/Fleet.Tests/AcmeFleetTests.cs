@@ -1,0 +1,162 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Fleet.Tests;
+
+/// <summary>
+/// Issue 5 end to end: a real controller orders from Debian's Pebble for a round-robin name served by
+/// three real agents, each answering HTTP-01 on its own loopback address; Pebble validates whichever
+/// address the name resolves to first, and every node ends up with the same certificate installed.
+/// </summary>
+[TestClass]
+public sealed class AcmeFleetTests
+{
+    private const string Domain = "www.rr-fleet.test";
+    private static readonly string[] Nodes = ["web1", "web2", "web3"];
+    private static readonly string[] Addresses = ["127.0.4.1", "127.0.4.2", "127.0.4.3"];
+
+    private static string Spec(Uri directory, bool fallback = true) => $$$"""
+        apiVersion: hawser/v1
+        acme:
+          directory: "{{{directory}}}"
+          email: ops@example.org
+          statelessFallback: {{{(fallback ? "true" : "false")}}}
+        nodes:
+          web1: {labels: {role: web}}
+          web2: {labels: {role: web}}
+          web3: {labels: {role: web}}
+        profiles:
+          web:
+            selector: {role: web}
+            certificates:
+              - name: www
+                domains: [{{{Domain}}}]
+                install:
+                  - {format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}
+                  - {format: combined, path: /etc/ssl/hawser/www.pem}
+        """;
+
+    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
+        HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+
+    private static async Task<string> WaitForSerialAsync(AgentHost host, string? notThis, string node, Func<string> diagnostics)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var path = host.PathOf("/etc/ssl/hawser/www.crt");
+            if (File.Exists(path))
+            {
+                using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(path));
+                if (certificate.SerialNumber != notThis)
+                {
+                    return certificate.SerialNumber;
+                }
+            }
+            await Task.Delay(250);
+        }
+        throw new AssertFailedException($"{node} has no new certificate after 60 s\n{diagnostics()}");
+    }
+
+    [TestMethod]
+    public async Task Every_node_gets_the_certificate_whichever_host_the_CA_validates_and_a_silent_node_is_named()
+    {
+        await using var pebble = await PebbleServer.StartAsync(nonceRejectPercent: 5);
+        // The first address is the one Pebble dials: web2 answers the first order, though the controller placed it.
+        await pebble.SetAddressesAsync(Domain, Addresses[1], Addresses[0], Addresses[2]);
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile]);
+        var token = await Ctl(controller, "token", "create", "--uses", "3", "-o", "json");
+        var secret = JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
+        var hosts = Nodes.Select(_ => new AgentHost()).ToArray();
+        var agents = new List<AgentProcess>();
+        string Diagnostics() => $"controller:\n{string.Join("\n", controller.Log)}\n" + string.Join("\n", agents.Select(a => a.Output));
+        try
+        {
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                hosts[i].WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{Addresses[i]}:{PebbleServer.HttpChallengePort}\"}}\n");
+                agents.Add(AgentProcess.Start(hosts[i], Nodes[i], controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash));
+            }
+            foreach (var agent in agents)
+            {
+                await agent.WaitForAsync("connected to");
+            }
+            var spec = Path.Combine(data.Path, "spec.yaml");
+            File.WriteAllText(spec, Spec(pebble.Directory));
+
+            var apply = await Ctl(controller, "apply", "-f", spec);
+            var first = new List<string>();
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                first.Add(await WaitForSerialAsync(hosts[i], null, Nodes[i], Diagnostics));
+            }
+
+            Assert.AreEqual(0, apply.ExitCode, apply.Output);
+            Assert.AreEqual(1, first.Distinct().Count(), "every node installed the same certificate: " + string.Join(", ", first));
+            using var root = await pebble.RootAsync();
+            foreach (var host in hosts)
+            {
+                var chain = new X509Certificate2Collection();
+                chain.ImportFromPemFile(host.PathOf("/etc/ssl/hawser/www.crt"));
+                using var verify = new X509Chain();
+                verify.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                verify.ChainPolicy.CustomTrustStore.Add(root);
+                verify.ChainPolicy.ExtraStore.AddRange(chain);
+                verify.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                Assert.IsTrue(verify.Build(chain[0]), "the installed chain leads to Pebble's root");
+                StringAssert.Contains(host.ReadFile("/etc/ssl/hawser/www.pem"), "PRIVATE KEY", "the combined file for hitch/HAProxy holds the key too");
+                using var pair = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/ssl/hawser/www.crt"), host.PathOf("/etc/ssl/hawser/www.key"));
+                Assert.IsTrue(pair.HasPrivateKey, "nginx's pair loads: certificate and key match");
+                Assert.AreNotEqual(string.Empty, host.ReadFile("/var/lib/hawser/acme-thumbprint").Trim(), "agents know the account thumbprint for the stateless fallback");
+            }
+
+            // Each of the other hosts is the one validated in turn; every node follows each renewal.
+            var serial = first[0];
+            foreach (var validated in new[] { 2, 0 })
+            {
+                await pebble.SetAddressesAsync(Domain, Addresses[validated], Addresses[(validated + 1) % 3], Addresses[(validated + 2) % 3]);
+                var renew = await Ctl(controller, "certs", "renew", "www");
+                Assert.AreEqual(0, renew.ExitCode, renew.Output);
+                var next = new List<string>();
+                for (var i = 0; i < Nodes.Length; i++)
+                {
+                    next.Add(await WaitForSerialAsync(hosts[i], serial, Nodes[i], Diagnostics));
+                }
+                Assert.AreEqual(1, next.Distinct().Count(), $"validated through {Nodes[validated]}: every node has the new certificate");
+                serial = next[0];
+            }
+            var listed = await Ctl(controller, "certs", "-o", "json");
+            var certificate = JsonDocument.Parse(listed.StandardOutput).RootElement.GetProperty("certificates")[0];
+            Assert.AreEqual(serial, certificate.GetProperty("serial").GetString());
+            Assert.AreEqual("web1,web2,web3", string.Join(",", certificate.GetProperty("nodes").EnumerateArray().Select(n => n.GetString())));
+
+            // With the stateless fallback off, a node that cannot be told fails the order, by name.
+            var web3 = agents[2];
+            agents.Remove(web3);
+            await web3.DisposeAsync();
+            File.WriteAllText(spec, Spec(pebble.Directory, fallback: false));
+            await Ctl(controller, "apply", "-f", spec);
+            await pebble.SetAddressesAsync(Domain, Addresses[0], Addresses[1]);
+            var refused = await Ctl(controller, "certs", "renew", "www");
+            Assert.AreEqual(1, refused.ExitCode, refused.Output);
+            StringAssert.Contains(refused.StandardError, "not every node can answer the challenge for www.rr-fleet.test");
+            StringAssert.Contains(refused.StandardError, "web3 (not connected)");
+            var afterFailure = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
+            StringAssert.Contains(afterFailure.GetProperty("lastError").GetString(), "web3 (not connected)");
+            Assert.AreEqual(serial, afterFailure.GetProperty("serial").GetString(), "the certificate held stays");
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
+        }
+    }
+}
