@@ -91,6 +91,11 @@ public sealed class CertificateTests
         Assert.AreEqual("reloaded\nreloaded\n", File.ReadAllText(log));
         using var hitchRenewed = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/hitch/www.pem"));
         Assert.AreEqual(X509Certificate2.CreateFromPem(renewed.Chain).Thumbprint, hitchRenewed.Thumbprint);
+
+        // The renewal's reload is done: the next apply has nothing left to do (a stale "pending" once reloaded twice).
+        var afterRenew = await host.ApplyAsync(spec, "web1");
+        Assert.AreEqual(0, afterRenew.ExitCode, afterRenew.Output);
+        Assert.AreEqual("reloaded\nreloaded\n", File.ReadAllText(log), "one reload per new certificate");
     }
 
     [TestMethod]

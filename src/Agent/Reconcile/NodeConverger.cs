@@ -35,7 +35,9 @@ public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandR
                 restore.Forget(state);
             }
         }
-        if (!state.ToBytes().AsSpan().SequenceEqual(before))
+        // Compared with what was loaded, unless a resource saved mid-run (e.g. a pending reload, cleared
+        // again since): then the file holds that intermediate state and must be brought up to date.
+        if (context.SavedDuringRun || !state.ToBytes().AsSpan().SequenceEqual(before))
         {
             state.Save(paths);
         }

@@ -28,7 +28,14 @@ public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, Serv
     public DockerEngineClient Docker => _docker ??= docker();
 
     /// <summary>Saves the state now, before a step whose crash must not lose it.</summary>
-    public void SaveState() => State.Save(Paths);
+    public void SaveState()
+    {
+        State.Save(Paths);
+        SavedDuringRun = true;
+    }
+
+    /// <summary>True once a resource saved the state mid-run; the file then no longer matches what the run started from.</summary>
+    public bool SavedDuringRun { get; private set; }
 
     /// <summary>Reads a host file; null when it does not exist.</summary>
     public byte[]? ReadFile(string hostPath)
