@@ -16,7 +16,7 @@ public sealed class AcmeFleetTests
     private static readonly string[] Nodes = ["web1", "web2", "web3"];
     private static readonly string[] Addresses = ["127.0.4.1", "127.0.4.2", "127.0.4.3"];
 
-    private static string Spec(Uri directory, bool fallback = true) => $$$"""
+    private static string Spec(Uri directory, string reloadLog, bool fallback = true) => $$$"""
         apiVersion: hawser/v1
         acme:
           directory: "{{{directory}}}"
@@ -35,7 +35,24 @@ public sealed class AcmeFleetTests
                 install:
                   - {format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}
                   - {format: combined, path: /etc/ssl/hawser/www.pem}
+                reload:
+                  command: [/bin/sh, -c, "echo reloaded >> {{{reloadLog}}}"]
         """;
+
+    /// <summary>Waits until the reload log has <paramref name="expected"/> lines, then checks it stays there (no second reload).</summary>
+    private static async Task WaitForReloadsAsync(Func<int> count, int expected, Func<string>? diagnostics = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (count() < expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        await Task.Delay(2500);
+        Assert.AreEqual(expected, count(), "each node reloads once per new certificate, and only then\n" + diagnostics?.Invoke());
+    }
+
+    /// <summary>How many validation requests the agent answered, by its log.</summary>
+    private static int Answers(AgentProcess agent) => agent.Output.Split('\n').Count(l => l.StartsWith("ACME HTTP-01: answered", StringComparison.Ordinal));
 
     private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
@@ -76,7 +93,7 @@ public sealed class AcmeFleetTests
         {
             for (var i = 0; i < Nodes.Length; i++)
             {
-                hosts[i].WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{Addresses[i]}:{PebbleServer.HttpChallengePort}\"}}\n");
+                hosts[i].WriteFile("/etc/hawser/agent.yaml", $"allowedCommands: [/bin/sh]\nacmeChallenge: {{listen: \"{Addresses[i]}:{PebbleServer.HttpChallengePort}\"}}\n");
                 agents.Add(AgentProcess.Start(hosts[i], Nodes[i], controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash));
             }
             foreach (var agent in agents)
@@ -84,7 +101,10 @@ public sealed class AcmeFleetTests
                 await agent.WaitForAsync("connected to");
             }
             var spec = Path.Combine(data.Path, "spec.yaml");
-            File.WriteAllText(spec, Spec(pebble.Directory));
+            // Every node's reload appends a line here: one line per node per new certificate.
+            var reloads = Path.Combine(data.Path, "reloads.log");
+            int Reloads() => File.Exists(reloads) ? File.ReadAllLines(reloads).Length : 0;
+            File.WriteAllText(spec, Spec(pebble.Directory, reloads));
 
             var apply = await Ctl(controller, "apply", "-f", spec);
             var first = new List<string>();
@@ -94,7 +114,11 @@ public sealed class AcmeFleetTests
             }
 
             Assert.AreEqual(0, apply.ExitCode, apply.Output);
+            Assert.IsGreaterThan(0, Answers(agents[1]), "web2, first in DNS, answered the CA's first validation");
+            Assert.AreEqual(0, Answers(agents[0]) + Answers(agents[2]), "no other host was asked");
             Assert.AreEqual(1, first.Distinct().Count(), "every node installed the same certificate: " + string.Join(", ", first));
+            var expectedReloads = Nodes.Length;
+            await WaitForReloadsAsync(Reloads, expectedReloads);
             using var root = await pebble.RootAsync();
             foreach (var host in hosts)
             {
@@ -117,26 +141,46 @@ public sealed class AcmeFleetTests
             foreach (var validated in new[] { 2, 0 })
             {
                 await pebble.SetAddressesAsync(Domain, Addresses[validated], Addresses[(validated + 1) % 3], Addresses[(validated + 2) % 3]);
+                var answeredBefore = agents.Select(Answers).ToArray();
                 var renew = await Ctl(controller, "certs", "renew", "www");
                 Assert.AreEqual(0, renew.ExitCode, renew.Output);
+                var answeredAfter = agents.Select(Answers).ToArray();
+                for (var i = 0; i < Nodes.Length; i++)
+                {
+                    Assert.AreEqual(i == validated, answeredAfter[i] > answeredBefore[i], $"only {Nodes[validated]}, first in DNS, answered the CA ({Nodes[i]})");
+                }
                 var next = new List<string>();
                 for (var i = 0; i < Nodes.Length; i++)
                 {
                     next.Add(await WaitForSerialAsync(hosts[i], serial, Nodes[i], Diagnostics));
                 }
                 Assert.AreEqual(1, next.Distinct().Count(), $"validated through {Nodes[validated]}: every node has the new certificate");
+                expectedReloads += Nodes.Length;
+                await WaitForReloadsAsync(Reloads, expectedReloads, Diagnostics);
                 serial = next[0];
             }
+            // web3 restarts against a controller it cannot reach: it misses every push, but its responder still
+            // answers statelessly with the thumbprint it kept, so an order validated through web3 succeeds.
+            var web3 = agents[2];
+            agents.Remove(web3);
+            await web3.DisposeAsync();
+            agents.Add(AgentProcess.Start(hosts[2], "web3", new Uri("https://127.0.0.1:1/")));
+            await agents[^1].WaitForAsync("answering ACME HTTP-01");
+            await pebble.SetAddressesAsync(Domain, Addresses[2], Addresses[0], Addresses[1]);
+            var missed = await Ctl(controller, "certs", "renew", "www");
+            Assert.AreEqual(0, missed.ExitCode, missed.Output);
+            StringAssert.Contains(agents[^1].Output, "(stateless) to 127.0.0.1", "web3 answered without having been told the token");
+            var afterMissed = new[] { await WaitForSerialAsync(hosts[0], serial, "web1", Diagnostics), await WaitForSerialAsync(hosts[1], serial, "web2", Diagnostics) };
+            Assert.AreEqual(1, afterMissed.Distinct().Count());
+            serial = afterMissed[0];
+
             var listed = await Ctl(controller, "certs", "-o", "json");
             var certificate = JsonDocument.Parse(listed.StandardOutput).RootElement.GetProperty("certificates")[0];
             Assert.AreEqual(serial, certificate.GetProperty("serial").GetString());
             Assert.AreEqual("web1,web2,web3", string.Join(",", certificate.GetProperty("nodes").EnumerateArray().Select(n => n.GetString())));
 
             // With the stateless fallback off, a node that cannot be told fails the order, by name.
-            var web3 = agents[2];
-            agents.Remove(web3);
-            await web3.DisposeAsync();
-            File.WriteAllText(spec, Spec(pebble.Directory, fallback: false));
+            File.WriteAllText(spec, Spec(pebble.Directory, reloads, fallback: false));
             await Ctl(controller, "apply", "-f", spec);
             await pebble.SetAddressesAsync(Domain, Addresses[0], Addresses[1]);
             var refused = await Ctl(controller, "certs", "renew", "www");
@@ -158,5 +202,32 @@ public sealed class AcmeFleetTests
                 host.Dispose();
             }
         }
+    }
+
+    [TestMethod]
+    public async Task Certificates_the_CA_cannot_issue_over_http01_are_refused_at_apply_with_their_line_and_nothing_is_ordered()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        foreach (var (domains, reason) in new[]
+        {
+            ("[\"*.rr-fleet.test\"]", "is a wildcard; CAs issue wildcards only with dns-01, not http-01"),
+            ("[www_rr.test]", "www_rr.test"),
+            ("[]", "needs at least one domain"),
+        })
+        {
+            var path = Path.Combine(data.Path, "bad.yaml");
+            File.WriteAllText(path, $"apiVersion: hawser/v1\nacme: {{directory: \"https://127.0.0.1:1/dir\"}}\nnodes:\n  web1:\n    certificates:\n      - {{name: www, domains: {domains}, install: [{{format: combined, path: /etc/ssl/hawser/www.pem}}]}}\n");
+
+            var bad = await Ctl(controller, "apply", "-f", path);
+
+            Assert.AreEqual(1, bad.ExitCode, bad.Output);
+            StringAssert.Contains(bad.StandardError, $"{path}:6:");
+            StringAssert.Contains(bad.StandardError, reason);
+        }
+        var revisions = await Ctl(controller, "revisions", "-o", "json");
+        var certs = await Ctl(controller, "certs");
+        Assert.AreEqual(0, JsonDocument.Parse(revisions.StandardOutput).RootElement.GetProperty("revisions").GetArrayLength(), "nothing was stored");
+        StringAssert.Contains(certs.StandardOutput, "asks for no certificates", "so nothing is ordered");
     }
 }

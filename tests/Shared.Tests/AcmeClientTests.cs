@@ -72,7 +72,7 @@ public sealed class AcmeClientTests
         {
             CollectionAssert.AreEqual(key.ExportSubjectPublicKeyInfo(), leafKey.ExportSubjectPublicKeyInfo(), "the certificate is for the CSR's key");
         }
-        Assert.IsGreaterThanOrEqualTo(1L, responder.Answered.Pushed, "Pebble fetched the pushed key authorization");
+        Assert.IsGreaterThanOrEqualTo(1L, responder.Counts.Pushed, "Pebble fetched the pushed key authorization");
         Assert.HasCount(1, chain.Alternates, "PEBBLE_ALTERNATE_ROOTS=1 offers one alternate chain (Link rel=alternate)");
         var alternate = await client.DownloadCertificateAsync(chain.Alternates[0], CancellationToken.None);
         Assert.AreEqual(leaf.Thumbprint, Certificates(alternate.ChainPem)[0].Thumbprint, "the alternate chain has the same leaf");
@@ -96,8 +96,8 @@ public sealed class AcmeClientTests
 
         var (chain, key) = await IssueAsync(client, responder, "stateless.acme-two.test", push: false);
         key.Dispose();
-        Assert.IsGreaterThanOrEqualTo(1L, responder.Answered.Stateless, "the token was answered as TOKEN.THUMBPRINT");
-        Assert.AreEqual(0L, responder.Answered.Pushed);
+        Assert.IsGreaterThanOrEqualTo(1L, responder.Counts.Stateless, "the token was answered as TOKEN.THUMBPRINT");
+        Assert.AreEqual(0L, responder.Counts.Pushed);
         Assert.AreEqual("stateless.acme-two.test", Certificates(chain.ChainPem)[0].GetNameInfo(X509NameType.DnsName, false));
 
         responder.Thumbprint = null;

@@ -118,13 +118,21 @@ public sealed class PebbleServer : IAsyncDisposable
         using var dns = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_dnsManagementPort}/") };
         foreach (var (family, suffix) in new[] { (AddressFamily.InterNetwork, "a"), (AddressFamily.InterNetworkV6, "aaaa") })
         {
+            // add-* appends to what the name had, so the records are cleared first: the order given is the order served.
+            await PostAsync(dns, $"clear-{suffix}", new JsonObject { ["host"] = fqdn });
             var matching = addresses.Where(a => IPAddress.Parse(a).AddressFamily == family).ToArray();
-            var path = matching.Length == 0 ? $"clear-{suffix}" : $"add-{suffix}";
-            var body = matching.Length == 0 ? new JsonObject { ["host"] = fqdn } : new JsonObject { ["host"] = fqdn, ["addresses"] = new JsonArray([.. matching.Select(m => (JsonNode)m)]) };
-            using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-            using var response = await dns.PostAsync(path, content);
-            response.EnsureSuccessStatusCode();
+            if (matching.Length > 0)
+            {
+                await PostAsync(dns, $"add-{suffix}", new JsonObject { ["host"] = fqdn, ["addresses"] = new JsonArray([.. matching.Select(m => (JsonNode)m)]) });
+            }
         }
+    }
+
+    private static async Task PostAsync(HttpClient dns, string path, JsonObject body)
+    {
+        using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        using var response = await dns.PostAsync(path, content);
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Pebble's root certificate (it makes a new one at each start).</summary>

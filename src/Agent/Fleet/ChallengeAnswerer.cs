@@ -34,6 +34,8 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
             try
             {
                 responder = await Http01Responder.StartAsync(IPEndPoint.Parse(config.Listen), cancellationToken);
+                // The CA's visit is worth a line: it says which host a validation reached.
+                responder.Answered = (token, how, remote) => log.WriteLine($"ACME HTTP-01: answered {token} ({how}) to {remote}");
                 await log.WriteLineAsync($"answering ACME HTTP-01 on {config.Listen}");
             }
             catch (IOException ex)

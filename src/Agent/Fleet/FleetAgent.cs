@@ -294,7 +294,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         var failed = report.Resources.Count(r => r.State is ResourceState.Failed or ResourceState.Skipped);
         if (changed > 0 || failed > 0)
         {
-            await log.WriteLineAsync($"converged revision {revision}: {changed} changed, {failed} failed");
+            // Which ones, and why: the first thing an operator asks of a log line like this.
+            var details = string.Join("; ", report.Resources.Where(r => r.State is ResourceState.Changed or ResourceState.Failed or ResourceState.Skipped)
+                .Select(r => $"{r.Kind}:{r.Name} {(r.State == ResourceState.Changed ? r.Diff : r.Error).ReplaceLineEndings(" ")}".TrimEnd()));
+            await log.WriteLineAsync($"converged revision {revision}: {changed} changed, {failed} failed: {details}");
         }
         await SendAsync(new AgentMessage { Status = report });
     }

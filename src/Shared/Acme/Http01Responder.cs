@@ -31,8 +31,11 @@ public sealed partial class Http01Responder : IAsyncDisposable
     /// <summary>The account key's thumbprint for the stateless fallback; null turns the fallback off.</summary>
     public string? Thumbprint { get; set; }
 
+    /// <summary>Called for each answered request: the token, "pushed" or "stateless", and who asked.</summary>
+    public Action<string, string, IPAddress?>? Answered { get; set; }
+
     /// <summary>How many requests were answered, by whom: pushed or stateless (for logs and tests).</summary>
-    public (long Pushed, long Stateless, long NotFound) Answered => (_pushed, _stateless, _notFound);
+    public (long Pushed, long Stateless, long NotFound) Counts => (_pushed, _stateless, _notFound);
 
     private long _pushed;
     private long _stateless;
@@ -86,11 +89,13 @@ public sealed partial class Http01Responder : IAsyncDisposable
         if (_answers.TryGetValue(token, out answer))
         {
             Interlocked.Increment(ref _pushed);
+            Answered?.Invoke(token, "pushed", context.Connection.RemoteIpAddress);
         }
         else if (Thumbprint is { } thumbprint && TokenPattern().IsMatch(token))
         {
             answer = $"{token}.{thumbprint}";
             Interlocked.Increment(ref _stateless);
+            Answered?.Invoke(token, "stateless", context.Connection.RemoteIpAddress);
         }
         if (answer is null)
         {
