@@ -6,6 +6,7 @@ using Hawser.Benchmarks;
 // compare          quick in-process A/B of the HTTP/2 floor and a unary call (for development)
 // converge-breakdown  median plan time of each agent resource in the no-op converge (needs root)
 // fleet N [N ...]  a controller process and N simulated agents: push latency and controller RSS per agent
+// acme [ROUNDS]    apply-to-installed on three agents against Pebble, beside certbot for one host (needs root, certbot)
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
 {
@@ -18,6 +19,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "fleet":
         return await FleetBenchmark.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]);
+    case "acme":
+        return await AcmeBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 6);
     case "converge-breakdown":
         return await AgentConvergeBenchmarks.BreakdownAsync(rounds: 300);
     case "compare":

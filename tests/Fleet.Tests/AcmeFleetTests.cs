@@ -230,4 +230,24 @@ public sealed class AcmeFleetTests
         Assert.AreEqual(0, JsonDocument.Parse(revisions.StandardOutput).RootElement.GetProperty("revisions").GetArrayLength(), "nothing was stored");
         StringAssert.Contains(certs.StandardOutput, "asks for no certificates", "so nothing is ordered");
     }
+
+    [TestMethod]
+    public async Task An_agent_whose_challenge_port_is_taken_says_so_and_keeps_working()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse("127.0.4.9"), 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        var token = await Ctl(controller, "token", "create", "-o", "json");
+        var secret = JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"127.0.4.9:{port}\"}}\n");
+
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+
+        StringAssert.Contains(agent.Output, $"warning: cannot listen on 127.0.4.9:{port} for HTTP-01");
+        StringAssert.Contains(agent.Output, "this host cannot answer HTTP-01 challenges (set acmeChallenge.webroot in agent.yaml, or free the port)");
+    }
 }

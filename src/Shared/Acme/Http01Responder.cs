@@ -59,7 +59,8 @@ public sealed partial class Http01Responder : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException ex)
+        // A taken port is Kestrel's AddressInUseException (an InvalidOperationException); no permission, a SocketException.
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
             await app.DisposeAsync();
             throw new IOException($"cannot listen on {endpoint} for HTTP-01: {ex.Message}", ex);
