@@ -86,8 +86,21 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 }
             }
         }
+        ChallengeAnswerer challenges;
+        try
+        {
+            challenges = await ChallengeAnswerer.StartAsync(config.AcmeChallenge, paths, log, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 0;
+        }
+        await using var answering = challenges;
+        challenges.UseThumbprint(_desired.AcmeThumbprint);
+        _challenges = challenges;
         using var systemd = new SystemdNotifier();
-        // Ready once enrolled: from here on the agent converges with or without the controller.
+        // Ready once enrolled and answering: from here on the agent converges with or without the controller,
+        // and a stop is always announced with STOPPING.
         systemd.Ready($"node {options.Node}, controller {options.Controller}");
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -97,9 +110,6 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 _wake.Release();
             }
         });
-        await using var challenges = await ChallengeAnswerer.StartAsync(config.AcmeChallenge, paths, log, cancellationToken);
-        challenges.UseThumbprint(_desired.AcmeThumbprint);
-        _challenges = challenges;
         var periodic = PeriodicConvergeAsync(cancellationToken);
         var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
