@@ -14,7 +14,7 @@ public sealed record AcmeClientOptions
     /// <summary>How often a request refused with badNonce is retried with a fresh nonce (section 6.5).</summary>
     public int BadNonceRetries { get; init; } = 5;
 
-    /// <summary>The wait between polls when the CA sends no Retry-After.</summary>
+    /// <summary>The longest wait between polls when the CA sends no Retry-After; the first waits are shorter (100 ms, doubling).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest Retry-After honoured while polling (a CA asking for more is polled at this).</summary>
@@ -157,7 +157,7 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, AcmeAccountKey
     public async Task<AcmeAuthorization> WaitForAuthorizationAsync(Uri url, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + _options.PollTimeout;
-        while (true)
+        for (var poll = 0; ; poll++)
         {
             var (authorization, retryAfter) = await PostAsGetWithRetryAfterAsync(url, AcmeJsonContext.Default.AcmeAuthorization, "authorization", cancellationToken);
             switch (authorization.Status)
@@ -165,7 +165,7 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, AcmeAccountKey
                 case "valid":
                     return authorization;
                 case "pending" or "processing" when DateTime.UtcNow < deadline:
-                    await Task.Delay(PollDelay(retryAfter), cancellationToken);
+                    await Task.Delay(PollDelay(retryAfter, poll), cancellationToken);
                     continue;
                 case "pending" or "processing":
                     throw new AcmeException($"the authorization of {authorization.Identifier.Value} is still {authorization.Status} after {_options.PollTimeout.TotalSeconds:0} s");
@@ -187,13 +187,13 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, AcmeAccountKey
         response.Dispose();
         var current = Parse(body, AcmeJsonContext.Default.AcmeOrder, "the order") with { Location = order.Location };
         var deadline = DateTime.UtcNow + _options.PollTimeout;
-        while (current.Status is "processing" or "pending" or "ready")
+        for (var poll = 0; current.Status is "processing" or "pending" or "ready"; poll++)
         {
             if (DateTime.UtcNow > deadline)
             {
                 throw new AcmeException($"the order is still {current.Status} {_options.PollTimeout.TotalSeconds:0} s after finalize");
             }
-            await Task.Delay(PollDelay(retryAfter), cancellationToken);
+            await Task.Delay(PollDelay(retryAfter, poll), cancellationToken);
             (current, retryAfter) = await PostAsGetWithRetryAfterAsync(order.Location!, AcmeJsonContext.Default.AcmeOrder, "order", cancellationToken);
             current = current with { Location = order.Location };
         }
@@ -393,8 +393,12 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, AcmeAccountKey
             : new AcmeException($"{what}: the CA answered {status} {response.ReasonPhrase}: {Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200)))}", status, retryAfter: RetryAfterOf(response));
     }
 
-    private TimeSpan PollDelay(TimeSpan? retryAfter) =>
-        retryAfter is { } wait ? TimeSpan.FromTicks(Math.Clamp(wait.Ticks, 0, _options.MaxPollInterval.Ticks)) : _options.PollInterval;
+    // A validation or issuance usually finishes within a second: poll at 100, 200, 400 ms ... up to
+    // PollInterval, unless the CA says when (Retry-After, honoured up to MaxPollInterval).
+    private TimeSpan PollDelay(TimeSpan? retryAfter, int poll) =>
+        retryAfter is { } wait
+            ? TimeSpan.FromTicks(Math.Clamp(wait.Ticks, 0, _options.MaxPollInterval.Ticks))
+            : TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(100).Ticks << Math.Min(poll, 10), _options.PollInterval.Ticks));
 
     private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
