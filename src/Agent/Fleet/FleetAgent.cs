@@ -7,10 +7,10 @@ using Hawser.Agent.Reconcile;
 using Hawser.Shared.Host;
 using Hawser.Shared.Hosting;
 using Hawser.Shared.Pki;
-using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Protocol;
-using Hawser.Shared.Rpc.Client;
+using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Rpc;
+using Hawser.Shared.Rpc.Client;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Fleet;
