@@ -7,9 +7,9 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Host;
-using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
+using Hawser.Shared.Host;
 using Hawser.Shared.Spec;
 using Hawser.TestSupport;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Shared.Host;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Host;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Commands;

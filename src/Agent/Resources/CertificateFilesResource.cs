@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Hawser.Shared.Host;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Host;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 

@@ -1,9 +1,9 @@
-using Hawser.Shared.Host;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
+using Hawser.Shared.Host;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 

@@ -1,6 +1,6 @@
-using Hawser.Shared.Host;
 using System.Text;
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.Host;
 
 namespace Hawser.Agent.Resources;
 
