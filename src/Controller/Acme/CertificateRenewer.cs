@@ -67,7 +67,8 @@ public sealed class CertificateRenewer(ControllerStore store, CertificateIssuer 
                 _backoff.Remove(target.Name);
                 ControllerLog.CertificateIssued(logger, target.Name, issued.Serial!, issued.NotAfter!.Value);
             }
-            catch (Exception ex) when (ex is Shared.Acme.AcmeException or CertificateOrderException)
+            // Any failure of one order (the CA, a node, the store) backs off that certificate; the loop goes on.
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 var next = _backoff.TryGetValue(target.Name, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Last.Ticks * 2, MaxBackoff.Ticks)) : FirstBackoff;
                 if (ex is Shared.Acme.AcmeException { RetryAfter: { } retryAfter } && retryAfter > next)
