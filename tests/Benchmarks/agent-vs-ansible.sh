@@ -28,15 +28,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 hawser() { "$agent" apply -f examples/opam.yaml --node web1 --root "$root" --dry-run >/dev/null || [ $? -eq 2 ]; }
 ansible() { ANSIBLE_NOCOLOR=1 ansible-playbook -c local -i localhost, --check -e root="$root" tests/Benchmarks/ansible/opam-web1.yml >/dev/null; }
 
-median_ms() {
-  local fn=$1 times=()
-  for _ in $(seq "$runs"); do
-    local start end
-    start=$(date +%s%N); "$fn"; end=$(date +%s%N)
-    times+=($(( (end - start) / 1000000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
-}
+. tests/Benchmarks/timing.sh
 
 rss_kb() { /usr/bin/time -v bash -c "$(declare -f "$1"); agent=$agent root=$root $1" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}'; }
 

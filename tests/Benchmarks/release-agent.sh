@@ -42,15 +42,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 release_dry_run() { env -i PATH=/usr/bin:/bin "$agent" apply -f examples/opam.yaml --node web1 --root "$root" --dry-run > /dev/null || [ $? -eq 2 ]; }
 dev_dry_run() { dotnet "$dev_agent" apply -f examples/opam.yaml --node web1 --root "$root" --dry-run > /dev/null || [ $? -eq 2 ]; }
 
-median_ms() {
-  local fn=$1 times=()
-  for _ in $(seq "$runs"); do
-    local start end
-    start=$(date +%s%N); "$fn"; end=$(date +%s%N)
-    times+=($(( (end - start) / 1000000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
-}
+. tests/Benchmarks/timing.sh
 # A dry run that finds changes exits 2; the RSS is what is wanted here.
 max_rss_kb() { { /usr/bin/time -v "$@" 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident/ {print $2}'; }
 
