@@ -166,14 +166,9 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
                 failures[node] = "not connected";
                 return;
             }
-            var message = make();
-            message.MessageId = (ulong)Interlocked.Increment(ref _nextMessageId);
-            var answer = new TaskCompletionSource<Ack>(TaskCreationOptions.RunContinuationsAsynchronously);
-            session.Acks[message.MessageId] = answer;
             try
             {
-                await session.SendAsync(message);
-                var ack = await answer.Task.WaitAsync(timeout, cancellationToken);
+                var ack = await AskAsync(session, session.Acks, make(), timeout, cancellationToken);
                 if (!ack.Ok)
                 {
                     failures[node] = ack.Error;
@@ -187,10 +182,6 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             {
                 failures[node] = "disconnected";
             }
-            finally
-            {
-                session.Acks.TryRemove(message.MessageId, out _);
-            }
         }));
         return failures;
     }
@@ -202,25 +193,37 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         {
             return null;
         }
-        var id = (ulong)Interlocked.Increment(ref _nextMessageId);
-        var answer = new TaskCompletionSource<StatusReport>(TaskCreationOptions.RunContinuationsAsynchronously);
-        session.Pending[id] = answer;
         try
         {
-            await session.SendAsync(new ControllerMessage
+            return await AskAsync(session, session.Pending, new ControllerMessage
             {
-                MessageId = id,
                 Request = new AgentRequest { DryRun = new DryRun { Candidate = new DesiredState { NodeSpecYaml = yaml } } },
-            });
-            return await answer.Task.WaitAsync(timeout, cancellationToken);
+            }, timeout, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> (numbered here) and waits for the agent's answer to it, which the
+    /// stream's reader completes through <paramref name="waiting"/>; throws TimeoutException or OperationCanceledException.
+    /// </summary>
+    private async Task<T> AskAsync<T>(Session session, ConcurrentDictionary<ulong, TaskCompletionSource<T>> waiting, ControllerMessage message,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        message.MessageId = (ulong)Interlocked.Increment(ref _nextMessageId);
+        var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiting[message.MessageId] = answer;
+        try
+        {
+            await session.SendAsync(message);
+            return await answer.Task.WaitAsync(timeout, cancellationToken);
+        }
         finally
         {
-            session.Pending.TryRemove(id, out _);
+            waiting.TryRemove(message.MessageId, out _);
         }
     }
 
