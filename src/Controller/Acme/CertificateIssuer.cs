@@ -17,6 +17,16 @@ namespace Hawser.Controller.Acme;
 /// <param name="Nodes">The nodes whose spec lists it; each answers the HTTP-01 challenge.</param>
 public sealed record CertificateTarget(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes);
 
+/// <summary>What one spec revision asks of the controller's ACME: the account settings and the certificates to obtain.</summary>
+/// <param name="Acme">The spec's acme block, or null.</param>
+/// <param name="Targets">The certificates without a local source, by name, each with its nodes.</param>
+/// <param name="Errors">Certificates named alike with different domains on different nodes.</param>
+public sealed record CertificatePlan(AcmeSpec? Acme, IReadOnlyList<CertificateTarget> Targets, IReadOnlyList<string> Errors)
+{
+    /// <summary>The names of the certificates <paramref name="node"/> receives from the controller.</summary>
+    public IEnumerable<string> NamesFor(string node) => Targets.Where(t => t.Nodes.Contains(node, StringComparer.Ordinal)).Select(t => t.Name);
+}
+
 /// <summary>An order that could not be placed or completed; the message names the certificate and what failed.</summary>
 public sealed class CertificateOrderException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -44,12 +54,12 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     private readonly SemaphoreSlim _account = new(1, 1);
 
     /// <summary>The spec's ACME settings and the certificates it asks the controller for (those without a local <c>source</c>).</summary>
-    public static (AcmeSpec? Acme, IReadOnlyList<CertificateTarget> Targets, IReadOnlyList<string> Errors) TargetsOf(string specText, string fileName)
+    public static CertificatePlan PlanOf(string specText, string fileName)
     {
         var parsed = SpecParser.Parse(specText, fileName, SpecRules.Controller);
         if (!parsed.IsValid)
         {
-            return (null, [], [.. parsed.Errors.Select(e => e.ToString())]);
+            return new CertificatePlan(null, [], [.. parsed.Errors.Select(e => e.ToString())]);
         }
         var byName = new SortedDictionary<string, (IReadOnlyList<string> Domains, List<string> Nodes)>(StringComparer.Ordinal);
         var errors = new List<string>();
@@ -71,7 +81,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
                 }
             }
         }
-        return (parsed.Spec.Acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Domains, c.Value.Nodes))], errors);
+        return new CertificatePlan(parsed.Spec.Acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Domains, c.Value.Nodes))], errors);
     }
 
     /// <summary>Orders <paramref name="target"/> now (one order per certificate at a time) and delivers it; the failure is also stored.</summary>
@@ -81,9 +91,9 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         await gate.WaitAsync(cancellationToken);
         try
         {
-            var record = await OrderAsync(acme, target, progress, cancellationToken);
+            var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
             store.SaveIssuedCertificate(record);
-            materials.Set(target.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
+            materials.Set(target.Name, record.ChainPem!, keyPem, record.Serial!);
             await DeliverAsync(target);
             return store.GetIssuedCertificate(target.Name)!;
         }
@@ -98,7 +108,8 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         }
     }
 
-    private async Task<IssuedCertificateRecord> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
+    /// <summary>One order to the end; the record to store (key sealed) and the key's PEM for delivery.</summary>
+    private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var client = await AccountAsync(acme, cancellationToken);
         var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], null, null, cancellationToken);
@@ -119,16 +130,17 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         var chain = await client.DownloadCertificateAsync(valid.Certificate!, cancellationToken);
         using var leaf = X509Certificate2.CreateFromPem(chain.ChainPem);
         progress?.Report($"{target.Name}: issued serial {leaf.SerialNumber}, valid until {leaf.NotAfter.ToUniversalTime():u}");
-        return new IssuedCertificateRecord
+        var keyPem = key.ExportPkcs8PrivateKeyPem();
+        return (new IssuedCertificateRecord
         {
             Name = target.Name,
             Domains = target.Domains,
             ChainPem = chain.ChainPem,
-            KeySealed = box.Seal(Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem())),
+            KeySealed = box.Seal(Encoding.ASCII.GetBytes(keyPem)),
             Serial = leaf.SerialNumber,
             NotBefore = leaf.NotBefore.ToUniversalTime(),
             NotAfter = leaf.NotAfter.ToUniversalTime(),
-        };
+        }, keyPem);
     }
 
     /// <summary>Every target node answers the token before the CA is told to look; afterwards they forget it.</summary>

@@ -8,7 +8,7 @@ namespace Hawser.Controller.Acme;
 /// whose domains changed, or that is within the last third of its lifetime, after each apply and
 /// every check interval. A failed order backs off (1 minute, doubling, at most an hour) per certificate.
 /// </summary>
-public sealed class CertificateRenewer(ControllerStore store, CertificateIssuer issuer, ILogger logger, TimeSpan interval) : IDisposable
+public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredStates desired, CertificateIssuer issuer, ILogger logger, TimeSpan interval) : IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
@@ -40,15 +40,13 @@ public sealed class CertificateRenewer(ControllerStore store, CertificateIssuer 
         }
     }
 
+    /// <summary>What the newest revision asks for, or null before any apply.</summary>
+    public CertificatePlan? CurrentPlan() => store.LatestRevision() is { } latest ? desired.CertificatePlan(latest) : null;
+
     /// <summary>Orders every certificate that is due and not backing off.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
-        if (store.LatestRevision() is not { } latest)
-        {
-            return;
-        }
-        var (acme, targets, _) = CertificateIssuer.TargetsOf(latest.SpecText, $"revision {latest.Number}");
-        if (acme is null)
+        if (CurrentPlan() is not { Acme: { } acme, Targets: var targets })
         {
             return;
         }
@@ -82,10 +80,10 @@ public sealed class CertificateRenewer(ControllerStore store, CertificateIssuer 
     }
 
     /// <summary>Orders <paramref name="name"/> now, whatever its state or back-off.</summary>
-    public async Task<IssuedCertificateRecord> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken)
+    public async Task<(CertificateTarget Target, IssuedCertificateRecord Issued)> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var latest = store.LatestRevision() ?? throw new CertificateOrderException("no spec has been applied yet");
-        var (acme, targets, _) = CertificateIssuer.TargetsOf(latest.SpecText, $"revision {latest.Number}");
+        var (acme, targets, _) = desired.CertificatePlan(latest);
         var target = targets.FirstOrDefault(t => t.Name == name)
             ?? throw new CertificateOrderException($"revision {latest.Number} has no certificate '{name}' for the controller to obtain"
                 + (targets.Count > 0 ? $"; it has: {string.Join(", ", targets.Select(t => t.Name))}" : ""));
@@ -95,7 +93,7 @@ public sealed class CertificateRenewer(ControllerStore store, CertificateIssuer 
         }
         var issued = await issuer.IssueAsync(acme, target, progress, cancellationToken);
         _backoff.Remove(name);
-        return issued;
+        return (target, issued);
     }
 
     /// <inheritdoc/>

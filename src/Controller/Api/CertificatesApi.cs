@@ -22,8 +22,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         callers.RequireAdmin(context);
         var response = new ListCertificatesResponse();
         var held = store.ListIssuedCertificates().ToDictionary(c => c.Name, StringComparer.Ordinal);
-        var targets = store.LatestRevision() is { } latest ? CertificateIssuer.TargetsOf(latest.SpecText, $"revision {latest.Number}").Targets : [];
-        foreach (var target in targets)
+        foreach (var target in renewer.CurrentPlan()?.Targets ?? [])
         {
             response.Certificates.Add(ToMessage(target, held.GetValueOrDefault(target.Name)));
         }
@@ -35,9 +34,8 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         callers.RequireAdmin(context);
         try
         {
-            var issued = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
-            var targets = CertificateIssuer.TargetsOf(store.LatestRevision()!.SpecText, "latest").Targets;
-            return ToMessage(targets.Single(t => t.Name == request.Name), issued);
+            var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
+            return ToMessage(target, issued);
         }
         catch (CertificateOrderException ex)
         {

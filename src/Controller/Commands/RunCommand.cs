@@ -102,7 +102,7 @@ internal sealed class RunCommand : Command
             var sessions = new AgentSessions(store, desired, callers, logger);
             using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
             using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp);
-            using var renewer = new CertificateRenewer(store, issuer, logger, parse.GetValue(_certificateCheck));
+            using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck));
             var server = new RpcServer();
             new ControlApi(store, pki, sessions, desired, callers, renewer.Wake).MapTo(server);
             new CertificatesApi(store, renewer, callers).MapTo(server);

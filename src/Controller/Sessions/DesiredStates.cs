@@ -25,7 +25,7 @@ public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IRe
 /// </summary>
 public sealed class DesiredStates(ControllerStore store, Acme.CertificateMaterials? materials = null)
 {
-    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _certificateNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, Acme.CertificatePlan> _certificatePlans = new();
     private readonly ConcurrentDictionary<ulong, IReadOnlyDictionary<string, string>> _byRevision = new();
 
     /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
@@ -87,7 +87,7 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         }
         var certificates = new Dictionary<string, Hawser.Shared.Protocol.V1.CertificateMaterial>(StringComparer.Ordinal);
         var serials = new System.Text.StringBuilder();
-        foreach (var name in CertificateNames(node.Name, yaml))
+        foreach (var name in CertificatePlan(latest).NamesFor(node.Name))
         {
             if (materials.Get(name) is { } held)
             {
@@ -103,11 +103,9 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         };
     }
 
-    /// <summary>The certificates a node's spec text names (parsed once per text).</summary>
-    private IReadOnlyList<string> CertificateNames(string node, string yaml) =>
-        _certificateNames.GetOrAdd(Sha256Hex(yaml), _ => SpecParser.Parse(yaml, node, SpecRules.Controller).Spec is { } spec && spec.Nodes.ContainsKey(node)
-            ? [.. SpecResolver.Resolve(spec, node).Blocks.Certificates?.Select(c => c.Name) ?? []]
-            : []);
+    /// <summary>What a revision asks of the controller's ACME (computed once per revision: revisions are immutable).</summary>
+    public Acme.CertificatePlan CertificatePlan(RevisionRecord revision) =>
+        _certificatePlans.GetOrAdd(revision.Number, _ => Acme.CertificateIssuer.PlanOf(revision.SpecText, $"revision {revision.Number}"));
 
     private static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }
