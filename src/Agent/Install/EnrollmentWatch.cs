@@ -21,17 +21,10 @@ public sealed class EnrollmentWatch(HostPaths paths, ServiceInstaller installer,
     {
         var deadline = DateTime.UtcNow + wait;
         var identity = new AgentIdentity(paths);
-        output.WriteLine($"waiting up to {wait.TotalSeconds:0} s for the agent to enroll");
-        while (!identity.Exists)
+        if (!await installer.WaitUntilAsync("hawser-agent", initSystem, OpenRcLog, wait, () => Task.FromResult(identity.Exists),
+            ("for the agent to enroll", "the hawser-agent service stopped before it enrolled", $"the agent has not enrolled after {wait.TotalSeconds:0} s"), cancellationToken))
         {
-            var stopped = await installer.HasStoppedAsync("hawser-agent", initSystem, cancellationToken);
-            if (stopped || DateTime.UtcNow > deadline)
-            {
-                output.WriteLine(stopped ? "the hawser-agent service stopped before it enrolled" : $"the agent has not enrolled after {wait.TotalSeconds:0} s");
-                output.WriteLine(await installer.RecentLogAsync("hawser-agent", initSystem, OpenRcLog, cancellationToken));
-                return false;
-            }
-            await Task.Delay(Poll, cancellationToken);
+            return false;
         }
         using (var certificate = X509CertificateLoader.LoadCertificateFromFile(paths.Map("/var/lib/hawser/node.crt")))
         {

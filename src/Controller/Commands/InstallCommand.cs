@@ -116,30 +116,25 @@ internal sealed class InstallCommand : Command
     private static async Task<bool> WaitUntilListeningAsync(ServiceInstaller installer, string init, IPEndPoint listen, TimeSpan wait, CancellationToken cancellationToken)
     {
         var target = new IPEndPoint(listen.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : listen.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : listen.Address, listen.Port);
-        Console.WriteLine($"waiting up to {wait.TotalSeconds:0} s for the controller to listen on {target}");
-        var deadline = DateTime.UtcNow + wait;
-        while (true)
+        async Task<bool> Listening()
         {
-            using (var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp))
+            using var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
             {
-                try
-                {
-                    await socket.ConnectAsync(target, cancellationToken);
-                    Console.WriteLine($"listening on {listen}; next: `hawserctl token create` for each host's `hawser-agent install`");
-                    return true;
-                }
-                catch (SocketException)
-                {
-                }
+                await socket.ConnectAsync(target, cancellationToken);
+                return true;
             }
-            var stopped = await installer.HasStoppedAsync("hawser-controller", init, cancellationToken);
-            if (stopped || DateTime.UtcNow > deadline)
+            catch (SocketException)
             {
-                Console.WriteLine(stopped ? "the hawser-controller service stopped" : $"the controller is not listening after {wait.TotalSeconds:0} s");
-                Console.WriteLine(await installer.RecentLogAsync("hawser-controller", init, OpenRcLog, cancellationToken));
                 return false;
             }
-            await Task.Delay(250, cancellationToken);
         }
+        if (!await installer.WaitUntilAsync("hawser-controller", init, OpenRcLog, wait, Listening,
+            ($"for the controller to listen on {target}", "the hawser-controller service stopped", $"the controller is not listening after {wait.TotalSeconds:0} s"), cancellationToken))
+        {
+            return false;
+        }
+        Console.WriteLine($"listening on {listen}; next: `hawserctl token create` for each host's `hawser-agent install`");
+        return true;
     }
 }

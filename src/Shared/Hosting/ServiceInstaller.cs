@@ -156,6 +156,29 @@ public sealed class ServiceInstaller(HostPaths paths, ICommandRunner runner, boo
         }
     }
 
+    /// <summary>
+    /// After a start: polls <paramref name="isUp"/> every 250 ms until it holds. When the service stops first, or
+    /// <paramref name="wait"/> runs out, prints why and the service's recent log, and returns false.
+    /// </summary>
+    public async Task<bool> WaitUntilAsync(string name, string initSystem, string openRcLog, TimeSpan wait, Func<Task<bool>> isUp,
+        (string Waiting, string Stopped, string TimedOut) text, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        output.WriteLine($"waiting up to {wait.TotalSeconds:0} s {text.Waiting}");
+        while (!await isUp())
+        {
+            var stopped = await HasStoppedAsync(name, initSystem, cancellationToken);
+            if (stopped || DateTime.UtcNow > deadline)
+            {
+                output.WriteLine(stopped ? text.Stopped : text.TimedOut);
+                output.WriteLine(await RecentLogAsync(name, initSystem, openRcLog, cancellationToken));
+                return false;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+        return true;
+    }
+
     /// <summary>True when the service manager reports the service stopped or failed (not when it is starting or restarting).</summary>
     public async Task<bool> HasStoppedAsync(string name, string initSystem, CancellationToken cancellationToken)
     {
