@@ -60,7 +60,7 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
     /// <summary>Answers <paramref name="token"/> from now on; null when done, else why this host cannot.</summary>
     public string? Put(string token, string keyAuthorization)
     {
-        if (!IsToken(token) || !keyAuthorization.StartsWith(token + ".", StringComparison.Ordinal))
+        if (!Http01Responder.IsToken(token) || !keyAuthorization.StartsWith(token + ".", StringComparison.Ordinal))
         {
             return $"'{token}' is not an ACME token with its key authorization";
         }
@@ -82,7 +82,7 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
     /// <summary>Stops answering <paramref name="token"/>.</summary>
     public void Remove(string token)
     {
-        if (!IsToken(token))
+        if (!Http01Responder.IsToken(token))
         {
             return;
         }
@@ -94,9 +94,6 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
     }
 
     private string TokenFile(string webroot, string token) => _paths.Map($"{webroot.TrimEnd('/')}{Http01Responder.PathPrefix}{token}");
-
-    // Tokens become file names: base64url only (RFC 8555 section 8.3), so never a path.
-    private static bool IsToken(string token) => token.Length is >= 16 and <= 128 && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

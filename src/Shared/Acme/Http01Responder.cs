@@ -171,7 +171,7 @@ public sealed partial class Http01Responder : IAsyncDisposable
             Answered?.Invoke(token, "pushed", remote);
             return (200, answer);
         }
-        if (Thumbprint is { } thumbprint && TokenPattern().IsMatch(token))
+        if (Thumbprint is { } thumbprint && IsToken(token))
         {
             Interlocked.Increment(ref _stateless);
             Answered?.Invoke(token, "stateless", remote);
@@ -181,7 +181,9 @@ public sealed partial class Http01Responder : IAsyncDisposable
         return (404, "");
     }
 
-    // Section 8.3: a token is base64url, at least 128 bits of entropy (22 characters).
+    /// <summary>True for a well-formed token (section 8.3): base64url, at least 128 bits of entropy (22 characters); never a path.</summary>
+    public static bool IsToken(string token) => TokenPattern().IsMatch(token);
+
     [GeneratedRegex("^[A-Za-z0-9_-]{22,128}$")]
     private static partial Regex TokenPattern();
 
