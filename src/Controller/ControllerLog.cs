@@ -6,7 +6,7 @@ namespace Hawser.Controller;
 internal static partial class ControllerLog
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Method} from {Peer}: {Code} {Detail}")]
-    public static partial void Refused(ILogger logger, string method, string peer, Shared.Rpc.StatusCode code, string detail);
+    public static partial void Refused(ILogger logger, string method, string peer, Grpc.Core.StatusCode code, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} enrolled from {Peer}")]
     public static partial void Enrolled(ILogger logger, string node, string peer);

@@ -26,7 +26,7 @@ public static class AcmeBenchmark
         using var data = new TempDirectory("hawser-bench-acme-");
         await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
         using var admin = controller.Channel();
-        var token = await admin.UnaryAsync(ControlServiceMethods.CreateJoinToken, new CreateJoinTokenRequest { Uses = 3, TtlSeconds = 3600 });
+        var token = await new ControlService.ControlServiceClient(admin).CreateJoinTokenAsync(new CreateJoinTokenRequest { Uses = 3, TtlSeconds = 3600 });
         var hosts = Addresses.Select(_ => new AgentHost()).ToArray();
         var agents = new List<AgentProcess>();
         try
@@ -51,7 +51,7 @@ public static class AcmeBenchmark
                 var spec = $"apiVersion: hawser/v1\nacme: {{directory: \"{pebble.Directory}\", email: ops@example.org, validationPort: {PebbleServer.HttpChallengePort}}}\nnodes:\n" +
                     string.Concat(Enumerable.Range(1, 3).Select(n => $"  web{n}:\n    certificates:\n      - {{name: c{round}, domains: [{domain}], install: [{{format: combined, path: /etc/ssl/hawser/c{round}.pem}}]}}\n"));
                 var clock = Stopwatch.StartNew();
-                await admin.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = spec, FileName = "bench.yaml" });
+                await new ControlService.ControlServiceClient(admin).ApplySpecAsync(new ApplySpecRequest { SpecYaml = spec, FileName = "bench.yaml" });
                 foreach (var host in hosts)
                 {
                     await WaitForCertificateAsync(host.PathOf($"/etc/ssl/hawser/c{round}.pem"), domain);

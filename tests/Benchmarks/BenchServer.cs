@@ -1,37 +1,43 @@
 using System.Net;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
+using Hawser.Controller.Hosting;
 using Hawser.Tests.Interop;
-using Hawser.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hawser.Benchmarks;
 
 /// <summary>
-/// Hawser's server with minimal handlers on the interop methods, so the figures measure the wire
-/// layer rather than the test service's metadata echoing.
+/// The controller's gRPC host with minimal handlers on the interop methods, so the figures measure
+/// the gRPC stack rather than the test service's metadata echoing.
 /// </summary>
 internal static class BenchServer
 {
-    public static Task<RpcHost> StartAsync(int port = 0)
+    public static Task<GrpcHost> StartAsync(int port = 0) =>
+        GrpcHost.StartAsync([new GrpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, port) }],
+            services => services.AddSingleton<LeanInterop>(), app => app.MapGrpcService<LeanInterop>());
+
+    private sealed class LeanInterop : Interop.InteropBase
     {
-        var server = new RpcServer()
-            .MapUnary(InteropMethods.Echo, static (request, _) => Task.FromResult(new EchoReply { Message = request.Message }))
-            .MapServerStreaming(InteropMethods.Countdown, static async (request, responses, _) =>
+        public override Task<EchoReply> Echo(EchoRequest request, ServerCallContext context) => Task.FromResult(new EchoReply { Message = request.Message });
+
+        public override async Task Countdown(CountdownRequest request, IServerStreamWriter<Count> responseStream, ServerCallContext context)
+        {
+            for (var value = request.From; value > 0; value--)
             {
-                for (var value = request.From; value > 0; value--)
-                {
-                    await responses.WriteAsync(new Count { Value = value });
-                }
-            })
-            .MapClientStreaming(InteropMethods.Sum, static async (numbers, _) =>
+                await responseStream.WriteAsync(new Count { Value = value });
+            }
+        }
+
+        public override async Task<Total> Sum(IAsyncStreamReader<Number> requestStream, ServerCallContext context)
+        {
+            var total = new Total();
+            await foreach (var number in requestStream.ReadAllAsync())
             {
-                var total = new Total();
-                await foreach (var number in numbers)
-                {
-                    total.Sum += number.Value;
-                    total.Count++;
-                }
-                return total;
-            });
-        return RpcHost.StartAsync(server, [new RpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, port) }]);
+                total.Sum += number.Value;
+                total.Count++;
+            }
+            return total;
+        }
     }
 }

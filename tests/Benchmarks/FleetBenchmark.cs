@@ -4,9 +4,10 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Hawser.Shared.Pki;
-using Hawser.Shared.Protocol;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc.Client;
+using Hawser.Shared.Transport;
 using Hawser.TestSupport;
 
 namespace Hawser.Benchmarks;
@@ -36,19 +37,19 @@ public static class FleetBenchmark
         using var data = new TempDirectory("hawser-fleet-bench-");
         await using var controller = await ControllerProcess.StartAsync(data.Path);
         using var admin = controller.Channel();
-        var token = await admin.UnaryAsync(ControlServiceMethods.CreateJoinToken, new CreateJoinTokenRequest { Uses = (uint)agents, TtlSeconds = 3600 });
+        var token = await new ControlService.ControlServiceClient(admin).CreateJoinTokenAsync(new CreateJoinTokenRequest { Uses = (uint)agents, TtlSeconds = 3600 });
         using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(data.Path, "pki", "ca.crt"));
 
         var identities = new X509Certificate2[agents];
-        using (var enroll = new RpcChannel(controller.Address, new RpcChannelOptions { TrustedCa = ca }))
+        using (var enroll = ControllerChannel.Create(controller.Address, new ControllerChannelOptions { TrustedCa = ca }))
         {
-            await Parallel.ForAsync(0, agents, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            await Parallel.ForAsync(0, agents, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
             {
                 using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                var joined = await enroll.UnaryAsync(EnrollmentServiceMethods.Join, new JoinRequest
+                var joined = await new EnrollmentService.EnrollmentServiceClient(enroll).JoinAsync(new JoinRequest
                 {
                     Token = token.Token, NodeName = Name(i), CsrDer = Google.Protobuf.ByteString.CopyFrom(CertificateAuthority.CreateSigningRequest(key, Name(i))),
-                });
+                }, cancellationToken: cancellationToken);
                 using var certificate = X509Certificate2.CreateFromPem(joined.CertificatePem).CopyWithPrivateKey(key);
                 identities[i] = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
             });
@@ -57,25 +58,25 @@ public static class FleetBenchmark
 
         var received = new long[agents];
         var connected = new CountdownEvent(agents);
-        var streams = new List<(RpcChannel Channel, RpcCall<AgentMessage, ControllerMessage> Call, Task Loop)>();
+        var streams = new List<(GrpcChannel Channel, AsyncDuplexStreamingCall<AgentMessage, ControllerMessage> Call, Task Loop)>();
         for (var i = 0; i < agents; i++)
         {
             var index = i;
-            var channel = new RpcChannel(controller.Address, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = identities[i] });
-            var call = channel.DuplexStreaming(AgentServiceMethods.Connect);
-            await call.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = "bench" } });
+            var channel = ControllerChannel.Create(controller.Address, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = identities[i] });
+            var call = new AgentService.AgentServiceClient(channel).Connect();
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = "bench" } });
             var loop = Task.Run(async () =>
             {
                 connected.Signal();
-                await foreach (var message in call.ReadAllAsync())
+                await foreach (var message in call.ResponseStream.ReadAllAsync())
                 {
                     if (message.BodyCase == ControllerMessage.BodyOneofCase.DesiredState)
                     {
                         received[index] = Stopwatch.GetTimestamp();
-                        await call.WriteAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
+                        await call.RequestStream.WriteAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                         var report = new StatusReport { Revision = message.DesiredState.Revision };
                         report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.InSync });
-                        await call.WriteAsync(new AgentMessage { Status = report });
+                        await call.RequestStream.WriteAsync(new AgentMessage { Status = report });
                     }
                 }
             });
@@ -83,7 +84,7 @@ public static class FleetBenchmark
         }
         connected.Wait(TimeSpan.FromMinutes(2));
         // Every stream's hello is in once the controller lists every node as connected.
-        while ((await admin.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest())).Nodes.Count(n => n.Connected) < agents)
+        while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.Connected) < agents)
         {
             await Task.Delay(100);
         }
@@ -96,14 +97,14 @@ public static class FleetBenchmark
         }
         spec.Append("profiles:\n  web:\n    selector: {role: web}\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
         var started = Stopwatch.GetTimestamp();
-        var applied = await admin.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = spec.ToString(), FileName = "fleet.yaml" });
+        var applied = await new ControlService.ControlServiceClient(admin).ApplySpecAsync(new ApplySpecRequest { SpecYaml = spec.ToString(), FileName = "fleet.yaml" });
         var applyCall = Stopwatch.GetElapsedTime(started);
         while (received.Any(r => r == 0) && Stopwatch.GetElapsedTime(started) < TimeSpan.FromMinutes(1))
         {
             await Task.Delay(1);
         }
         var allReceived = Stopwatch.GetElapsedTime(started);
-        while ((await admin.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest())).Nodes.Count(n => n.AppliedRevision == applied.Revision) < agents)
+        while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.AppliedRevision == applied.Revision) < agents)
         {
             await Task.Delay(5);
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using Hawser.Shared.Rpc.Client;
+using Grpc.Core;
+using Hawser.Shared.Transport;
 using Hawser.Tests.Interop;
 using Hawser.TestSupport;
 
@@ -14,25 +15,26 @@ internal static class LatencyLoop
 {
     public static async Task<int> RunAsync(string hostPort, int calls, int streamMessages)
     {
-        using var channel = new RpcChannel(new Uri($"http://{hostPort}/"));
+        using var channel = ControllerChannel.Create(new Uri($"http://{hostPort}/"));
+        var client = new Interop.InteropClient(channel);
         var request = new EchoRequest { Message = "ping" };
         for (var i = 0; i < 1000; i++)
         {
-            await channel.UnaryAsync(InteropMethods.Echo, request);
+            await client.EchoAsync(request);
         }
         var samples = new double[calls];
         for (var i = 0; i < calls; i++)
         {
             var start = Stopwatch.GetTimestamp();
-            await channel.UnaryAsync(InteropMethods.Echo, request);
+            await client.EchoAsync(request);
             samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
         Array.Sort(samples);
 
         var clock = Stopwatch.StartNew();
-        using var call = channel.ServerStreaming(InteropMethods.Countdown, new CountdownRequest { From = streamMessages });
+        using var call = client.Countdown(new CountdownRequest { From = streamMessages });
         var received = 0;
-        await foreach (var _ in call.ReadAllAsync())
+        await foreach (var _ in call.ResponseStream.ReadAllAsync())
         {
             received++;
         }

@@ -34,17 +34,17 @@ public static class RolloutBenchmark
                     request.Rollout = new RolloutOptions { Batch = "2" };
                 }
                 var clock = Stopwatch.StartNew();
-                var applied = await admin.UnaryAsync(ControlServiceMethods.ApplySpec, request);
+                var applied = await new ControlService.ControlServiceClient(admin).ApplySpecAsync(request);
                 if (rollout)
                 {
-                    while ((await admin.UnaryAsync(ControlServiceMethods.GetRollout, new GetRolloutRequest { Id = applied.RolloutId })).State != "done")
+                    while ((await new ControlService.ControlServiceClient(admin).GetRolloutAsync(new GetRolloutRequest { Id = applied.RolloutId })).State != "done")
                     {
                         await Task.Delay(10);
                     }
                 }
                 else
                 {
-                    while ((await admin.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest())).Nodes.Any(n => n.AppliedRevision != applied.Revision))
+                    while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Any(n => n.AppliedRevision != applied.Revision))
                     {
                         await Task.Delay(10);
                     }

@@ -6,8 +6,10 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using System.Net;
 using Google.Protobuf;
-using Hawser.Shared.Rpc.Client;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Hawser.Controller.Hosting;
+using Hawser.Shared.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Hawser.Tests.Interop;
@@ -15,16 +17,17 @@ using Hawser.TestSupport;
 
 namespace Hawser.Benchmarks;
 
-/// <summary>In-process: Hawser's client calling Hawser's server over h2c on loopback.</summary>
+/// <summary>In-process: Hawser's client (Grpc.Net.Client) calling the controller's gRPC host (Grpc.AspNetCore) over h2c on loopback.</summary>
 [Config(typeof(Config))]
 public class RpcBenchmarks : IDisposable
 {
     /// <summary>Messages per streaming operation.</summary>
     public const int StreamMessages = 10_000;
 
-    private RpcHost _server = null!;
-    private RpcChannel _channel = null!;
-    private RpcHost _rawHost = null!;
+    private GrpcHost _server = null!;
+    private GrpcChannel _channel = null!;
+    private Interop.InteropClient _client = null!;
+    private GrpcHost _rawHost = null!;
     private HttpClient _rawClient = null!;
     private Uri _rawUri = null!;
     private Uri _rawTrailerUri = null!;
@@ -53,12 +56,13 @@ public class RpcBenchmarks : IDisposable
     private async Task SetupAsync()
     {
         _server = await BenchServer.StartAsync();
-        _channel = new RpcChannel(_server.Addresses[0]);
-        await _channel.UnaryAsync(InteropMethods.Echo, _echo);
+        _channel = ControllerChannel.Create(_server.Addresses[0]);
+        _client = new Interop.InteropClient(_channel);
+        await _client.EchoAsync(_echo);
 
         // The floor: the same Kestrel and SocketsHttpHandler, h2c POST and echo, no gRPC layer.
-        _rawHost = await RpcHost.StartAsync(new RpcServer(), [new RpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }],
-            configureApp: app => app.Run(async context =>
+        _rawHost = await GrpcHost.StartAsync([new GrpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }], null,
+            app => app.Run(async context =>
             {
                 var body = new byte[64];
                 var read = await context.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false);
@@ -113,15 +117,15 @@ public class RpcBenchmarks : IDisposable
 
     /// <summary>One unary round trip with a small message.</summary>
     [Benchmark]
-    public Task<EchoReply> UnaryRoundTrip() => _channel.UnaryAsync(InteropMethods.Echo, _echo);
+    public Task<EchoReply> UnaryRoundTrip() => _client.EchoAsync(_echo).ResponseAsync;
 
     /// <summary>Server streaming; the reported time is per message.</summary>
     [Benchmark(OperationsPerInvoke = StreamMessages)]
     public async Task<int> ServerStreamingPerMessage()
     {
-        using var call = _channel.ServerStreaming(InteropMethods.Countdown, new CountdownRequest { From = StreamMessages });
+        using var call = _client.Countdown(new CountdownRequest { From = StreamMessages });
         var received = 0;
-        await foreach (var _ in call.ReadAllAsync())
+        await foreach (var _ in call.ResponseStream.ReadAllAsync())
         {
             received++;
         }
@@ -132,13 +136,13 @@ public class RpcBenchmarks : IDisposable
     [Benchmark(OperationsPerInvoke = StreamMessages)]
     public async Task<long> ClientStreamingPerMessage()
     {
-        using var call = _channel.ClientStreaming(InteropMethods.Sum);
+        using var call = _client.Sum();
         var number = new Number { Value = 1 };
         for (var i = 0; i < StreamMessages; i++)
         {
-            await call.WriteAsync(number);
+            await call.RequestStream.WriteAsync(number);
         }
-        await call.CompleteRequestAsync();
+        await call.RequestStream.CompleteAsync();
         return (await call.ResponseAsync).Sum;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Hawser.Controller.Acme;
+using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.TestSupport;
 

@@ -1,6 +1,6 @@
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
+using Grpc.Core;
 using Hawser.TestSupport;
 
 namespace Hawser.Controller.Tests;
@@ -16,19 +16,19 @@ public sealed class ControllerProcessTests
         await using var controller = await ControllerProcess.StartAsync(Path.Combine(temp.Path, "data"));
         using var channel = controller.Channel();
 
-        var nodes = await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest());
-        var revisions = await channel.UnaryAsync(ControlServiceMethods.ListRevisions, new ListRevisionsRequest());
+        var nodes = await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest());
+        var revisions = await new ControlService.ControlServiceClient(channel).ListRevisionsAsync(new ListRevisionsRequest());
         var missing = await Assert.ThrowsExactlyAsync<RpcException>(() =>
-            channel.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = "web9" }));
+            new ControlService.ControlServiceClient(channel).GetNodeAsync(new GetNodeRequest { Name = "web9" }).ResponseAsync);
         var invalid = await Assert.ThrowsExactlyAsync<RpcException>(() =>
-            channel.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = "apiVersion: hawser/v1", FileName = "empty.yaml" }));
+            new ControlService.ControlServiceClient(channel).ApplySpecAsync(new ApplySpecRequest { SpecYaml = "apiVersion: hawser/v1", FileName = "empty.yaml" }).ResponseAsync);
 
         Assert.IsEmpty(nodes.Nodes);
         Assert.IsEmpty(revisions.Revisions);
         Assert.AreEqual(StatusCode.NotFound, missing.StatusCode);
-        StringAssert.Contains(missing.Detail, "web9");
+        StringAssert.Contains(missing.Status.Detail, "web9");
         Assert.AreEqual(StatusCode.InvalidArgument, invalid.StatusCode);
-        StringAssert.Contains(invalid.Detail, "empty.yaml:1:1: nodes is missing");
+        StringAssert.Contains(invalid.Status.Detail, "empty.yaml:1:1: nodes is missing");
         Assert.IsTrue(File.Exists(Path.Combine(controller.DataDirectory, "controller.db")));
         Assert.AreEqual(0, await controller.StopAsync());
     }

@@ -22,7 +22,7 @@ public sealed class IndependentClientTests
         await web2.WaitForAsync("connected to");
         using (var admin = controller.Channel())
         {
-            for (var i = 0; i < 100 && (await admin.UnaryAsync(Shared.Protocol.ControlServiceMethods.ListNodes, new Shared.Protocol.V1.ListNodesRequest())).Nodes.Count(n => n.Connected) < 2; i++)
+            for (var i = 0; i < 100 && (await new Shared.Protocol.V1.ControlService.ControlServiceClient(admin).ListNodesAsync(new Shared.Protocol.V1.ListNodesRequest())).Nodes.Count(n => n.Connected) < 2; i++)
             {
                 await Task.Delay(100);
             }

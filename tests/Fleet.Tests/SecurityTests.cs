@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
+using Grpc.Core;
 using Hawser.TestSupport;
 
 namespace Hawser.Fleet.Tests;
@@ -24,7 +24,7 @@ public sealed class SecurityTests
     private static async Task<string[]> NodeNamesAsync(ControllerProcess controller)
     {
         using var channel = controller.Channel();
-        return [.. (await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest())).Nodes.Select(n => n.Name)];
+        return [.. (await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest())).Nodes.Select(n => n.Name)];
     }
 
     [TestMethod]
@@ -101,19 +101,19 @@ public sealed class SecurityTests
 
         // The refusal may arrive before the hello is written (then the write reports it) or after.
         var denied = await Assert.ThrowsExactlyAsync<RpcException>(() => HelloAsync(asWeb1, "web2", "evil"));
-        var nodeOnControl = await Assert.ThrowsExactlyAsync<RpcException>(() => asWeb1.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest()));
-        var noCertificate = await Assert.ThrowsExactlyAsync<RpcException>(() => anonymous.UnaryAsync(ControlServiceMethods.ApplySpec, new ApplySpecRequest { SpecYaml = "x" }));
+        var nodeOnControl = await Assert.ThrowsExactlyAsync<RpcException>(() => new ControlService.ControlServiceClient(asWeb1).ListNodesAsync(new ListNodesRequest()).ResponseAsync);
+        var noCertificate = await Assert.ThrowsExactlyAsync<RpcException>(() => new ControlService.ControlServiceClient(anonymous).ApplySpecAsync(new ApplySpecRequest { SpecYaml = "x" }).ResponseAsync);
         var anonymousAgent = await Assert.ThrowsExactlyAsync<RpcException>(() => HelloAsync(anonymous, "web2", "anonymous"));
 
         Assert.AreEqual(StatusCode.PermissionDenied, denied.StatusCode);
-        StringAssert.Contains(denied.Detail, "this certificate belongs to node 'web1', not 'web2'");
+        StringAssert.Contains(denied.Status.Detail, "this certificate belongs to node 'web1', not 'web2'");
         Assert.AreEqual(StatusCode.PermissionDenied, nodeOnControl.StatusCode);
         Assert.AreEqual(StatusCode.Unauthenticated, noCertificate.StatusCode);
         Assert.AreEqual(StatusCode.Unauthenticated, anonymousAgent.StatusCode);
         using var admin = controller.Channel();
-        var web2 = await admin.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = "web2" });
+        var web2 = await new ControlService.ControlServiceClient(admin).GetNodeAsync(new GetNodeRequest { Name = "web2" });
         Assert.AreNotEqual("evil", web2.AgentVersion, "the impersonation changed nothing");
-        Assert.IsEmpty((await admin.UnaryAsync(ControlServiceMethods.ListRevisions, new ListRevisionsRequest())).Revisions);
+        Assert.IsEmpty((await new ControlService.ControlServiceClient(admin).ListRevisionsAsync(new ListRevisionsRequest())).Revisions);
         Assert.IsTrue(controller.Log.Any(l => l.Contains("said hello as 'web2'", StringComparison.Ordinal)), string.Join("\n", controller.Log));
     }
 
@@ -141,7 +141,7 @@ public sealed class SecurityTests
         Assert.IsEmpty(await NodeNamesAsync(controller), "a revoked agent's reconnects do not bring the node back");
         using var revoked = LoadNodeCertificate(host);
         using var channel = controller.Channel(admin: false, clientCertificate: revoked);
-        var renew = await Assert.ThrowsExactlyAsync<RpcException>(() => channel.UnaryAsync(EnrollmentServiceMethods.Renew, new RenewRequest()));
+        var renew = await Assert.ThrowsExactlyAsync<RpcException>(() => new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(new RenewRequest()).ResponseAsync);
         Assert.AreEqual(StatusCode.PermissionDenied, renew.StatusCode);
     }
 
@@ -165,18 +165,18 @@ public sealed class SecurityTests
         using var renewed = LoadNodeCertificate(host);
         Assert.AreNotEqual(first, renewed.SerialNumber);
         using var channel = controller.Channel(admin: false, clientCertificate: renewed);
-        using var stream = channel.DuplexStreaming(AgentServiceMethods.Connect);
-        await stream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web1", AgentVersion = "check" } });
-        await stream.CompleteRequestAsync();
-        Assert.IsNull(await stream.ReadNextAsync(), "the renewed certificate is accepted");
+        using var stream = new AgentService.AgentServiceClient(channel).Connect();
+        await stream.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web1", AgentVersion = "check" } });
+        await stream.RequestStream.CompleteAsync();
+        Assert.IsFalse(await stream.ResponseStream.MoveNext(CancellationToken.None), "the renewed certificate is accepted");
     }
 
     /// <summary>Opens an agent stream, says hello, and reads the first answer.</summary>
-    private static async Task HelloAsync(Shared.Rpc.Client.RpcChannel channel, string node, string version)
+    private static async Task HelloAsync(Grpc.Net.Client.GrpcChannel channel, string node, string version)
     {
-        using var stream = channel.DuplexStreaming(AgentServiceMethods.Connect);
-        await stream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = node, AgentVersion = version } });
-        await stream.ReadNextAsync();
+        using var stream = new AgentService.AgentServiceClient(channel).Connect();
+        await stream.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = node, AgentVersion = version } });
+        await stream.ResponseStream.MoveNext(CancellationToken.None);
     }
 
     private static X509Certificate2 LoadNodeCertificate(AgentHost host)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
-using Hawser.Shared.Rpc.Client;
+using Grpc.Net.Client;
+using Hawser.Shared.Transport;
 
 namespace Hawser.TestSupport;
 
@@ -62,7 +63,7 @@ public sealed class ControllerProcess : IAsyncDisposable
     }
 
     /// <summary>A channel that trusts this controller's CA and presents the admin credential (or none).</summary>
-    public RpcChannel Channel(bool admin = true, X509Certificate2? clientCertificate = null)
+    public GrpcChannel Channel(bool admin = true, X509Certificate2? clientCertificate = null)
     {
         var pki = Path.Combine(DataDirectory, "pki");
         X509Certificate2? certificate = clientCertificate;
@@ -71,7 +72,7 @@ public sealed class ControllerProcess : IAsyncDisposable
             using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(pki, "admin.crt"), Path.Combine(pki, "admin.key"));
             certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         }
-        return new RpcChannel(Address, new RpcChannelOptions
+        return ControllerChannel.Create(Address, new ControllerChannelOptions
         {
             TrustedCa = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(pki, "ca.crt")),
             ClientCertificate = certificate,

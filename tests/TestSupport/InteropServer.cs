@@ -1,14 +1,16 @@
 using System.Net;
-using Hawser.Shared.Rpc.Server;
+using Hawser.Controller.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hawser.TestSupport;
 
-/// <summary>Hawser's own gRPC server on a free loopback port, serving the interop service.</summary>
+/// <summary>The controller's gRPC host (<see cref="GrpcHost"/>) on a free loopback port, serving the interop service.</summary>
 public sealed class InteropServer : IAsyncDisposable
 {
-    private readonly RpcHost _host;
+    private readonly GrpcHost _host;
 
-    private InteropServer(RpcHost host, InteropService service)
+    private InteropServer(GrpcHost host, InteropService service)
     {
         _host = host;
         Service = service;
@@ -23,12 +25,12 @@ public sealed class InteropServer : IAsyncDisposable
     /// <summary>host:port, as grpc-js and grpcio take it.</summary>
     public string HostPort => $"{Address.Host}:{Address.Port}";
 
-    /// <summary>Starts a server with the given limits.</summary>
-    public static async Task<InteropServer> StartAsync(RpcServerOptions? options = null)
+    /// <summary>Starts a server with the controller's limits.</summary>
+    public static async Task<InteropServer> StartAsync()
     {
         var service = new InteropService();
-        var server = service.MapTo(new RpcServer(options));
-        var host = await RpcHost.StartAsync(server, [new RpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }]);
+        var host = await GrpcHost.StartAsync([new GrpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }],
+            services => services.AddSingleton(service), app => app.MapGrpcService<InteropService>());
         return new InteropServer(host, service);
     }
 

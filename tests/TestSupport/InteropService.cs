@@ -1,30 +1,15 @@
 using Google.Protobuf;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 using Hawser.Tests.Interop;
 
 namespace Hawser.TestSupport;
 
-/// <summary>Method descriptors of the test-only interop service, taken from its .proto.</summary>
-public static class InteropMethods
-{
-    private static readonly Google.Protobuf.Reflection.ServiceDescriptor Service = InteropReflection.Descriptor.Services[0];
-
-    /// <summary>Unary echo.</summary>
-    public static readonly Method<EchoRequest, EchoReply> Echo = Method.FromDescriptor<EchoRequest, EchoReply>(Service, "Echo");
-    /// <summary>Client-streaming sum.</summary>
-    public static readonly Method<Number, Total> Sum = Method.FromDescriptor<Number, Total>(Service, "Sum");
-    /// <summary>Server-streaming countdown.</summary>
-    public static readonly Method<CountdownRequest, Count> Countdown = Method.FromDescriptor<CountdownRequest, Count>(Service, "Countdown");
-    /// <summary>Bidirectional chat.</summary>
-    public static readonly Method<ChatMessage, ChatMessage> Chat = Method.FromDescriptor<ChatMessage, ChatMessage>(Service, "Chat");
-}
-
 /// <summary>
-/// The interop service on Hawser's own server, with the same behaviour as tests/interop/server.js,
-/// and a record of what it saw (cancellations, compression) for tests to assert on.
+/// The interop service on Hawser's own server (Grpc.AspNetCore), with the same behaviour as
+/// tests/interop/server.js, and a record of what it saw (cancellations) for tests to assert on.
 /// </summary>
-public sealed class InteropService
+public sealed class InteropService : Interop.InteropBase
 {
     private int _cancelledCalls;
 
@@ -34,28 +19,29 @@ public sealed class InteropService
     /// <summary>Raised when a call observed its cancellation.</summary>
     public event Action? CallCancelled;
 
-    /// <summary>Maps every interop method onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(InteropMethods.Echo, EchoAsync)
-        .MapClientStreaming(InteropMethods.Sum, SumAsync)
-        .MapServerStreaming(InteropMethods.Countdown, CountdownAsync)
-        .MapDuplexStreaming(InteropMethods.Chat, ChatAsync);
-
-    private async Task<EchoReply> EchoAsync(EchoRequest request, ServerCallContext context)
+    /// <inheritdoc/>
+    public override async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
     {
         var headers = new Metadata();
         foreach (var entry in context.RequestHeaders.Where(e => e.Key.StartsWith("x-", StringComparison.Ordinal)))
         {
             if (entry.IsBinary)
             {
-                headers.Add(entry.Key, entry.ValueBytes!);
-                context.ResponseTrailers.Add(entry.Key[..^4] + "-trailer-bin", entry.ValueBytes!);
+                headers.Add(entry.Key, entry.ValueBytes);
+                context.ResponseTrailers.Add(entry.Key[..^4] + "-trailer-bin", entry.ValueBytes);
             }
             else
             {
-                headers.Add(entry.Key, entry.Value!);
-                context.ResponseTrailers.Add(entry.Key + "-trailer", entry.Value!);
+                headers.Add(entry.Key, entry.Value);
+                context.ResponseTrailers.Add(entry.Key + "-trailer", entry.Value);
             }
+        }
+        // grpc-dotnet keeps grpc-* headers out of RequestHeaders; the request itself still has them.
+        var compression = context.GetHttpContext().Request.Headers["grpc-encoding"].ToString();
+        if (compression == "gzip")
+        {
+            // A compressed request gets a compressed reply (grpc-dotnet's per-call switch).
+            headers.Add("grpc-internal-encoding-request", "gzip");
         }
         if (headers.Count > 0)
         {
@@ -67,30 +53,28 @@ public sealed class InteropService
         }
         if (request.FailCode != 0)
         {
-            throw new RpcException((StatusCode)request.FailCode, request.FailMessage);
+            throw new RpcException(new Status((StatusCode)request.FailCode, request.FailMessage));
         }
         var reply = new EchoReply
         {
             Message = request.Message,
             Payload = request.Payload,
             Padding = ByteString.CopyFrom(new byte[request.ReplyPadding]),
-            PeerCompression = context.HttpContext.Request.Headers[GrpcProtocol.EncodingHeader].ToString(),
+            PeerCompression = compression,
         };
-        foreach (var entry in context.RequestHeaders.Where(e => !e.IsBinary))
+        foreach (var entry in context.RequestHeaders.Where(e => !e.IsBinary && !e.Key.StartsWith("grpc-", StringComparison.Ordinal)
+            && e.Key is not ("user-agent" or "te" or "content-type")))
         {
             reply.Metadata[entry.Key] = entry.Value;
-        }
-        if (reply.PeerCompression == GrpcProtocol.GzipEncoding)
-        {
-            context.ResponseCompression = GrpcProtocol.GzipEncoding;
         }
         return reply;
     }
 
-    private static async Task<Total> SumAsync(IAsyncEnumerable<Number> numbers, ServerCallContext context)
+    /// <inheritdoc/>
+    public override async Task<Total> Sum(IAsyncStreamReader<Number> requestStream, ServerCallContext context)
     {
         var total = new Total();
-        await foreach (var number in numbers)
+        await foreach (var number in requestStream.ReadAllAsync(context.CancellationToken))
         {
             total.Sum += number.Value;
             total.Count++;
@@ -98,16 +82,17 @@ public sealed class InteropService
         return total;
     }
 
-    private async Task CountdownAsync(CountdownRequest request, IServerStreamWriter<Count> responses, ServerCallContext context)
+    /// <inheritdoc/>
+    public override async Task Countdown(CountdownRequest request, IServerStreamWriter<Count> responseStream, ServerCallContext context)
     {
         var sent = 0;
         for (var value = request.From; value > 0; value--)
         {
             if (request.FailAfter > 0 && sent == request.FailAfter)
             {
-                throw new RpcException(StatusCode.Aborted, "countdown aborted as asked");
+                throw new RpcException(new Status(StatusCode.Aborted, "countdown aborted as asked"));
             }
-            await responses.WriteAsync(new Count { Value = value });
+            await responseStream.WriteAsync(new Count { Value = value }, context.CancellationToken);
             sent++;
             if (request.DelayMs > 0)
             {
@@ -116,11 +101,12 @@ public sealed class InteropService
         }
     }
 
-    private static async Task ChatAsync(IAsyncEnumerable<ChatMessage> messages, IServerStreamWriter<ChatMessage> responses, ServerCallContext context)
+    /// <inheritdoc/>
+    public override async Task Chat(IAsyncStreamReader<ChatMessage> requestStream, IServerStreamWriter<ChatMessage> responseStream, ServerCallContext context)
     {
-        await foreach (var message in messages)
+        await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
         {
-            await responses.WriteAsync(new ChatMessage { Text = "echo: " + message.Text, Seq = message.Seq });
+            await responseStream.WriteAsync(new ChatMessage { Text = "echo: " + message.Text, Seq = message.Seq }, context.CancellationToken);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Reconcile;
@@ -10,9 +11,8 @@ using Hawser.Shared.Hosting;
 using Hawser.Shared.Pki;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Client;
 using Hawser.Shared.Spec;
+using Hawser.Shared.Transport;
 
 namespace Hawser.Agent.Fleet;
 
@@ -48,7 +48,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private readonly SemaphoreSlim _converging = new(1, 1);
     private readonly ProcessCommandRunner _runner = new();
     private DockerEngineClient? _docker;
-    private RpcCall<AgentMessage, ControllerMessage>? _stream;
+    private IClientStreamWriter<AgentMessage>? _stream;
     private readonly SemaphoreSlim _writing = new(1, 1);
     // Released by SIGHUP (`systemctl reload`, `rc-service hawser-agent reload`): converge now, not at the next tick.
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -126,7 +126,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             catch (RpcException ex)
             {
-                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {ex.Detail}");
+                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {ex.Status.Detail}");
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -164,19 +164,19 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         // First contact trusts nothing: fetch the CA, then check it against the operator's pin.
         X509Certificate2 ca;
-        using (var insecure = new RpcChannel(options.Controller, new RpcChannelOptions { ServerCertificateOverride = _ => true }))
+        using (var insecure = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { ServerCertificateOverride = _ => true }))
         {
-            var response = await Call(() => insecure.UnaryAsync(EnrollmentServiceMethods.GetCa, new GetCaRequest(), Deadline(cancellationToken)));
+            var response = await Call(() => new EnrollmentService.EnrollmentServiceClient(insecure).GetCaAsync(new GetCaRequest(), Deadline(cancellationToken)).ResponseAsync);
             ca = X509Certificate2.CreateFromPem(response.CaPem);
         }
         if (!CaHash.Matches(ca, options.CaHash!))
         {
             throw new EnrollmentException($"the controller at {options.Controller} presents CA {CaHash.Of(ca)}, not {options.CaHash}; refusing to enroll with it");
         }
-        using var verified = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca });
+        using var verified = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { TrustedCa = ca });
         var csr = _identity.NewSigningRequest(options.Node);
-        var joined = await Call(() => verified.UnaryAsync(EnrollmentServiceMethods.Join,
-            new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)));
+        var joined = await Call(() => new EnrollmentService.EnrollmentServiceClient(verified).JoinAsync(
+            new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)).ResponseAsync);
         _identity.Save(joined.CertificatePem, joined.CaPem);
         await log.WriteLineAsync($"enrolled as {options.Node}; certificate valid until {joined.NotAfter.ToDateTime():u}");
     }
@@ -190,9 +190,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             return;
         }
         using var ca = _identity.LoadCa();
-        using var channel = new RpcChannel(options.Controller, new RpcChannelOptions { TrustedCa = ca, ClientCertificate = current });
+        using var channel = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = current });
         var csr = _identity.NewSigningRequest(options.Node);
-        var renewed = await channel.UnaryAsync(EnrollmentServiceMethods.Renew, new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
+        var renewed = await new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(
+            new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
         _identity.Save(renewed.CertificatePem, renewed.CaPem);
         await log.WriteLineAsync($"certificate renewed; valid until {renewed.NotAfter.ToDateTime():u}");
     }
@@ -201,23 +202,23 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         await RenewIfDueAsync(cancellationToken);
         using var ca = _identity.LoadCa();
-        using var channel = new RpcChannel(options.Controller, new RpcChannelOptions
+        using var channel = ControllerChannel.Create(options.Controller, new ControllerChannelOptions
         {
             TrustedCa = ca,
             ClientCertificate = _identity.LoadCertificate(),
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
         });
-        using var stream = channel.DuplexStreaming(AgentServiceMethods.Connect, new CallOptions { CancellationToken = cancellationToken });
-        await stream.WriteAsync(new AgentMessage
+        using var stream = new AgentService.AgentServiceClient(channel).Connect(new CallOptions(cancellationToken: cancellationToken));
+        await stream.RequestStream.WriteAsync(new AgentMessage
         {
             Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied },
-        });
-        _stream = stream;
+        }, cancellationToken);
+        _stream = stream.RequestStream;
         await log.WriteLineAsync($"connected to {options.Controller}");
         try
         {
-            await foreach (var message in stream.ReadAllAsync(cancellationToken))
+            await foreach (var message in stream.ResponseStream.ReadAllAsync(cancellationToken))
             {
                 await HandleAsync(message, cancellationToken);
             }
@@ -414,7 +415,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             await stream.WriteAsync(message);
         }
-        catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException
+            or InvalidOperationException)
         {
             // The stream is gone; the read loop notices and reconnects, and the next converge reports again.
             await log.WriteLineAsync($"message not sent, the stream is closing: {ex.GetType().Name}");
@@ -434,8 +436,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         _docker?.Dispose();
     }
 
-    private static CallOptions Deadline(CancellationToken cancellationToken) =>
-        new() { Deadline = DateTime.UtcNow.AddSeconds(30), CancellationToken = cancellationToken };
+    private static CallOptions Deadline(CancellationToken cancellationToken) => new(deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
 
     private static async Task<T> Call<T>(Func<Task<T>> call)
     {
@@ -445,7 +446,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }
         catch (RpcException ex)
         {
-            throw new EnrollmentException($"the controller refused enrollment: {ex.Detail} ({ex.StatusCode})", ex);
+            throw new EnrollmentException($"the controller refused enrollment: {ex.Status.Detail} ({ex.StatusCode})", ex);
         }
     }
 }

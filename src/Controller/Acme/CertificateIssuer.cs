@@ -5,6 +5,7 @@ using System.Text;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
+using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Spec;

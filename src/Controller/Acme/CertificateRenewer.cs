@@ -91,7 +91,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 var next = _backoff.TryGetValue(target.Name, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Last.Ticks * 2, MaxBackoff.Ticks)) : _firstBackoff;
-                if (ex is Shared.Acme.AcmeException { RetryAfter: { } retryAfter } && retryAfter > next)
+                if (ex is Client.AcmeException { RetryAfter: { } retryAfter } && retryAfter > next)
                 {
                     next = retryAfter;
                 }
@@ -108,7 +108,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         {
             return await issuer.SuggestedRenewalAsync(acme, held, cancellationToken);
         }
-        catch (Exception ex) when (ex is Shared.Acme.AcmeException or HttpRequestException)
+        catch (Exception ex) when (ex is Client.AcmeException or HttpRequestException)
         {
             ControllerLog.RenewalInfoFailed(logger, held.Name, ex.Message);
             return null;

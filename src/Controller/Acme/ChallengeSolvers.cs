@@ -1,4 +1,5 @@
 using Hawser.Controller.Sessions;
+using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.Protocol.V1;
 

@@ -1,37 +1,53 @@
+using Grpc.Core;
 using Hawser.Controller.Store;
 using Hawser.Shared.Pki;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
 using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Api;
 
 /// <summary>
 /// Who is calling, from the TLS client certificate (already checked to chain to the CA by the TLS
-/// layer). Every refusal is logged with the method and the peer, and changes nothing.
+/// layer), judged against <see cref="MethodAuthorization.Table"/>. Every refusal is logged with the
+/// method and the peer, and changes nothing.
 /// </summary>
 public sealed class CallerIdentity(ControllerStore store, ILogger logger)
 {
-    /// <summary>The caller's identity, or none for an anonymous caller.</summary>
-    public static Identity Of(ServerCallContext context) =>
-        context.HttpContext.Connection.ClientCertificate is { } certificate ? Identity.Of(certificate) : new Identity(IdentityRole.None, string.Empty, string.Empty);
+    private const string UserStateKey = "hawser.identity";
+    private static readonly Identity Anonymous = new(IdentityRole.None, string.Empty, string.Empty);
 
-    /// <summary>Throws UNAUTHENTICATED or PERMISSION_DENIED unless the caller holds an admin credential.</summary>
-    public Identity RequireAdmin(ServerCallContext context)
+    /// <summary>The identity <see cref="Authorize"/> accepted for this call (anonymous for an anonymous method).</summary>
+    public static Identity Of(ServerCallContext context) =>
+        context.UserState.TryGetValue(UserStateKey, out var identity) ? (Identity)identity : throw new InvalidOperationException(
+            $"{context.Method} ran without the authorization interceptor");
+
+    /// <summary>Throws UNAUTHENTICATED or PERMISSION_DENIED unless the table lets this caller call this method.</summary>
+    public Identity Authorize(ServerCallContext context)
     {
-        var identity = Of(context);
-        return identity.Role switch
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        var identity = certificate is null ? Anonymous : Identity.Of(certificate);
+        if (!MethodAuthorization.Table.TryGetValue(context.Method, out var needed))
         {
-            IdentityRole.Admin => identity,
-            IdentityRole.None => Refuse(context, StatusCode.Unauthenticated, "this call needs the admin credential (hawserctl's client certificate)"),
-            _ => Refuse(context, StatusCode.PermissionDenied, $"{identity.Role.ToString().ToLowerInvariant()} '{identity.Name}' may not call the control API"),
+            return Refuse(context, StatusCode.PermissionDenied, $"{context.Method} is not in the controller's authorization table");
+        }
+        var accepted = needed switch
+        {
+            Caller.Anonymous => identity,
+            Caller.Admin => RequireAdmin(context, identity),
+            _ => RequireNode(context, identity),
         };
+        context.UserState[UserStateKey] = accepted;
+        return accepted;
     }
 
-    /// <summary>Throws unless the caller is a node whose certificate is known and not revoked.</summary>
-    public Identity RequireNode(ServerCallContext context)
+    private Identity RequireAdmin(ServerCallContext context, Identity identity) => identity.Role switch
     {
-        var identity = Of(context);
+        IdentityRole.Admin => identity,
+        IdentityRole.None => Refuse(context, StatusCode.Unauthenticated, "this call needs the admin credential (hawserctl's client certificate)"),
+        _ => Refuse(context, StatusCode.PermissionDenied, $"{identity.Role.ToString().ToLowerInvariant()} '{identity.Name}' may not call the control API"),
+    };
+
+    private Identity RequireNode(ServerCallContext context, Identity identity)
+    {
         if (identity.Role == IdentityRole.None)
         {
             return Refuse(context, StatusCode.Unauthenticated, "agents connect with their node certificate; enroll with a join token first");
@@ -50,6 +66,6 @@ public sealed class CallerIdentity(ControllerStore store, ILogger logger)
     private Identity Refuse(ServerCallContext context, StatusCode code, string message)
     {
         ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
-        throw new RpcException(code, message);
+        throw new RpcException(new Status(code, message));
     }
 }

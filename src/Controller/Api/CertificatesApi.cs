@@ -1,25 +1,19 @@
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Acme;
 using Hawser.Controller.Store;
+using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
 
 namespace Hawser.Controller.Api;
 
 /// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Admin only.</summary>
-public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer, CallerIdentity callers)
+public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer)
 {
-    /// <summary>Maps the certificate methods onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(ControlServiceMethods.ListCertificates, ListCertificatesAsync)
-        .MapUnary(ControlServiceMethods.RenewCertificate, RenewCertificateAsync);
-
-    private Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
+    internal Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         var response = new ListCertificatesResponse();
         response.Certificates.Add(List(store, renewer));
         return Task.FromResult(response);
@@ -41,9 +35,8 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         store.ListNodes().Where(n => n.LastReport is not null)
             .ToDictionary(n => n.Name, n => (IReadOnlyDictionary<string, string>)StatusReport.Parser.ParseFrom(n.LastReport).InstalledCertificates, StringComparer.Ordinal);
 
-    private async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
+    internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         try
         {
             var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
@@ -51,12 +44,12 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         }
         catch (CertificateOrderException ex)
         {
-            throw new RpcException(StatusCode.FailedPrecondition, ex.Message);
+            throw ApiError.Of(StatusCode.FailedPrecondition, ex.Message);
         }
         catch (AcmeException ex)
         {
             // Not Unavailable: the controller answered; it is the CA that may be down (and is retried on its own).
-            throw new RpcException(StatusCode.FailedPrecondition, $"certificate '{request.Name}': {ex.Message}"
+            throw ApiError.Of(StatusCode.FailedPrecondition, $"certificate '{request.Name}': {ex.Message}"
                 + (ex.IsTransient ? " (the controller retries this order on its own, backing off)" : ""));
         }
     }

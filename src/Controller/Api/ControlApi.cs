@@ -5,15 +5,18 @@ using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Controller.Api;
 
-/// <summary><c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs the admin credential.</summary>
-public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired, CallerIdentity callers, Action? applied = null,
-    Rollouts.RolloutEngine? rollouts = null)
+/// <summary>
+/// <c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs the admin credential
+/// (<see cref="MethodAuthorization"/>). Certificates and rollouts are answered by their own classes.
+/// </summary>
+public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
+    CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null)
+    : ControlService.ControlServiceBase
 {
     /// <summary>Revisions listed when the caller names no limit.</summary>
     public const int DefaultRevisionLimit = 20;
@@ -21,22 +24,47 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <summary>How long a diff waits for each agent's dry run.</summary>
     public static readonly TimeSpan DryRunTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Maps the control methods onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(ControlServiceMethods.ListNodes, Admin<ListNodesRequest, ListNodesResponse>(ListNodes))
-        .MapUnary(ControlServiceMethods.GetNode, Admin<GetNodeRequest, Node>(GetNode))
-        .MapUnary(ControlServiceMethods.ListRevisions, Admin<ListRevisionsRequest, ListRevisionsResponse>(ListRevisions))
-        .MapUnary(ControlServiceMethods.ApplySpec, ApplySpecAsync)
-        .MapUnary(ControlServiceMethods.DiffSpec, DiffSpecAsync)
-        .MapUnary(ControlServiceMethods.CreateJoinToken, Admin<CreateJoinTokenRequest, CreateJoinTokenResponse>(CreateJoinToken))
-        .MapUnary(ControlServiceMethods.RemoveNode, Admin<RemoveNodeRequest, RemoveNodeResponse>(RemoveNode))
-        .MapUnary(ControlServiceMethods.RevokeJoinToken, Admin<RevokeJoinTokenRequest, RevokeJoinTokenResponse>(RevokeJoinToken));
+    /// <inheritdoc/>
+    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => Task.FromResult(ListNodes(request));
 
-    private UnaryHandler<TRequest, TResponse> Admin<TRequest, TResponse>(Func<TRequest, TResponse> handler) => (request, context) =>
-    {
-        callers.RequireAdmin(context);
-        return Task.FromResult(handler(request));
-    };
+    /// <inheritdoc/>
+    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) => Task.FromResult(GetNode(request));
+
+    /// <inheritdoc/>
+    public override Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context) => Task.FromResult(ListRevisions(request));
+
+    /// <inheritdoc/>
+    public override Task<ApplySpecResponse> ApplySpec(ApplySpecRequest request, ServerCallContext context) => ApplySpecAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<DiffSpecResponse> DiffSpec(DiffSpecRequest request, ServerCallContext context) => DiffSpecAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Task.FromResult(CreateJoinToken(request));
+
+    /// <inheritdoc/>
+    public override Task<RemoveNodeResponse> RemoveNode(RemoveNodeRequest request, ServerCallContext context) => Task.FromResult(RemoveNode(request));
+
+    /// <inheritdoc/>
+    public override Task<RevokeJoinTokenResponse> RevokeJoinToken(RevokeJoinTokenRequest request, ServerCallContext context) => Task.FromResult(RevokeJoinToken(request));
+
+    /// <inheritdoc/>
+    public override Task<ListCertificatesResponse> ListCertificates(ListCertificatesRequest request, ServerCallContext context) => certificates.ListCertificatesAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<Certificate> RenewCertificate(RenewCertificateRequest request, ServerCallContext context) => certificates.RenewCertificateAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context) => rolloutsApi.StartAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<Rollout> GetRollout(GetRolloutRequest request, ServerCallContext context) => rolloutsApi.GetAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<ListRolloutsResponse> ListRollouts(ListRolloutsRequest request, ServerCallContext context) => rolloutsApi.ListAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<Rollout> ControlRollout(ControlRolloutRequest request, ServerCallContext context) => rolloutsApi.ControlAsync(request, context);
 
     private ListNodesResponse ListNodes(ListNodesRequest request)
     {
@@ -55,9 +83,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     {
         if (string.IsNullOrWhiteSpace(request.Name))
         {
-            throw new RpcException(StatusCode.InvalidArgument, "name is required");
+            throw ApiError.Of(StatusCode.InvalidArgument, "name is required");
         }
-        var node = store.GetNode(request.Name) ?? throw new RpcException(StatusCode.NotFound, $"no node named '{request.Name}'");
+        var node = store.GetNode(request.Name) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         return ToMessage(node);
     }
 
@@ -81,12 +109,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <summary>Validates the whole spec (nothing stored on error), stores a revision, and pushes every connected node whose state changed.</summary>
     private async Task<ApplySpecResponse> ApplySpecAsync(ApplySpecRequest request, ServerCallContext context)
     {
-        var identity = callers.RequireAdmin(context);
+        var identity = CallerIdentity.Of(context);
         var fileName = string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName;
         var (resolved, errors) = DesiredStates.Resolve(request.SpecYaml, fileName);
         if (resolved is null)
         {
-            throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
+            throw ApiError.Of(StatusCode.InvalidArgument, string.Join("\n", errors));
         }
         if (request.Rollout is { } options)
         {
@@ -96,13 +124,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
             catch (Rollouts.RolloutException ex)
             {
-                throw new RpcException(StatusCode.InvalidArgument, "rollout: " + ex.Message);
+                throw ApiError.Of(StatusCode.InvalidArgument, "rollout: " + ex.Message);
             }
         }
         // While a rollout moves nodes, pushing to all at once would overtake it.
         if (store.ActiveRollout() is { } active)
         {
-            throw new RpcException(StatusCode.FailedPrecondition,
+            throw ApiError.Of(StatusCode.FailedPrecondition,
                 $"rollout {active.Id} is {active.State}; abort it or let it finish before applying again");
         }
         var response = new ApplySpecResponse();
@@ -116,7 +144,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         if (request.Rollout is not null && rollouts is null)
         {
-            throw new RpcException(StatusCode.FailedPrecondition, "this controller runs no rollout engine");
+            throw ApiError.Of(StatusCode.FailedPrecondition, "this controller runs no rollout engine");
         }
         var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
@@ -132,7 +160,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
             catch (Rollouts.RolloutException ex)
             {
-                throw new RpcException(StatusCode.FailedPrecondition, $"revision {revision.Number} stored, but its rollout did not start: {ex.Message}");
+                throw ApiError.Of(StatusCode.FailedPrecondition, $"revision {revision.Number} stored, but its rollout did not start: {ex.Message}");
             }
             return response;
         }
@@ -159,11 +187,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <summary>Asks every connected node in the candidate spec for a dry run; stores nothing.</summary>
     private async Task<DiffSpecResponse> DiffSpecAsync(DiffSpecRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         var (resolved, errors) = DesiredStates.Resolve(request.SpecYaml, string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName);
         if (resolved is null)
         {
-            throw new RpcException(StatusCode.InvalidArgument, string.Join("\n", errors));
+            throw ApiError.Of(StatusCode.InvalidArgument, string.Join("\n", errors));
         }
         var diffs = await Task.WhenAll(resolved.Nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
         {
@@ -193,14 +220,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     private RevokeJoinTokenResponse RevokeJoinToken(RevokeJoinTokenRequest request)
     {
         var id = request.Id.Split('.')[0];
-        return store.RevokeJoinToken(id) ? new RevokeJoinTokenResponse() : throw new RpcException(StatusCode.NotFound, $"no join token with id '{id}'");
+        return store.RevokeJoinToken(id) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
     }
 
     private RemoveNodeResponse RemoveNode(RemoveNodeRequest request)
     {
         if (store.GetNode(request.Name) is null && !store.HasValidCertificate(request.Name))
         {
-            throw new RpcException(StatusCode.NotFound, $"no node named '{request.Name}'");
+            throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         }
         var revoked = store.RemoveNode(request.Name);
         sessions.Disconnect(request.Name);

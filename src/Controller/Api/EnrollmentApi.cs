@@ -4,8 +4,7 @@ using Hawser.Controller.Pki;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
 using Hawser.Shared.Spec;
 using Microsoft.Extensions.Logging;
 
@@ -15,13 +14,17 @@ namespace Hawser.Controller.Api;
 /// <c>hawser.v1.EnrollmentService</c>: the CA for anyone (it is checked against the operator's pin),
 /// a node certificate for a valid join token, renewal for a node that already has one.
 /// </summary>
-public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, CallerIdentity callers, ILogger logger)
+public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILogger logger) : EnrollmentService.EnrollmentServiceBase
 {
-    /// <summary>Maps the enrollment methods onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(EnrollmentServiceMethods.GetCa, (_, _) => Task.FromResult(new GetCaResponse { CaPem = pki.Ca.CertificatePem }))
-        .MapUnary(EnrollmentServiceMethods.Join, JoinAsync)
-        .MapUnary(EnrollmentServiceMethods.Renew, RenewAsync);
+    /// <inheritdoc/>
+    public override Task<GetCaResponse> GetCa(GetCaRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetCaResponse { CaPem = pki.Ca.CertificatePem });
+
+    /// <inheritdoc/>
+    public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context) => JoinAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<JoinResponse> Renew(RenewRequest request, ServerCallContext context) => RenewAsync(request, context);
 
     /// <summary>Splits <c>ID.SECRET</c>; the id finds the row, only the secret's hash is stored.</summary>
     public static (string Id, byte[] SecretHash)? ParseToken(string token)
@@ -38,7 +41,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, Call
     {
         if (!SpecParser.IsValidNodeName(request.NodeName))
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"node name '{request.NodeName}' must be 1-63 letters, digits, '.', '_' or '-'");
+            throw ApiError.Of(StatusCode.InvalidArgument, $"node name '{request.NodeName}' must be 1-63 letters, digits, '.', '_' or '-'");
         }
         if (ParseToken(request.Token) is not var (id, hash))
         {
@@ -46,7 +49,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, Call
         }
         if (store.HasValidCertificate(request.NodeName))
         {
-            throw Logged(context, new RpcException(StatusCode.AlreadyExists,
+            throw Logged(context, ApiError.Of(StatusCode.AlreadyExists,
                 $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
         }
         var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
@@ -80,7 +83,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, Call
 
     private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
     {
-        var identity = callers.RequireNode(context);
+        var identity = CallerIdentity.Of(context);
         return Task.FromResult(Issue(request.CsrDer.ToByteArray(), identity.Name));
     }
 
@@ -93,7 +96,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, Call
         }
         catch (ArgumentException ex)
         {
-            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+            throw ApiError.Of(StatusCode.InvalidArgument, ex.Message);
         }
         using (certificate)
         {
@@ -108,11 +111,11 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, Call
     }
 
     private JoinResponse Refuse(ServerCallContext context, string node, string message) =>
-        throw Logged(context, new RpcException(StatusCode.PermissionDenied, message), node);
+        throw Logged(context, ApiError.Of(StatusCode.PermissionDenied, message), node);
 
     private RpcException Logged(ServerCallContext context, RpcException ex, string? node = null)
     {
-        ControllerLog.Refused(logger, $"{context.Method} ({node})", context.Peer, ex.StatusCode, ex.Detail);
+        ControllerLog.Refused(logger, $"{context.Method} ({node})", context.Peer, ex.StatusCode, ex.Status.Detail);
         return ex;
     }
 }

@@ -2,46 +2,34 @@ using Hawser.Controller.Rollouts;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
 
 namespace Hawser.Controller.Api;
 
 /// <summary>The rollout methods of <c>hawser.v1.ControlService</c>: start, get, list, control. Admin only.</summary>
-public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine, CallerIdentity callers)
+public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 {
-    /// <summary>Maps the rollout methods onto <paramref name="server"/>.</summary>
-    public RpcServer MapTo(RpcServer server) => server
-        .MapUnary(ControlServiceMethods.StartRollout, StartAsync)
-        .MapUnary(ControlServiceMethods.GetRollout, GetAsync)
-        .MapUnary(ControlServiceMethods.ListRollouts, ListAsync)
-        .MapUnary(ControlServiceMethods.ControlRollout, ControlAsync);
-
-    private async Task<Rollout> StartAsync(StartRolloutRequest request, ServerCallContext context)
+    internal async Task<Rollout> StartAsync(StartRolloutRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         return await Refusing(() => engine.StartAsync(request.Revision, request.Options ?? new RolloutOptions(), context.CancellationToken));
     }
 
-    private Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
+    internal Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         var rollout = request.Id == 0 ? (store.ListRollouts(1) is [var newest] ? newest : null) : store.GetRollout(request.Id);
         return rollout is not null ? Task.FromResult(rollout)
-            : throw new RpcException(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
+            : throw ApiError.Of(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
     }
 
-    private Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
+    internal Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         var response = new ListRolloutsResponse();
         response.Rollouts.Add(store.ListRollouts());
         return Task.FromResult(response);
     }
 
-    private async Task<Rollout> ControlAsync(ControlRolloutRequest request, ServerCallContext context)
+    internal async Task<Rollout> ControlAsync(ControlRolloutRequest request, ServerCallContext context)
     {
-        callers.RequireAdmin(context);
         return await Refusing(() => engine.ControlAsync(request.Id, request.Action, context.CancellationToken));
     }
 
@@ -53,7 +41,7 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine, Cal
         }
         catch (RolloutException ex)
         {
-            throw new RpcException(StatusCode.FailedPrecondition, ex.Message);
+            throw ApiError.Of(StatusCode.FailedPrecondition, ex.Message);
         }
     }
 }

@@ -7,10 +7,12 @@ using Hawser.Controller.Web;
 using Hawser.Controller.Api;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
-using Hawser.Shared.Hosting;
-using Hawser.Shared.Protocol;
+using Hawser.Controller.Hosting;
 using Hawser.Controller.Store;
-using Hawser.Shared.Rpc.Server;
+using Hawser.Shared.Hosting;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Commands;
@@ -126,7 +128,7 @@ internal sealed class RunCommand : Command
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
             var desired = new DesiredStates(store, materials);
-            var sessions = new AgentSessions(store, desired, callers, logger);
+            var sessions = new AgentSessions(store, desired, logger);
             using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
             using var preflight = new CertificatePreflight(sessions, resolver, TimeSpan.FromSeconds(10));
             using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp, new CertificateIssuerOptions { Preflight = preflight });
@@ -142,26 +144,35 @@ internal sealed class RunCommand : Command
                 events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
             };
             var web = new WebApi(store, sessions, rollouts, renewer, logins, events);
-            var server = new RpcServer();
-            new ControlApi(store, pki, sessions, desired, callers, renewer.Wake, rollouts).MapTo(server);
-            new CertificatesApi(store, renewer, callers).MapTo(server);
-            new RolloutsApi(store, rollouts, callers).MapTo(server);
-            new EnrollmentApi(store, pki, callers, logger).MapTo(server);
-            server.MapDuplexStreaming(AgentServiceMethods.Connect, sessions.ConnectAsync);
-            RpcHost host;
+            var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts);
+            var enrollment = new EnrollmentApi(store, pki, logger);
+            GrpcHost host;
             try
             {
-                host = await RpcHost.StartAsync(server, [new RpcListenOptions
+                host = await GrpcHost.StartAsync([new GrpcListenOptions
                     {
                         EndPoint = endPoint,
                         Certificate = pki.ServerCertificate,
-                        // Anonymous callers may enroll; every other method checks the certificate's identity.
+                        // Anonymous callers may enroll; every other method needs the identity MethodAuthorization names.
                         ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
                         ClientCertificateValidation = (certificate, _, _) => pki.ValidateClient(certificate),
                     }],
-                    configureBuilder: builder => builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning),
-                    configureApp: web.MapTo,
-                    cancellationToken: cancellationToken);
+                    services =>
+                    {
+                        services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions).AddSingleton(new AuthorizationInterceptor(callers));
+                        services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<AuthorizationInterceptor>());
+                        services.AddGrpcHealthChecks();
+                    },
+                    app =>
+                    {
+                        app.MapGrpcService<ControlApi>();
+                        app.MapGrpcService<EnrollmentApi>();
+                        app.MapGrpcService<AgentSessions>();
+                        app.MapGrpcHealthChecksService();
+                        web.MapTo(app);
+                    },
+                    logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning),
+                    cancellationToken);
             }
             catch (IOException ex)
             {

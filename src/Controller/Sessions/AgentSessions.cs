@@ -4,8 +4,7 @@ using Hawser.Controller.Api;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Server;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Sessions;
@@ -15,7 +14,7 @@ namespace Hawser.Controller.Sessions;
 /// certificate: the stream must say hello with that node's name, and it only ever receives that
 /// node's desired state and can only report about itself.
 /// </summary>
-public sealed class AgentSessions(ControllerStore store, DesiredStates desired, CallerIdentity callers, ILogger logger)
+public sealed class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger) : AgentService.AgentServiceBase
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _nextMessageId;
@@ -56,23 +55,23 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     public Action<string>? Reported { get; set; }
 
     /// <summary>Serves one agent's stream until it ends.</summary>
-    public async Task ConnectAsync(IAsyncEnumerable<AgentMessage> requests, IServerStreamWriter<ControllerMessage> responses, ServerCallContext context)
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ControllerMessage> responseStream, ServerCallContext context)
     {
-        var identity = callers.RequireNode(context);
+        var identity = CallerIdentity.Of(context);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        await using var messages = requests.GetAsyncEnumerator(closed.Token);
+        await using var messages = requestStream.ReadAllAsync(closed.Token).GetAsyncEnumerator(closed.Token);
         if (!await messages.MoveNextAsync() || messages.Current.BodyCase != AgentMessage.BodyOneofCase.Hello)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "an agent stream starts with a hello");
+            throw ApiError.Of(StatusCode.InvalidArgument, "an agent stream starts with a hello");
         }
         var hello = messages.Current.Hello;
         if (hello.NodeName != identity.Name)
         {
             ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.PermissionDenied, $"certificate of '{identity.Name}' said hello as '{hello.NodeName}'");
-            throw new RpcException(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
+            throw ApiError.Of(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
         store.RecordHello(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision);
-        using var session = new Session(responses, closed);
+        using var session = new Session(responseStream, closed);
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
             // The newest stream wins: an agent that reconnects before the old stream timed out.

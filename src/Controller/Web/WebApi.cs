@@ -115,7 +115,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             await Error(context, HttpStatusCode.Conflict, ex.Message);
         }
-        catch (Exception ex) when (ex is CertificateOrderException or Shared.Acme.AcmeException)
+        catch (Exception ex) when (ex is CertificateOrderException or Acme.Client.AcmeException)
         {
             await Error(context, HttpStatusCode.Conflict, ex.Message);
         }

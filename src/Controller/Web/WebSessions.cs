@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.IO;
 

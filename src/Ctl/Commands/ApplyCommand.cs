@@ -2,7 +2,7 @@ using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
+using Grpc.Core;
 
 namespace Hawser.Ctl.Commands;
 
@@ -37,12 +37,12 @@ internal sealed class ApplyCommand : Command
         {
             request.Rollout = _rolloutOptions.Read(parse);
         }
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             ApplySpecResponse response;
             try
             {
-                response = await channel.UnaryAsync(ControlServiceMethods.ApplySpec, request, options);
+                response = await client.ApplySpecAsync(request, options);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {
@@ -52,7 +52,7 @@ internal sealed class ApplyCommand : Command
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
             {
-                output.WriteError(ex.Detail, "Refused");
+                output.WriteError(ex.Status.Detail, "Refused");
                 return ExitCodes.Failed;
             }
             if (output.Format == OutputFormat.Json)

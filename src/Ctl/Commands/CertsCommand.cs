@@ -21,9 +21,9 @@ internal sealed class CertsCommand : Command
         renew.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
-                var certificate = await channel.UnaryAsync(ControlServiceMethods.RenewCertificate, new RenewCertificateRequest { Name = parse.GetValue(name)! }, options);
+                var certificate = await client.RenewCertificateAsync(new RenewCertificateRequest { Name = parse.GetValue(name)! }, options);
                 if (output.Format == OutputFormat.Json)
                 {
                     output.WriteJson(ToOutput(certificate), CtlJsonContext.Default.CertificateOutput);
@@ -39,9 +39,9 @@ internal sealed class CertsCommand : Command
     private static async Task<int> ListAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var certificates = (await channel.UnaryAsync(ControlServiceMethods.ListCertificates, new ListCertificatesRequest(), options)).Certificates;
+            var certificates = (await client.ListCertificatesAsync(new ListCertificatesRequest(), options)).Certificates;
             if (output.Format == OutputFormat.Json)
             {
                 output.WriteJson(new CertificatesOutput([.. certificates.Select(ToOutput)]), CtlJsonContext.Default.CertificatesOutput);

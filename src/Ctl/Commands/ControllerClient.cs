@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Grpc.Core;
 using Hawser.Ctl.Configuration;
 using Hawser.Ctl.Output;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Client;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Transport;
 
 namespace Hawser.Ctl.Commands;
 
@@ -13,18 +14,18 @@ internal static class ControllerClient
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <paramref name="call"/> against the controller the command line and config name.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<RpcChannel, CallOptions, Task<int>> call,
+    public static async Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<ControlService.ControlServiceClient, CallOptions, Task<int>> call,
         CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var configPath = parse.GetValue(CtlOptions.Config)!;
         CtlConfig? config;
-        RpcChannelOptions options;
+        ControllerChannelOptions options;
         Uri controller;
         try
         {
             config = CtlConfig.Load(configPath);
             controller = parse.GetValue(CtlOptions.Controller) ?? config?.Controller ?? new Uri(CtlOptions.DefaultController);
-            options = new RpcChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) };
+            options = new ControllerChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) };
             if (controller.Scheme == "https")
             {
                 if (config is null)
@@ -42,22 +43,29 @@ internal static class ControllerClient
             output.WriteError(ex.Message, "BadConfig");
             return ExitCodes.Usage;
         }
-        using var channel = new RpcChannel(controller, options);
+        using var channel = ControllerChannel.Create(controller, options);
         // An infinite timeout (a watch) sets no deadline; each call inside sets its own.
-        var callOptions = new CallOptions { Deadline = timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? CallTimeout), CancellationToken = cancellationToken };
+        var callOptions = new CallOptions(deadline: timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? CallTimeout), cancellationToken: cancellationToken);
         try
         {
-            return await call(channel, callOptions);
+            return await call(new ControlService.ControlServiceClient(channel), callOptions);
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {
-            output.WriteError($"cannot reach the controller at {controller}: {ex.Detail}. " +
+            output.WriteError($"cannot reach the controller at {controller}: {ex.Status.Detail}. " +
                 $"Is hawser-controller running there? (--controller or ${CtlOptions.ControllerVariable} choose another)", ex.StatusCode.ToString());
+            return ExitCodes.Unreachable;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Internal && ex.Status.DebugException is HttpRequestException { InnerException: System.Security.Authentication.AuthenticationException })
+        {
+            // Grpc.Net.Client reports a failed TLS handshake as INTERNAL: name it for what it is.
+            output.WriteError($"TLS with the controller at {controller} failed: {ex.Status.DebugException.InnerException.Message} " +
+                "Does the config's CA match this controller, and is its admin certificate current?", "TlsFailed");
             return ExitCodes.Unreachable;
         }
         catch (RpcException ex)
         {
-            output.WriteError($"the controller refused: {ex.Detail} ({ex.StatusCode})", ex.StatusCode.ToString());
+            output.WriteError($"the controller refused: {ex.Status.Detail} ({ex.StatusCode})", ex.StatusCode.ToString());
             return ExitCodes.Failed;
         }
     }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
+using Grpc.Core;
 
 namespace Hawser.Ctl.Commands;
 
@@ -26,12 +26,12 @@ internal sealed class DiffCommand : Command
             return ExitCodes.Usage;
         }
         var request = new DiffSpecRequest { SpecYaml = text, FileName = file.FullName };
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             DiffSpecResponse response;
             try
             {
-                response = await channel.UnaryAsync(ControlServiceMethods.DiffSpec, request, options);
+                response = await client.DiffSpecAsync(request, options);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {

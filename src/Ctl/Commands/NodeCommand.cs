@@ -15,9 +15,9 @@ internal sealed class NodeCommand : Command
         remove.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
-                var response = await channel.UnaryAsync(ControlServiceMethods.RemoveNode, new RemoveNodeRequest { Name = parse.GetValue(name)! }, options);
+                var response = await client.RemoveNodeAsync(new RemoveNodeRequest { Name = parse.GetValue(name)! }, options);
                 output.WriteLine($"removed {parse.GetValue(name)}; revoked {response.RevokedCertificates} certificate(s)");
                 return ExitCodes.Ok;
             }, cancellationToken);

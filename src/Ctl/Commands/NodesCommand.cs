@@ -29,9 +29,9 @@ internal sealed class NodesCommand : Command
         {
             return ExitCodes.Usage;
         }
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var response = await channel.UnaryAsync(ControlServiceMethods.ListNodes, request, options);
+            var response = await client.ListNodesAsync(request, options);
             Print(output, response.Nodes);
             return ExitCodes.Ok;
         }, cancellationToken);

@@ -21,9 +21,9 @@ internal sealed class RevisionsCommand : Command
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var revisions = (await channel.UnaryAsync(ControlServiceMethods.ListRevisions, new ListRevisionsRequest { Limit = parse.GetValue(_limit) }, options)).Revisions;
+            var revisions = (await client.ListRevisionsAsync(new ListRevisionsRequest { Limit = parse.GetValue(_limit) }, options)).Revisions;
             if (output.Format == OutputFormat.Json)
             {
                 output.WriteJson(new RevisionsOutput([.. revisions.Select(r => new RevisionOutput(r.Number, r.Author, r.Message, r.CreatedAt.ToDateTimeOffset(), r.SpecSha256))]),

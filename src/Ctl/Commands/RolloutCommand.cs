@@ -3,8 +3,7 @@ using System.Globalization;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
-using Hawser.Shared.Rpc;
-using Hawser.Shared.Rpc.Client;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace Hawser.Ctl.Commands;
@@ -20,8 +19,8 @@ internal sealed class RolloutCommand : Command
         var revision = new Argument<ulong>("REVISION") { Description = "The stored revision to roll out (hawserctl revisions)." };
         var start = new Command("start", "Start rolling REVISION out; nodes outside the rollout keep what they run.") { revision };
         rolloutOptions.AddTo(start);
-        start.SetAction((parse, cancellationToken) => CallAsync(parse, (channel, options) =>
-            channel.UnaryAsync(ControlServiceMethods.StartRollout, new StartRolloutRequest { Revision = parse.GetValue(revision), Options = rolloutOptions.Read(parse) }, options), cancellationToken));
+        start.SetAction((parse, cancellationToken) => CallAsync(parse, (client, options) =>
+            client.StartRolloutAsync(new StartRolloutRequest { Revision = parse.GetValue(revision), Options = rolloutOptions.Read(parse) }, options).ResponseAsync, cancellationToken));
         Subcommands.Add(start);
 
         var id = new Argument<ulong>("ID") { Description = "The rollout (default: the newest).", Arity = ArgumentArity.ZeroOrOne };
@@ -45,25 +44,25 @@ internal sealed class RolloutCommand : Command
         {
             var target = new Argument<ulong>("ID") { Description = "The rollout." };
             var command = new Command(action, description) { target };
-            command.SetAction((parse, cancellationToken) => CallAsync(parse, (channel, options) =>
-                channel.UnaryAsync(ControlServiceMethods.ControlRollout, new ControlRolloutRequest { Id = parse.GetValue(target), Action = action }, options), cancellationToken));
+            command.SetAction((parse, cancellationToken) => CallAsync(parse, (client, options) =>
+                client.ControlRolloutAsync(new ControlRolloutRequest { Id = parse.GetValue(target), Action = action }, options).ResponseAsync, cancellationToken));
             Subcommands.Add(command);
         }
     }
 
-    private static async Task<int> CallAsync(ParseResult parse, Func<RpcChannel, CallOptions, Task<Rollout>> call, CancellationToken cancellationToken)
+    private static async Task<int> CallAsync(ParseResult parse, Func<ControlService.ControlServiceClient, CallOptions, Task<Rollout>> call, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             try
             {
-                Write(output, await call(channel, options));
+                Write(output, await call(client, options));
                 return ExitCodes.Ok;
             }
             catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.NotFound)
             {
-                output.WriteError(ex.Detail, "RolloutRefused");
+                output.WriteError(ex.Status.Detail, "RolloutRefused");
                 return ExitCodes.Failed;
             }
         }, cancellationToken);
@@ -72,16 +71,16 @@ internal sealed class RolloutCommand : Command
     private static async Task<int> StatusAsync(ParseResult parse, ulong id, bool watch, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             Rollout rollout;
             try
             {
-                rollout = await channel.UnaryAsync(ControlServiceMethods.GetRollout, new GetRolloutRequest { Id = id }, options with { Deadline = DateTime.UtcNow.AddSeconds(30) });
+                rollout = await client.GetRolloutAsync(new GetRolloutRequest { Id = id }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
             {
-                output.WriteError(ex.Detail, "NoRollout");
+                output.WriteError(ex.Status.Detail, "NoRollout");
                 return ExitCodes.Failed;
             }
             if (!watch)
@@ -99,7 +98,7 @@ internal sealed class RolloutCommand : Command
                     break;
                 }
                 await Task.Delay(WatchInterval, cancellationToken);
-                rollout = await channel.UnaryAsync(ControlServiceMethods.GetRollout, new GetRolloutRequest { Id = rollout.Id }, options with { Deadline = DateTime.UtcNow.AddSeconds(30) });
+                rollout = await client.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
             }
             Write(output, rollout);
             return rollout.State == "done" ? ExitCodes.Ok : ExitCodes.Failed;
@@ -109,9 +108,9 @@ internal sealed class RolloutCommand : Command
     private static async Task<int> ListAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var rollouts = (await channel.UnaryAsync(ControlServiceMethods.ListRollouts, new ListRolloutsRequest(), options)).Rollouts;
+            var rollouts = (await client.ListRolloutsAsync(new ListRolloutsRequest(), options)).Rollouts;
             if (output.Format == OutputFormat.Json)
             {
                 output.WriteJson(new RolloutsOutput([.. rollouts.Select(ToOutput)]), CtlJsonContext.Default.RolloutsOutput);

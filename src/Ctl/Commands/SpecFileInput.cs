@@ -1,5 +1,5 @@
 using Hawser.Ctl.Output;
-using Hawser.Shared.Rpc;
+using Grpc.Core;
 
 namespace Hawser.Ctl.Commands;
 
@@ -20,7 +20,7 @@ internal static class SpecFileInput
     /// <summary>Prints each <c>file:line:column: message</c> the controller found, one per line.</summary>
     public static void PrintErrors(RpcException invalid, ConsoleOutput output)
     {
-        foreach (var line in invalid.Detail.Split('\n'))
+        foreach (var line in invalid.Status.Detail.Split('\n'))
         {
             output.WriteError(line, "InvalidSpec");
         }

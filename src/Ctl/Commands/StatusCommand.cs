@@ -22,15 +22,15 @@ internal sealed class StatusCommand : Command
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var name = parse.GetValue(_node);
-        return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             if (name is not null)
             {
-                var node = await channel.UnaryAsync(ControlServiceMethods.GetNode, new GetNodeRequest { Name = name }, options);
+                var node = await client.GetNodeAsync(new GetNodeRequest { Name = name }, options);
                 PrintDetail(output, node);
                 return ExitCodes.Ok;
             }
-            var nodes = (await channel.UnaryAsync(ControlServiceMethods.ListNodes, new ListNodesRequest(), options)).Nodes;
+            var nodes = (await client.ListNodesAsync(new ListNodesRequest(), options)).Nodes;
             PrintFleet(output, nodes);
             return ExitCodes.Ok;
         }, cancellationToken);

@@ -22,9 +22,9 @@ internal sealed class TokenCommand : Command
             {
                 return ExitCodes.Usage;
             }
-            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
-                var response = await channel.UnaryAsync(ControlServiceMethods.CreateJoinToken, request, options);
+                var response = await client.CreateJoinTokenAsync(request, options);
                 if (output.Format == OutputFormat.Json)
                 {
                     output.WriteJson(new TokenOutput(response.Token, response.CaHash, response.ExpiresAt.ToDateTimeOffset()), CtlJsonContext.Default.TokenOutput);
@@ -44,9 +44,9 @@ internal sealed class TokenCommand : Command
         revoke.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-            return await ControllerClient.RunAsync(parse, output, async (channel, options) =>
+            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
-                await channel.UnaryAsync(ControlServiceMethods.RevokeJoinToken, new RevokeJoinTokenRequest { Id = parse.GetValue(id)! }, options);
+                await client.RevokeJoinTokenAsync(new RevokeJoinTokenRequest { Id = parse.GetValue(id)! }, options);
                 output.WriteLine($"revoked join token {parse.GetValue(id)!.Split('.')[0]}");
                 return ExitCodes.Ok;
             }, cancellationToken);
