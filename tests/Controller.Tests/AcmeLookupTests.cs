@@ -37,6 +37,79 @@ public sealed class AcmeLookupTests
     }
 
     [TestMethod]
+    public async Task An_answer_too_large_for_UDP_is_asked_again_over_TCP()
+    {
+        // Debian's dnsmasq answers 60 A records: about 1 KB, over the 512 bytes of a UDP answer without EDNS,
+        // so it sets TC and the full answer can only come over TCP.
+        using var directory = new TempDirectory();
+        var hosts = Path.Combine(directory.Path, "hosts");
+        // And one AAAA record: dnsmasq without upstream servers refuses a question it holds no record for.
+        var expected = Enumerable.Range(1, 60).Select(i => IPAddress.Parse($"192.0.2.{i}")).Append(IPAddress.Parse("2001:db8::1")).ToArray();
+        File.WriteAllLines(hosts, expected.Select(a => $"{a} many.lookup.test"));
+        var port = FreePort();
+        using var dnsmasq = ExternalProcess.Start("/usr/sbin/dnsmasq", ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+            $"--addn-hosts={hosts}", "--listen-address=127.0.0.1", "--bind-interfaces", $"--port={port}", "--user=root", "--log-queries", "--log-facility=-"]);
+        try
+        {
+            var dns = new DnsLookup(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(1));
+            IReadOnlyList<IPAddress>? found = null;
+            // Until dnsmasq listens (it says nothing on stdout when it does): each try waits for an answer or a refusal.
+            for (var attempt = 0; found is null; attempt++)
+            {
+                try
+                {
+                    found = await dns.AddressesAsync("many.lookup.test", CancellationToken.None);
+                }
+                catch (DnsLookupException) when (attempt < 30 && !dnsmasq.HasExited)
+                {
+                }
+                catch (DnsLookupException ex)
+                {
+                    dnsmasq.Kill();
+                    throw new AssertFailedException($"{ex.Message}; dnsmasq said: {await dnsmasq.StandardError.ReadToEndAsync()}", ex);
+                }
+            }
+
+            CollectionAssert.AreEquivalent(expected, found.ToArray());
+        }
+        finally
+        {
+            dnsmasq.Kill();
+        }
+    }
+
+    [TestMethod]
+    public async Task A_malformed_answer_is_an_error_naming_the_server()
+    {
+        using var server = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var endpoint = (IPEndPoint)server.Client.LocalEndPoint!;
+        using var stop = new CancellationTokenSource();
+        // Answers every query with its own id and then bytes that are no DNS message.
+        var answering = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var query = await server.ReceiveAsync(stop.Token);
+                await server.SendAsync(new byte[] { query.Buffer[0], query.Buffer[1], 0x81, 0x80, 0xFF, 0xFF, 0x00 }, query.RemoteEndPoint, stop.Token);
+            }
+        });
+        var dns = new DnsLookup(endpoint, TimeSpan.FromSeconds(2));
+
+        var error = await Assert.ThrowsExactlyAsync<DnsLookupException>(() => dns.AddressesAsync("www.example.org", CancellationToken.None));
+
+        StringAssert.Contains(error.Message, $"DNS server {endpoint}");
+        await stop.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => answering);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [TestMethod]
     [DataRow("192.0.2.53", "192.0.2.53:53")]
     [DataRow("127.0.0.1:8053", "127.0.0.1:8053")]
     [DataRow("[::1]:5353", "[::1]:5353")]

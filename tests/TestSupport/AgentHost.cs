@@ -56,15 +56,8 @@ public sealed class AgentHost : IDisposable
             : Namespace.TryExecAsync(agent);
     }
 
-    /// <summary>The agent's entry assembly beside the test's.</summary>
-    public static string AgentDll
-    {
-        get
-        {
-            var path = Path.Combine(AppContext.BaseDirectory, "hawser-agent.dll");
-            return File.Exists(path) ? path : throw new AssertFailedException($"{path} is missing: the test project must reference the Agent project");
-        }
-    }
+    /// <summary>The agent's entry assembly in its own project's output.</summary>
+    public static string AgentDll => HawserProcesses.DllPath("hawser-agent");
 
     /// <summary>Every file under the root with its last write time, to prove nothing was written.</summary>
     public Dictionary<string, DateTime> Snapshot() =>

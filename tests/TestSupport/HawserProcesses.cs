@@ -19,9 +19,23 @@ public static class HawserProcesses
     public static Task<ProcessResult> RunInAsync(NetworkNamespace ns, string binary, IEnumerable<string> arguments) =>
         ns.TryExecAsync(["dotnet", DllPath(binary), .. arguments]);
 
-    private static string DllPath(string binary)
+    /// <summary>
+    /// The binary in its own project's output (same configuration as the tests), with its own
+    /// runtimeconfig and dependencies: the agent and hawserctl run without ASP.NET Core, and the test
+    /// output folder (which holds the controller's framework assemblies too) would hide a missing one.
+    /// </summary>
+    public static string DllPath(string binary)
     {
-        var path = Path.Combine(AppContext.BaseDirectory, binary + ".dll");
+        var project = binary switch
+        {
+            "hawser-agent" => "Agent",
+            "hawserctl" => "Ctl",
+            "hawser-controller" => "Controller",
+            _ => throw new ArgumentException($"unknown Hawser binary '{binary}'", nameof(binary)),
+        };
+        // AppContext.BaseDirectory is tests/PROJECT/bin/CONFIGURATION/TFM/.
+        var tfmDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var path = Path.Combine(RepoPaths.Root, "src", project, "bin", tfmDirectory.Parent!.Name, tfmDirectory.Name, binary + ".dll");
         if (!File.Exists(path))
         {
             throw new AssertFailedException($"{path} is missing: the test project must reference the {binary} project");

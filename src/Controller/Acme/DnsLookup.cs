@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
+using DnsClient;
+using DnsClient.Protocol;
 
 namespace Hawser.Controller.Acme;
 
@@ -10,19 +8,37 @@ namespace Hawser.Controller.Acme;
 public sealed class DnsLookupException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Asks one DNS server for a name's A or AAAA records (RFC 1035 over UDP, TCP when truncated).
-/// Written here because no DNS client package is served on our NuGet, and the system resolver
-/// (getaddrinfo) would mix in /etc/hosts and hide which family a CA sees.
+/// Asks one DNS server, and only that one, for a name's A and AAAA records (DnsClient: UDP, then TCP
+/// when the answer is truncated). Not the system resolver: getaddrinfo would mix in /etc/hosts and
+/// hide which family a CA sees.
 /// </summary>
-public sealed class DnsLookup(IPEndPoint server, TimeSpan? timeout = null)
+public sealed class DnsLookup
 {
-    private const ushort ClassInternet = 1;
-    private const ushort TypeA = 1;
-    private const ushort TypeAaaa = 28;
-    private readonly TimeSpan _timeout = timeout ?? TimeSpan.FromSeconds(3);
+    private readonly LookupClient _client;
+    private readonly TimeSpan _timeout;
+
+    /// <summary>A lookup that asks <paramref name="server"/> and gives up on it after <paramref name="timeout"/> (3 s).</summary>
+    public DnsLookup(IPEndPoint server, TimeSpan? timeout = null)
+    {
+        Server = server;
+        _timeout = timeout ?? TimeSpan.FromSeconds(3);
+        _client = new LookupClient(new LookupClientOptions(new NameServer(server))
+        {
+            UseCache = false,
+            Timeout = _timeout,
+            Retries = 0,
+            UseTcpFallback = true,
+            ThrowDnsErrors = false,
+            ContinueOnDnsError = false,
+            ContinueOnEmptyResponse = false,
+            AutoResolveNameServers = false,
+            // A 512-byte UDP answer (no EDNS), as RFC 1035 has it: a larger one arrives truncated and is asked again over TCP.
+            ExtendedDnsBufferSize = 512,
+        });
+    }
 
     /// <summary>The server asked.</summary>
-    public IPEndPoint Server => server;
+    public IPEndPoint Server { get; }
 
     /// <summary>The first nameserver in <paramref name="resolvConf"/> on port 53, or 127.0.0.1 when it names none.</summary>
     public static IPEndPoint SystemServer(string resolvConf = "/etc/resolv.conf")
@@ -47,164 +63,41 @@ public sealed class DnsLookup(IPEndPoint server, TimeSpan? timeout = null)
     /// <summary>Every A and AAAA address of <paramref name="name"/>, A first, each in the server's order.</summary>
     public async Task<IReadOnlyList<IPAddress>> AddressesAsync(string name, CancellationToken cancellationToken)
     {
-        var v4 = await QueryAsync(name, TypeA, cancellationToken);
-        var v6 = await QueryAsync(name, TypeAaaa, cancellationToken);
+        var v4 = await QueryAsync(name, QueryType.A, cancellationToken);
+        var v6 = await QueryAsync(name, QueryType.AAAA, cancellationToken);
         return [.. v4, .. v6];
     }
 
-    private async Task<IReadOnlyList<IPAddress>> QueryAsync(string name, ushort type, CancellationToken cancellationToken)
+    private async Task<IEnumerable<IPAddress>> QueryAsync(string name, QueryType type, CancellationToken cancellationToken)
     {
-        var id = (ushort)RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
-        var query = BuildQuery(id, name, type);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
+        IDnsQueryResponse response;
         try
         {
-            var response = await UdpAsync(query, id, timeout.Token);
-            if ((response[2] & 0x02) != 0)
-            {
-                response = await TcpAsync(query, timeout.Token);
-            }
-            return ParseAnswers(response, id, name, type);
+            response = await _client.QueryAsync(name, type, QueryClass.IN, cancellationToken);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (DnsResponseException ex) when (ex.Code == DnsResponseCode.ConnectionTimeout)
         {
-            throw new DnsLookupException($"DNS server {server} did not answer for {name} ({TypeName(type)}) within {_timeout.TotalSeconds:0} s");
+            throw new DnsLookupException($"DNS server {Server} did not answer for {name} ({type}) within {_timeout.TotalSeconds:0.#} s", ex);
         }
-        catch (SocketException ex)
+        catch (DnsResponseException ex)
         {
-            throw new DnsLookupException($"DNS server {server} cannot be asked for {name} ({TypeName(type)}): {ex.Message}", ex);
+            throw new DnsLookupException($"DNS server {Server} gave no usable answer for {name} ({type}): {ex.Message}", ex);
         }
-    }
-
-    private async Task<byte[]> UdpAsync(byte[] query, ushort id, CancellationToken cancellationToken)
-    {
-        using var socket = new UdpClient(server.AddressFamily);
-        await socket.SendAsync(query, server, cancellationToken);
-        while (true)
+        catch (ArgumentException ex)
         {
-            var result = await socket.ReceiveAsync(cancellationToken);
-            // Anything that is not the answer to this query (another id, a stray sender) is ignored.
-            if (result.RemoteEndPoint.Equals(server) && result.Buffer.Length >= 12 && BinaryPrimitives.ReadUInt16BigEndian(result.Buffer) == id)
-            {
-                return result.Buffer;
-            }
+            throw new DnsLookupException($"'{name}' is not a DNS name: {ex.Message}", ex);
         }
-    }
-
-    private async Task<byte[]> TcpAsync(byte[] query, CancellationToken cancellationToken)
-    {
-        using var client = new TcpClient(server.AddressFamily);
-        await client.ConnectAsync(server, cancellationToken);
-        var stream = client.GetStream();
-        var framed = new byte[query.Length + 2];
-        BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
-        query.CopyTo(framed, 2);
-        await stream.WriteAsync(framed, cancellationToken);
-        var length = new byte[2];
-        await stream.ReadExactlyAsync(length, cancellationToken);
-        var response = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
-        await stream.ReadExactlyAsync(response, cancellationToken);
-        return response;
-    }
-
-    /// <summary>A recursion-desired query with one question.</summary>
-    internal static byte[] BuildQuery(ushort id, string name, ushort type)
-    {
-        var message = new List<byte>(64);
-        Span<byte> header = stackalloc byte[12];
-        BinaryPrimitives.WriteUInt16BigEndian(header, id);
-        header[2] = 0x01; // RD
-        header[5] = 1; // QDCOUNT
-        message.AddRange(header);
-        foreach (var label in name.TrimEnd('.').Split('.'))
-        {
-            var bytes = Encoding.ASCII.GetBytes(label);
-            if (bytes.Length is 0 or > 63)
-            {
-                throw new DnsLookupException($"'{name}' is not a DNS name (empty or over-long label)");
-            }
-            message.Add((byte)bytes.Length);
-            message.AddRange(bytes);
-        }
-        message.Add(0);
-        message.AddRange([(byte)(type >> 8), (byte)type, 0, (byte)ClassInternet]);
-        return [.. message];
-    }
-
-    /// <summary>The records of <paramref name="type"/> in the answer section (following CNAMEs the server resolved); none for NXDOMAIN.</summary>
-    internal static IReadOnlyList<IPAddress> ParseAnswers(byte[] message, ushort id, string name, ushort type)
-    {
-        if (message.Length < 12 || BinaryPrimitives.ReadUInt16BigEndian(message) != id)
-        {
-            throw new DnsLookupException($"the DNS answer for {name} ({TypeName(type)}) is malformed");
-        }
-        var rcode = message[3] & 0x0F;
-        if (rcode == 3)
+        if (response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
         {
             return [];
         }
-        if (rcode != 0)
+        if (response.HasError)
         {
-            throw new DnsLookupException($"the DNS server answered {RcodeName(rcode)} for {name} ({TypeName(type)})");
+            throw new DnsLookupException($"DNS server {Server} answered {response.ErrorMessage} for {name} ({type})");
         }
-        var questions = BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(4));
-        var answers = BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(6));
-        var offset = 12;
-        try
-        {
-            for (var i = 0; i < questions; i++)
-            {
-                offset = SkipName(message, offset) + 4;
-            }
-            var result = new List<IPAddress>();
-            for (var i = 0; i < answers; i++)
-            {
-                offset = SkipName(message, offset);
-                var recordType = BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(offset));
-                var recordClass = BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(offset + 2));
-                var length = BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(offset + 8));
-                var data = message.AsSpan(offset + 10, length);
-                if (recordType == type && recordClass == ClassInternet && length == (type == TypeA ? 4 : 16))
-                {
-                    result.Add(new IPAddress(data));
-                }
-                offset += 10 + length;
-            }
-            return result;
-        }
-        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException)
-        {
-            throw new DnsLookupException($"the DNS answer for {name} ({TypeName(type)}) is truncated");
-        }
+        // The records of the type asked, following the CNAMEs the server resolved.
+        return type == QueryType.A
+            ? response.Answers.OfType<ARecord>().Select(r => r.Address)
+            : response.Answers.OfType<AaaaRecord>().Select(r => r.Address);
     }
-
-    /// <summary>The offset after a (possibly compressed) name.</summary>
-    private static int SkipName(byte[] message, int offset)
-    {
-        while (true)
-        {
-            var length = message[offset];
-            if (length == 0)
-            {
-                return offset + 1;
-            }
-            if ((length & 0xC0) == 0xC0)
-            {
-                return offset + 2;
-            }
-            offset += 1 + length;
-        }
-    }
-
-    private static string TypeName(ushort type) => type == TypeA ? "A" : "AAAA";
-
-    private static string RcodeName(int rcode) => rcode switch
-    {
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        _ => $"rcode {rcode}",
-    };
 }
