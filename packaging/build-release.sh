@@ -1,32 +1,42 @@
 #!/usr/bin/env bash
-# Release artifacts for VERSION:
-#   linux-x64/{hawser-agent,hawserctl,hawser-controller}  self-contained, trimmed, ReadyToRun single files
-#   hawser-agent_VERSION_amd64.deb (and hawserctl, hawser-controller)  built with dpkg-deb
+# Release artifacts for VERSION, for linux-x64 and linux-arm64:
+#   linux-ARCH/{hawser-agent,hawserctl}   NativeAOT native binaries (Debian's clang links; lld, the
+#                                         aarch64 binutils, libc and libgcc cross-link arm64)
+#   linux-ARCH/hawser-controller          self-contained, trimmed, ReadyToRun single file (not NativeAOT:
+#                                         see the README's install section)
+#   hawser-agent_VERSION_{amd64,arm64}.deb (and hawserctl, hawser-controller)  built with dpkg-deb
 #   hawser-VERSION-linux-musl-x64.tar.gz  framework-dependent builds for musl hosts such as Alpine
 #                                         (they run on the distribution's .NET), with the OpenRC scripts
-#   hawser-VERSION-openrc.tar.gz          the OpenRC scripts alone, for the self-contained binaries
+#   hawser-VERSION-openrc.tar.gz          the OpenRC scripts alone, for the native binaries
 #   SHA256SUMS
-# Usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]...
+# Installs the Debian packages the native builds need when they are missing (as root).
+# Usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch ARCH]...
 #   --out DIR    default: artifacts/release/VERSION
 #   --only NAME  build only this binary (hawser-agent, hawserctl, hawser-controller); repeatable
+#   --arch ARCH  build only this architecture (x64, arm64); repeatable
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-usage() { echo "usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]..." >&2; exit 64; }
+usage() { echo "usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch x64|arm64]..." >&2; exit 64; }
 [[ $# -ge 1 ]] || usage
-case "$1" in -h|--help) sed -n '2,13p' "$0"; exit 0 ;; esac
+case "$1" in -h|--help) sed -n '2,18p' "$0"; exit 0 ;; esac
 version=$1
 shift
 out="$repo/artifacts/release/$version"
 only=()
+arches=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) [[ $# -ge 2 ]] || usage; out=$(realpath -m "$2"); shift 2 ;;
         --only) [[ $# -ge 2 ]] || usage; only+=("$2"); shift 2 ;;
+        --arch) [[ $# -ge 2 ]] || usage
+            case "$2" in x64|arm64) arches+=("$2") ;; *) echo "error: --arch '$2': not one of x64, arm64" >&2; exit 64 ;; esac
+            shift 2 ;;
         *) usage ;;
     esac
 done
+[[ ${#arches[@]} -gt 0 ]] || arches=(x64 arm64)
 # A Debian version and a .NET one at once: digits first, then letters, digits, '.', '+', '~' or '-'.
 if ! [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([~+-][0-9A-Za-z.+~-]+)?$ ]]; then
     echo "error: VERSION '$version' must look like 1.2.3 or 1.2.3-rc1" >&2
@@ -35,11 +45,22 @@ fi
 for tool in dotnet dpkg-deb tar gzip sha256sum; do
     command -v "$tool" > /dev/null || { echo "error: $tool is needed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
+# NativeAOT links with clang; arm64 also needs lld, the aarch64 objcopy, and an arm64 libc and libgcc to link against.
+needed=(clang)
+[[ " ${arches[*]} " == *" arm64 "* ]] && needed+=(lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
+missing=()
+for package in "${needed[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "==> apt-get install ${missing[*]}"
+    [[ $(id -u) -eq 0 ]] || { echo "error: ${missing[*]} must be installed (run as root, or apt-get install them)" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hawser-release.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rm -rf "$out"
-mkdir -p "$out/linux-x64"
 
 # name project description
 binaries=(
@@ -60,12 +81,28 @@ fi
 maintainer=${HAWSER_MAINTAINER:-Hawser maintainers <hawser@example.org>}
 common=(-c Release -nologo -v quiet -warnaserror "-p:Version=${version%%[~+]*}" "-p:InformationalVersion=$version" -p:DebugType=none -p:GenerateDocumentationFile=false -p:SatelliteResourceLanguages=en)
 
+# The agent and hawserctl are NativeAOT; the controller (Kestrel, the web UI, SQLite) ships as a trimmed ReadyToRun single file.
+native() { [[ $1 == hawser-agent || $1 == hawserctl ]]; }
+for arch in "${arches[@]}"; do
+    mkdir -p "$out/linux-$arch"
+    cross=()
+    [[ $arch == arm64 ]] && cross=(-p:CppCompilerAndLinker=clang -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
+    for entry in "${binaries[@]}"; do
+        read -r name project _ <<< "$entry"
+        if native "$name"; then
+            echo "==> $name: linux-$arch NativeAOT"
+            dotnet publish "$project" "${common[@]}" -r "linux-$arch" -p:PublishAot=true -p:StripSymbols=true "${cross[@]}" \
+                -o "$work/$arch/$name" | sed 's/^/    /'
+        else
+            echo "==> $name: linux-$arch self-contained, trimmed, ReadyToRun single file"
+            dotnet publish "$project" "${common[@]}" -r "linux-$arch" --self-contained \
+                -p:PublishSingleFile=true -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/$arch/$name" | sed 's/^/    /'
+        fi
+        install -m 0755 "$work/$arch/$name/$name" "$out/linux-$arch/$name"
+    done
+done
 for entry in "${binaries[@]}"; do
     read -r name project _ <<< "$entry"
-    echo "==> $name: linux-x64 self-contained, trimmed, ReadyToRun single file"
-    dotnet publish "$project" "${common[@]}" -r linux-x64 --self-contained \
-        -p:PublishSingleFile=true -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/x64/$name" | sed 's/^/    /'
-    install -m 0755 "$work/x64/$name/$name" "$out/linux-x64/$name"
     echo "==> $name: framework-dependent (portable) for musl hosts"
     portable="$work/musl/usr/lib/hawser/$name"
     dotnet publish "$project" "${common[@]}" --self-contained false -p:UseAppHost=false -o "$portable" | sed 's/^/    /'
@@ -76,10 +113,12 @@ for entry in "${binaries[@]}"; do
 done
 
 echo "==> .deb packages"
+for arch in "${arches[@]}"; do
+debarch=$([[ $arch == x64 ]] && echo amd64 || echo arm64)
 for entry in "${binaries[@]}"; do
     read -r name _ description <<< "$entry"
-    root="$work/deb/$name"
-    install -D -m 0755 "$out/linux-x64/$name" "$root/usr/bin/$name"
+    root="$work/deb/$arch/$name"
+    install -D -m 0755 "$out/linux-$arch/$name" "$root/usr/bin/$name"
     install -d -m 0755 "$root/usr/share/doc/$name"
     # A version with a Debian revision (1.2.3-rc1) is a non-native package, whose changelog has another name.
     [[ $version == *-* ]] && changelog=changelog.Debian.gz || changelog=changelog.gz
@@ -127,7 +166,7 @@ EOF
     cat > "$root/DEBIAN/control" <<EOF
 Package: $name
 Version: $version
-Architecture: amd64
+Architecture: $debarch
 Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
 Depends: libc6 (>= 2.27), libgcc-s1, libstdc++6, libssl3 | libssl1.1
@@ -138,7 +177,8 @@ Description: $description
  declares: sysctls, ufw's forward policy, NDP proxying, Docker's IPv6
  settings and certificate files. Self-contained: no .NET install needed.
 EOF
-    dpkg-deb --root-owner-group -Zgzip --build "$root" "$out/${name}_${version}_amd64.deb" | sed 's/^/    /'
+    dpkg-deb --root-owner-group -Zgzip --build "$root" "$out/${name}_${version}_${debarch}.deb" | sed 's/^/    /'
+done
 done
 
 echo "==> OpenRC tarballs"
@@ -160,6 +200,6 @@ for entry in "${binaries[@]}"; do
 done
 tar --owner=0 --group=0 --sort=name -C "$work/musl" -czf "$out/hawser-$version-linux-musl-x64.tar.gz" etc usr
 
-(cd "$out" && sha256sum linux-x64/* ./*.deb ./*.tar.gz | sed 's| \./| |' > SHA256SUMS)
+(cd "$out" && sha256sum linux-*/* ./*.deb ./*.tar.gz | sed 's| \./| |' > SHA256SUMS)
 echo "==> $out"
-(cd "$out" && ls -l linux-x64 ./*.deb ./*.tar.gz | sed 's/^/    /')
+(cd "$out" && ls -l linux-* ./*.deb ./*.tar.gz | sed 's/^/    /')

@@ -4,7 +4,8 @@
 # missing, and the host components the agent tests drive for real: dockerd and its CLI (docker.io),
 # ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
-# pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests;
+# pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
+# clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static to run the arm64 build;
 # npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 packages=(python3 python3-grpcio python3-protobuf protobuf-compiler dnsmasq-base
+  clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

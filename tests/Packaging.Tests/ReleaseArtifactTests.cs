@@ -42,9 +42,48 @@ public sealed class ReleaseArtifactTests
         StringAssert.Contains(release.StandardOutput, "sysctl:net.core.default_qdisc");
         StringAssert.Contains(release.StandardOutput, "would change  file:/etc/sysctl.d/60-hawser.conf");
         StringAssert.Contains(release.StandardOutput, "certificate:www");
-        Assert.AreEqual(development.StandardOutput, release.StandardOutput, "trimming removed nothing the plan needs");
-        Assert.AreEqual(developmentJson.StandardOutput, releaseJson.StandardOutput, "source-generated JSON survives trimming");
+        Assert.AreEqual(development.StandardOutput, release.StandardOutput, "NativeAOT removed nothing the plan needs");
+        Assert.AreEqual(developmentJson.StandardOutput, releaseJson.StandardOutput, "source-generated JSON survives NativeAOT");
         Assert.AreEqual(string.Empty, release.StandardError);
+    }
+
+    [TestMethod]
+    public async Task The_arm64_release_agent_runs_under_qemu_and_plans_exactly_as_the_x64_one()
+    {
+        var arm64 = await ReleaseBuild.AgentAsync("arm64");
+        var x64 = await ReleaseBuild.AgentAsync("x64");
+        using var root = OpamRoot();
+        string[] plan = ["apply", "-f", Path.Combine(RepoPaths.Root, "examples", "opam.yaml"), "--node", "web1", "--root", root.Path, "--dry-run", "-o", "json"];
+        // Debian's qemu-user-static runs the aarch64 binary with the arm64 libc of libc6-arm64-cross.
+        string[] qemu = ["-L", "/usr/aarch64-linux-gnu", arm64];
+
+        var header = new byte[20];
+        using (var elf = File.OpenRead(arm64))
+        {
+            elf.ReadExactly(header);
+        }
+        var version = await ExternalProcess.RunAsync("qemu-aarch64-static", [.. qemu, "--version"], environment: BarePath);
+        var onArm = await ExternalProcess.RunAsync("qemu-aarch64-static", [.. qemu, .. plan], environment: BarePath);
+        var onX64 = await ExternalProcess.RunAsync(x64, plan, environment: BarePath);
+
+        Assert.AreEqual(183, BitConverter.ToUInt16(header, 18), "e_machine is EM_AARCH64");
+        Assert.AreEqual(0, version.ExitCode, version.Output);
+        StringAssert.StartsWith(version.StandardOutput, ReleaseBuild.Version);
+        Assert.AreEqual(2, onArm.ExitCode, onArm.Output);
+        StringAssert.Contains(onArm.StandardOutput, "sysctl:net.core.default_qdisc");
+        Assert.AreEqual(onX64.StandardOutput, onArm.StandardOutput, "the arm64 build plans what the x64 build plans");
+    }
+
+    [TestMethod]
+    public async Task There_is_a_deb_for_amd64_and_one_for_arm64()
+    {
+        var amd64 = await ExternalProcess.RunAsync("dpkg-deb", ["-f", await ReleaseBuild.AgentDebAsync("amd64"), "Architecture"]);
+        var arm64 = await ExternalProcess.RunAsync("dpkg-deb", ["-f", await ReleaseBuild.AgentDebAsync("arm64"), "Architecture"]);
+        var arm64Files = await ExternalProcess.RunAsync("dpkg-deb", ["-c", await ReleaseBuild.AgentDebAsync("arm64")]);
+
+        Assert.AreEqual("amd64", amd64.StandardOutput.Trim(), amd64.Output);
+        Assert.AreEqual("arm64", arm64.StandardOutput.Trim(), arm64.Output);
+        StringAssert.Contains(arm64Files.StandardOutput, "./usr/bin/hawser-agent");
     }
 
     [TestMethod]

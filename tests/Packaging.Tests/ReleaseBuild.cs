@@ -4,7 +4,7 @@ namespace Hawser.Packaging.Tests;
 
 /// <summary>
 /// One run of <c>packaging/build-release.sh</c> for the agent, shared by the tests that check its
-/// artifacts (a minute of trimming and ReadyToRun compilation; the other binaries go the same way).
+/// artifacts (NativeAOT for x64 and arm64, about a minute each; hawserctl goes the same way).
 /// </summary>
 internal static class ReleaseBuild
 {
@@ -17,11 +17,11 @@ internal static class ReleaseBuild
     /// <summary>The output directory, built on first use.</summary>
     public static Task<string> DirectoryAsync() => Built.Value;
 
-    /// <summary>The self-contained release agent.</summary>
-    public static async Task<string> AgentAsync() => Path.Combine(await DirectoryAsync(), "linux-x64", "hawser-agent");
+    /// <summary>The release agent (NativeAOT) for <paramref name="arch"/> (x64 or arm64).</summary>
+    public static async Task<string> AgentAsync(string arch = "x64") => Path.Combine(await DirectoryAsync(), $"linux-{arch}", "hawser-agent");
 
-    /// <summary>The agent's .deb.</summary>
-    public static async Task<string> AgentDebAsync() => Path.Combine(await DirectoryAsync(), $"hawser-agent_{Version}_amd64.deb");
+    /// <summary>The agent's .deb for <paramref name="debianArch"/> (amd64 or arm64).</summary>
+    public static async Task<string> AgentDebAsync(string debianArch = "amd64") => Path.Combine(await DirectoryAsync(), $"hawser-agent_{Version}_{debianArch}.deb");
 
     /// <summary>Deletes the build.</summary>
     public static void Remove() => Output.Dispose();

@@ -43,7 +43,8 @@ public sealed class RestoreFileResource(string hostPath, FileRecord record, Func
         var path = context.Paths.Map(hostPath);
         if (record.OriginalBytes is { } original)
         {
-            AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile);
+            // The link there, if any, is the agent's own (a certificate pair's), replaced by the file it stood for.
+            AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile, replaceSymlink: true);
         }
         else
         {
