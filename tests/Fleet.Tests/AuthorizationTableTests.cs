@@ -53,8 +53,8 @@ public sealed class AuthorizationTableTests
         }
         var removed = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "node", "remove", "web2"]);
         Assert.AreEqual(0, removed.ExitCode, removed.Output);
-        using var web1Certificate = LoadNodeCertificate(host1);
-        using var revokedCertificate = LoadNodeCertificate(host2);
+        using var web1Certificate = host1.NodeCertificate();
+        using var revokedCertificate = host2.NodeCertificate();
         using var anonymous = controller.Channel(admin: false);
         using var asNode = controller.Channel(admin: false, clientCertificate: web1Certificate);
         using var asRevoked = controller.Channel(admin: false, clientCertificate: revokedCertificate);
@@ -155,9 +155,4 @@ public sealed class AuthorizationTableTests
         }
     }
 
-    private static X509Certificate2 LoadNodeCertificate(AgentHost host)
-    {
-        using var pem = X509Certificate2.CreateFromPemFile(host.PathOf("/var/lib/hawser/node.crt"), host.PathOf("/var/lib/hawser/node.key"));
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-    }
 }

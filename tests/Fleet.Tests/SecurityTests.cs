@@ -95,7 +95,7 @@ public sealed class SecurityTests
             await agent1.WaitForAsync("connected to");
             await agent2.WaitForAsync("connected to");
         }
-        using var web1Certificate = LoadNodeCertificate(host1);
+        using var web1Certificate = host1.NodeCertificate();
         using var asWeb1 = controller.Channel(admin: false, clientCertificate: web1Certificate);
         using var anonymous = controller.Channel(admin: false);
 
@@ -139,7 +139,7 @@ public sealed class SecurityTests
         StringAssert.Contains(remove.StandardOutput, "revoked 1 certificate(s)");
         await agent.WaitForAsync("is revoked or unknown", TimeSpan.FromSeconds(30));
         Assert.IsEmpty(await NodeNamesAsync(controller), "a revoked agent's reconnects do not bring the node back");
-        using var revoked = LoadNodeCertificate(host);
+        using var revoked = host.NodeCertificate();
         using var channel = controller.Channel(admin: false, clientCertificate: revoked);
         var renew = await Assert.ThrowsExactlyAsync<RpcException>(() => new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(new RenewRequest()).ResponseAsync);
         Assert.AreEqual(StatusCode.PermissionDenied, renew.StatusCode);
@@ -155,14 +155,14 @@ public sealed class SecurityTests
         await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
         await agent.WaitForAsync("connected to");
         string first;
-        using (var enrolled = LoadNodeCertificate(host))
+        using (var enrolled = host.NodeCertificate())
         {
             first = enrolled.SerialNumber;
         }
 
         await agent.WaitForAsync("certificate renewed", TimeSpan.FromSeconds(30));
 
-        using var renewed = LoadNodeCertificate(host);
+        using var renewed = host.NodeCertificate();
         Assert.AreNotEqual(first, renewed.SerialNumber);
         using var channel = controller.Channel(admin: false, clientCertificate: renewed);
         using var stream = new AgentService.AgentServiceClient(channel).Connect();
@@ -179,9 +179,4 @@ public sealed class SecurityTests
         await stream.ResponseStream.MoveNext(CancellationToken.None);
     }
 
-    private static X509Certificate2 LoadNodeCertificate(AgentHost host)
-    {
-        using var pem = X509Certificate2.CreateFromPemFile(host.PathOf("/var/lib/hawser/node.crt"), host.PathOf("/var/lib/hawser/node.key"));
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-    }
 }

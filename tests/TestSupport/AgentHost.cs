@@ -56,6 +56,14 @@ public sealed class AgentHost : IDisposable
             : Namespace.TryExecAsync(agent);
     }
 
+    /// <summary>The node certificate this host's agent enrolled with, with its key, usable as a TLS client certificate.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 NodeCertificate()
+    {
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(PathOf("/var/lib/hawser/node.crt"), PathOf("/var/lib/hawser/node.key"));
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+            pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
     /// <summary>The agent's entry assembly in its own project's output.</summary>
     public static string AgentDll => HawserProcesses.DllPath("hawser-agent");
 
