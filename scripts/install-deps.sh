@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Hawser needs on Debian 12, and nothing that is already there.
-# Debian packages: the gRPC peers for interop tests (python3-grpcio, protoc), node and npm when
+# Debian packages: the gRPC peers for interop tests (python3-grpcio, protoc and the well-known protos), node and npm when
 # missing, and the host components the agent tests drive for real: dockerd and its CLI (docker.io),
 # ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
@@ -21,7 +21,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-packages=(python3 python3-grpcio python3-protobuf protobuf-compiler dnsmasq-base
+packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev dnsmasq-base
   clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
