@@ -1,5 +1,5 @@
 using Hawser.Agent.Fleet;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.TestSupport;
 
 namespace Hawser.Agent.Tests;

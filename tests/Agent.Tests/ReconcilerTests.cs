@@ -1,8 +1,8 @@
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.TestSupport;
 
 namespace Hawser.Agent.Tests;

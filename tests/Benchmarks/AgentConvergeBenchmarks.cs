@@ -6,10 +6,10 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.Spec;
 using Hawser.TestSupport;
 

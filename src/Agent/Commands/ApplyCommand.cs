@@ -3,7 +3,7 @@ using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Commands;

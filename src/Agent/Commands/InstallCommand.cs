@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text;
 using Hawser.Agent.Install;
-using Hawser.Shared.Host;
-using Hawser.Shared.Hosting;
+using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Commands;

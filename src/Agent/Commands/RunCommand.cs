@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Fleet;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 
 namespace Hawser.Agent.Commands;
 

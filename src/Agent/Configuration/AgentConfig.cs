@@ -1,4 +1,4 @@
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Configuration;

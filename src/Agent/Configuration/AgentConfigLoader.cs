@@ -1,7 +1,7 @@
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Shared.Configuration;
-using Hawser.Shared.Host;
-using Hawser.Shared.Hosting;
+using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 
 namespace Hawser.Agent.Configuration;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Fleet;

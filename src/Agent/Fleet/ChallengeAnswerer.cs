@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using Hawser.Agent.Configuration;
 using Hawser.Shared.Acme;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Fleet;

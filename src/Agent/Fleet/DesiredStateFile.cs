@@ -1,5 +1,5 @@
 using System.Globalization;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Fleet;

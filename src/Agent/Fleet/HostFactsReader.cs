@@ -1,8 +1,8 @@
 using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
-using Hawser.Agent.Host;
-using Hawser.Shared.Host;
-using Hawser.Shared.Hosting;
+using Hawser.Agent.HostServices;
+using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Agent.Fleet;

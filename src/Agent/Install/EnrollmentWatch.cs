@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Hawser.Agent.Fleet;
-using Hawser.Shared.Host;
-using Hawser.Shared.Hosting;
+using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 
 namespace Hawser.Agent.Install;
 

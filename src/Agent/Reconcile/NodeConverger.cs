@@ -1,9 +1,9 @@
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Reconcile;

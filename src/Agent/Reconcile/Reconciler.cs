@@ -1,5 +1,5 @@
-using Hawser.Agent.Host;
-using Hawser.Shared.Host;
+using Hawser.Agent.HostServices;
+using Hawser.Shared.HostAccess;
 
 namespace Hawser.Agent.Reconcile;
 

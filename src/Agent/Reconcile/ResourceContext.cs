@@ -1,7 +1,7 @@
 using Hawser.Agent.Docker;
-using Hawser.Agent.Host;
+using Hawser.Agent.HostServices;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Reconcile;

@@ -1,7 +1,7 @@
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.Spec;
 
 namespace Hawser.Agent.Reconcile;

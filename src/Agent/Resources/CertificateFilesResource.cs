@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 

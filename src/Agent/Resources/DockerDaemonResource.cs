@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
 

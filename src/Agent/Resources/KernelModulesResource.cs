@@ -1,6 +1,6 @@
 using System.Text;
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 
 namespace Hawser.Agent.Resources;
 

@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using Hawser.Controller.Pki;
 using Hawser.Shared.Cli;
-using Hawser.Shared.Host;
-using Hawser.Shared.Hosting;
+using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 
 namespace Hawser.Controller.Commands;
 

@@ -9,7 +9,7 @@ using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Hosting;
 using Hawser.Controller.Store;
-using Hawser.Shared.Hosting;
+using Hawser.Shared.ServiceHosting;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

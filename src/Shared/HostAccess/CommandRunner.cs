@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Hawser.Shared.Host;
+namespace Hawser.Shared.HostAccess;
 
 /// <summary>The outcome of a program the agent ran.</summary>
 public sealed record CommandResult(IReadOnlyList<string> Argv, int ExitCode, string StandardOutput, string StandardError)

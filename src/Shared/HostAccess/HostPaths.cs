@@ -1,4 +1,4 @@
-namespace Hawser.Shared.Host;
+namespace Hawser.Shared.HostAccess;
 
 /// <summary>
 /// Where the host's files are: every host path (<c>/etc/...</c>, <c>/var/lib/hawser</c>) lives under

@@ -1,6 +1,6 @@
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 
-namespace Hawser.Agent.Host;
+namespace Hawser.Agent.HostServices;
 
 /// <summary>How the agent drives one host service; each argv is run without a shell.</summary>
 public sealed record ServiceCommands

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Hawser.Shared.Hosting;
+namespace Hawser.Shared.ServiceHosting;
 
 /// <summary>
 /// The sd_notify datagram protocol, for <c>Type=notify</c> units: READY=1 once serving, STOPPING=1

@@ -1,4 +1,4 @@
-namespace Hawser.Shared.Hosting;
+namespace Hawser.Shared.ServiceHosting;
 
 /// <summary>Which service manager runs this host.</summary>
 public static class InitSystem

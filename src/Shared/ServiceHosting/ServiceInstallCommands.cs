@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Reflection;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 
-namespace Hawser.Shared.Hosting;
+namespace Hawser.Shared.ServiceHosting;
 
 /// <summary>The options and steps <c>install</c> and <c>uninstall</c> share between hawser-agent and hawser-controller.</summary>
 public static class ServiceInstallCommands

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using Hawser.Shared.Host;
+using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 
-namespace Hawser.Shared.Hosting;
+namespace Hawser.Shared.ServiceHosting;
 
 /// <summary>A file a service install lays down besides the binary, the unit or script and the settings.</summary>
 /// <param name="Path">Host path.</param>
