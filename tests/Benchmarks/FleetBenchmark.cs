@@ -41,6 +41,7 @@ public static class FleetBenchmark
         using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(data.Path, "pki", "ca.crt"));
 
         var identities = new X509Certificate2[agents];
+        var enrollStarted = Stopwatch.GetTimestamp();
         using (var enroll = ControllerChannel.Create(controller.Address, new ControllerChannelOptions { TrustedCa = ca }))
         {
             await Parallel.ForAsync(0, agents, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
@@ -54,6 +55,7 @@ public static class FleetBenchmark
                 identities[i] = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
             });
         }
+        var enrollment = Stopwatch.GetElapsedTime(enrollStarted);
         var rssBefore = Rss(controller.Pid);
 
         var received = new long[agents];
@@ -113,7 +115,7 @@ public static class FleetBenchmark
         var times = received.Select(r => r == 0 ? double.NaN : (r - started) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
         double At(double q) => times[Math.Min(times.Length - 1, (int)Math.Ceiling(q * times.Length) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"agents={agents} pushed={applied.PushedNodes.Count} apply_call_ms={applyCall.TotalMilliseconds:0.0} " +
+            $"agents={agents} enroll_s={enrollment.TotalSeconds:0.0} pushed={applied.PushedNodes.Count} apply_call_ms={applyCall.TotalMilliseconds:0.0} " +
             $"arrival_p50_ms={At(0.50):0.0} arrival_p99_ms={At(0.99):0.0} arrival_max_ms={times[^1]:0.0} all_received_ms={allReceived.TotalMilliseconds:0.0} " +
             $"all_reports_stored_ms={allStored.TotalMilliseconds:0.0} controller_rss_before_mib={rssBefore / 1024.0:0.0} " +
             $"controller_rss_connected_mib={rssConnected / 1024.0:0.0} rss_per_agent_kib={(rssConnected - rssBefore) / (double)agents:0.0}"));

@@ -64,7 +64,9 @@ printf 'controller: https://127.0.0.1:17447\nca: %s/ca.crt\ncertificate: %s/admi
 token=$(dotnet src/Ctl/bin/Release/net10.0/hawserctl.dll --config "$work/ctl.yaml" token create -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 agent_root=$work/agent-root
 mkdir -p "$agent_root"
-/usr/bin/time -v -o "$work/agent.time" env -i PATH=/usr/bin:/bin "$agent" run --controller https://127.0.0.1:17447 --node bench1 \
+# AGENT_ENV="NAME=VALUE ..." adds settings to the agent's otherwise empty environment (GC knobs to try).
+# shellcheck disable=SC2086
+/usr/bin/time -v -o "$work/agent.time" env -i PATH=/usr/bin:/bin ${AGENT_ENV:-} "$agent" run --controller https://127.0.0.1:17447 --node bench1 \
   --join-token "$token" --ca-hash "$ca_hash" --root "$agent_root" > "$work/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 100); do grep -q '^connected' "$work/agent.log" && break; sleep 0.1; done
@@ -72,5 +74,6 @@ grep -q '^connected' "$work/agent.log" || { echo "the agent did not connect:"; c
 sleep "$idle"
 pid=$(pgrep -f "^$agent run --controller https://127.0.0.1:17447")
 idle_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+breakdown=$(awk '/^Rss(Anon|File|Shmem)/ {printf "%s %s ", $1, $2}' "/proc/$pid/status")
 kill "$pid"; wait "$agent_pid" || true; agent_pid=
-echo "idle_rss_kib=$idle_rss ($(awk "BEGIN {printf \"%.1f\", $idle_rss / 1024}") MiB) max_rss_kib=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/agent.time") after ${idle}s connected"
+echo "idle_rss_kib=$idle_rss ($(awk "BEGIN {printf \"%.1f\", $idle_rss / 1024}") MiB) max_rss_kib=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/agent.time") after ${idle}s connected ($breakdown kB)"

@@ -77,7 +77,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 {
                     // The network or the controller is not up yet: keep trying, like any other connection.
                     var wait = retry.Next();
-                    await log.WriteLineAsync($"cannot reach the controller yet ({ex.InnerException.Message}); retrying in {wait.TotalSeconds:0.0} s");
+                    await log.WriteLineAsync($"cannot reach the controller yet ({RpcFailure.Describe((RpcException)ex.InnerException)}); retrying in {wait.TotalSeconds:0.0} s");
                     await Task.Delay(wait, cancellationToken);
                 }
                 catch (EnrollmentException ex)
@@ -126,7 +126,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             catch (RpcException ex)
             {
-                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {ex.Status.Detail}");
+                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {RpcFailure.Describe(ex)}");
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {

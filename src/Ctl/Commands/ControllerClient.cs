@@ -52,7 +52,7 @@ internal static class ControllerClient
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {
-            output.WriteError($"cannot reach the controller at {controller}: {ex.Status.Detail}. " +
+            output.WriteError($"cannot reach the controller at {controller}: {RpcFailure.Describe(ex)}. " +
                 $"Is hawser-controller running there? (--controller or ${CtlOptions.ControllerVariable} choose another)", ex.StatusCode.ToString());
             return ExitCodes.Unreachable;
         }
