@@ -2,6 +2,7 @@ using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Fleet;
 using Hawser.Shared.HostAccess;
+using Hawser.Shared.Transport;
 
 namespace Hawser.Agent.Commands;
 
@@ -62,6 +63,8 @@ internal sealed class RunCommand : Command
             CaHash = parse.GetValue(_caHash),
             Interval = interval,
         }, config, paths, Console.Out);
+        // In fleet mode the agent's one TLS peer is its controller, checked against the pinned CA only.
+        PinnedTrust.ExcludeSystemRoots();
         Console.WriteLine($"hawser-agent {parse.GetValue(_node)} starting");
         return await agent.RunAsync(cancellationToken);
     }

@@ -34,6 +34,8 @@ internal static class ControllerClient
                         "`hawser-controller init --write-ctl-config FILE` writes one; point --config or $HAWSER_CONFIG at it.", "NoConfig");
                     return ExitCodes.Usage;
                 }
+                // hawserctl talks to this controller only, and trusts only its CA.
+                PinnedTrust.ExcludeSystemRoots();
                 var (ca, admin) = config.LoadCredentials(configPath);
                 options = options with { TrustedCa = ca, ClientCertificate = admin };
             }

@@ -45,7 +45,8 @@ public static class ControllerChannel
         };
         if (options.ClientCertificate is { } clientCertificate)
         {
-            handler.SslOptions.ClientCertificates = [clientCertificate];
+            // offline: the chain is built from what is at hand, never fetched; the controller knows its own CA.
+            handler.SslOptions.ClientCertificateContext = SslStreamCertificateContext.Create(clientCertificate, additionalCertificates: null, offline: true);
         }
         if (options.ServerCertificateOverride is { } accept)
         {
@@ -54,6 +55,14 @@ public static class ControllerChannel
         }
         else if (options.TrustedCa is { } ca)
         {
+            // The chain is built against the pinned CA alone: loading the system's roots costs a whole-process call
+            // of hawserctl tens of milliseconds, and they must not be trusted here anyway.
+            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { ca },
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsTo(ca, certificate, errors);
         }
         return handler;
