@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-10}
 
-# The agent as it ships: packaging/build-release.sh's self-contained, trimmed, ReadyToRun single file
+# The agent as it ships: packaging/build-release.sh's NativeAOT binary
 # (HAWSER_RELEASE=DIR uses an existing build's linux-x64/ instead).
 publish=$(mktemp -d "${TMPDIR:-/tmp}/hawser-bench-agent.XXXXXX")
 root=$(mktemp -d "${TMPDIR:-/tmp}/hawser-bench-root.XXXXXX")

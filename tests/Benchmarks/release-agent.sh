@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The release agent as it ships (packaging/build-release.sh: self-contained, trimmed, ReadyToRun,
+# The release agent as it ships (packaging/build-release.sh: NativeAOT; the controller trimmed ReadyToRun,
 # single file), measured as a whole process:
 #   - the release artifacts' sizes;
 #   - `apply --dry-run` of examples/opam.yaml: median wall time over N runs (default 20) and max RSS
