@@ -5,7 +5,7 @@
 # ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
 # pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
-# clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static to run the arm64 build;
+# clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static and the arm64 libssl3 (multiarch) to run the arm64 build;
 # npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +22,18 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev dnsmasq-base
-  clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static
+  clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
+# The arm64 release agent runs under qemu-user-static (`-L /`) with Debian's arm64 libc and libssl3 (multiarch).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  log "dpkg --add-architecture arm64"
+  as_root dpkg --add-architecture arm64
+  HAWSER_APT_UPDATE=1
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
