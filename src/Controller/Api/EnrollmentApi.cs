@@ -52,6 +52,15 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
             throw Logged(context, ApiError.Of(StatusCode.AlreadyExists,
                 $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
         }
+        // A request that cannot be signed must not cost the token one of its uses.
+        try
+        {
+            Shared.Pki.CertificateAuthority.LoadSigningRequest(request.CsrDer.ToByteArray());
+        }
+        catch (ArgumentException ex)
+        {
+            throw Logged(context, ApiError.Of(StatusCode.InvalidArgument, ex.Message), request.NodeName);
+        }
         var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
         if (problem != JoinTokenProblem.None)
         {

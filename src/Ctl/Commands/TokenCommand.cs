@@ -13,11 +13,25 @@ internal sealed class TokenCommand : Command
         var ttl = new Option<TimeSpan>("--ttl") { Description = "How long the token is valid, e.g. 01:00:00 for an hour.", DefaultValueFactory = _ => TimeSpan.FromHours(1) };
         var uses = new Option<uint>("--uses") { Description = "How many agents may join with it.", DefaultValueFactory = _ => 1 };
         var labels = new Option<string[]>("--labels") { Description = "Labels for nodes that join with it, key=value (repeat or separate with commas).", AllowMultipleArgumentsPerToken = true };
+        ttl.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<TimeSpan>() is var value && (value < TimeSpan.FromSeconds(1) || value.TotalSeconds > uint.MaxValue))
+            {
+                result.AddError($"--ttl must be a positive duration of at least one second, e.g. 01:00:00 for an hour (got {value})");
+            }
+        });
+        uses.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<uint>() == 0)
+            {
+                result.AddError("--uses must be at least 1");
+            }
+        });
         var create = new Command("create", "Print a new join token, the controller CA's hash, and the hawser-agent command line that uses them.") { ttl, uses, labels };
         create.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-            var request = new CreateJoinTokenRequest { TtlSeconds = (uint)Math.Max(1, parse.GetValue(ttl).TotalSeconds), Uses = parse.GetValue(uses) };
+            var request = new CreateJoinTokenRequest { TtlSeconds = (uint)parse.GetValue(ttl).TotalSeconds, Uses = parse.GetValue(uses) };
             if (!KeyValuePairs.TryAdd(parse.GetValue(labels), request.Labels, "--labels", output))
             {
                 return ExitCodes.Usage;

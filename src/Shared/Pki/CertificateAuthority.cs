@@ -73,18 +73,23 @@ public sealed class CertificateAuthority : IDisposable
     /// </summary>
     public X509Certificate2 IssueNode(byte[] csrDer, string nodeName, TimeSpan lifetime)
     {
-        CertificateRequest csr;
+        var csr = LoadSigningRequest(csrDer);
+        var request = new CertificateRequest(Subject(nodeName, Identity.NodeOrganization), csr.PublicKey, HashAlgorithmName.SHA256);
+        AddLeafExtensions(request, ClientAuth);
+        return Sign(request, lifetime);
+    }
+
+    /// <summary>The request in <paramref name="csrDer"/>; throws <see cref="ArgumentException"/> unless it is a valid, self-signed PKCS#10 request.</summary>
+    public static CertificateRequest LoadSigningRequest(byte[] csrDer)
+    {
         try
         {
-            csr = CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default);
+            return CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default);
         }
         catch (CryptographicException ex)
         {
             throw new ArgumentException($"the CSR is not a valid, self-signed PKCS#10 request: {ex.Message}", nameof(csrDer), ex);
         }
-        var request = new CertificateRequest(Subject(nodeName, Identity.NodeOrganization), csr.PublicKey, HashAlgorithmName.SHA256);
-        AddLeafExtensions(request, ClientAuth);
-        return Sign(request, lifetime);
     }
 
     /// <summary>A CSR for a new ECDSA P-256 key, which the caller keeps.</summary>
