@@ -66,6 +66,6 @@ public sealed class CallerIdentity(ControllerStore store, ILogger logger)
     private Identity Refuse(ServerCallContext context, StatusCode code, string message)
     {
         ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
-        throw new RpcException(new Status(code, message));
+        throw ApiError.Of(code, message);
     }
 }

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 using Hawser.Shared.Spec;
@@ -53,13 +52,14 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
                 $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
         }
         // A request that cannot be signed must not cost the token one of its uses.
+        System.Security.Cryptography.X509Certificates.CertificateRequest csr;
         try
         {
-            Shared.Pki.CertificateAuthority.LoadSigningRequest(request.CsrDer.ToByteArray());
+            csr = ReadSigningRequest(request.CsrDer);
         }
-        catch (ArgumentException ex)
+        catch (RpcException ex)
         {
-            throw Logged(context, ApiError.Of(StatusCode.InvalidArgument, ex.Message), request.NodeName);
+            throw Logged(context, ex, request.NodeName);
         }
         var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
         if (problem != JoinTokenProblem.None)
@@ -72,7 +72,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
                 _ => "the join token is not valid",
             }));
         }
-        var response = Issue(request.CsrDer.ToByteArray(), request.NodeName);
+        var response = Issue(csr, request.NodeName);
         foreach (var (key, value) in labels)
         {
             response.Labels[key] = value;
@@ -93,21 +93,25 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
     private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
     {
         var identity = CallerIdentity.Of(context);
-        return Task.FromResult(Issue(request.CsrDer.ToByteArray(), identity.Name));
+        return Task.FromResult(Issue(ReadSigningRequest(request.CsrDer), identity.Name));
     }
 
-    private JoinResponse Issue(byte[] csr, string node)
+    /// <summary>The CSR, or INVALID_ARGUMENT saying why it cannot be signed.</summary>
+    private static System.Security.Cryptography.X509Certificates.CertificateRequest ReadSigningRequest(Google.Protobuf.ByteString der)
     {
-        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate;
         try
         {
-            certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime);
+            return Shared.Pki.CertificateAuthority.LoadSigningRequest(der.ToByteArray());
         }
         catch (ArgumentException ex)
         {
             throw ApiError.Of(StatusCode.InvalidArgument, ex.Message);
         }
-        using (certificate)
+    }
+
+    private JoinResponse Issue(System.Security.Cryptography.X509Certificates.CertificateRequest csr, string node)
+    {
+        using (var certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime))
         {
             store.AddCertificate(certificate.SerialNumber, node, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
             return new JoinResponse

@@ -68,12 +68,11 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
-    /// A node certificate for <paramref name="nodeName"/> from the node's CSR. Only the CSR's key is
-    /// used: subject and extensions are the CA's choice, so a CSR cannot ask for more.
+    /// A node certificate for <paramref name="nodeName"/> from the node's CSR (<see cref="LoadSigningRequest"/>).
+    /// Only the CSR's key is used: subject and extensions are the CA's choice, so a CSR cannot ask for more.
     /// </summary>
-    public X509Certificate2 IssueNode(byte[] csrDer, string nodeName, TimeSpan lifetime)
+    public X509Certificate2 IssueNode(CertificateRequest csr, string nodeName, TimeSpan lifetime)
     {
-        var csr = LoadSigningRequest(csrDer);
         var request = new CertificateRequest(Subject(nodeName, Identity.NodeOrganization), csr.PublicKey, HashAlgorithmName.SHA256);
         AddLeafExtensions(request, ClientAuth);
         return Sign(request, lifetime);
