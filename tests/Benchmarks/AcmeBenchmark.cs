@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Hawser.TestSupport;
 

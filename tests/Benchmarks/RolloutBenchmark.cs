@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Hawser.TestSupport;
 

@@ -1,4 +1,3 @@
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 using Hawser.TestSupport;

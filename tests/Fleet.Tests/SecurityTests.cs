@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 using Hawser.TestSupport;

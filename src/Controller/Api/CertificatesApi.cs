@@ -3,7 +3,6 @@ using Hawser.Controller.Acme;
 using Hawser.Controller.Store;
 using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 

@@ -3,7 +3,6 @@ using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 using Hawser.Shared.Spec;

@@ -1,6 +1,5 @@
 using Hawser.Controller.Rollouts;
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 

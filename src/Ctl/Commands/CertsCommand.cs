@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Spectre.Console;
 

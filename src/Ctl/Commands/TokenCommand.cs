@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Hawser.Ctl.Output;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Ctl.Commands;
