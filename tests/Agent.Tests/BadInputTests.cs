@@ -14,6 +14,10 @@ public sealed class BadInputTests
     [DataRow("docker: {daemon: {ipv6: true, fixedCidrV6: \"10.0.0.0/24\"}}", 4, "is IPv4; an IPv6 prefix is needed")]
     [DataRow("sysctls: {net.ipv4.tcp_keepalive_time: \"1\"}\n    colour: blue", 5, "unknown key 'colour'")]
     [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: combined, path: /etc/shadow}]}]", 4, "outside the paths the agent may write")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: haproxy, path: /etc/ndppd.conf}]}]", 4, "format haproxy also creates '/etc/ndppd.conf.key', which is outside the paths")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: haproxy, path: /etc/default/ufw}]}]", 4, "format haproxy also creates '/etc/default/ufw.key', which is outside the paths")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: pem-pair, cert: /etc/ndppd.conf, key: /etc/nginx/k.pem}]}]", 4, "format pem-pair also creates '/etc/.hawser-x-0/', which is outside the paths")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: combined, path: /var/lib/hawser/state.json}]}]", 4, "inside the agent's own directories")]
     [DataRow("certificates: [{name: x, domains: [a.example.org], reload: {command: [/bin/sh, -c, \"id\"]}}]", 4, "command '/bin/sh' is not among the programs the agent may run (none are allowed)")]
     public async Task A_bad_spec_is_refused_with_its_line_and_nothing_is_written(string block, int line, string reason)
     {

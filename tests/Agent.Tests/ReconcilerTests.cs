@@ -39,7 +39,9 @@ public sealed class ReconcilerTests
     private static ResourceContext Context(string root, string? procSys = null, ICommandRunner? runner = null)
     {
         runner ??= new NoCommands();
-        return new ResourceContext(new HostPaths(root, procSys ?? Path.Join(root, "proc-sys")), runner,
+        Directory.CreateDirectory(root);
+        var paths = new HostPaths(root, procSys ?? Path.Join(root, "proc-sys"));
+        return new ResourceContext(paths, new WritableArea(paths, ["/etc/"]), runner,
             new ServiceManager(runner, "none", new Dictionary<string, ServiceCommands>()), new AgentState(),
             () => throw new InvalidOperationException("no Docker here"));
     }

@@ -132,7 +132,7 @@ public class AgentConvergeBenchmarks : IDisposable
         bench.Setup();
         var state = AgentState.Load(bench._paths);
         var resources = new ResourceSetBuilder(bench._config, bench._paths, state, bench._specDirectory).Build(bench._blocks);
-        var context = new ResourceContext(bench._paths, bench._runner, AgentConfigLoader.CreateServiceManager(bench._config, bench._runner), state, () => bench._engine);
+        var context = new ResourceContext(bench._paths, WritableArea.For(bench._config, bench._paths), bench._runner, AgentConfigLoader.CreateServiceManager(bench._config, bench._runner), state, () => bench._engine);
         var build = new List<double>();
         for (var i = 0; i < rounds; i++)
         {

@@ -22,7 +22,7 @@ public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandR
         var before = state.ToBytes();
         var resources = new ResourceSetBuilder(config, paths, state, specDirectory).Build(blocks);
         started?.Invoke(resources.Count);
-        var context = new ResourceContext(paths, runner, AgentConfigLoader.CreateServiceManager(config, runner), state, docker);
+        var context = new ResourceContext(paths, WritableArea.For(config, paths), runner, AgentConfigLoader.CreateServiceManager(config, runner), state, docker);
         var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, progress);
         if (dryRun)
         {

@@ -7,13 +7,16 @@ using Hawser.Shared.IO;
 namespace Hawser.Agent.Reconcile;
 
 /// <summary>The host seams and the state every resource works with during one converge.</summary>
-public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, ServiceManager services, AgentState state,
+public sealed class ResourceContext(HostPaths paths, WritableArea area, ICommandRunner runner, ServiceManager services, AgentState state,
     Func<DockerEngineClient> docker)
 {
     private DockerEngineClient? _docker;
 
     /// <summary>Where host files and /proc/sys are.</summary>
     public HostPaths Paths { get; } = paths;
+
+    /// <summary>Where writes may go, checked on the real file system.</summary>
+    public WritableArea Area { get; } = area;
 
     /// <summary>Runs host programs.</summary>
     public ICommandRunner Runner { get; } = runner;
@@ -40,7 +43,7 @@ public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, Serv
     /// <summary>Reads a host file; null when it does not exist.</summary>
     public byte[]? ReadFile(string hostPath)
     {
-        var path = Paths.Map(hostPath);
+        var path = Area.ForRead(hostPath);
         return File.Exists(path) ? File.ReadAllBytes(path) : null;
     }
 
@@ -50,15 +53,25 @@ public sealed class ResourceContext(HostPaths paths, ICommandRunner runner, Serv
     /// </summary>
     public void WriteFile(string hostPath, string owner, byte[] content)
     {
-        var path = Paths.Map(hostPath);
+        var path = Area.ForWrite(hostPath);
         RememberFile(hostPath, owner);
         AtomicFile.Write(path, content, AtomicFile.ModeOr(path, Resources.FileModes.PublicFile));
     }
 
-    /// <summary>Records a host file's bytes and mode for undo, unless already recorded.</summary>
+    /// <summary>
+    /// Records a host file's bytes and mode (or, for a symbolic link, where it points) for undo, unless
+    /// already recorded, and saves the record before the caller changes the file: a crash right after
+    /// the change still leaves what is needed to put it back.
+    /// </summary>
     public void RememberFile(string hostPath, string owner)
     {
-        var path = Paths.Map(hostPath);
-        State.RememberFile(hostPath, owner, ReadFile(hostPath), File.Exists(path) ? File.GetUnixFileMode(path) : null);
+        if (State.Files.ContainsKey(hostPath))
+        {
+            return;
+        }
+        var path = Area.ForRead(hostPath);
+        var link = AtomicFile.Stat(path)?.Kind == FileKind.SymbolicLink ? new FileInfo(path).LinkTarget : null;
+        State.RememberFile(hostPath, owner, link is null ? ReadFile(hostPath) : null, link is null && File.Exists(path) ? File.GetUnixFileMode(path) : null, link);
+        SaveState();
     }
 }

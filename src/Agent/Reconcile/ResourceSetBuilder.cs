@@ -1,4 +1,5 @@
 using Hawser.Agent.Configuration;
+using Hawser.Agent.HostServices;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;
 using Hawser.Shared.HostAccess;
@@ -13,6 +14,8 @@ namespace Hawser.Agent.Reconcile;
 /// </summary>
 public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, AgentState state, string specDirectory)
 {
+    private readonly WritableArea _area = WritableArea.For(config, paths);
+
     /// <summary>Builds the list; problems with one block become a resource that fails alone.</summary>
     public IReadOnlyList<IResource> Build(ResourceBlocks blocks)
     {
@@ -154,8 +157,9 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
         {
             var mapped = new CertificateSourceSpec
             {
-                Cert = source.Cert.StartsWith('/') ? paths.Map(source.Cert) : source.Cert,
-                Key = source.Key.StartsWith('/') ? paths.Map(source.Key) : source.Key,
+                // Absolute sources are host paths: normalised and kept beneath --root like targets.
+                Cert = source.Cert.StartsWith('/') ? _area.ForRead(source.Cert) : source.Cert,
+                Key = source.Key.StartsWith('/') ? _area.ForRead(source.Key) : source.Key,
             };
             return new CertificateFilesResource(certificate, CertificateMaterial.FromFiles(mapped, specDirectory));
         }

@@ -64,7 +64,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
             }
             if (targets.Count == 1)
             {
-                AtomicFile.Write(context.Paths.Map(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid);
+                AtomicFile.Write(context.Area.ForWrite(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid);
             }
             else
             {
@@ -81,25 +81,24 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     /// <summary>Writes a versioned copy of both files, then swaps the store's <c>current</c> link once.</summary>
     private void InstallPair(ResourceContext context, List<Target> targets, int index, int uid, int gid)
     {
-        var first = targets[0].HostPath;
-        var store = Path.Join(Path.GetDirectoryName(first), $".hawser-{spec.Name}-{index}");
+        var store = targets[0].Install.StoreDirectory(spec.Name, index)!;
         var version = "v-" + Convert.ToHexStringLower(SHA256.HashData([.. targets.SelectMany(t => t.Content)]))[..16];
-        var versionDir = context.Paths.Map(Path.Join(store, version));
         foreach (var target in targets)
         {
-            AtomicFile.Write(Path.Join(versionDir, target.StoreName), target.Content, target.Mode, uid, gid);
+            AtomicFile.Write(context.Area.ForWrite(Path.Join(store, version, target.StoreName)), target.Content, target.Mode, uid, gid);
         }
-        AtomicFile.ReplaceSymlink(context.Paths.Map(Path.Join(store, "current")), version);
+        var current = context.Area.ForWrite(Path.Join(store, "current"));
+        AtomicFile.ReplaceSymlink(current, version);
         foreach (var target in targets)
         {
-            var link = context.Paths.Map(target.HostPath);
-            var wanted = Path.GetRelativePath(Path.GetDirectoryName(link)!, context.Paths.Map(Path.Join(store, "current", target.StoreName)));
+            var link = context.Area.ForWrite(target.HostPath);
+            var wanted = Path.GetRelativePath(Path.GetDirectoryName(link)!, Path.Join(current, target.StoreName));
             if (new FileInfo(link).LinkTarget != wanted)
             {
                 AtomicFile.ReplaceSymlink(link, wanted);
             }
         }
-        foreach (var old in Directory.EnumerateDirectories(context.Paths.Map(store), "v-*").Where(d => Path.GetFileName(d) != version))
+        foreach (var old in Directory.EnumerateDirectories(Path.GetDirectoryName(current)!, "v-*").Where(d => Path.GetFileName(d) != version))
         {
             Directory.Delete(old, recursive: true);
         }
@@ -139,7 +138,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     /// <summary>How one target differs from what it should be: content first; mode and owner only once the content is right.</summary>
     private static List<Change> Differences(ResourceContext context, Target target, int uid, int gid)
     {
-        var path = context.Paths.Map(target.HostPath);
+        var path = context.Area.ForRead(target.HostPath);
         var current = File.Exists(path) ? File.ReadAllBytes(path) : null;
         if (current is null || !current.AsSpan().SequenceEqual(target.Content))
         {
@@ -179,21 +178,20 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
 
     private IEnumerable<Target> Targets() => spec.Install.SelectMany((install, index) => Targets(install, index));
 
-    private IEnumerable<Target> Targets(CertificateInstallSpec install, int index) => install.Format switch
+    private IEnumerable<Target> Targets(CertificateInstallSpec install, int index)
     {
-        "pem-pair" =>
-        [
-            new Target(install, install.Cert!, "cert.pem", material.Chain, FileModes.PublicFile),
-            new Target(install, install.Key!, "key.pem", material.Key, FileModes.PrivateFile),
-        ],
-        "haproxy" =>
-        [
-            new Target(install, install.Path!, "cert.pem", material.Chain, FileModes.PublicFile),
-            new Target(install, install.Path! + ".key", "key.pem", material.Key, FileModes.PrivateFile),
-        ],
-        "combined" => [new Target(install, install.Path!, "combined.pem", [.. material.Key, .. material.Chain], FileModes.PrivateFile)],
-        _ => throw new ResourceException($"install #{index + 1} has unknown format {install.Format}"),
-    };
+        var files = install.Files;
+        return install.Format switch
+        {
+            "pem-pair" or "haproxy" =>
+            [
+                new Target(install, files[0], "cert.pem", material.Chain, FileModes.PublicFile),
+                new Target(install, files[1], "key.pem", material.Key, FileModes.PrivateFile),
+            ],
+            "combined" => [new Target(install, files[0], "combined.pem", [.. material.Key, .. material.Chain], FileModes.PrivateFile)],
+            _ => throw new ResourceException($"install #{index + 1} has unknown format {install.Format}"),
+        };
+    }
 
     private static string Fingerprint(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))[..12];
 

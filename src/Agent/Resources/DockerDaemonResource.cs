@@ -80,15 +80,15 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         Docker.DockerVersion version, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
         // Undo for daemon.json is per key (DaemonKeys), not the whole file, so this write is not remembered as a file.
-        var path = context.Paths.Map(configPath);
+        var path = context.Area.ForWrite(configPath);
         var mode = AtomicFile.ModeOr(path, FileModes.PublicFile);
         AtomicFile.Write(path, content, mode);
         if (version.Major >= 23)
         {
-            var check = await context.Runner.RunAsync(["dockerd", "--validate", "--config-file", context.Paths.Map(configPath)], cancellationToken);
+            var check = await context.Runner.RunAsync(["dockerd", "--validate", "--config-file", path], cancellationToken);
             if (!check.Succeeded)
             {
-                Restore(context, configPath, previous, mode);
+                Restore(path, previous, mode);
                 throw new ResourceException($"dockerd rejected the new daemon.json, which was put back as it was: {new CommandFailedException(check).Message}");
             }
         }
@@ -99,7 +99,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         catch (ResourceException failure)
         {
             var log = await context.Services.RecentLogAsync(ServiceName, cancellationToken);
-            Restore(context, configPath, previous, mode);
+            Restore(path, previous, mode);
             var back = false;
             try
             {
@@ -115,15 +115,15 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         }
     }
 
-    private static void Restore(ResourceContext context, string configPath, byte[]? previous, UnixFileMode mode)
+    private static void Restore(string path, byte[]? previous, UnixFileMode mode)
     {
         if (previous is null)
         {
-            AtomicFile.Delete(context.Paths.Map(configPath));
+            AtomicFile.Delete(path);
         }
         else
         {
-            AtomicFile.Write(context.Paths.Map(configPath), previous, mode);
+            AtomicFile.Write(path, previous, mode);
         }
     }
 

@@ -28,11 +28,16 @@ public sealed class RestoreFileResource(string hostPath, FileRecord record, Func
     /// <inheritdoc/>
     public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
     {
-        var path = context.Paths.Map(hostPath);
-        var isLink = new FileInfo(path).LinkTarget is not null;
+        var path = context.Area.ForRestore(hostPath);
+        var link = new FileInfo(path).LinkTarget;
+        if (record.LinkTarget is { } wantedLink)
+        {
+            return Task.FromResult(link == wantedLink ? ResourcePlan.Synced()
+                : new ResourcePlan { Changes = [new Change(hostPath, link is null ? "a file" : $"link to {link} (from {record.Owner})", $"link to {wantedLink} as before")] });
+        }
         var current = File.Exists(path) ? File.ReadAllBytes(path) : null;
         var original = record.OriginalBytes;
-        var same = !isLink && (original is null ? current is null : current is not null && current.AsSpan().SequenceEqual(original));
+        var same = link is null && (original is null ? current is null : current is not null && current.AsSpan().SequenceEqual(original));
         return Task.FromResult(same ? ResourcePlan.Synced()
             : new ResourcePlan { Changes = [new Change(hostPath, current is null ? null : $"{current.Length} bytes (from {record.Owner})", original is null ? null : $"{original.Length} bytes as before")] });
     }
@@ -40,8 +45,13 @@ public sealed class RestoreFileResource(string hostPath, FileRecord record, Func
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        var path = context.Paths.Map(hostPath);
-        if (record.OriginalBytes is { } original)
+        var path = context.Area.ForRestore(hostPath);
+        if (record.LinkTarget is { } link)
+        {
+            // It was a link (say into /etc/letsencrypt): put the link back, not a copy of what it pointed to.
+            AtomicFile.ReplaceSymlink(path, link);
+        }
+        else if (record.OriginalBytes is { } original)
         {
             // The link there, if any, is the agent's own (a certificate pair's), replaced by the file it stood for.
             AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile, replaceSymlink: true);

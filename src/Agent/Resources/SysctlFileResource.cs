@@ -73,7 +73,7 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
         var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var directory in SysctlDirectories)
         {
-            var onDisk = context.Paths.Map(directory);
+            var onDisk = context.Area.ForRead(directory);
             if (!Directory.Exists(onDisk))
             {
                 continue;

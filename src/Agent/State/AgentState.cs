@@ -30,9 +30,9 @@ public sealed class AgentState
     /// <summary>Certificates whose files changed but whose reload has not yet succeeded.</summary>
     public HashSet<string> PendingReloads { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Remembers what <paramref name="hostPath"/> held, and its mode, before the agent first wrote it.</summary>
-    public void RememberFile(string hostPath, string owner, byte[]? original, UnixFileMode? mode) =>
-        Files.TryAdd(hostPath, new FileRecord(owner, original is null ? null : Convert.ToBase64String(original), mode is null ? null : (int)mode));
+    /// <summary>Remembers what <paramref name="hostPath"/> held, and its mode, or the symbolic link it was, before the agent first wrote it.</summary>
+    public void RememberFile(string hostPath, string owner, byte[]? original, UnixFileMode? mode, string? linkTarget = null) =>
+        Files.TryAdd(hostPath, new FileRecord(owner, original is null ? null : Convert.ToBase64String(original), mode is null ? null : (int)mode, linkTarget));
 
     /// <summary>Remembers a kernel parameter's value before the agent first set it.</summary>
     public void RememberSysctl(string key, string owner, string previous) => Sysctls.TryAdd(key, new SysctlRecord(owner, previous));
@@ -63,8 +63,11 @@ public sealed class AgentState
         AtomicFile.Write(paths.StateFile, ToBytes(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
 }
 
-/// <summary>A file the agent wrote: its owning resource, the base64 bytes it replaced (null: it did not exist) and their mode.</summary>
-public sealed record FileRecord(string Owner, string? Original, int? Mode = null)
+/// <summary>
+/// A file the agent wrote: its owning resource, the base64 bytes it replaced (null: it did not exist) and
+/// their mode; or, when what it replaced was a symbolic link, the link's target (put back as a link).
+/// </summary>
+public sealed record FileRecord(string Owner, string? Original, int? Mode = null, string? LinkTarget = null)
 {
     /// <summary>The replaced bytes, or null.</summary>
     public byte[]? OriginalBytes => Original is null ? null : Convert.FromBase64String(Original);

@@ -24,7 +24,7 @@ public sealed record SpecRules
     public IReadOnlyList<string> AllowedPathPrefixes { get; init; } =
     [
         "/etc/sysctl.d/", "/etc/modules-load.d/", "/etc/default/ufw", "/etc/ndppd.conf", "/etc/docker/",
-        "/etc/hawser/", "/etc/ssl/hawser/", "/etc/nginx/", "/etc/haproxy/", "/etc/hitch/",
+        "/etc/ssl/hawser/", "/etc/nginx/", "/etc/haproxy/", "/etc/hitch/",
     ];
 
     /// <summary>
@@ -38,6 +38,23 @@ public sealed record SpecRules
     /// host's agent config; every agent checks its own desired state against its own limits.
     /// </summary>
     public static SpecRules Controller { get; } = new() { AllowedPathPrefixes = ["/"], AllowedCommands = null };
+
+    /// <summary>
+    /// The agent's own directories (its config, identity, state and undo records): never a spec's
+    /// target, whatever <see cref="AllowedPathPrefixes"/> says, or one spec could disable the agent for good.
+    /// </summary>
+    public static IReadOnlyList<string> ReservedPrefixes { get; } = ["/etc/hawser/", "/var/lib/hawser/"];
+
+    /// <summary>
+    /// True when host path <paramref name="path"/> (absolute, normalised) is inside an allowed prefix
+    /// (a prefix ending in '/' is a directory, otherwise one file) and outside the reserved ones.
+    /// </summary>
+    public bool AllowsWrite(string path) => IsWritable(AllowedPathPrefixes, path);
+
+    /// <summary>The rule of <see cref="AllowsWrite"/> for any list of prefixes.</summary>
+    public static bool IsWritable(IEnumerable<string> prefixes, string path) =>
+        !ReservedPrefixes.Any(reserved => path.StartsWith(reserved, StringComparison.Ordinal) || path == reserved.TrimEnd('/'))
+        && prefixes.Any(prefix => prefix.EndsWith('/') ? path.StartsWith(prefix, StringComparison.Ordinal) : path == prefix);
 
     /// <summary>Largest spec accepted, in characters.</summary>
     public int MaxLength { get; init; } = 1024 * 1024;

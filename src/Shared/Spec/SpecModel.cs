@@ -229,6 +229,22 @@ public sealed record CertificateInstallSpec
 
     /// <summary>Group of the files (name or gid); the agent's own when unset.</summary>
     public string? Group { get; init; }
+
+    /// <summary>The files this install writes, in order: the certificate (or combined) file, then the key file if separate.</summary>
+    public IReadOnlyList<string> Files => Format switch
+    {
+        "pem-pair" when Cert is not null && Key is not null => [Cert, Key],
+        "haproxy" when Path is not null => [Path, Path + ".key"],
+        "combined" when Path is not null => [Path],
+        _ => [],
+    };
+
+    /// <summary>
+    /// The directory holding the versioned pair of a two-file format (beside the first file), ending in '/';
+    /// null for a one-file format. Install <paramref name="index"/> of certificate <paramref name="certificateName"/>.
+    /// </summary>
+    public string? StoreDirectory(string certificateName, int index) => Files.Count < 2 ? null
+        : System.IO.Path.Join(System.IO.Path.GetDirectoryName(Files[0]), $".hawser-{certificateName}-{index}") + "/";
 }
 
 /// <summary>Reload actions after a certificate changed.</summary>

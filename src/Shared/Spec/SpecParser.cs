@@ -505,6 +505,10 @@ public static partial class SpecParser
                 {
                     if (ReadInstall(installNode, $"{label} install") is { } install)
                     {
+                        if (name is not null)
+                        {
+                            CheckCompanions(installNode, install, name, installs.Count, $"{label} install");
+                        }
                         installs.Add(install);
                     }
                 }
@@ -617,6 +621,25 @@ public static partial class SpecParser
             return name;
         }
 
+        /// <summary>A format's key file and pair store must be writable too, not only the paths the spec names.</summary>
+        private void CheckCompanions(YamlNode node, CertificateInstallSpec install, string certificate, int index, string what)
+        {
+            var named = new[] { install.Cert, install.Key, install.Path };
+            if (named.Any(p => p is not null && !rules.AllowsWrite(p)))
+            {
+                return; // already reported
+            }
+            var created = install.Files.Where(f => !named.Contains(f)).ToList();
+            if (install.StoreDirectory(certificate, index) is { } store)
+            {
+                created.Add(store);
+            }
+            foreach (var path in created.Where(p => !rules.AllowsWrite(p)))
+            {
+                Error(node, $"{what} format {install.Format} also creates '{path}', which is outside the paths the agent may write ({string.Join(", ", rules.AllowedPathPrefixes)})");
+            }
+        }
+
         private string? AllowedPath(YamlMappingNode map, string key, string what)
         {
             if (OptionalString(map, key, what) is not { } path)
@@ -629,7 +652,12 @@ public static partial class SpecParser
                 Error(valueNode, $"{what} {key} '{path}' must be an absolute path without '.' or '..' segments");
                 return null;
             }
-            if (!rules.AllowedPathPrefixes.Any(prefix => prefix.EndsWith('/') ? path.StartsWith(prefix, StringComparison.Ordinal) : path == prefix))
+            if (SpecRules.ReservedPrefixes.Any(reserved => path.StartsWith(reserved, StringComparison.Ordinal)))
+            {
+                Error(valueNode, $"{what} {key} '{path}' is inside the agent's own directories ({string.Join(", ", SpecRules.ReservedPrefixes)}), which a spec never writes");
+                return null;
+            }
+            if (!rules.AllowsWrite(path))
             {
                 Error(valueNode, $"{what} {key} '{path}' is outside the paths the agent may write ({string.Join(", ", rules.AllowedPathPrefixes)})");
                 return null;
