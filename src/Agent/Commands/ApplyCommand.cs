@@ -1,3 +1,4 @@
+using Hawser.Shared.IO;
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
@@ -90,7 +91,17 @@ internal sealed class ApplyCommand : Command
             output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(file.FullName, 0, 0, "the spec file does not exist")]);
             return null;
         }
-        var parsed = SpecParser.Parse(File.ReadAllText(file.FullName), file.FullName, config.SpecRules);
+        string text;
+        try
+        {
+            text = TextInput.ReadUtf8(file.FullName, config.SpecRules.MaxLength);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, ex.Message)]);
+            return null;
+        }
+        var parsed = SpecParser.Parse(text, file.FullName, config.SpecRules);
         if (!parsed.IsValid)
         {
             output.InputErrors(nodeName, file.FullName, [.. parsed.Errors.Select(e => new SpecErrorOutput(e.File, e.Line, e.Column, e.Message))]);

@@ -21,7 +21,7 @@ internal sealed class DiffCommand : Command
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var file = parse.GetValue(_file)!;
-        if (await SpecFileInput.ReadAsync(file, output, cancellationToken) is not { } text)
+        if (SpecFileInput.Read(file, output) is not { } text)
         {
             return ExitCodes.Usage;
         }

@@ -26,13 +26,21 @@ public sealed class YamlSettingsFile
     {
         var file = new YamlSettingsFile(path);
         var stream = new YamlStream();
-        try
+        var text = IO.TextInput.ReadUtf8(path);
+        if (YamlPreflight.Check(text, refuseAnchors: false) is { } problem)
         {
-            stream.Load(new StringReader(File.ReadAllText(path)));
+            file.Error(problem.Where, problem.Message);
         }
-        catch (YamlException ex)
+        else
         {
-            file.Error(ex.Start, ex.InnerException?.Message ?? ex.Message);
+            try
+            {
+                stream.Load(new StringReader(text));
+            }
+            catch (YamlException ex)
+            {
+                file.Error(ex.Start, ex.InnerException?.Message ?? ex.Message);
+            }
         }
         var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         if (stream.Documents.Count > 1)

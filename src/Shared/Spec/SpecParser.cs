@@ -1,3 +1,4 @@
+using Hawser.Shared.Configuration;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -24,7 +25,7 @@ public static partial class SpecParser
             reader.Error(1, 1, $"the spec is {text.Length} characters; the limit is {rules.MaxLength}");
             return new SpecParseResult(null, reader.Errors);
         }
-        if (!reader.RejectAnchorsAndAliases(text))
+        if (!reader.Preflight(text))
         {
             return new SpecParseResult(null, reader.Errors);
         }
@@ -81,28 +82,15 @@ public static partial class SpecParser
 
         public void Error(YamlNode node, string message) => Error(node.Start, message);
 
-        /// <summary>A spec never needs anchors; refusing them also refuses alias bombs before any expansion.</summary>
-        public bool RejectAnchorsAndAliases(string text)
+        /// <summary>
+        /// Depth, control characters and anchors before the tree is built: a spec never needs anchors,
+        /// and refusing them also refuses alias bombs before any expansion.
+        /// </summary>
+        public bool Preflight(string text)
         {
-            var parser = new Parser(new StringReader(text));
-            try
+            if (YamlPreflight.Check(text, refuseAnchors: true) is { } problem)
             {
-                while (parser.MoveNext())
-                {
-                    switch (parser.Current)
-                    {
-                        case AnchorAlias alias:
-                            Error(alias.Start, $"YAML aliases (*{alias.Value}) are not allowed in a spec; write the value out");
-                            return false;
-                        case NodeEvent { Anchor.IsEmpty: false } node:
-                            Error(node.Start, $"YAML anchors (&{node.Anchor}) are not allowed in a spec; write the value out");
-                            return false;
-                    }
-                }
-            }
-            catch (YamlException ex)
-            {
-                Error(ex.Start, ex.Message);
+                Error(problem.Where, problem.Message);
                 return false;
             }
             return true;
