@@ -4,6 +4,7 @@ using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
+using Hawser.Agent.State;
 using Hawser.Shared.HostAccess;
 using Hawser.Shared.Spec;
 
@@ -40,6 +41,11 @@ internal sealed class ApplyCommand : Command
         var nodeName = parse.GetValue(_node)!;
         var dryRun = parse.GetValue(_dryRun);
         var paths = new HostPaths(parse.GetValue(_root)?.FullName ?? "/", parse.GetValue(_procSys)?.FullName ?? "/proc/sys");
+        if (!Directory.Exists(paths.Root))
+        {
+            await Console.Error.WriteLineAsync($"error: --root {paths.Root} is not a directory");
+            return ExitCodes.Usage;
+        }
 
         if (Prepare(output, file, nodeName, paths, parse.GetValue(_config) ?? AgentConfig.DefaultPath) is not var (config, blocks))
         {
@@ -55,6 +61,11 @@ internal sealed class ApplyCommand : Command
         DockerEngineClient? docker = null;
         try
         {
+            if (!dryRun)
+            {
+                // A previous run killed mid-write left temp files (some hold private keys); the lock says none is running.
+                StaleTemporaries.Remove(config, paths, AgentState.Load(paths));
+            }
             var converger = new NodeConverger(config, paths, runner, () => docker ??= new DockerEngineClient(config.DockerSocket));
             var report = await converger.ConvergeAsync(blocks, file.DirectoryName!, dryRun, cancellationToken,
                 count => output.Start(nodeName, file.FullName, dryRun, count), output.Resource);
@@ -65,6 +76,12 @@ internal sealed class ApplyCommand : Command
         catch (InvalidDataException ex)
         {
             output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(paths.StateFile, 0, 0, ex.Message)]);
+            return ExitCodes.Failed;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The undo records are written before each change, so what was changed can still be put back.
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"could not record the host's state in {paths.StateFile}: {ex.Message}")], nothingChanged: false);
             return ExitCodes.Failed;
         }
         finally
@@ -131,9 +148,9 @@ internal sealed class ApplyCommand : Command
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException)
+        catch (IOException) when (File.Exists(path))
         {
-            return null;
+            return null; // held by another process (a full disk or a read-only root is reported as itself)
         }
     }
 }

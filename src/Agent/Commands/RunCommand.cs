@@ -1,3 +1,4 @@
+using Hawser.Agent.State;
 using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Fleet;
@@ -34,6 +35,11 @@ internal sealed class RunCommand : Command
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var paths = new HostPaths(parse.GetValue(_root)?.FullName ?? "/", parse.GetValue(_procSys)?.FullName ?? "/proc/sys");
+        if (!Directory.Exists(paths.Root))
+        {
+            await Console.Error.WriteLineAsync($"error: --root {paths.Root} is not a directory");
+            return ExitCodes.Usage;
+        }
         AgentConfig config;
         try
         {
@@ -63,9 +69,26 @@ internal sealed class RunCommand : Command
             CaHash = parse.GetValue(_caHash),
             Interval = interval,
         }, config, paths, Console.Out);
+        RemoveStaleTemporaries(config, paths);
         // In fleet mode the agent's one TLS peer is its controller, checked against the pinned CA only.
         PinnedTrust.ExcludeSystemRoots();
         Console.WriteLine($"hawser-agent {parse.GetValue(_node)} starting");
         return await agent.RunAsync(cancellationToken);
+    }
+
+    /// <summary>Before anything else writes: a previous run killed mid-write left temp files, some holding keys.</summary>
+    private static void RemoveStaleTemporaries(AgentConfig config, HostPaths paths)
+    {
+        try
+        {
+            foreach (var removed in StaleTemporaries.Remove(config, paths, AgentState.Load(paths)))
+            {
+                Console.WriteLine($"removed {removed}, left by an earlier run that was stopped mid-write");
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            Console.WriteLine($"warning: could not look for temp files left by an earlier run: {ex.Message}");
+        }
     }
 }

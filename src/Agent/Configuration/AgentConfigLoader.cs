@@ -29,7 +29,7 @@ public static class AgentConfigLoader
             NdppdConfig = root.Text("ndppdConfig") ?? defaults.NdppdConfig,
             DockerConfig = root.Text("dockerConfig") ?? defaults.DockerConfig,
             DockerSocket = root.Text("dockerSocket") ?? defaults.DockerSocket,
-            DockerStartTimeoutSeconds = root.WholeNumber("dockerStartTimeoutSeconds") ?? defaults.DockerStartTimeoutSeconds,
+            DockerStartTimeoutSeconds = root.WholeNumber("dockerStartTimeoutSeconds", 1, 3600) ?? defaults.DockerStartTimeoutSeconds,
             InitSystem = root.Text("initSystem") ?? defaults.InitSystem,
             Services = (root.Maps("services") ?? []).ToDictionary(s => s.Name, s => ReadService(s.Map)),
             AcmeChallenge = root.Section("acmeChallenge") is { } challenge ? ReadChallenge(challenge) : defaults.AcmeChallenge,
@@ -98,10 +98,6 @@ public static class AgentConfigLoader
         if (config.AcmeChallenge.Webroot is { } webroot && !webroot.StartsWith('/'))
         {
             yield return $"acmeChallenge.webroot '{webroot}' must be an absolute path";
-        }
-        if (config.DockerStartTimeoutSeconds is < 1 or > 3600)
-        {
-            yield return $"dockerStartTimeoutSeconds {config.DockerStartTimeoutSeconds} must be 1-3600";
         }
     }
 

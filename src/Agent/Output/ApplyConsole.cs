@@ -73,8 +73,8 @@ internal sealed class ApplyConsole(bool json)
         _out.WriteLine($"{s.InSync} in sync, {s.Changed} changed, {s.WouldChange} would change, {s.Failed} failed, {s.Skipped} skipped");
     }
 
-    /// <summary>Input problems: to stderr for people, in the JSON document for scripts.</summary>
-    public void InputErrors(string node, string spec, IReadOnlyList<SpecErrorOutput> errors)
+    /// <summary>Input problems (or a failure that stopped the run when <paramref name="nothingChanged"/> is false): to stderr for people, in the JSON document for scripts.</summary>
+    public void InputErrors(string node, string spec, IReadOnlyList<SpecErrorOutput> errors, bool nothingChanged = true)
     {
         if (Json)
         {
@@ -85,7 +85,7 @@ internal sealed class ApplyConsole(bool json)
         {
             Console.Error.WriteLine(error.File is null ? $"error: {error.Message}" : $"{error.File}:{error.Line}:{error.Column}: error: {error.Message}");
         }
-        Console.Error.WriteLine("Nothing was changed.");
+        Console.Error.WriteLine(nothingChanged ? "Nothing was changed." : "The run stopped; every change made so far was recorded first and is finished or undone by the next run.");
     }
 
     /// <summary>The outcome names used in JSON.</summary>

@@ -39,7 +39,18 @@ public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandR
         // again since): then the file holds that intermediate state and must be brought up to date.
         if (context.SavedDuringRun || !state.ToBytes().AsSpan().SequenceEqual(before))
         {
-            state.Save(paths);
+            try
+            {
+                state.Save(paths);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Every change was recorded before it was made; what is lost here is only bookkeeping
+                // (finished undos, cleared reloads), redone by the next run.
+                var failure = new ResourceReport($"state:{paths.StateFile}", ResourceOutcome.Failed, [], [], $"could not save the agent's state: {ex.Message}");
+                progress?.Invoke(failure);
+                return report with { Resources = [.. report.Resources, failure] };
+            }
         }
         return report;
     }

@@ -30,10 +30,22 @@ public sealed class ResourceContext(HostPaths paths, WritableArea area, ICommand
     /// <summary>The Engine API client, connected on first use.</summary>
     public DockerEngineClient Docker => _docker ??= docker();
 
-    /// <summary>Saves the state now, before a step whose crash must not lose it.</summary>
+    private byte[] _saved = state.ToBytes();
+
+    /// <summary>
+    /// Saves the state now, when it differs from what was last saved: the write-ahead step before a
+    /// change whose undo record a crash (SIGKILL, a full disk) must not lose. If the save fails, the
+    /// change is not made.
+    /// </summary>
     public void SaveState()
     {
+        var bytes = State.ToBytes();
+        if (bytes.AsSpan().SequenceEqual(_saved))
+        {
+            return;
+        }
         State.Save(Paths);
+        _saved = bytes;
         SavedDuringRun = true;
     }
 

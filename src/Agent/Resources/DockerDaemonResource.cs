@@ -64,6 +64,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
             context.State.DaemonKeys.TryAdd(key, new DaemonKeyRecord(Id, config[key]?.ToJsonString()));
             config[key] = value?.DeepClone();
         }
+        context.SaveState();
         var content = Serialize(config);
         if (previous is null || !previous.AsSpan().SequenceEqual(content))
         {

@@ -34,8 +34,10 @@ public sealed class KernelNdpProxyResource(string iface, IReadOnlyList<IPAddress
         var (missing, stale) = await DiffAsync(context, cancellationToken);
         foreach (var address in missing)
         {
-            (await context.Runner.RunAsync(["ip", "-6", "neigh", "add", "proxy", address.ToString(), "dev", iface], cancellationToken)).EnsureSuccess();
+            // Recorded first: an entry added just before a crash is still known, and removed when its block goes.
             context.State.KernelProxies[Key(iface, address)] = new KernelProxyRecord(Id, iface, address.ToString());
+            context.SaveState();
+            (await context.Runner.RunAsync(["ip", "-6", "neigh", "add", "proxy", address.ToString(), "dev", iface], cancellationToken)).EnsureSuccess();
         }
         foreach (var address in stale)
         {

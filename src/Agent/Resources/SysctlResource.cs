@@ -34,6 +34,7 @@ public sealed class SysctlResource(string key, string value, IReadOnlyList<strin
     {
         var current = Read(context);
         context.State.RememberSysctl(Key, Id, current);
+        context.SaveState();
         Write(context, Key, Value);
         return Task.CompletedTask;
     }

@@ -26,6 +26,22 @@ public static class CommandLineRunner
             await Console.Error.WriteLineAsync($"See '{root.Name} --help'.");
             return usageExitCode;
         }
-        return await parse.InvokeAsync();
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (OperationCanceledException)
+        {
+            return FailedExitCode;
+        }
+        catch (Exception ex)
+        {
+            // A user reads one line, never a stack trace; the type says where to look when it is a bug.
+            await Console.Error.WriteLineAsync($"error: {ex.Message} ({ex.GetType().Name}; nothing more was done)");
+            return FailedExitCode;
+        }
     }
+
+    /// <summary>Exit code when a command fails with an error it did not handle itself.</summary>
+    public const int FailedExitCode = 1;
 }

@@ -104,19 +104,24 @@ public sealed class YamlSettingsMap
     /// <summary>A scalar value.</summary>
     public string? Text(string key) => Get(key) is { } node ? Scalar(node, key) : null;
 
-    /// <summary>A whole number.</summary>
-    public int? WholeNumber(string key)
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; one out of range is named with the range.</summary>
+    public int? WholeNumber(string key, int min, int max)
     {
         if (Get(key) is not { } node || Scalar(node, key) is not { } text)
         {
             return null;
         }
-        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        if (!System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            return value;
+            _file.Error(node.Start, $"{_prefix}{key} '{text}' must be a whole number from {min} to {max}");
+            return null;
         }
-        _file.Error(node.Start, $"{_prefix}{key} '{text}' must be a whole number");
-        return null;
+        if (value < min || value > max)
+        {
+            _file.Error(node.Start, $"{_prefix}{key} {text} is out of range: it must be from {min} to {max}");
+            return null;
+        }
+        return (int)value;
     }
 
     /// <summary>true or false.</summary>

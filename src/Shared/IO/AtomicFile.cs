@@ -131,6 +131,35 @@ public static partial class AtomicFile
         _ => "a socket",
     };
 
+    /// <summary>
+    /// Removes the temp files a killed writer left in <paramref name="directory"/> (<c>.NAME.hawser-HEX</c>,
+    /// which can hold private keys) and returns their paths. Only for a directory whose writers are not running.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveStaleTemporaries(string directory)
+    {
+        if (Stat(directory)?.Kind != FileKind.Directory)
+        {
+            return [];
+        }
+        var removed = new List<string>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory, ".*.hawser-*"))
+        {
+            if (TempPattern().IsMatch(Path.GetFileName(entry)) && Stat(entry)?.Kind is FileKind.Regular or FileKind.SymbolicLink)
+            {
+                File.Delete(entry);
+                removed.Add(entry);
+            }
+        }
+        if (removed.Count > 0)
+        {
+            SyncDirectory(directory);
+        }
+        return removed;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.hawser-[0-9a-f]{12}$")]
+    private static partial System.Text.RegularExpressions.Regex TempPattern();
+
     private static string TempName(string path) =>
         Path.Join(Path.GetDirectoryName(path), $".{Path.GetFileName(path)}.hawser-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
 

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Hawser.TestSupport;
+
+namespace Hawser.Agent.Tests.Faults;
+
+/// <summary>
+/// Faults against the real agent process: a full file system, a SIGKILL at random moments, temp files
+/// a kill left behind, and the error paths a user can reach, none of which may lose what is needed to
+/// undo a change or show a stack trace.
+/// </summary>
+[TestClass]
+public sealed class CrashSafetyTests
+{
+    private const string KeepaliveSpec = "apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\", net.ipv4.tcp_keepalive_intvl: \"30\"}\n";
+
+    /// <summary>A spec that keeps the node but no longer sets the two keys, so their old values are put back.</summary>
+    private const string WithoutKeepaliveSpec = "apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_fin_timeout: \"60\"}\n";
+
+    [TestMethod]
+    public async Task A_full_disk_fails_in_one_line_per_resource_and_leaves_the_live_values_alone()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("fulldisk");
+        using var host = new AgentHost(ns);
+        using var disk = await TmpfsMount.MountAsync(host.Root, "1m");
+        Directory.CreateDirectory(host.PathOf("/var/lib/hawser"));
+        disk.Fill();
+        var before = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");
+
+        var result = await host.ApplyAsync(host.WriteSpec(KeepaliveSpec), "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.Output, "No space left on device");
+        StringAssert.Contains(result.StandardOutput, "failed");
+        Assert.DoesNotContain("   at ", result.Output, "no stack trace reaches the user");
+        Assert.AreEqual(before, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"),
+            "a change whose undo record cannot be saved is not made");
+    }
+
+    [TestMethod]
+    public async Task A_SIGKILL_at_any_moment_never_loses_the_record_that_puts_a_value_back()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("killundo");
+        using var host = new AgentHost(ns);
+        var apply = host.WriteSpec(KeepaliveSpec, "apply.yaml");
+        var undo = host.WriteSpec(WithoutKeepaliveSpec, "undo.yaml");
+        var original = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");
+        var random = new Random();
+        // One run to its end says how long a run lasts here; kills then land anywhere within that.
+        var timer = Stopwatch.StartNew();
+        using (var whole = StartApply(ns, host, apply))
+        {
+            await WaitForStartAsync(whole);
+            timer.Restart();
+            await whole.WaitForExitAsync();
+        }
+        var runLength = (int)Math.Max(50, timer.ElapsedMilliseconds);
+        Assert.AreEqual(0, (await host.ApplyAsync(undo, "web1")).ExitCode);
+        int rounds = 0, killedAfterTheChange = 0;
+        for (; rounds < 60 && (rounds < 12 || killedAfterTheChange < 3); rounds++)
+        {
+            using var process = StartApply(ns, host, apply);
+            await WaitForStartAsync(process);
+            await Task.Delay(random.Next(0, runLength));
+            var killed = !process.HasExited;
+            process.Kill();
+            await process.WaitForExitAsync();
+            if (killed && await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time") == "600")
+            {
+                killedAfterTheChange++;
+            }
+
+            var restored = await host.ApplyAsync(undo, "web1");
+
+            Assert.AreEqual(0, restored.ExitCode, $"round {rounds}: {restored.Output}");
+            Assert.AreEqual(original, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), $"round {rounds}: the value before the agent was not put back");
+        }
+        Assert.IsGreaterThanOrEqualTo(1, killedAfterTheChange, $"in {rounds} rounds no kill landed after the live change; the test proved nothing");
+    }
+
+    [TestMethod]
+    public async Task Temp_files_a_kill_left_behind_are_removed_at_the_next_start_and_others_are_kept()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("stale");
+        using var host = new AgentHost(ns);
+        var stale = new[]
+        {
+            "/etc/sysctl.d/.60-hawser.conf.hawser-0123456789ab",
+            "/var/lib/hawser/.state.json.hawser-a1b2c3d4e5f6",
+            "/var/lib/hawser/certificates/www/.privkey.pem.hawser-00aa11bb22cc",
+        };
+        foreach (var path in stale)
+        {
+            host.WriteFile(path, "-----BEGIN PRIVATE KEY-----\n");
+        }
+        host.WriteFile("/etc/sysctl.d/.keep.hawser-notours", "x");
+
+        var result = await host.ApplyAsync(host.WriteSpec(KeepaliveSpec), "web1");
+
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        foreach (var path in stale)
+        {
+            Assert.IsFalse(File.Exists(host.PathOf(path)), $"{path} was left behind");
+        }
+        Assert.IsTrue(File.Exists(host.PathOf("/etc/sysctl.d/.keep.hawser-notours")), "a file not named like our temp files is not ours");
+    }
+
+    [TestMethod]
+    public async Task Error_paths_end_in_one_clear_line_without_a_stack_trace()
+    {
+        using var host = new AgentHost();
+        using var temp = new TempDirectory();
+        var regularFile = Path.Join(temp.Path, "not-a-directory");
+        File.WriteAllText(regularFile, "x");
+        var spec = host.WriteSpec("apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+
+        var rootIsAFile = await host.RunAgentAsync(["apply", "-f", spec, "--node", "web1", "--root", regularFile]);
+        var runRootIsAFile = await host.RunAgentAsync(["run", "--controller", "https://127.0.0.1:1", "--node", "web1", "--root", regularFile]);
+        host.WriteFile("/etc/hawser/agent.yaml", "dockerStartTimeoutSeconds: 99999999999\n");
+        var hugeNumber = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(64, rootIsAFile.ExitCode, rootIsAFile.Output);
+        StringAssert.Contains(rootIsAFile.StandardError, $"--root {regularFile} is not a directory");
+        Assert.AreEqual(64, runRootIsAFile.ExitCode, runRootIsAFile.Output);
+        Assert.AreEqual(1, hugeNumber.ExitCode, hugeNumber.Output);
+        StringAssert.Contains(hugeNumber.StandardError, "dockerStartTimeoutSeconds 99999999999 is out of range: it must be from 1 to 3600");
+        foreach (var result in new[] { rootIsAFile, runRootIsAFile, hugeNumber })
+        {
+            Assert.DoesNotContain("   at ", result.Output);
+        }
+    }
+
+    private static Process StartApply(NetworkNamespace ns, AgentHost host, string spec) =>
+        ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", AgentHost.AgentDll, "apply", "-f", spec, "--node", "web1", "--root", host.Root]);
+
+    private static async Task WaitForStartAsync(Process process)
+    {
+        // The runtime is up once the process has mapped the agent's assembly; polling /proc avoids a fixed sleep.
+        var maps = $"/proc/{process.Id}/maps";
+        for (var i = 0; i < 2000 && !process.HasExited; i++)
+        {
+            try
+            {
+                if (File.ReadAllText(maps).Contains("hawser-agent", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            await Task.Delay(5);
+        }
+    }
+}
