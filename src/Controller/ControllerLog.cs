@@ -37,4 +37,13 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "certificate {Name}: cannot read the CA's renewal information ({Error}); renewing by lifetime instead")]
     public static partial void RenewalInfoFailed(ILogger logger, string name, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Job} failed ({Why}); starting it again in {Retry}")]
+    public static partial void JobFailed(ILogger logger, string job, string why, TimeSpan retry);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Job} starting again")]
+    public static partial void JobRestarted(ILogger logger, string job);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} from {Peer} failed in the controller: {Error}")]
+    public static partial void HandlerFailed(ILogger logger, string method, string peer, string error);
 }

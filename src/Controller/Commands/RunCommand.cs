@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using System.Text.Json;
 using System.CommandLine;
 using System.Net;
@@ -101,6 +102,11 @@ internal sealed class RunCommand : Command
             return ExitCodes.Usage;
         }
         var data = Path.GetFullPath(parse.GetValue(_data)!);
+        if (DataDirectory.Unreadable(data) is { } why)
+        {
+            await Console.Error.WriteLineAsync($"error: {why}");
+            return ExitCodes.StoreUnavailable;
+        }
         if (!ControllerPki.Exists(data))
         {
             await Console.Error.WriteLineAsync($"error: {data} is not initialized; run `hawser-controller init --data {data}` first");
@@ -110,7 +116,7 @@ internal sealed class RunCommand : Command
         ControllerStore store;
         try
         {
-            store = ControllerStore.Open(data);
+            store = ControllerStore.Open(data, initialized: true);
         }
         catch (StoreException ex)
         {
@@ -124,6 +130,7 @@ internal sealed class RunCommand : Command
             Console.WriteLine($"store     {store.DatabasePath} (schema v{store.SchemaVersion})");
             Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
             var logger = loggers.CreateLogger("hawser-controller");
+            var jobs = new BackgroundJobs(logger);
             var callers = new CallerIdentity(store, logger);
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
@@ -159,9 +166,17 @@ internal sealed class RunCommand : Command
                     }],
                     services =>
                     {
-                        services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions).AddSingleton(new AuthorizationInterceptor(callers));
-                        services.Configure<GrpcServiceOptions>(options => options.Interceptors.Add<AuthorizationInterceptor>());
-                        services.AddGrpcHealthChecks();
+                        services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions)
+                            .AddSingleton(new FailureInterceptor(logger)).AddSingleton(new AuthorizationInterceptor(callers));
+                        services.Configure<GrpcServiceOptions>(options =>
+                        {
+                            options.Interceptors.Add<FailureInterceptor>();
+                            options.Interceptors.Add<AuthorizationInterceptor>();
+                        });
+                        // Evaluated on each Check call, not from a cache refreshed every 30 s.
+                        services.AddGrpcHealthChecks(options => options.UseHealthChecksCache = false)
+                            .AddCheck("background-jobs", () => jobs.Problems.Count == 0 ? HealthCheckResult.Healthy()
+                                : HealthCheckResult.Unhealthy(string.Join("; ", jobs.Problems.Select(p => $"{p.Key}: {p.Value}"))));
                     },
                     app =>
                     {
@@ -186,8 +201,8 @@ internal sealed class RunCommand : Command
                 Console.WriteLine("ready");
                 using var systemd = new SystemdNotifier();
                 systemd.Ready($"serving on {string.Join(", ", host.Addresses)}");
-                var renewing = renewer.RunAsync(cancellationToken);
-                var rolling = rollouts.RunAsync(cancellationToken);
+                var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
+                var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);

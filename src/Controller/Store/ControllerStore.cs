@@ -41,7 +41,13 @@ public sealed partial class ControllerStore : IDisposable
     /// Opens (creating when missing) the store in <paramref name="dataDirectory"/> and brings its
     /// schema up to date. Refuses a directory another controller holds and a schema newer than this build.
     /// </summary>
-    public static ControllerStore Open(string dataDirectory)
+    public static ControllerStore Open(string dataDirectory) => Open(dataDirectory, initialized: false);
+
+    /// <summary>
+    /// As <see cref="Open(string)"/>; when <paramref name="initialized"/> (pki/ holds the CA), a missing
+    /// or empty store is refused instead of being created anew: every node would then look revoked.
+    /// </summary>
+    public static ControllerStore Open(string dataDirectory, bool initialized)
     {
         var directory = Path.GetFullPath(dataDirectory);
         try
@@ -57,9 +63,13 @@ public sealed partial class ControllerStore : IDisposable
         {
             lockFile = new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException ex)
+        catch (IOException ex) when (ex.HResult == 11 /* EAGAIN: the lock is held */)
         {
             throw new StoreException($"another hawser-controller is already using {directory} ({ex.Message})", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreException($"cannot write in {directory}: {ex.Message}", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -67,7 +77,14 @@ public sealed partial class ControllerStore : IDisposable
         }
         try
         {
-            CreatePrivateFile(Path.Combine(directory, DatabaseFileName));
+            var database = Path.Combine(directory, DatabaseFileName);
+            if (initialized && (!File.Exists(database) || new FileInfo(database).Length == 0))
+            {
+                throw new StoreException(
+                    $"{database} is {(File.Exists(database) ? "empty" : "missing")}, but {directory}/pki holds this controller's CA: the store was lost. " +
+                    $"Stop, restore {DatabaseFileName} from a backup (with its -wal file if any), then start again; nothing was changed");
+            }
+            CreatePrivateFile(database);
             var connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = Path.Combine(directory, DatabaseFileName),
@@ -201,6 +218,7 @@ public sealed partial class ControllerStore : IDisposable
                 wal.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
                 wal.ExecuteNonQuery();
             }
+            CheckIntegrity(connection, Path.Combine(directory, DatabaseFileName), "quick_check");
             var version = ReadVersion(connection);
             if (version > StoreMigrations.LatestVersion)
             {
@@ -217,12 +235,72 @@ public sealed partial class ControllerStore : IDisposable
                 command.ExecuteNonQuery();
                 transaction.Commit();
             }
+            using (var write = connection.CreateCommand())
+            {
+                // A store that opens but cannot be written (read-only file or file system) is refused now,
+                // not discovered by the first apply.
+                write.CommandText = $"PRAGMA user_version = {StoreMigrations.LatestVersion}";
+                write.ExecuteNonQuery();
+            }
             return StoreMigrations.LatestVersion;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 /* SQLITE_CORRUPT */ or 26 /* SQLITE_NOTADB */)
+        {
+            throw new StoreException($"the store {Path.Combine(directory, DatabaseFileName)} is corrupt ({ex.Message}); " +
+                "restore it from a backup, or run `hawser-controller check` for the full report; nothing was changed", ex);
         }
         catch (SqliteException ex)
         {
             throw new StoreException($"cannot open the store {Path.Combine(directory, DatabaseFileName)}: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Runs SQLite's <c>integrity_check</c> over the store without taking the controller's lock (a
+    /// running controller keeps serving); returns the problems found, empty when the store is sound.
+    /// </summary>
+    public static IReadOnlyList<string> CheckIntegrity(string dataDirectory)
+    {
+        var database = Path.Combine(Path.GetFullPath(dataDirectory), DatabaseFileName);
+        if (!File.Exists(database))
+        {
+            throw new StoreException($"there is no store at {database}");
+        }
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly }.ToString());
+            connection.Open();
+            return IntegrityProblems(connection, "integrity_check");
+        }
+        catch (SqliteException ex)
+        {
+            return [ex.Message];
+        }
+    }
+
+    private static void CheckIntegrity(SqliteConnection connection, string database, string pragma)
+    {
+        if (IntegrityProblems(connection, pragma) is { Count: > 0 } problems)
+        {
+            throw new StoreException($"the store {database} is corrupt ({pragma}: {string.Join("; ", problems.Take(5))}); " +
+                "restore it from a backup, or run `hawser-controller check` for the full report; nothing was changed");
+        }
+    }
+
+    private static List<string> IntegrityProblems(SqliteConnection connection, string pragma)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA {pragma}";
+        using var reader = command.ExecuteReader();
+        var problems = new List<string>();
+        while (reader.Read())
+        {
+            if (reader.GetString(0) is var line && line != "ok")
+            {
+                problems.Add(line);
+            }
+        }
+        return problems;
     }
 
     private static int ReadVersion(SqliteConnection connection)

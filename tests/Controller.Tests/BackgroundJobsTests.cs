@@ -1,0 +1,83 @@
+using Hawser.Controller.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller.Tests;
+
+/// <summary>The supervision of the controller's jobs (logic only: the job is a delegate that fails on cue).</summary>
+[TestClass]
+public sealed class BackgroundJobsTests
+{
+    [TestMethod]
+    public async Task A_job_that_throws_is_reported_down_logged_and_started_again_until_it_runs()
+    {
+        var log = new ListLogger();
+        var jobs = new BackgroundJobs(log) { FirstRetry = TimeSpan.FromMilliseconds(20), MaxRetry = TimeSpan.FromMilliseconds(80) };
+        using var stop = new CancellationTokenSource();
+        var attempts = 0;
+        var running = new TaskCompletionSource();
+        var seenDown = new List<string>();
+
+        var supervised = jobs.RunAsync("certificate renewer", async token =>
+        {
+            if (++attempts <= 3)
+            {
+                throw new InvalidOperationException($"store failed #{attempts}");
+            }
+            running.TrySetResult();
+            await Task.Delay(Timeout.Infinite, token);
+        }, stop.Token);
+        while (!running.Task.IsCompleted)
+        {
+            if (jobs.Problems.TryGetValue("certificate renewer", out var why))
+            {
+                seenDown.Add(why);
+            }
+            await Task.WhenAny(running.Task, Task.Delay(1));
+        }
+
+        Assert.AreEqual(4, attempts);
+        Assert.IsEmpty(jobs.Problems, "a running job is not reported down");
+        Assert.IsTrue(seenDown.Any(w => w.StartsWith("InvalidOperationException: store failed", StringComparison.Ordinal)), string.Join("; ", seenDown));
+        Assert.AreEqual(3, log.Lines.Count(l => l.Contains("certificate renewer failed (InvalidOperationException: store failed", StringComparison.Ordinal)), string.Join("\n", log.Lines));
+        await stop.CancelAsync();
+        await supervised;
+        Assert.IsEmpty(jobs.Problems, "stopping is not a failure");
+    }
+
+    [TestMethod]
+    public async Task A_job_that_returns_on_its_own_is_a_failure_too()
+    {
+        var log = new ListLogger();
+        var jobs = new BackgroundJobs(log) { FirstRetry = TimeSpan.FromHours(1) };
+        using var stop = new CancellationTokenSource();
+
+        var supervised = jobs.RunAsync("rollout engine", _ => Task.CompletedTask, stop.Token);
+        while (jobs.Problems.Count == 0)
+        {
+            await Task.Delay(1);
+        }
+
+        Assert.AreEqual("it stopped on its own", jobs.Problems["rollout engine"]);
+        await stop.CancelAsync();
+        await supervised;
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines { get { lock (_lines) { return [.. _lines]; } } }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add(formatter(state, exception));
+            }
+        }
+    }
+}
