@@ -46,4 +46,10 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} from {Peer} failed in the controller: {Error}")]
     public static partial void HandlerFailed(ILogger logger, string method, string peer, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} connected from {Peer} while its stream from {PreviousPeer} was open; the older stream is closed (two agents using one node's identity keep replacing each other)")]
+    public static partial void StreamReplaced(ILogger logger, string node, string peer, string previousPeer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} cannot read its stored desired state ({Error}); sending it again")]
+    public static partial void DesiredStateResent(ILogger logger, string node, string error);
 }

@@ -166,6 +166,50 @@ public sealed class AcmeFleetTests
     }
 
     [TestMethod]
+    public async Task A_challenge_is_answered_while_a_converge_is_held_inside_a_slow_daemon_restart()
+    {
+        const string domain = "held.rr-fleet.test";
+        const string address = "127.0.4.31";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(domain, address);
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path,
+            extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
+        using var host = new AgentHost();
+        var restart = new HeldServiceRestart(data.Path);
+        host.WriteFile("/etc/hawser/agent.yaml", restart.AgentYaml("ndppd") + $"acmeChallenge: {{listen: \"{address}:{PebbleServer.HttpChallengePort}\"}}\n");
+        host.WriteFile("/proc-sys/net/ipv6/conf/lo/proxy_ndp", "0\n");
+        var token = await Ctl(controller, "token", "create", "-o", "json");
+        var secret = JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash,
+            "--proc-sys", host.PathOf("/proc-sys"));
+        await agent.WaitForAsync("connected to");
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, $$$"""
+            apiVersion: hawser/v1
+            acme: {directory: "{{{pebble.Directory}}}", validationPort: {{{PebbleServer.HttpChallengePort}}}}
+            nodes:
+              web1:
+                ndpProxy: {interface: lo, mode: ndppd, rules: [{prefix: "fd68:6177:0:0:1::/80", method: static}]}
+                certificates:
+                  - name: www
+                    domains: [{{{domain}}}]
+                    install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}]
+            """);
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+        await restart.WaitUntilHeldAsync(() => agent.Output);
+
+        // The converge is inside ndppd's restart; the order's challenge must still be taken and acknowledged.
+        var renewed = await Ctl(controller, "certs", "renew", "www");
+
+        Assert.AreEqual(0, renewed.ExitCode, renewed.Output + "\n" + string.Join("\n", controller.Log) + "\n" + agent.Output);
+        Assert.IsTrue(restart.IsHeld, "the certificate was issued while the converge was still held");
+        Assert.IsGreaterThanOrEqualTo(1, Answers(agent), agent.Output);
+        restart.Release();
+        await WaitForSerialAsync(host, null, "web1", () => string.Join("\n", controller.Log) + agent.Output);
+    }
+
+    [TestMethod]
     public async Task A_CA_that_is_down_at_first_is_retried_without_help_and_keyType_and_profile_are_honoured()
     {
         const string domain = "late.rr-fleet.test";

@@ -34,6 +34,22 @@ public sealed class NotifySocket : IDisposable
         }
     }
 
+    /// <summary>The next datagram, or null when none arrives within <paramref name="timeout"/>.</summary>
+    public async Task<string?> TryReceiveAsync(TimeSpan timeout)
+    {
+        var buffer = new byte[4096];
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            var received = await _socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            return Encoding.UTF8.GetString(buffer, 0, received);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <inheritdoc/>
     public void Dispose() => _socket.Dispose();
 }

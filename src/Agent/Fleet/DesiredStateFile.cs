@@ -23,11 +23,33 @@ public sealed class DesiredStateFile(HostPaths paths)
     /// <summary>True from a <see cref="Save"/> until <see cref="SaveApplied"/>: the stored state has not yet been converged without failure.</summary>
     public bool IsNew => File.Exists(NewMarkerPath);
 
-    /// <summary>The stored state, or null before the first one arrived.</summary>
-    public (ulong Revision, string Yaml)? Load() =>
-        File.Exists(SpecPath) && File.Exists(RevisionPath)
-            ? (ulong.Parse(File.ReadAllText(RevisionPath).Trim(), CultureInfo.InvariantCulture), File.ReadAllText(SpecPath))
-            : null;
+    /// <summary>
+    /// The stored state, or null before the first one arrived; <see cref="InvalidDataException"/> naming the
+    /// file when what is stored cannot be read (the controller is then asked to send it again).
+    /// </summary>
+    public (ulong Revision, string Yaml)? Load()
+    {
+        if (!File.Exists(SpecPath) || !File.Exists(RevisionPath))
+        {
+            return null;
+        }
+        try
+        {
+            return (ReadRevision(RevisionPath), TextInput.ReadUtf8(SpecPath));
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidDataException($"cannot read {SpecPath}: {ex.Message}", ex);
+        }
+    }
+
+    private static ulong ReadRevision(string path)
+    {
+        var text = File.ReadAllText(path).Trim();
+        return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var revision)
+            ? revision
+            : throw new InvalidDataException($"{path} holds '{(text.Length > 40 ? text[..40] + "..." : text)}', not a revision number");
+    }
 
     /// <summary>Where the controller's certificate material for certificate NAME is kept (NAME/fullchain.pem, NAME/privkey.pem).</summary>
     public const string SuppliedCertificates = "/var/lib/hawser/certificates";
@@ -74,23 +96,51 @@ public sealed class DesiredStateFile(HostPaths paths)
         var directory = paths.Map(SuppliedCertificates);
         var storedNames = Directory.Exists(directory) ? Directory.GetDirectories(directory).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal) : [];
         static bool Holds(string path, string text) => File.Exists(path) && File.ReadAllText(path) == text;
-        return Load() is var (storedRevision, storedYaml) && storedRevision == revision && storedYaml == yaml
+        (ulong, string)? stored;
+        try
+        {
+            stored = Load();
+        }
+        catch (InvalidDataException)
+        {
+            return false; // unreadable: written anew
+        }
+        return stored is var (storedRevision, storedYaml) && storedRevision == revision && storedYaml == yaml
             && (AcmeThumbprint ?? "") == (acmeThumbprint ?? "")
             && storedNames.SetEquals(certificates?.Keys ?? [])
             && (certificates ?? new Dictionary<string, (string, string)>()).All(c =>
                 Holds(Path.Join(directory, c.Key, "fullchain.pem"), c.Value.Chain) && Holds(Path.Join(directory, c.Key, "privkey.pem"), c.Value.Key));
     }
 
-    /// <summary>The revision last converged without failure; 0 before any.</summary>
-    public ulong Applied => File.Exists(AppliedPath) ? ulong.Parse(File.ReadAllText(AppliedPath).Trim(), CultureInfo.InvariantCulture) : 0;
+    /// <summary>The revision last converged without failure; 0 before any, or when the file is unreadable (the controller then sends the state again).</summary>
+    public ulong Applied
+    {
+        get
+        {
+            try
+            {
+                return File.Exists(AppliedPath) ? ReadRevision(AppliedPath) : 0;
+            }
+            catch (InvalidDataException)
+            {
+                return 0;
+            }
+        }
+    }
 
-    /// <summary>Records the revision converged without failure; the stored state is no longer new.</summary>
-    public void SaveApplied(ulong revision)
+    /// <summary>
+    /// Records the revision converged without failure. The stored state is no longer new unless
+    /// <paramref name="stillStored"/> is false: another state arrived during that converge and is new.
+    /// </summary>
+    public void SaveApplied(ulong revision, bool stillStored = true)
     {
         if (Applied != revision)
         {
             AtomicFile.Write(AppliedPath, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)), Private);
         }
-        File.Delete(NewMarkerPath);
+        if (stillStored)
+        {
+            File.Delete(NewMarkerPath);
+        }
     }
 }

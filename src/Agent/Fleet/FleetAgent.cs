@@ -45,13 +45,20 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private static readonly string Version = typeof(FleetAgent).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
     private readonly AgentIdentity _identity = new(paths);
     private readonly DesiredStateFile _desired = new(paths);
+    // Held for a whole converge or dry run: one at a time on this host.
     private readonly SemaphoreSlim _converging = new(1, 1);
+    // Held only while the desired-state files are written or read, so a push is saved (and acked) at once
+    // even while a converge runs, and a converge never reads a half-saved state.
+    private readonly SemaphoreSlim _desiredFiles = new(1, 1);
     private readonly ProcessCommandRunner _runner = new();
     private DockerEngineClient? _docker;
     private IClientStreamWriter<AgentMessage>? _stream;
     private readonly SemaphoreSlim _writing = new(1, 1);
-    // Released by SIGHUP (`systemctl reload`, `rc-service hawser-agent reload`): converge now, not at the next tick.
+    // Released by SIGHUP (`systemctl reload`, `rc-service hawser-agent reload`), a new desired state or the
+    // controller's ConvergeNow: converge now, not at the next tick. Requests made during a converge coalesce into one.
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private string _wakeReason = "";
+    private SystemdNotifier? _systemd;
     private ChallengeAnswerer? _challenges;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
@@ -100,16 +107,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         challenges.UseThumbprint(_desired.AcmeThumbprint);
         _challenges = challenges;
         using var systemd = new SystemdNotifier();
+        _systemd = systemd;
         // Ready once enrolled and answering: from here on the agent converges with or without the controller,
-        // and a stop is always announced with STOPPING.
-        systemd.Ready($"node {options.Node}, controller {options.Controller}");
+        // and a stop is always announced with STOPPING. The converge loop pings the watchdog itself.
+        systemd.Ready($"node {options.Node}, controller {options.Controller}", pingFromTimer: false);
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            if (_wake.CurrentCount == 0)
-            {
-                _wake.Release();
-            }
+            Wake("SIGHUP");
         });
         var periodic = PeriodicConvergeAsync(cancellationToken);
         var backoff = new Backoff();
@@ -229,14 +234,18 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }
     }
 
+    /// <summary>
+    /// Answers one message from the controller without waiting for a converge: the read loop must stay free
+    /// for challenges and acks (an ACME validation cannot wait behind a daemon restart). A new desired state
+    /// is saved and acked, then converged by the converge loop; a dry run runs beside the loop.
+    /// </summary>
     private async Task HandleAsync(ControllerMessage message, CancellationToken cancellationToken)
     {
         switch (message.BodyCase)
         {
             case ControllerMessage.BodyOneofCase.DesiredState:
                 var desired = message.DesiredState;
-                // Under the converge lock: a converge must never read a half-saved state (a new spec beside the old revision number).
-                await _converging.WaitAsync(cancellationToken);
+                await _desiredFiles.WaitAsync(cancellationToken);
                 try
                 {
                     _desired.Save(desired.Revision, desired.NodeSpecYaml,
@@ -244,27 +253,15 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 }
                 finally
                 {
-                    _converging.Release();
+                    _desiredFiles.Release();
                 }
                 _challenges?.UseThumbprint(desired.AcmeAccountThumbprint is { Length: > 0 } thumbprint ? thumbprint : null);
                 await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                 await log.WriteLineAsync($"desired state: revision {message.DesiredState.Revision}");
-                await ConvergeAndReportAsync(cancellationToken);
+                Wake($"revision {message.DesiredState.Revision}");
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.DryRun:
-                var candidate = message.Request.DryRun.Candidate;
-                StatusReport dryRun;
-                await _converging.WaitAsync(cancellationToken);
-                try
-                {
-                    dryRun = await ConvergeAsync(candidate.NodeSpecYaml, candidate.Revision, dryRun: true, cancellationToken);
-                }
-                finally
-                {
-                    _converging.Release();
-                }
-                dryRun.InReplyTo = message.MessageId;
-                await SendAsync(new AgentMessage { Status = dryRun });
+                _ = Task.Run(() => DryRunAsync(message, cancellationToken), CancellationToken.None);
                 break;
             case ControllerMessage.BodyOneofCase.ChallengePut:
                 var error = _challenges is null ? "the agent is starting" : _challenges.Put(message.ChallengePut.Token, message.ChallengePut.KeyAuthorization);
@@ -275,8 +272,49 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.ConvergeNow:
-                await ConvergeAndReportAsync(cancellationToken);
+                Wake("the controller asked");
                 break;
+        }
+    }
+
+    private async Task DryRunAsync(ControllerMessage message, CancellationToken cancellationToken)
+    {
+        var candidate = message.Request.DryRun.Candidate;
+        try
+        {
+            StatusReport dryRun;
+            await _converging.WaitAsync(cancellationToken);
+            try
+            {
+                dryRun = await ConvergeAsync(candidate.NodeSpecYaml, candidate.Revision, dryRun: true, cancellationToken);
+            }
+            finally
+            {
+                _converging.Release();
+            }
+            dryRun.InReplyTo = message.MessageId;
+            await SendAsync(new AgentMessage { Status = dryRun });
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await log.WriteLineAsync($"dry run of revision {candidate.Revision} failed: {ex.GetType().Name}: {ex.Message}");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Asks the converge loop for a converge now; requests made while one runs become one more converge after it.</summary>
+    private void Wake(string reason)
+    {
+        _wakeReason = reason;
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already asked.
         }
     }
 
@@ -284,7 +322,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (await _wake.WaitAsync(options.Interval, cancellationToken))
+            if (await WaitForNextRoundAsync(cancellationToken) && _wakeReason == "SIGHUP")
             {
                 await log.WriteLineAsync("SIGHUP: converging now");
             }
@@ -309,6 +347,29 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }
     }
 
+    /// <summary>
+    /// Waits for the interval or a wake-up (true), pinging systemd's watchdog on the way: the pings come
+    /// from this loop, so a converge stuck for longer than WatchdogSec stops them and systemd restarts the agent.
+    /// </summary>
+    private async Task<bool> WaitForNextRoundAsync(CancellationToken cancellationToken)
+    {
+        var next = DateTime.UtcNow + options.Interval;
+        while (true)
+        {
+            _systemd?.WatchdogPing();
+            var left = next - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+            var slice = _systemd?.WatchdogInterval is { } watchdog && watchdog < left ? watchdog : left;
+            if (await _wake.WaitAsync(slice, cancellationToken))
+            {
+                return true;
+            }
+        }
+    }
+
     private async Task ConvergeAndReportAsync(CancellationToken cancellationToken)
     {
         StatusReport report;
@@ -318,16 +379,57 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         await _converging.WaitAsync(cancellationToken);
         try
         {
-            if (_desired.Load() is not var (stored, yaml))
+            (ulong, string)? loaded;
+            bool isNew;
+            await _desiredFiles.WaitAsync(cancellationToken);
+            try
+            {
+                loaded = _desired.Load();
+                isNew = _desired.IsNew;
+            }
+            catch (InvalidDataException ex)
+            {
+                // Corrupt local state must not look in sync: report it failed and ask for the state again.
+                await log.WriteLineAsync($"the stored desired state is unreadable: {ex.Message}; asking the controller to send it again");
+                await SendAsync(new AgentMessage
+                {
+                    Status = new StatusReport
+                    {
+                        NeedsDesiredState = true,
+                        FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow),
+                        Resources = { new ResourceStatus { Kind = "desired-state", Name = options.Node, State = ResourceState.Failed, Error = $"{ex.Message}; asked the controller to send it again" } },
+                    },
+                });
+                return;
+            }
+            finally
+            {
+                _desiredFiles.Release();
+            }
+            if (loaded is not var (stored, yaml))
             {
                 return;
             }
             revision = stored;
             report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken);
-            report.DesiredStateNew = _desired.IsNew;
+            report.DesiredStateNew = isNew;
             if (StateWords.IsApplied(report))
             {
-                _desired.SaveApplied(revision);
+                await _desiredFiles.WaitAsync(cancellationToken);
+                try
+                {
+                    // A state pushed during this converge stays new until its own converge.
+                    var now = _desired.Load();
+                    _desired.SaveApplied(revision, stillStored: now is var (r, y) && r == revision && y == yaml);
+                }
+                catch (InvalidDataException)
+                {
+                    _desired.SaveApplied(revision, stillStored: false);
+                }
+                finally
+                {
+                    _desiredFiles.Release();
+                }
             }
         }
         finally
@@ -365,7 +467,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
             var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket));
-            var result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken);
+            // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
+            var result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken,
+                progress: _ => _systemd?.WatchdogPing());
             report.Resources.Add(result.Resources.Select(ToStatus));
             foreach (var certificate in blocks.Certificates ?? [])
             {
@@ -431,6 +535,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     public void Dispose()
     {
         _converging.Dispose();
+        _desiredFiles.Dispose();
         _writing.Dispose();
         _wake.Dispose();
         _docker?.Dispose();

@@ -19,11 +19,14 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _nextMessageId;
 
-    private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed) : IDisposable
+    private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed, string peer) : IDisposable
     {
         private readonly SemaphoreSlim _writeLock = new(1, 1);
 
         public CancellationTokenSource Closed { get; } = closed;
+
+        /// <summary>The agent's remote address, for the log.</summary>
+        public string Peer { get; } = peer;
 
         public ConcurrentDictionary<ulong, TaskCompletionSource<StatusReport>> Pending { get; } = new();
 
@@ -32,16 +35,24 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         /// <summary>The hash of the desired state last sent, so the same state is not pushed twice.</summary>
         public string? LastPushedSha { get; set; }
 
+        /// <summary>Writes one message; a stream that ended meanwhile (a push can hold a session that just closed) is OperationCanceledException, as for a cancelled write.</summary>
         public async Task SendAsync(ControllerMessage message)
         {
-            await _writeLock.WaitAsync(Closed.Token);
             try
             {
-                await writer.WriteAsync(message, Closed.Token);
+                await _writeLock.WaitAsync(Closed.Token);
+                try
+                {
+                    await writer.WriteAsync(message, Closed.Token);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
             }
-            finally
+            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
             {
-                _writeLock.Release();
+                throw new OperationCanceledException($"the stream closed: {ex.Message}", ex);
             }
         }
 
@@ -71,17 +82,19 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             throw ApiError.Of(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
         store.RecordHello(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision);
-        using var session = new Session(responseStream, closed);
+        using var session = new Session(responseStream, closed, context.Peer);
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
-            // The newest stream wins: an agent that reconnects before the old stream timed out.
+            // The newest stream wins: an agent that reconnects before the old stream timed out. Said as a
+            // warning with both addresses: two agents sharing one identity keep replacing each other this way.
+            ControllerLog.StreamReplaced(logger, identity.Name, context.Peer, previous.Peer);
             await previous.Closed.CancelAsync();
         }
         _sessions[identity.Name] = session;
         ControllerLog.Connected(logger, identity.Name, context.Peer);
         try
         {
-            await SendOnConnectAsync(identity.Name, session, hello.AppliedRevision);
+            await SendDesiredStateAsync(identity.Name, session, hello.AppliedRevision);
             while (await messages.MoveNextAsync())
             {
                 if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Status)
@@ -248,8 +261,11 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    /// <summary>On (re)connect: the node's desired state, unless the agent says it has applied that revision already.</summary>
-    private async Task SendOnConnectAsync(string node, Session session, ulong appliedRevision)
+    /// <summary>
+    /// On (re)connect, or when the agent asks (its stored copy is unreadable, <paramref name="appliedRevision"/> 0):
+    /// the node's desired state, unless the agent says it has applied that revision already.
+    /// </summary>
+    private async Task SendDesiredStateAsync(string node, Session session, ulong appliedRevision)
     {
         if (store.GetNode(node) is not { } record || desired.For(record) is not { } state)
         {
@@ -270,6 +286,11 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
 
     private void Receive(string node, Session session, StatusReport report)
     {
+        if (report.NeedsDesiredState)
+        {
+            ControllerLog.DesiredStateResent(logger, node, report.Resources.FirstOrDefault()?.Error ?? "");
+            _ = ResendAsync();
+        }
         if (report.InReplyTo != 0 && session.Pending.TryGetValue(report.InReplyTo, out var waiting))
         {
             waiting.TrySetResult(report);
@@ -290,5 +311,17 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
         store.RecordReport(node, applied, report.ToByteArray(), drift);
         Reported?.Invoke(node);
+
+        async Task ResendAsync()
+        {
+            try
+            {
+                await SendDesiredStateAsync(node, session, appliedRevision: 0);
+            }
+            catch (OperationCanceledException)
+            {
+                // The stream closed; the agent gets the state when it reconnects.
+            }
+        }
     }
 }

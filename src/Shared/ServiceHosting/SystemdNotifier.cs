@@ -6,7 +6,7 @@ namespace Hawser.Shared.ServiceHosting;
 
 /// <summary>
 /// The sd_notify datagram protocol, for <c>Type=notify</c> units: READY=1 once serving, STOPPING=1
-/// on shutdown, WATCHDOG=1 at half the unit's WatchdogSec. Without $NOTIFY_SOCKET (not under
+/// on shutdown, WATCHDOG=1 at half the unit's WatchdogSec (from a timer, or from the caller's work loop). Without $NOTIFY_SOCKET (not under
 /// systemd) every call does nothing.
 /// </summary>
 public sealed class SystemdNotifier : IDisposable
@@ -31,15 +31,31 @@ public sealed class SystemdNotifier : IDisposable
     /// <summary>True when running under a service manager that listens.</summary>
     public bool Enabled => _socket is not null;
 
-    /// <summary>Tells systemd the service is up (and starts watchdog pings when the unit asks for them).</summary>
-    public void Ready(string status)
+    /// <summary>Half the unit's WatchdogSec: how often a ping is due; null when the unit has no watchdog.</summary>
+    public TimeSpan? WatchdogInterval => Enabled && Environment.GetEnvironmentVariable("WATCHDOG_USEC") is { } usec
+        && long.TryParse(usec, NumberStyles.None, CultureInfo.InvariantCulture, out var microseconds) && microseconds > 0
+            ? TimeSpan.FromMicroseconds(microseconds / 2) : null;
+
+    /// <summary>
+    /// Tells systemd the service is up. With <paramref name="pingFromTimer"/> a timer pings the watchdog
+    /// (a server whose work has no single loop); otherwise the work loop calls <see cref="WatchdogPing"/>,
+    /// so a loop that is stuck stops the pings and systemd restarts the service.
+    /// </summary>
+    public void Ready(string status, bool pingFromTimer = true)
     {
         Send($"READY=1\nSTATUS={status}\nMAINPID={Environment.ProcessId}");
-        if (Enabled && Environment.GetEnvironmentVariable("WATCHDOG_USEC") is { } usec
-            && long.TryParse(usec, NumberStyles.None, CultureInfo.InvariantCulture, out var microseconds) && microseconds > 0)
+        if (pingFromTimer && WatchdogInterval is { } half)
         {
-            var half = TimeSpan.FromMicroseconds(microseconds / 2);
             _watchdog = new Timer(_ => Send("WATCHDOG=1"), null, half, half);
+        }
+    }
+
+    /// <summary>One watchdog ping, from the loop that does the work; nothing without a watchdog.</summary>
+    public void WatchdogPing()
+    {
+        if (WatchdogInterval is not null)
+        {
+            Send("WATCHDOG=1");
         }
     }
 
