@@ -162,6 +162,67 @@ public sealed class RolloutTests
         }
     }
 
+    [TestMethod]
+    public async Task Pause_takes_effect_while_an_HTTP_check_is_still_waiting_for_an_answer()
+    {
+        await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
+        Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1)).ExitCode);
+        await fleet.WaitAppliedAsync(1);
+        var port = FreePort();
+        using var service = new SilentServer(new IPEndPoint(IPAddress.Parse("127.0.6.9"), port));
+        var id = RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "2", "--check", $"http://127.0.6.9:{port}/health", "-o", "json"));
+        await service.RequestArrived.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var paused = await fleet.CtlAsync("rollout", "pause", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var checkStillWaiting = !service.ClientGaveUp.IsCompleted;
+
+        Assert.AreEqual(0, paused.ExitCode, paused.Output);
+        Assert.IsTrue(checkStillWaiting, "the pause waited for the HTTP check to give up");
+        var rollout = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "paused", "paused");
+        Assert.AreEqual("paused by the operator", rollout.GetProperty("reason").GetString());
+    }
+
+    /// <summary>An HTTP server that reads a request and never answers, and says when the client gave up.</summary>
+    private sealed class SilentServer : IDisposable
+    {
+        private readonly TcpListener _listener;
+        private readonly TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _gaveUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public SilentServer(IPEndPoint endpoint)
+        {
+            _listener = new TcpListener(endpoint);
+            _listener.Start();
+            _ = ServeAsync();
+        }
+
+        public Task RequestArrived => _arrived.Task;
+
+        public Task ClientGaveUp => _gaveUp.Task;
+
+        private async Task ServeAsync()
+        {
+            try
+            {
+                using var client = await _listener.AcceptTcpClientAsync();
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                _ = await stream.ReadAsync(buffer);
+                _arrived.TrySetResult();
+                while (await stream.ReadAsync(buffer) > 0)
+                {
+                }
+                _gaveUp.TrySetResult();
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException or IOException)
+            {
+                _gaveUp.TrySetResult();
+            }
+        }
+
+        public void Dispose() => _listener.Stop();
+    }
+
     /// <summary>A minimal HTTP server answering every request with one status (a node's service behind a health check).</summary>
     private sealed class HttpStatusServer : IDisposable
     {

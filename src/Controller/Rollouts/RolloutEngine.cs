@@ -177,9 +177,14 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    /// <summary>One step of the active rollout: move a batch, judge its nodes, or advance; true when it changed anything.</summary>
+    /// <summary>
+    /// One step of the active rollout: move a batch, judge its nodes, or advance; true when it changed anything.
+    /// The HTTP checks (seconds each) run first, outside the lock, so pause, abort and the other commands
+    /// take effect at once instead of waiting behind network I/O.
+    /// </summary>
     public async Task<bool> StepAsync(CancellationToken cancellationToken)
     {
+        var checks = await RunChecksAsync(cancellationToken);
         await _step.WaitAsync(cancellationToken);
         try
         {
@@ -192,8 +197,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             var before = rollout.Clone();
             var push = rollout.State switch
             {
-                "running" => await AdvanceAsync(rollout, cancellationToken),
-                "rolling-back" => await ReturnAsync(rollout, cancellationToken),
+                "running" => Advance(rollout, checks),
+                "rolling-back" => Return(rollout, checks),
                 _ => [],
             };
             MarkUnchanged(rollout, push);
@@ -213,7 +218,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    private async Task<List<(string Node, ulong Pin)>> AdvanceAsync(Rollout rollout, CancellationToken cancellationToken)
+    private List<(string Node, ulong Pin)> Advance(Rollout rollout, IReadOnlyDictionary<string, string?> checks)
     {
         var now = DateTimeOffset.UtcNow;
         if (rollout.Batch >= rollout.Batches)
@@ -235,7 +240,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var plan = RolloutPlan.Parse(rollout.Options);
         foreach (var node in batch.Where(n => n.State == "moving"))
         {
-            await JudgeAsync(plan, node, "healthy", now, cancellationToken);
+            Judge(plan, node, "healthy", now, checks);
         }
         var failed = rollout.Nodes.Count(n => n.State == "failed");
         var budget = RolloutPlan.MaxFailures(rollout.Options, rollout.Nodes.Count) + (int)rollout.AcceptedFailures;
@@ -269,7 +274,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Rolling back: the highest batch with moved nodes returns first, through the same gates.</summary>
-    private async Task<List<(string Node, ulong Pin)>> ReturnAsync(Rollout rollout, CancellationToken cancellationToken)
+    private List<(string Node, ulong Pin)> Return(Rollout rollout, IReadOnlyDictionary<string, string?> checks)
     {
         var now = DateTimeOffset.UtcNow;
         var returning = rollout.Nodes.Where(n => n.State == "returning").ToList();
@@ -287,7 +292,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var plan = RolloutPlan.Parse(rollout.Options);
         foreach (var node in returning)
         {
-            await JudgeAsync(plan, node, "returned", now, cancellationToken);
+            Judge(plan, node, "returned", now, checks);
         }
         // A node that cannot return is reported, not retried for ever; the rest still go back.
         foreach (var node in returning.Where(n => n.State == "failed"))
@@ -329,8 +334,46 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         return [.. nodes.Select(n => (n.Node, pin))];
     }
 
-    /// <summary>Marks <paramref name="node"/> <paramref name="passed"/> or failed when its gate says so; otherwise leaves it.</summary>
-    private async Task JudgeAsync(RolloutPlan plan, RolloutNode node, string passed, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The HTTP checks of every node in the active rollout whose gate is at the checks (a fresh report of its
+    /// revision without failures): node → the failing check described, or null when all pass. Run without the lock.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string?>> RunChecksAsync(CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (store.ActiveRollout() is not { State: "running" or "rolling-back" } rollout || RolloutPlan.Parse(rollout.Options) is not { Checks.Count: > 0 } plan)
+        {
+            return results;
+        }
+        foreach (var node in rollout.Nodes.Where(n => n.State is "moving" or "returning"))
+        {
+            if (FreshReport(node) is ({ } record, { } report) && !report.Resources.Any(r => StateWords.IsFailed(r.State)))
+            {
+                results[node.Node] = await FailingCheckAsync(plan.Checks, record, cancellationToken);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>The node's record and its report of the revision it is moving to, when that report came after the move; else nulls.</summary>
+    private (NodeRecord? Record, StatusReport? Report) FreshReport(RolloutNode node)
+    {
+        if (store.GetNode(node.Node) is not { } record || desired.For(record) is not { } state)
+        {
+            return (null, null);
+        }
+        var movedAt = node.MovedAt.ToDateTimeOffset();
+        var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
+        var fresh = report is not null && !report.DryRun && report.Revision == state.Revision
+            && (record.LastReportAt > movedAt || record.AppliedRevision == state.Revision && node.Unchanged);
+        return (record, fresh ? report : null);
+    }
+
+    /// <summary>
+    /// Marks <paramref name="node"/> <paramref name="passed"/> or failed when its gate says so; otherwise leaves it.
+    /// <paramref name="checks"/> holds the HTTP checks run before the step; a node not in it is judged on the next step.
+    /// </summary>
+    private void Judge(RolloutPlan plan, RolloutNode node, string passed, DateTimeOffset now, IReadOnlyDictionary<string, string?> checks)
     {
         if (passed == "returned" && node.PreviousRevision == 0)
         {
@@ -339,39 +382,44 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             node.Detail = "had no revision before this rollout; left as it is";
             return;
         }
-        var movedAt = node.MovedAt.ToDateTimeOffset();
-        var late = now - movedAt > plan.GateTimeout;
-        if (store.GetNode(node.Node) is not { } record || desired.For(record) is not { } state)
+        var late = now - node.MovedAt.ToDateTimeOffset() > plan.GateTimeout;
+        var (record, report) = FreshReport(node);
+        if (record is null)
         {
             Fail(node, "the node is gone from the controller or from the revision");
             return;
         }
-        var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-        var fresh = report is not null && !report.DryRun && report.Revision == state.Revision
-            && (record.LastReportAt > movedAt || record.AppliedRevision == state.Revision && node.Unchanged);
-        if (!fresh)
+        if (report is null)
         {
             if (late)
             {
-                Fail(node, sessions.IsConnected(node.Node) ? $"no report of revision {state.Revision} within the gate timeout" : "not connected");
+                var revision = desired.For(record)?.Revision;
+                Fail(node, sessions.IsConnected(node.Node) ? $"no report of revision {revision} within the gate timeout" : "not connected");
             }
             return;
         }
-        var failures = report!.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
+        var failures = report.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
         if (failures.Count > 0)
         {
             Fail(node, string.Join("; ", failures.Select(r => $"{r.Kind}:{r.Name} {(r.Error.Length > 0 ? r.Error : "skipped")}".Trim())));
             return;
         }
-        if (await FailingCheckAsync(plan.Checks, record, cancellationToken) is { } failing)
+        if (plan.Checks.Count > 0)
         {
-            node.HealthySince = null;
-            node.Detail = failing;
-            if (late)
+            if (!checks.TryGetValue(node.Node, out var failing))
             {
-                Fail(node, failing);
+                return; // its report came after the checks ran: checked on the next step
             }
-            return;
+            if (failing is not null)
+            {
+                node.HealthySince = null;
+                node.Detail = failing;
+                if (late)
+                {
+                    Fail(node, failing);
+                }
+                return;
+            }
         }
         node.HealthySince ??= Timestamp.FromDateTimeOffset(now);
         if (now - node.HealthySince.ToDateTimeOffset() >= plan.Hold)

@@ -27,6 +27,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     WebSessions logins, WebEvents events)
 {
     private const string ApiPrefix = "/api/v1";
+    private readonly LoginThrottle _throttle = new();
 
     /// <summary>Maps the pages and the API onto <paramref name="app"/>.</summary>
     public void MapTo(IEndpointRouteBuilder app)
@@ -141,21 +142,40 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task LoginAsync(HttpContext context)
     {
         Secure(context.Response);
+        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (_throttle.WaitFor(address) is { Ticks: > 0 } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await LoginPageAsync(context, $"Too many wrong logins from {address}; try again in {seconds} s.", HttpStatusCode.TooManyRequests);
+            return;
+        }
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
         string? who = null;
+        var error = "That is not the admin token (see the file named below), nor an admin client certificate.";
         if (form?["method"].ToString() == "certificate" && context.Connection.ClientCertificate is { } certificate && Identity.Of(certificate) is { Role: IdentityRole.Admin } admin)
         {
             who = $"certificate {admin.Name}";
         }
-        else if (form?["token"].ToString() is { Length: > 0 } token && logins.IsToken(token))
+        else if (form?["token"].ToString() is { Length: > 0 } token)
         {
-            who = "admin token";
+            switch (logins.Check(token))
+            {
+                case TokenCheck.Matches:
+                    who = "admin token";
+                    break;
+                case TokenCheck.FileWasMissing:
+                    error = $"The token file was missing, so no token could match; a new token was written to {logins.TokenPath}.";
+                    break;
+            }
         }
         if (who is null)
         {
-            await LoginPageAsync(context, "That is not the admin token (see the file named below), nor an admin client certificate.", HttpStatusCode.Unauthorized);
+            _throttle.Failed(address);
+            await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
+        _throttle.Succeeded(address);
         var session = logins.Create(who);
         context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
         {

@@ -35,11 +35,24 @@ public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
         }
     }
 
-    /// <summary>True when <paramref name="token"/> is the admin UI token (compared in constant time).</summary>
-    public bool IsToken(string token)
+    /// <summary>
+    /// Whether <paramref name="token"/> is the admin UI token (compared in constant time). A token file removed
+    /// while the controller runs matches nothing; a new one is written for the operator to read.
+    /// </summary>
+    public TokenCheck Check(string token)
     {
-        var expected = Encoding.ASCII.GetBytes(File.ReadAllText(tokenPath).Trim());
-        return CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(token.Trim()));
+        byte[] expected;
+        try
+        {
+            expected = Encoding.ASCII.GetBytes(File.ReadAllText(tokenPath).Trim());
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            EnsureToken();
+            return TokenCheck.FileWasMissing;
+        }
+        return expected.Length > 0 && CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(token.Trim()))
+            ? TokenCheck.Matches : TokenCheck.DoesNotMatch;
     }
 
     /// <summary>A new session for <paramref name="who"/>.</summary>
@@ -61,4 +74,17 @@ public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
 
     /// <summary>Ends a session.</summary>
     public void End(string id) => _sessions.TryRemove(id, out _);
+}
+
+/// <summary>What a login's token is.</summary>
+public enum TokenCheck
+{
+    /// <summary>The admin UI token.</summary>
+    Matches,
+
+    /// <summary>Not the token.</summary>
+    DoesNotMatch,
+
+    /// <summary>The token file was gone; a new one was written, and nothing matched.</summary>
+    FileWasMissing,
 }

@@ -52,6 +52,14 @@ internal static class ControllerClient
         {
             return await call(new ControlService.ControlServiceClient(channel), callOptions);
         }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded && timeout != Timeout.InfiniteTimeSpan)
+        {
+            // Connecting gives up (UNAVAILABLE) long before the call's deadline, so a deadline means the controller
+            // was reached and is slow: never blame reachability, and say the request may still take effect.
+            output.WriteError($"the controller at {controller} did not answer within {(timeout ?? CallTimeout).TotalSeconds:0} s; it is reachable but busy, " +
+                "and the request may still take effect: check with `hawserctl status` (or `rollout status`) before repeating it", "DeadlineExceeded");
+            return ExitCodes.Unreachable;
+        }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {
             output.WriteError($"cannot reach the controller at {controller}: {RpcFailure.Describe(ex)}. " +
