@@ -137,15 +137,27 @@ public sealed class CertificateTests
         Assert.AreEqual(0, initial.ExitCode, initial.Output);
         var thumbprints = pairs.Select(p => X509Certificate2.CreateFromPem(p.Chain).Thumbprint).ToArray();
         var seen = new Dictionary<string, int>();
+        var run = () => HawserProcesses.Start("hawser-agent", ["apply", "-f", spec, "--node", "web1", "--root", host.Root]);
+        var runLength = await KillWindow.MeasureAsync(run, "hawser-agent");
+        var random = new Random();
+        int rounds = 0, midInstall = 0;
 
-        for (var round = 1; round <= 24; round++)
+        // Until at least three kills landed mid-install (the reload still pending: files moved, reload not done), 24 rounds at least.
+        for (var round = 1; round <= 80 && (round <= 24 || midInstall < 3); round++, rounds++)
         {
             WriteSource(host, pairs[round % 2]);
-            using var agent = HawserProcesses.Start("hawser-agent", ["apply", "-f", spec, "--node", "web1", "--root", host.Root]);
-            // Start-up takes a few hundred ms; the kills spread over it and the install that follows.
-            await Task.Delay(150 + (round * 37 % 400));
+            using var agent = run();
+            await KillWindow.WaitUntilLoadedAsync(agent, "hawser-agent");
+            await Task.Delay(random.Next(0, runLength));
+            var killed = !agent.HasExited;
             agent.Kill();
             await agent.WaitForExitAsync();
+            if (killed && File.Exists(host.PathOf("/var/lib/hawser/state.json"))
+                && System.Text.Json.JsonDocument.Parse(File.ReadAllText(host.PathOf("/var/lib/hawser/state.json"))).RootElement
+                    .GetProperty("pendingReloads").EnumerateArray().Any(r => r.GetString() == "www"))
+            {
+                midInstall++;
+            }
 
             foreach (var (cert, key) in new[]
             {
@@ -171,11 +183,12 @@ public sealed class CertificateTests
                 }
             }
         }
-        Console.WriteLine($"after kill -9: {string.Join(", ", seen.Select(p => $"{p.Value} targets {p.Key}"))}");
+        Assert.IsGreaterThanOrEqualTo(1, midInstall, $"in {rounds} rounds no kill landed between the first file moved and the reload; the test proved nothing");
+        Console.WriteLine($"{rounds} kills, {midInstall} mid-install; after kill -9: {string.Join(", ", seen.Select(p => $"{p.Value} targets {p.Key}"))}");
         var settle = await host.ApplyAsync(spec, "web1");
         Assert.AreEqual(0, settle.ExitCode, settle.Output);
         using var final = X509Certificate2.CreateFromPemFile(host.PathOf("/etc/nginx/certs/www.crt"), host.PathOf("/etc/nginx/private/www.key"));
-        Assert.AreEqual(thumbprints[0], final.Thumbprint, "round 24 wrote pair 0 as the source");
+        Assert.AreEqual(thumbprints[rounds % 2], final.Thumbprint, "the last round's source is what is installed");
     }
 
     [TestMethod]

@@ -40,15 +40,18 @@ public sealed class AcmeFleetTests
                   command: [/bin/sh, -c, "echo reloaded >> {{{reloadLog}}}"]
         """;
 
-    /// <summary>Waits until the reload log has <paramref name="expected"/> lines, then checks it stays there (no second reload).</summary>
-    private static async Task WaitForReloadsAsync(Func<int> count, int expected, Func<string>? diagnostics = null)
+    /// <summary>
+    /// Waits until the reload log has <paramref name="expected"/> lines, then checks it stays there (no second reload)
+    /// across two more reports from every node: each is a converge that would have reloaded again.
+    /// </summary>
+    private static async Task WaitForReloadsAsync(ControllerProcess controller, Func<int> count, int expected, Func<string>? diagnostics = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (count() < expected && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
-        await Task.Delay(2500);
+        await controller.WaitForReportsAsync(2);
         Assert.AreEqual(expected, count(), "each node reloads once per new certificate, and only then\n" + diagnostics?.Invoke());
     }
 
@@ -291,7 +294,7 @@ public sealed class AcmeFleetTests
             string Diagnostics() => string.Join("\n", controller.Log) + string.Join("\n", agents.Select(a => a.Output));
             var first = await WaitForSerialAsync(hosts[0], null, "web1", Diagnostics);
             Assert.AreEqual(first, await WaitForSerialAsync(hosts[1], null, "web2", Diagnostics));
-            await WaitForReloadsAsync(Reloads, 2, Diagnostics);
+            await WaitForReloadsAsync(controller, Reloads, 2, Diagnostics);
 
             // Time passes: the held certificate is now 60 days into a 61-day life, past two thirds of it.
             using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data.Path, "controller.db")}"))
@@ -306,7 +309,7 @@ public sealed class AcmeFleetTests
 
             var renewed = await WaitForSerialAsync(hosts[0], first, "web1", Diagnostics);
             Assert.AreEqual(renewed, await WaitForSerialAsync(hosts[1], first, "web2", Diagnostics), "both nodes have the renewed certificate");
-            await WaitForReloadsAsync(Reloads, 4, Diagnostics);
+            await WaitForReloadsAsync(controller, Reloads, 4, Diagnostics);
             StringAssert.Contains(Diagnostics(), $"certificate www issued: serial {renewed}");
 
             // A renewal is the controller's change, not the host drifting: once both nodes have reported the new
@@ -427,7 +430,7 @@ public sealed class AcmeFleetTests
                 StringAssert.Contains(agent.Output, "(preflight probe) to 127.0.0.1", "the controller's preflight asked every address in DNS before ordering");
             }
             var expectedReloads = Nodes.Length;
-            await WaitForReloadsAsync(Reloads, expectedReloads);
+            await WaitForReloadsAsync(controller, Reloads, expectedReloads);
             using var root = await pebble.RootAsync();
             foreach (var host in hosts)
             {
@@ -465,7 +468,7 @@ public sealed class AcmeFleetTests
                 }
                 Assert.AreEqual(1, next.Distinct().Count(), $"validated through {Nodes[validated]}: every node has the new certificate");
                 expectedReloads += Nodes.Length;
-                await WaitForReloadsAsync(Reloads, expectedReloads, Diagnostics);
+                await WaitForReloadsAsync(controller, Reloads, expectedReloads, Diagnostics);
                 serial = next[0];
             }
             // web3 restarts against a controller it cannot reach: it misses every push, but its responder still

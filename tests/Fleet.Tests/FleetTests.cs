@@ -162,14 +162,14 @@ public sealed class FleetTests
         return JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("token").GetString()!;
     }
 
-    private static string WriteSpec(string directory, string name, string text)
+    internal static string WriteSpec(string directory, string name, string text)
     {
         var path = Path.Combine(directory, name);
         File.WriteAllText(path, text);
         return path;
     }
 
-    private static async Task<List<NodeLine>> WaitForStatusAsync(FleetNetwork net, ControllerProcess controller, Func<List<NodeLine>, bool> done, string what)
+    internal static async Task<List<NodeLine>> WaitForStatusAsync(FleetNetwork net, ControllerProcess controller, Func<List<NodeLine>, bool> done, string what)
     {
         var last = string.Empty;
         for (var i = 0; i < 120; i++)

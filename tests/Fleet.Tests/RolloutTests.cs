@@ -24,6 +24,10 @@ public sealed class RolloutTests
     private static string NodeState(JsonElement rollout, string node) =>
         rollout.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == node).GetProperty("state").GetString()!;
 
+    /// <summary>How many converges of revision 2 with a failure <paramref name="agent"/> has logged (each one is a report).</summary>
+    private static int Reports(AgentProcess agent) =>
+        agent.Output.Split('\n').Count(l => l.StartsWith("converged revision 2:", StringComparison.Ordinal) && l.Contains(" failed:", StringComparison.Ordinal));
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -73,7 +77,14 @@ public sealed class RolloutTests
         var paused = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "paused", "paused at the failure");
         StringAssert.Contains(paused.GetProperty("reason").GetString(), "web4:");
         StringAssert.Contains(paused.GetProperty("reason").GetString(), "resume, roll back or abort");
-        await Task.Delay(1500);
+        // Every report wakes the engine: two more from the failing node mean it looked again and still waits.
+        var web4 = fleet.Agents.Single(a => a.Node == "web4");
+        var reports = Reports(web4);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Reports(web4) < reports + 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
         var still = await fleet.WaitRolloutAsync(id, _ => true, "read");
         Assert.AreEqual("paused", still.GetProperty("state").GetString(), "it waits for the operator");
         Assert.AreEqual("pending", NodeState(still, "web5"));

@@ -13,11 +13,15 @@ public sealed class SecurityTests
     private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
 
-    private static async Task<string> TokenAsync(ControllerProcess controller, int uses = 1, string ttl = "01:00:00")
+    private static async Task<string> TokenAsync(ControllerProcess controller, int uses = 1, string ttl = "01:00:00") =>
+        (await TokenWithExpiryAsync(controller, uses, ttl)).Token;
+
+    private static async Task<(string Token, DateTimeOffset Expires)> TokenWithExpiryAsync(ControllerProcess controller, int uses = 1, string ttl = "01:00:00")
     {
         var result = await Ctl(controller, "token", "create", "--uses", uses.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ttl", ttl, "-o", "json");
         Assert.AreEqual(0, result.ExitCode, result.Output);
-        return JsonDocument.Parse(result.StandardOutput).RootElement.GetProperty("token").GetString()!;
+        var json = JsonDocument.Parse(result.StandardOutput).RootElement;
+        return (json.GetProperty("token").GetString()!, json.GetProperty("expiresAt").GetDateTimeOffset());
     }
 
     private static async Task<string[]> NodeNamesAsync(ControllerProcess controller)
@@ -32,7 +36,7 @@ public sealed class SecurityTests
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path);
         var once = await TokenAsync(controller, uses: 1);
-        var brief = await TokenAsync(controller, ttl: "00:00:01");
+        var (brief, briefExpires) = await TokenWithExpiryAsync(controller, ttl: "00:00:01");
         var withdrawn = await TokenAsync(controller, uses: 5);
         var revoke = await Ctl(controller, "token", "revoke", withdrawn);
         Assert.AreEqual(0, revoke.ExitCode, revoke.Output);
@@ -46,7 +50,11 @@ public sealed class SecurityTests
             await web1.WaitForAsync("enrolled as web1");
         }
         await using var reused = AgentProcess.Start(second, "web2", controller.Address, "--join-token", once, "--ca-hash", controller.CaHash);
-        await Task.Delay(1500);
+        // Wait for the event itself: the brief token's expiry (the controller and the test share this clock).
+        while (DateTimeOffset.UtcNow <= briefExpires)
+        {
+            await Task.Delay(50);
+        }
         await using var expired = AgentProcess.Start(third, "web3", controller.Address, "--join-token", brief, "--ca-hash", controller.CaHash);
 
         Assert.AreEqual(1, await reused.WaitForExitAsync(TimeSpan.FromSeconds(60)), reused.Output);

@@ -97,6 +97,35 @@ public sealed class ControllerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Waits until every node that has reported reports <paramref name="rounds"/> more times (its lastSeen moves on each
+    /// time): the event to wait for before checking that something did not happen, instead of a fixed sleep.
+    /// </summary>
+    public async Task WaitForReportsAsync(int rounds = 2, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        for (var round = 0; round < rounds; round++)
+        {
+            var seen = await LastSeenAsync();
+            while ((await LastSeenAsync()).Any(n => seen.TryGetValue(n.Key, out var before) && n.Value <= before))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new AssertFailedException($"not every node reported {rounds} more time(s) within {seconds} s");
+                }
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private async Task<Dictionary<string, DateTimeOffset>> LastSeenAsync()
+    {
+        var status = await HawserProcesses.RunAsync("hawserctl", ["--config", CtlConfig, "status", "-o", "json"]);
+        return System.Text.Json.JsonDocument.Parse(status.StandardOutput).RootElement.GetProperty("nodes").EnumerateArray()
+            .Where(n => n.GetProperty("lastSeen").ValueKind == System.Text.Json.JsonValueKind.String)
+            .ToDictionary(n => n.GetProperty("name").GetString()!, n => n.GetProperty("lastSeen").GetDateTimeOffset());
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -171,8 +171,8 @@ public sealed class WebUiTests
         await page.FillAsync("input[name=batch]", "2");
         await page.FillAsync("input[name=pause]", "10");
         await ShotAsync(page, "rollouts");
-        // Nodes report all the while; what the operator typed must survive the live refreshes.
-        await Task.Delay(1000);
+        // Nodes report all the while; what the operator typed must survive the live refreshes they cause.
+        await fleet.Controller.WaitForReportsAsync(2);
         Assert.AreEqual("10", await page.InputValueAsync("input[name=pause]"), "the form kept its values");
         await page.ClickAsync("#rollout-start");
         await page.WaitForSelectorAsync("tr[data-node=web2][data-state=healthy]", new() { Timeout = 30_000 });
@@ -185,7 +185,16 @@ public sealed class WebUiTests
             throw new AssertFailedException($"Pause not clickable; the page shows:\n{await page.InnerTextAsync("#view")}\n{fleet.Diagnostics()}");
         }
         await page.WaitForSelectorAsync("#rollout-state[data-state=paused]");
-        await Task.Delay(11_000);
+        // Past the time the next batch was due, and every node reported again (each report wakes the engine).
+        var status = System.Text.Json.JsonDocument.Parse((await fleet.CtlAsync("rollout", "status", "-o", "json")).StandardOutput).RootElement;
+        if (status.TryGetProperty("nextBatchAt", out var nextBatch) && nextBatch.ValueKind == System.Text.Json.JsonValueKind.String)
+        {
+            while (DateTimeOffset.UtcNow <= nextBatch.GetDateTimeOffset())
+            {
+                await Task.Delay(100);
+            }
+        }
+        await fleet.Controller.WaitForReportsAsync(2);
         Assert.AreEqual("pending", await page.GetAttributeAsync("tr[data-node=web3]", "data-state"), "paused past the pause between batches: nothing moved");
         await page.ClickAsync("#rollout-resume");
         await page.WaitForSelectorAsync("#rollout-state[data-state=done]", new() { Timeout = 60_000 });

@@ -51,7 +51,17 @@ internal sealed class ApplyCommand : Command
         {
             return ExitCodes.Failed;
         }
-        using var hostLock = dryRun ? null : TryLock(paths);
+        FileStream? hostLock;
+        try
+        {
+            hostLock = dryRun ? null : TryLock(paths);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"cannot take the host lock {paths.Map("/var/lib/hawser/agent.lock")}: {ex.Message}")]);
+            return ExitCodes.Failed;
+        }
+        using var _ = hostLock;
         if (!dryRun && hostLock is null)
         {
             output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"another hawser-agent is converging this host ({paths.Map("/var/lib/hawser/agent.lock")} is held)")]);

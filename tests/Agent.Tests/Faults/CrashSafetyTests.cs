@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hawser.TestSupport;
 
 namespace Hawser.Agent.Tests.Faults;
@@ -46,20 +45,13 @@ public sealed class CrashSafetyTests
         var original = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");
         var random = new Random();
         // One run to its end says how long a run lasts here; kills then land anywhere within that.
-        var timer = Stopwatch.StartNew();
-        using (var whole = StartApply(ns, host, apply))
-        {
-            await WaitForStartAsync(whole);
-            timer.Restart();
-            await whole.WaitForExitAsync();
-        }
-        var runLength = (int)Math.Max(50, timer.ElapsedMilliseconds);
+        var runLength = await KillWindow.MeasureAsync(() => StartApply(ns, host, apply), "hawser-agent");
         Assert.AreEqual(0, (await host.ApplyAsync(undo, "web1")).ExitCode);
         int rounds = 0, killedAfterTheChange = 0;
         for (; rounds < 60 && (rounds < 12 || killedAfterTheChange < 3); rounds++)
         {
             using var process = StartApply(ns, host, apply);
-            await WaitForStartAsync(process);
+            await KillWindow.WaitUntilLoadedAsync(process, "hawser-agent");
             await Task.Delay(random.Next(0, runLength));
             var killed = !process.HasExited;
             process.Kill();
@@ -74,7 +66,45 @@ public sealed class CrashSafetyTests
             Assert.AreEqual(0, restored.ExitCode, $"round {rounds}: {restored.Output}");
             Assert.AreEqual(original, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), $"round {rounds}: the value before the agent was not put back");
         }
+        Console.WriteLine($"{rounds} kills, {killedAfterTheChange} after the live change and before the run ended; every value put back");
         Assert.IsGreaterThanOrEqualTo(1, killedAfterTheChange, $"in {rounds} rounds no kill landed after the live change; the test proved nothing");
+    }
+
+    [TestMethod]
+    public async Task A_truncated_state_file_stops_the_run_naming_it_and_changes_nothing()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("truncated");
+        using var host = new AgentHost(ns);
+        Assert.AreEqual(0, (await host.ApplyAsync(host.WriteSpec(KeepaliveSpec), "web1")).ExitCode);
+        var state = host.PathOf("/var/lib/hawser/state.json");
+        var bytes = File.ReadAllBytes(state);
+        File.WriteAllBytes(state, bytes[..(bytes.Length / 2)]);
+
+        var result = await host.ApplyAsync(host.WriteSpec(WithoutKeepaliveSpec, "undo.yaml"), "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, $"{state} is not readable state");
+        Assert.DoesNotContain("   at ", result.Output);
+        Assert.AreEqual("600", await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), "nothing is undone from a record that cannot be read");
+        Assert.AreEqual(bytes.Length / 2, new FileInfo(state).Length, "the damaged file is left for the operator");
+    }
+
+    [TestMethod]
+    public async Task A_read_only_root_fails_in_one_line_and_changes_nothing_live()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("readonly");
+        using var host = new AgentHost(ns);
+        using var disk = await TmpfsMount.MountAsync(host.Root, "4m");
+        Directory.CreateDirectory(host.PathOf("/etc"));
+        await disk.RemountAsync(readOnly: true);
+        var before = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");
+
+        var result = await host.ApplyAsync(host.WriteSpec(KeepaliveSpec), "web1");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.Output, "Read-only file system");
+        Assert.DoesNotContain("   at ", result.Output);
+        Assert.AreEqual(before, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
     }
 
     [TestMethod]
@@ -129,27 +159,6 @@ public sealed class CrashSafetyTests
         }
     }
 
-    private static Process StartApply(NetworkNamespace ns, AgentHost host, string spec) =>
+    private static System.Diagnostics.Process StartApply(NetworkNamespace ns, AgentHost host, string spec) =>
         ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", AgentHost.AgentDll, "apply", "-f", spec, "--node", "web1", "--root", host.Root]);
-
-    private static async Task WaitForStartAsync(Process process)
-    {
-        // The runtime is up once the process has mapped the agent's assembly; polling /proc avoids a fixed sleep.
-        var maps = $"/proc/{process.Id}/maps";
-        for (var i = 0; i < 2000 && !process.HasExited; i++)
-        {
-            try
-            {
-                if (File.ReadAllText(maps).Contains("hawser-agent", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (IOException)
-            {
-                return;
-            }
-            await Task.Delay(5);
-        }
-    }
 }

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace Hawser.TestSupport;
+
+/// <summary>
+/// Timing kills of a short-lived process without fixed sleeps: wait until the runtime has loaded the
+/// program's assembly (read from /proc), measure how long one whole run lasts from there, and kill
+/// at random points within that span.
+/// </summary>
+public static class KillWindow
+{
+    /// <summary>Waits until <paramref name="process"/> has mapped an assembly whose path contains <paramref name="assembly"/> (or has exited).</summary>
+    public static async Task WaitUntilLoadedAsync(Process process, string assembly)
+    {
+        var maps = $"/proc/{process.Id}/maps";
+        for (var i = 0; i < 4000 && !process.HasExited; i++)
+        {
+            try
+            {
+                if (File.ReadAllText(maps).Contains(assembly, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+                return; // gone already
+            }
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>How long a run started by <paramref name="start"/> lasts from loading <paramref name="assembly"/> to its exit, in ms (at least 50).</summary>
+    public static async Task<int> MeasureAsync(Func<Process> start, string assembly)
+    {
+        using var process = start();
+        await WaitUntilLoadedAsync(process, assembly);
+        var timer = Stopwatch.StartNew();
+        await process.WaitForExitAsync();
+        return (int)Math.Max(50, timer.ElapsedMilliseconds);
+    }
+}
