@@ -43,20 +43,36 @@ public sealed class CrashSafetyTests
         var apply = host.WriteSpec(KeepaliveSpec, "apply.yaml");
         var undo = host.WriteSpec(WithoutKeepaliveSpec, "undo.yaml");
         var original = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");
+        var originalInterval = await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_intvl");
         var random = new Random();
         // One run to its end says how long a run lasts here; kills then land anywhere within that.
         var runLength = await KillWindow.MeasureAsync(() => StartApply(ns, host, apply), "hawser-agent");
         Assert.AreEqual(0, (await host.ApplyAsync(undo, "web1")).ExitCode);
+        var state = host.PathOf("/var/lib/hawser/state.json");
         int rounds = 0, killedAfterTheChange = 0;
         for (; rounds < 60 && (rounds < 12 || killedAfterTheChange < 3); rounds++)
         {
+            var stateBefore = File.GetLastWriteTimeUtc(state);
             using var process = StartApply(ns, host, apply);
             await KillWindow.WaitUntilLoadedAsync(process, "hawser-agent");
-            await Task.Delay(random.Next(0, runLength));
+            if (rounds % 2 == 0)
+            {
+                // Anywhere in the run.
+                await Task.Delay(random.Next(0, runLength));
+            }
+            else
+            {
+                // Just after the agent first saves its state in this run (the undo record, written ahead of the change).
+                while (!process.HasExited && File.GetLastWriteTimeUtc(state) == stateBefore)
+                {
+                    await Task.Delay(1);
+                }
+                await Task.Delay(random.Next(0, 15));
+            }
             var killed = !process.HasExited;
             process.Kill();
             await process.WaitForExitAsync();
-            if (killed && await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time") == "600")
+            if (killed && (await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time") == "600" || await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_intvl") == "30"))
             {
                 killedAfterTheChange++;
             }
@@ -65,6 +81,7 @@ public sealed class CrashSafetyTests
 
             Assert.AreEqual(0, restored.ExitCode, $"round {rounds}: {restored.Output}");
             Assert.AreEqual(original, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), $"round {rounds}: the value before the agent was not put back");
+            Assert.AreEqual(originalInterval, await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_intvl"), $"round {rounds}: the value before the agent was not put back");
         }
         Console.WriteLine($"{rounds} kills, {killedAfterTheChange} after the live change and before the run ended; every value put back");
         Assert.IsGreaterThanOrEqualTo(1, killedAfterTheChange, $"in {rounds} rounds no kill landed after the live change; the test proved nothing");

@@ -51,9 +51,11 @@ public sealed class StoreFaultTests
         Assert.AreEqual(0, sound.ExitCode, sound.Output);
         StringAssert.Contains(sound.StandardOutput, $"{database}: ok");
         Assert.AreEqual(3, run.ExitCode, run.Output);
+        Assert.DoesNotContain("   at ", run.Output, "one line, no stack trace");
         StringAssert.Contains(run.StandardError, $"the store {database} is corrupt");
         Assert.DoesNotContain("ready", run.StandardOutput);
         Assert.AreEqual(3, check.ExitCode, check.Output);
+        Assert.DoesNotContain("   at ", check.Output);
         StringAssert.Contains(check.StandardError, "is corrupt");
         CollectionAssert.AreEqual(before, File.ReadAllBytes(database), "a refused start changes nothing");
     }
@@ -75,6 +77,7 @@ public sealed class StoreFaultTests
         var run = await Controller("run", "--listen", "127.0.0.1:0", "--data", data);
 
         Assert.AreEqual(3, run.ExitCode, run.Output);
+        Assert.DoesNotContain("   at ", run.Output, "one line, no stack trace");
         StringAssert.Contains(run.StandardError, $"{database} is {(empty ? "empty" : "missing")}, but {data}/pki holds this controller's CA: the store was lost");
         StringAssert.Contains(run.StandardError, "restore controller.db from a backup");
         Assert.AreEqual(empty, File.Exists(database), "nothing is created in its place");
@@ -98,6 +101,7 @@ public sealed class StoreFaultTests
         var run = await Controller("run", "--listen", "127.0.0.1:0", "--data", mounted);
 
         Assert.AreEqual(3, run.ExitCode, run.Output);
+        Assert.DoesNotContain("   at ", run.Output, "one line, no stack trace");
         StringAssert.Contains(run.StandardError, $"cannot write in {mounted}: Read-only file system");
         Assert.DoesNotContain("ready", run.StandardOutput);
     }
@@ -115,6 +119,7 @@ public sealed class StoreFaultTests
             "run", "--listen", "127.0.0.1:0", "--data", data], environment: new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" });
 
         Assert.AreEqual(3, run.ExitCode, run.Output);
+        Assert.DoesNotContain("   at ", run.Output, "one line, no stack trace");
         StringAssert.Contains(run.StandardError, $"cannot read the data directory {data}");
     }
 
