@@ -113,6 +113,34 @@ public sealed class DockerTests
     }
 
     [TestMethod]
+    public async Task A_daemon_that_dies_in_the_middle_of_a_converge_fails_it_in_words_and_the_next_converge_finishes()
+    {
+        using var env = await DockerHost.StartAsync("died");
+        var (ns, host, docker) = (env.Namespace, env.Host, env.Docker);
+        // The restart the agent runs only stops dockerd: the daemon dies in the middle of the converge and stays down.
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig
+            .Replace($"restart: [{docker.RestartScript}]", $"restart: [{docker.StopScript}]", StringComparison.Ordinal)
+            .Replace("dockerStartTimeoutSeconds: 30", "dockerStartTimeoutSeconds: 3", StringComparison.Ordinal));
+        var spec = host.WriteSpec(Spec);
+
+        var died = await host.ApplyAsync(spec, "bee2");
+
+        Assert.AreEqual(1, died.ExitCode, died.Output);
+        StringAssert.Contains(died.StandardOutput, "the daemon is STILL DOWN");
+        StringAssert.Contains(died.StandardOutput, "skipped: docker:daemon did not converge");
+        Assert.DoesNotContain("   at ", died.Output);
+        Assert.AreEqual(InitialConfig, host.ReadFile("/etc/docker/daemon.json"), "the daemon.json it could not start with is rolled back");
+
+        host.WriteFile("/etc/hawser/agent.yaml", docker.AgentConfig);
+        await ns.ExecAsync(docker.RestartScript);
+        await WaitForAsync(docker);
+        var recovered = await host.ApplyAsync(spec, "bee2");
+
+        Assert.AreEqual(0, recovered.ExitCode, recovered.Output);
+        StringAssert.Contains(await docker.DockerAsync("network", "inspect", "web", "--format", "{{json .IPAM.Config}}"), "fd68:6177:0:0:2::/80");
+    }
+
+    [TestMethod]
     public async Task Certificate_reloads_signal_and_exec_in_a_container_only_when_the_files_changed()
     {
         using var env = await DockerHost.StartAsync("reload");

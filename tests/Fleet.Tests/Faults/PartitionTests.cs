@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Hawser.TestSupport;
 
 namespace Hawser.Fleet.Tests.Faults;
@@ -23,23 +24,11 @@ public sealed class PartitionTests
         using var net = await FleetNetwork.CreateAsync();
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
-        var token = await FleetTests.TokenAsync(net, controller, uses: 2);
         var hosts = new List<AgentHost>();
         var agents = new List<AgentProcess>();
         try
         {
-            for (var i = 1; i <= 2; i++)
-            {
-                var host = new AgentHost(await net.AddHostAsync($"part{i}", i));
-                hosts.Add(host);
-                agents.Add(AgentProcess.Start(host, $"web{i}", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash));
-            }
-            foreach (var agent in agents)
-            {
-                await agent.WaitForAsync("connected to");
-            }
-            Assert.AreEqual(0, (await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v1.yaml", Spec("610")))).ExitCode);
-            await FleetTests.WaitForStatusAsync(net, controller, s => s.Count == 2 && s.All(n => n.Applied == 1), "both at revision 1");
+            await StartAtRevisionOneAsync(net, controller, data, hosts, agents);
 
             await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "down");
             var apply = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")));
@@ -56,18 +45,100 @@ public sealed class PartitionTests
         }
         catch (AssertFailedException ex)
         {
-            throw new AssertFailedException(ex.Message + "\n" + string.Join("\n", controller.Log) + "\n" + string.Join("\n", agents.Select(a => $"--- {a.Node}:\n{a.Output}")), ex);
+            throw Explained(ex, controller, agents);
         }
         finally
         {
-            foreach (var agent in agents)
+            await DisposeAsync(hosts, agents);
+        }
+    }
+
+    [TestMethod]
+    public async Task A_node_cut_off_during_a_rollout_fails_its_gate_and_gets_the_revision_after_the_link_returns()
+    {
+        using var net = await FleetNetwork.CreateAsync();
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
+        var hosts = new List<AgentHost>();
+        var agents = new List<AgentProcess>();
+        try
+        {
+            await StartAtRevisionOneAsync(net, controller, data, hosts, agents);
+            await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "down");
+
+            var started = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")),
+                "--rollout", "--batch", "1", "--gate-timeout", "3s", "-o", "json");
+            Assert.AreEqual(0, started.ExitCode, started.Output);
+            var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var paused = await WaitRolloutAsync(net, controller, id, "paused");
+            StringAssert.Contains(paused.GetProperty("reason").GetString(), "web2:");
+            Assert.AreEqual("610", await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+
+            await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "up");
+            // (Pinned by the rollout, the nodes are listed as pending until it is done: issue 16 changes that.)
+            await FleetTests.WaitForStatusAsync(net, controller, s => s.All(n => n.Applied == 2), "web2 gets revision 2 once its link returns");
+            var resumed = await FleetTests.Ctl(net, controller, "rollout", "resume", id);
+            Assert.AreEqual(0, resumed.ExitCode, resumed.Output);
+            await WaitRolloutAsync(net, controller, id, "done");
+
+            Assert.AreEqual("620", await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+        }
+        catch (AssertFailedException ex)
+        {
+            throw Explained(ex, controller, agents);
+        }
+        finally
+        {
+            await DisposeAsync(hosts, agents);
+        }
+    }
+
+    /// <summary>Two agents, web1 and web2, each in its own namespace on the bridge, both at revision 1.</summary>
+    private static async Task StartAtRevisionOneAsync(FleetNetwork net, ControllerProcess controller, TempDirectory data, List<AgentHost> hosts, List<AgentProcess> agents)
+    {
+        var token = await FleetTests.TokenAsync(net, controller, uses: 2);
+        for (var i = 1; i <= 2; i++)
+        {
+            var host = new AgentHost(await net.AddHostAsync($"part{i}", i));
+            hosts.Add(host);
+            agents.Add(AgentProcess.Start(host, $"web{i}", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash));
+        }
+        foreach (var agent in agents)
+        {
+            await agent.WaitForAsync("connected to");
+        }
+        Assert.AreEqual(0, (await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v1.yaml", Spec("610")))).ExitCode);
+        await FleetTests.WaitForStatusAsync(net, controller, s => s.Count == 2 && s.All(n => n.Applied == 1), "both at revision 1");
+    }
+
+    private static async Task<JsonElement> WaitRolloutAsync(FleetNetwork net, ControllerProcess controller, string id, string state)
+    {
+        var last = "";
+        for (var i = 0; i < 240; i++)
+        {
+            var status = await FleetTests.Ctl(net, controller, "rollout", "status", id, "-o", "json");
+            last = status.Output;
+            if (status.ExitCode is 0 or 1 && JsonDocument.Parse(status.StandardOutput).RootElement is var rollout && rollout.GetProperty("state").GetString() == state)
             {
-                await agent.DisposeAsync();
+                return rollout;
             }
-            foreach (var host in hosts)
-            {
-                host.Dispose();
-            }
+            await Task.Delay(250);
+        }
+        throw new AssertFailedException($"rollout {id} never became {state}; last: {last}");
+    }
+
+    private static AssertFailedException Explained(AssertFailedException ex, ControllerProcess controller, List<AgentProcess> agents) =>
+        new(ex.Message + "\n" + string.Join("\n", controller.Log) + "\n" + string.Join("\n", agents.Select(a => $"--- {a.Node}:\n{a.Output}")), ex);
+
+    private static async Task DisposeAsync(List<AgentHost> hosts, List<AgentProcess> agents)
+    {
+        foreach (var agent in agents)
+        {
+            await agent.DisposeAsync();
+        }
+        foreach (var host in hosts)
+        {
+            host.Dispose();
         }
     }
 }
