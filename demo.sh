@@ -117,7 +117,7 @@ fi
 mkdir -p "$(dirname "$ctl_config")"
 "$controller" init --data "$demo/controller" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
 "$controller" run --data "$demo/controller" --listen "$controller_ip:7443" \
-  --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 00:00:05 > "$demo/logs/controller.log" 2>&1 &
+  --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s > "$demo/logs/controller.log" 2>&1 &
 echo $! > "$demo/pids/controller"
 for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller.log" && break; sleep 0.1; done
 grep -q '^ready' "$demo/logs/controller.log" || { echo "error: the controller did not start:" >&2; cat "$demo/logs/controller.log" >&2; exit 1; }
@@ -139,7 +139,7 @@ for i in 1 2 3; do
   printf 'IPV6=yes\nDEFAULT_FORWARD_POLICY="DROP"\n' > "$root/etc/default/ufw"
   cp "$demo/fullchain.pem" "$demo/privkey.pem" "$root/etc/letsencrypt/live/opam.example.org/"
   nsenter --net="/run/netns/$prefix-web$i" "$agent" run --controller "$url" --node "web$i" \
-    --join-token "$token" --ca-hash "$ca_hash" --root "$root" --interval 00:00:10 > "$demo/logs/web$i.log" 2>&1 &
+    --join-token "$token" --ca-hash "$ca_hash" --root "$root" --interval 10s > "$demo/logs/web$i.log" 2>&1 &
   echo $! > "$demo/pids/web$i"
 done
 for i in 1 2 3; do

@@ -109,13 +109,23 @@ public sealed class WebUiTests
         // The check options reach the engine's validation, which names the bad one.
         using var badCheck = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, "/api/v1/rollouts"))
         {
-            Content = new StringContent("{\"revision\":1,\"check\":\"http://{address}/health\",\"expectStatus\":\"(\",\"holdSeconds\":5}", Encoding.UTF8, "application/json"),
+            Content = new StringContent("{\"revision\":1,\"check\":\"http://{address}/health\",\"expectStatus\":\"(\",\"hold\":\"5s\"}", Encoding.UTF8, "application/json"),
         };
         badCheck.Headers.Add("X-CSRF-Token", csrf);
         using var refusedCheck = await browser.SendAsync(badCheck);
         Assert.AreEqual(HttpStatusCode.Conflict, refusedCheck.StatusCode);
         var error = System.Text.Json.JsonDocument.Parse(await refusedCheck.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
         StringAssert.Contains(error, "check #1: expect-status '(' is not a regular expression");
+
+        // The form's durations are read as hawserctl reads them: a bare number is refused, not taken as days.
+        using var bareNumber = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, "/api/v1/rollouts"))
+        {
+            Content = new StringContent("{\"revision\":1,\"pause\":\"5\"}", Encoding.UTF8, "application/json"),
+        };
+        bareNumber.Headers.Add("X-CSRF-Token", csrf);
+        using var refusedPause = await browser.SendAsync(bareNumber);
+        Assert.AreEqual(HttpStatusCode.BadRequest, refusedPause.StatusCode);
+        StringAssert.Contains(System.Text.Json.JsonDocument.Parse(await refusedPause.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString(), "pause '5' has no unit");
     }
 
     [TestMethod]
@@ -169,11 +179,11 @@ public sealed class WebUiTests
         await page.EvaluateAsync("window.__sameDocument = true");
         await page.SelectOptionAsync("#rollout-revision", "2");
         await page.FillAsync("input[name=batch]", "2");
-        await page.FillAsync("input[name=pause]", "10");
+        await page.FillAsync("input[name=pause]", "10s");
         await ShotAsync(page, "rollouts");
         // Nodes report all the while; what the operator typed must survive the live refreshes they cause.
         await fleet.Controller.WaitForReportsAsync(2);
-        Assert.AreEqual("10", await page.InputValueAsync("input[name=pause]"), "the form kept its values");
+        Assert.AreEqual("10s", await page.InputValueAsync("input[name=pause]"), "the form kept its values");
         await page.ClickAsync("#rollout-start");
         await page.WaitForSelectorAsync("tr[data-node=web2][data-state=healthy]", new() { Timeout = 30_000 });
         try

@@ -17,7 +17,7 @@ internal sealed class RunCommand : Command
     private readonly Option<DirectoryInfo> _root = new("--root") { HelpName = "DIR", Description = "Treat DIR as / for every host file. Default: /." };
     private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys." };
     private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath}." };
-    private readonly Option<TimeSpan> _interval = new("--interval") { Description = "How often to converge unasked, correcting drift (e.g. 00:01:00).", DefaultValueFactory = _ => TimeSpan.FromSeconds(60) };
+    private readonly Option<TimeSpan> _interval = Hawser.Shared.Cli.Durations.Option("--interval", "How often to converge unasked, correcting drift; default 60s", TimeSpan.FromSeconds(60));
 
     public RunCommand() : base("run", "Enroll with the controller (once, with a join token), keep a stream to it, converge to the desired state it sends, correct drift, report.")
     {

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using System.Text.Json;
 using System.CommandLine;
@@ -41,11 +42,8 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => DefaultData,
     };
 
-    private readonly Option<TimeSpan> _nodeCertificateLifetime = new("--node-certificate-lifetime")
-    {
-        Description = "How long node certificates are valid (agents renew at two thirds), e.g. 30.00:00:00.",
-        DefaultValueFactory = _ => TimeSpan.FromDays(30),
-    };
+    private readonly Option<TimeSpan> _nodeCertificateLifetime = Durations.Option("--node-certificate-lifetime",
+        "How long node certificates are valid (agents renew at two thirds); default 30d", TimeSpan.FromDays(30));
 
     private readonly Option<string> _acmeCaFile = new("--acme-ca-file")
     {
@@ -53,11 +51,8 @@ internal sealed class RunCommand : Command
         Description = "PEM root(s) to trust for the ACME directory's HTTPS besides the system's (a private CA such as Pebble or step-ca).",
     };
 
-    private readonly Option<TimeSpan> _certificateCheck = new("--certificate-check-interval")
-    {
-        Description = "How often certificates are checked for renewal (also after every apply), e.g. 01:00:00.",
-        DefaultValueFactory = _ => TimeSpan.FromHours(1),
-    };
+    private readonly Option<TimeSpan> _certificateCheck = Durations.Option("--certificate-check-interval",
+        "How often certificates are checked for renewal (also after every apply); default 1h", TimeSpan.FromHours(1));
 
     private readonly Option<string> _acmeResolver = new("--acme-resolver")
     {
@@ -65,11 +60,9 @@ internal sealed class RunCommand : Command
         Description = "DNS server the certificate preflight asks for each name's A and AAAA records (default: the first nameserver in /etc/resolv.conf).",
     };
 
-    private readonly Option<TimeSpan> _certificateRetry = new("--certificate-retry")
-    {
-        Description = "First wait after a failed certificate order (CA down, rate limit); it doubles up to an hour, or follows the CA's Retry-After.",
-        DefaultValueFactory = _ => TimeSpan.FromMinutes(1),
-    };
+    private readonly Option<TimeSpan> _certificateRetry = Durations.Option("--certificate-retry",
+        "First wait after a failed certificate order (CA down, rate limit); it doubles up to an hour, or follows the CA's Retry-After; default 1m",
+        TimeSpan.FromMinutes(1));
 
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
     {

@@ -139,6 +139,12 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private static Task<object?> Json<T>(T value, JsonTypeInfo<T> type, int status = 200) =>
         Task.FromResult<object?>((JsonSerializer.Serialize(value, type), status));
 
+    /// <summary>A duration from the web form, read as hawserctl reads one; null when empty; 400 naming the field when not a duration.</summary>
+    private static TimeSpan? WebDuration(string? text, string field) =>
+        string.IsNullOrWhiteSpace(text) ? null
+        : Hawser.Shared.Cli.Durations.TryParse(text, field, out var value, out var error) ? value
+        : throw new WebRequestException(HttpStatusCode.BadRequest, error!);
+
     private async Task LoginAsync(HttpContext context)
     {
         Secure(context.Response);
@@ -344,7 +350,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             Selector = request.Selector ?? "",
             Batch = request.Batch ?? "",
             Canary = request.Canary,
-            Pause = Duration.FromTimeSpan(TimeSpan.FromSeconds(Math.Max(0, request.PauseSeconds))),
+            Pause = Duration.FromTimeSpan(WebDuration(request.Pause, "pause") ?? TimeSpan.Zero),
             MaxFailures = request.MaxFailures ?? "",
             OnFailure = request.OnFailure ?? "",
         };
@@ -352,12 +358,12 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             options.Checks.Add(new HttpCheck
             {
-                Url = check, ExpectStatus = request.ExpectStatus ?? "", Hold = Duration.FromTimeSpan(TimeSpan.FromSeconds(Math.Max(0, request.HoldSeconds))),
+                Url = check, ExpectStatus = request.ExpectStatus ?? "", Hold = Duration.FromTimeSpan(WebDuration(request.Hold, "hold") ?? TimeSpan.Zero),
             });
         }
-        if (request.GateTimeoutSeconds > 0)
+        if (WebDuration(request.GateTimeout, "gate timeout") is { } gateTimeout)
         {
-            options.GateTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(request.GateTimeoutSeconds));
+            options.GateTimeout = Duration.FromTimeSpan(gateTimeout);
         }
         var rollout = await rollouts.StartAsync(request.Revision, options, context.RequestAborted);
         return await Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);

@@ -47,8 +47,8 @@ public sealed record WebRolloutRequest
     /// <summary>A single node first.</summary>
     public bool Canary { get; init; }
 
-    /// <summary>Seconds to wait between batches.</summary>
-    public double PauseSeconds { get; init; }
+    /// <summary>Wait between batches, written as every duration is (30s, 5m, 01:00:00); empty for none.</summary>
+    public string? Pause { get; init; }
 
     /// <summary>A count or a percentage.</summary>
     public string? MaxFailures { get; init; }
@@ -62,11 +62,11 @@ public sealed record WebRolloutRequest
     /// <summary>Status codes the check accepts (a regular expression); empty for (2|3)[0-9][0-9].</summary>
     public string? ExpectStatus { get; init; }
 
-    /// <summary>Seconds the check must keep passing.</summary>
-    public double HoldSeconds { get; init; }
+    /// <summary>How long the check must keep passing (a duration); empty for none.</summary>
+    public string? Hold { get; init; }
 
-    /// <summary>Seconds a node has to become healthy; 0 for the default (2 minutes).</summary>
-    public double GateTimeoutSeconds { get; init; }
+    /// <summary>How long a node has to become healthy (a duration); empty for the default (2m).</summary>
+    public string? GateTimeout { get; init; }
 }
 
 /// <summary>A certificate the controller obtains.</summary>

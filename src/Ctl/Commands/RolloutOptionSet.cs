@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Shared.Protocol.V1;
@@ -10,13 +11,13 @@ internal sealed class RolloutOptionSet
     private readonly Option<string> _selector = new("--selector", "-l") { HelpName = "k=v,...", Description = "Only nodes with these labels (default: every node the revision names)." };
     private readonly Option<string> _batch = new("--batch") { HelpName = "N|N%", Description = "Nodes per batch, a count or a percentage.", DefaultValueFactory = _ => "25%" };
     private readonly Option<bool> _canary = new("--canary") { Description = "Move a single node first, as its own batch." };
-    private readonly Option<TimeSpan> _pause = new("--pause") { Description = "Wait between batches, e.g. 00:00:30 or 30s.", CustomParser = ParseDuration };
+    private readonly Option<TimeSpan> _pause = Durations.Option("--pause", "Wait between batches");
     private readonly Option<string> _maxFailures = new("--max-failures") { HelpName = "N|N%", Description = "Failed nodes tolerated before the failure policy acts.", DefaultValueFactory = _ => "0" };
     private readonly Option<string> _onFailure = new("--on-failure") { HelpName = "pause|rollback", Description = "Past the failures tolerated: wait for the operator, or return every moved node.", DefaultValueFactory = _ => "pause" };
     private readonly Option<string[]> _check = new("--check") { HelpName = "URL", Description = "An HTTP check each node of a batch must pass; {node} and {address} (the node's address label) are filled in. Repeatable." };
     private readonly Option<string> _expectStatus = new("--expect-status") { HelpName = "REGEX", Description = "Status codes a check accepts.", DefaultValueFactory = _ => "(2|3)[0-9][0-9]" };
-    private readonly Option<TimeSpan> _hold = new("--hold") { Description = "How long the checks must keep passing, e.g. 10s.", CustomParser = ParseDuration };
-    private readonly Option<TimeSpan> _gateTimeout = new("--gate-timeout") { Description = "How long a node has to report the revision applied and pass its checks (default 2m).", CustomParser = ParseDuration };
+    private readonly Option<TimeSpan> _hold = Durations.Option("--hold", "How long the checks must keep passing");
+    private readonly Option<TimeSpan> _gateTimeout = Durations.Option("--gate-timeout", "How long a node has to report the revision applied and pass its checks; default 2m");
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
@@ -48,23 +49,5 @@ internal sealed class RolloutOptionSet
             options.Checks.Add(new HttpCheck { Url = url, ExpectStatus = parse.GetValue(_expectStatus)!, Hold = Duration.FromTimeSpan(parse.GetValue(_hold)) });
         }
         return options;
-    }
-
-    /// <summary>A duration as 30s, 2m, 1h or a TimeSpan (00:00:30).</summary>
-    private static TimeSpan ParseDuration(System.CommandLine.Parsing.ArgumentResult result)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        var units = new Dictionary<char, double> { ['s'] = 1, ['m'] = 60, ['h'] = 3600 };
-        if (text.Length > 1 && units.TryGetValue(text[^1], out var seconds)
-            && double.TryParse(text[..^1], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var number) && number >= 0)
-        {
-            return TimeSpan.FromSeconds(number * seconds);
-        }
-        if (TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero)
-        {
-            return span;
-        }
-        result.AddError($"'{text}' is not a duration (30s, 2m, 1h or 00:00:30)");
-        return TimeSpan.Zero;
     }
 }

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol.V1;
@@ -9,16 +10,9 @@ internal sealed class TokenCommand : Command
 {
     public TokenCommand() : base("token", "Join tokens for enrolling agents.")
     {
-        var ttl = new Option<TimeSpan>("--ttl") { Description = "How long the token is valid, e.g. 01:00:00 for an hour.", DefaultValueFactory = _ => TimeSpan.FromHours(1) };
+        var ttl = Durations.Option("--ttl", "How long the token is valid, at least 1s; default 1h", TimeSpan.FromHours(1), minimum: TimeSpan.FromSeconds(1));
         var uses = new Option<uint>("--uses") { Description = "How many agents may join with it.", DefaultValueFactory = _ => 1 };
         var labels = new Option<string[]>("--labels") { Description = "Labels for nodes that join with it, key=value (repeat or separate with commas).", AllowMultipleArgumentsPerToken = true };
-        ttl.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<TimeSpan>() is var value && (value < TimeSpan.FromSeconds(1) || value.TotalSeconds > uint.MaxValue))
-            {
-                result.AddError($"--ttl must be a positive duration of at least one second, e.g. 01:00:00 for an hour (got {value})");
-            }
-        });
         uses.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<uint>() == 0)
@@ -30,7 +24,7 @@ internal sealed class TokenCommand : Command
         create.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
-            var request = new CreateJoinTokenRequest { TtlSeconds = (uint)parse.GetValue(ttl).TotalSeconds, Uses = parse.GetValue(uses) };
+            var request = new CreateJoinTokenRequest { TtlSeconds = (uint)Math.Min(uint.MaxValue, parse.GetValue(ttl).TotalSeconds), Uses = parse.GetValue(uses) };
             if (!KeyValuePairs.TryAdd(parse.GetValue(labels), request.Labels, "--labels", output))
             {
                 return ExitCodes.Usage;

@@ -25,7 +25,7 @@ public static class ServiceInstallCommands
 
     /// <summary>--wait TIME.</summary>
     public static Option<TimeSpan> WaitOption(string what) =>
-        new("--wait") { HelpName = "TIME", Description = $"How long to wait for {what} after starting (00:00:00: do not wait).", DefaultValueFactory = _ => TimeSpan.FromSeconds(60) };
+        Cli.Durations.Option("--wait", $"How long to wait for {what} after starting, 0s: do not wait; default 60s", TimeSpan.FromSeconds(60));
 
     /// <summary>The installer for --root (print-only) or the real host.</summary>
     public static ServiceInstaller Installer(DirectoryInfo? root, TextWriter output) =>

@@ -107,13 +107,13 @@ async function rolloutsPage() {
     field("Selector", el("input", { name: "selector", placeholder: "role=web" })),
     field("Batch", el("input", { name: "batch", value: "25%", size: 5 })),
     field("Canary", el("input", { name: "canary", type: "checkbox" })),
-    field("Pause (s)", el("input", { name: "pause", type: "number", min: 0, value: 0, size: 4 })),
+    field("Pause", el("input", { name: "pause", value: "0s", size: 6, title: "30s, 5m, 2h, 1h30m or 01:00:00" })),
     field("Max failures", el("input", { name: "maxFailures", value: "0", size: 4 })),
     field("On failure", el("select", { name: "onFailure" }, el("option", { value: "pause" }, "pause"), el("option", { value: "rollback" }, "rollback"))),
     field("HTTP check", el("input", { name: "check", placeholder: "http://{address}/health", size: 24 })),
     field("Expect status", el("input", { name: "expectStatus", placeholder: "(2|3)[0-9][0-9]", size: 12 })),
-    field("Hold (s)", el("input", { name: "hold", type: "number", min: 0, value: 0, size: 4 })),
-    field("Gate timeout (s)", el("input", { name: "gateTimeout", type: "number", min: 0, value: 120, size: 4 })),
+    field("Hold", el("input", { name: "hold", value: "0s", size: 6, title: "30s, 5m, 2h, 1h30m or 01:00:00" })),
+    field("Gate timeout", el("input", { name: "gateTimeout", value: "2m", size: 6, title: "30s, 5m, 2h, 1h30m or 01:00:00" })),
     el("button", { type: "submit", id: "rollout-start" }, "Start rollout"));
   const message = el("div");
   form.addEventListener("submit", async (event) => {
@@ -122,8 +122,8 @@ async function rolloutsPage() {
     try {
       const started = await api("/rollouts", "POST", {
         revision: Number(data.get("revision")), selector: data.get("selector"), batch: data.get("batch"), canary: data.get("canary") === "on",
-        pauseSeconds: Number(data.get("pause") || 0), maxFailures: data.get("maxFailures"), onFailure: data.get("onFailure"), check: data.get("check"),
-        expectStatus: data.get("expectStatus"), holdSeconds: Number(data.get("hold") || 0), gateTimeoutSeconds: Number(data.get("gateTimeout") || 0),
+        pause: data.get("pause"), maxFailures: data.get("maxFailures"), onFailure: data.get("onFailure"), check: data.get("check"),
+        expectStatus: data.get("expectStatus"), hold: data.get("hold"), gateTimeout: data.get("gateTimeout"),
       });
       location.hash = `#/rollouts/${started.id}`;
     } catch (error) { message.replaceChildren(failure(error)); }
