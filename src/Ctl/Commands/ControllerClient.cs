@@ -14,7 +14,12 @@ internal static class ControllerClient
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <paramref name="call"/> against the controller the command line and config name.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<ControlService.ControlServiceClient, CallOptions, Task<int>> call,
+    public static Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<ControlService.ControlServiceClient, CallOptions, Task<int>> call,
+        CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        RunAsync(parse, output, (client, options, _) => call(client, options), cancellationToken, timeout);
+
+    /// <summary>As the other overload; <paramref name="call"/> also hears the controller URL in use (from --controller, the environment or the config).</summary>
+    public static async Task<int> RunAsync(ParseResult parse, ConsoleOutput output, Func<ControlService.ControlServiceClient, CallOptions, Uri, Task<int>> call,
         CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var configPath = parse.GetValue(CtlOptions.Config)!;
@@ -50,7 +55,7 @@ internal static class ControllerClient
         var callOptions = new CallOptions(deadline: timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? CallTimeout), cancellationToken: cancellationToken);
         try
         {
-            return await call(new ControlService.ControlServiceClient(channel), callOptions);
+            return await call(new ControlService.ControlServiceClient(channel), callOptions, controller);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded && timeout != Timeout.InfiniteTimeSpan)
         {

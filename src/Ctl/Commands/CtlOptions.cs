@@ -35,17 +35,9 @@ internal static class CtlOptions
         HelpName = "URL",
         Description = $"The controller's URL. Default: ${ControllerVariable}, else the config's, else {DefaultController}.",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ControllerVariable) is { Length: > 0 } fromEnv ? new Uri(fromEnv) : null,
-        CustomParser = result =>
-        {
-            var text = result.Tokens.Single().Value;
-            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
-            {
-                return uri;
-            }
-            result.AddError($"--controller '{text}' is not an http:// or https:// URL");
-            return null;
-        },
+        DefaultValueFactory = result => Environment.GetEnvironmentVariable(ControllerVariable) is { Length: > 0 } fromEnv
+            ? ControllerUrl(fromEnv, $"${ControllerVariable}", result) : null,
+        CustomParser = result => ControllerUrl(result.Tokens.Single().Value, "--controller", result),
     };
 
     /// <summary>-o table|json.</summary>
@@ -55,5 +47,28 @@ internal static class CtlOptions
         HelpName = "table|json",
         Recursive = true,
         DefaultValueFactory = _ => OutputFormat.Table,
+        CustomParser = result => result.Tokens.Single().Value.ToLowerInvariant() switch
+        {
+            "table" => OutputFormat.Table,
+            "json" => OutputFormat.Json,
+            var other => Refuse(result, $"--output '{other}' is not an output format; use table or json"),
+        },
     };
+
+    /// <summary>An http:// or https:// URL from <paramref name="source"/> (an option or an environment variable), or an error naming it.</summary>
+    private static Uri? ControllerUrl(string text, string source, System.CommandLine.Parsing.ArgumentResult result)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+        {
+            return uri;
+        }
+        result.AddError($"{source} '{text}' is not an http:// or https:// URL (e.g. https://ctl.example.org:7443)");
+        return null;
+    }
+
+    private static OutputFormat Refuse(System.CommandLine.Parsing.ArgumentResult result, string error)
+    {
+        result.AddError(error);
+        return OutputFormat.Table;
+    }
 }

@@ -31,6 +31,14 @@ internal sealed class NodesCommand : Command
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             var response = await client.ListNodesAsync(request, options);
+            if (response.Nodes.Count == 0 && request.Selector.Count > 0 && output.Format != OutputFormat.Json)
+            {
+                // Say which: nothing enrolled, or nothing with these labels.
+                var all = (await client.ListNodesAsync(new ListNodesRequest(), options)).Nodes.Count;
+                var selector = string.Join(",", request.Selector.Select(p => $"{p.Key}={p.Value}"));
+                output.WriteLine(all == 0 ? "No nodes have enrolled yet." : $"No node matches {selector} ({all} node(s) enrolled; `hawserctl nodes` lists them).");
+                return ExitCodes.Ok;
+            }
             Print(output, response.Nodes);
             return ExitCodes.Ok;
         }, cancellationToken);

@@ -29,7 +29,7 @@ internal sealed class TokenCommand : Command
             {
                 return ExitCodes.Usage;
             }
-            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
+            return await ControllerClient.RunAsync(parse, output, async (client, options, controller) =>
             {
                 var response = await client.CreateJoinTokenAsync(request, options);
                 if (output.Format == OutputFormat.Json)
@@ -40,7 +40,8 @@ internal sealed class TokenCommand : Command
                 output.WriteLine($"token    {response.Token}");
                 output.WriteLine($"ca-hash  {response.CaHash}");
                 output.WriteLine($"expires  {response.ExpiresAt.ToDateTimeOffset():u}");
-                output.WriteLine($"join:    hawser-agent run --controller URL --node NAME --join-token {response.Token} --ca-hash {response.CaHash}");
+                // The URL hawserctl reached the controller at: the agents' address for it may differ (a NAT, a DNS name).
+                output.WriteLine($"join:    hawser-agent run --controller {controller.GetLeftPart(UriPartial.Authority)} --node NAME --join-token {response.Token} --ca-hash {response.CaHash}");
                 return ExitCodes.Ok;
             }, cancellationToken);
         });

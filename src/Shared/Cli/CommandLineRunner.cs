@@ -19,6 +19,14 @@ public static class CommandLineRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
         {
+            if (UnknownVerb(root, parse) is { } verb)
+            {
+                // One line and a hint, as git and kubectl do, instead of "required command" plus "unrecognized".
+                var nearest = Nearest(verb.Parent, verb.Word);
+                await Console.Error.WriteLineAsync($"error: '{verb.Word}' is not a {verb.Parent.Name} command." + (nearest is null ? "" : $" Did you mean '{nearest}'?"));
+                await Console.Error.WriteLineAsync($"See '{root.Name} {(verb.Parent == root ? "" : verb.Parent.Name + " ")}--help'.");
+                return usageExitCode;
+            }
             foreach (var error in parse.Errors)
             {
                 await Console.Error.WriteLineAsync($"error: {error.Message}");
@@ -44,4 +52,46 @@ public static class CommandLineRunner
 
     /// <summary>Exit code when a command fails with an error it did not handle itself.</summary>
     public const int FailedExitCode = 1;
+
+    /// <summary>The word where a verb was expected but none matched, with the command it was given to; null otherwise.</summary>
+    private static (Command Parent, string Word)? UnknownVerb(RootCommand root, ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (command.Subcommands.Count == 0 || parse.UnmatchedTokens.Count == 0)
+        {
+            return null;
+        }
+        var word = parse.UnmatchedTokens[0];
+        return word.StartsWith('-') ? null : (command, word);
+    }
+
+    /// <summary>The subcommand of <paramref name="command"/> nearest to <paramref name="word"/> (edit distance at most 2, or a prefix), or null.</summary>
+    internal static string? Nearest(Command command, string word)
+    {
+        var best = command.Subcommands.Where(c => !c.Hidden)
+            .Select(c => (c.Name, Distance: c.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase) ? 0 : Distance(c.Name, word.ToLowerInvariant())))
+            .OrderBy(c => c.Distance).ThenBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault();
+        return best.Name is not null && best.Distance <= Math.Max(1, Math.Min(2, word.Length / 3)) ? best.Name : null;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        // Damerau-Levenshtein (optimal string alignment): a swapped pair of letters is one edit, as in "stauts".
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) { d[i, 0] = i; }
+        for (var j = 0; j <= b.Length; j++) { d[0, j] = j; }
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+        return d[a.Length, b.Length];
+    }
 }

@@ -16,6 +16,18 @@ public static class YamlPreflight
     /// <summary>The first problem in <paramref name="text"/> with where it is, or null when there is none.</summary>
     public static (Mark Where, string Message)? Check(string text, bool refuseAnchors)
     {
+        // YamlDotNet reports a tab in indentation at 1:1; say where it is.
+        var lineNumber = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            lineNumber++;
+            var indent = line.Length - line.TrimStart(' ', '\t').Length;
+            if (line.AsSpan(0, indent).Contains('\t') && indent < line.TrimEnd('\r').Length)
+            {
+                var column = line.IndexOf('\t', StringComparison.Ordinal) + 1;
+                return (new Mark(0, lineNumber, column), "a tab is used for indentation; YAML indents with spaces");
+            }
+        }
         var parser = new Parser(new StringReader(text));
         var depth = 0;
         try

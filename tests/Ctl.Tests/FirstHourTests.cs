@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Ctl.Tests;
+
+/// <summary>What a new user hit in the first hour (issue 16), each through the real hawserctl against a real controller where one is needed.</summary>
+[TestClass]
+public sealed class FirstHourTests
+{
+    private static Task<ProcessResult> Ctl(params string[] arguments) => HawserProcesses.RunAsync("hawserctl", arguments);
+
+    [TestMethod]
+    public async Task A_bad_controller_URL_in_the_environment_is_one_line_and_exit_2()
+    {
+        var result = await HawserProcesses.RunAsync("hawserctl", ["status"], environment: new Dictionary<string, string> { ["HAWSER_CONTROLLER"] = "not-a-url" });
+
+        Assert.AreEqual(2, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, "$HAWSER_CONTROLLER 'not-a-url' is not an http:// or https:// URL");
+        Assert.DoesNotContain("   at ", result.Output);
+    }
+
+    [TestMethod]
+    public async Task An_unknown_output_format_names_the_accepted_ones()
+    {
+        var result = await Ctl("-o", "yaml", "status");
+
+        Assert.AreEqual(2, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, "--output 'yaml' is not an output format; use table or json");
+        Assert.DoesNotContain("Hawser.Ctl", result.StandardError, "no type names");
+    }
+
+    [TestMethod]
+    [DataRow("hawserctl", new[] { "stauts" }, "'stauts' is not a hawserctl command. Did you mean 'status'?", 2)]
+    [DataRow("hawserctl", new[] { "rollout", "pasue", "1" }, "'pasue' is not a rollout command. Did you mean 'pause'?", 2)]
+    [DataRow("hawserctl", new[] { "certz" }, "'certz' is not a hawserctl command. Did you mean 'certs'?", 2)]
+    [DataRow("hawser-agent", new[] { "aply" }, "'aply' is not a hawser-agent command. Did you mean 'apply'?", 64)]
+    [DataRow("hawser-controller", new[] { "rnu" }, "'rnu' is not a hawser-controller command. Did you mean 'run'?", 2)]
+    public async Task A_misspelled_verb_gets_one_line_and_the_nearest_verb(string binary, string[] arguments, string message, int exitCode)
+    {
+        var result = await HawserProcesses.RunAsync(binary, arguments);
+
+        Assert.AreEqual(exitCode, result.ExitCode, result.Output);
+        Assert.AreEqual($"error: {message}", result.StandardError.Split('\n')[0]);
+        Assert.DoesNotContain("Required command was not provided", result.StandardError);
+    }
+
+    [TestMethod]
+    public async Task Nodes_with_a_selector_that_matches_none_says_so_and_the_join_line_has_the_real_URL()
+    {
+        using var temp = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(temp.Path);
+        var none = await Ctl("--config", controller.CtlConfig, "nodes", "-l", "role=db");
+        var token = await Ctl("--config", controller.CtlConfig, "token", "create");
+        var secret = JsonDocument.Parse((await Ctl("--config", controller.CtlConfig, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        await using (var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash))
+        {
+            await agent.WaitForAsync("connected to");
+        }
+        var unmatched = await Ctl("--config", controller.CtlConfig, "nodes", "-l", "role=db");
+
+        Assert.AreEqual(0, none.ExitCode, none.Output);
+        StringAssert.Contains(none.StandardOutput, "No nodes have enrolled yet.");
+        Assert.AreEqual(0, unmatched.ExitCode, unmatched.Output);
+        StringAssert.Contains(unmatched.StandardOutput, "No node matches role=db (1 node(s) enrolled");
+        Assert.AreEqual(0, token.ExitCode, token.Output);
+        StringAssert.Contains(token.StandardOutput, $"hawser-agent run --controller {controller.Address.GetLeftPart(UriPartial.Authority)} --node NAME");
+        Assert.DoesNotContain("--controller URL", token.StandardOutput);
+    }
+
+    [TestMethod]
+    [DataRow("apiVersion: hawser/v1\nnodes: [\n  web1: {}\n", ":4:1:", "did not find expected ',' or ']'")]
+    [DataRow("apiVersion: hawser/v1\nnodes:\n\tweb1:\n    sysctls: {}\n", ":3:1:", "a tab is used for indentation")]
+    public async Task A_malformed_spec_reaches_the_user_as_file_line_column_from_the_controller(string yaml, string where, string message)
+    {
+        using var temp = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(temp.Path);
+        var spec = Path.Combine(temp.Path, "bad.yaml");
+        File.WriteAllText(spec, yaml);
+
+        var result = await Ctl("--config", controller.CtlConfig, "apply", "-f", spec);
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, spec + where);
+        StringAssert.Contains(result.StandardError, message);
+        Assert.DoesNotContain("Unknown", result.StandardError);
+        Assert.DoesNotContain("Exception was thrown by handler", result.StandardError);
+    }
+}
