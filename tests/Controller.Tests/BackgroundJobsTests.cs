@@ -1,5 +1,5 @@
 using Hawser.Controller.Hosting;
-using Microsoft.Extensions.Logging;
+using Hawser.TestSupport;
 
 namespace Hawser.Controller.Tests;
 
@@ -60,24 +60,5 @@ public sealed class BackgroundJobsTests
         Assert.AreEqual("it stopped on its own", jobs.Problems["rollout engine"]);
         await stop.CancelAsync();
         await supervised;
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        private readonly List<string> _lines = [];
-
-        public IReadOnlyList<string> Lines { get { lock (_lines) { return [.. _lines]; } } }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines)
-            {
-                _lines.Add(formatter(state, exception));
-            }
-        }
     }
 }

@@ -25,12 +25,21 @@ public sealed class InteropServer : IAsyncDisposable
     /// <summary>host:port, as grpc-js and grpcio take it.</summary>
     public string HostPort => $"{Address.Host}:{Address.Port}";
 
-    /// <summary>Starts a server with the controller's limits.</summary>
-    public static async Task<InteropServer> StartAsync()
+    /// <summary>Starts a server with the controller's limits; with <paramref name="failureLog"/>, also the controller's failure interceptor logging there.</summary>
+    public static async Task<InteropServer> StartAsync(Microsoft.Extensions.Logging.ILogger? failureLog = null)
     {
         var service = new InteropService();
         var host = await GrpcHost.StartAsync([new GrpcListenOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }],
-            services => services.AddSingleton(service), app => app.MapGrpcService<InteropService>());
+            services =>
+            {
+                services.AddSingleton(service);
+                if (failureLog is not null)
+                {
+                    services.AddSingleton(new Hawser.Controller.Api.FailureInterceptor(failureLog));
+                    services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(options => options.Interceptors.Add<Hawser.Controller.Api.FailureInterceptor>());
+                }
+            },
+            app => app.MapGrpcService<InteropService>());
         return new InteropServer(host, service);
     }
 

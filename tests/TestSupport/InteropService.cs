@@ -8,6 +8,8 @@ namespace Hawser.TestSupport;
 /// <summary>
 /// The interop service on Hawser's own server (Grpc.AspNetCore), with the same behaviour as
 /// tests/interop/server.js, and a record of what it saw (cancellations) for tests to assert on.
+/// Beyond the shared contract it can crash with a plain exception in each handler kind (Echo with
+/// fail_code -1, Sum given long.MinValue, Countdown with a negative fail_after, Chat given "crash").
 /// </summary>
 public sealed class InteropService : Interop.InteropBase
 {
@@ -51,6 +53,10 @@ public sealed class InteropService : Interop.InteropBase
         {
             await ObserveCancellation(Task.Delay(TimeSpan.FromMilliseconds(request.DelayMs), context.CancellationToken));
         }
+        if (request.FailCode == -1)
+        {
+            throw new InvalidOperationException("echo crashed as asked");
+        }
         if (request.FailCode != 0)
         {
             throw new RpcException(new Status((StatusCode)request.FailCode, request.FailMessage));
@@ -76,6 +82,10 @@ public sealed class InteropService : Interop.InteropBase
         var total = new Total();
         await foreach (var number in requestStream.ReadAllAsync(context.CancellationToken))
         {
+            if (number.Value == long.MinValue)
+            {
+                throw new InvalidOperationException("sum crashed as asked");
+            }
             total.Sum += number.Value;
             total.Count++;
         }
@@ -88,6 +98,10 @@ public sealed class InteropService : Interop.InteropBase
         var sent = 0;
         for (var value = request.From; value > 0; value--)
         {
+            if (request.FailAfter < 0 && sent == -request.FailAfter)
+            {
+                throw new InvalidOperationException("countdown crashed as asked");
+            }
             if (request.FailAfter > 0 && sent == request.FailAfter)
             {
                 throw new RpcException(new Status(StatusCode.Aborted, "countdown aborted as asked"));
@@ -106,6 +120,10 @@ public sealed class InteropService : Interop.InteropBase
     {
         await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
         {
+            if (message.Text == "crash")
+            {
+                throw new InvalidOperationException("chat crashed as asked");
+            }
             await responseStream.WriteAsync(new ChatMessage { Text = "echo: " + message.Text, Seq = message.Seq }, context.CancellationToken);
         }
     }
