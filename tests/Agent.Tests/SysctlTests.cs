@@ -70,6 +70,14 @@ public sealed class SysctlTests
         StringAssert.Contains(result.StandardOutput, "net.core.default_qdisc does not exist here");
         StringAssert.Contains(result.StandardOutput, "not visible inside a network namespace");
         Assert.AreEqual("900", await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+        // Only what the kernel took is written for boot, and the plan says what was left out.
+        var file = host.ReadFile("/etc/sysctl.d/60-hawser.conf");
+        StringAssert.Contains(file, "net.ipv4.tcp_keepalive_time = 900\n");
+        Assert.DoesNotContain("default_qdisc", file);
+        StringAssert.Contains(result.StandardOutput, "net.core.default_qdisc is left out of /etc/sysctl.d/60-hawser.conf");
+        var again = await host.ApplyAsync(spec, "web1", "-o", "json");
+        Assert.AreEqual(1, again.ExitCode, "the missing key still fails, and the file is not rewritten to hold it\n" + again.Output);
+        Assert.AreEqual(file, host.ReadFile("/etc/sysctl.d/60-hawser.conf"));
     }
 
     [TestMethod]

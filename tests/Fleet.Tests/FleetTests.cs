@@ -60,12 +60,17 @@ public sealed class FleetTests
             }
 
             // A candidate is dry-run on every node and stored nowhere.
-            var diff = await Ctl(net, controller, "diff", "-f", WriteSpec(data.Path, "candidate.yaml", Spec.Replace("\"610\"", "\"611\"", StringComparison.Ordinal)));
+            // web3's candidate also names a key its kernel lacks (net.core.default_qdisc is global, not per namespace).
+            var candidate = Spec.Replace("\"610\"", "\"611\"", StringComparison.Ordinal)
+                .Replace("web3: {labels: {role: web}}", "web3: {labels: {role: web}, sysctls: {net.core.default_qdisc: fq}}", StringComparison.Ordinal);
+            var diff = await Ctl(net, controller, "diff", "-f", WriteSpec(data.Path, "candidate.yaml", candidate));
             Assert.AreEqual(2, diff.ExitCode, diff.Output);
             foreach (var node in new[] { "web1", "web2", "web3" })
             {
                 StringAssert.Contains(diff.StandardOutput, $"{node}: 2 resource(s) would change");
             }
+            StringAssert.Contains(diff.StandardOutput, "web1: 2 resource(s) would change\n");
+            StringAssert.Contains(diff.StandardOutput, "web3: 2 resource(s) would change, 1 would fail\n", "a failure is counted apart from changes");
             StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_time: 610 -> 611");
             StringAssert.Contains(diff.StandardOutput, "/etc/sysctl.d/60-hawser.conf net.ipv4.tcp_keepalive_time: 610 -> 611");
             Assert.AreEqual("610", await hosts[0].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));

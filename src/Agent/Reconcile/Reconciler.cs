@@ -30,6 +30,7 @@ public static class Reconciler
             if (report.Outcome is ResourceOutcome.Failed or ResourceOutcome.Skipped)
             {
                 failed.Add(resource.Id);
+                context.Failed.Add(resource.Id);
             }
             reports.Add(report);
             progress?.Invoke(report);

@@ -15,6 +15,9 @@ public sealed class ResourceContext(HostPaths paths, WritableArea area, ICommand
     /// <summary>Where host files and /proc/sys are.</summary>
     public HostPaths Paths { get; } = paths;
 
+    /// <summary>Ids of the resources that failed or were skipped so far in this converge (a later resource may leave out what they did not set).</summary>
+    public HashSet<string> Failed { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Where writes may go, checked on the real file system.</summary>
     public WritableArea Area { get; } = area;
 

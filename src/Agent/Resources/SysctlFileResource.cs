@@ -19,7 +19,9 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     public IReadOnlyList<string> DependsOn => [];
 
     /// <summary>The file's content: concrete keys in order, as non-systemd hosts do not expand globs.</summary>
-    public byte[] Content()
+    public byte[] Content() => Content(values);
+
+    private static byte[] Content(IReadOnlyDictionary<string, string> values)
     {
         var text = new StringBuilder("# Managed by hawser-agent: changes here are overwritten. Edit the spec instead.\n");
         foreach (var (key, value) in values.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -34,21 +36,23 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     {
         var warnings = OverrideWarnings(context);
         warnings.AddRange(notes);
+        var (persisted, left) = Persisted(context);
+        warnings.AddRange(left.Select(key => $"{key} is left out of {hostPath}: its live value could not be set, and a key the kernel refuses is not written for boot"));
         var current = context.ReadFile(hostPath);
-        var wanted = Content();
+        var wanted = Content(persisted);
         if (current is not null && current.AsSpan().SequenceEqual(wanted))
         {
             return Task.FromResult(ResourcePlan.Synced(warnings));
         }
         if (current is null)
         {
-            return Task.FromResult(new ResourcePlan { Changes = [new Change(hostPath, null, $"{values.Count} keys")], Warnings = warnings });
+            return Task.FromResult(new ResourcePlan { Changes = [new Change(hostPath, null, $"{persisted.Count} keys")], Warnings = warnings });
         }
         // Say which keys differ, as a reviewer of the plan would want to see.
         var written = Parse(Encoding.UTF8.GetString(current)).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
-        var changes = values.Keys.Union(written.Keys).Order(StringComparer.Ordinal)
-            .Where(key => written.GetValueOrDefault(key) != values.GetValueOrDefault(key))
-            .Select(key => new Change($"{hostPath} {key}", written.GetValueOrDefault(key), values.GetValueOrDefault(key)))
+        var changes = persisted.Keys.Union(written.Keys).Order(StringComparer.Ordinal)
+            .Where(key => written.GetValueOrDefault(key) != persisted.GetValueOrDefault(key))
+            .Select(key => new Change($"{hostPath} {key}", written.GetValueOrDefault(key), persisted.GetValueOrDefault(key)))
             .ToList();
         if (changes.Count == 0)
         {
@@ -60,8 +64,16 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     /// <inheritdoc/>
     public Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        context.WriteFile(hostPath, Id, Content());
+        context.WriteFile(hostPath, Id, Content(Persisted(context).Values));
         return Task.CompletedTask;
+    }
+
+    /// <summary>The keys to write for boot: those whose live resource did not fail in this converge, and the ones left out.</summary>
+    private (IReadOnlyDictionary<string, string> Values, List<string> Left) Persisted(ResourceContext context)
+    {
+        var left = values.Keys.Where(key => context.Failed.Contains($"sysctl:{key}")).Order(StringComparer.Ordinal).ToList();
+        return left.Count == 0 ? (values, left)
+            : (values.Where(p => !left.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), left);
     }
 
     private List<string> OverrideWarnings(ResourceContext context)

@@ -49,8 +49,13 @@ internal sealed class DiffCommand : Command
                 foreach (var node in response.Nodes)
                 {
                     var pending = node.Resources.Where(r => r.State != ResourceState.InSync).ToList();
+                    var failing = pending.Count(r => StateWords.IsFailed(r.State));
+                    var changing = pending.Count - failing;
+                    // Would-change and failed apart: a failure is not a change the apply would make.
                     output.WriteLine(!node.Reachable ? $"{node.Node}: not connected, no dry run"
-                        : pending.Count == 0 ? $"{node.Node}: no changes" : $"{node.Node}: {pending.Count} resource(s) would change");
+                        : pending.Count == 0 ? $"{node.Node}: no changes"
+                        : failing == 0 ? $"{node.Node}: {changing} resource(s) would change"
+                        : $"{node.Node}: {changing} resource(s) would change, {failing} would fail");
                     foreach (var resource in pending)
                     {
                         output.WriteLine($"  {StateWords.Resource(resource.State),-13} {resource.Kind}:{resource.Name} {resource.Diff}{resource.Error}");
