@@ -56,6 +56,14 @@ public sealed class RolloutTests
             Assert.AreEqual("returned", NodeState(rollout, node), node);
         }
         Assert.AreEqual("pending", NodeState(rollout, "web5"), "the last batch was never moved");
+        // Every node runs what it should after the rollback: none is "pending", and the CLI says which are pinned.
+        var status = await fleet.CtlAsync("status", "-o", "json");
+        var nodes = JsonDocument.Parse(status.StandardOutput).RootElement.GetProperty("nodes").EnumerateArray().ToList();
+        var table = await fleet.CtlAsync("status");
+        Assert.IsTrue(nodes.All(n => n.GetProperty("state").GetString() is "in-sync" or "failed"), status.Output);
+        Assert.IsTrue(nodes.Any(n => n.TryGetProperty("pinnedRevision", out var pin) && pin.ValueKind == JsonValueKind.Number && pin.GetUInt64() == 1), status.Output);
+        StringAssert.Contains(table.StandardOutput, "pinned 1");
+        Assert.DoesNotContain("pending", table.StandardOutput);
         var after = fleet.Snapshot();
         for (var i = 0; i < Nodes.Length; i++)
         {

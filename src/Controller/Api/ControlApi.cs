@@ -245,6 +245,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             DesiredRevision = record.DesiredRevision,
             AppliedRevision = record.AppliedRevision,
             DriftCorrected = (uint)record.DriftCorrected,
+            PinnedRevision = record.PinnedRevision ?? 0,
         };
         if (record.LastReportAt is { } reportAt)
         {

@@ -295,7 +295,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var resources = report?.Resources ?? [];
         var connected = sessions.IsConnected(record.Name);
         var failed = resources.Count(r => StateWords.IsFailed(r.State));
-        var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision);
+        var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision, record.PinnedRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,
             record.LastSeen, record.LastReportAt, resources.Count(r => r.State == ResourceState.InSync), resources.Count(r => r.State == ResourceState.Changed),
             failed, record.DriftCorrected, certificateExpiry);

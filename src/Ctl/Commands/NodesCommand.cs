@@ -57,7 +57,7 @@ internal sealed class NodesCommand : Command
             return;
         }
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("NODE", "STATE", "LABELS", "AGENT", "REVISION", "RESOURCES", "LAST SEEN");
+            .AddColumns("NODE", "STATE", "LABELS", "AGENT", "APPLIED/DESIRED", "RESOURCES", "LAST SEEN");
         foreach (var node in nodes)
         {
             var counts = Count(node);
@@ -66,7 +66,7 @@ internal sealed class NodesCommand : Command
                 node.Connected ? "[green]connected[/]" : "[grey]disconnected[/]",
                 Markup.Escape(string.Join(",", node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))),
                 Markup.Escape(node.AgentVersion),
-                node.AppliedRevision == node.DesiredRevision ? $"{node.AppliedRevision}" : $"[yellow]{node.AppliedRevision}/{node.DesiredRevision}[/]",
+                node.AppliedRevision == (NodeState.Pin(node) ?? node.DesiredRevision) ? NodeState.Revisions(node) : $"[yellow]{NodeState.Revisions(node)}[/]",
                 counts.Failed > 0 ? $"[red]{counts.Failed} failed[/], {counts.InSync} ok" : $"{counts.InSync} ok",
                 node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -81,7 +81,8 @@ internal sealed class NodesCommand : Command
         node.DesiredRevision,
         node.AppliedRevision,
         node.LastSeen?.ToDateTimeOffset(),
-        Count(node));
+        Count(node),
+        NodeState.Pin(node));
 
     private static ResourceCounts Count(Node node) => NodeState.Count(node);
 }

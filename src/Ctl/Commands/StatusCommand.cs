@@ -12,7 +12,7 @@ internal sealed class StatusCommand : Command
 {
     private readonly Argument<string?> _node = new("NODE") { Description = "Show this node's resources one by one.", Arity = ArgumentArity.ZeroOrOne };
 
-    public StatusCommand() : base("status", "The fleet at a glance: connection, agent, desired/applied revision, resources, drift corrected.")
+    public StatusCommand() : base("status", "The fleet at a glance: connection, agent, applied/desired revision (and a rollout's pin), resources, drift corrected.")
     {
         Arguments.Add(_node);
         SetAction(RunAsync);
@@ -48,7 +48,7 @@ internal sealed class StatusCommand : Command
             output.WriteLine("No nodes have enrolled yet. `hawserctl token create` makes a join token.");
             return;
         }
-        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "AGENT", "REVISION", "RESOURCES", "DRIFT", "LAST SEEN");
+        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "AGENT", "APPLIED/DESIRED", "RESOURCES", "DRIFT", "LAST SEEN");
         foreach (var node in nodes)
         {
             var counts = NodeState.Count(node);
@@ -57,7 +57,7 @@ internal sealed class StatusCommand : Command
                 Markup.Escape(node.Name),
                 state switch { "in-sync" => "[green]in sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
                 Markup.Escape(node.AgentVersion),
-                $"{node.AppliedRevision}/{node.DesiredRevision}",
+                NodeState.Revisions(node),
                 $"{counts.InSync} in sync, {counts.Changed} changed, {(counts.Failed > 0 ? $"[red]{counts.Failed} failed[/]" : "0 failed")}",
                 node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "-",
                 node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture));
@@ -72,7 +72,8 @@ internal sealed class StatusCommand : Command
             output.WriteJson(ToOutput(node, detail: true), CtlJsonContext.Default.NodeStatusOutput);
             return;
         }
-        output.WriteLine($"{node.Name}: {NodeState.Of(node)}, revision {node.AppliedRevision}/{node.DesiredRevision}, agent {node.AgentVersion}, drift corrected {node.DriftCorrected}");
+        output.WriteLine($"{node.Name}: {NodeState.Of(node)}, revision {node.AppliedRevision} applied/{node.DesiredRevision} desired"
+            + (NodeState.Pin(node) is { } pin ? $" (a rollout holds it on revision {pin})" : "") + $", agent {node.AgentVersion}, drift corrected {node.DriftCorrected}");
         var table = new Table().Border(TableBorder.Simple).AddColumns("RESOURCE", "STATE", "DETAIL");
         foreach (var resource in node.Resources)
         {
@@ -85,7 +86,7 @@ internal sealed class StatusCommand : Command
     private static NodeStatusOutput ToOutput(Node node, bool detail) => new(
         node.Name, NodeState.Of(node), node.Connected, node.LastSeen?.ToDateTimeOffset(), node.AgentVersion,
         node.DesiredRevision, node.AppliedRevision, NodeState.Count(node), node.DriftCorrected,
-        detail ? [.. node.Resources.Select(ToOutput)] : null);
+        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node));
 
     /// <summary>One resource for JSON.</summary>
     public static ResourceOutput ToOutput(ResourceStatus resource) =>

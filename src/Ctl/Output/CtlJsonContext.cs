@@ -14,7 +14,8 @@ internal sealed record NodeOutput(
     ulong DesiredRevision,
     ulong AppliedRevision,
     DateTimeOffset? LastSeen,
-    ResourceCounts Resources);
+    ResourceCounts Resources,
+    ulong? PinnedRevision = null);
 
 /// <summary>Per-state counts of a node's resources from its last report.</summary>
 internal sealed record ResourceCounts(int InSync, int Changed, int Failed, int Other);
@@ -33,7 +34,8 @@ internal sealed record NodeStatusOutput(
     ulong AppliedRevision,
     ResourceCounts Resources,
     uint DriftCorrected,
-    IReadOnlyList<ResourceOutput>? Detail);
+    IReadOnlyList<ResourceOutput>? Detail,
+    ulong? PinnedRevision = null);
 
 /// <summary>One resource from a node's last report, or from a dry run.</summary>
 internal sealed record ResourceOutput(string Kind, string Name, string State, string Diff, string Error, IReadOnlyList<string> Warnings);

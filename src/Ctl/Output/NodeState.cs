@@ -8,7 +8,14 @@ internal static class NodeState
 {
     /// <summary>in-sync, pending (applied behind desired), failed, offline, or new (never reported).</summary>
     public static string Of(Node node) =>
-        StateWords.Node(node.Connected, node.LastReportAt is not null, node.Resources.Any(r => StateWords.IsFailed(r.State)), node.AppliedRevision, node.DesiredRevision);
+        StateWords.Node(node.Connected, node.LastReportAt is not null, node.Resources.Any(r => StateWords.IsFailed(r.State)), node.AppliedRevision, node.DesiredRevision, Pin(node));
+
+    /// <summary>The revision a rollout holds the node on, or null.</summary>
+    public static ulong? Pin(Node node) => node.PinnedRevision == 0 ? null : node.PinnedRevision;
+
+    /// <summary>APPLIED/DESIRED, with the pin when a rollout holds the node ("1/2 pinned 1").</summary>
+    public static string Revisions(Node node) =>
+        $"{node.AppliedRevision}/{node.DesiredRevision}" + (Pin(node) is { } pin ? $" pinned {pin}" : "");
 
     /// <summary>Per-state resource counts from the node's last report.</summary>
     public static ResourceCounts Count(Node node) => new(

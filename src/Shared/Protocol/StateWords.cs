@@ -5,12 +5,15 @@ namespace Hawser.Shared.Protocol;
 /// <summary>The words hawserctl and the web UI both use for node and resource states, so they never disagree.</summary>
 public static class StateWords
 {
-    /// <summary>in-sync, pending (applied behind desired), failed, offline, or new (never reported).</summary>
-    public static string Node(bool connected, bool reported, bool anyFailed, ulong applied, ulong desired) =>
+    /// <summary>
+    /// in-sync, pending (applied behind what it should run), failed, offline, or new (never reported). A node a rollout
+    /// pinned should run its <paramref name="pinned"/> revision, not the newest: on it, it is in sync.
+    /// </summary>
+    public static string Node(bool connected, bool reported, bool anyFailed, ulong applied, ulong desired, ulong? pinned = null) =>
         !connected ? "offline"
         : !reported ? "new"
         : anyFailed ? "failed"
-        : applied != desired ? "pending"
+        : applied != (pinned ?? desired) ? "pending"
         : "in-sync";
 
     /// <summary>True when a converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>

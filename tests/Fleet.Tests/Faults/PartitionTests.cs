@@ -75,7 +75,6 @@ public sealed class PartitionTests
             Assert.AreEqual("610", await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
 
             await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "up");
-            // (Pinned by the rollout, the nodes are listed as pending until it is done: issue 16 changes that.)
             await FleetTests.WaitForStatusAsync(net, controller, s => s.All(n => n.Applied == 2), "web2 gets revision 2 once its link returns");
             var resumed = await FleetTests.Ctl(net, controller, "rollout", "resume", id);
             Assert.AreEqual(0, resumed.ExitCode, resumed.Output);
