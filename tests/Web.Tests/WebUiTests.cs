@@ -149,6 +149,25 @@ public sealed class WebUiTests
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
         var context = await browser.NewContextAsync(new() { IgnoreHTTPSErrors = true, ViewportSize = new() { Width = 1200, Height = 900 } });
         var page = await context.NewPageAsync();
+        // Every console error and every response of 400 or more, on any page, is a defect (a CSP refusal, a missing icon).
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                lock (consoleErrors)
+                {
+                    consoleErrors.Add(message.Text);
+                }
+            }
+        };
+        var dialogs = new List<string>();
+        var acceptDialogs = false;
+        page.Dialog += async (_, dialog) =>
+        {
+            dialogs.Add(dialog.Message);
+            await (acceptDialogs ? dialog.AcceptAsync() : dialog.DismissAsync());
+        };
         async Task ShotAsync(IPage on, string name)
         {
             var path = Path.Combine(shots, $"{name}.png");
@@ -158,6 +177,9 @@ public sealed class WebUiTests
 
         await page.GotoAsync(fleet.Controller.Address.ToString());
         Assert.EndsWith("/login", page.Url, "not logged in: the page sends the browser to the login form");
+        Assert.AreEqual("448px", await page.EvaluateAsync<string>("getComputedStyle(document.body).maxWidth"), "the login page's stylesheet is applied (28em at 16px)");
+        var favicon = await page.APIRequest.GetAsync(new Uri(fleet.Controller.Address, "/favicon.ico").ToString());
+        Assert.AreEqual(200, favicon.Status, "the icon browsers ask for is served");
         await ShotAsync(page, "login");
         await page.FillAsync("input[name=token]", Token(fleet.Controller));
         await page.ClickAsync("button:has-text('Log in')");
@@ -216,16 +238,22 @@ public sealed class WebUiTests
         await page.WaitForSelectorAsync("#rollout-form");
         await page.SelectOptionAsync("#rollout-revision", "3");
         await page.FillAsync("input[name=batch]", "2");
-        await page.SelectOptionAsync("select[name=onFailure]", "rollback");
         await page.ClickAsync("#rollout-start");
-        await page.WaitForSelectorAsync("tr[data-node=web4][data-state=failed], tr[data-node=web4][data-state=returning], tr[data-node=web4][data-state=returned]",
-            new() { Timeout = 30_000 });
+        // Paused by web4's failure: promoting would skip its judgement, so Promote is off; Abort and Rollback ask first.
+        await page.WaitForSelectorAsync("#rollout-state[data-state=paused]", new() { Timeout = 60_000 });
+        Assert.IsTrue(await page.IsDisabledAsync("#rollout-promote"), "no promote past a failure");
+        StringAssert.Contains(await page.InnerTextAsync("#rollout-reason"), "web4");
+        await page.ClickAsync("#rollout-abort");
+        Assert.IsTrue(dialogs.Any(d => d.StartsWith("Abort rollout", StringComparison.Ordinal)), string.Join("; ", dialogs));
+        await fleet.Controller.WaitForReportsAsync(1);
+        Assert.AreEqual("paused", await page.GetAttributeAsync("#rollout-state", "data-state"), "a dismissed confirmation changes nothing");
+        acceptDialogs = true;
+        await page.ClickAsync("#rollout-rollback");
         await page.WaitForSelectorAsync("#rollout-state[data-state=rolled-back]", new() { Timeout = 60_000 });
         await ShotAsync(page, "rollout-rolled-back");
 
         Assert.IsTrue(await page.EvaluateAsync<bool>("window.__sameDocument === true"), "the progress arrived without reloading the page");
         StringAssert.Contains(await page.InnerTextAsync("tr[data-node=web4]"), "failed: sysctl:net.ipv4.tcp_fin_timeout");
-        StringAssert.Contains(await page.InnerTextAsync("#rollout-reason"), "web4");
         Assert.AreEqual("pending", await page.GetAttributeAsync("tr[data-node=web5]", "data-state"));
         var after = fleet.Snapshot();
         for (var i = 0; i < Nodes.Length; i++)
@@ -241,5 +269,6 @@ public sealed class WebUiTests
         await phone.WaitForSelectorAsync("tr[data-node=web5]");
         Assert.IsTrue(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling of the page on a phone");
         await ShotAsync(phone, "nodes-phone");
+        Assert.IsEmpty(consoleErrors, "the console stayed clean on every page: " + string.Join("\n", consoleErrors));
     }
 }

@@ -33,6 +33,10 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     public void MapTo(IEndpointRouteBuilder app)
     {
         app.MapGet("/login", context => LoginPageAsync(context, null, HttpStatusCode.OK));
+        // What a page shows before a login: its stylesheet (the CSP allows no inline style) and the icon browsers ask for.
+        app.MapGet("/login.css", context => PublicAssetAsync(context, "login.css"));
+        app.MapGet("/favicon.svg", context => PublicAssetAsync(context, "favicon.svg"));
+        app.MapGet("/favicon.ico", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapPost("/login", LoginAsync);
         app.MapPost("/logout", Api(mutating: true, (context, session) =>
         {
@@ -201,14 +205,21 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var message = error is null ? "" : $"""<p class="error" role="alert">{WebUtility.HtmlEncode(error)}</p>""";
         return context.Response.WriteAsync($"""
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Hawser: log in</title><style>body{"{"}font:16px system-ui,sans-serif;max-width:28em;margin:4em auto;padding:0 1em{"}"}
-            input,button{"{"}font:inherit;padding:.4em;margin:.3em 0;width:100%{"}"}.error{"{"}color:#b00{"}"}</style></head><body>
+            <title>Hawser: log in</title><link rel="stylesheet" href="/login.css"><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head><body>
             <h1>Hawser</h1>{message}
             <form method="post"><label>Admin token<input name="token" type="password" autocomplete="current-password" autofocus></label>
             <button>Log in</button></form>{certificate}
             <p><small>The token is in <code>{WebUtility.HtmlEncode(logins.TokenPath)}</code> on the controller (readable by its user only).</small></p>
             </body></html>
             """, context.RequestAborted);
+    }
+
+    private static Task PublicAssetAsync(HttpContext context, string file)
+    {
+        Secure(context.Response);
+        context.Response.ContentType = file.EndsWith(".css", StringComparison.Ordinal) ? "text/css; charset=utf-8" : "image/svg+xml";
+        context.Response.Headers.CacheControl = "public, max-age=3600";
+        return context.Response.WriteAsync(Asset(file)!, context.RequestAborted);
     }
 
     private static async Task IndexAsync(HttpContext context, WebSession session)

@@ -145,8 +145,15 @@ async function refreshRolloutList() {
 }
 
 const actions = {
-  pause: (s) => s === "running", resume: (s) => s === "paused", promote: (s) => s === "running" || s === "paused",
+  // Promoting past a failure would skip its judgement: only a rollout that is not stopped by a failure can be promoted.
+  pause: (s) => s === "running", resume: (s) => s === "paused", promote: (s, r) => s === "running" || (s === "paused" && !r.nodes.some((n) => n.state === "failed")),
   rollback: (s) => ["running", "paused", "done"].includes(s), abort: (s) => ["running", "paused", "rolling-back"].includes(s),
+};
+
+// Actions that cannot be taken back ask first.
+const confirmations = {
+  rollback: (id) => `Roll back rollout ${id}? Every node it moved returns to its previous revision.`,
+  abort: (id) => `Abort rollout ${id}? Nodes stay where they are and the rollout cannot be resumed.`,
 };
 
 // Updated in place as events arrive, so a button under the pointer is never replaced mid-click.
@@ -157,6 +164,7 @@ function renderRollout(r) {
     const buttons = Object.keys(actions).map((action) => el("button", {
       type: "button", id: `rollout-${action}`,
       onclick: async () => {
+        if (confirmations[action] && !confirm(confirmations[action](r.id))) return;
         try { renderRollout(await api(`/rollouts/${r.id}/${action}`, "POST")); } catch (error) { message.replaceChildren(failure(error)); }
       },
     }, action[0].toUpperCase() + action.slice(1)));
@@ -170,7 +178,7 @@ function renderRollout(r) {
   root.querySelector("#rollout-summary").replaceChildren(`Revision ${r.revision} · `, el("span", { id: "rollout-state", "data-state": r.state }, r.state),
     ` · batch ${Math.min(r.batch + 1, r.batches)} of ${r.batches}`, r.promoted ? " · promoted" : "", r.nextBatchAt ? ` · next batch at ${time(r.nextBatchAt)}` : "");
   root.querySelector("#rollout-reason").textContent = r.reason || "";
-  for (const action of Object.keys(actions)) root.querySelector(`#rollout-${action}`).disabled = !actions[action](r.state);
+  for (const action of Object.keys(actions)) root.querySelector(`#rollout-${action}`).disabled = !actions[action](r.state, r);
   root.querySelector("#rollout-nodes").replaceChildren(
     table(["Node", "Batch", "State", "From revision", "Detail"], r.nodes.map((n) => el("tr", { "data-node": n.node, "data-state": n.state },
       el("td", {}, n.node), el("td", {}, n.batch + 1), el("td", { class: "state" }, n.state), el("td", {}, n.previousRevision),
@@ -191,6 +199,7 @@ async function certificatesPage() {
         el("td", {}, c.nodes.map((n) => c.installed[n] === c.serial ? n : `${n} (${c.installed[n] ? "has " + c.installed[n] : "none installed"})`).join(", ")),
         el("td", {}, c.serial || "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
         el("td", {}, el("button", { type: "button", onclick: async (event) => {
+          if (!confirm(`Order a new certificate for ${c.name} now? Every node it names gets it and reloads.`)) return;
           event.target.disabled = true;
           try { await api(`/certificates/${encodeURIComponent(c.name)}/renew`, "POST"); route(); } catch (error) { message.replaceChildren(failure(error)); event.target.disabled = false; }
         } }, "Renew"))))));
