@@ -81,6 +81,34 @@ public sealed class SysctlTests
     }
 
     [TestMethod]
+    public async Task A_dry_run_refuses_values_the_kernel_cannot_take()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("types");
+        using var host = new AgentHost(ns);
+        // The modules this kernel has, as /lib/modules lists them (the test machine's kernel has none on disk).
+        var release = (await File.ReadAllTextAsync("/proc/sys/kernel/osrelease")).Trim();
+        host.WriteFile($"/lib/modules/{release}/modules.dep", "kernel/net/ipv4/tcp_htcp.ko.xz:\nkernel/net/ipv4/tcp_vegas.ko.xz:\n");
+        var spec = host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls:
+                  net.ipv4.tcp_keepalive_time: "ten minutes"
+                  net.ipv4.tcp_congestion_control: bbbr
+                  net.ipv4.tcp_fin_timeout: "30"
+            """);
+
+        var result = await host.ApplyAsync(spec, "web1", "--dry-run");
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardOutput, "net.ipv4.tcp_keepalive_time takes a whole number; the kernel holds '7200', the spec says 'ten minutes'");
+        StringAssert.Contains(result.StandardOutput, "bbbr is not a congestion control this kernel has");
+        StringAssert.Contains(result.StandardOutput, "no module tcp_bbbr is listed under /lib/modules");
+        StringAssert.Contains(result.StandardOutput, "/proc/sys/net/ipv4/tcp_fin_timeout: 60 -> 30", "the sound key is still planned");
+        Assert.DoesNotContain("not loaded -> loaded", result.StandardOutput);
+    }
+
+    [TestMethod]
     public async Task Removing_the_block_restores_the_values_and_removes_the_file()
     {
         using var ns = await NetworkNamespace.CreateAsync("undo");

@@ -10,6 +10,8 @@ namespace Hawser.Agent.Resources;
 /// </summary>
 public sealed class KernelModulesResource(string hostPath, IReadOnlyList<string> congestionControls) : IResource
 {
+    private static readonly string[] ModuleLists = ["modules.dep", "modules.builtin"];
+
     /// <summary>The resource id sysctls depend on.</summary>
     public const string ResourceId = "kernel-modules";
 
@@ -36,11 +38,39 @@ public sealed class KernelModulesResource(string hostPath, IReadOnlyList<string>
         var available = Available(context);
         foreach (var control in congestionControls.Where(c => !available.Contains(c)))
         {
+            if (KnownModules(context) is { } known && !known.Contains($"tcp_{control}"))
+            {
+                throw new ResourceException($"{control} is not a congestion control this kernel has: available now: {string.Join(' ', available.Order(StringComparer.Ordinal))}, " +
+                    $"and no module tcp_{control} is listed under /lib/modules");
+            }
             changes.Add(new Change($"module tcp_{control}", "not loaded", "loaded"));
         }
         return Task.FromResult(new ResourcePlan { Changes = changes });
     }
 
+    /// <summary>
+    /// The modules this kernel has (modules.dep and modules.builtin under /lib/modules/RELEASE), or null
+    /// when they cannot be read here: then the dry run cannot tell, and modprobe will.
+    /// </summary>
+    private static HashSet<string>? KnownModules(ResourceContext context)
+    {
+        var releaseFile = Path.Join(context.Paths.ProcSys, "kernel", "osrelease");
+        if (!File.Exists(releaseFile))
+        {
+            return null;
+        }
+        var directory = context.Paths.Map($"/lib/modules/{File.ReadAllText(releaseFile).Trim()}");
+        var lists = ModuleLists.Select(f => Path.Join(directory, f)).Where(File.Exists).ToList();
+        if (lists.Count == 0)
+        {
+            return null;
+        }
+        // Lines like "kernel/net/ipv4/tcp_bbr.ko.xz: ..." or "kernel/net/ipv4/tcp_cubic.ko".
+        return lists.SelectMany(File.ReadLines)
+            .Select(line => Path.GetFileName(line.Split(':')[0]))
+            .Select(name => name.Split('.')[0])
+            .ToHashSet(StringComparer.Ordinal);
+    }
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {

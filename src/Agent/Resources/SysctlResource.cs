@@ -24,9 +24,26 @@ public sealed class SysctlResource(string key, string value, IReadOnlyList<strin
     public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
     {
         var current = Read(context);
-        return Task.FromResult(Normalize(current) == Normalize(Value)
-            ? ResourcePlan.Synced()
-            : new ResourcePlan { Changes = [new Change(context.Paths.SysctlFile(Key), current, Value)] });
+        if (Normalize(current) == Normalize(Value))
+        {
+            return Task.FromResult(ResourcePlan.Synced());
+        }
+        CheckType(current);
+        return Task.FromResult(new ResourcePlan { Changes = [new Change(context.Paths.SysctlFile(Key), current, Value)] });
+    }
+
+    /// <summary>
+    /// What a dry run can know without writing: a key the kernel holds as numbers takes numbers, so
+    /// "ten minutes" fails the plan instead of passing as a change the kernel would refuse.
+    /// </summary>
+    private void CheckType(string current)
+    {
+        static bool Numbers(string text) => Normalize(text).Split(' ').All(t => long.TryParse(t, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _));
+        if (Normalize(current).Length > 0 && Numbers(current) && !Numbers(Value))
+        {
+            var count = Normalize(current).Split(' ').Length;
+            throw new ResourceException($"{Key} takes {(count == 1 ? "a whole number" : $"whole numbers ({count} here)")}; the kernel holds '{Normalize(current)}', the spec says '{Value}'");
+        }
     }
 
     /// <inheritdoc/>
