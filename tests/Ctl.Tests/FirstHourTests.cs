@@ -59,6 +59,7 @@ public sealed class FirstHourTests
             await agent.WaitForAsync("connected to");
         }
         var unmatched = await Ctl("--config", controller.CtlConfig, "nodes", "-l", "role=db");
+        var table = await Ctl("--config", controller.CtlConfig, "status");
 
         Assert.AreEqual(0, none.ExitCode, none.Output);
         StringAssert.Contains(none.StandardOutput, "No nodes have enrolled yet.");
@@ -67,6 +68,10 @@ public sealed class FirstHourTests
         Assert.AreEqual(0, token.ExitCode, token.Output);
         StringAssert.Contains(token.StandardOutput, $"hawser-agent run --controller {controller.Address.GetLeftPart(UriPartial.Authority)} --node NAME");
         Assert.DoesNotContain("--controller URL", token.StandardOutput);
+        // A table in a pipe: no padding lines, no trailing blanks; the revision column says which is which.
+        var lines = table.StandardOutput.TrimEnd('\n').Split('\n');
+        Assert.IsTrue(lines.All(l => l.Length > 0 && !l.EndsWith(' ')), "no blank or space-padded lines:\n" + table.StandardOutput.Replace(' ', '·'));
+        StringAssert.Contains(table.StandardOutput, "APPLIED/DESIRED");
     }
 
     [TestMethod]

@@ -49,6 +49,14 @@ public sealed class RolloutTests
         Assert.AreEqual(1, watched.ExitCode, "a rolled-back rollout is not a success\n" + watched.Output);
         StringAssert.Contains(watched.StandardOutput, "rolled-back");
         StringAssert.Contains(watched.StandardOutput, "web4: returned (failed: sysctl:net.ipv4.tcp_fin_timeout net.ipv4.tcp_fin_timeout does not exist here");
+        // Every progress line has its time; the final state comes after the last node's line; the reason is not repeated.
+        var lines = watched.StandardOutput.Split('\n');
+        var progress = lines.TakeWhile(l => !l.StartsWith("rollout ", StringComparison.Ordinal)).Where(l => l.Length > 0).ToList();
+        Assert.IsTrue(progress.Count > 0 && progress.All(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d\d:\d\d:\d\dZ ")), watched.StandardOutput);
+        var final = progress.FindIndex(l => l.Contains(": rolled-back, batch ", StringComparison.Ordinal));
+        Assert.IsTrue(final >= 0 && final > progress.FindLastIndex(l => l.Contains("  web", StringComparison.Ordinal)), "rolled-back is printed after the last node's line\n" + watched.StandardOutput);
+        StringAssert.Contains(watched.StandardOutput, "rolled-back, batch 2 of 3");
+        Assert.AreEqual(1, System.Text.RegularExpressions.Regex.Count(watched.StandardOutput, "every moved node is back on its previous revision"), watched.StandardOutput);
         var rollout = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "rolled-back", "rolled back");
         StringAssert.Contains(rollout.GetProperty("reason").GetString(), "1 node(s) failed, more than the 0 allowed: web4:");
         foreach (var node in new[] { "web1", "web2", "web3", "web4" })

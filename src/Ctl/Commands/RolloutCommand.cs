@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
@@ -99,7 +100,8 @@ internal sealed class RolloutCommand : Command
                 await Task.Delay(WatchInterval, cancellationToken);
                 rollout = await client.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
             }
-            Write(output, rollout);
+            // The reason was printed as the state changed; the table follows without repeating it.
+            Write(output, rollout, reasonShown: true);
             return rollout.State == "done" ? ExitCodes.Ok : ExitCodes.Failed;
         }, cancellationToken, Timeout.InfiniteTimeSpan);
     }
@@ -123,7 +125,7 @@ internal sealed class RolloutCommand : Command
             var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "REVISION", "STATE", "BATCH", "NODES", "STARTED", "REASON");
             foreach (var r in rollouts)
             {
-                table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), r.Revision.ToString(CultureInfo.InvariantCulture), r.State, $"{r.Batch}/{r.Batches}",
+                table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), r.Revision.ToString(CultureInfo.InvariantCulture), r.State, BatchWords(r),
                     r.Nodes.Count.ToString(CultureInfo.InvariantCulture), r.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(r.Reason));
             }
             output.WriteTable(table);
@@ -131,41 +133,60 @@ internal sealed class RolloutCommand : Command
         }, cancellationToken);
     }
 
-    /// <summary>Prints what changed since the last look: the rollout's state and each node's.</summary>
+    /// <summary>
+    /// Prints what changed since the last look, each line with its time (UTC): each node's state first, then the
+    /// rollout's, so "done" comes after the last node; while the next batch waits, a countdown every 10 s.
+    /// </summary>
     private static void Progress(ConsoleOutput output, Rollout rollout, Dictionary<string, string> seen)
     {
         if (output.Format == OutputFormat.Json)
         {
             return;
         }
-        var head = $"rollout {rollout.Id}: {rollout.State}, batch {Math.Min(rollout.Batch + 1, rollout.Batches)}/{rollout.Batches}" + (rollout.Reason.Length > 0 ? $" ({rollout.Reason})" : "");
-        if (seen.GetValueOrDefault("") != head)
-        {
-            output.WriteLine(head);
-            seen[""] = head;
-        }
+        var now = DateTimeOffset.UtcNow;
+        var stamp = now.ToString("HH:mm:ss'Z' ", CultureInfo.InvariantCulture);
         foreach (var node in rollout.Nodes)
         {
             var line = $"  {node.Node}: {node.State}" + (Detail(node) is { Length: > 0 } detail ? $" ({detail})" : "");
             if (seen.GetValueOrDefault(node.Node) != line)
             {
-                output.WriteLine(line);
+                output.WriteLine(stamp + line);
                 seen[node.Node] = line;
+            }
+        }
+        var head = $"rollout {rollout.Id}: {rollout.State}, {BatchWords(rollout)}" + (rollout.Reason.Length > 0 ? $" ({rollout.Reason})" : "");
+        if (seen.GetValueOrDefault("") != head)
+        {
+            output.WriteLine(stamp + head);
+            seen[""] = head;
+        }
+        if (rollout.State == "running" && rollout.NextBatchAt?.ToDateTimeOffset() is { } next && next > now)
+        {
+            var left = TimeSpan.FromSeconds(Math.Ceiling((next - now).TotalSeconds));
+            var bucket = $"{next:O}/{(int)left.TotalSeconds / 10}";
+            if (seen.GetValueOrDefault("countdown") != bucket)
+            {
+                output.WriteLine($"{stamp}  next batch in {Durations.Format(left)}");
+                seen["countdown"] = bucket;
             }
         }
     }
 
-    private static void Write(ConsoleOutput output, Rollout rollout)
+    /// <summary>"batch 2 of 3": the one way every command and the web UI say where a rollout is.</summary>
+    internal static string BatchWords(Rollout rollout) => $"batch {Math.Min(rollout.Batch + 1, rollout.Batches)} of {rollout.Batches}";
+
+    private static void Write(ConsoleOutput output, Rollout rollout, bool reasonShown = false)
     {
         if (output.Format == OutputFormat.Json)
         {
             output.WriteJson(ToOutput(rollout), CtlJsonContext.Default.RolloutOutput);
             return;
         }
-        output.WriteLine($"rollout {rollout.Id}: revision {rollout.Revision}, {rollout.State}, batch {Math.Min(rollout.Batch + 1, rollout.Batches)} of {rollout.Batches}"
+        // A paused rollout has no next batch until it is resumed: its time is not printed.
+        output.WriteLine($"rollout {rollout.Id}: revision {rollout.Revision}, {rollout.State}, {BatchWords(rollout)}"
             + (rollout.Promoted ? ", promoted" : "")
-            + (rollout.NextBatchAt is { } next ? $", next batch at {next.ToDateTimeOffset():u}" : ""));
-        if (rollout.Reason.Length > 0)
+            + (rollout.State == "running" && rollout.NextBatchAt is { } next ? $", next batch at {next.ToDateTimeOffset():u}" : ""));
+        if (rollout.Reason.Length > 0 && !reasonShown)
         {
             output.WriteLine($"  {rollout.Reason}");
         }

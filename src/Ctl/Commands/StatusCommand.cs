@@ -55,11 +55,11 @@ internal sealed class StatusCommand : Command
             var state = NodeState.Of(node);
             table.AddRow(
                 Markup.Escape(node.Name),
-                state switch { "in-sync" => "[green]in sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
+                state switch { "in-sync" => "[green]in-sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
                 Markup.Escape(node.AgentVersion),
                 NodeState.Revisions(node),
                 $"{counts.InSync} in sync, {counts.Changed} changed, {(counts.Failed > 0 ? $"[red]{counts.Failed} failed[/]" : "0 failed")}",
-                node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "-",
+                node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "0",
                 node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture));
         }
         output.WriteTable(table);

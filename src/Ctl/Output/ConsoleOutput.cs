@@ -23,7 +23,23 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         _stdout.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, typeInfo));
 
     /// <summary>Prints a table.</summary>
-    public void WriteTable(Table table) => _stdout.Write(table);
+    public void WriteTable(Table table)
+    {
+        if (_stdout.Profile.Capabilities.Ansi)
+        {
+            _stdout.Write(table);
+            return;
+        }
+        // In a pipe or a file: no padding lines, no trailing blanks, so grep, diff and copy see only the values.
+        using var writer = new StringWriter();
+        var plain = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
+        plain.Profile.Width = _stdout.Profile.Width;
+        plain.Write(table);
+        foreach (var line in writer.ToString().Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0))
+        {
+            _stdout.Profile.Out.Writer.WriteLine(line);
+        }
+    }
 
     /// <summary>Prints a plain line for people (never in JSON mode).</summary>
     public void WriteLine(string text) => _stdout.WriteLine(text);

@@ -135,7 +135,7 @@ function rolloutList(rollouts) {
   return rollouts.length === 0 ? el("p", { class: "muted" }, "None yet.")
     : table(["Id", "Revision", "State", "Batch", "Nodes", "Started", "Reason"], rollouts.map((r) => el("tr", { "data-rollout": r.id },
       el("td", {}, el("a", { href: `#/rollouts/${r.id}` }, r.id)), el("td", {}, r.revision), el("td", { "data-state": r.state }, r.state),
-      el("td", {}, `${Math.min(r.batch + 1, r.batches)}/${r.batches}`), el("td", {}, r.nodes.length), el("td", {}, time(r.createdAt)), el("td", {}, r.reason || "-"))));
+      el("td", {}, `${Math.min(r.batch + 1, r.batches)} of ${r.batches}`), el("td", {}, r.nodes.length), el("td", {}, time(r.createdAt)), el("td", {}, r.reason || "-"))));
 }
 
 // Only the list is refreshed: the form above it keeps what the operator is typing.
