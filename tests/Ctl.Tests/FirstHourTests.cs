@@ -92,4 +92,40 @@ public sealed class FirstHourTests
         Assert.DoesNotContain("Unknown", result.StandardError);
         Assert.DoesNotContain("Exception was thrown by handler", result.StandardError);
     }
+
+    [TestMethod]
+    [DataRow("hawserctl", new[] { "status" })]
+    [DataRow("hawserctl", new[] { "apply" })]
+    [DataRow("hawserctl", new[] { "diff" })]
+    [DataRow("hawserctl", new[] { "nodes" })]
+    [DataRow("hawserctl", new[] { "token", "create" })]
+    [DataRow("hawserctl", new[] { "rollout", "start" })]
+    [DataRow("hawserctl", new[] { "rollout", "status" })]
+    [DataRow("hawserctl", new[] { "certs", "renew" })]
+    [DataRow("hawser-agent", new[] { "apply" })]
+    [DataRow("hawser-agent", new[] { "run" })]
+    [DataRow("hawser-controller", new[] { "run" })]
+    [DataRow("hawser-controller", new[] { "check" })]
+    public async Task Each_verbs_help_ends_with_examples_and_shows_the_duration_format(string binary, string[] verb)
+    {
+        var help = await HawserProcesses.RunAsync(binary, [.. verb, "--help"]);
+
+        Assert.AreEqual(0, help.ExitCode, help.Output);
+        var examples = help.StandardOutput.TrimEnd().Split('\n').SkipWhile(l => l != "Examples:").Skip(1).ToList();
+        Assert.IsNotEmpty(examples, help.StandardOutput);
+        Assert.IsTrue(examples.All(l => l.StartsWith($"  {binary} ", StringComparison.Ordinal)), help.StandardOutput);
+        if (help.StandardOutput.Contains("<DURATION>", StringComparison.Ordinal))
+        {
+            StringAssert.Contains(help.StandardOutput, "(30s, 5m, 2h, 1h30m or 01:00:00)");
+        }
+    }
+
+    [TestMethod]
+    public async Task The_top_level_help_shows_an_optional_node_as_optional()
+    {
+        var help = await Ctl("--help");
+
+        StringAssert.Contains(help.StandardOutput, "  status [NODE]");
+        Assert.DoesNotContain("status <NODE>", help.StandardOutput);
+    }
 }

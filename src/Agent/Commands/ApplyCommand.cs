@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using Hawser.Shared.IO;
 using System.CommandLine;
 using Hawser.Agent.Configuration;
@@ -32,6 +33,7 @@ internal sealed class ApplyCommand : Command
         Options.Add(_dryRun);
         Options.Add(_output);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawser-agent apply -f fleet.yaml --node web1 --dry-run", "hawser-agent apply -f fleet.yaml --node web1");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Text;
 using Hawser.Agent.Install;
@@ -33,6 +34,7 @@ internal sealed class InstallCommand : Command
             Options.Add(option);
         }
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawser-agent install --controller https://ctl.example.org:7443 --node web1 --join-token TOKEN --ca-hash sha256:HEX");
     }
 
     /// <summary><c>hawser-agent uninstall [--purge] [--root DIR]</c>.</summary>

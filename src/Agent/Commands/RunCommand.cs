@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using Hawser.Agent.State;
 using System.CommandLine;
 using Hawser.Agent.Configuration;
@@ -30,6 +31,7 @@ internal sealed class RunCommand : Command
         Options.Add(_config);
         Options.Add(_interval);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --join-token TOKEN --ca-hash sha256:HEX", "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --interval 30s");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Controller.Store;
 
@@ -17,6 +18,7 @@ internal sealed class CheckCommand : Command
     {
         Options.Add(_data);
         SetAction(Run);
+        CommandExamples.Set(this, "hawser-controller check --data /var/lib/hawser-controller");
     }
 
     private int Run(ParseResult parse)

@@ -50,6 +50,7 @@ internal sealed class InitCommand : Command
         Options.Add(_ctlConfig);
         Options.Add(_url);
         SetAction(Run);
+        CommandExamples.Set(this, "hawser-controller init --data /var/lib/hawser-controller --name ctl.example.org --address 192.0.2.10 --write-ctl-config ~/.config/hawser/hawserctl.yaml");
     }
 
     private int Run(ParseResult parse)

@@ -39,6 +39,7 @@ internal sealed class InstallCommand : Command
             Options.Add(option);
         }
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawser-controller install --listen 0.0.0.0:7443");
     }
 
     /// <summary><c>hawser-controller uninstall [--purge] [--root DIR]</c>.</summary>

@@ -74,6 +74,7 @@ internal sealed class RunCommand : Command
         Options.Add(_acmeResolver);
         Options.Add(_certificateRetry);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

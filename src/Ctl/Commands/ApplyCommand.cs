@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol.V1;
@@ -21,6 +22,7 @@ internal sealed class ApplyCommand : Command
         Options.Add(_rollout);
         _rolloutOptions.AddTo(this);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl apply -f fleet.yaml -m \"BBR on the web hosts\"", "hawserctl apply -f fleet.yaml --rollout --batch 25% --pause 5m --check \"http://{address}/health\"");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
@@ -17,6 +18,7 @@ internal sealed class CertsCommand : Command
         SetAction((parse, cancellationToken) => ListAsync(parse, cancellationToken));
         var name = new Argument<string>("NAME") { Description = "The spec's certificate name." };
         var renew = new Command("renew", "Order the certificate now (whatever its expiry), wait for it, and deliver it to its nodes.") { name };
+        CommandExamples.Set(renew, "hawserctl certs renew www");
         renew.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));

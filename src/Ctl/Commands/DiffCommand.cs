@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol;
@@ -15,6 +16,7 @@ internal sealed class DiffCommand : Command
     {
         Options.Add(_file);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl diff -f fleet.yaml", "hawserctl diff -f fleet.yaml -o json | jq '.nodes[].resources'");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol.V1;
@@ -11,6 +12,7 @@ internal sealed class NodeCommand : Command
     {
         var name = new Argument<string>("NAME") { Description = "The node." };
         var remove = new Command("remove", "Forget a node and revoke its certificates; its agent is disconnected and can re-enroll only with a new join token.") { name };
+        CommandExamples.Set(remove, "hawserctl node remove web9");
         remove.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol.V1;
@@ -18,6 +19,7 @@ internal sealed class NodesCommand : Command
     {
         Options.Add(_selector);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl nodes", "hawserctl nodes -l role=web,site=fra1");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

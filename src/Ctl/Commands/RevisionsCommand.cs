@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
@@ -15,6 +16,7 @@ internal sealed class RevisionsCommand : Command
     {
         Options.Add(_limit);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl revisions --limit 5");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

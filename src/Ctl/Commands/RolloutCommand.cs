@@ -18,6 +18,7 @@ internal sealed class RolloutCommand : Command
         var rolloutOptions = new RolloutOptionSet();
         var revision = new Argument<ulong>("REVISION") { Description = "The stored revision to roll out (hawserctl revisions)." };
         var start = new Command("start", "Start rolling REVISION out; nodes outside the rollout keep what they run.") { revision };
+        CommandExamples.Set(start, "hawserctl rollout start 7 --batch 2 --pause 30s --on-failure rollback", "hawserctl rollout start 7 --canary --check \"http://{address}/health\" --hold 1m");
         rolloutOptions.AddTo(start);
         start.SetAction((parse, cancellationToken) => CallAsync(parse, (client, options) =>
             client.StartRolloutAsync(new StartRolloutRequest { Revision = parse.GetValue(revision), Options = rolloutOptions.Read(parse) }, options).ResponseAsync, cancellationToken));
@@ -26,6 +27,7 @@ internal sealed class RolloutCommand : Command
         var id = new Argument<ulong>("ID") { Description = "The rollout (default: the newest).", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch", "-w") { Description = "Follow it until it is done, paused, rolled back or aborted; exit 0 only when done." };
         var status = new Command("status", "One rollout: its state, batch and each node's state.") { id, watch };
+        CommandExamples.Set(status, "hawserctl rollout status --watch", "hawserctl rollout status 3 -o json");
         status.SetAction((parse, cancellationToken) => StatusAsync(parse, parse.GetValue(id), parse.GetValue(watch), cancellationToken));
         Subcommands.Add(status);
 

@@ -1,3 +1,4 @@
+using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
@@ -16,6 +17,7 @@ internal sealed class StatusCommand : Command
     {
         Arguments.Add(_node);
         SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl status", "hawserctl status web1 -o json");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -21,6 +21,7 @@ internal sealed class TokenCommand : Command
             }
         });
         var create = new Command("create", "Print a new join token, the controller CA's hash, and the hawser-agent command line that uses them.") { ttl, uses, labels };
+        CommandExamples.Set(create, "hawserctl token create --uses 3 --ttl 2h --labels role=web");
         create.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));

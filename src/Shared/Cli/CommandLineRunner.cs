@@ -34,6 +34,10 @@ public static class CommandLineRunner
             await Console.Error.WriteLineAsync($"See '{root.Name} --help'.");
             return usageExitCode;
         }
+        if (args.Any(a => a is "-h" or "--help" or "-?"))
+        {
+            return await HelpAsync(parse);
+        }
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -52,6 +56,37 @@ public static class CommandLineRunner
 
     /// <summary>Exit code when a command fails with an error it did not handle itself.</summary>
     public const int FailedExitCode = 1;
+
+    /// <summary>
+    /// System.CommandLine's help, with an optional argument shown as [NODE] in the command list (it prints
+    /// &lt;NODE&gt;, as if required), and the verb's examples at the end.
+    /// </summary>
+    private static async Task<int> HelpAsync(ParseResult parse)
+    {
+        using var text = new StringWriter();
+        var code = await parse.InvokeAsync(new InvocationConfiguration { Output = text });
+        var help = text.ToString();
+        var command = parse.CommandResult.Command;
+        foreach (var sub in command.Subcommands)
+        {
+            foreach (var argument in sub.Arguments.Where(a => a.Arity.MinimumNumberOfValues == 0))
+            {
+                var name = argument.HelpName ?? argument.Name;
+                help = help.Replace($"  {sub.Name} <{name}>", $"  {sub.Name} [{name}]", StringComparison.Ordinal);
+            }
+        }
+        await Console.Out.WriteAsync(help.TrimEnd() + Environment.NewLine);
+        if (CommandExamples.Of(command) is { Count: > 0 } examples)
+        {
+            await Console.Out.WriteLineAsync();
+            await Console.Out.WriteLineAsync("Examples:");
+            foreach (var example in examples)
+            {
+                await Console.Out.WriteLineAsync("  " + example);
+            }
+        }
+        return code;
+    }
 
     /// <summary>The word where a verb was expected but none matched, with the command it was given to; null otherwise.</summary>
     private static (Command Parent, string Word)? UnknownVerb(RootCommand root, ParseResult parse)
