@@ -65,14 +65,13 @@ public sealed class FleetTests
                 .Replace("web3: {labels: {role: web}}", "web3: {labels: {role: web}, sysctls: {net.core.default_qdisc: fq}}", StringComparison.Ordinal);
             var diff = await Ctl(net, controller, "diff", "-f", WriteSpec(data.Path, "candidate.yaml", candidate));
             Assert.AreEqual(2, diff.ExitCode, diff.Output);
-            foreach (var node in new[] { "web1", "web2", "web3" })
-            {
-                StringAssert.Contains(diff.StandardOutput, $"{node}: 2 resource(s) would change");
-            }
-            StringAssert.Contains(diff.StandardOutput, "web1: 2 resource(s) would change\n");
+            // Nodes with the same plan print once, together; each target is named once; a summary ends it.
+            StringAssert.Contains(diff.StandardOutput, "web1, web2: 2 resource(s) would change\n");
             StringAssert.Contains(diff.StandardOutput, "web3: 2 resource(s) would change, 1 would fail\n", "a failure is counted apart from changes");
-            StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time /proc/sys/net/ipv4/tcp_keepalive_time: 610 -> 611");
-            StringAssert.Contains(diff.StandardOutput, "/etc/sysctl.d/60-hawser.conf net.ipv4.tcp_keepalive_time: 610 -> 611");
+            StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time 610 -> 611\n");
+            StringAssert.Contains(diff.StandardOutput, "would-change  file:/etc/sysctl.d/60-hawser.conf net.ipv4.tcp_keepalive_time: 610 -> 611\n");
+            StringAssert.EndsWith(diff.StandardOutput, "3 of 3 node(s) would change (6 resource(s)), 1 would fail, 0 not connected\n");
+            Assert.AreEqual(2, System.Text.RegularExpressions.Regex.Count(diff.StandardOutput, "sysctl:net.ipv4.tcp_keepalive_time"), "printed once per group");
             Assert.AreEqual("610", await hosts[0].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
 
             // Someone edits web2's ufw defaults by hand: the agent puts it back and it shows as drift.

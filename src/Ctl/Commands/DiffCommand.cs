@@ -48,23 +48,64 @@ internal sealed class DiffCommand : Command
             }
             else
             {
-                foreach (var node in response.Nodes)
-                {
-                    var pending = node.Resources.Where(r => r.State != ResourceState.InSync).ToList();
-                    var failing = pending.Count(r => StateWords.IsFailed(r.State));
-                    var changing = pending.Count - failing;
-                    // Would-change and failed apart: a failure is not a change the apply would make.
-                    output.WriteLine(!node.Reachable ? $"{node.Node}: not connected, no dry run"
-                        : pending.Count == 0 ? $"{node.Node}: no changes"
-                        : failing == 0 ? $"{node.Node}: {changing} resource(s) would change"
-                        : $"{node.Node}: {changing} resource(s) would change, {failing} would fail");
-                    foreach (var resource in pending)
-                    {
-                        output.WriteLine($"  {StateWords.Resource(resource.State),-13} {resource.Kind}:{resource.Name} {resource.Diff}{resource.Error}");
-                    }
-                }
+                Print(output, response);
             }
             return changes ? 2 : ExitCodes.Ok;
         }, cancellationToken, timeout: TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>
+    /// Nodes whose plans are the same print once, together ("web1, web2: ..."); each target is named once
+    /// per line; a summary line ends it.
+    /// </summary>
+    private static void Print(ConsoleOutput output, DiffSpecResponse response)
+    {
+        var groups = response.Nodes
+            .Select(node => (node.Node, Text: PlanText(node)))
+            .GroupBy(n => n.Text, StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            output.WriteLine($"{string.Join(", ", group.Select(n => n.Node))}: {group.Key}");
+        }
+        var reachable = response.Nodes.Where(n => n.Reachable).ToList();
+        var changing = reachable.Count(n => n.Resources.Any(r => r.State == ResourceState.WouldChange));
+        var failing = reachable.Count(n => n.Resources.Any(r => StateWords.IsFailed(r.State)));
+        output.WriteLine($"{changing} of {response.Nodes.Count} node(s) would change " +
+            $"({reachable.Sum(n => n.Resources.Count(r => r.State == ResourceState.WouldChange))} resource(s)), {failing} would fail, " +
+            $"{response.Nodes.Count - reachable.Count} not connected");
+    }
+
+    /// <summary>One node's plan as text: the header, then one line per resource that is not in sync.</summary>
+    private static string PlanText(NodeDiff node)
+    {
+        if (!node.Reachable)
+        {
+            return "not connected, no dry run";
+        }
+        var pending = node.Resources.Where(r => r.State != ResourceState.InSync).ToList();
+        var failing = pending.Count(r => StateWords.IsFailed(r.State));
+        var changing = pending.Count - failing;
+        // Would-change and failed apart: a failure is not a change the apply would make.
+        var head = pending.Count == 0 ? "no changes"
+            : failing == 0 ? $"{changing} resource(s) would change"
+            : $"{changing} resource(s) would change, {failing} would fail";
+        return string.Concat([head, .. pending.Select(r => $"\n  {StateWords.Resource(r.State),-13} {r.Kind}:{r.Name} {Without(r.Diff, r)}{r.Error}")]);
+    }
+
+    /// <summary>A diff without the target its resource already names (a file's path, a sysctl's path under /proc/sys).</summary>
+    private static string Without(string diff, ResourceStatus resource)
+    {
+        var keyPath = resource.Kind == "sysctl" ? "/" + resource.Name.Replace('.', '/') : null;
+        return string.Join("; ", diff.Split("; ").Select(part =>
+        {
+            if (part.StartsWith(resource.Name + " ", StringComparison.Ordinal))
+            {
+                return part[(resource.Name.Length + 1)..];
+            }
+            var colon = part.IndexOf(": ", StringComparison.Ordinal);
+            var target = colon < 0 ? null : part[..colon];
+            return target is not null && (target == resource.Name || keyPath is not null && target.EndsWith(keyPath, StringComparison.Ordinal))
+                ? part[(colon + 2)..] : part;
+        }));
     }
 }
