@@ -128,4 +128,45 @@ public sealed class FirstHourTests
         StringAssert.Contains(help.StandardOutput, "  status [NODE]");
         Assert.DoesNotContain("status <NODE>", help.StandardOutput);
     }
+
+    [TestMethod]
+    public async Task Revisions_show_prints_a_stored_spec_and_diff_prints_hunks_as_diff_u_does()
+    {
+        using var temp = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(temp.Path);
+        var spec = Path.Combine(temp.Path, "spec.yaml");
+        var v1 = "apiVersion: hawser/v1\nnodes:\n" + string.Concat(Enumerable.Range(1, 20).Select(i => $"  web{i}: {{labels: {{role: web}}}}\n"))
+            + "profiles:\n  web: {selector: {role: web}, sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}}\n  db: {selector: {role: db}, sysctls: {net.ipv4.tcp_keepalive_time: \"700\"}}\n";
+        var v2 = v1.Replace("  web10: {labels: {role: web}}", "  web10: {labels: {role: db}}", StringComparison.Ordinal);
+        foreach (var text in new[] { v1, v2 })
+        {
+            File.WriteAllText(spec, text);
+            var applied = await Ctl("--config", controller.CtlConfig, "apply", "-f", spec);
+            Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        }
+
+        var show = await Ctl("--config", controller.CtlConfig, "revisions", "show", "1");
+        var diff = await Ctl("--config", controller.CtlConfig, "revisions", "diff", "1", "2");
+        var missing = await Ctl("--config", controller.CtlConfig, "revisions", "show", "9");
+
+        Assert.AreEqual(0, show.ExitCode, show.Output);
+        Assert.AreEqual(v1, show.StandardOutput);
+        Assert.AreEqual(2, diff.ExitCode, diff.Output);
+        Assert.AreEqual("""
+            --- revision 1
+            +++ revision 2
+            @@ -9,7 +9,7 @@
+               web7: {labels: {role: web}}
+               web8: {labels: {role: web}}
+               web9: {labels: {role: web}}
+            -  web10: {labels: {role: web}}
+            +  web10: {labels: {role: db}}
+               web11: {labels: {role: web}}
+               web12: {labels: {role: web}}
+               web13: {labels: {role: web}}
+
+            """, diff.StandardOutput, "one hunk of a one-line change, with line numbers, not the whole file");
+        Assert.AreEqual(1, missing.ExitCode, missing.Output);
+        StringAssert.Contains(missing.StandardError, "there is no revision 9");
+    }
 }

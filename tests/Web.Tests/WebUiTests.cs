@@ -187,8 +187,16 @@ public sealed class WebUiTests
         await ShotAsync(page, "nodes");
 
         await page.ClickAsync("nav a[data-view=revisions]");
+        // Unified first: only the hunk, with line numbers and +/-; side by side on request.
+        await page.WaitForSelectorAsync("#diff table.unified tr.added");
+        var unified = await page.InnerTextAsync("#diff table.unified");
+        StringAssert.Contains(unified, "+", "the added line is marked");
+        StringAssert.Contains(unified, "net.ipv4.tcp_fin_timeout", "revision 3 against revision 2");
+        StringAssert.StartsWith(await page.InnerTextAsync("#diff tr.hunk"), "@@ -");
+        var specLines = RolloutScenario.V2.Split('\n').Length;
+        Assert.IsLessThan(specLines + 2, await page.Locator("#diff table.unified tr").CountAsync(), "hunks, not the whole file");
+        await page.ClickAsync("#diff-toggle");
         await page.WaitForSelectorAsync("#diff table.diff td.changed");
-        StringAssert.Contains(await page.InnerTextAsync("#diff"), "net.ipv4.tcp_fin_timeout", "revision 3 beside revision 2");
         await ShotAsync(page, "revisions");
 
         await page.ClickAsync("nav a[data-view=certificates]");

@@ -33,6 +33,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context) => Task.FromResult(ListRevisions(request));
 
     /// <inheritdoc/>
+    public override Task<RevisionSpec> GetRevision(GetRevisionRequest request, ServerCallContext context)
+    {
+        var revision = store.GetRevision(request.Number) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Number}; `hawserctl revisions` lists them");
+        return Task.FromResult(new RevisionSpec { Revision = ToMessage(revision), SpecYaml = revision.SpecText });
+    }
+
+    /// <inheritdoc/>
     public override Task<ApplySpecResponse> ApplySpec(ApplySpecRequest request, ServerCallContext context) => ApplySpecAsync(request, context);
 
     /// <inheritdoc/>
@@ -93,17 +100,19 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var response = new ListRevisionsResponse();
         foreach (var revision in store.ListRevisions(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000)))
         {
-            response.Revisions.Add(new Revision
-            {
-                Number = revision.Number,
-                Author = revision.Author,
-                Message = revision.Message,
-                CreatedAt = Timestamp.FromDateTimeOffset(revision.CreatedAt),
-                SpecSha256 = revision.SpecSha256,
-            });
+            response.Revisions.Add(ToMessage(revision));
         }
         return response;
     }
+
+    private static Revision ToMessage(RevisionRecord revision) => new()
+    {
+        Number = revision.Number,
+        Author = revision.Author,
+        Message = revision.Message,
+        CreatedAt = Timestamp.FromDateTimeOffset(revision.CreatedAt),
+        SpecSha256 = revision.SpecSha256,
+    };
 
     /// <summary>Validates the whole spec (nothing stored on error), stores a revision, and pushes every connected node whose state changed.</summary>
     private async Task<ApplySpecResponse> ApplySpecAsync(ApplySpecRequest request, ServerCallContext context)

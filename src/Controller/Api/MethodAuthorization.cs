@@ -35,6 +35,7 @@ public static class MethodAuthorization
         ["/hawser.v1.ControlService/ApplySpec"] = Caller.Admin,
         ["/hawser.v1.ControlService/DiffSpec"] = Caller.Admin,
         ["/hawser.v1.ControlService/ListRevisions"] = Caller.Admin,
+        ["/hawser.v1.ControlService/GetRevision"] = Caller.Admin,
         ["/hawser.v1.ControlService/CreateJoinToken"] = Caller.Admin,
         ["/hawser.v1.ControlService/RemoveNode"] = Caller.Admin,
         ["/hawser.v1.ControlService/RevokeJoinToken"] = Caller.Admin,

@@ -331,7 +331,10 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
                 : throw new WebRequestException(HttpStatusCode.BadRequest, $"'{which}' must be a revision number");
         var left = Read(from, "from");
         var right = Read(to, "to");
-        return Json(new WebDiff(left.Number, right.Number, SideBySide.Rows(left.SpecText, right.SpecText)), WebJsonContext.Default.WebDiff);
+        var hunks = Hawser.Shared.Text.LineDiff.Hunks(Hawser.Shared.Text.LineDiff.Lines(left.SpecText, right.SpecText))
+            .Select(h => new WebDiffHunk(h.Header, [.. h.Lines.Select(l => new WebDiffLine(l.Change.ToString().ToLowerInvariant(), l.OldNumber, l.NewNumber, l.Text))]))
+            .ToList();
+        return Json(new WebDiff(left.Number, right.Number, hunks, SideBySide.Rows(left.SpecText, right.SpecText)), WebJsonContext.Default.WebDiff);
     }
 
     private Task<object?> Rollout(HttpContext context)

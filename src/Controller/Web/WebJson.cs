@@ -22,8 +22,14 @@ public sealed record WebRevision(ulong Number, string Author, string Message, Da
 /// <summary>One row of a side-by-side diff: the left and right lines (null where one side has none) and whether they differ.</summary>
 public sealed record WebDiffRow(string? Left, string? Right, bool Changed);
 
-/// <summary><c>GET /api/v1/revisions/diff?from=A&amp;to=B</c>.</summary>
-public sealed record WebDiff(ulong From, ulong To, IReadOnlyList<WebDiffRow> Rows);
+/// <summary>One line of a unified hunk: same, removed or added, with its line number on each side (0: not on that side).</summary>
+public sealed record WebDiffLine(string Change, int Old, int New, string Text);
+
+/// <summary>A unified hunk: its @@ header and lines.</summary>
+public sealed record WebDiffHunk(string Header, IReadOnlyList<WebDiffLine> Lines);
+
+/// <summary><c>GET /api/v1/revisions/diff?from=A&amp;to=B</c>: the unified hunks (what the page shows first) and the side-by-side rows.</summary>
+public sealed record WebDiff(ulong From, ulong To, IReadOnlyList<WebDiffHunk> Hunks, IReadOnlyList<WebDiffRow> Rows);
 
 /// <summary>A node of a rollout.</summary>
 public sealed record WebRolloutNode(string Node, uint Batch, string State, string Detail, string Failure, ulong PreviousRevision);

@@ -41,6 +41,20 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         }
     }
 
+    /// <summary>Prints text as it is (a stored spec), never through markup.</summary>
+    public void WriteRaw(string text) => _stdout.Profile.Out.Writer.Write(text);
+
+    /// <summary>Prints a line in <paramref name="style"/> (a Spectre style name) on a terminal, plain in a pipe.</summary>
+    public void WriteColoured(string line, string? style)
+    {
+        if (style is null || !_stdout.Profile.Capabilities.Ansi)
+        {
+            _stdout.Profile.Out.Writer.WriteLine(line);
+            return;
+        }
+        _stdout.MarkupLine($"[{style}]{Markup.Escape(line)}[/]");
+    }
+
     /// <summary>Prints a plain line for people (never in JSON mode).</summary>
     public void WriteLine(string text) => _stdout.WriteLine(text);
 

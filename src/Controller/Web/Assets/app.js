@@ -82,13 +82,24 @@ async function revisionsPage() {
   const to = el("select", { id: "diff-to" }, options);
   if (revisions.length > 1) from.value = revisions[1].number;
   const result = el("div", { id: "diff" });
+  let sideBySide = false;
+  const sign = { added: "+", removed: "-", same: " " };
+  // Unified first (hunks with line numbers, as hawserctl revisions diff prints them); side by side on request.
+  const render = (diff) => {
+    const toggle = el("button", { type: "button", id: "diff-toggle", onclick: () => { sideBySide = !sideBySide; render(diff); } }, sideBySide ? "Unified" : "Side by side");
+    const body = sideBySide
+      ? el("table", { class: "diff" }, el("thead", {}, el("tr", {}, el("th", {}, `revision ${diff.from}`), el("th", {}, `revision ${diff.to}`))),
+        el("tbody", {}, diff.rows.map((row) => el("tr", {}, el("td", { class: row.changed ? "changed" : "" }, row.left ?? ""), el("td", { class: row.changed ? "changed" : "" }, row.right ?? "")))))
+      : diff.hunks.length === 0 ? el("p", { class: "muted" }, "The two revisions store the same spec.")
+      : el("table", { class: "diff unified" }, el("tbody", {}, diff.hunks.flatMap((hunk) => [
+        el("tr", { class: "hunk" }, el("td", { colspan: 3 }, hunk.header)),
+        ...hunk.lines.map((line) => el("tr", { class: line.change },
+          el("td", { class: "number" }, line.old || ""), el("td", { class: "number" }, line.new || ""), el("td", {}, sign[line.change] + line.text)))])));
+    result.replaceChildren(toggle, body);
+  };
   const compare = async (event) => {
     if (event) event.preventDefault();
-    try {
-      const diff = await api(`/revisions/diff?from=${from.value}&to=${to.value}`);
-      result.replaceChildren(el("table", { class: "diff" }, el("thead", {}, el("tr", {}, el("th", {}, `revision ${diff.from}`), el("th", {}, `revision ${diff.to}`))),
-        el("tbody", {}, diff.rows.map((row) => el("tr", {}, el("td", { class: row.changed ? "changed" : "" }, row.left ?? ""), el("td", { class: row.changed ? "changed" : "" }, row.right ?? ""))))));
-    } catch (error) { result.replaceChildren(failure(error)); }
+    try { render(await api(`/revisions/diff?from=${from.value}&to=${to.value}`)); } catch (error) { result.replaceChildren(failure(error)); }
   };
   show(el("h1", {}, "Revisions"),
     table(["Number", "Message", "Author", "Stored"], revisions.map((r) => el("tr", {}, el("td", {}, r.number), el("td", {}, r.message || "-"), el("td", {}, r.author), el("td", {}, time(r.createdAt))))),
