@@ -184,6 +184,20 @@ public sealed class WebUiTests
         await page.FillAsync("input[name=token]", Token(fleet.Controller));
         await page.ClickAsync("button:has-text('Log in')");
         await page.WaitForSelectorAsync("tr[data-node=web5][data-state=in-sync]");
+        // The nodes page: counts by state, a filter that outlives live refreshes, sortable columns, "ago" times.
+        await page.WaitForFunctionAsync("document.querySelector('#node-summary [data-count=\"in-sync\"] .state')?.textContent === '5'");
+        StringAssert.Matches(await page.InnerTextAsync("tr[data-node=web1] td[data-last-seen]"), new System.Text.RegularExpressions.Regex(@"^\d+ (s|min|h|d) ago$"));
+        await page.FillAsync("#node-filter", "web3");
+        Assert.AreEqual(1, await page.Locator("tr[data-node]").CountAsync(), "the filter leaves web3");
+        await fleet.Controller.WaitForReportsAsync(2);
+        Assert.AreEqual(1, await page.Locator("tr[data-node]").CountAsync(), "the filter outlives the live refreshes");
+        Assert.AreEqual("web3", await page.InputValueAsync("#node-filter"));
+        Assert.IsTrue(await page.EvaluateAsync<bool>("document.activeElement.id === 'node-filter'"), "typing is not interrupted by a refresh");
+        await page.FillAsync("#node-filter", "");
+        await page.ClickAsync("th[data-sort=name] button");
+        Assert.AreEqual("web5", await page.GetAttributeAsync("tbody tr[data-node] >> nth=0", "data-node"), "sorted by name, descending");
+        await page.ClickAsync("th[data-sort=name] button");
+        Assert.AreEqual("web1", await page.GetAttributeAsync("tbody tr[data-node] >> nth=0", "data-node"));
         await ShotAsync(page, "nodes");
 
         await page.ClickAsync("nav a[data-view=revisions]");

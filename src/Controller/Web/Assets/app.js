@@ -47,19 +47,64 @@ function failure(error) {
 }
 
 // --- pages ----------------------------------------------------------------------------------
+// "3 min ago": how long since, in the largest whole unit; the exact time is the cell's tooltip.
+function ago(value) {
+  if (!value) return "never";
+  const seconds = Math.max(0, Math.round((Date.now() - new Date(value)) / 1000));
+  const [size, unit] = seconds < 60 ? [seconds, "s"] : seconds < 3600 ? [Math.floor(seconds / 60), "min"] : seconds < 86400 ? [Math.floor(seconds / 3600), "h"] : [Math.floor(seconds / 86400), "d"];
+  return `${size} ${unit} ago`;
+}
+
+// The nodes page's filter and sort outlive its live refreshes.
+const nodeView = { filter: "", sort: "name", descending: false };
+const nodeColumns = [
+  ["name", "Node", (n) => n.name], ["state", "State", (n) => n.state], ["connected", "Connected", (n) => (n.connected ? 1 : 0)],
+  ["revision", "Applied/desired", (n) => n.appliedRevision], ["resources", "Resources", (n) => n.failed * 1e6 + n.changed],
+  ["drift", "Drift", (n) => n.driftCorrected], ["expiry", "Certificate expiry", (n) => n.certificateExpiry || ""], ["seen", "Last seen", (n) => n.lastSeen || ""],
+];
+
 async function nodesPage() {
-  const nodes = await api("/nodes");
-  show(el("h1", {}, "Nodes"), el("p", { class: "muted" }, `${nodes.length} node(s); live.`),
-    table(["Node", "State", "Connected", "Revision (applied/desired)", "Resources", "Drift", "Certificate expiry", "Last seen"],
-      nodes.map((n) => el("tr", { "data-node": n.name, "data-state": n.state },
-        el("td", {}, el("a", { href: `#/nodes/${encodeURIComponent(n.name)}` }, n.name)),
-        el("td", { class: "state" }, n.state),
-        el("td", {}, n.connected ? "yes" : "no"),
-        el("td", {}, `${n.appliedRevision}/${n.desiredRevision}` + (n.pinnedRevision !== null && n.pinnedRevision !== undefined ? ` (pinned ${n.pinnedRevision})` : "")),
-        el("td", {}, `${n.inSync} in sync, ${n.changed} changed, ${n.failed} failed`),
-        el("td", {}, n.driftCorrected),
-        el("td", {}, time(n.certificateExpiry)),
-        el("td", {}, time(n.lastSeen))))));
+  const filter = el("input", { id: "node-filter", type: "search", placeholder: "Filter: name, label or state", value: nodeView.filter, size: 28 });
+  filter.addEventListener("input", () => { nodeView.filter = filter.value; renderNodes(); });
+  show(el("h1", {}, "Nodes"), el("p", { id: "node-summary" }), filter, el("div", { id: "node-table" }));
+  await refreshNodes();
+}
+
+let nodesShown = [];
+async function refreshNodes() {
+  nodesShown = await api("/nodes");
+  renderNodes();
+}
+
+function renderNodes() {
+  const summary = document.getElementById("node-summary");
+  const holder = document.getElementById("node-table");
+  if (!summary || !holder) return;
+  const count = (state) => nodesShown.filter((n) => n.state === state).length;
+  summary.replaceChildren(...["in-sync", "pending", "failed", "offline", "new"].filter((s) => s !== "new" || count(s) > 0).flatMap((state, i) =>
+    [i > 0 ? " · " : "", el("span", { "data-count": state, "data-state": state }, el("span", { class: "state" }, count(state)), ` ${state}`)]), " · live");
+  const words = nodeView.filter.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const matches = (n) => words.every((w) => [n.name, n.state, ...Object.entries(n.labels).map(([k, v]) => `${k}=${v}`)].some((t) => t.toLowerCase().includes(w)));
+  const [, , key] = nodeColumns.find(([id]) => id === nodeView.sort);
+  const rows = nodesShown.filter(matches).sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.name.localeCompare(b.name);
+    return nodeView.descending ? -order : order;
+  });
+  const headers = nodeColumns.map(([id, title]) => el("th", { "data-sort": id, "aria-sort": nodeView.sort === id ? (nodeView.descending ? "descending" : "ascending") : "none" },
+    el("button", { type: "button", class: "sort", onclick: () => { nodeView.descending = nodeView.sort === id && !nodeView.descending; nodeView.sort = id; renderNodes(); } },
+      title + (nodeView.sort === id ? (nodeView.descending ? " ▾" : " ▴") : ""))));
+  holder.replaceChildren(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers)), el("tbody", {},
+    rows.map((n) => el("tr", { "data-node": n.name, "data-state": n.state },
+      el("td", {}, el("a", { href: `#/nodes/${encodeURIComponent(n.name)}` }, n.name)),
+      el("td", { class: "state" }, n.state),
+      el("td", {}, n.connected ? "yes" : "no"),
+      el("td", {}, `${n.appliedRevision}/${n.desiredRevision}` + (n.pinnedRevision !== null && n.pinnedRevision !== undefined ? ` (pinned ${n.pinnedRevision})` : "")),
+      el("td", {}, `${n.inSync} in sync, ${n.changed} changed, ${n.failed} failed`),
+      el("td", {}, n.driftCorrected),
+      el("td", {}, time(n.certificateExpiry)),
+      el("td", { title: time(n.lastSeen), "data-last-seen": n.lastSeen || "" }, ago(n.lastSeen))))))),
+    rows.length < nodesShown.length ? el("p", { class: "muted" }, `${nodesShown.length - rows.length} node(s) hidden by the filter.`) : "");
 }
 
 async function nodePage(name) {
@@ -250,7 +295,9 @@ function live() {
     else if (current.name === "rollouts" && !current.arg) refreshSoon(refreshRolloutList);
   });
   source.addEventListener("nodes", () => {
-    if (current.name === "nodes" || current.name === "certificates") refreshSoon();
+    // On the list, only the table is redrawn: the filter box keeps its text and focus.
+    if (current.name === "nodes" && !current.arg) refreshSoon(refreshNodes);
+    else if (current.name === "nodes" || current.name === "certificates") refreshSoon();
   });
 }
 
