@@ -25,7 +25,7 @@ public sealed class FirstHourTests
         var result = await Ctl("-o", "yaml", "status");
 
         Assert.AreEqual(2, result.ExitCode, result.Output);
-        StringAssert.Contains(result.StandardError, "--output 'yaml' is not an output format; use table or json");
+        StringAssert.Contains(result.StandardError, "--output 'yaml' is not an output format; use table, wide or json");
         Assert.DoesNotContain("Hawser.Ctl", result.StandardError, "no type names");
     }
 
@@ -168,5 +168,33 @@ public sealed class FirstHourTests
             """, diff.StandardOutput, "one hunk of a one-line change, with line numbers, not the whole file");
         Assert.AreEqual(1, missing.ExitCode, missing.Output);
         StringAssert.Contains(missing.StandardError, "there is no revision 9");
+    }
+
+    [TestMethod]
+    public async Task On_a_narrow_terminal_the_last_columns_give_way_and_no_value_is_broken()
+    {
+        using var temp = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(temp.Path);
+        var secret = JsonDocument.Parse((await Ctl("--config", controller.CtlConfig, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+
+        // A real terminal of 60 columns (a pseudo-terminal from util-linux's script).
+        async Task<string> OnTerminalAsync(params string[] arguments)
+        {
+            var command = $"stty cols 60 rows 40; dotnet {HawserProcesses.DllPath("hawserctl")} --config {controller.CtlConfig} {string.Join(' ', arguments)}";
+            var result = await ExternalProcess.RunAsync("script", ["-qec", command, "/dev/null"]);
+            Assert.AreEqual(0, result.ExitCode, result.Output);
+            return System.Text.RegularExpressions.Regex.Replace(result.StandardOutput, @"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r", "");
+        }
+        var narrow = await OnTerminalAsync("status");
+        var wide = await OnTerminalAsync("-o", "wide", "status");
+
+        Assert.IsTrue(narrow.Split('\n').All(l => l.Length <= 60), "fits 60 columns:\n" + narrow);
+        StringAssert.Contains(narrow, "(hidden: RESOURCES, DRIFT, LAST SEEN; -o wide shows all)");
+        StringAssert.Contains(narrow, "  web1 ");
+        StringAssert.Matches(wide, new System.Text.RegularExpressions.Regex(@"web1 .* \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"), "-o wide keeps every column, each value whole on its line");
     }
 }

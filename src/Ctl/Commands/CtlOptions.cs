@@ -9,6 +9,8 @@ internal enum OutputFormat
     Table,
     /// <summary>Stable JSON for scripts (documented in the README).</summary>
     Json,
+    /// <summary>Tables with every column, however wide the terminal.</summary>
+    Wide,
 }
 
 /// <summary>Options every hawserctl command takes.</summary>
@@ -43,15 +45,16 @@ internal static class CtlOptions
     /// <summary>-o table|json.</summary>
     public static readonly Option<OutputFormat> Output = new("--output", "-o")
     {
-        Description = "Output format: table (default) or json.",
-        HelpName = "table|json",
+        Description = "Output format: table (default; on a narrow terminal the last columns give way before a value is broken), wide (every column) or json.",
+        HelpName = "table|wide|json",
         Recursive = true,
         DefaultValueFactory = _ => OutputFormat.Table,
         CustomParser = result => result.Tokens.Single().Value.ToLowerInvariant() switch
         {
             "table" => OutputFormat.Table,
+            "wide" => OutputFormat.Wide,
             "json" => OutputFormat.Json,
-            var other => Refuse(result, $"--output '{other}' is not an output format; use table or json"),
+            var other => Refuse(result, $"--output '{other}' is not an output format; use table, wide or json"),
         },
     };
 

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using Hawser.Ctl.Commands;
 using Hawser.Shared.Cli;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Hawser.Ctl.Output;
 
@@ -27,7 +28,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     {
         if (_stdout.Profile.Capabilities.Ansi)
         {
-            _stdout.Write(table);
+            WriteFitted(table);
             return;
         }
         // In a pipe or a file: no padding lines, no trailing blanks, so grep, diff and copy see only the values.
@@ -68,4 +69,61 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         }
         _stderr.WriteLine($"error: {message}");
     }
+
+    /// <summary>
+    /// On a terminal: no value is ever broken across lines (a serial must stay copyable). When the table is wider
+    /// than the terminal, its last columns give way (the first two, the row's name and state, stay) and a line
+    /// says which; <c>-o wide</c> keeps them all.
+    /// </summary>
+    private void WriteFitted(Table table)
+    {
+        var options = RenderOptions.Create(_stdout, _stdout.Profile.Capabilities);
+        var columns = table.Columns.Count;
+        var natural = new int[columns];
+        for (var c = 0; c < columns; c++)
+        {
+            natural[c] = ((IRenderable)table.Columns[c].Header).Measure(options, int.MaxValue).Max;
+        }
+        foreach (var row in table.Rows)
+        {
+            var c = 0;
+            foreach (var cell in row)
+            {
+                natural[c] = Math.Max(natural[c], cell.Measure(options, int.MaxValue).Max);
+                c++;
+            }
+        }
+        var kept = Enumerable.Range(0, columns).ToList();
+        // Each column of the simple border takes its width and three more (padding and rule).
+        int Width() => kept.Sum(c => natural[c] + 3) + 1;
+        while (Format != OutputFormat.Wide && Width() > _stdout.Profile.Width && kept.Count > 2)
+        {
+            kept.RemoveAt(kept.Count - 1);
+        }
+        var fitted = new Table().Border(table.Border);
+        foreach (var c in kept)
+        {
+            fitted.AddColumn(new TableColumn(table.Columns[c].Header).NoWrap());
+        }
+        foreach (var row in table.Rows)
+        {
+            var cells = row.ToList();
+            fitted.AddRow(kept.Select(c => cells[c]));
+        }
+        if (Format == OutputFormat.Wide)
+        {
+            // Let the terminal fold the long lines; the table itself breaks no value.
+            _stdout.Profile.Width = Math.Max(_stdout.Profile.Width, Width());
+        }
+        _stdout.Write(fitted);
+        if (kept.Count < columns)
+        {
+            var hidden = Enumerable.Range(0, columns).Except(kept).Select(c => Plain(table.Columns[c].Header, options));
+            // Written as it is: a hint that wraps would break its own words.
+            _stdout.Profile.Out.Writer.WriteLine($"(hidden: {string.Join(", ", hidden)}; -o wide shows all)");
+        }
+    }
+
+    private static string Plain(IRenderable renderable, RenderOptions options) =>
+        string.Concat(renderable.Render(options, int.MaxValue).Select(segment => segment.Text)).Trim();
 }
