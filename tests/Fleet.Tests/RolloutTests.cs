@@ -190,6 +190,23 @@ public sealed class RolloutTests
     }
 
     [TestMethod]
+    public async Task Watch_counts_down_the_pause_between_batches_and_ends_with_done_after_the_last_node()
+    {
+        await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
+        Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1)).ExitCode);
+        await fleet.WaitAppliedAsync(1);
+
+        RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "3", "--pause", "3s", "-o", "json"));
+        var watched = await fleet.CtlAsync("rollout", "status", "--watch");
+
+        Assert.AreEqual(0, watched.ExitCode, watched.Output);
+        var progress = watched.StandardOutput.Split('\n').TakeWhile(l => !l.StartsWith("rollout ", StringComparison.Ordinal)).Where(l => l.Length > 0).ToList();
+        Assert.IsTrue(progress.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d\d:\d\d:\d\dZ   next batch in \ds$")), "a countdown while the pause runs\n" + watched.StandardOutput);
+        Assert.IsTrue(progress[^1].Contains(": done, batch 2 of 2", StringComparison.Ordinal), "done is the last line of the progress\n" + watched.StandardOutput);
+        Assert.DoesNotContain("next batch at", watched.StandardOutput, "a finished rollout has no next batch");
+    }
+
+    [TestMethod]
     public async Task Pause_takes_effect_while_an_HTTP_check_is_still_waiting_for_an_answer()
     {
         await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
