@@ -19,7 +19,7 @@ public static class CommandLineRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
         {
-            if (UnknownVerb(root, parse) is { } verb)
+            if (UnknownVerb(parse) is { } verb)
             {
                 // One line and a hint, as git and kubectl do, instead of "required command" plus "unrecognized".
                 var nearest = Nearest(verb.Parent, verb.Word);
@@ -89,7 +89,7 @@ public static class CommandLineRunner
     }
 
     /// <summary>The word where a verb was expected but none matched, with the command it was given to; null otherwise.</summary>
-    private static (Command Parent, string Word)? UnknownVerb(RootCommand root, ParseResult parse)
+    private static (Command Parent, string Word)? UnknownVerb(ParseResult parse)
     {
         var command = parse.CommandResult.Command;
         if (command.Subcommands.Count == 0 || parse.UnmatchedTokens.Count == 0)
