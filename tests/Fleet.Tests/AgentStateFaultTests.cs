@@ -20,11 +20,7 @@ public sealed class AgentStateFaultTests
 
         File.WriteAllText(host.PathOf("/var/lib/hawser/desired.revision"), "\u0001garbage");
         await fleet.Agents[0].WaitForAsync("the stored desired state is unreadable");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (host.ReadFile("/var/lib/hawser/desired.revision") != "1" && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Poll.UntilAsync(() => host.ReadFile("/var/lib/hawser/desired.revision") == "1", TimeSpan.FromSeconds(30));
 
         Assert.AreEqual("1", host.ReadFile("/var/lib/hawser/desired.revision"), fleet.Diagnostics());
         StringAssert.Contains(string.Join("\n", fleet.Controller.Log), "node web1 cannot read its stored desired state", fleet.Diagnostics());
@@ -44,11 +40,7 @@ public sealed class AgentStateFaultTests
 
         await using var second = AgentProcess.Start(twin, "web1", fleet.Controller.Address, "--proc-sys", twin.PathOf("/proc-sys"));
         await second.WaitForAsync("connected to");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!fleet.Controller.Log.Any(l => l.Contains("two agents using one node's identity", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Poll.UntilAsync(() => fleet.Controller.Log.Any(l => l.Contains("two agents using one node's identity", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
 
         var warning = fleet.Controller.Log.FirstOrDefault(l => l.Contains("two agents using one node's identity", StringComparison.Ordinal));
         Assert.IsNotNull(warning, fleet.Diagnostics());

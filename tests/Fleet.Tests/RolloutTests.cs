@@ -96,11 +96,7 @@ public sealed class RolloutTests
         // Every report wakes the engine: two more from the failing node mean it looked again and still waits.
         var web4 = fleet.Agents.Single(a => a.Node == "web4");
         var reports = Reports(web4);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (Reports(web4) < reports + 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await Poll.UntilAsync(() => Reports(web4) >= reports + 2, TimeSpan.FromSeconds(30));
         var still = await fleet.WaitRolloutAsync(id, _ => true, "read");
         Assert.AreEqual("paused", still.GetProperty("state").GetString(), "it waits for the operator");
         Assert.AreEqual("pending", NodeState(still, "web5"));

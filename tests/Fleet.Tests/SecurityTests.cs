@@ -51,10 +51,7 @@ public sealed class SecurityTests
         }
         await using var reused = AgentProcess.Start(second, "web2", controller.Address, "--join-token", once, "--ca-hash", controller.CaHash);
         // Wait for the event itself: the brief token's expiry (the controller and the test share this clock).
-        while (DateTimeOffset.UtcNow <= briefExpires)
-        {
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(() => DateTimeOffset.UtcNow > briefExpires, TimeSpan.FromSeconds(30));
         await using var expired = AgentProcess.Start(third, "web3", controller.Address, "--join-token", brief, "--ca-hash", controller.CaHash);
 
         Assert.AreEqual(1, await reused.WaitForExitAsync(TimeSpan.FromSeconds(60)), reused.Output);

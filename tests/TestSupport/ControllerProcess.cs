@@ -107,13 +107,9 @@ public sealed class ControllerProcess : IAsyncDisposable
         for (var round = 0; round < rounds; round++)
         {
             var seen = await LastSeenAsync();
-            while ((await LastSeenAsync()).Any(n => seen.TryGetValue(n.Key, out var before) && n.Value <= before))
+            if (!await Poll.UntilAsync(async () => (await LastSeenAsync()).All(n => !seen.TryGetValue(n.Key, out var before) || n.Value > before), deadline - DateTime.UtcNow))
             {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new AssertFailedException($"not every node reported {rounds} more time(s) within {seconds} s");
-                }
-                await Task.Delay(100);
+                throw new AssertFailedException($"not every node reported {rounds} more time(s) within {seconds} s");
             }
         }
     }

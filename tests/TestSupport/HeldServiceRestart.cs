@@ -27,14 +27,9 @@ public sealed class HeldServiceRestart(string directory)
     /// <summary>Waits until the restart has started.</summary>
     public async Task WaitUntilHeldAsync(Func<string> diagnostics)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!File.Exists(_held))
+        if (!await Poll.UntilAsync(() => File.Exists(_held), TimeSpan.FromSeconds(60)))
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new AssertFailedException("the restart never started\n" + diagnostics());
-            }
-            await Task.Delay(50);
+            throw new AssertFailedException("the restart never started\n" + diagnostics());
         }
     }
 

@@ -243,10 +243,8 @@ public sealed class WebUiTests
         var status = System.Text.Json.JsonDocument.Parse((await fleet.CtlAsync("rollout", "status", "-o", "json")).StandardOutput).RootElement;
         if (status.TryGetProperty("nextBatchAt", out var nextBatch) && nextBatch.ValueKind == System.Text.Json.JsonValueKind.String)
         {
-            while (DateTimeOffset.UtcNow <= nextBatch.GetDateTimeOffset())
-            {
-                await Task.Delay(100);
-            }
+            var due = nextBatch.GetDateTimeOffset();
+            await Poll.UntilAsync(() => DateTimeOffset.UtcNow > due, TimeSpan.FromMinutes(1));
         }
         await fleet.Controller.WaitForReportsAsync(2);
         Assert.AreEqual("pending", await page.GetAttributeAsync("tr[data-node=web3]", "data-state"), "paused past the pause between batches: nothing moved");

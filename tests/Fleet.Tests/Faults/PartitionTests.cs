@@ -19,17 +19,9 @@ public sealed class PartitionTests
         """;
 
     [TestMethod]
-    public async Task A_node_cut_off_during_a_push_converges_to_the_revision_once_the_link_returns()
-    {
-        using var net = await FleetNetwork.CreateAsync();
-        using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
-        var hosts = new List<AgentHost>();
-        var agents = new List<AgentProcess>();
-        try
+    public Task A_node_cut_off_during_a_push_converges_to_the_revision_once_the_link_returns() =>
+        WithTwoNodesAtRevisionOneAsync(async (net, controller, data, hosts) =>
         {
-            await StartAtRevisionOneAsync(net, controller, data, hosts, agents);
-
             await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "down");
             var apply = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")));
             Assert.AreEqual(0, apply.ExitCode, apply.Output);
@@ -42,28 +34,12 @@ public sealed class PartitionTests
             Assert.AreEqual("610", cutOff, "the cut-off node kept revision 1 meanwhile");
             Assert.AreEqual("620", await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
             Assert.IsTrue(healed.All(n => n.Connected));
-        }
-        catch (AssertFailedException ex)
-        {
-            throw Explained(ex, controller, agents);
-        }
-        finally
-        {
-            await DisposeAsync(hosts, agents);
-        }
-    }
+        });
 
     [TestMethod]
-    public async Task A_node_cut_off_during_a_rollout_fails_its_gate_and_gets_the_revision_after_the_link_returns()
-    {
-        using var net = await FleetNetwork.CreateAsync();
-        using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
-        var hosts = new List<AgentHost>();
-        var agents = new List<AgentProcess>();
-        try
+    public Task A_node_cut_off_during_a_rollout_fails_its_gate_and_gets_the_revision_after_the_link_returns() =>
+        WithTwoNodesAtRevisionOneAsync(async (net, controller, data, hosts) =>
         {
-            await StartAtRevisionOneAsync(net, controller, data, hosts, agents);
             await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "down");
 
             var started = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")),
@@ -81,33 +57,51 @@ public sealed class PartitionTests
             await WaitRolloutAsync(net, controller, id, "done");
 
             Assert.AreEqual("620", await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+        });
+
+    /// <summary>
+    /// A controller in the hub and two agents, web1 and web2, each in its own namespace on the bridge, both at
+    /// revision 1; then <paramref name="scenario"/>, with every log attached when an assertion fails.
+    /// </summary>
+    private static async Task WithTwoNodesAtRevisionOneAsync(Func<FleetNetwork, ControllerProcess, TempDirectory, List<AgentHost>, Task> scenario)
+    {
+        using var net = await FleetNetwork.CreateAsync();
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", net.Hub);
+        var hosts = new List<AgentHost>();
+        var agents = new List<AgentProcess>();
+        try
+        {
+            var token = await FleetTests.TokenAsync(net, controller, uses: 2);
+            for (var i = 1; i <= 2; i++)
+            {
+                var host = new AgentHost(await net.AddHostAsync($"part{i}", i));
+                hosts.Add(host);
+                agents.Add(AgentProcess.Start(host, $"web{i}", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash));
+            }
+            foreach (var agent in agents)
+            {
+                await agent.WaitForAsync("connected to");
+            }
+            Assert.AreEqual(0, (await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v1.yaml", Spec("610")))).ExitCode);
+            await FleetTests.WaitForStatusAsync(net, controller, s => s.Count == 2 && s.All(n => n.Applied == 1), "both at revision 1");
+            await scenario(net, controller, data, hosts);
         }
         catch (AssertFailedException ex)
         {
-            throw Explained(ex, controller, agents);
+            throw new AssertFailedException(ex.Message + "\n" + string.Join("\n", controller.Log) + "\n" + string.Join("\n", agents.Select(a => $"--- {a.Node}:\n{a.Output}")), ex);
         }
         finally
         {
-            await DisposeAsync(hosts, agents);
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
         }
-    }
-
-    /// <summary>Two agents, web1 and web2, each in its own namespace on the bridge, both at revision 1.</summary>
-    private static async Task StartAtRevisionOneAsync(FleetNetwork net, ControllerProcess controller, TempDirectory data, List<AgentHost> hosts, List<AgentProcess> agents)
-    {
-        var token = await FleetTests.TokenAsync(net, controller, uses: 2);
-        for (var i = 1; i <= 2; i++)
-        {
-            var host = new AgentHost(await net.AddHostAsync($"part{i}", i));
-            hosts.Add(host);
-            agents.Add(AgentProcess.Start(host, $"web{i}", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash));
-        }
-        foreach (var agent in agents)
-        {
-            await agent.WaitForAsync("connected to");
-        }
-        Assert.AreEqual(0, (await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v1.yaml", Spec("610")))).ExitCode);
-        await FleetTests.WaitForStatusAsync(net, controller, s => s.Count == 2 && s.All(n => n.Applied == 1), "both at revision 1");
     }
 
     private static async Task<JsonElement> WaitRolloutAsync(FleetNetwork net, ControllerProcess controller, string id, string state)
@@ -124,20 +118,5 @@ public sealed class PartitionTests
             await Task.Delay(250);
         }
         throw new AssertFailedException($"rollout {id} never became {state}; last: {last}");
-    }
-
-    private static AssertFailedException Explained(AssertFailedException ex, ControllerProcess controller, List<AgentProcess> agents) =>
-        new(ex.Message + "\n" + string.Join("\n", controller.Log) + "\n" + string.Join("\n", agents.Select(a => $"--- {a.Node}:\n{a.Output}")), ex);
-
-    private static async Task DisposeAsync(List<AgentHost> hosts, List<AgentProcess> agents)
-    {
-        foreach (var agent in agents)
-        {
-            await agent.DisposeAsync();
-        }
-        foreach (var host in hosts)
-        {
-            host.Dispose();
-        }
     }
 }
