@@ -19,8 +19,6 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     public IReadOnlyList<string> DependsOn => [];
 
     /// <summary>The file's content: concrete keys in order, as non-systemd hosts do not expand globs.</summary>
-    public byte[] Content() => Content(values);
-
     private static byte[] Content(IReadOnlyDictionary<string, string> values)
     {
         var text = new StringBuilder("# Managed by hawser-agent: changes here are overwritten. Edit the spec instead.\n");
