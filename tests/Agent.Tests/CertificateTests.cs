@@ -143,17 +143,29 @@ public sealed class CertificateTests
         int rounds = 0, midInstall = 0;
 
         // Until at least three kills landed mid-install (the reload still pending: files moved, reload not done), 24 rounds at least.
+        var state = host.PathOf("/var/lib/hawser/state.json");
         for (var round = 1; round <= 80 && (round <= 24 || midInstall < 3); round++, rounds++)
         {
             WriteSource(host, pairs[round % 2]);
+            var stateBefore = File.GetLastWriteTimeUtc(state);
             using var agent = run();
             await KillWindow.WaitUntilLoadedAsync(agent, "hawser-agent");
-            await Task.Delay(random.Next(0, runLength));
+            if (round % 2 == 0)
+            {
+                // Anywhere in the run.
+                await Task.Delay(random.Next(0, runLength));
+            }
+            else
+            {
+                // Just after the agent records the pending reload, which it does right before it moves the first file.
+                await KillWindow.WaitForWriteAsync(agent, state, stateBefore);
+                await Task.Delay(random.Next(0, 15));
+            }
             var killed = !agent.HasExited;
             agent.Kill();
             await agent.WaitForExitAsync();
-            if (killed && File.Exists(host.PathOf("/var/lib/hawser/state.json"))
-                && System.Text.Json.JsonDocument.Parse(File.ReadAllText(host.PathOf("/var/lib/hawser/state.json"))).RootElement
+            if (killed && File.Exists(state)
+                && System.Text.Json.JsonDocument.Parse(File.ReadAllText(state)).RootElement
                     .GetProperty("pendingReloads").EnumerateArray().Any(r => r.GetString() == "www"))
             {
                 midInstall++;

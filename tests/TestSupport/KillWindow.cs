@@ -39,4 +39,17 @@ public static class KillWindow
         await process.WaitForExitAsync();
         return (int)Math.Max(50, timer.ElapsedMilliseconds);
     }
+
+    /// <summary>
+    /// Waits until <paramref name="process"/> rewrites <paramref name="path"/> (its write time moves past
+    /// <paramref name="before"/>) or exits: a kill just after lands inside the step the write opens. Polled every
+    /// millisecond, as the window can be that short.
+    /// </summary>
+    public static async Task WaitForWriteAsync(Process process, string path, DateTime before)
+    {
+        while (!process.HasExited && File.GetLastWriteTimeUtc(path) == before)
+        {
+            await Task.Delay(1);
+        }
+    }
 }

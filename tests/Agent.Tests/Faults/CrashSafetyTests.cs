@@ -63,10 +63,7 @@ public sealed class CrashSafetyTests
             else
             {
                 // Just after the agent first saves its state in this run (the undo record, written ahead of the change).
-                while (!process.HasExited && File.GetLastWriteTimeUtc(state) == stateBefore)
-                {
-                    await Task.Delay(1);
-                }
+                await KillWindow.WaitForWriteAsync(process, state, stateBefore);
                 await Task.Delay(random.Next(0, 15));
             }
             var killed = !process.HasExited;
