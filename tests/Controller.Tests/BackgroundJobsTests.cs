@@ -26,14 +26,15 @@ public sealed class BackgroundJobsTests
             running.TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
         }, stop.Token);
-        while (!running.Task.IsCompleted)
+        // Watched every millisecond: each down spell lasts only the short back-off of this test.
+        await Poll.UntilAsync(() =>
         {
             if (jobs.Problems.TryGetValue("certificate renewer", out var why))
             {
                 seenDown.Add(why);
             }
-            await Task.WhenAny(running.Task, Task.Delay(1));
-        }
+            return running.Task.IsCompleted;
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1));
 
         Assert.AreEqual(4, attempts);
         Assert.IsEmpty(jobs.Problems, "a running job is not reported down");
@@ -52,10 +53,7 @@ public sealed class BackgroundJobsTests
         using var stop = new CancellationTokenSource();
 
         var supervised = jobs.RunAsync("rollout engine", _ => Task.CompletedTask, stop.Token);
-        while (jobs.Problems.Count == 0)
-        {
-            await Task.Delay(1);
-        }
+        await Poll.UntilAsync(() => jobs.Problems.Count > 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1));
 
         Assert.AreEqual("it stopped on its own", jobs.Problems["rollout engine"]);
         await stop.CancelAsync();

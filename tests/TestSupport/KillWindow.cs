@@ -13,21 +13,17 @@ public static class KillWindow
     public static async Task WaitUntilLoadedAsync(Process process, string assembly)
     {
         var maps = $"/proc/{process.Id}/maps";
-        for (var i = 0; i < 4000 && !process.HasExited; i++)
+        await Poll.UntilAsync(() =>
         {
             try
             {
-                if (File.ReadAllText(maps).Contains(assembly, StringComparison.Ordinal))
-                {
-                    return;
-                }
+                return process.HasExited || File.ReadAllText(maps).Contains(assembly, StringComparison.Ordinal);
             }
             catch (IOException)
             {
-                return; // gone already
+                return true; // gone already
             }
-            await Task.Delay(5);
-        }
+        }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(5));
     }
 
     /// <summary>How long a run started by <paramref name="start"/> lasts from loading <paramref name="assembly"/> to its exit, in ms (at least 50).</summary>
@@ -47,9 +43,6 @@ public static class KillWindow
     /// </summary>
     public static async Task WaitForWriteAsync(Process process, string path, DateTime before)
     {
-        while (!process.HasExited && File.GetLastWriteTimeUtc(path) == before)
-        {
-            await Task.Delay(1);
-        }
+        await Poll.UntilAsync(() => process.HasExited || File.GetLastWriteTimeUtc(path) != before, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(1));
     }
 }
