@@ -107,16 +107,18 @@ public sealed class PartitionTests
     private static async Task<JsonElement> WaitRolloutAsync(FleetNetwork net, ControllerProcess controller, string id, string state)
     {
         var last = "";
-        for (var i = 0; i < 240; i++)
+        JsonElement rollout = default;
+        var reached = await Poll.UntilAsync(async () =>
         {
             var status = await FleetTests.Ctl(net, controller, "rollout", "status", id, "-o", "json");
             last = status.Output;
-            if (status.ExitCode is 0 or 1 && JsonDocument.Parse(status.StandardOutput).RootElement is var rollout && rollout.GetProperty("state").GetString() == state)
+            if (status.ExitCode is not (0 or 1))
             {
-                return rollout;
+                return false;
             }
-            await Task.Delay(250);
-        }
-        throw new AssertFailedException($"rollout {id} never became {state}; last: {last}");
+            rollout = JsonDocument.Parse(status.StandardOutput).RootElement;
+            return rollout.GetProperty("state").GetString() == state;
+        }, TimeSpan.FromMinutes(1));
+        return reached ? rollout : throw new AssertFailedException($"rollout {id} never became {state}; last: {last}");
     }
 }
