@@ -25,7 +25,9 @@ public sealed class SystemdNotifier : IDisposable
         }
         // A leading '@' names a socket in the abstract namespace.
         _endPoint = new UnixDomainSocketEndPoint(path[0] == '@' ? "\0" + path[1..] : path);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        // Non-blocking: a manager that stops reading fills the queue (net.unix.max_dgram_qlen, 10 by default),
+        // and a blocking send would then stall the converge loop that pings from inside its work.
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
     }
 
     /// <summary>True when running under a service manager that listens.</summary>
@@ -43,7 +45,7 @@ public sealed class SystemdNotifier : IDisposable
     /// </summary>
     public void Ready(string status, bool pingFromTimer = true)
     {
-        Send($"READY=1\nSTATUS={status}\nMAINPID={Environment.ProcessId}");
+        Send($"READY=1\nSTATUS={status}\nMAINPID={Environment.ProcessId}", mustArrive: true);
         if (pingFromTimer && WatchdogInterval is { } half)
         {
             _watchdog = new Timer(_ => Send("WATCHDOG=1"), null, half, half);
@@ -55,29 +57,44 @@ public sealed class SystemdNotifier : IDisposable
     {
         if (WatchdogInterval is not null)
         {
+            // A ping the full queue refuses is dropped: the next one is due in half a WatchdogSec.
             Send("WATCHDOG=1");
         }
     }
 
     /// <summary>Tells systemd the service is shutting down.</summary>
-    public void Stopping() => Send("STOPPING=1");
+    public void Stopping() => Send("STOPPING=1", mustArrive: true);
 
     /// <summary>Updates the status line `systemctl status` shows.</summary>
     public void Status(string status) => Send($"STATUS={status}");
 
-    private void Send(string message)
+    /// <summary>
+    /// Sends without blocking. A state change (<paramref name="mustArrive"/>) waiting behind a full queue is
+    /// retried for up to two seconds; anything else the queue refuses is dropped.
+    /// </summary>
+    private void Send(string message, bool mustArrive = false)
     {
         if (_socket is null)
         {
             return;
         }
-        try
+        var bytes = Encoding.UTF8.GetBytes(message);
+        for (var attempt = 0; ; attempt++)
         {
-            _socket.SendTo(Encoding.UTF8.GetBytes(message), _endPoint!);
-        }
-        catch (SocketException)
-        {
-            // The manager went away; the service itself carries on.
+            try
+            {
+                _socket.SendTo(bytes, _endPoint!);
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.WouldBlock && mustArrive && attempt < 40)
+            {
+                Thread.Sleep(50);
+            }
+            catch (SocketException)
+            {
+                // The manager went away or is not reading; the service itself carries on.
+                return;
+            }
         }
     }
 
