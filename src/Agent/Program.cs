@@ -6,6 +6,7 @@ var root = new RootCommand("hawser-agent: makes this host match the desired stat
 {
     new ApplyCommand(),
     new RunCommand(),
+    new HistoryCommand(),
     new InstallCommand(),
     InstallCommand.Uninstall(),
 };

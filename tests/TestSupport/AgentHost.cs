@@ -70,6 +70,9 @@ public sealed class AgentHost : IDisposable
     /// <summary>Every file under the root with its last write time, to prove nothing was written.</summary>
     public Dictionary<string, DateTime> Snapshot() =>
         Directory.EnumerateFileSystemEntries(Root, "*", SearchOption.AllDirectories)
+            // The local journal records every run, an in-sync one too (and so touches its directory): the agent's record, not a file it manages.
+            .Where(p => !Path.GetFileName(p).StartsWith("journal.jsonl", StringComparison.Ordinal) && !Path.GetFileName(p).StartsWith(".journal.jsonl", StringComparison.Ordinal)
+                && p != PathOf("/var/lib/hawser"))
             .ToDictionary(p => p, p => new FileInfo(p).LinkTarget is null ? File.GetLastWriteTimeUtc(p) : DateTime.MinValue);
 
     /// <inheritdoc/>

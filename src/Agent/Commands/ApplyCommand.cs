@@ -83,7 +83,12 @@ internal sealed class ApplyCommand : Command
                 count => output.Start(nodeName, file.FullName, dryRun, count), output.Resource);
             var result = report.Failed ? "failed" : report.HasPendingChanges ? "would-change" : "in-sync";
             output.Finish(nodeName, file.FullName, report, result);
-            return report.Failed ? ExitCodes.Failed : report.HasPendingChanges ? ExitCodes.ChangesPending : ExitCodes.InSync;
+            var exitCode = report.Failed ? ExitCodes.Failed : report.HasPendingChanges ? ExitCodes.ChangesPending : ExitCodes.InSync;
+            if (!dryRun)
+            {
+                Journal(paths, ApplyJournal.Entry(nodeName, file.FullName, report, result, exitCode));
+            }
+            return exitCode;
         }
         catch (InvalidDataException ex)
         {
@@ -103,6 +108,19 @@ internal sealed class ApplyCommand : Command
     }
 
     /// <summary>Reads the agent config and the spec; prints every problem and returns null when any.</summary>
+    /// <summary>Records the run in the local journal; a journal that cannot be written is a warning, not a failed apply (the host is as reported).</summary>
+    private static void Journal(HostPaths paths, JournalEntry entry)
+    {
+        try
+        {
+            ApplyJournal.Append(paths, entry);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warning: could not record this run in {paths.Map(ApplyJournal.HostPath)}: {ex.Message}");
+        }
+    }
+
     private static (AgentConfig, ResourceBlocks)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string configPath)
     {
         AgentConfig config;

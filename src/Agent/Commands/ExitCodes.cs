@@ -5,6 +5,8 @@ internal static class ExitCodes
 {
     /// <summary>The node is in sync afterwards.</summary>
     public const int InSync = 0;
+    /// <summary>Done (a command that converges nothing, such as history).</summary>
+    public const int Ok = 0;
 
     /// <summary>Something failed, or the input was invalid and nothing was changed.</summary>
     public const int Failed = 1;

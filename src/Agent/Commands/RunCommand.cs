@@ -4,7 +4,10 @@ using System.CommandLine;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Fleet;
 using Hawser.Shared.HostAccess;
+using Hawser.Shared.ServiceHosting;
 using Hawser.Shared.Transport;
+using Hawser.Agent.Output;
+using Microsoft.Extensions.Logging;
 
 namespace Hawser.Agent.Commands;
 
@@ -19,6 +22,7 @@ internal sealed class RunCommand : Command
     private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys." };
     private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath}." };
     private readonly Option<TimeSpan> _interval = Hawser.Shared.Cli.Durations.Option("--interval", "How often to converge unasked, correcting drift; default 60s", TimeSpan.FromSeconds(60));
+    private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
     public RunCommand() : base("run", "Enroll with the controller (once, with a join token), keep a stream to it, converge to the desired state it sends, correct drift, report.")
     {
@@ -30,6 +34,7 @@ internal sealed class RunCommand : Command
         Options.Add(_procSys);
         Options.Add(_config);
         Options.Add(_interval);
+        Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --join-token TOKEN --ca-hash sha256:HEX", "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --interval 30s");
     }
@@ -63,6 +68,9 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync("error: --interval must be at least one second");
             return ExitCodes.Usage;
         }
+        var node = parse.GetValue(_node)!;
+        using var loggers = LoggerFactory.Create(builder => builder.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Information));
+        var log = loggers.CreateLogger(AgentLog.Category);
         using var agent = new FleetAgent(new FleetAgentOptions
         {
             Controller = controller,
@@ -70,27 +78,27 @@ internal sealed class RunCommand : Command
             JoinToken = parse.GetValue(_token),
             CaHash = parse.GetValue(_caHash),
             Interval = interval,
-        }, config, paths, Console.Out);
-        RemoveStaleTemporaries(config, paths);
+        }, config, paths, log);
+        AgentLog.Starting(log, node);
+        RemoveStaleTemporaries(config, paths, log);
         // In fleet mode the agent's one TLS peer is its controller, checked against the pinned CA only.
         PinnedTrust.ExcludeSystemRoots();
-        Console.WriteLine($"hawser-agent {parse.GetValue(_node)} starting");
         return await agent.RunAsync(cancellationToken);
     }
 
     /// <summary>Before anything else writes: a previous run killed mid-write left temp files, some holding keys.</summary>
-    private static void RemoveStaleTemporaries(AgentConfig config, HostPaths paths)
+    private static void RemoveStaleTemporaries(AgentConfig config, HostPaths paths, ILogger log)
     {
         try
         {
             foreach (var removed in StaleTemporaries.Remove(config, paths, AgentState.Load(paths)))
             {
-                Console.WriteLine($"removed {removed}, left by an earlier run that was stopped mid-write");
+                AgentLog.StaleTemporaryRemoved(log, removed);
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            Console.WriteLine($"warning: could not look for temp files left by an earlier run: {ex.Message}");
+            AgentLog.StaleTemporariesUnreadable(log, ex.Message);
         }
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using Hawser.Agent.Configuration;
+using Hawser.Agent.Output;
+using Microsoft.Extensions.Logging;
 using Hawser.Shared.Acme;
 using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
@@ -26,7 +28,7 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
     }
 
     /// <summary>Starts the responder when configured; a port already taken is logged, and the webroot (if any) still answers.</summary>
-    public static async Task<ChallengeAnswerer> StartAsync(AcmeChallengeConfig config, HostPaths paths, TextWriter log, CancellationToken cancellationToken)
+    public static async Task<ChallengeAnswerer> StartAsync(AcmeChallengeConfig config, HostPaths paths, ILogger log, CancellationToken cancellationToken)
     {
         Http01Responder? responder = null;
         if (config.Listen != "none")
@@ -35,14 +37,15 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
             {
                 responder = await Http01Responder.StartAsync(IPEndPoint.Parse(config.Listen), cancellationToken);
                 // The CA's visit is worth a line: it says which host a validation reached.
-                responder.Answered = (token, how, remote) => log.WriteLine($"ACME HTTP-01: answered {token} ({how}) to {remote}");
-                await log.WriteLineAsync($"answering ACME HTTP-01 on {config.Listen}");
+                responder.Answered = (token, how, remote) => AgentLog.ChallengeAnswered(log, token, how, remote);
+                AgentLog.AnsweringChallenges(log, config.Listen);
             }
             catch (IOException ex)
             {
-                await log.WriteLineAsync($"warning: {ex.Message}; " + (config.Webroot is null
+                var consequence = config.Webroot is null
                     ? "this host cannot answer HTTP-01 challenges (set acmeChallenge.webroot in agent.yaml, or free the port)"
-                    : $"challenges are answered through {config.Webroot} only"));
+                    : $"challenges are answered through {config.Webroot} only";
+                AgentLog.ChallengePortUnavailable(log, ex.Message, consequence);
             }
         }
         return new ChallengeAnswerer(config, paths, responder);

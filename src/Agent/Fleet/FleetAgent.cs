@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Hawser.Agent.Configuration;
 using Hawser.Agent.Docker;
+using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.Resources;
 using Hawser.Shared.HostAccess;
@@ -13,6 +14,7 @@ using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Spec;
 using Hawser.Shared.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Hawser.Agent.Fleet;
 
@@ -40,7 +42,7 @@ public sealed record FleetAgentOptions
 /// the stream alive, and reconnects with exponential backoff and jitter. Whatever the connection
 /// does, it converges to its last desired state on an interval and reports what it corrected.
 /// </summary>
-public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, TextWriter log) : IDisposable
+public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, ILogger log) : IDisposable
 {
     private static readonly string Version = typeof(FleetAgent).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
     private readonly AgentIdentity _identity = new(paths);
@@ -69,7 +71,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             if (options.JoinToken is null || options.CaHash is null)
             {
-                await log.WriteLineAsync($"error: this host has not enrolled ({paths.Map("/var/lib/hawser/node.crt")} is missing); give --join-token and --ca-hash from `hawserctl token create`");
+                var certificate = paths.Map("/var/lib/hawser/node.crt");
+                AgentLog.NotEnrolled(log, certificate);
                 return Commands.ExitCodes.Usage;
             }
             var retry = new Backoff();
@@ -84,12 +87,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 {
                     // The network or the controller is not up yet: keep trying, like any other connection.
                     var wait = retry.Next();
-                    await log.WriteLineAsync($"cannot reach the controller yet ({RpcFailure.Describe((RpcException)ex.InnerException)}); retrying in {wait.TotalSeconds:0.0} s");
+                    var reason = RpcFailure.Describe((RpcException)ex.InnerException);
+                    var seconds = Math.Round(wait.TotalSeconds, 1);
+                    AgentLog.ControllerUnreachable(log, reason, seconds);
                     await Task.Delay(wait, cancellationToken);
                 }
                 catch (EnrollmentException ex)
                 {
-                    await log.WriteLineAsync($"error: {ex.Message}");
+                    AgentLog.EnrollmentRefused(log, ex.Message);
                     return Commands.ExitCodes.Failed;
                 }
             }
@@ -131,20 +136,23 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             catch (RpcException ex)
             {
-                await log.WriteLineAsync($"controller stream ended: {ex.StatusCode} {RpcFailure.Describe(ex)}");
+                var reason = RpcFailure.Describe(ex);
+                AgentLog.StreamEnded(log, ex.StatusCode, reason);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // Whatever a broken connection throws (I/O, TLS, a write on a cancelled call), the
                 // agent's job is to reconnect, never to exit.
-                await log.WriteLineAsync($"controller stream failed: {ex.GetType().Name}: {ex.Message}");
+                var error = Describe(ex);
+                AgentLog.StreamFailed(log, error);
             }
             if (DateTime.UtcNow - connectedAt > TimeSpan.FromMinutes(1))
             {
                 backoff.Reset();
             }
             var wait = backoff.Next();
-            await log.WriteLineAsync($"reconnecting in {wait.TotalSeconds:0.0} s");
+            var retryIn = Math.Round(wait.TotalSeconds, 1);
+            AgentLog.Reconnecting(log, retryIn);
             try
             {
                 await Task.Delay(wait, cancellationToken);
@@ -183,7 +191,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         var joined = await Call(() => new EnrollmentService.EnrollmentServiceClient(verified).JoinAsync(
             new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)).ResponseAsync);
         _identity.Save(joined.CertificatePem, joined.CaPem);
-        await log.WriteLineAsync($"enrolled as {options.Node}; certificate valid until {joined.NotAfter.ToDateTime():u}");
+        var notAfter = joined.NotAfter.ToDateTime().ToString("u", System.Globalization.CultureInfo.InvariantCulture);
+        AgentLog.Enrolled(log, options.Node, notAfter);
     }
 
     /// <summary>Renews the node certificate past two thirds of its life; a channel is made only then.</summary>
@@ -200,7 +209,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         var renewed = await new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(
             new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
         _identity.Save(renewed.CertificatePem, renewed.CaPem);
-        await log.WriteLineAsync($"certificate renewed; valid until {renewed.NotAfter.ToDateTime():u}");
+        var renewedUntil = renewed.NotAfter.ToDateTime().ToString("u", System.Globalization.CultureInfo.InvariantCulture);
+        AgentLog.CertificateRenewed(log, renewedUntil);
     }
 
     private async Task ConnectOnceAsync(CancellationToken cancellationToken)
@@ -220,7 +230,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied },
         }, cancellationToken);
         _stream = stream.RequestStream;
-        await log.WriteLineAsync($"connected to {options.Controller}");
+        AgentLog.Connected(log, options.Controller);
         try
         {
             await foreach (var message in stream.ResponseStream.ReadAllAsync(cancellationToken))
@@ -257,7 +267,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 }
                 _challenges?.UseThumbprint(desired.AcmeAccountThumbprint is { Length: > 0 } thumbprint ? thumbprint : null);
                 await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
-                await log.WriteLineAsync($"desired state: revision {message.DesiredState.Revision}");
+                AgentLog.DesiredState(log, desired.Revision);
                 Wake($"revision {message.DesiredState.Revision}");
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.DryRun:
@@ -297,7 +307,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            await log.WriteLineAsync($"dry run of revision {candidate.Revision} failed: {ex.GetType().Name}: {ex.Message}");
+            var error = Describe(ex);
+            AgentLog.DryRunFailed(log, candidate.Revision, error);
         }
         catch (OperationCanceledException)
         {
@@ -324,7 +335,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             if (await WaitForNextRoundAsync(cancellationToken) && _wakeReason == "SIGHUP")
             {
-                await log.WriteLineAsync("SIGHUP: converging now");
+                AgentLog.Hangup(log);
             }
             try
             {
@@ -333,7 +344,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // The next tick tries again; drift correction must not stop because one round failed.
-                await log.WriteLineAsync($"converge round failed: {ex.GetType().Name}: {ex.Message}");
+                var error = Describe(ex);
+                AgentLog.ConvergeRoundFailed(log, error);
             }
             // A stream can outlive a certificate; renew on the way, not only when reconnecting.
             try
@@ -342,7 +354,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                await log.WriteLineAsync($"certificate renewal failed, retrying later: {ex.GetType().Name}: {ex.Message}");
+                var error = Describe(ex);
+                AgentLog.RenewalFailed(log, error);
             }
         }
     }
@@ -390,7 +403,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             catch (InvalidDataException ex)
             {
                 // Corrupt local state must not look in sync: report it failed and ask for the state again.
-                await log.WriteLineAsync($"the stored desired state is unreadable: {ex.Message}; asking the controller to send it again");
+                AgentLog.DesiredStateUnreadable(log, ex.Message);
                 await SendAsync(new AgentMessage
                 {
                     Status = new StatusReport
@@ -443,7 +456,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             // Which ones, and why: the first thing an operator asks of a log line like this.
             var details = string.Join("; ", report.Resources.Where(r => r.State == ResourceState.Changed || StateWords.IsFailed(r.State))
                 .Select(r => $"{r.Kind}:{r.Name} {(r.State == ResourceState.Changed ? r.Diff : r.Error).ReplaceLineEndings(" ")}".TrimEnd()));
-            await log.WriteLineAsync($"converged revision {revision}: {changed} changed, {failed} failed: {details}");
+            if (failed > 0)
+            {
+                AgentLog.ConvergedWithFailures(log, revision, changed, failed, details);
+            }
+            else
+            {
+                AgentLog.Converged(log, revision, changed, failed, details);
+            }
         }
         await SendAsync(new AgentMessage { Status = report });
     }
@@ -523,13 +543,17 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             or InvalidOperationException)
         {
             // The stream is gone; the read loop notices and reconnects, and the next converge reports again.
-            await log.WriteLineAsync($"message not sent, the stream is closing: {ex.GetType().Name}");
+            var error = ex.GetType().Name;
+            AgentLog.NotSent(log, error);
         }
         finally
         {
             _writing.Release();
         }
     }
+
+    /// <summary>An exception as a log line gives it: its type and message.</summary>
+    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
 
     /// <inheritdoc/>
     public void Dispose()
