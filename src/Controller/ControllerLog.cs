@@ -29,8 +29,36 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: resumed after restart ({State}, batch {Batch})")]
     public static partial void RolloutResumed(ILogger logger, ulong id, string state, uint batch);
 
+    /// <summary>A rollout stopped or paused: information when it finished as asked (done, rolled back), a warning otherwise.</summary>
+    public static void RolloutStopped(ILogger logger, ulong id, string state, string reason)
+    {
+        if (state is "done" or "rolled-back")
+        {
+            RolloutFinished(logger, id, state, reason);
+        }
+        else
+        {
+            RolloutHalted(logger, id, state, reason);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: {State}: {Reason}")]
+    private static partial void RolloutFinished(ILogger logger, ulong id, string state, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Id}: {State}: {Reason}")]
-    public static partial void RolloutStopped(ILogger logger, ulong id, string state, string reason);
+    private static partial void RolloutHalted(ILogger logger, ulong id, string state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: {Action} by {Actor}")]
+    public static partial void RolloutControlled(ILogger logger, ulong id, string action, string actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "revision {Revision} applied by {Actor} ({Message}): {Changed} node(s) changed, {Pushed} pushed")]
+    public static partial void Applied(ILogger logger, ulong revision, string actor, string message, int changed, int pushed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node}: {Summary}")]
+    public static partial void NodeReported(ILogger logger, string node, string summary);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: {Summary}")]
+    public static partial void NodeFailed(ILogger logger, string node, string summary);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "rollout step failed: {Error}; retrying")]
     public static partial void RolloutStepFailed(ILogger logger, string error);
@@ -52,4 +80,7 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} cannot read its stored desired state ({Error}); sending it again")]
     public static partial void DesiredStateResent(ILogger logger, string node, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "event log: {Count} event(s) older than {Retention} pruned")]
+    public static partial void EventsPruned(ILogger logger, int count, TimeSpan retention);
 }

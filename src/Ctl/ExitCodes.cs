@@ -5,10 +5,12 @@ internal static class ExitCodes
 {
     /// <summary>Done.</summary>
     public const int Ok = 0;
-    /// <summary>The controller answered with an error.</summary>
+    /// <summary>The controller answered with an error, or a node failed to converge.</summary>
     public const int Failed = 1;
     /// <summary>The command line is wrong.</summary>
     public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
     /// <summary>The controller could not be reached.</summary>
     public const int Unreachable = 3;
+    /// <summary>A node did not report the awaited revision in time (apply, certs renew, rollout watch), or status --check found a node not in sync.</summary>
+    public const int NoReport = 4;
 }

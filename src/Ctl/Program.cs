@@ -12,6 +12,7 @@ var root = new RootCommand("hawserctl: see and steer a Hawser fleet through its 
     new ApplyCommand(),
     new DiffCommand(),
     new RevisionsCommand(),
+    new EventsCommand(),
     new NodeCommand(),
     new TokenCommand(),
     new CertsCommand(),

@@ -9,6 +9,7 @@ using Hawser.Benchmarks;
 // acme [ROUNDS]    apply-to-installed on three agents against Pebble, beside certbot for one host (needs root, certbot)
 // rollout [ROUNDS] ten agents: a revision pushed to all at once, beside rolled out in batches of 2 (needs root)
 // ui [NODES] [ROUNDS] the web UI's Nodes page with NODES nodes in headless Chromium: first contentful paint, table on screen
+// eventlog [ROUNDS] the event log: 1000 reports stored without and with their events; events --since 24h on 1,000,000 events
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
 {
@@ -21,6 +22,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "fleet":
         return await FleetBenchmark.RunAsync([.. args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture))]);
+    case "eventlog":
+        return await EventLogBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
     case "acme":
         return await AcmeBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 6);
     case "rollout":

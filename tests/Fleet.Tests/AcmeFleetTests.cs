@@ -57,7 +57,7 @@ public sealed class AcmeFleetTests
 
     /// <summary>How many of the CA's validation requests the agent answered, by its log (the controller's preflight probes aside).</summary>
     private static int Answers(AgentProcess agent) =>
-        agent.Output.Split('\n').Count(l => l.StartsWith("ACME HTTP-01: answered", StringComparison.Ordinal) && !l.Contains("(preflight probe)", StringComparison.Ordinal));
+        agent.Output.Split('\n').Count(l => l.Contains(" ACME HTTP-01: answered", StringComparison.Ordinal) && !l.Contains("(preflight probe)", StringComparison.Ordinal));
 
     private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
@@ -142,7 +142,7 @@ public sealed class AcmeFleetTests
             await StartAgentsAsync(controller, [host], ["web1"], ["127.0.4.11"], agents);
             var spec = Path.Combine(data.Path, "spec.yaml");
             File.WriteAllText(spec, OneNodeSpec(pebble.Directory, domain));
-            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
 
             var refused = await Ctl(controller, "certs", "renew", "www");
 
@@ -199,11 +199,11 @@ public sealed class AcmeFleetTests
                     domains: [{{{domain}}}]
                     install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}]
             """);
-        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
         await restart.WaitUntilHeldAsync(() => agent.Output);
 
         // The converge is inside ndppd's restart; the order's challenge must still be taken and acknowledged.
-        var renewed = await Ctl(controller, "certs", "renew", "www");
+        var renewed = await Ctl(controller, "certs", "renew", "www", "--no-wait");
 
         Assert.AreEqual(0, renewed.ExitCode, renewed.Output + "\n" + string.Join("\n", controller.Log) + "\n" + agent.Output);
         Assert.IsTrue(restart.IsHeld, "the certificate was issued while the converge was still held");
@@ -229,7 +229,7 @@ public sealed class AcmeFleetTests
             await StartAgentsAsync(controller, [host], ["web1"], ["127.0.4.21"], agents);
             var spec = Path.Combine(data.Path, "spec.yaml");
             File.WriteAllText(spec, OneNodeSpec(pebble.Directory, domain, "keyType: rsa-2048"));
-            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
 
             // The order fails while the CA is down, and says so where an operator looks.
             StringAssert.Contains(await WaitForLastErrorAsync(controller), "cannot reach the CA at " + pebble.Directory);
@@ -244,7 +244,7 @@ public sealed class AcmeFleetTests
 
             // Pebble 2.4 offers no profiles: asking for one is refused by name before ordering.
             File.WriteAllText(spec, OneNodeSpec(pebble.Directory, domain, "profile: shortlived"));
-            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
             var refused = await Ctl(controller, "certs", "renew", "www");
             Assert.AreEqual(1, refused.ExitCode, refused.Output);
             StringAssert.Contains(refused.StandardError, "shortlived");
@@ -290,7 +290,7 @@ public sealed class AcmeFleetTests
                         install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}]
                         reload: {command: [/bin/sh, -c, "echo reloaded >> {{{reloads}}}"]}
                 """);
-            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
             string Diagnostics() => string.Join("\n", controller.Log) + string.Join("\n", agents.Select(a => a.Output));
             var first = await WaitForSerialAsync(hosts[0], null, "web1", Diagnostics);
             Assert.AreEqual(first, await WaitForSerialAsync(hosts[1], null, "web2", Diagnostics));
@@ -353,7 +353,7 @@ public sealed class AcmeFleetTests
             await StartAgentsAsync(controller, [host], ["web1"], ["127.0.4.31"], agents);
             var spec = Path.Combine(data.Path, "spec.yaml");
             File.WriteAllText(spec, OneNodeSpec(pebble.Directory, domain));
-            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec)).ExitCode);
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
             await WaitForLastErrorAsync(controller);
 
             // SIGKILL: no shutdown code runs. The spec and the account state are all that is kept.
@@ -414,7 +414,7 @@ public sealed class AcmeFleetTests
             int Reloads() => File.Exists(reloads) ? File.ReadAllLines(reloads).Length : 0;
             File.WriteAllText(spec, Spec(pebble.Directory, reloads));
 
-            var apply = await Ctl(controller, "apply", "-f", spec);
+            var apply = await Ctl(controller, "apply", "-f", spec, "--no-wait");
             var first = new List<string>();
             for (var i = 0; i < Nodes.Length; i++)
             {
@@ -456,6 +456,9 @@ public sealed class AcmeFleetTests
                 var answeredBefore = agents.Select(Answers).ToArray();
                 var renew = await Ctl(controller, "certs", "renew", "www");
                 Assert.AreEqual(0, renew.ExitCode, renew.Output);
+                // renew waits until every node reports the new serial installed, and ends with a recap.
+                StringAssert.Contains(renew.StandardOutput, "RECAP certificate www serial ");
+                Assert.AreEqual(3, System.Text.RegularExpressions.Regex.Count(renew.StandardOutput, @"web\d : ok=\d+ changed=\d+ failed=0 unreachable=0\n"), renew.Output);
                 var answeredAfter = agents.Select(Answers).ToArray();
                 for (var i = 0; i < Nodes.Length; i++)
                 {
@@ -480,7 +483,7 @@ public sealed class AcmeFleetTests
             await agents[^1].WaitForAsync("answering ACME HTTP-01");
             await pebble.SetAddressesAsync(Domain, Addresses[2], Addresses[0], Addresses[1]);
             var beforeMissed = serial;
-            var missed = await Ctl(controller, "certs", "renew", "www");
+            var missed = await Ctl(controller, "certs", "renew", "www", "--no-wait");
             Assert.AreEqual(0, missed.ExitCode, missed.Output);
             StringAssert.Contains(agents[^1].Output, "(stateless) to 127.0.0.1", "web3 answered without having been told the token");
             var afterMissed = new[] { await WaitForSerialAsync(hosts[0], serial, "web1", Diagnostics), await WaitForSerialAsync(hosts[1], serial, "web2", Diagnostics) };
@@ -504,7 +507,7 @@ public sealed class AcmeFleetTests
 
             // With the stateless fallback off, a node that cannot be told fails the order, by name.
             File.WriteAllText(spec, Spec(pebble.Directory, reloads, fallback: false));
-            var fallbackOff = await Ctl(controller, "apply", "-f", spec);
+            var fallbackOff = await Ctl(controller, "apply", "-f", spec, "--no-wait");
             Assert.AreEqual(0, fallbackOff.ExitCode, fallbackOff.Output);
             StringAssert.Contains(fallbackOff.StandardOutput, "stored");
             await pebble.SetAddressesAsync(Domain, Addresses[0], Addresses[1]);
@@ -565,7 +568,7 @@ public sealed class AcmeFleetTests
         await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", secret, "--ca-hash", controller.CaHash);
         await agent.WaitForAsync("connected to");
 
-        StringAssert.Contains(agent.Output, $"warning: cannot listen on 127.0.4.9:{port} for HTTP-01");
+        StringAssert.Contains(agent.Output, $"Z warn: hawser-agent[24] cannot listen on 127.0.4.9:{port} for HTTP-01");
         StringAssert.Contains(agent.Output, "this host cannot answer HTTP-01 challenges (set acmeChallenge.webroot in agent.yaml, or free the port)");
     }
 }

@@ -44,7 +44,7 @@ public sealed class AgentStateFaultTests
 
         var warning = fleet.Controller.Log.FirstOrDefault(l => l.Contains("two agents using one node's identity", StringComparison.Ordinal));
         Assert.IsNotNull(warning, fleet.Diagnostics());
-        StringAssert.StartsWith(warning, "warn:");
+        StringAssert.Matches(warning, new System.Text.RegularExpressions.Regex(@"^\S+Z warn: "), "a warning, with its time");
         Assert.AreEqual(2, System.Text.RegularExpressions.Regex.Count(warning, @"ipv4:127\.0\.0\.1:\d+"), warning);
     }
 }

@@ -32,7 +32,7 @@ public sealed class AuthorizationTableTests
         var declared = DeclaredMethods().Select(PathOf).Order(StringComparer.Ordinal).ToList();
 
         CollectionAssert.AreEqual(declared, MethodAuthorization.Table.Keys.Order(StringComparer.Ordinal).ToList());
-        Assert.HasCount(15, ControlReflection.Descriptor.Services.Single().Methods, "the control API's 15 methods");
+        Assert.HasCount(17, ControlReflection.Descriptor.Services.Single().Methods, "the control API's 17 methods");
         Assert.IsTrue(ControlReflection.Descriptor.Services.Single().Methods.All(m => MethodAuthorization.Table[PathOf(m)] == Caller.Admin));
     }
 
@@ -83,7 +83,7 @@ public sealed class AuthorizationTableTests
         Expect(connect, "web1's certificate saying hello as web2", await CallAsync(asNode, connect, impersonation), StatusCode.PermissionDenied);
 
         Assert.IsEmpty(wrong, string.Join("\n", wrong));
-        Assert.AreEqual(2 * 17 + 15 + 1, checkedCalls, "every refusal was tried");
+        Assert.AreEqual(2 * 19 + 17 + 1, checkedCalls, "every refusal was tried");
         Assert.IsEmpty((await control.ListRevisionsAsync(new ListRevisionsRequest())).Revisions, "no revision was stored");
         CollectionAssert.AreEqual(new[] { "web1" }, (await control.ListNodesAsync(new ListNodesRequest())).Nodes.Select(n => n.Name).ToArray());
         var after = await control.GetNodeAsync(new GetNodeRequest { Name = "web1" });

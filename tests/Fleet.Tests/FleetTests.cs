@@ -51,8 +51,12 @@ public sealed class FleetTests
             var apply = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "v1.yaml", Spec), "-m", "keepalive and ufw");
             Assert.AreEqual(0, apply.ExitCode, apply.Output);
             StringAssert.Contains(apply.StandardOutput, "revision 1 stored; pushed to web1, web2, web3");
+            // apply waited for the three reports and ends with a recap, a line per node.
+            StringAssert.Contains(apply.StandardOutput, "RECAP revision 1\n");
+            StringAssert.Matches(apply.StandardOutput, new System.Text.RegularExpressions.Regex(@"web2 : ok=\d+ changed=[1-9]\d* failed=0 unreachable=0\n"));
             var status = await WaitForStatusAsync(net, controller, s => s.All(n => n.State == "in-sync" && n.Applied == 1), "all three in sync at revision 1");
             Assert.HasCount(3, status);
+            Assert.AreEqual(0, (await Ctl(net, controller, "status", "--check")).ExitCode, "status --check: every node in sync");
             foreach (var host in hosts)
             {
                 Assert.AreEqual("610", await host.Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
@@ -78,12 +82,28 @@ public sealed class FleetTests
             hosts[1].WriteFile("/etc/default/ufw", "IPV6=yes\nDEFAULT_FORWARD_POLICY=\"DROP\"\n");
             await WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web2").Drift >= 1, "web2 reports corrected drift");
             StringAssert.Contains(hosts[1].ReadFile("/etc/default/ufw"), "DEFAULT_FORWARD_POLICY=\"ACCEPT\"");
+            // The event log holds what was put back, from what to what, with the time and the node as actor.
+            var drift = await Ctl(net, controller, "events", "--node", "web2", "--kind", "node.drift-corrected", "-o", "json");
+            Assert.AreEqual(0, drift.ExitCode, drift.Output);
+            var driftEvent = JsonDocument.Parse(drift.StandardOutput).RootElement.GetProperty("events").EnumerateArray().Single();
+            Assert.AreEqual("node:web2", driftEvent.GetProperty("actor").GetString());
+            StringAssert.Contains(string.Join("\n", driftEvent.GetProperty("details").EnumerateArray().Select(d => d.GetString())),
+                "/etc/default/ufw DEFAULT_FORWARD_POLICY: DROP -> ACCEPT", drift.StandardOutput);
+            var applied = JsonDocument.Parse((await Ctl(net, controller, "events", "--kind", "spec.applied", "-o", "json")).StandardOutput).RootElement.GetProperty("events")[0];
+            var author = JsonDocument.Parse((await Ctl(net, controller, "revisions", "-o", "json")).StandardOutput).RootElement.GetProperty("revisions")[0].GetProperty("author").GetString();
+            Assert.AreEqual(author, applied.GetProperty("actor").GetString(), "the apply is the admin certificate's subject's");
+            StringAssert.Contains(applied.GetProperty("summary").GetString(), "revision 1 stored: keepalive and ufw");
 
             // A key web3 does not have (net.core.* is not visible in a namespace) fails web3 alone.
             var v2 = Spec.Replace("web3: {labels: {role: web}}", "web3: {labels: {role: web}, sysctls: {net.core.default_qdisc: fq, net.ipv4.tcp_keepalive_time: \"610\"}}", StringComparison.Ordinal);
             var second = await Ctl(net, controller, "apply", "-f", WriteSpec(data.Path, "v2.yaml", v2));
-            Assert.AreEqual(0, second.ExitCode, second.Output);
+            Assert.AreEqual(1, second.ExitCode, "a node failed: exit 1\n" + second.Output);
             StringAssert.Contains(second.StandardOutput, "revision 2 stored; pushed to web3");
+            // The recap names the failing node and resource with its error; the nodes revision 2 did not change are not awaited.
+            StringAssert.Matches(second.StandardOutput, new System.Text.RegularExpressions.Regex(@"web3 : ok=\d+ changed=\d+ failed=[1-9]\d* unreachable=0\n    sysctl:net.core.default_qdisc: "));
+            StringAssert.Contains(second.StandardOutput, "net.core.default_qdisc does not exist here");
+            Assert.DoesNotContain("web1 :", second.StandardOutput);
+            Assert.AreEqual(1, (await Ctl(net, controller, "status", "--check")).ExitCode, "status --check: a node failed");
             status = await WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web3").State == "failed", "web3 failed");
             Assert.IsTrue(status.Where(n => n.Name != "web3").All(n => n.State == "in-sync" && n.Desired == 1), "web1 and web2 were not touched by revision 2");
             var detail = await Ctl(net, controller, "status", "web3", "-o", "json");

@@ -50,7 +50,7 @@ public sealed class SystemdNotifyTests
         Assert.AreEqual("WATCHDOG=1", await socket.ReceiveAsync(), "an idle agent pings");
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  web1:\n    ndpProxy: {interface: lo, mode: ndppd, rules: [{prefix: \"fd68:6177:0:0:1::/80\", method: static}]}\n");
-        Assert.AreEqual(0, (await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec])).ExitCode);
+        Assert.AreEqual(0, (await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec, "--no-wait"])).ExitCode);
         await restart.WaitUntilHeldAsync(() => agent.Output);
         // Pings sent before the converge reached the restart are still queued; after them, silence.
         while (await socket.TryReceiveAsync(TimeSpan.FromSeconds(1)) is not null)

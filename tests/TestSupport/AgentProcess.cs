@@ -16,6 +16,8 @@ public sealed class AgentProcess : IAsyncDisposable
         _output = new ProcessOutput(process);
     }
 
+    private bool _disposed;
+
     /// <summary>The node name.</summary>
     public string Node { get; }
 
@@ -74,6 +76,12 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // A test may stop one agent of a fleet early; the fleet disposes it again at the end.
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             Signals.Terminate(_process.Id);

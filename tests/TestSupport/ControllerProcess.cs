@@ -42,7 +42,14 @@ public sealed class ControllerProcess : IAsyncDisposable
     private ProcessOutput? _output;
 
     /// <summary>Initializes <paramref name="dataDirectory"/> when needed, starts the controller, and waits until it listens.</summary>
-    public static async Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null, params string[] extra)
+    public static Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null, params string[] extra) =>
+        StartCoreAsync(dataDirectory, listen, ns, null, extra);
+
+    /// <summary>As <see cref="StartAsync"/> on a loopback port, with <paramref name="environment"/> added to the controller's.</summary>
+    public static Task<ControllerProcess> StartWithAsync(IDictionary<string, string> environment, string dataDirectory, params string[] extra) =>
+        StartCoreAsync(dataDirectory, "127.0.0.1:0", null, environment, extra);
+
+    private static async Task<ControllerProcess> StartCoreAsync(string dataDirectory, string listen, NetworkNamespace? ns, IDictionary<string, string>? environment, string[] extra)
     {
         if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
         {
@@ -52,7 +59,7 @@ public sealed class ControllerProcess : IAsyncDisposable
                 throw new AssertFailedException($"hawser-controller init failed: {init.Output}");
             }
         }
-        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory, .. extra], ns);
+        var process = HawserProcesses.Start("hawser-controller", ["run", "--listen", listen, "--data", dataDirectory, .. extra], ns, environment);
         var caHash = await ExternalProcess.WaitForLineAsync(process, "ca-hash ", TimeSpan.FromSeconds(30));
         var listening = await ExternalProcess.WaitForLineAsync(process, "listening ", TimeSpan.FromSeconds(30));
         var controller = new ControllerProcess(process, new Uri(listening.Split(' ')[0]), dataDirectory, caHash);

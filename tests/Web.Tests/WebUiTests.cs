@@ -270,6 +270,13 @@ public sealed class WebUiTests
         acceptDialogs = true;
         await page.ClickAsync("#rollout-rollback");
         await page.WaitForSelectorAsync("#rollout-state[data-state=rolled-back]", new() { Timeout = 60_000 });
+        // The rollout's timeline, from the event log: each step with its time, who acted, and how long after the step before.
+        await page.WaitForFunctionAsync("document.querySelector('#rollout-timeline')?.innerText.includes('rolling-back -> rolled-back')");
+        var timeline = await page.InnerTextAsync("#rollout-timeline");
+        StringAssert.Contains(timeline, "started: revision 3 to 5 node(s) in 3 batch(es)");
+        StringAssert.Contains(timeline, "web4: moving -> failed");
+        StringAssert.Contains(timeline, "paused -> rolling-back: rollback requested by the operator");
+        StringAssert.Contains(timeline, "web:admin token", "the rollback is the web session's");
         await ShotAsync(page, "rollout-rolled-back");
 
         Assert.IsTrue(await page.EvaluateAsync<bool>("window.__sameDocument === true"), "the progress arrived without reloading the page");
@@ -281,6 +288,11 @@ public sealed class WebUiTests
             Assert.IsTrue(before[i].Count == after[i].Count && before[i].All(f => after[i].GetValueOrDefault(f.Key) == f.Value),
                 $"{Nodes[i]}: its files are as before the failed rollout\n{fleet.Diagnostics()}");
         }
+
+        // web4's node page: its timeline holds the failure with the resource and the error.
+        await page.GotoAsync(new Uri(fleet.Controller.Address, "/#/nodes/web4").ToString());
+        await page.WaitForSelectorAsync("tr[data-kind='node.failed']");
+        StringAssert.Contains(await page.InnerTextAsync("tr[data-kind='node.failed'] >> nth=0"), "sysctl:net.ipv4.tcp_fin_timeout failed");
 
         // On a phone: the page fits the width (wide tables scroll inside their box).
         var phone = await context.NewPageAsync();

@@ -66,6 +66,7 @@ public sealed class CallerIdentity(ControllerStore store, ILogger logger)
     private Identity Refuse(ServerCallContext context, StatusCode code, string message)
     {
         ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
+        store.AddEvent(new EventRecord { Kind = "rpc.refused", Actor = $"peer:{context.Peer}", Summary = $"refused {context.Method}: {code}", Details = [message] });
         throw ApiError.Of(code, message);
     }
 }

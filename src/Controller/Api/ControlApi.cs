@@ -14,7 +14,8 @@ namespace Hawser.Controller.Api;
 /// (<see cref="MethodAuthorization"/>). Certificates and rollouts are answered by their own classes.
 /// </summary>
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
-    CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null)
+    CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
+    Microsoft.Extensions.Logging.ILogger? logger = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>Revisions listed when the caller names no limit.</summary>
@@ -46,13 +47,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<DiffSpecResponse> DiffSpec(DiffSpecRequest request, ServerCallContext context) => DiffSpecAsync(request, context);
 
     /// <inheritdoc/>
-    public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Task.FromResult(CreateJoinToken(request));
+    public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Task.FromResult(CreateJoinToken(request, CallerIdentity.Of(context).Name));
 
     /// <inheritdoc/>
-    public override Task<RemoveNodeResponse> RemoveNode(RemoveNodeRequest request, ServerCallContext context) => Task.FromResult(RemoveNode(request));
+    public override Task<RemoveNodeResponse> RemoveNode(RemoveNodeRequest request, ServerCallContext context) => Task.FromResult(RemoveNode(request, CallerIdentity.Of(context).Name));
 
     /// <inheritdoc/>
-    public override Task<RevokeJoinTokenResponse> RevokeJoinToken(RevokeJoinTokenRequest request, ServerCallContext context) => Task.FromResult(RevokeJoinToken(request));
+    public override Task<RevokeJoinTokenResponse> RevokeJoinToken(RevokeJoinTokenRequest request, ServerCallContext context) => Task.FromResult(RevokeJoinToken(request, CallerIdentity.Of(context).Name));
 
     /// <inheritdoc/>
     public override Task<ListCertificatesResponse> ListCertificates(ListCertificatesRequest request, ServerCallContext context) => certificates.ListCertificatesAsync(request, context);
@@ -71,6 +72,15 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     /// <inheritdoc/>
     public override Task<Rollout> ControlRollout(ControlRolloutRequest request, ServerCallContext context) => rolloutsApi.ControlAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context) => _events.ListAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task WatchEvents(ListEventsRequest request, IServerStreamWriter<Event> responseStream, ServerCallContext context) =>
+        _events.WatchAsync(request, responseStream, context);
+
+    private readonly EventsApi _events = new(store);
 
     private ListNodesResponse ListNodes(ListNodesRequest request)
     {
@@ -164,7 +174,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             store.UpdateNodes(new Dictionary<string, ulong>(), resolved.Labels);
             try
             {
-                response.RolloutId = (await rollouts!.StartAsync(revision.Number, rollout, context.CancellationToken)).Id;
+                response.RolloutId = (await rollouts!.StartAsync(revision.Number, rollout, identity.Name, context.CancellationToken)).Id;
             }
             catch (Rollouts.RolloutException ex)
             {
@@ -187,8 +197,17 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
         }
         // One transaction for the fleet's new desired revisions, labels and pins, then every push at once.
+        // Nodes this revision changes (connected or not; a node is numbered by the revision that last changed it): what `hawserctl apply` waits for.
+        response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
         response.PushedNodes.Add(await sessions.PushAsync(states));
+        store.AddEvent(new EventRecord
+        {
+            Kind = "spec.pushed", Actor = identity.Name, Revision = revision.Number,
+            Summary = $"revision {revision.Number}: {response.ChangedNodes.Count} node(s) changed, pushed to {response.PushedNodes.Count} connected",
+            Details = [.. response.ChangedNodes.Select(n => response.PushedNodes.Contains(n) ? $"{n}: pushed" : $"{n}: not connected; sent when it connects")],
+        });
+        ControllerLog.Applied(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, revision.Number, identity.Name, request.Message, response.ChangedNodes.Count, response.PushedNodes.Count);
         return response;
     }
 
@@ -215,29 +234,29 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         return response;
     }
 
-    private CreateJoinTokenResponse CreateJoinToken(CreateJoinTokenRequest request)
+    private CreateJoinTokenResponse CreateJoinToken(CreateJoinTokenRequest request, string actor)
     {
         const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
         var id = RandomNumberGenerator.GetString(alphabet, 6);
         var secret = RandomNumberGenerator.GetString(alphabet, 16);
         var expires = DateTimeOffset.UtcNow.AddSeconds(request.TtlSeconds == 0 ? 3600 : request.TtlSeconds);
-        store.AddJoinToken(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels);
+        store.AddJoinToken(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels, actor);
         return new CreateJoinTokenResponse { Token = $"{id}.{secret}", CaHash = pki.Ca.Hash, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
     }
 
-    private RevokeJoinTokenResponse RevokeJoinToken(RevokeJoinTokenRequest request)
+    private RevokeJoinTokenResponse RevokeJoinToken(RevokeJoinTokenRequest request, string actor)
     {
         var id = request.Id.Split('.')[0];
-        return store.RevokeJoinToken(id) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
+        return store.RevokeJoinToken(id, actor) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
     }
 
-    private RemoveNodeResponse RemoveNode(RemoveNodeRequest request)
+    private RemoveNodeResponse RemoveNode(RemoveNodeRequest request, string actor)
     {
         if (store.GetNode(request.Name) is null && !store.HasValidCertificate(request.Name))
         {
             throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         }
-        var revoked = store.RemoveNode(request.Name);
+        var revoked = store.RemoveNode(request.Name, actor);
         sessions.Disconnect(request.Name);
         return new RemoveNodeResponse { RevokedCertificates = (uint)revoked };
     }
@@ -270,7 +289,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         if (record.LastReport is not null)
         {
-            node.Resources.Add(StatusReport.Parser.ParseFrom(record.LastReport).Resources);
+            var report = StatusReport.Parser.ParseFrom(record.LastReport);
+            node.Resources.Add(report.Resources);
+            node.LastReportRevision = report.Revision;
+            node.InstalledCertificates.Add(report.InstalledCertificates);
         }
         return node;
     }

@@ -72,7 +72,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
                 _ => "the join token is not valid",
             }));
         }
-        var response = Issue(csr, request.NodeName);
+        var response = Issue(csr, request.NodeName, $"enrolled from {context.Peer} with join token {id}");
         foreach (var (key, value) in labels)
         {
             response.Labels[key] = value;
@@ -93,7 +93,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
     private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
     {
         var identity = CallerIdentity.Of(context);
-        return Task.FromResult(Issue(ReadSigningRequest(request.CsrDer), identity.Name));
+        return Task.FromResult(Issue(ReadSigningRequest(request.CsrDer), identity.Name, null));
     }
 
     /// <summary>The CSR, or INVALID_ARGUMENT saying why it cannot be signed.</summary>
@@ -109,11 +109,17 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         }
     }
 
-    private JoinResponse Issue(System.Security.Cryptography.X509Certificates.CertificateRequest csr, string node)
+    /// <summary>Signs the node's certificate; an enrollment (<paramref name="enrolled"/> says how) is an event, a renewal too.</summary>
+    private JoinResponse Issue(System.Security.Cryptography.X509Certificates.CertificateRequest csr, string node, string? enrolled)
     {
         using (var certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime))
         {
-            store.AddCertificate(certificate.SerialNumber, node, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
+            var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+            store.AddCertificate(certificate.SerialNumber, node, notAfter, new EventRecord
+            {
+                Kind = enrolled is null ? "node.certificate-renewed" : "node.enrolled", Actor = $"node:{node}", Node = node,
+                Summary = (enrolled ?? "node certificate renewed") + $"; certificate {certificate.SerialNumber} valid until {notAfter.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",
+            });
             return new JoinResponse
             {
                 CertificatePem = certificate.ExportCertificatePem(),
@@ -129,6 +135,11 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
     private RpcException Logged(ServerCallContext context, RpcException ex, string? node = null)
     {
         ControllerLog.Refused(logger, $"{context.Method} ({node})", context.Peer, ex.StatusCode, ex.Status.Detail);
+        store.AddEvent(new EventRecord
+        {
+            Kind = "rpc.refused", Actor = $"peer:{context.Peer}", Node = node ?? "",
+            Summary = $"refused {context.Method} for node '{node}': {ex.StatusCode}", Details = [ex.Status.Detail],
+        });
         return ex;
     }
 }

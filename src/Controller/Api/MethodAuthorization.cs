@@ -45,6 +45,8 @@ public static class MethodAuthorization
         ["/hawser.v1.ControlService/GetRollout"] = Caller.Admin,
         ["/hawser.v1.ControlService/ListRollouts"] = Caller.Admin,
         ["/hawser.v1.ControlService/ControlRollout"] = Caller.Admin,
+        ["/hawser.v1.ControlService/ListEvents"] = Caller.Admin,
+        ["/hawser.v1.ControlService/WatchEvents"] = Caller.Admin,
         // grpc.health.v1: load balancers and service managers probe it without credentials.
         ["/grpc.health.v1.Health/Check"] = Caller.Anonymous,
         ["/grpc.health.v1.Health/Watch"] = Caller.Anonymous,

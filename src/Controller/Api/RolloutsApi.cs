@@ -10,7 +10,7 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 {
     internal async Task<Rollout> StartAsync(StartRolloutRequest request, ServerCallContext context)
     {
-        return await Refusing(() => engine.StartAsync(request.Revision, request.Options ?? new RolloutOptions(), context.CancellationToken));
+        return await Refusing(() => engine.StartAsync(request.Revision, request.Options ?? new RolloutOptions(), CallerIdentity.Of(context).Name, context.CancellationToken));
     }
 
     internal Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
@@ -29,7 +29,7 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 
     internal async Task<Rollout> ControlAsync(ControlRolloutRequest request, ServerCallContext context)
     {
-        return await Refusing(() => engine.ControlAsync(request.Id, request.Action, context.CancellationToken));
+        return await Refusing(() => engine.ControlAsync(request.Id, request.Action, CallerIdentity.Of(context).Name, context.CancellationToken));
     }
 
     private static async Task<Rollout> Refusing(Func<Task<Rollout>> action)

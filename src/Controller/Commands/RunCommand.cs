@@ -64,6 +64,11 @@ internal sealed class RunCommand : Command
         "First wait after a failed certificate order (CA down, rate limit); it doubles up to an hour, or follows the CA's Retry-After; default 1m",
         TimeSpan.FromMinutes(1));
 
+    private readonly Option<TimeSpan> _eventRetention = Durations.Option("--event-retention",
+        "How long the event log keeps an event (older ones are pruned in small batches, hourly at most); default 90d", TimeSpan.FromDays(90), TimeSpan.FromSeconds(1));
+
+    private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
+
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
     {
         Options.Add(_listen);
@@ -73,6 +78,8 @@ internal sealed class RunCommand : Command
         Options.Add(_certificateCheck);
         Options.Add(_acmeResolver);
         Options.Add(_certificateRetry);
+        Options.Add(_eventRetention);
+        Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m");
     }
@@ -119,7 +126,7 @@ internal sealed class RunCommand : Command
         }
         using (store)
         using (var pki = ControllerPki.Load(data, parse.GetValue(_nodeCertificateLifetime)))
-        using (var loggers = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)))
+        using (var loggers = LoggerFactory.Create(builder => builder.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Information)))
         {
             Console.WriteLine($"store     {store.DatabasePath} (schema v{store.SchemaVersion})");
             Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
@@ -145,8 +152,11 @@ internal sealed class RunCommand : Command
                 events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
             };
             var web = new WebApi(store, sessions, rollouts, renewer, logins, events);
-            var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts);
+            var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts, logger);
             var enrollment = new EnrollmentApi(store, pki, logger);
+            using var metrics = new ControllerMetrics(store, sessions);
+            var scrapeToken = new TokenFile(Path.Combine(data, MetricsEndpoint.TokenFileName));
+            scrapeToken.Ensure();
             GrpcHost host;
             try
             {
@@ -161,9 +171,11 @@ internal sealed class RunCommand : Command
                     services =>
                     {
                         services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions)
-                            .AddSingleton(new FailureInterceptor(logger)).AddSingleton(new AuthorizationInterceptor(callers));
+                            .AddSingleton(new FailureInterceptor(logger)).AddSingleton(new AuthorizationInterceptor(callers)).AddSingleton(new MetricsInterceptor(metrics));
+                        MetricsEndpoint.AddServices(services);
                         services.Configure<GrpcServiceOptions>(options =>
                         {
+                            options.Interceptors.Add<MetricsInterceptor>();
                             options.Interceptors.Add<FailureInterceptor>();
                             options.Interceptors.Add<AuthorizationInterceptor>();
                         });
@@ -178,9 +190,10 @@ internal sealed class RunCommand : Command
                         app.MapGrpcService<EnrollmentApi>();
                         app.MapGrpcService<AgentSessions>();
                         app.MapGrpcHealthChecksService();
+                        MetricsEndpoint.Map(app, scrapeToken);
                         web.MapTo(app);
                     },
-                    logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning),
+                    logging => logging.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Warning),
                     cancellationToken);
             }
             catch (IOException ex)
@@ -197,6 +210,7 @@ internal sealed class RunCommand : Command
                 systemd.Ready($"serving on {string.Join(", ", host.Addresses)}");
                 var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
                 var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
+                var pruning = jobs.RunAsync("event pruner", new EventPruner(store, parse.GetValue(_eventRetention), logger).RunAsync, cancellationToken);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -209,6 +223,7 @@ internal sealed class RunCommand : Command
                 }
                 await renewing;
                 await rolling;
+                await pruning;
             }
         }
         return ExitCodes.Ok;

@@ -30,7 +30,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     public event Action<Rollout>? Changed;
 
     /// <summary>Starts rolling <paramref name="revision"/> out; refused while another rollout is active.</summary>
-    public async Task<Rollout> StartAsync(ulong revision, RolloutOptions options, CancellationToken cancellationToken)
+    public async Task<Rollout> StartAsync(ulong revision, RolloutOptions options, string actor, CancellationToken cancellationToken)
     {
         var plan = RolloutPlan.Parse(options);
         await _step.WaitAsync(cancellationToken);
@@ -69,7 +69,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             }
             // Every node keeps what it runs until the rollout moves it; nodes outside it keep theirs after it.
             var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
-            store.SaveRollout(rollout, pins);
+            store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
             ControllerLog.RolloutStarted(logger, rollout.Id, revision, targets.Count, batches.Count);
             Changed?.Invoke(rollout);
             Wake();
@@ -82,7 +82,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Pause, resume, abort, promote or rollback, at any moment it makes sense.</summary>
-    public async Task<Rollout> ControlAsync(ulong id, string action, CancellationToken cancellationToken)
+    public async Task<Rollout> ControlAsync(ulong id, string action, string actor, CancellationToken cancellationToken)
     {
         await _step.WaitAsync(cancellationToken);
         try
@@ -123,7 +123,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
                 default:
                     throw new RolloutException($"'{action}' is not an action; use pause, resume, abort, promote or rollback");
             }
-            Save(rollout);
+            Save(rollout, actor: actor);
+            ControllerLog.RolloutControlled(logger, id, action, actor);
             Wake();
             return rollout;
         }
@@ -476,9 +477,10 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         ControllerLog.RolloutStopped(logger, rollout.Id, state, reason);
     }
 
-    private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null)
+    /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
+    private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller")
     {
-        store.SaveRollout(rollout, pins);
+        store.SaveRollout(rollout, pins, RolloutEvents.Between(store.GetRollout(rollout.Id), rollout, actor));
         Changed?.Invoke(rollout);
     }
 

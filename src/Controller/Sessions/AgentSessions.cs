@@ -59,6 +59,9 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         public void Dispose() => _writeLock.Dispose();
     }
 
+    /// <summary>How many agents have a stream open.</summary>
+    public int ConnectedCount => _sessions.Count;
+
     /// <summary>True when <paramref name="node"/> has a stream open.</summary>
     public bool IsConnected(string node) => _sessions.ContainsKey(node);
 
@@ -309,7 +312,21 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         // A converge of the revision already applied that had to change something put back drift, unless it was
         // the agent's first of what it was last sent (certificate material renewed under the same revision).
         var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
-        store.RecordReport(node, applied, report.ToByteArray(), drift);
+        var previous = before.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
+        var events = ReportEvents.Of(node, previous, report, drift);
+        store.RecordReport(node, applied, report.ToByteArray(), drift, events);
+        foreach (var record in events)
+        {
+            var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";
+            if (record.Kind == "node.failed")
+            {
+                ControllerLog.NodeFailed(logger, node, line);
+            }
+            else
+            {
+                ControllerLog.NodeReported(logger, node, line);
+            }
+        }
         Reported?.Invoke(node);
 
         async Task ResendAsync()

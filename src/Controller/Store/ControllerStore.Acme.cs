@@ -39,11 +39,13 @@ public sealed partial class ControllerStore
     /// <summary>One certificate, or null.</summary>
     public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = $name", name).SingleOrDefault();
 
-    /// <summary>Stores a certificate just obtained, clearing the last error.</summary>
+    /// <summary>Stores a certificate just obtained, clearing the last error, with its <c>certificate.issued</c> event.</summary>
     public void SaveIssuedCertificate(IssuedCertificateRecord record)
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt)
             VALUES ($name, $domains, $chain, $key, $serial, $notBefore, $notAfter, $now, NULL, $now)
@@ -59,13 +61,23 @@ public sealed partial class ControllerStore
         command.Parameters.AddWithValue("$notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
+        var appended = AppendEvent(connection, transaction, new EventRecord
+        {
+            Kind = "certificate.issued", Actor = "controller",
+            Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z",
+            Details = [$"domains {string.Join(' ', record.Domains)}"],
+        });
+        transaction.Commit();
+        EventsStored([appended]);
     }
 
-    /// <summary>Records why an order failed; a certificate already held stays.</summary>
+    /// <summary>Records why an order failed, with its <c>certificate.order-failed</c> event; a certificate already held stays.</summary>
     public void RecordCertificateError(string name, IReadOnlyList<string> domains, string error)
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO issued_certificates (name, domains, last_error, last_attempt) VALUES ($name, $domains, $error, $now)
             ON CONFLICT(name) DO UPDATE SET last_error = $error, last_attempt = $now
@@ -75,6 +87,12 @@ public sealed partial class ControllerStore
         command.Parameters.AddWithValue("$error", error);
         command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
+        var appended = AppendEvent(connection, transaction, new EventRecord
+        {
+            Kind = "certificate.order-failed", Actor = "controller", Summary = $"certificate {name}: the order failed", Details = [error],
+        });
+        transaction.Commit();
+        EventsStored([appended]);
     }
 
     private List<IssuedCertificateRecord> ReadIssued(string clause, string? name)

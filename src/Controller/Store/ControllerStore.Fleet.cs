@@ -8,7 +8,7 @@ namespace Hawser.Controller.Store;
 /// <summary>Revisions, join tokens, issued certificates and node reports.</summary>
 public sealed partial class ControllerStore
 {
-    /// <summary>Stores a new revision numbered one past the newest, in one transaction.</summary>
+    /// <summary>Stores a new revision numbered one past the newest, with its <c>spec.applied</c> event, in one transaction.</summary>
     public RevisionRecord AddRevision(string author, string message, string specText)
     {
         using var connection = OpenConnection();
@@ -37,7 +37,14 @@ public sealed partial class ControllerStore
         command.Parameters.AddWithValue("$text", specText);
         command.Parameters.AddWithValue("$sha", revision.SpecSha256);
         command.ExecuteNonQuery();
+        var appended = AppendEvent(connection, transaction, new EventRecord
+        {
+            At = revision.CreatedAt, Kind = "spec.applied", Actor = author, Revision = number,
+            Summary = message.Length == 0 ? $"revision {number} stored" : $"revision {number} stored: {message}",
+            Details = [$"spec sha256 {revision.SpecSha256}"],
+        });
         transaction.Commit();
+        EventsStored([appended]);
         return revision;
     }
 
@@ -97,11 +104,13 @@ public sealed partial class ControllerStore
     /// <summary>The newest revision, or null before the first apply.</summary>
     public RevisionRecord? LatestRevision() => ListRevisions(1).SingleOrDefault();
 
-    /// <summary>Stores a join token by id, keeping only the hash of its secret.</summary>
-    public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels)
+    /// <summary>Stores a join token by id, keeping only the hash of its secret, with its <c>token.created</c> event by <paramref name="actor"/>.</summary>
+    public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels, string actor = "controller")
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO join_tokens (id, secret_hash, created_at, expires_at, uses_left, labels_json)
             VALUES ($id, $hash, $created, $expires, $uses, $labels)
@@ -113,6 +122,14 @@ public sealed partial class ControllerStore
         command.Parameters.AddWithValue("$uses", uses);
         command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
         command.ExecuteNonQuery();
+        var appended = AppendEvent(connection, transaction, new EventRecord
+        {
+            Kind = "token.created", Actor = actor,
+            Summary = $"join token {id} created: {uses} use(s), expires {expiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",
+            Details = labels.Count == 0 ? [] : [$"labels {string.Join(",", labels.Select(l => $"{l.Key}={l.Value}"))}"],
+        });
+        transaction.Commit();
+        EventsStored([appended]);
     }
 
     /// <summary>
@@ -159,27 +176,44 @@ public sealed partial class ControllerStore
         return (JoinTokenProblem.None, JsonSerializer.Deserialize(labelsJson, StoreJsonContext.Default.DictionaryStringString) ?? []);
     }
 
-    /// <summary>Revokes a join token by id; false when there is none.</summary>
-    public bool RevokeJoinToken(string id)
+    /// <summary>Revokes a join token by id, with its <c>token.revoked</c> event by <paramref name="actor"/>; false when there is none.</summary>
+    public bool RevokeJoinToken(string id, string actor = "controller")
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "UPDATE join_tokens SET revoked = 1 WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteNonQuery() > 0;
+        if (command.ExecuteNonQuery() == 0)
+        {
+            return false;
+        }
+        var appended = AppendEvent(connection, transaction, new EventRecord { Kind = "token.revoked", Actor = actor, Summary = $"join token {id} revoked" });
+        transaction.Commit();
+        EventsStored([appended]);
+        return true;
     }
 
-    /// <summary>Records a certificate issued to a node.</summary>
-    public void AddCertificate(string serial, string node, DateTimeOffset notAfter)
+    /// <summary>Records a certificate issued to a node, with <paramref name="event"/> (its enrollment or renewal) in the same transaction.</summary>
+    public void AddCertificate(string serial, string node, DateTimeOffset notAfter, EventRecord? @event = null)
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES ($serial, $node, $issued, $notAfter)";
         command.Parameters.AddWithValue("$serial", serial);
         command.Parameters.AddWithValue("$node", node);
         command.Parameters.AddWithValue("$issued", Time(DateTimeOffset.UtcNow));
         command.Parameters.AddWithValue("$notAfter", Time(notAfter));
         command.ExecuteNonQuery();
+        var appended = @event is null ? null : AppendEvent(connection, transaction, @event);
+        transaction.Commit();
+        if (appended is not null)
+        {
+            EventsStored([appended]);
+        }
     }
 
     /// <summary>True when <paramref name="serial"/> was issued to <paramref name="node"/> and is not revoked.</summary>
@@ -204,8 +238,8 @@ public sealed partial class ControllerStore
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
-    /// <summary>Revokes every certificate of <paramref name="node"/> and deletes the node; returns how many were revoked.</summary>
-    public int RemoveNode(string node)
+    /// <summary>Revokes every certificate of <paramref name="node"/> and deletes the node, with its <c>node.removed</c> event by <paramref name="actor"/>; returns how many were revoked.</summary>
+    public int RemoveNode(string node, string actor = "controller")
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -217,12 +251,17 @@ public sealed partial class ControllerStore
         var revoked = command.ExecuteNonQuery();
         command.CommandText = "DELETE FROM nodes WHERE name = $node";
         command.ExecuteNonQuery();
+        var appended = AppendEvent(connection, transaction, new EventRecord
+        {
+            Kind = "node.removed", Actor = actor, Node = node, Summary = $"node {node} removed; {revoked} certificate(s) revoked",
+        });
         transaction.Commit();
+        EventsStored([appended]);
         return revoked;
     }
 
-    /// <summary>Records an agent's report: its applied revision, the report, and a drift correction when it was one.</summary>
-    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected)
+    /// <summary>Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes.</summary>
+    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -242,29 +281,12 @@ public sealed partial class ControllerStore
         command.Parameters.AddWithValue("$now", now);
         command.Parameters.AddWithValue("$drift", driftCorrected ? 1 : 0);
         command.ExecuteNonQuery();
-        if (driftCorrected)
-        {
-            command.CommandText = "INSERT INTO node_events (node, at, kind, detail) VALUES ($node, $now, 'drift-corrected', $detail)";
-            command.Parameters.AddWithValue("$detail", $"revision {appliedRevision}");
-            command.ExecuteNonQuery();
-        }
+        var appended = (events ?? []).Select(record => AppendEvent(connection, transaction, record)).ToList();
         transaction.Commit();
-    }
-
-    /// <summary>A node's newest events (drift corrected, ...), newest first.</summary>
-    public IReadOnlyList<(DateTimeOffset At, string Kind, string Detail)> ListNodeEvents(string node, int limit = 50)
-    {
-        using var connection = OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT at, kind, detail FROM node_events WHERE node = $node ORDER BY id DESC LIMIT {limit}";
-        command.Parameters.AddWithValue("$node", node);
-        using var reader = command.ExecuteReader();
-        var events = new List<(DateTimeOffset, string, string)>();
-        while (reader.Read())
+        if (appended.Count > 0)
         {
-            events.Add((DateTimeOffset.Parse(reader.GetString(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2)));
+            EventsStored(appended);
         }
-        return events;
     }
 
     /// <summary>Sets the revision a node should be at.</summary>

@@ -13,9 +13,10 @@ public sealed partial class ControllerStore
 
     /// <summary>
     /// Stores <paramref name="rollout"/> (a new one when its id is 0, which is then assigned) and the
-    /// node pins in <paramref name="pins"/> (null: follow the newest revision) in one transaction.
+    /// node pins in <paramref name="pins"/> (null: follow the newest revision) and <paramref name="events"/> in one
+    /// transaction. An event with no revision gets the rollout's, and its summary the rollout's id in front.
     /// </summary>
-    public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null)
+    public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -46,7 +47,16 @@ public sealed partial class ControllerStore
         {
             WritePins(connection, transaction, pins);
         }
+        var appended = (events ?? []).Select(record => AppendEvent(connection, transaction, record with
+        {
+            Revision = record.Revision == 0 ? rollout.Revision : record.Revision,
+            Summary = $"rollout {rollout.Id}: {record.Summary}",
+        })).ToList();
         transaction.Commit();
+        if (appended.Count > 0)
+        {
+            EventsStored(appended);
+        }
         return rollout;
     }
 

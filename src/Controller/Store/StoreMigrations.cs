@@ -94,6 +94,27 @@ internal static class StoreMigrations
             updated_at  TEXT NOT NULL
         );
         """,
+        // 5: the event log. Times are Unix milliseconds (UTC) so a window is an index range; node_events
+        // (drift corrections only) moves into it.
+        """
+        CREATE TABLE events (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            at_ms     INTEGER NOT NULL,
+            kind      TEXT NOT NULL,
+            actor     TEXT NOT NULL,
+            node      TEXT NOT NULL DEFAULT '',
+            revision  INTEGER NOT NULL DEFAULT 0,
+            summary   TEXT NOT NULL,
+            details   TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX events_at ON events(at_ms);
+        CREATE INDEX events_node ON events(node, id);
+        INSERT INTO events (at_ms, kind, actor, node, revision, summary)
+            SELECT CAST((julianday(at) - 2440587.5) * 86400000 AS INTEGER), 'node.drift-corrected', 'node:' || node, node,
+                   CAST(substr(detail, 10) AS INTEGER), 'drift corrected at ' || detail
+            FROM node_events ORDER BY id;
+        DROP TABLE node_events;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

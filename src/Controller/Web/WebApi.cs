@@ -6,6 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Acme;
 using Hawser.Controller.Api;
+using Hawser.Controller.Pki;
 using Hawser.Controller.Rollouts;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
@@ -53,6 +54,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet($"{ApiPrefix}/rollouts", Api(false, (_, _) =>
             Json((IReadOnlyList<WebRollout>)[.. store.ListRollouts().Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
         app.MapGet($"{ApiPrefix}/rollouts/{{id}}", Api(false, (context, _) => Rollout(context)));
+        app.MapGet($"{ApiPrefix}/rollouts/{{id}}/timeline", Api(false, (context, _) => RolloutTimeline(context)));
         app.MapPost($"{ApiPrefix}/rollouts", Api(true, StartRolloutAsync));
         app.MapPost($"{ApiPrefix}/rollouts/{{id}}/{{action}}", Api(true, ControlRolloutAsync));
         app.MapGet($"{ApiPrefix}/certificates", Api(false, (_, _) => Json(Certificates(), WebJsonContext.Default.IReadOnlyListWebCertificate)));
@@ -126,6 +128,9 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
     };
 
+    /// <summary>The event log's actor for what a web session does: its login (the admin token, or the certificate's subject).</summary>
+    private static string WebActor(WebSession session) => $"web:{session.Who}";
+
     private static void Secure(HttpResponse response)
     {
         response.Headers.ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'";
@@ -181,12 +186,14 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
         if (who is null)
         {
+            store.AddEvent(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] });
             _throttle.Failed(address);
             await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
         _throttle.Succeeded(address);
         var session = logins.Create(who);
+        store.AddEvent(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" });
         context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
         {
             HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = session.Expires,
@@ -317,8 +324,21 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var record = store.GetNode(name) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var resources = (report?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(r.State), r.Diff, r.Error)).ToList();
-        var history = store.ListNodeEvents(name).Select(e => new WebEvent(e.At, e.Kind, e.Detail)).ToList();
+        // The node's timeline, newest first: its converges, failures, drift, certificates, rollout steps.
+        var history = store.ListEvents(new EventQuery { Node = name, Limit = 100 }).Reverse().Select(ToWeb).ToList();
         return Json(new WebNodeDetail(ToWeb(record, CertificateExpiry().GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);
+    }
+
+    private static WebEvent ToWeb(EventRecord e) => new(e.At, e.Kind, e.Actor, e.Summary, e.Details);
+
+    /// <summary>Every step of one rollout from the event log, oldest first (the store prefixes each with "rollout ID: ").</summary>
+    private Task<object?> RolloutTimeline(HttpContext context)
+    {
+        var prefix = $"rollout {RouteNumber(context, "id")}: ";
+        var steps = store.ListEvents(new EventQuery { Kind = "rollout", Limit = 5_000 })
+            .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(e => ToWeb(e with { Summary = e.Summary[prefix.Length..] })).ToList();
+        return Json<IReadOnlyList<WebEvent>>(steps, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
 
     private List<WebRevision> Revisions() => [.. store.ListRevisions(200).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];
@@ -379,13 +399,13 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             options.GateTimeout = Duration.FromTimeSpan(gateTimeout);
         }
-        var rollout = await rollouts.StartAsync(request.Revision, options, context.RequestAborted);
+        var rollout = await rollouts.StartAsync(request.Revision, options, WebActor(session), context.RequestAborted);
         return await Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
     }
 
     private async Task<object?> ControlRolloutAsync(HttpContext context, WebSession session)
     {
-        var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, context.RequestAborted);
+        var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, WebActor(session), context.RequestAborted);
         return await Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 

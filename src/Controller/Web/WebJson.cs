@@ -11,7 +11,7 @@ public sealed record WebNode(string Name, bool Connected, string State, IReadOnl
 public sealed record WebResource(string Kind, string Name, string State, string Diff, string Error);
 
 /// <summary>One entry of a node's history (drift corrected, ...).</summary>
-public sealed record WebEvent(DateTimeOffset At, string Kind, string Detail);
+public sealed record WebEvent(DateTimeOffset At, string Kind, string Actor, string Summary, IReadOnlyList<string> Details);
 
 /// <summary><c>GET /api/v1/nodes/{name}</c>: the node, its resources and its drift history.</summary>
 public sealed record WebNodeDetail(WebNode Node, IReadOnlyList<WebResource> Resources, IReadOnlyList<WebEvent> Events);
@@ -86,6 +86,7 @@ public sealed record WebError(string Error);
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(IReadOnlyList<WebNode>))]
 [JsonSerializable(typeof(WebNodeDetail))]
+[JsonSerializable(typeof(IReadOnlyList<WebEvent>))]
 [JsonSerializable(typeof(IReadOnlyList<WebRevision>))]
 [JsonSerializable(typeof(WebDiff))]
 [JsonSerializable(typeof(WebRollout))]

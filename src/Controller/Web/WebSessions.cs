@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
+using Hawser.Controller.Pki;
 using Hawser.Shared.IO;
 
 namespace Hawser.Controller.Web;
@@ -23,37 +24,16 @@ public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
     private readonly ConcurrentDictionary<string, WebSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeSpan _lifetime = lifetime ?? TimeSpan.FromHours(12);
 
+    private readonly TokenFile _token = new(tokenPath);
+
     /// <summary>The admin UI token file, made (random, 0600) when missing.</summary>
     public string TokenPath => tokenPath;
 
     /// <summary>Creates the token file unless it exists.</summary>
-    public void EnsureToken()
-    {
-        if (!File.Exists(tokenPath))
-        {
-            AtomicFile.Write(tokenPath, Encoding.ASCII.GetBytes(Base64Url.Encode(RandomNumberGenerator.GetBytes(32)) + "\n"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-    }
+    public void EnsureToken() => _token.Ensure();
 
-    /// <summary>
-    /// Whether <paramref name="token"/> is the admin UI token (compared in constant time). A token file removed
-    /// while the controller runs matches nothing; a new one is written for the operator to read.
-    /// </summary>
-    public TokenCheck Check(string token)
-    {
-        byte[] expected;
-        try
-        {
-            expected = Encoding.ASCII.GetBytes(File.ReadAllText(tokenPath).Trim());
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            EnsureToken();
-            return TokenCheck.FileWasMissing;
-        }
-        return expected.Length > 0 && CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(token.Trim()))
-            ? TokenCheck.Matches : TokenCheck.DoesNotMatch;
-    }
+    /// <summary>Whether <paramref name="token"/> is the admin UI token (<see cref="TokenFile.Check"/>).</summary>
+    public TokenCheck Check(string token) => _token.Check(token);
 
     /// <summary>A new session for <paramref name="who"/>.</summary>
     public WebSession Create(string who)
@@ -74,17 +54,4 @@ public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
 
     /// <summary>Ends a session.</summary>
     public void End(string id) => _sessions.TryRemove(id, out _);
-}
-
-/// <summary>What a login's token is.</summary>
-public enum TokenCheck
-{
-    /// <summary>The admin UI token.</summary>
-    Matches,
-
-    /// <summary>Not the token.</summary>
-    DoesNotMatch,
-
-    /// <summary>The token file was gone; a new one was written, and nothing matched.</summary>
-    FileWasMissing,
 }

@@ -12,13 +12,20 @@ internal sealed class ApplyCommand : Command
     private readonly Option<FileInfo> _file = new("--file", "-f") { HelpName = "SPEC.yaml", Description = "The spec to apply.", Required = true };
     private readonly Option<string> _message = new("--message", "-m") { Description = "Why: stored with the revision.", DefaultValueFactory = _ => string.Empty };
 
+    private readonly Option<bool> _noWait = new("--no-wait") { Description = "Exit once the revision is stored and pushed, without waiting for the nodes' reports." };
+    private readonly Option<TimeSpan> _waitTimeout = Durations.Option("--wait-timeout",
+        "How long to wait for each changed node to report the new revision; a node that does not is counted unreachable (exit 4); default 2m", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1));
+
     private readonly Option<bool> _rollout = new("--rollout") { Description = "Roll the new revision out in batches (the rollout options below) instead of pushing it to every node at once." };
     private readonly RolloutOptionSet _rolloutOptions = new();
 
-    public ApplyCommand() : base("apply", "Validate a spec, store it as a new revision, and push each connected node its own state (or, with --rollout, roll it out). Nothing is stored when the spec is invalid.")
+    public ApplyCommand() : base("apply", "Validate a spec, store it as a new revision, push each connected node its own state (or, with --rollout, roll it out), " +
+        "and wait for every changed node's report: a recap per node, exit 0 all converged, 1 a node failed, 4 a node did not report in time. Nothing is stored when the spec is invalid.")
     {
         Options.Add(_file);
         Options.Add(_message);
+        Options.Add(_noWait);
+        Options.Add(_waitTimeout);
         Options.Add(_rollout);
         _rolloutOptions.AddTo(this);
         SetAction(RunAsync);
@@ -38,6 +45,8 @@ internal sealed class ApplyCommand : Command
         {
             request.Rollout = _rolloutOptions.Read(parse);
         }
+        var wait = !parse.GetValue(_noWait) && !parse.GetValue(_rollout);
+        var waitTimeout = parse.GetValue(_waitTimeout);
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             ApplySpecResponse response;
@@ -56,23 +65,43 @@ internal sealed class ApplyCommand : Command
                 output.WriteError(ex.Status.Detail, "Refused");
                 return ExitCodes.Failed;
             }
+            IReadOnlyList<NodeOutcome>? outcomes = null;
+            if (output.Format != OutputFormat.Json)
+            {
+                PrintStored(output, response, wait);
+            }
+            if (wait && !response.Unchanged && response.ChangedNodes.Count > 0)
+            {
+                outcomes = await ConvergeRecap.WaitAsync(client, response.ChangedNodes.ToDictionary(n => n, _ => response.Revision, StringComparer.Ordinal),
+                    waitTimeout, output, cancellationToken);
+            }
             if (output.Format == OutputFormat.Json)
             {
-                output.WriteJson(new ApplyOutput(response.Revision, response.Unchanged, [.. response.PushedNodes], response.RolloutId == 0 ? null : response.RolloutId), CtlJsonContext.Default.ApplyOutput);
+                output.WriteJson(new ApplyOutput(response.Revision, response.Unchanged, [.. response.PushedNodes], response.RolloutId == 0 ? null : response.RolloutId,
+                    [.. response.ChangedNodes], outcomes?.Select(ApplyOutcomeOutput.Of).ToList()), CtlJsonContext.Default.ApplyOutput);
             }
-            else if (response.Unchanged)
-            {
-                output.WriteLine($"unchanged: the spec equals revision {response.Revision}; nothing stored or pushed");
-            }
-            else if (response.RolloutId != 0)
-            {
-                output.WriteLine($"revision {response.Revision} stored; rollout {response.RolloutId} started (hawserctl rollout status {response.RolloutId} --watch)");
-            }
-            else
-            {
-                output.WriteLine($"revision {response.Revision} stored; pushed to {(response.PushedNodes.Count == 0 ? "no connected node whose state changed" : string.Join(", ", response.PushedNodes))}");
-            }
-            return ExitCodes.Ok;
+            return outcomes is null ? ExitCodes.Ok : ConvergeRecap.Print(output, $"revision {response.Revision}", outcomes);
         }, cancellationToken);
+    }
+
+    /// <summary>What the controller did with the spec, before any wait.</summary>
+    private static void PrintStored(ConsoleOutput output, ApplySpecResponse response, bool wait)
+    {
+        if (response.Unchanged)
+        {
+            output.WriteLine($"unchanged: the spec equals revision {response.Revision}; nothing stored or pushed");
+        }
+        else if (response.RolloutId != 0)
+        {
+            output.WriteLine($"revision {response.Revision} stored; rollout {response.RolloutId} started (hawserctl rollout status {response.RolloutId} --watch)");
+        }
+        else
+        {
+            output.WriteLine($"revision {response.Revision} stored; pushed to {(response.PushedNodes.Count == 0 ? "no connected node whose state changed" : string.Join(", ", response.PushedNodes))}");
+            if (wait && response.ChangedNodes.Count > 0)
+            {
+                output.WriteLine($"waiting for {response.ChangedNodes.Count} node(s) to report revision {response.Revision} (--no-wait skips this)");
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
 using Hawser.Ctl.Output;
+using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Spectre.Console;
 
@@ -17,7 +18,10 @@ internal sealed class CertsCommand : Command
     {
         SetAction((parse, cancellationToken) => ListAsync(parse, cancellationToken));
         var name = new Argument<string>("NAME") { Description = "The spec's certificate name." };
-        var renew = new Command("renew", "Order the certificate now (whatever its expiry), wait for it, and deliver it to its nodes.") { name };
+        var noWait = new Option<bool>("--no-wait") { Description = "Exit once the certificate is issued and sent, without waiting for the nodes' reports." };
+        var waitTimeout = Durations.Option("--wait-timeout", "How long each node has to report the new serial installed; default 2m", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1));
+        var renew = new Command("renew", "Order the certificate now (whatever its expiry), wait for it, deliver it to its nodes and wait until each reports it installed: " +
+            "a recap per node, exit 0 all installed, 1 a node failed, 4 a node did not report in time.") { name, waitTimeout, noWait };
         CommandExamples.Set(renew, "hawserctl certs renew www");
         renew.SetAction(async (parse, cancellationToken) =>
         {
@@ -25,13 +29,29 @@ internal sealed class CertsCommand : Command
             return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
                 var certificate = await client.RenewCertificateAsync(new RenewCertificateRequest { Name = parse.GetValue(name)! }, options);
+                if (output.Format != OutputFormat.Json)
+                {
+                    output.WriteLine($"{certificate.Name}: serial {certificate.Serial}, valid until {certificate.NotAfter.ToDateTimeOffset():u}, sent to {string.Join(", ", certificate.Nodes)}");
+                }
+                if (parse.GetValue(noWait))
+                {
+                    if (output.Format == OutputFormat.Json)
+                    {
+                        output.WriteJson(ToOutput(certificate), CtlJsonContext.Default.CertificateOutput);
+                    }
+                    return ExitCodes.Ok;
+                }
+                // Done when each node's report finds the new serial installed, or its certificate resource failed.
+                var outcomes = await ConvergeRecap.WaitAsync(client, certificate.Nodes.ToDictionary(n => n, _ => 0UL, StringComparer.Ordinal),
+                    (node, _) => node.InstalledCertificates.GetValueOrDefault(certificate.Name) == certificate.Serial
+                        || node.LastReportAt?.ToDateTimeOffset() > certificate.IssuedAt?.ToDateTimeOffset() && node.Resources.Any(r => r.Kind == "certificate"
+                            && r.Name == certificate.Name && StateWords.IsFailed(r.State) && !r.Error.StartsWith("no PEM material", StringComparison.Ordinal)),
+                    parse.GetValue(waitTimeout), output, cancellationToken);
                 if (output.Format == OutputFormat.Json)
                 {
                     output.WriteJson(ToOutput(certificate), CtlJsonContext.Default.CertificateOutput);
-                    return ExitCodes.Ok;
                 }
-                output.WriteLine($"{certificate.Name}: serial {certificate.Serial}, valid until {certificate.NotAfter.ToDateTimeOffset():u}, delivered to {string.Join(", ", certificate.Nodes)}");
-                return ExitCodes.Ok;
+                return ConvergeRecap.Print(output, $"certificate {certificate.Name} serial {certificate.Serial}", outcomes);
             }, cancellationToken, RenewTimeout);
         });
         Subcommands.Add(renew);

@@ -20,15 +20,22 @@ internal sealed class RolloutCommand : Command
         var start = new Command("start", "Start rolling REVISION out; nodes outside the rollout keep what they run.") { revision };
         CommandExamples.Set(start, "hawserctl rollout start 7 --batch 2 --pause 30s --on-failure rollback", "hawserctl rollout start 7 --canary --check \"http://{address}/health\" --hold 1m");
         rolloutOptions.AddTo(start);
+        var watch = new Option<bool>("--watch", "-w")
+        {
+            Description = "Follow it until it is done, paused, rolled back or aborted, then print a recap per node; exit 0 only when done with every node converged, " +
+                "1 when a node failed or the rollout stopped short, 4 when a node did not report.",
+        };
+        start.Options.Add(watch);
         start.SetAction((parse, cancellationToken) => CallAsync(parse, (client, options) =>
-            client.StartRolloutAsync(new StartRolloutRequest { Revision = parse.GetValue(revision), Options = rolloutOptions.Read(parse) }, options).ResponseAsync, cancellationToken));
+            client.StartRolloutAsync(new StartRolloutRequest { Revision = parse.GetValue(revision), Options = rolloutOptions.Read(parse) }, options).ResponseAsync,
+            cancellationToken, parse.GetValue(watch)));
         Subcommands.Add(start);
 
         var id = new Argument<ulong>("ID") { Description = "The rollout (default: the newest).", Arity = ArgumentArity.ZeroOrOne };
-        var watch = new Option<bool>("--watch", "-w") { Description = "Follow it until it is done, paused, rolled back or aborted; exit 0 only when done." };
-        var status = new Command("status", "One rollout: its state, batch and each node's state.") { id, watch };
+        var follow = new Option<bool>("--watch", "-w") { Description = watch.Description };
+        var status = new Command("status", "One rollout: its state, batch and each node's state.") { id, follow };
         CommandExamples.Set(status, "hawserctl rollout status --watch", "hawserctl rollout status 3 -o json");
-        status.SetAction((parse, cancellationToken) => StatusAsync(parse, parse.GetValue(id), parse.GetValue(watch), cancellationToken));
+        status.SetAction((parse, cancellationToken) => StatusAsync(parse, parse.GetValue(id), parse.GetValue(follow), cancellationToken));
         Subcommands.Add(status);
 
         var list = new Command("list", "Every rollout, newest first.");
@@ -52,14 +59,20 @@ internal sealed class RolloutCommand : Command
         }
     }
 
-    private static async Task<int> CallAsync(ParseResult parse, Func<ControlService.ControlServiceClient, CallOptions, Task<Rollout>> call, CancellationToken cancellationToken)
+    private static async Task<int> CallAsync(ParseResult parse, Func<ControlService.ControlServiceClient, CallOptions, Task<Rollout>> call, CancellationToken cancellationToken,
+        bool watch = false)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             try
             {
-                Write(output, await call(client, options));
+                var rollout = await call(client, options.WithDeadline(DateTime.UtcNow + ControllerClient.CallTimeout));
+                if (watch)
+                {
+                    return await WatchAsync(client, output, rollout, options, cancellationToken);
+                }
+                Write(output, rollout);
                 return ExitCodes.Ok;
             }
             catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.NotFound)
@@ -67,7 +80,7 @@ internal sealed class RolloutCommand : Command
                 output.WriteError(ex.Status.Detail, "RolloutRefused");
                 return ExitCodes.Failed;
             }
-        }, cancellationToken);
+        }, cancellationToken, watch ? Timeout.InfiniteTimeSpan : null);
     }
 
     private static async Task<int> StatusAsync(ParseResult parse, ulong id, bool watch, CancellationToken cancellationToken)
@@ -90,22 +103,38 @@ internal sealed class RolloutCommand : Command
                 Write(output, rollout);
                 return ExitCodes.Ok;
             }
-            // Watching: one line per change, as it happens, then the final table.
-            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-            while (true)
-            {
-                Progress(output, rollout, seen);
-                if (rollout.State != "running" && rollout.State != "rolling-back")
-                {
-                    break;
-                }
-                await Task.Delay(WatchInterval, cancellationToken);
-                rollout = await client.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
-            }
-            // The reason was printed as the state changed; the table follows without repeating it.
-            Write(output, rollout, reasonShown: true);
-            return rollout.State == "done" ? ExitCodes.Ok : ExitCodes.Failed;
+            return await WatchAsync(client, output, rollout, options, cancellationToken);
         }, cancellationToken, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// Follows a rollout: one line per change, as it happens, then the final table and the recap per node. Exit 0 only
+    /// when it is done with every node converged; 1 when a node failed or it stopped short; 4 when a node did not report.
+    /// </summary>
+    private static async Task<int> WatchAsync(ControlService.ControlServiceClient client, ConsoleOutput output, Rollout rollout, CallOptions options, CancellationToken cancellationToken)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Progress(output, rollout, seen);
+            if (rollout.State != "running" && rollout.State != "rolling-back")
+            {
+                break;
+            }
+            await Task.Delay(WatchInterval, cancellationToken);
+            rollout = await client.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
+        }
+        // The reason was printed as the state changed; the table follows without repeating it.
+        Write(output, rollout, reasonShown: true);
+        var nodes = (await client.ListNodesAsync(new ListNodesRequest(), options.WithDeadline(DateTime.UtcNow.AddSeconds(30)))).Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var outcomes = rollout.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => n.State switch
+        {
+            "failed" => new NodeOutcome(n.Node, "failed", 0, 0, 1, [n.Failure.Length > 0 ? n.Failure : n.Detail]),
+            "healthy" or "returned" when nodes.TryGetValue(n.Node, out var node) => NodeOutcome.From(node),
+            _ => new NodeOutcome(n.Node, "not-moved", 0, 0, 0, [], $"{n.State}: the rollout is {rollout.State}"),
+        }).ToList();
+        var code = ConvergeRecap.Print(output, $"rollout {rollout.Id} (revision {rollout.Revision}): {rollout.State}", outcomes);
+        return rollout.State == "done" ? code : ExitCodes.Failed;
     }
 
     private static async Task<int> ListAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -12,30 +12,43 @@ namespace Hawser.Ctl.Commands;
 internal sealed class StatusCommand : Command
 {
     private readonly Argument<string?> _node = new("NODE") { Description = "Show this node's resources one by one.", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<bool> _check = new("--check")
+    {
+        Description = "For scripts: exit 0 only when every node shown is in sync (pinned nodes count when they run their pin); 1 when a node failed; 4 when one is pending, offline or new.",
+    };
 
     public StatusCommand() : base("status", "The fleet at a glance: connection, agent, applied/desired revision (and a rollout's pin), resources, drift corrected.")
     {
         Arguments.Add(_node);
+        Options.Add(_check);
         SetAction(RunAsync);
-        CommandExamples.Set(this, "hawserctl status", "hawserctl status web1 -o json");
+        CommandExamples.Set(this, "hawserctl status", "hawserctl status web1 -o json", "hawserctl status --check || echo 'the fleet is not in sync'");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
         var name = parse.GetValue(_node);
+        var check = parse.GetValue(_check);
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             if (name is not null)
             {
                 var node = await client.GetNodeAsync(new GetNodeRequest { Name = name }, options);
                 PrintDetail(output, node);
-                return ExitCodes.Ok;
+                return check ? CheckCode([node]) : ExitCodes.Ok;
             }
             var nodes = (await client.ListNodesAsync(new ListNodesRequest(), options)).Nodes;
             PrintFleet(output, nodes);
-            return ExitCodes.Ok;
+            return check ? CheckCode(nodes) : ExitCodes.Ok;
         }, cancellationToken);
+    }
+
+    /// <summary>--check's exit code: 1 when a node failed, 4 when one is not in sync otherwise, 0 when all are.</summary>
+    public static int CheckCode(IEnumerable<Node> nodes)
+    {
+        var states = nodes.Select(NodeState.Of).ToList();
+        return states.Contains("failed") ? ExitCodes.Failed : states.All(s => s == "in-sync") ? ExitCodes.Ok : ExitCodes.NoReport;
     }
 
     private static void PrintFleet(ConsoleOutput output, Google.Protobuf.Collections.RepeatedField<Node> nodes)

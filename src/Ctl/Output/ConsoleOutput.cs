@@ -23,6 +23,19 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     public void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo) =>
         _stdout.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, typeInfo));
 
+    /// <summary>Prints a value as JSON on one line (a stream of JSON lines, as --follow writes).</summary>
+    public void WriteJsonLine<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        using var document = JsonSerializer.SerializeToDocument(value, typeInfo);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        {
+            document.WriteTo(writer);
+        }
+        _stdout.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        _stdout.Profile.Out.Writer.Flush();
+    }
+
     /// <summary>Prints a table.</summary>
     public void WriteTable(Table table)
     {
@@ -69,6 +82,72 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         }
         _stderr.WriteLine($"error: {message}");
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while showing each of <paramref name="nodes"/>' progress: on a terminal a live table
+    /// (Spectre.Console) that changes in place; in a pipe one line per node as it finishes; nothing in JSON mode.
+    /// </summary>
+    public async Task WithProgressAsync(IEnumerable<string> nodes, Func<IConvergeProgress, Task> work)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            await work(new LineProgress(null));
+            return;
+        }
+        if (!_stdout.Profile.Capabilities.Ansi || !_stdout.Profile.Capabilities.Interactive)
+        {
+            await work(new LineProgress(_stdout.Profile.Out.Writer));
+            return;
+        }
+        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "PROGRESS", "DETAIL");
+        var rows = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            rows[node] = table.Rows.Count;
+            table.AddRow(Markup.Escape(node), "[grey]waiting[/]", "");
+        }
+        await _stdout.Live(table).StartAsync(async context => await work(new LiveProgress(table, rows, context)));
+    }
+
+    /// <summary>A line per finished node, for pipes and files (or nothing at all).</summary>
+    private sealed class LineProgress(TextWriter? writer) : IConvergeProgress
+    {
+        public void Waiting(string node, string detail)
+        {
+        }
+
+        public void Finished(NodeOutcome outcome) =>
+            writer?.WriteLine($"{outcome.Node}: {outcome.Result} ({Counts(outcome)})");
+
+        public void Refresh()
+        {
+        }
+    }
+
+    /// <summary>The live table's rows, changed in place.</summary>
+    private sealed class LiveProgress(Table table, Dictionary<string, int> rows, LiveDisplayContext context) : IConvergeProgress
+    {
+        public void Waiting(string node, string detail) => Set(node, "[yellow]waiting[/]", detail);
+
+        public void Finished(NodeOutcome outcome) => Set(outcome.Node, outcome.Result switch
+        {
+            "failed" => "[red]failed[/]", "unreachable" => "[yellow]unreachable[/]", _ => $"[green]{outcome.Result}[/]",
+        }, Counts(outcome));
+
+        public void Refresh() => context.Refresh();
+
+        private void Set(string node, string state, string detail)
+        {
+            if (rows.TryGetValue(node, out var row))
+            {
+                table.UpdateCell(row, 1, state);
+                table.UpdateCell(row, 2, Markup.Escape(detail));
+            }
+        }
+    }
+
+    private static string Counts(NodeOutcome o) => o.Result == "unreachable" ? o.Why ?? "no report"
+        : $"ok={o.Ok} changed={o.Changed} failed={o.Failed}";
 
     /// <summary>
     /// On a terminal: no value is ever broken across lines (a serial must stay copyable). When the table is wider

@@ -41,7 +41,24 @@ internal sealed record NodeStatusOutput(
 internal sealed record ResourceOutput(string Kind, string Name, string State, string Diff, string Error, IReadOnlyList<string> Warnings);
 
 /// <summary><c>hawserctl apply -o json</c>.</summary>
-internal sealed record ApplyOutput(ulong Revision, bool Unchanged, IReadOnlyList<string> PushedNodes, ulong? RolloutId = null);
+internal sealed record ApplyOutput(ulong Revision, bool Unchanged, IReadOnlyList<string> PushedNodes, ulong? RolloutId = null,
+    IReadOnlyList<string>? ChangedNodes = null, IReadOnlyList<ApplyOutcomeOutput>? Outcomes = null);
+
+/// <summary>The event log, oldest first.</summary>
+internal sealed record EventsOutput(IReadOnlyList<EventOutput> Events);
+
+/// <summary>One event of the controller's log.</summary>
+internal sealed record EventOutput(ulong Id, DateTimeOffset At, string Kind, string Actor, string? Node, ulong? Revision, string Summary, IReadOnlyList<string> Details)
+{
+    public static EventOutput Of(Hawser.Shared.Protocol.V1.Event e) => new(e.Id, e.At.ToDateTimeOffset(), e.Kind, e.Actor,
+        e.Node.Length > 0 ? e.Node : null, e.Revision == 0 ? null : e.Revision, e.Summary, [.. e.Details]);
+}
+
+/// <summary>One node's outcome of a change (the recap's line): ok, changed, failed or unreachable.</summary>
+internal sealed record ApplyOutcomeOutput(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why)
+{
+    public static ApplyOutcomeOutput Of(NodeOutcome o) => new(o.Node, o.Result, o.Ok, o.Changed, o.Failed, o.Failures, o.Why);
+}
 
 /// <summary><c>hawserctl rollout status -o json</c>: one rollout and each node's state.</summary>
 internal sealed record RolloutOutput(ulong Id, ulong Revision, string State, string Reason, uint Batch, uint Batches, bool Promoted,
@@ -84,6 +101,8 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(StatusOutput))]
 [JsonSerializable(typeof(NodeStatusOutput))]
 [JsonSerializable(typeof(ApplyOutput))]
+[JsonSerializable(typeof(EventsOutput))]
+[JsonSerializable(typeof(EventOutput))]
 [JsonSerializable(typeof(RolloutOutput))]
 [JsonSerializable(typeof(RolloutsOutput))]
 [JsonSerializable(typeof(DiffOutput))]

@@ -23,7 +23,7 @@ public sealed class PartitionTests
         WithTwoNodesAtRevisionOneAsync(async (net, controller, data, hosts) =>
         {
             await hosts[1].Namespace!.ExecAsync("ip", "link", "set", "eth0", "down");
-            var apply = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")));
+            var apply = await FleetTests.Ctl(net, controller, "apply", "-f", FleetTests.WriteSpec(data.Path, "v2.yaml", Spec("620")), "--no-wait");
             Assert.AreEqual(0, apply.ExitCode, apply.Output);
             await FleetTests.WaitForStatusAsync(net, controller, s => s.Single(n => n.Name == "web1").Applied == 2, "web1 at revision 2");
             var cutOff = await hosts[1].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time");

@@ -33,6 +33,8 @@ async function api(path, method, body) {
 }
 
 const time = (value) => value ? new Date(value).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
+// Events keep their milliseconds: two steps of one second are still in order on the page.
+const eventTime = (value) => value ? new Date(value).toISOString().replace("T", " ") : "-";
 
 function table(headers, rows) {
   return el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
@@ -115,9 +117,11 @@ async function nodePage(name) {
     el("h2", {}, "Resources (last report)"),
     table(["Kind", "Name", "State", "Change", "Error"], detail.resources.map((r) => el("tr", { "data-state": r.state },
       el("td", {}, r.kind), el("td", {}, r.name), el("td", { class: "state" }, r.state), el("td", {}, r.diff || "-"), el("td", {}, r.error || "-")))),
-    el("h2", {}, "Drift history"),
-    detail.events.length === 0 ? el("p", { class: "muted" }, "No drift corrected.")
-      : table(["When", "What", "Detail"], detail.events.map((e) => el("tr", {}, el("td", {}, time(e.at)), el("td", {}, e.kind), el("td", {}, e.detail)))));
+    el("h2", {}, "Timeline"),
+    detail.events.length === 0 ? el("p", { class: "muted" }, "Nothing has happened on this node yet.")
+      : table(["When", "What", "By", "Detail"], detail.events.map((e) => el("tr", { "data-kind": e.kind },
+        el("td", { title: e.at }, eventTime(e.at)), el("td", {}, e.kind), el("td", {}, e.actor),
+        el("td", {}, el("div", {}, e.summary), ...e.details.map((d) => el("div", { class: "muted" }, d)))))));
 }
 
 async function revisionsPage() {
@@ -225,7 +229,8 @@ function renderRollout(r) {
       },
     }, action[0].toUpperCase() + action.slice(1)));
     root = el("section", { "data-rollout-view": r.id }, el("h1", {}, `Rollout ${r.id}`), el("p", { id: "rollout-summary" }), el("p", { id: "rollout-reason" }),
-      el("div", { class: "buttons" }, buttons), message, el("div", { id: "rollout-nodes" }));
+      el("div", { class: "buttons" }, buttons), message, el("div", { id: "rollout-nodes" }),
+      el("h2", {}, "Timeline"), el("p", { id: "rollout-countdown", class: "muted" }), el("div", { id: "rollout-timeline" }));
     show(root);
   }
   // An answer that left before a newer event arrived must not put older state back on screen.
@@ -239,6 +244,38 @@ function renderRollout(r) {
     table(["Node", "Batch", "State", "From revision", "Detail"], r.nodes.map((n) => el("tr", { "data-node": n.node, "data-state": n.state },
       el("td", {}, n.node), el("td", {}, n.batch + 1), el("td", { class: "state" }, n.state), el("td", {}, n.previousRevision),
       el("td", {}, [n.failure && n.state !== "failed" ? `failed: ${n.failure}; ` : "", n.detail || "-"].join(""))))));
+  countdown(root.querySelector("#rollout-countdown"), r);
+  renderTimeline(root.querySelector("#rollout-timeline"), r.id);
+}
+
+// While a pause runs, the time left to the next batch, every second; nothing otherwise.
+let countdownTimer = null;
+function countdown(target, r) {
+  clearInterval(countdownTimer);
+  const tick = () => {
+    const left = r.nextBatchAt && r.state === "running" ? Math.ceil((new Date(r.nextBatchAt) - Date.now()) / 1000) : 0;
+    target.textContent = left > 0 ? `Next batch in ${left >= 60 ? `${Math.floor(left / 60)}m ` : ""}${left % 60}s (at ${time(r.nextBatchAt)})` : "";
+    if (left <= 0) clearInterval(countdownTimer);
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+// Every step of the rollout from the event log: when, what, who, and how long after the step before.
+async function renderTimeline(target, id) {
+  const steps = await api(`/rollouts/${id}/timeline`);
+  target.replaceChildren(steps.length === 0 ? el("p", { class: "muted" }, "No steps recorded.")
+    : table(["When", "Step", "By", "After"], steps.map((e, i) => el("tr", { "data-kind": e.kind },
+      el("td", { title: e.at }, eventTime(e.at)),
+      el("td", {}, el("div", {}, e.summary), ...e.details.map((d) => el("div", { class: "muted" }, d))),
+      el("td", {}, e.actor),
+      el("td", {}, i === 0 ? "-" : took(new Date(e.at) - new Date(steps[i - 1].at)))))));
+}
+
+function took(ms) {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}m ${s % 60}s`;
 }
 
 async function rolloutPage(id) {

@@ -1,0 +1,76 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Api;
+
+/// <summary>The event log's methods of <c>hawser.v1.ControlService</c>: list, and watch (list, then follow). Admin only.</summary>
+public sealed class EventsApi(ControllerStore store)
+{
+    /// <summary>Events listed when the caller names no limit.</summary>
+    public const int DefaultLimit = 200;
+
+    /// <summary>The most events one call returns.</summary>
+    public const int MaxLimit = 10_000;
+
+    internal Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
+    {
+        var response = new ListEventsResponse();
+        response.Events.Add(store.ListEvents(Query(request)).Select(ToMessage));
+        return Task.FromResult(response);
+    }
+
+    /// <summary>Sends what <see cref="ListAsync"/> would, then each matching event as it is stored, until the caller goes.</summary>
+    internal async Task WatchAsync(ListEventsRequest request, IServerStreamWriter<Event> stream, ServerCallContext context)
+    {
+        var query = Query(request);
+        var cancellationToken = context.CancellationToken;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                // Ask for the wake-up before reading, so an event stored between the read and the wait is not missed.
+                var stored = store.WaitForEventsAsync(cancellationToken);
+                foreach (var record in store.ListEvents(query))
+                {
+                    await stream.WriteAsync(ToMessage(record), cancellationToken);
+                    query = query with { AfterId = record.Id };
+                }
+                // After the first page, every new event (not just the newest few of a burst).
+                query = query with { Limit = MaxLimit, Since = null };
+                await stored;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller stopped following.
+        }
+    }
+
+    private static EventQuery Query(ListEventsRequest request) => new()
+    {
+        Node = request.Node.Length > 0 ? request.Node : null,
+        Kind = request.Kind.Length > 0 ? request.Kind : null,
+        Since = request.Since?.ToDateTimeOffset(),
+        AfterId = (long)Math.Min(request.AfterId, long.MaxValue),
+        Limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit),
+    };
+
+    /// <summary>An event as the API sends it.</summary>
+    public static Event ToMessage(EventRecord record)
+    {
+        var message = new Event
+        {
+            Id = (ulong)record.Id,
+            At = Timestamp.FromDateTimeOffset(record.At),
+            Kind = record.Kind,
+            Actor = record.Actor,
+            Node = record.Node,
+            Revision = record.Revision,
+            Summary = record.Summary,
+        };
+        message.Details.Add(record.Details);
+        return message;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Hawser.Controller.Sessions;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Hosting;
+
+/// <summary>
+/// The controller's metrics, as .NET <see cref="Meter"/> instruments (exported in Prometheus's text format at
+/// <c>/metrics</c>). Fleet gauges are read from the store when scraped, so they are never stale; counters come
+/// from the event log as events are stored, and RPCs from <see cref="Api.MetricsInterceptor"/>.
+/// </summary>
+public sealed class ControllerMetrics : IDisposable
+{
+    /// <summary>The meter's name, for the exporter to listen to.</summary>
+    public const string MeterName = "Hawser.Controller";
+
+    private static readonly string[] States = ["in-sync", "pending", "failed", "offline", "new"];
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly ControllerStore _store;
+    private readonly AgentSessions _sessions;
+    private readonly Counter<long> _drift;
+    private readonly Counter<long> _orderFailures;
+    private readonly Counter<long> _events;
+    private readonly Histogram<double> _rpcDuration;
+
+    /// <summary>Creates the instruments and starts counting the store's events.</summary>
+    public ControllerMetrics(ControllerStore store, AgentSessions sessions)
+    {
+        _store = store;
+        _sessions = sessions;
+        _drift = _meter.CreateCounter<long>("hawser_drift_corrections", description: "Drift corrections reported, per node.");
+        _orderFailures = _meter.CreateCounter<long>("hawser_certificate_order_failures", description: "Failed ACME orders, per certificate.");
+        _events = _meter.CreateCounter<long>("hawser_events", description: "Events stored in the event log, per kind.");
+        _rpcDuration = _meter.CreateHistogram<double>("hawser_rpc_duration", unit: "s", description: "gRPC calls served, by method and status code, with their latency.");
+        _meter.CreateObservableGauge("hawser_agents_connected", () => _sessions.ConnectedCount, description: "Agents with a stream open to this controller.");
+        _meter.CreateObservableGauge("hawser_nodes", NodesByState, description: "Enrolled nodes, by state (in-sync, pending, failed, offline, new).");
+        _meter.CreateObservableGauge("hawser_node_last_report_age", ReportAges, unit: "s", description: "Seconds since each node's last status report.");
+        _meter.CreateObservableGauge("hawser_certificate_not_after", CertificateExpiries, unit: "s",
+            description: "Unix time at which each certificate expires, per node whose last report has it installed.");
+        _meter.CreateObservableGauge("hawser_rollout_state", RolloutStates, description: "1 for the newest rollout's state (running, paused, rolling-back, done, aborted, rolled-back).");
+        _meter.CreateObservableGauge("hawser_rollout_batch", RolloutBatch, description: "The newest rollout's current batch (1-based; equals batches when all moved).");
+        store.EventsAdded += Count;
+    }
+
+    /// <summary>Records one gRPC call served.</summary>
+    public void RecordRpc(string method, Grpc.Core.StatusCode code, TimeSpan elapsed) =>
+        _rpcDuration.Record(elapsed.TotalSeconds, new TagList { { "method", method }, { "code", code.ToString() } });
+
+    private void Count(IReadOnlyList<EventRecord> records)
+    {
+        foreach (var record in records)
+        {
+            _events.Add(1, new KeyValuePair<string, object?>("kind", record.Kind));
+            if (record.Kind == "node.drift-corrected")
+            {
+                _drift.Add(1, new KeyValuePair<string, object?>("node", record.Node));
+            }
+            else if (record.Kind == "certificate.order-failed")
+            {
+                // "certificate NAME: the order failed"
+                var name = record.Summary.Split(' ', 3) is [_, var certificate, ..] ? certificate.TrimEnd(':') : "";
+                _orderFailures.Add(1, new KeyValuePair<string, object?>("certificate", name));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<int>> NodesByState()
+    {
+        var counts = States.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
+        foreach (var node in _store.ListNodes())
+        {
+            var report = node.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
+            var state = StateWords.Node(_sessions.IsConnected(node.Name), report is not null, report?.Resources.Any(r => StateWords.IsFailed(r.State)) == true,
+                node.AppliedRevision, node.DesiredRevision, node.PinnedRevision);
+            counts[state] = counts.GetValueOrDefault(state) + 1;
+        }
+        return counts.Select(c => new Measurement<int>(c.Value, new KeyValuePair<string, object?>("state", c.Key)));
+    }
+
+    private IEnumerable<Measurement<double>> ReportAges()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return _store.ListNodes().Where(n => n.LastReportAt is not null)
+            .Select(n => new Measurement<double>((now - n.LastReportAt!.Value).TotalSeconds, new KeyValuePair<string, object?>("node", n.Name)));
+    }
+
+    private IEnumerable<Measurement<long>> CertificateExpiries()
+    {
+        var issued = _store.ListIssuedCertificates().Where(c => c.Serial is not null && c.NotAfter is not null).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        foreach (var node in _store.ListNodes())
+        {
+            if (node.LastReport is not { } bytes)
+            {
+                continue;
+            }
+            foreach (var (name, serial) in StatusReport.Parser.ParseFrom(bytes).InstalledCertificates)
+            {
+                if (issued.TryGetValue(name, out var certificate) && certificate.Serial == serial)
+                {
+                    yield return new Measurement<long>(certificate.NotAfter!.Value.ToUnixTimeSeconds(),
+                        new KeyValuePair<string, object?>("certificate", name), new KeyValuePair<string, object?>("node", node.Name));
+                }
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<int>> RolloutStates() => _store.ListRollouts(1) is [var rollout]
+        ? [new Measurement<int>(1, new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new KeyValuePair<string, object?>("state", rollout.State))]
+        : [];
+
+    private IEnumerable<Measurement<long>> RolloutBatch() => _store.ListRollouts(1) is [var rollout]
+        ? [new Measurement<long>(Math.Min(rollout.Batch + 1, rollout.Batches), new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))]
+        : [];
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _store.EventsAdded -= Count;
+        _meter.Dispose();
+    }
+}

@@ -1,0 +1,63 @@
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Sessions;
+
+/// <summary>
+/// The event log's entries for one status report, compared with the node's previous report: a revision
+/// converged or failed, drift put back, a certificate installed. A periodic report that changed nothing
+/// and fails as before adds nothing, so the log holds what happened rather than every heartbeat.
+/// </summary>
+public static class ReportEvents
+{
+    /// <summary>The events <paramref name="report"/> makes, given the node's <paramref name="previous"/> report (null: none).</summary>
+    public static IReadOnlyList<EventRecord> Of(string node, StatusReport? previous, StatusReport report, bool driftCorrected)
+    {
+        var events = new List<EventRecord>();
+        var actor = $"node:{node}";
+        var changed = report.Resources.Where(r => r.State == ResourceState.Changed).ToList();
+        var failed = report.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
+        var inSync = report.Resources.Count(r => r.State == ResourceState.InSync);
+        var details = changed.Select(Changed).Concat(failed.Select(Failed)).ToList();
+        var counts = $"{changed.Count} changed, {failed.Count} failed, {inSync} in sync";
+        var sameRevision = previous is not null && previous.Revision == report.Revision;
+        if (driftCorrected)
+        {
+            events.Add(Event("node.drift-corrected", $"drift corrected on revision {report.Revision}: {changed.Count} resource(s) put back" +
+                (failed.Count > 0 ? $", {failed.Count} failed" : ""), details));
+        }
+        else if (failed.Count > 0)
+        {
+            // The same failures as last time are not news; a change in them is.
+            if (!sameRevision || changed.Count > 0 || !Failures(previous!).SetEquals(failed.Select(Failed)))
+            {
+                events.Add(Event("node.failed", $"revision {report.Revision} failed: {counts}", details));
+            }
+        }
+        else if (!sameRevision || changed.Count > 0)
+        {
+            events.Add(Event("node.converged", $"revision {report.Revision} converged: {counts}", details));
+        }
+        foreach (var (name, serial) in report.InstalledCertificates)
+        {
+            if (serial.Length > 0 && previous?.InstalledCertificates.GetValueOrDefault(name) != serial)
+            {
+                events.Add(Event("certificate.installed", $"certificate {name} installed: serial {serial}", []));
+            }
+        }
+        return events;
+
+        EventRecord Event(string kind, string summary, IReadOnlyList<string> lines) =>
+            new() { Kind = kind, Actor = actor, Node = node, Revision = report.Revision, Summary = summary, Details = lines };
+    }
+
+    /// <summary>A changed resource as one line: <c>kind:name target: from -&gt; to</c>.</summary>
+    private static string Changed(ResourceStatus r) => $"{r.Kind}:{r.Name} {r.Diff}".TrimEnd();
+
+    private static string Failed(ResourceStatus r) =>
+        $"{r.Kind}:{r.Name} {(r.State == ResourceState.Skipped ? "skipped" : "failed")}{(r.Error.Length > 0 ? ": " + r.Error : "")}";
+
+    private static HashSet<string> Failures(StatusReport report) =>
+        report.Resources.Where(r => StateWords.IsFailed(r.State)).Select(Failed).ToHashSet(StringComparer.Ordinal);
+}

@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>One entry of the event log: what happened, when, who caused it, and the lines that say what changed.</summary>
+public sealed record EventRecord
+{
+    /// <summary>Increasing in the order events were stored; 0 for one not stored yet.</summary>
+    public long Id { get; init; }
+
+    /// <summary>When, UTC, millisecond precision.</summary>
+    public DateTimeOffset At { get; init; }
+
+    /// <summary>What kind: area.verb, e.g. <c>spec.applied</c>, <c>node.failed</c>, <c>web.login-refused</c>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Who caused it: an admin certificate's subject, <c>web:LOGIN</c>, <c>node:NAME</c>, or <c>controller</c>.</summary>
+    public required string Actor { get; init; }
+
+    /// <summary>The node it is about; empty when none.</summary>
+    public string Node { get; init; } = "";
+
+    /// <summary>The revision it is about; 0 when none.</summary>
+    public ulong Revision { get; init; }
+
+    /// <summary>One line.</summary>
+    public required string Summary { get; init; }
+
+    /// <summary>One line each: resource changes (<c>target: from -&gt; to</c>), errors.</summary>
+    public IReadOnlyList<string> Details { get; init; } = [];
+}
+
+/// <summary>Which events to read.</summary>
+public sealed record EventQuery
+{
+    /// <summary>Only this node's events; null for all.</summary>
+    public string? Node { get; init; }
+
+    /// <summary>An exact kind, or the area before its dot (<c>node</c> matches <c>node.failed</c>); null for all.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>Only events at or after this time.</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Only events with a larger id.</summary>
+    public long AfterId { get; init; }
+
+    /// <summary>The newest this many (returned oldest first).</summary>
+    public int Limit { get; init; } = 200;
+}
+
+/// <summary>The event log (table <c>events</c>).</summary>
+public sealed partial class ControllerStore
+{
+    private readonly Lock _eventSignalLock = new();
+    private TaskCompletionSource _eventsStored = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Stores one event on its own (for events that change no other state: a refusal, a login, a push).</summary>
+    public void AddEvent(EventRecord record)
+    {
+        using var connection = OpenConnection();
+        EventsStored([AppendEvent(connection, null, record)]);
+    }
+
+    /// <summary>Raised after a commit that stored events, with them (metrics count them; nothing here may throw).</summary>
+    public event Action<IReadOnlyList<EventRecord>>? EventsAdded;
+
+    /// <summary>Completes when an event is stored after this call (the caller then reads from its last id).</summary>
+    public Task WaitForEventsAsync(CancellationToken cancellationToken)
+    {
+        lock (_eventSignalLock)
+        {
+            return _eventsStored.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The events <paramref name="query"/> selects, oldest first.</summary>
+    public IReadOnlyList<EventRecord> ListEvents(EventQuery query)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        var where = new List<string> { "id > $after" };
+        command.Parameters.AddWithValue("$after", query.AfterId);
+        if (query.Node is { Length: > 0 } node)
+        {
+            where.Add("node = $node");
+            command.Parameters.AddWithValue("$node", node);
+        }
+        if (query.Kind is { Length: > 0 } kind)
+        {
+            // An area matches its kinds: node -> node.*; the prefix is compared as text, not a LIKE pattern.
+            where.Add("(kind = $kind OR substr(kind, 1, length($kind) + 1) = $kind || '.')");
+            command.Parameters.AddWithValue("$kind", kind);
+        }
+        if (query.Since is { } since)
+        {
+            where.Add("at_ms >= $since");
+            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        }
+        command.CommandText = $"""
+            SELECT id, at_ms, kind, actor, node, revision, summary, details FROM events
+            WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$limit", Math.Max(1, query.Limit));
+        using var reader = command.ExecuteReader();
+        var events = new List<EventRecord>();
+        while (reader.Read())
+        {
+            events.Add(new EventRecord
+            {
+                Id = reader.GetInt64(0),
+                At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                Kind = reader.GetString(2),
+                Actor = reader.GetString(3),
+                Node = reader.GetString(4),
+                Revision = (ulong)reader.GetInt64(5),
+                Summary = reader.GetString(6),
+                Details = reader.GetString(7) is { Length: > 0 } details ? details.Split('\n') : [],
+            });
+        }
+        events.Reverse();
+        return events;
+    }
+
+    /// <summary>
+    /// Deletes up to <paramref name="batch"/> of the oldest events stored before <paramref name="before"/>;
+    /// returns how many. Small batches keep each write transaction short, so reports are never held up behind a prune.
+    /// </summary>
+    public int PruneEvents(DateTimeOffset before, int batch)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < $before ORDER BY at_ms LIMIT $batch)";
+        command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$batch", batch);
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes.</summary>
+    private static EventRecord AppendEvent(SqliteConnection connection, SqliteTransaction? transaction, EventRecord record)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
+            VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
+            """;
+        var at = record.At == default ? DateTimeOffset.UtcNow : record.At;
+        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$kind", record.Kind);
+        command.Parameters.AddWithValue("$actor", record.Actor);
+        command.Parameters.AddWithValue("$node", record.Node);
+        command.Parameters.AddWithValue("$revision", (long)record.Revision);
+        command.Parameters.AddWithValue("$summary", OneLine(record.Summary));
+        command.Parameters.AddWithValue("$details", string.Join('\n', record.Details.Select(OneLine)));
+        command.ExecuteNonQuery();
+        return record with { At = at };
+    }
+
+    /// <summary>Wakes every <see cref="WaitForEventsAsync"/> and tells <see cref="EventsAdded"/>; called after the commit that stored <paramref name="records"/>.</summary>
+    private void EventsStored(IReadOnlyList<EventRecord> records)
+    {
+        EventsAdded?.Invoke(records);
+        TaskCompletionSource stored;
+        lock (_eventSignalLock)
+        {
+            stored = _eventsStored;
+            _eventsStored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        stored.TrySetResult();
+    }
+
+    /// <summary>Line breaks would split one detail into two; they become spaces.</summary>
+    private static string OneLine(string text)
+    {
+        if (text.IndexOfAny(['\n', '\r']) < 0)
+        {
+            return text;
+        }
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            builder.Append(c is '\n' or '\r' ? ' ' : c);
+        }
+        return builder.ToString().TrimEnd();
+    }
+}
+
+/// <summary>Formats event times the one way the log, hawserctl and the web UI show them.</summary>
+public static class EventTime
+{
+    /// <summary>UTC with milliseconds, e.g. 2026-11-26T22:40:01.123Z.</summary>
+    public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

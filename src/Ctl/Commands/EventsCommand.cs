@@ -1,0 +1,115 @@
+using System.CommandLine;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Hawser.Ctl.Output;
+using Hawser.Shared.Cli;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Ctl.Commands;
+
+/// <summary><c>hawserctl events [--node N] [--kind K] [--since 1h] [--follow]</c>: the controller's event log.</summary>
+internal sealed class EventsCommand : Command
+{
+    private readonly Option<string> _node = new("--node") { HelpName = "NODE", Description = "Only this node's events." };
+    private readonly Option<string> _kind = new("--kind")
+    {
+        HelpName = "KIND",
+        Description = "Only this kind (node.failed), or every kind of an area (node, spec, certificate, rollout, token, web, rpc).",
+    };
+    private readonly Option<TimeSpan> _since = Durations.Option("--since", "Only events of the last DURATION");
+    private readonly Option<uint> _limit = new("--limit") { Description = "Show the newest this many (default 200, at most 10000)." };
+    private readonly Option<bool> _follow = new("--follow", "-f") { Description = "Keep printing events as they happen, until interrupted." };
+
+    public EventsCommand() : base("events", "The controller's event log, oldest first: applies, pushes, each node's converge results (every resource changed, " +
+        "target: from -> to), drift corrected, failures, certificates, rollout steps, enrollments, tokens, logins and refusals, with time and actor.")
+    {
+        Options.Add(_node);
+        Options.Add(_kind);
+        Options.Add(_since);
+        Options.Add(_limit);
+        Options.Add(_follow);
+        SetAction(RunAsync);
+        CommandExamples.Set(this, "hawserctl events --node web2 --since 1h", "hawserctl events --kind node.failed -o json", "hawserctl events --follow");
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
+        var request = new ListEventsRequest
+        {
+            Node = parse.GetValue(_node) ?? "",
+            Kind = parse.GetValue(_kind) ?? "",
+            Limit = parse.GetValue(_limit),
+        };
+        if (parse.GetResult(_since) is not null)
+        {
+            request.Since = Timestamp.FromDateTime(DateTime.UtcNow - parse.GetValue(_since));
+        }
+        if (parse.GetValue(_follow))
+        {
+            return await ControllerClient.RunAsync(parse, output, async (client, options) =>
+            {
+                using var call = client.WatchEvents(request, options);
+                try
+                {
+                    await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
+                    {
+                        Print(output, e, jsonLines: true);
+                    }
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+                {
+                    // Interrupted: a normal end of --follow.
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                }
+                return ExitCodes.Ok;
+            }, cancellationToken, Timeout.InfiniteTimeSpan);
+        }
+        return await ControllerClient.RunAsync(parse, output, async (client, options) =>
+        {
+            var events = (await client.ListEventsAsync(request, options)).Events;
+            if (output.Format == OutputFormat.Json)
+            {
+                output.WriteJson(new EventsOutput([.. events.Select(EventOutput.Of)]), CtlJsonContext.Default.EventsOutput);
+                return ExitCodes.Ok;
+            }
+            if (events.Count == 0)
+            {
+                output.WriteLine("No events match.");
+            }
+            foreach (var e in events)
+            {
+                Print(output, e, jsonLines: false);
+            }
+            return ExitCodes.Ok;
+        }, cancellationToken);
+    }
+
+    /// <summary>One event: a line with time, kind, actor and summary, then its details indented; one JSON object per line with -o json --follow.</summary>
+    private static void Print(ConsoleOutput output, Event e, bool jsonLines)
+    {
+        if (output.Format == OutputFormat.Json)
+        {
+            if (jsonLines)
+            {
+                output.WriteJsonLine(EventOutput.Of(e), CtlJsonContext.Default.EventOutput);
+            }
+            return;
+        }
+        var at = e.At.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteColoured($"{at}  {e.Kind,-22} {e.Actor,-14} {e.Summary}", Style(e.Kind));
+        foreach (var detail in e.Details)
+        {
+            output.WriteLine($"    {detail}");
+        }
+    }
+
+    private static string? Style(string kind) => kind switch
+    {
+        "node.failed" or "certificate.order-failed" => "red",
+        "node.drift-corrected" or "rpc.refused" or "web.login-refused" => "yellow",
+        _ => null,
+    };
+}

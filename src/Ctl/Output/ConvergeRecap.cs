@@ -1,0 +1,165 @@
+using Grpc.Core;
+using Hawser.Ctl.Commands;
+using Hawser.Shared.Protocol;
+using Hawser.Shared.Protocol.V1;
+using Spectre.Console;
+
+namespace Hawser.Ctl.Output;
+
+/// <summary>How one node came out of a change: its counts from the report of the awaited revision, or why there is none.</summary>
+internal sealed record NodeOutcome(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why = null)
+{
+    /// <summary>ok, changed, failed or unreachable: the recap's word for the node.</summary>
+    public static NodeOutcome From(Node node)
+    {
+        var counts = NodeState.Count(node);
+        var failures = node.Resources.Where(r => StateWords.IsFailed(r.State))
+            .Select(r => $"{r.Kind}:{r.Name}: {(r.Error.Length > 0 ? r.Error : StateWords.Resource(r.State))}").ToList();
+        var result = failures.Count > 0 ? "failed" : counts.Changed > 0 ? "changed" : "ok";
+        return new NodeOutcome(node.Name, result, counts.InSync, counts.Changed, failures.Count, failures);
+    }
+
+    /// <summary>A node that did not report the awaited revision in time.</summary>
+    public static NodeOutcome Unreachable(string node, string why) => new(node, "unreachable", 0, 0, 0, [], why);
+}
+
+/// <summary>Where a wait shows each node's progress.</summary>
+internal interface IConvergeProgress
+{
+    /// <summary>The node has not reported the revision yet.</summary>
+    void Waiting(string node, string detail);
+
+    /// <summary>The node is done.</summary>
+    void Finished(NodeOutcome outcome);
+
+    /// <summary>Shows what changed since the last refresh.</summary>
+    void Refresh();
+}
+
+/// <summary>
+/// Waits until every node of a change reports the revision it was given (or the time is up), showing each
+/// node's progress (live on a terminal, a line per finished node in a pipe), then prints the recap: one line
+/// per node with ok / changed / failed / unreachable and the failing resources with their errors.
+/// Exit codes: 0 all converged, 1 any failed, 4 any did not report in time.
+/// </summary>
+internal static class ConvergeRecap
+{
+    /// <summary>How often the controller is asked while waiting.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Waits for each node in <paramref name="expected"/> to report at least its revision, polling the controller;
+    /// returns the outcomes in node order.
+    /// </summary>
+    public static Task<IReadOnlyList<NodeOutcome>> WaitAsync(ControlService.ControlServiceClient client, IReadOnlyDictionary<string, ulong> expected,
+        TimeSpan timeout, ConsoleOutput output, CancellationToken cancellationToken) =>
+        WaitAsync(client, expected, (node, revision) => node.LastReportRevision >= revision && !AwaitsCertificate(node), timeout, output, cancellationToken);
+
+    /// <summary>
+    /// True while a node's only failures are certificates the controller has not obtained yet (the agent reports them
+    /// as having no PEM material): the controller orders them after the apply and sends them on, so the wait goes on.
+    /// </summary>
+    private static bool AwaitsCertificate(Node node)
+    {
+        var failed = node.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
+        return failed.Count > 0 && failed.All(r => r.Kind == "certificate" && r.Error.StartsWith("no PEM material", StringComparison.Ordinal));
+    }
+
+    /// <summary>As the other overload, with <paramref name="isDone"/> judging when a node's report is the awaited one.</summary>
+    public static async Task<IReadOnlyList<NodeOutcome>> WaitAsync(ControlService.ControlServiceClient client, IReadOnlyDictionary<string, ulong> expected,
+        Func<Node, ulong, bool> isDone, TimeSpan timeout, ConsoleOutput output, CancellationToken cancellationToken)
+    {
+        var done = new SortedDictionary<string, NodeOutcome>(StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + timeout;
+        var last = new Dictionary<string, Node>(StringComparer.Ordinal);
+        await output.WithProgressAsync(expected.Keys, async progress =>
+        {
+            while (done.Count < expected.Count)
+            {
+                var nodes = (await client.ListNodesAsync(new ListNodesRequest(), new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10), cancellationToken: cancellationToken))).Nodes;
+                var byName = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+                foreach (var (name, revision) in expected.Where(e => !done.ContainsKey(e.Key)))
+                {
+                    if (!byName.TryGetValue(name, out var node))
+                    {
+                        Finish(progress, NodeOutcome.Unreachable(name, "removed from the controller while waiting"));
+                    }
+                    else if (isDone(node, revision))
+                    {
+                        last[name] = node;
+                        Finish(progress, NodeOutcome.From(node));
+                    }
+                    else
+                    {
+                        last[name] = node;
+                        progress.Waiting(name, !node.Connected ? "not connected"
+                            : node.LastReportRevision >= revision ? "waiting for a certificate the controller is obtaining" : $"converging revision {revision}");
+                    }
+                }
+                progress.Refresh();
+                if (done.Count == expected.Count)
+                {
+                    break;
+                }
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    foreach (var name in expected.Keys.Where(n => !done.ContainsKey(n)).ToList())
+                    {
+                        if (last.TryGetValue(name, out var reported) && reported.LastReportRevision >= expected[name])
+                        {
+                            // It reported, but what it waited for (a certificate) never came: its report stands.
+                            Finish(progress, NodeOutcome.From(reported));
+                            continue;
+                        }
+                        var connected = last.TryGetValue(name, out var node) && node.Connected;
+                        Finish(progress, NodeOutcome.Unreachable(name, connected
+                            ? $"connected, but no report of revision {expected[name]} within {Shared.Cli.Durations.Format(timeout)}"
+                            : $"not connected; it gets revision {expected[name]} when it connects"));
+                    }
+                    progress.Refresh();
+                    break;
+                }
+                await Task.Delay(left < PollInterval ? left : PollInterval, cancellationToken);
+            }
+        });
+        return [.. done.Values];
+
+        void Finish(IConvergeProgress progress, NodeOutcome outcome)
+        {
+            done[outcome.Node] = outcome;
+            progress.Finished(outcome);
+        }
+    }
+
+    /// <summary>Prints the recap (not in JSON mode) and returns the exit code it stands for.</summary>
+    public static int Print(ConsoleOutput output, string title, IReadOnlyList<NodeOutcome> outcomes)
+    {
+        if (output.Format != OutputFormat.Json)
+        {
+            output.WriteLine("");
+            output.WriteLine($"RECAP {title}");
+            var width = outcomes.Count == 0 ? 0 : outcomes.Max(o => o.Node.Length);
+            foreach (var o in outcomes)
+            {
+                var line = $"{o.Node.PadRight(width)} : ok={o.Ok} changed={o.Changed} failed={o.Failed} unreachable={(o.Result == "unreachable" ? 1 : 0)}";
+                output.WriteColoured(line, o.Result switch { "failed" => "red", "unreachable" => "yellow", "changed" => "green", _ => null });
+                foreach (var failure in o.Failures)
+                {
+                    output.WriteLine($"    {failure}");
+                }
+                if (o.Why is { } why)
+                {
+                    output.WriteLine($"    {why}");
+                }
+            }
+        }
+        return ExitCode(outcomes);
+    }
+
+    /// <summary>1 when any node failed, else 4 when any did not report in time, else 0.</summary>
+    public static int ExitCode(IReadOnlyList<NodeOutcome> outcomes) =>
+        outcomes.Any(o => o.Result == "failed") ? ExitCodes.Failed
+        : outcomes.Any(o => o.Result == "unreachable") ? ExitCodes.NoReport
+        : ExitCodes.Ok;
+}
