@@ -48,6 +48,9 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Id}: {State}: {Reason}")]
     private static partial void RolloutHalted(ILogger logger, ulong id, string state, string reason);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: {Step}")]
+    public static partial void RolloutStep(ILogger logger, ulong id, string step);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: {Action} by {Actor}")]
     public static partial void RolloutControlled(ILogger logger, ulong id, string action, string actor);
 

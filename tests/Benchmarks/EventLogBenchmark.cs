@@ -19,11 +19,14 @@ public static class EventLogBenchmark
 {
     private const int Nodes = 1000;
 
-    /// <summary>Runs both parts.</summary>
-    public static async Task<int> RunAsync(int rounds)
+    /// <summary>Runs both parts (or only the writes).</summary>
+    public static async Task<int> RunAsync(int rounds, bool writesOnly = false)
     {
         Writes(rounds);
-        await ReadsAsync();
+        if (!writesOnly)
+        {
+            await ReadsAsync();
+        }
         return 0;
     }
 
@@ -141,6 +144,22 @@ public static class EventLogBenchmark
         }
         Console.WriteLine(FormattableString.Invariant(
             $"whole process (dotnet hawserctl.dll): events --since 24h median {Median(whole):0} ms; beside it, revisions (a query of nothing) median {Median(status):0} ms"));
+        // The release binary (NativeAOT, packaging/build-release.sh), when given: what an operator runs.
+        if (Environment.GetEnvironmentVariable("HAWSERCTL_NATIVE") is { Length: > 0 } native)
+        {
+            var nativeTimes = new List<double>();
+            for (var i = 0; i < 10; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var result = await ExternalProcess.RunAsync(native, ["--config", controller.CtlConfig, "events", "--since", "24h", "-o", "json"]);
+                nativeTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (result.ExitCode != 0)
+                {
+                    throw new InvalidOperationException(result.Output);
+                }
+            }
+            Console.WriteLine(FormattableString.Invariant($"whole process ({native}, NativeAOT): events --since 24h median {Median(nativeTimes):0} ms, max {nativeTimes.Max():0} ms"));
+        }
     }
 
     private static double Median(List<double> values)

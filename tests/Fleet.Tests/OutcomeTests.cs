@@ -24,6 +24,9 @@ public sealed class OutcomeTests
 
         Assert.AreEqual(1, failing.ExitCode, failing.Output);
         StringAssert.Contains(failing.StandardOutput, "waiting for 2 node(s) to report revision 1");
+        // In a pipe, a line per node as it finishes; the recap follows.
+        StringAssert.Matches(failing.StandardOutput, new Regex(@"^web4: failed \(ok=\d+ changed=\d+ failed=[1-9]\d*\)$", RegexOptions.Multiline));
+        StringAssert.Matches(failing.StandardOutput, new Regex(@"^web3: changed \(ok=\d+ changed=[1-9]\d* failed=0\)$", RegexOptions.Multiline));
         StringAssert.Matches(failing.StandardOutput, new Regex(@"web3 : ok=\d+ changed=[1-9]\d* failed=0 unreachable=0\n"));
         StringAssert.Matches(failing.StandardOutput, new Regex(@"web4 : ok=\d+ changed=\d+ failed=[1-9]\d* unreachable=0\n    sysctl:net.ipv4.tcp_fin_timeout: "));
         Assert.AreEqual(1, (await fleet.CtlAsync("status", "--check")).ExitCode, "status --check: web4 failed");

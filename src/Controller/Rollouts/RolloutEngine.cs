@@ -480,7 +480,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
     private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller")
     {
-        store.SaveRollout(rollout, pins, RolloutEvents.Between(store.GetRollout(rollout.Id), rollout, actor));
+        var steps = RolloutEvents.Between(store.GetRollout(rollout.Id), rollout, actor);
+        store.SaveRollout(rollout, pins, steps);
+        foreach (var step in steps.Where(s => s.Kind is "rollout.node" or "rollout.batch" or "rollout.promoted"))
+        {
+            // State changes are logged where they are decided (RolloutStopped, RolloutControlled); these are the moves.
+            ControllerLog.RolloutStep(logger, rollout.Id, step.Summary);
+        }
         Changed?.Invoke(rollout);
     }
 

@@ -138,7 +138,7 @@ public sealed partial class ControllerStore
         return command.ExecuteNonQuery();
     }
 
-    /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes.</summary>
+    /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes; returns it with its time.</summary>
     private static EventRecord AppendEvent(SqliteConnection connection, SqliteTransaction? transaction, EventRecord record)
     {
         using var command = connection.CreateCommand();
@@ -147,16 +147,37 @@ public sealed partial class ControllerStore
             INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
             VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
             """;
-        var at = record.At == default ? DateTimeOffset.UtcNow : record.At;
-        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$kind", record.Kind);
-        command.Parameters.AddWithValue("$actor", record.Actor);
-        command.Parameters.AddWithValue("$node", record.Node);
-        command.Parameters.AddWithValue("$revision", (long)record.Revision);
-        command.Parameters.AddWithValue("$summary", OneLine(record.Summary));
-        command.Parameters.AddWithValue("$details", string.Join('\n', record.Details.Select(OneLine)));
+        var stored = Stamped(record);
+        BindEvent(command, stored);
         command.ExecuteNonQuery();
-        return record with { At = at };
+        return stored;
+    }
+
+    /// <summary>The record with its time: now, unless the caller gave one.</summary>
+    private static EventRecord Stamped(EventRecord record) => record.At == default ? record with { At = DateTimeOffset.UtcNow } : record;
+
+    /// <summary>Sets an event insert's parameters (adding them the first time), line breaks in the text made spaces.</summary>
+    private static void BindEvent(SqliteCommand command, EventRecord record)
+    {
+        Set("$at", record.At.ToUnixTimeMilliseconds());
+        Set("$kind", record.Kind);
+        Set("$actor", record.Actor);
+        Set("$node", record.Node);
+        Set("$revision", (long)record.Revision);
+        Set("$summary", OneLine(record.Summary));
+        Set("$details", string.Join('\n', record.Details.Select(OneLine)));
+
+        void Set(string name, object value)
+        {
+            if (command.Parameters.Contains(name))
+            {
+                command.Parameters[name].Value = value;
+            }
+            else
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+        }
     }
 
     /// <summary>Wakes every <see cref="WaitForEventsAsync"/> and tells <see cref="EventsAdded"/>; called after the commit that stored <paramref name="records"/>.</summary>

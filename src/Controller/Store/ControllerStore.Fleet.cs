@@ -260,35 +260,6 @@ public sealed partial class ControllerStore
         return revoked;
     }
 
-    /// <summary>Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes.</summary>
-    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null)
-    {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        var now = Time(DateTimeOffset.UtcNow);
-        // A newly applied revision starts the drift count again.
-        command.CommandText = """
-            UPDATE nodes SET
-                drift_corrected = CASE WHEN applied_revision <> $applied THEN 0 ELSE drift_corrected END + $drift,
-                applied_revision = $applied, last_report = $report, last_report_at = $now, last_seen = $now
-            WHERE name = $node
-            """;
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$applied", (long)appliedRevision);
-        command.Parameters.AddWithValue("$report", report);
-        command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$drift", driftCorrected ? 1 : 0);
-        command.ExecuteNonQuery();
-        var appended = (events ?? []).Select(record => AppendEvent(connection, transaction, record)).ToList();
-        transaction.Commit();
-        if (appended.Count > 0)
-        {
-            EventsStored(appended);
-        }
-    }
-
     /// <summary>Sets the revision a node should be at.</summary>
     public void SetDesiredRevision(string node, ulong revision)
     {

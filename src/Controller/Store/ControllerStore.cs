@@ -173,6 +173,7 @@ public sealed partial class ControllerStore : IDisposable
     /// <summary>Releases the lock; pooled connections are closed.</summary>
     public void Dispose()
     {
+        DisposeReportStatements();
         SqliteConnection.ClearAllPools();
         _lock.Dispose();
     }

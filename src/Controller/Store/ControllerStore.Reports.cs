@@ -1,0 +1,115 @@
+using Microsoft.Data.Sqlite;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>
+/// Agent reports: the write every agent makes after every converge, so the one the store makes most. It goes
+/// through one connection whose two statements (the node's update, the event insert) are prepared once: SQLite
+/// compiles each only the first time, and the event log costs a bound insert rather than a parse per report.
+/// </summary>
+public sealed partial class ControllerStore
+{
+    private readonly Lock _reportLock = new();
+    private ReportStatements? _reportStatements;
+
+    /// <summary>Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes.</summary>
+    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null)
+    {
+        var appended = new List<EventRecord>();
+        lock (_reportLock)
+        {
+            _reportStatements ??= new ReportStatements(OpenConnection());
+            try
+            {
+                appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
+            }
+            catch
+            {
+                // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
+                _reportStatements.Dispose();
+                _reportStatements = null;
+                throw;
+            }
+        }
+        if (appended.Count > 0)
+        {
+            EventsStored(appended);
+        }
+    }
+
+    private void DisposeReportStatements()
+    {
+        lock (_reportLock)
+        {
+            _reportStatements?.Dispose();
+            _reportStatements = null;
+        }
+    }
+
+    /// <summary>The report write's connection and its prepared statements.</summary>
+    private sealed class ReportStatements : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteCommand _update;
+        private readonly SqliteCommand _insert;
+
+        public ReportStatements(SqliteConnection connection)
+        {
+            _connection = connection;
+            // A newly applied revision starts the drift count again.
+            _update = Command("""
+                UPDATE nodes SET
+                    drift_corrected = CASE WHEN applied_revision <> $applied THEN 0 ELSE drift_corrected END + $drift,
+                    applied_revision = $applied, last_report = $report, last_report_at = $now, last_seen = $now
+                WHERE name = $node
+                """, ("$node", SqliteType.Text), ("$applied", SqliteType.Integer), ("$report", SqliteType.Blob), ("$now", SqliteType.Text), ("$drift", SqliteType.Integer));
+            _insert = Command("""
+                INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
+                VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
+                """, ("$at", SqliteType.Integer), ("$kind", SqliteType.Text), ("$actor", SqliteType.Text), ("$node", SqliteType.Text),
+                ("$revision", SqliteType.Integer), ("$summary", SqliteType.Text), ("$details", SqliteType.Text));
+        }
+
+        public List<EventRecord> Write(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord> events, string now)
+        {
+            using var transaction = _connection.BeginTransaction();
+            _update.Transaction = transaction;
+            _update.Parameters["$node"].Value = node;
+            _update.Parameters["$applied"].Value = (long)appliedRevision;
+            _update.Parameters["$report"].Value = report;
+            _update.Parameters["$now"].Value = now;
+            _update.Parameters["$drift"].Value = driftCorrected ? 1 : 0;
+            _update.ExecuteNonQuery();
+            var appended = new List<EventRecord>(events.Count);
+            _insert.Transaction = transaction;
+            foreach (var record in events)
+            {
+                var stored = Stamped(record);
+                BindEvent(_insert, stored);
+                _insert.ExecuteNonQuery();
+                appended.Add(stored);
+            }
+            transaction.Commit();
+            return appended;
+        }
+
+        private SqliteCommand Command(string text, params (string Name, SqliteType Type)[] parameters)
+        {
+            var command = _connection.CreateCommand();
+            command.CommandText = text;
+            foreach (var (name, type) in parameters)
+            {
+                command.Parameters.Add(name, type);
+            }
+            command.Prepare();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            _update.Dispose();
+            _insert.Dispose();
+            _connection.Dispose();
+        }
+    }
+}
