@@ -19,12 +19,22 @@ function el(tag, attrs, ...children) {
 }
 
 async function api(path, method, body) {
-  const response = await fetch("/api/v1" + path, {
+  const request = () => fetch("/api/v1" + path, {
     method: method || "GET",
     credentials: "same-origin",
     headers: method && method !== "GET" ? { "X-CSRF-Token": csrf, "Content-Type": "application/json" } : {},
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  let response;
+  try {
+    response = await request();
+  } catch (error) {
+    // A read cut off by the browser (it drops requests in flight when the host's addresses change) is asked
+    // again once; a change (POST) is never repeated behind the operator's back.
+    if (method && method !== "GET") throw error;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    response = await request();
+  }
   if (response.status === 401) { location.href = "/login"; throw new Error("logged out"); }
   if (response.status === 204) return null;
   const data = await response.json();
@@ -324,7 +334,18 @@ function refreshSoon(action) {
 function live() {
   const source = new EventSource("/api/v1/events");
   const dot = document.getElementById("live");
-  source.onopen = () => dot.classList.add("on");
+  let opened = false;
+  source.onopen = () => {
+    dot.classList.add("on");
+    // Events sent while the stream was down (a restart, the browser dropping it when the host's addresses
+    // change) are lost: after a reconnect the page reads its state again.
+    if (opened) {
+      if (current.name === "nodes" && !current.arg) refreshSoon(refreshNodes);
+      else if (current.name === "rollouts" && !current.arg) refreshSoon(refreshRolloutList);
+      else refreshSoon();
+    }
+    opened = true;
+  };
   source.onerror = () => dot.classList.remove("on");
   source.addEventListener("rollout", (event) => {
     const rollout = JSON.parse(event.data);
