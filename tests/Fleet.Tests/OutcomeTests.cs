@@ -50,4 +50,23 @@ public sealed class OutcomeTests
         Assert.DoesNotContain("waiting for", noWait.StandardOutput);
         Assert.AreEqual(4, (await fleet.CtlAsync("status", "--check")).ExitCode, "status --check: web4 is offline");
     }
+
+    [TestMethod]
+    public async Task On_a_terminal_apply_shows_a_live_table_and_ends_with_the_recap()
+    {
+        await using var fleet = await AgentFleet.StartAsync(["web3"], RolloutScenario.PrepareHost);
+        var spec = Path.Combine(fleet.Data.Path, "v1.yaml");
+        File.WriteAllText(spec, RolloutScenario.V1);
+        // script(1) gives hawserctl a pseudo-terminal, as an operator's shell does; -e passes its exit code on.
+        var command = $"dotnet {HawserProcesses.DllPath("hawserctl")} --config {fleet.Controller.CtlConfig} apply -f {spec}";
+
+        var run = await ExternalProcess.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromSeconds(120),
+            environment: new Dictionary<string, string> { ["TERM"] = "xterm-256color", ["COLUMNS"] = "120", ["LINES"] = "40" });
+
+        Assert.AreEqual(0, run.ExitCode, run.Output);
+        var screen = Regex.Replace(run.StandardOutput, @"\x1b\[[0-9;?]*[A-Za-z]", "");
+        StringAssert.Contains(screen, "PROGRESS", "the live table's header\n" + screen);
+        StringAssert.Matches(screen, new Regex(@"web3\s+changed\s+ok=\d+ changed=[1-9]\d* failed=0"), "the table's row, finished\n" + screen);
+        StringAssert.Matches(screen, new Regex(@"RECAP revision 1\s+web3 : ok=\d+ changed=[1-9]\d* failed=0 unreachable=0"), screen);
+    }
 }
