@@ -151,7 +151,7 @@ public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, Agen
             ?? (File.Exists(paths.Map($"{supplied}/fullchain.pem")) ? new CertificateSourceSpec { Cert = $"{supplied}/fullchain.pem", Key = $"{supplied}/privkey.pem" } : null);
         if (source is null)
         {
-            return new UnavailableResource(id, "no PEM material: in local mode the spec names it with source: {cert: FULLCHAIN, key: KEY}; under the controller, the controller supplies it once it has obtained the certificate");
+            return new UnavailableResource(id, $"{Hawser.Shared.Protocol.StateWords.NoCertificateMaterial}: in local mode the spec names it with source: {{cert: FULLCHAIN, key: KEY}}; under the controller, the controller supplies it once it has obtained the certificate");
         }
         try
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 
@@ -143,15 +142,18 @@ public sealed partial class ControllerStore
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
-            VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
-            """;
+        command.CommandText = InsertEventSql;
         var stored = Stamped(record);
         BindEvent(command, stored);
         command.ExecuteNonQuery();
         return stored;
     }
+
+    /// <summary>The one statement that stores an event, bound by <see cref="BindEvent"/>.</summary>
+    private const string InsertEventSql = """
+        INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
+        VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
+        """;
 
     /// <summary>The record with its time: now, unless the caller gave one.</summary>
     private static EventRecord Stamped(EventRecord record) => record.At == default ? record with { At = DateTimeOffset.UtcNow } : record;
@@ -207,11 +209,4 @@ public sealed partial class ControllerStore
         }
         return builder.ToString().TrimEnd();
     }
-}
-
-/// <summary>Formats event times the one way the log, hawserctl and the web UI show them.</summary>
-public static class EventTime
-{
-    /// <summary>UTC with milliseconds, e.g. 2026-11-26T22:40:01.123Z.</summary>
-    public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -63,10 +63,7 @@ public sealed partial class ControllerStore
                     applied_revision = $applied, last_report = $report, last_report_at = $now, last_seen = $now
                 WHERE name = $node
                 """, ("$node", SqliteType.Text), ("$applied", SqliteType.Integer), ("$report", SqliteType.Blob), ("$now", SqliteType.Text), ("$drift", SqliteType.Integer));
-            _insert = Command("""
-                INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
-                VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
-                """, ("$at", SqliteType.Integer), ("$kind", SqliteType.Text), ("$actor", SqliteType.Text), ("$node", SqliteType.Text),
+            _insert = Command(InsertEventSql, ("$at", SqliteType.Integer), ("$kind", SqliteType.Text), ("$actor", SqliteType.Text), ("$node", SqliteType.Text),
                 ("$revision", SqliteType.Integer), ("$summary", SqliteType.Text), ("$details", SqliteType.Text));
         }
 

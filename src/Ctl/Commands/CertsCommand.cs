@@ -45,7 +45,7 @@ internal sealed class CertsCommand : Command
                 var outcomes = await ConvergeRecap.WaitAsync(client, certificate.Nodes.ToDictionary(n => n, _ => 0UL, StringComparer.Ordinal),
                     (node, _) => node.InstalledCertificates.GetValueOrDefault(certificate.Name) == certificate.Serial
                         || node.LastReportAt?.ToDateTimeOffset() > certificate.IssuedAt?.ToDateTimeOffset() && node.Resources.Any(r => r.Kind == "certificate"
-                            && r.Name == certificate.Name && StateWords.IsFailed(r.State) && !r.Error.StartsWith("no PEM material", StringComparison.Ordinal)),
+                            && r.Name == certificate.Name && StateWords.IsFailed(r.State) && !StateWords.AwaitsCertificateMaterial(r)),
                     parse.GetValue(waitTimeout), output, cancellationToken);
                 if (output.Format == OutputFormat.Json)
                 {

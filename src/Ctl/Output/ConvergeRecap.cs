@@ -62,7 +62,7 @@ internal static class ConvergeRecap
     private static bool AwaitsCertificate(Node node)
     {
         var failed = node.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
-        return failed.Count > 0 && failed.All(r => r.Kind == "certificate" && r.Error.StartsWith("no PEM material", StringComparison.Ordinal));
+        return failed.Count > 0 && failed.All(StateWords.AwaitsCertificateMaterial);
     }
 
     /// <summary>As the other overload, with <paramref name="isDone"/> judging when a node's report is the awaited one.</summary>

@@ -19,6 +19,16 @@ public static class StateWords
     /// <summary>True when a converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>
     public static bool IsApplied(StatusReport report) => report.Resources.All(r => r.State is ResourceState.InSync or ResourceState.Changed);
 
+    /// <summary>How the agent's error begins for a certificate whose PEM material it does not have (yet).</summary>
+    public const string NoCertificateMaterial = "no PEM material";
+
+    /// <summary>
+    /// True for a certificate resource that failed only for want of its material: under a controller, one the controller
+    /// is still obtaining (it sends it on once issued), so a wait for the node goes on.
+    /// </summary>
+    public static bool AwaitsCertificateMaterial(ResourceStatus resource) =>
+        resource.Kind == "certificate" && IsFailed(resource.State) && resource.Error.StartsWith(NoCertificateMaterial, StringComparison.Ordinal);
+
     /// <summary>True for the states that count as a failed resource (failed, or skipped because a dependency failed).</summary>
     public static bool IsFailed(ResourceState state) => state is ResourceState.Failed or ResourceState.Skipped;
 
