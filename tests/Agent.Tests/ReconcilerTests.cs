@@ -1,4 +1,5 @@
 using Hawser.Agent.HostServices;
+using Hawser.Agent.Kinds.Sysctls;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.Resources;
 using Hawser.Agent.State;

@@ -15,7 +15,7 @@ public sealed class WritableArea(HostPaths paths, IReadOnlyCollection<string> al
 {
     /// <summary>The area agent.yaml describes: its allowedPaths plus the files it names itself (sysctl.d, ndppd.conf, ...).</summary>
     public static WritableArea For(Configuration.AgentConfig config, HostPaths paths) => new(paths,
-        [.. config.AllowedPaths, config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Resources.UfwForwardPolicyResource.DefaultsFile]);
+        [.. config.AllowedPaths, config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Kinds.Ufw.UfwForwardPolicyResource.DefaultsFile]);
 
     /// <summary>The on-disk path to write host file <paramref name="hostPath"/>; refuses, naming the link, when its real location is not allowed.</summary>
     public string ForWrite(string hostPath) => Resolve(hostPath, Purpose.Write);

@@ -20,7 +20,7 @@ public static class StaleTemporaries
         {
             "/var/lib/hawser", Fleet.DesiredStateFile.SuppliedCertificates,
         };
-        foreach (var file in state.Files.Keys.Concat([config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Resources.UfwForwardPolicyResource.DefaultsFile]))
+        foreach (var file in state.Files.Keys.Concat([config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Kinds.Ufw.UfwForwardPolicyResource.DefaultsFile]))
         {
             directories.Add(Path.GetDirectoryName(file)!);
         }

@@ -9,6 +9,7 @@ using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.Protocol.V1;
 using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Certificates;
 
 namespace Hawser.Controller.Acme;
 

@@ -8,9 +8,10 @@ public sealed record ResolvedNode(string Name, ResourceBlocks Blocks, IReadOnlyL
 }
 
 /// <summary>
-/// Merges the profiles that select a node with the node's own blocks. Sysctls merge key by key and
-/// certificates by name; the other blocks are whole units. The node's own value always wins. Two
-/// matching profiles that set one key or block differently are a conflict, never a silent winner.
+/// Merges the profiles that select a node with the node's own blocks, each kind by its own rule
+/// (<see cref="SpecMerge"/>: sysctls key by key, certificates by name, other blocks whole). The node's
+/// own value always wins. Two matching profiles that set one key or block differently are a conflict,
+/// never a silent winner.
 /// </summary>
 public static class SpecResolver
 {
@@ -26,116 +27,15 @@ public static class SpecResolver
             .OrderBy(p => p.Key, StringComparer.Ordinal)
             .ToList();
         var conflicts = new List<string>();
-
-        var sysctls = MergeKeys(matched.Select(p => (p.Key, p.Value.Blocks.Sysctls)), node.Blocks.Sysctls, string.Equals, "sysctl", conflicts);
-        var certificates = MergeKeys(
-            matched.Select(p => (p.Key, p.Value.Blocks.Certificates?.ToDictionary(c => c.Name, StringComparer.Ordinal) as IReadOnlyDictionary<string, CertificateSpec>)),
-            node.Blocks.Certificates?.ToDictionary(c => c.Name, StringComparer.Ordinal), CertificateEquals, "certificate", conflicts);
-
-        var blocks = new ResourceBlocks
+        var blocks = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var kind in SpecKinds.All)
         {
-            Sysctls = sysctls,
-            Ufw = Whole(matched.Select(p => (p.Key, p.Value.Blocks.Ufw)), node.Blocks.Ufw, "ufw", conflicts),
-            NdpProxy = Whole(matched.Select(p => (p.Key, p.Value.Blocks.NdpProxy)), node.Blocks.NdpProxy, "ndpProxy", conflicts, NdpEquals),
-            Docker = Whole(matched.Select(p => (p.Key, p.Value.Blocks.Docker)), node.Blocks.Docker, "docker", conflicts, DockerEquals),
-            Certificates = certificates?.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList(),
-        };
-        return new ResolvedNode(nodeName, blocks, [.. matched.Select(p => p.Key)], conflicts);
+            List<(string, object)> fromProfiles = [.. matched.Select(p => (p.Key, Block: p.Value.Blocks.Get(kind))).Where(p => p.Block is not null).Select(p => (p.Key, p.Block!))];
+            if (kind.Merge(fromProfiles, node.Blocks.Get(kind), conflicts) is { } merged)
+            {
+                blocks[kind.Key] = merged;
+            }
+        }
+        return new ResolvedNode(nodeName, new ResourceBlocks(blocks), [.. matched.Select(p => p.Key)], conflicts);
     }
-
-    private static Dictionary<string, T>? MergeKeys<T>(IEnumerable<(string Profile, IReadOnlyDictionary<string, T>? Values)> fromProfiles,
-        IReadOnlyDictionary<string, T>? fromNode, Func<T, T, bool> equal, string kind, List<string> conflicts)
-        where T : notnull
-    {
-        Dictionary<string, T>? merged = null;
-        var setBy = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (profile, values) in fromProfiles)
-        {
-            if (values is null)
-            {
-                continue;
-            }
-            merged ??= new Dictionary<string, T>(StringComparer.Ordinal);
-            foreach (var (key, value) in values)
-            {
-                if (merged.TryGetValue(key, out var earlier) && !equal(earlier, value)
-                    && fromNode?.ContainsKey(key) != true)
-                {
-                    conflicts.Add($"{kind} '{key}' is set differently by profiles '{setBy[key]}' and '{profile}'; set it on the node to decide");
-                    continue;
-                }
-                merged[key] = value;
-                setBy.TryAdd(key, profile);
-            }
-        }
-        if (fromNode is not null)
-        {
-            merged ??= new Dictionary<string, T>(StringComparer.Ordinal);
-            foreach (var (key, value) in fromNode)
-            {
-                merged[key] = value;
-            }
-        }
-        return merged;
-    }
-
-    private static T? Whole<T>(IEnumerable<(string Profile, T? Block)> fromProfiles, T? fromNode, string kind, List<string> conflicts,
-        Func<T, T, bool>? equal = null)
-        where T : class
-    {
-        if (fromNode is not null)
-        {
-            return fromNode;
-        }
-        equal ??= (a, b) => a.Equals(b);
-        (string Profile, T Block)? chosen = null;
-        foreach (var (profile, block) in fromProfiles)
-        {
-            if (block is null)
-            {
-                continue;
-            }
-            if (chosen is null)
-            {
-                chosen = (profile, block);
-            }
-            else if (!equal(chosen.Value.Block, block))
-            {
-                conflicts.Add($"{kind} is set differently by profiles '{chosen.Value.Profile}' and '{profile}'; set it on the node to decide");
-            }
-        }
-        return chosen?.Block;
-    }
-
-    // Records with list members compare lists by reference; these compare them by content.
-    private static bool NdpEquals(NdpProxySpec a, NdpProxySpec b) =>
-        a.Interface == b.Interface && a.Mode == b.Mode && a.Rules.SequenceEqual(b.Rules) && a.Addresses.SequenceEqual(b.Addresses);
-
-    private static bool DockerEquals(DockerSpec a, DockerSpec b) =>
-        (a.Daemon, b.Daemon) switch
-        {
-            (null, null) => true,
-            ({ } x, { } y) => x with { DefaultAddressPools = null } == y with { DefaultAddressPools = null }
-                && SameList(x.DefaultAddressPools, y.DefaultAddressPools),
-            _ => false,
-        } && a.Networks.SequenceEqual(b.Networks);
-
-    private static bool CertificateEquals(CertificateSpec a, CertificateSpec b) =>
-        a.Name == b.Name && a.Challenge == b.Challenge && a.Domains.SequenceEqual(b.Domains) && a.Install.SequenceEqual(b.Install)
-        && Equals(a.Source, b.Source)
-        && (a.Reload, b.Reload) switch
-        {
-            (null, null) => true,
-            ({ } x, { } y) => Equals(x.DockerSignal, y.DockerSignal) && SameList(x.Command, y.Command)
-                && (x.DockerExec, y.DockerExec) switch
-                {
-                    (null, null) => true,
-                    ({ } p, { } q) => p.Container == q.Container && p.Command.SequenceEqual(q.Command),
-                    _ => false,
-                },
-            _ => false,
-        };
-
-    private static bool SameList<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b) =>
-        a is null ? b is null : b is not null && a.SequenceEqual(b);
 }

@@ -1,4 +1,9 @@
 using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Certificates;
+using Hawser.Shared.Spec.Kinds.Docker;
+using Hawser.Shared.Spec.Kinds.NdpProxy;
+using Hawser.Shared.Spec.Kinds.Sysctls;
+using Hawser.Shared.Spec.Kinds.Ufw;
 using Hawser.TestSupport;
 
 namespace Hawser.Shared.Tests.Spec;
@@ -47,8 +52,8 @@ public sealed class SpecParserTests
         var bee2 = result.Spec!.Nodes["bee2"].Blocks;
         Assert.AreEqual("2001:db8:10:6::/80", bee2.NdpProxy!.Rules.Single().Prefix.ToString());
         Assert.AreEqual("2001:db8:10:6:0:1::/96", bee2.Docker!.Daemon!.FixedCidrV6.ToString());
-        Assert.IsTrue(bee2.Docker.Daemon.Ipv6);
-        Assert.AreEqual("web", bee2.Docker.Networks.Single().Name);
+        Assert.IsTrue(bee2.Docker!.Daemon!.Ipv6);
+        Assert.AreEqual("web", bee2.Docker!.Networks.Single().Name);
         var lb = result.Spec.Nodes["bee2-lb"].Blocks.NdpProxy!;
         Assert.AreEqual("kernel", lb.Mode);
         Assert.AreEqual("2001:db8:10:6:0:2:0:a", lb.Addresses.Single().ToString());

@@ -1,4 +1,7 @@
 using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Certificates;
+using Hawser.Shared.Spec.Kinds.Sysctls;
+using Hawser.Shared.Spec.Kinds.Ufw;
 
 namespace Hawser.Shared.Tests.Spec;
 
@@ -35,7 +38,7 @@ public sealed class SpecResolverTests
 
         Assert.IsTrue(web1.IsValid);
         Assert.AreEqual("300", web1.Blocks.Sysctls!["net.ipv4.tcp_keepalive_time"], "the node's own value wins");
-        Assert.AreEqual("fq", web1.Blocks.Sysctls["net.core.default_qdisc"], "the profile's other keys stay");
+        Assert.AreEqual("fq", web1.Blocks.Sysctls!["net.core.default_qdisc"], "the profile's other keys stay");
         Assert.AreEqual("ACCEPT", web1.Blocks.Ufw!.ForwardPolicy);
         Assert.AreEqual("600", web2.Blocks.Sysctls!["net.ipv4.tcp_keepalive_time"]);
         CollectionAssert.AreEqual(new[] { "web" }, web1.Profiles.ToArray());

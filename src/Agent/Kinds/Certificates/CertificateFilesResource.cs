@@ -2,11 +2,13 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Hawser.Agent.Reconcile;
+using Hawser.Agent.Resources;
 using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
 using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Certificates;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Certificates;
 
 /// <summary>
 /// A certificate's files in the formats the proxies read, then its reload actions, run only when the
@@ -129,7 +131,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
                 }
             }
         }
-        catch (Exception ex) when (ex is CommandFailedException or Docker.DockerApiException or HttpRequestException)
+        catch (Exception ex) when (ex is CommandFailedException or Hawser.Agent.Docker.DockerApiException or HttpRequestException)
         {
             throw new ResourceException($"the files are installed, but the reload failed (retried on the next converge): {ex.Message}", ex);
         }

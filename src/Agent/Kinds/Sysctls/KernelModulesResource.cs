@@ -2,7 +2,7 @@ using System.Text;
 using Hawser.Agent.Reconcile;
 using Hawser.Shared.HostAccess;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Sysctls;
 
 /// <summary>
 /// Kernel modules a setting needs (tcp_bbr for <c>tcp_congestion_control=bbr</c>): loaded now with

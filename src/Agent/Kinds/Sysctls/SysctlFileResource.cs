@@ -1,7 +1,7 @@
 using System.Text;
 using Hawser.Agent.Reconcile;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Sysctls;
 
 /// <summary>
 /// The managed sysctl.d file that sets the same keys at boot. It also reads the host's other sysctl

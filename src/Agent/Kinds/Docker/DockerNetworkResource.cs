@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Docker;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Docker;
 
 /// <summary>
 /// A user-defined Docker network with an IPv6 subnet. Created when missing; an existing network with

@@ -1,7 +1,7 @@
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Certificates;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Certificates;
 
 /// <summary>Turns install owner and group names into ids from the host's /etc/passwd and /etc/group.</summary>
 internal static class Accounts

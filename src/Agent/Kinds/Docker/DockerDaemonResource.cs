@@ -2,12 +2,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hawser.Agent.Reconcile;
+using Hawser.Agent.Resources;
 using Hawser.Agent.State;
 using Hawser.Shared.HostAccess;
 using Hawser.Shared.IO;
-using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Docker;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Docker;
 
 /// <summary>
 /// The Docker daemon's IPv6 keys in daemon.json, merged in with every other key kept. They are not
@@ -78,7 +79,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
 
     /// <summary>Writes daemon.json, validates it where dockerd can, restarts, and rolls back when the daemon does not return.</summary>
     internal static async Task WriteAndRestartAsync(ResourceContext context, string configPath, byte[]? previous, byte[] content,
-        Docker.DockerVersion version, TimeSpan startTimeout, CancellationToken cancellationToken)
+        Hawser.Agent.Docker.DockerVersion version, TimeSpan startTimeout, CancellationToken cancellationToken)
     {
         // Undo for daemon.json is per key (DaemonKeys), not the whole file, so this write is not remembered as a file.
         var path = context.Area.ForWrite(configPath);
@@ -160,7 +161,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
     }
 
     /// <summary>The managed keys for this engine version, with the notes on keys the version forced.</summary>
-    internal (Dictionary<string, JsonNode?> Keys, List<string> Notes) WantedKeys(Docker.DockerVersion version)
+    internal (Dictionary<string, JsonNode?> Keys, List<string> Notes) WantedKeys(Hawser.Agent.Docker.DockerVersion version)
     {
         var keys = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         var notes = new List<string>();
@@ -227,7 +228,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         return changes;
     }
 
-    private static Task<Docker.DockerVersion> VersionAsync(ResourceContext context, CancellationToken cancellationToken) =>
+    private static Task<Hawser.Agent.Docker.DockerVersion> VersionAsync(ResourceContext context, CancellationToken cancellationToken) =>
         context.Docker.VersionAsync(cancellationToken);
 
     /// <summary>daemon.json as an object; an empty one when the file is missing.</summary>

@@ -1,8 +1,8 @@
 using System.Text;
 using Hawser.Agent.Reconcile;
-using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.NdpProxy;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.NdpProxy;
 
 /// <summary>
 /// ndppd answering neighbour solicitations for prefixes on one interface: /etc/ndppd.conf in ndppd

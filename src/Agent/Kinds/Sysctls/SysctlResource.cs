@@ -1,6 +1,6 @@
 using Hawser.Agent.Reconcile;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Sysctls;
 
 /// <summary>
 /// One live kernel parameter in /proc/sys. Values compare with runs of whitespace folded, because the

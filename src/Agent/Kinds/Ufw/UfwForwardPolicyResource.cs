@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Hawser.Agent.Reconcile;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.Ufw;
 
 /// <summary>
 /// ufw's <c>DEFAULT_FORWARD_POLICY</c> in /etc/default/ufw, every other line kept; when ufw is active,

@@ -2,7 +2,7 @@ using System.Net;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.State;
 
-namespace Hawser.Agent.Resources;
+namespace Hawser.Agent.Kinds.NdpProxy;
 
 /// <summary>
 /// Kernel NDP proxy entries (<c>ip -6 neigh add proxy ADDR dev IFACE</c>), one per /128, no daemon.
