@@ -1,8 +1,3 @@
-using Hawser.Agent.Kinds.Certificates;
-using Hawser.Agent.Kinds.Docker;
-using Hawser.Agent.Kinds.NdpProxy;
-using Hawser.Agent.Kinds.Sysctls;
-using Hawser.Agent.Kinds.Ufw;
 using Hawser.Agent.Reconcile;
 
 namespace Hawser.Agent.Kinds;
@@ -13,10 +8,11 @@ public static class ResourceKinds
     /// <summary>Every kind; adding one is one line here (and its folder under Kinds/).</summary>
     public static IReadOnlyList<IResourceKind> All { get; } =
     [
-        new SysctlsResourceKind(),
-        new UfwResourceKind(),
-        new NdpProxyResourceKind(),
-        new DockerResourceKind(),
-        new CertificatesResourceKind(),
+        new Sysctls.SysctlsResourceKind(),
+        new Ufw.UfwResourceKind(),
+        new NdpProxy.NdpProxyResourceKind(),
+        new Docker.DockerResourceKind(),
+        new Firewall.FirewallResourceKind(),
+        new Certificates.CertificatesResourceKind(),
     ];
 }

@@ -1,8 +1,3 @@
-using Hawser.Shared.Spec.Kinds.Certificates;
-using Hawser.Shared.Spec.Kinds.Docker;
-using Hawser.Shared.Spec.Kinds.NdpProxy;
-using Hawser.Shared.Spec.Kinds.Sysctls;
-using Hawser.Shared.Spec.Kinds.Ufw;
 
 namespace Hawser.Shared.Spec;
 
@@ -12,10 +7,11 @@ public static class SpecKinds
     /// <summary>Every kind; adding one is one line here (and its folder under Spec/Kinds/).</summary>
     public static IReadOnlyList<ISpecKind> All { get; } =
     [
-        SysctlsKind.Instance,
-        UfwKind.Instance,
-        NdpProxyKind.Instance,
-        DockerKind.Instance,
-        CertificatesKind.Instance,
+        Kinds.Sysctls.SysctlsKind.Instance,
+        Kinds.Ufw.UfwKind.Instance,
+        Kinds.NdpProxy.NdpProxyKind.Instance,
+        Kinds.Docker.DockerKind.Instance,
+        Kinds.Firewall.FirewallKind.Instance,
+        Kinds.Certificates.CertificatesKind.Instance,
     ];
 }

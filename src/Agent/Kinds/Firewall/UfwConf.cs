@@ -1,0 +1,13 @@
+using System.Text.RegularExpressions;
+
+namespace Hawser.Agent.Kinds.Firewall;
+
+/// <summary>/etc/ufw/ufw.conf, read for whether ufw is enabled.</summary>
+internal static partial class UfwConf
+{
+    [GeneratedRegex(@"^[ \t]*ENABLED[ \t]*=[ \t]*""?yes""?[ \t]*$", RegexOptions.Multiline)]
+    private static partial Regex EnabledLine();
+
+    /// <summary>True when the file says <c>ENABLED=yes</c>.</summary>
+    public static bool IsEnabled(string conf) => EnabledLine().IsMatch(conf);
+}
