@@ -38,6 +38,24 @@ public sealed class NetworkNamespace : IDisposable
         }
     }
 
+    /// <summary>
+    /// Joins this namespace to the test runner's own (where Pebble and the controller of a fleet test run)
+    /// with a veth: <paramref name="rootAddress"/> on the runner's end, <paramref name="addresses"/> on this
+    /// one's, all IPv4 CIDRs from the test range (10.68.0.0/24). The runner's end goes with the namespace.
+    /// </summary>
+    public async Task LinkToRunnerAsync(string rootAddress, params string[] addresses)
+    {
+        var rootIface = "hw" + Name[^6..];
+        await Run("ip", "link", "add", rootIface, "type", "veth", "peer", "name", "eth0", "netns", Name);
+        await Run("ip", "addr", "add", rootAddress, "dev", rootIface);
+        await Run("ip", "link", "set", rootIface, "up");
+        foreach (var address in addresses)
+        {
+            await ExecAsync("ip", "addr", "add", address, "dev", "eth0");
+        }
+        await ExecAsync("ip", "link", "set", "eth0", "up");
+    }
+
     /// <summary>Runs a program inside the namespace; a non-zero exit fails the test with its output.</summary>
     public async Task<ProcessResult> ExecAsync(params string[] argv)
     {

@@ -55,8 +55,11 @@ public sealed class PebbleServer : IAsyncDisposable
     /// <summary>The External Account Binding keys Pebble was started with (key id to base64url HMAC key), if any.</summary>
     public IReadOnlyDictionary<string, string> AccountBindingKeys { get; private init; } = new Dictionary<string, string>();
 
-    /// <summary>Starts both; <paramref name="nonceRejectPercent"/> is PEBBLE_WFE_NONCEREJECT (Pebble's default is 5).</summary>
-    public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0)
+    /// <summary>
+    /// Starts both; <paramref name="nonceRejectPercent"/> is PEBBLE_WFE_NONCEREJECT (Pebble's default is 5);
+    /// <paramref name="dnsServer"/> (ADDRESS:PORT) is where Pebble resolves names instead of challtestsrv.
+    /// </summary>
+    public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0, string? dnsServer = null)
     {
         var directory = new TempDirectory("hawser-pebble-");
         var tls = new TestCertificates("Pebble test TLS CA");
@@ -87,7 +90,7 @@ public sealed class PebbleServer : IAsyncDisposable
         File.WriteAllText(configPath, config.ToJsonString());
         var dnsProcess = ExternalProcess.Start("pebble-challtestsrv",
             ["-dns01", $"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", $"127.0.0.1:{dnsManagement}", "-defaultIPv4", "", "-defaultIPv6", ""]);
-        Process StartPebble() => ExternalProcess.Start("pebble", ["-config", configPath, "-dnsserver", $"127.0.0.1:{dns}"], environment: new Dictionary<string, string>
+        Process StartPebble() => ExternalProcess.Start("pebble", ["-config", configPath, "-dnsserver", dnsServer ?? $"127.0.0.1:{dns}"], environment: new Dictionary<string, string>
         {
             ["PEBBLE_VA_NOSLEEP"] = "1",
             ["PEBBLE_WFE_NONCEREJECT"] = nonceRejectPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -19,7 +19,7 @@ namespace Hawser.Controller.Acme;
 /// <param name="Nodes">The nodes whose spec lists it; each answers the HTTP-01 challenge.</param>
 /// <param name="KeyType"><c>ecdsa-p256</c> or <c>rsa-2048</c>.</param>
 /// <param name="Profile">The CA profile to order, or null for the CA's default.</param>
-/// <param name="Challenge">The challenge type that proves control (the spec allows http-01 today).</param>
+/// <param name="Challenge">The challenge type that proves control: http-01 or dns-01.</param>
 public sealed record CertificateTarget(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes, string KeyType = "ecdsa-p256", string? Profile = null,
     string Challenge = "http-01");
 
@@ -127,7 +127,8 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var client = await AccountAsync(acme, cancellationToken);
-        if (acme.Preflight && _options.Preflight is { } preflight)
+        // The preflight asks the nodes over HTTP; a dns-01 name need not point at them at all.
+        if (acme.Preflight && _options.Preflight is { } preflight && target.Challenge == "http-01")
         {
             await preflight.CheckAsync(target, acme.ValidationPort, acme.StatelessFallback ? client.Key.Thumbprint : null, progress, cancellationToken);
         }
@@ -145,7 +146,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             var challenge = authorization.Challenges.FirstOrDefault(c => c.Type == solver.Type)
                 ?? throw new CertificateOrderException($"certificate '{target.Name}': the CA offers no {solver.Type} challenge for {authorization.Identifier.Value}"
                     + $" (it offers: {string.Join(", ", authorization.Challenges.Select(c => c.Type))})");
-            await ValidateAsync(new ChallengeContext(client, target, authorization.Identifier.Value, challenge, acme.StatelessFallback), solver, url, progress, cancellationToken);
+            await ValidateAsync(new ChallengeContext(client, target, authorization.Identifier.Value, challenge, acme), solver, url, progress, cancellationToken);
         }
         using AsymmetricAlgorithm key = target.KeyType == "rsa-2048" ? RSA.Create(2048) : ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var valid = await client.FinalizeAsync(order, AcmeClient.CreateSigningRequest(target.Domains, key), cancellationToken);

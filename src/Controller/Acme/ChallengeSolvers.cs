@@ -2,6 +2,7 @@ using Hawser.Controller.Sessions;
 using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Spec;
 
 namespace Hawser.Controller.Acme;
 
@@ -10,8 +11,8 @@ namespace Hawser.Controller.Acme;
 /// <param name="Target">The certificate and the nodes that serve it.</param>
 /// <param name="Domain">The identifier being validated.</param>
 /// <param name="Challenge">The CA's challenge of the solver's type.</param>
-/// <param name="StatelessFallback">Whether agents answer tokens they were not told (http-01).</param>
-public sealed record ChallengeContext(AcmeClient Client, CertificateTarget Target, string Domain, AcmeChallenge Challenge, bool StatelessFallback);
+/// <param name="Acme">The spec's acme block: whether agents answer tokens they were not told (http-01), how DNS-01 records are published.</param>
+public sealed record ChallengeContext(AcmeClient Client, CertificateTarget Target, string Domain, AcmeChallenge Challenge, AcmeSpec Acme);
 
 /// <summary>
 /// Makes one kind of ACME challenge answerable before the CA is asked to validate it, and cleans up
@@ -36,12 +37,13 @@ public sealed class Http01Solver(AgentSessions sessions, TimeSpan ackTimeout) : 
     /// <inheritdoc/>
     public async Task<IAsyncDisposable> PrepareAsync(ChallengeContext context, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var (client, target, domain, challenge, fallback) = context;
+        var (client, target, domain, challenge, acme) = context;
+        var fallback = acme.StatelessFallback;
         var token = challenge.Token ?? throw new CertificateOrderException($"certificate '{target.Name}': the CA's http-01 challenge for {domain} has no token");
         var keyAuthorization = client.Key.KeyAuthorization(token);
         var refused = await sessions.BroadcastAsync(target.Nodes, _ => new ControllerMessage { ChallengePut = new ChallengePut { Token = token, KeyAuthorization = keyAuthorization } },
             ackTimeout, cancellationToken);
-        var cleanup = new Cleanup(() => sessions.BroadcastAsync(target.Nodes, _ => new ControllerMessage { ChallengeRemove = new ChallengeRemove { Token = token } },
+        var cleanup = new ChallengeCleanup(() => sessions.BroadcastAsync(target.Nodes, _ => new ControllerMessage { ChallengeRemove = new ChallengeRemove { Token = token } },
             ackTimeout, CancellationToken.None));
         var silent = string.Join(", ", refused.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} ({r.Value})"));
         // A node that cannot be told (offline, slow) still answers statelessly when the fallback is on;
@@ -61,9 +63,11 @@ public sealed class Http01Solver(AgentSessions sessions, TimeSpan ackTimeout) : 
     }
 
     private static bool Silent(string reason) => reason is "not connected" or "disconnected" || reason.StartsWith("did not acknowledge", StringComparison.Ordinal);
+}
 
-    private sealed class Cleanup(Func<Task> undo) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await undo();
-    }
+/// <summary>What a solver returns: undoes what it prepared when the validation is over.</summary>
+public sealed class ChallengeCleanup(Func<Task> undo) : IAsyncDisposable
+{
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync() => await undo();
 }

@@ -17,8 +17,11 @@ public sealed class DnsLookup
     private readonly LookupClient _client;
     private readonly TimeSpan _timeout;
 
-    /// <summary>A lookup that asks <paramref name="server"/> and gives up on it after <paramref name="timeout"/> (3 s).</summary>
-    public DnsLookup(IPEndPoint server, TimeSpan? timeout = null)
+    /// <summary>
+    /// A lookup that asks <paramref name="server"/> and gives up on it after <paramref name="timeout"/> (3 s);
+    /// <paramref name="recursive"/> false asks an authoritative server for what it holds itself.
+    /// </summary>
+    public DnsLookup(IPEndPoint server, TimeSpan? timeout = null, bool recursive = true)
     {
         Server = server;
         _timeout = timeout ?? TimeSpan.FromSeconds(3);
@@ -32,6 +35,7 @@ public sealed class DnsLookup
             ContinueOnDnsError = false,
             ContinueOnEmptyResponse = false,
             AutoResolveNameServers = false,
+            Recursion = recursive,
             // A 512-byte UDP answer (no EDNS), as RFC 1035 has it: a larger one arrives truncated and is asked again over TCP.
             ExtendedDnsBufferSize = 512,
         });
@@ -70,6 +74,16 @@ public sealed class DnsLookup
 
     private async Task<IEnumerable<IPAddress>> QueryAsync(string name, QueryType type, CancellationToken cancellationToken)
     {
+        var response = await AskAsync(name, type, cancellationToken);
+        // The records of the type asked, following the CNAMEs the server resolved.
+        return type == QueryType.A
+            ? response.Answers.OfType<ARecord>().Select(r => r.Address)
+            : response.Answers.OfType<AaaaRecord>().Select(r => r.Address);
+    }
+
+    /// <summary>The server's answer for <paramref name="name"/> and <paramref name="type"/> (an NXDOMAIN answer included); throws <see cref="DnsLookupException"/> for no answer or another error.</summary>
+    public async Task<IDnsQueryResponse> AskAsync(string name, QueryType type, CancellationToken cancellationToken)
+    {
         IDnsQueryResponse response;
         try
         {
@@ -87,17 +101,10 @@ public sealed class DnsLookup
         {
             throw new DnsLookupException($"'{name}' is not a DNS name: {ex.Message}", ex);
         }
-        if (response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
-        {
-            return [];
-        }
-        if (response.HasError)
+        if (response.HasError && response.Header.ResponseCode != DnsHeaderResponseCode.NotExistentDomain)
         {
             throw new DnsLookupException($"DNS server {Server} answered {response.ErrorMessage} for {name} ({type})");
         }
-        // The records of the type asked, following the CNAMEs the server resolved.
-        return type == QueryType.A
-            ? response.Answers.OfType<ARecord>().Select(r => r.Address)
-            : response.Answers.OfType<AaaaRecord>().Select(r => r.Address);
+        return response;
     }
 }

@@ -139,7 +139,11 @@ internal sealed class RunCommand : Command
             var sessions = new AgentSessions(store, desired, logger);
             using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
             using var preflight = new CertificatePreflight(sessions, resolver, TimeSpan.FromSeconds(10));
-            using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp, new CertificateIssuerOptions { Preflight = preflight });
+            using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp, new CertificateIssuerOptions
+            {
+                Preflight = preflight,
+                Solvers = [new Http01Solver(sessions, TimeSpan.FromSeconds(10)), new Acme.Dns01.Dns01Solver(resolver)],
+            });
             using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck), parse.GetValue(_certificateRetry));
             using var rollouts = new RolloutEngine(store, desired, sessions, logger);
             var logins = new WebSessions(Path.Combine(data, "ui-token"));

@@ -33,6 +33,22 @@ public sealed record AcmeSpec
 
     /// <summary>The port the CA validates HTTP-01 on: 80 for every public CA; a test CA may use another.</summary>
     public int ValidationPort { get; init; } = 80;
+
+    /// <summary>How DNS-01 challenges are published (RFC 2136 updates); null when no certificate uses dns-01.</summary>
+    public AcmeDns01Spec? Dns01 { get; init; }
+}
+
+/// <summary>DNS-01 through RFC 2136 dynamic updates, signed with a TSIG key (RFC 8945) the controller reads from a file.</summary>
+public sealed record AcmeDns01Spec
+{
+    /// <summary>The TSIG key, in BIND's key-file format (<c>tsig-keygen</c>), on the controller; it must be readable by its owner only.</summary>
+    public required string TsigKeyFile { get; init; }
+
+    /// <summary>Where updates go (ADDRESS or ADDRESS:PORT); null: the zone's primary, from its SOA record.</summary>
+    public string? Server { get; init; }
+
+    /// <summary>How long every authoritative server of the zone has to show the record before the CA is asked.</summary>
+    public int PropagationTimeoutSeconds { get; init; } = 120;
 }
 
 /// <summary>One node: its labels and node-level blocks, which override the profiles' key by key.</summary>

@@ -13,7 +13,7 @@ namespace Hawser.Shared.Spec;
 public static class SpecParser
 {
     private static readonly string[] TopKeys = ["apiVersion", "acme", "nodes", "profiles"];
-    private static readonly string[] AcmeKeys = ["directory", "email", "statelessFallback", "preflight", "validationPort"];
+    private static readonly string[] AcmeKeys = ["directory", "email", "statelessFallback", "preflight", "validationPort", "dns01"];
 
     /// <summary>Parses and validates <paramref name="text"/>, read from <paramref name="fileName"/>.</summary>
     public static SpecParseResult Parse(string text, string fileName, SpecRules? rules = null)
@@ -137,7 +137,38 @@ public static class SpecParser
             StatelessFallback = reader.OptionalBool(map, "statelessFallback", "acme") ?? true,
             Preflight = reader.OptionalBool(map, "preflight", "acme") ?? true,
             ValidationPort = reader.OptionalPort(map, "validationPort", "acme") ?? 80,
+            Dns01 = SpecReader.Get(map, "dns01") is { } dns01 ? ReadDns01(dns01, reader) : null,
         };
+    }
+
+    private static AcmeDns01Spec? ReadDns01(YamlNode node, SpecReader reader)
+    {
+        const string what = "acme.dns01";
+        if (reader.Block(node, what, "tsigKeyFile", "server", "propagationTimeout") is not { } map)
+        {
+            return null;
+        }
+        var keyFile = reader.RequiredString(map, "tsigKeyFile", what);
+        if (keyFile is not null && (!keyFile.StartsWith('/') || keyFile.Split('/').Any(segment => segment is "." or "..")))
+        {
+            reader.Error(SpecReader.Get(map, "tsigKeyFile")!, $"{what} tsigKeyFile '{keyFile}' must be an absolute path on the controller without '.' or '..' segments");
+            keyFile = null;
+        }
+        var server = reader.OptionalString(map, "server", what);
+        if (server is not null && !System.Net.IPEndPoint.TryParse(server, out _))
+        {
+            reader.Error(SpecReader.Get(map, "server")!, $"{what} server '{server}' must be an IP address, optionally with a port (192.0.2.53:53, [2001:db8::53]:53)");
+            server = null;
+        }
+        var timeout = 120;
+        if (reader.OptionalString(map, "propagationTimeout", what) is { } text)
+        {
+            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out timeout) || timeout is < 1 or > 3600)
+            {
+                reader.Error(SpecReader.Get(map, "propagationTimeout")!, $"{what} propagationTimeout '{text}' must be a number of seconds from 1 to 3600");
+            }
+        }
+        return keyFile is null ? null : new AcmeDns01Spec { TsigKeyFile = keyFile, Server = server, PropagationTimeoutSeconds = timeout };
     }
 
     private static NodeSpec? ReadNode(YamlNode node, string what, SpecReader reader)

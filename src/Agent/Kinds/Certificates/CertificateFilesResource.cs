@@ -251,10 +251,18 @@ public sealed class CertificateMaterial
         }
     }
 
+    /// <summary>
+    /// True when the leaf covers <paramref name="domain"/>; a wildcard (<c>*.example.org</c>), which
+    /// MatchesHostname does not take, is covered by the same wildcard among the leaf's names.
+    /// </summary>
+    private bool Covers(string domain) => domain.StartsWith("*.", StringComparison.Ordinal)
+        ? Leaf.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).Contains(domain, StringComparer.OrdinalIgnoreCase)
+        : Leaf.MatchesHostname(domain);
+
     /// <summary>Domains the leaf does not cover, and a leaf near or past its end.</summary>
     public IReadOnlyList<string> Warnings(IReadOnlyList<string> domains)
     {
-        var warnings = domains.Where(d => !Leaf.MatchesHostname(d)).Select(d => $"the certificate does not cover {d}").ToList();
+        var warnings = domains.Where(d => !Covers(d)).Select(d => $"the certificate does not cover {d}").ToList();
         if (Leaf.NotAfter < DateTime.Now)
         {
             warnings.Add($"the certificate expired on {Leaf.NotAfter:u}");

@@ -12,7 +12,7 @@ public sealed record CertificateSpec
     /// <summary>The DNS names, the first one the subject.</summary>
     public required IReadOnlyList<string> Domains { get; init; }
 
-    /// <summary><c>http-01</c>.</summary>
+    /// <summary><c>http-01</c> (answered by the nodes) or <c>dns-01</c> (a TXT record the controller publishes; needed for wildcards).</summary>
     public string Challenge { get; init; } = "http-01";
 
     /// <summary>The key the controller makes: <c>ecdsa-p256</c> (default) or <c>rsa-2048</c> (for clients without ECDSA).</summary>
@@ -157,9 +157,9 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
                 reader.Error(SpecReader.Get(map, "name")!, $"{label} is defined twice in {what}");
             }
             var challenge = reader.OptionalString(map, "challenge", label) ?? "http-01";
-            if (challenge != "http-01")
+            if (challenge is not ("http-01" or "dns-01"))
             {
-                reader.Error(SpecReader.Get(map, "challenge")!, $"{label} challenge '{challenge}' is not supported; use http-01");
+                reader.Error(SpecReader.Get(map, "challenge")!, $"{label} challenge '{challenge}' is not supported; use http-01 or dns-01");
             }
             var keyType = reader.OptionalString(map, "keyType", label) ?? "ecdsa-p256";
             if (keyType is not ("ecdsa-p256" or "rsa-2048"))
