@@ -4,7 +4,12 @@
 # three nodes), hawser-controller and three agents (web1..web3), each agent in its own network
 # namespace with its own root under .demo/, enrolls them with a join token, applies
 # examples/opam-demo.yaml, and prints `hawserctl status` with all three in sync and
-# `hawserctl certs` with the round-robin name's certificate installed on all three.
+# `hawserctl certs` with the round-robin name's certificate installed on all three. The IPv6 half:
+# each node runs its own dockerd (data under .demo/, sockets in /run/hw-demo-webN/) and ufw (its
+# /etc/ufw and /etc/default bound from the node's root in the agent's own mount namespace); the spec
+# gives each node NDP proxying, Docker IPv6 with a user network and a firewall rule, and the demo ends
+# by reaching each node's container over IPv6 from the hub (the provider's router), once with the
+# kernel's proxy entry removed (it fails) and again after the agent put it back.
 #   ./demo.sh          bring the demo up (again: it first removes a previous one)
 #   ./demo.sh down     remove every namespace, process and file the demo made
 # Needs root (network namespaces); re-runs itself with sudo otherwise.
@@ -25,6 +30,19 @@ ctl="$bin/Ctl/bin/Release/net10.0/hawserctl"
 log() { printf '==> %s\n' "$*"; }
 
 down() {
+  # Containers live in namespaces of their own: remove them through their dockerd, then stop it.
+  for i in 1 2 3; do
+    run=/run/$prefix-web$i
+    if [ -S "$run/docker.sock" ]; then
+      docker -H "unix://$run/docker.sock" rm -f svc svc2 >/dev/null 2>&1 || true
+    fi
+    if [ -f "$run/dockerd.pid" ]; then
+      pid=$(cat "$run/dockerd.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -rf "$run"
+  done
   if [ -d "$demo/pids" ]; then
     for pidfile in "$demo"/pids/*; do
       [ -f "$pidfile" ] || continue
@@ -65,6 +83,9 @@ ip link add "$prefix-h" type veth peer name host netns "$prefix-hub"
 ip addr add "$controller_ip/24" dev "$prefix-h"
 ip link set "$prefix-h" up
 ip -n "$prefix-hub" link set host master br0 up
+# The provider's router: it holds fd68:6177::1 and treats the whole /64 as on-link, so it asks the
+# link (neighbour solicitation) for every address in it, containers' included, and routes none.
+ip -n "$prefix-hub" -6 addr add fd68:6177::1/64 dev br0 nodad
 for i in 1 2 3; do
   ns=$prefix-web$i
   ip netns add "$ns"
@@ -129,16 +150,68 @@ token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<< "
 ca_hash=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["caHash"])' <<< "$token_json")
 echo "    token $token, ca-hash $ca_hash"
 
+log "per node: its own dockerd and ufw (enabled, in its namespace)"
+image=$demo/image
+mkdir -p "$image/rootfs/bin"
+cp /bin/busybox "$image/rootfs/bin/busybox"
+ln -sf busybox "$image/rootfs/bin/sh"
+tar -C "$image/rootfs" -cf "$image/busybox.tar" .
+for i in 1 2 3; do
+  root=$demo/nodes/web$i
+  run=/run/$prefix-web$i
+  mkdir -p "$root/etc/docker" "$root/etc/hawser" "$root/var/lib/docker" "$run"
+  echo '{}' > "$root/etc/docker/daemon.json"
+  # What `systemctl restart docker` does, for the agent's services.docker.restart; dockerd gets a mount
+  # namespace of its own, so its mounts go with it.
+  cat > "$run/restart.sh" <<EOS
+#!/bin/sh
+if [ -f $run/dockerd.pid ] && kill -0 "\$(cat $run/dockerd.pid)" 2>/dev/null; then
+  pid=\$(cat $run/dockerd.pid); kill "\$pid"
+  i=0; while kill -0 "\$pid" 2>/dev/null && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i+1)); done
+fi
+setsid unshare -m --propagation private dockerd --data-root $root/var/lib/docker --exec-root $run/exec --pidfile $run/dockerd.pid \\
+  -H unix://$run/docker.sock --config-file $root/etc/docker/daemon.json >> $demo/logs/dockerd-web$i.log 2>&1 < /dev/null &
+EOS
+  printf '#!/bin/sh\npid=$(cat %s/dockerd.pid) || exit 0\nkill "$pid"\nwhile kill -0 "$pid" 2>/dev/null; do sleep 0.1; done\n' "$run" > "$run/stop.sh"
+  chmod 755 "$run/restart.sh" "$run/stop.sh"
+  cat > "$root/etc/hawser/agent.yaml" <<EOY
+initSystem: none
+dockerSocket: $run/docker.sock
+services:
+  docker:
+    restart: [$run/restart.sh]
+    stop: [$run/stop.sh]
+    isActive: [sh, -c, "kill -0 \$(cat $run/dockerd.pid)"]
+    logs: [tail, -n, "5", $demo/logs/dockerd-web$i.log]
+EOY
+  nsenter --net="/run/netns/$prefix-web$i" "$run/restart.sh"
+  # ufw as the node's own: Debian's rules, IPv6 on, forwarding dropped until the spec says otherwise.
+  mkdir -p "$root/etc/default"
+  cp -a /etc/ufw "$root/etc/ufw"
+  sed 's/^DEFAULT_FORWARD_POLICY=.*/DEFAULT_FORWARD_POLICY="DROP"/; s/^IPV6=.*/IPV6=yes/' /etc/default/ufw > "$root/etc/default/ufw"
+done
+in_node() { # NODE COMMAND...: in the node's network namespace, with its /etc/ufw and /etc/default
+  local root=$demo/nodes/$1; shift
+  nsenter --net="/run/netns/$prefix-$(basename "$root")" unshare -m --propagation private sh -c \
+    "mount --bind $root/etc/ufw /etc/ufw && mount --bind $root/etc/default /etc/default && exec \"\$@\"" sh "$@"
+}
+for i in 1 2 3; do
+  run=/run/$prefix-web$i
+  for _ in $(seq 1 300); do docker -H "unix://$run/docker.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+  docker -H "unix://$run/docker.sock" import "$image/busybox.tar" hawser-demo/busybox:latest >/dev/null
+  in_node "web$i" ufw --force enable >/dev/null
+done
+echo "    dockerd in hw-demo-web1..3 (sockets /run/hw-demo-webN/docker.sock), ufw enabled in each"
+
 log "three agents, each in its namespace with its own --root (.demo/nodes/NODE)"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=opam.example.org \
   -addext subjectAltName=DNS:opam.example.org,DNS:www.opam.example.org \
   -keyout "$demo/privkey.pem" -out "$demo/fullchain.pem" 2>/dev/null
 for i in 1 2 3; do
   root=$demo/nodes/web$i
-  mkdir -p "$root/etc/default" "$root/etc/letsencrypt/live/opam.example.org"
-  printf 'IPV6=yes\nDEFAULT_FORWARD_POLICY="DROP"\n' > "$root/etc/default/ufw"
+  mkdir -p "$root/etc/letsencrypt/live/opam.example.org"
   cp "$demo/fullchain.pem" "$demo/privkey.pem" "$root/etc/letsencrypt/live/opam.example.org/"
-  nsenter --net="/run/netns/$prefix-web$i" "$agent" run --controller "$url" --node "web$i" \
+  in_node "web$i" "$agent" run --controller "$url" --node "web$i" \
     --join-token "$token" --ca-hash "$ca_hash" --root "$root" --interval 10s > "$demo/logs/web$i.log" 2>&1 &
   echo $! > "$demo/pids/web$i"
 done
@@ -184,13 +257,43 @@ if [ "$(installed)" != yes ]; then
   exit 1
 fi
 echo "    installed as /etc/nginx/certs/demo.crt + .key under each node's root (.demo/nodes/webN)"
+
+log "IPv6: a container on each node's user network, at its static service address"
+for i in 1 2 3; do
+  docker -H "unix:///run/$prefix-web$i/docker.sock" run -d --name svc --network web --ip6 "fd68:6177::$i:80" hawser-demo/busybox \
+    /bin/busybox sh -c "busybox mkdir -p /www && echo 'hello from the container on web$i' > /www/index.html && exec busybox httpd -f -p 80 -h /www" >/dev/null
+done
+hub() { nsenter --net="/run/netns/$prefix-hub" "$@"; }
+fetch() { hub python3 -c 'import sys, urllib.request as u; print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=3).read().decode().strip())' "http://[$1]/" 2>/dev/null; }
+reach() { # ADDRESS: ping6 and HTTP from the hub (the provider's router), waiting up to 15 s for the first answer
+  for _ in $(seq 1 30); do hub busybox ping -6 -c 1 -W 1 "$1" >/dev/null 2>&1 && break; sleep 0.5; done
+  hub busybox ping -6 -c 1 -W 2 "$1" >/dev/null 2>&1 && echo "    ping6 $1 from the hub: answered" || { echo "    ping6 $1 from the hub: no answer"; return 1; }
+  echo "    http://[$1]/ from the hub: $(fetch "$1" || echo 'no answer')"
+}
+for i in 1 2 3; do
+  reach "fd68:6177::$i:80" || { echo "error: web$i's container is not reachable over IPv6; logs in $demo/logs" >&2; exit 1; }
+done
+echo "    each answer crossed the node: the hub's neighbour solicitation was answered by the node's kernel"
+echo "    (proxy entry from ndpProxy), forwarded (net.ipv6.conf.all.forwarding, ufw), to dockerd's IPv6 network"
+
+log "without Hawser's setting: a second container on web1, at fd68:6177::1:81, which the spec does not proxy"
+docker -H "unix:///run/$prefix-web1/docker.sock" run -d --name svc2 --network web --ip6 fd68:6177::1:81 hawser-demo/busybox \
+  /bin/busybox sh -c "busybox mkdir -p /www && echo 'hello from the unproxied container' > /www/index.html && exec busybox httpd -f -p 80 -h /www" >/dev/null
+if hub busybox ping -6 -c 2 -W 2 fd68:6177::1:81 >/dev/null 2>&1; then
+  echo "error: the unproxied container answered; the demo's network is not what it expects" >&2; exit 1
+fi
+echo "    ping6 fd68:6177::1:81 from the hub: no answer (nobody answers the router's neighbour solicitation for it);"
+echo "    web1's proxy entries: $(ip -n "$prefix-web1" -6 neigh show proxy | tr '\n' ' ')"
+echo "    add it to web1's ndpProxy.addresses in examples/opam-demo.yaml and apply to reach it"
 cat <<EOM
 ==> the demo runs. From this checkout:
       $ctl status            (hawserctl's config: $ctl_config)
       $ctl status web1
       $ctl certs renew demo-rr   (a new order; Pebble validates through whichever node is first in DNS)
     web UI: $url/  (log in with the token: cat $demo/controller/ui-token)
-    try drift: sed -i 's/ACCEPT/DROP/' .demo/nodes/web2/etc/default/ufw, then watch status (DRIFT)
+    try drift: sed -i 's/^DEFAULT_FORWARD_POLICY=.*/DEFAULT_FORWARD_POLICY="DROP"/' .demo/nodes/web2/etc/default/ufw, then watch status (DRIFT)
+    IPv6: nsenter --net=/run/netns/$prefix-hub busybox ping -6 -c 1 fd68:6177::2:80
+          docker -H unix:///run/$prefix-web2/docker.sock ps ; ip -n $prefix-web2 -6 neigh show proxy
     remove everything: ./demo.sh down
 EOM
 if [ "$ctl_config" = "$demo/hawserctl.yaml" ]; then echo "    (export HAWSER_CONFIG=$ctl_config first)"; fi
