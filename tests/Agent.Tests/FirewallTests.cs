@@ -177,10 +177,7 @@ public sealed class FirewallTests
         return result;
     }
 
-    /// <summary>Runs a shell line with the root's /etc/default and /etc/ufw in place of the host's.</summary>
-    private static Task<ProcessResult> InMountNamespace(NetworkNamespace ns, AgentHost host, string command) =>
-        ns.TryExecAsync("unshare", "-m", "sh", "-c",
-            $"mount --bind {host.PathOf("/etc/default")} /etc/default && mount --bind {host.PathOf("/etc/ufw")} /etc/ufw && {command}");
+    private static Task<ProcessResult> InMountNamespace(NetworkNamespace ns, AgentHost host, string command) => host.RunWithOwnUfwAsync(ns, command);
 
     /// <summary>Kills a listener when the test is done with it.</summary>
     private sealed class ProcessHandle(Process process) : IDisposable

@@ -44,10 +44,7 @@ public sealed class UfwTests
         StringAssert.Contains(again.StandardOutput, "1 in sync, 0 changed");
     }
 
-    /// <summary>Runs a shell line with the root's /etc/default and /etc/ufw in place of the host's.</summary>
-    private static Task<ProcessResult> InMountNamespace(NetworkNamespace ns, AgentHost host, string command) =>
-        ns.TryExecAsync("unshare", "-m", "sh", "-c",
-            $"mount --bind {host.PathOf("/etc/default")} /etc/default && mount --bind {host.PathOf("/etc/ufw")} /etc/ufw && {command}");
+    private static Task<ProcessResult> InMountNamespace(NetworkNamespace ns, AgentHost host, string command) => host.RunWithOwnUfwAsync(ns, command);
 
     private static async Task<string> FirstLine(NetworkNamespace ns, string tool) =>
         (await ns.ExecAsync(tool, "-S", "FORWARD")).StandardOutput.Split('\n')[0].Trim();

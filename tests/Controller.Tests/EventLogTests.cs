@@ -64,7 +64,8 @@ public sealed class EventLogTests
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--event-retention", "2s");
         Assert.AreEqual(0, (await CtlAsync(controller, "token", "create")).ExitCode);
-        Assert.HasCount(1, await EventsAsync(controller, "--kind", "token"), "stored");
+        // No look at the event before it goes: on a loaded machine hawserctl may start after the 2 s are over.
+        // The pruner's own line below says it was stored and removed.
 
         var pruned = await Poll.UntilAsync(async () => (await EventsAsync(controller, "--kind", "token")).Length == 0, TimeSpan.FromSeconds(60));
 

@@ -61,37 +61,77 @@ public sealed class Dns01FleetTests
                   - {format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}
         """;
 
-    private static async Task<NetworkNamespace> DnsNamespaceAsync()
-    {
-        var ns = await NetworkNamespace.CreateAsync("dns");
-        try
-        {
-            await ns.LinkToRunnerAsync("10.68.0.201/29", Primary + "/29", Lagging + "/29", Resolver + "/29", CaResolver + "/29");
-            return ns;
-        }
-        catch
-        {
-            ns.Dispose();
-            throw;
-        }
-    }
-
     private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
 
-    private static Task<ControllerProcess> StartControllerAsync(TempDirectory data, PebbleServer pebble) =>
-        ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", $"{Resolver}:53"]);
+    /// <summary>
+    /// The DNS and ACME world of one test: BIND's namespace (joined to the runner's by a veth), the primary
+    /// with both zones, a lagging second server when asked, the two resolvers, Pebble, and a controller.
+    /// </summary>
+    private sealed class DnsWorld : IAsyncDisposable
+    {
+        private readonly List<IDisposable> _owned = [];
+
+        public BindServer Bind { get; private set; } = null!;
+
+        public PebbleServer Pebble { get; private set; } = null!;
+
+        public TempDirectory Data { get; } = new();
+
+        public ControllerProcess Controller { get; private set; } = null!;
+
+        public static async Task<DnsWorld> StartAsync(bool lagging)
+        {
+            var world = new DnsWorld();
+            try
+            {
+                var ns = await NetworkNamespace.CreateAsync("dns");
+                world._owned.Add(ns);
+                await ns.LinkToRunnerAsync("10.68.0.201/29", Primary + "/29", Lagging + "/29", Resolver + "/29", CaResolver + "/29");
+                var zone = DelegatedZone(lagging);
+                world.Bind = await BindServer.StartAsync(ns, Primary, ("example.test", ParentZone, false), ("acme-dns.test", zone, true));
+                world._owned.Add(world.Bind);
+                if (lagging)
+                {
+                    world._owned.Add(await BindServer.StartAsync(ns, Lagging, ("acme-dns.test", zone, false)));
+                }
+                world._owned.Add(await BindServer.StartResolverAsync(ns, Resolver, ("example.test", Primary), ("acme-dns.test", Primary)));
+                world._owned.Add(await BindServer.StartResolverAsync(ns, CaResolver, ("example.test", Primary), ("acme-dns.test", Primary)));
+                world.Pebble = await PebbleServer.StartAsync(dnsServer: $"{CaResolver}:53");
+                world.Controller = await ControllerProcess.StartAsync(world.Data.Path,
+                    extra: ["--acme-ca-file", world.Pebble.TlsCaFile, "--acme-resolver", $"{Resolver}:53"]);
+                return world;
+            }
+            catch
+            {
+                await world.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Controller is not null)
+            {
+                await Controller.DisposeAsync();
+            }
+            if (Pebble is not null)
+            {
+                await Pebble.DisposeAsync();
+            }
+            foreach (var owned in Enumerable.Reverse(_owned))
+            {
+                owned.Dispose();
+            }
+            Data.Dispose();
+        }
+    }
 
     [TestMethod]
     public async Task A_wildcard_and_a_plain_name_are_issued_through_the_CNAME_delegation_and_installed_on_three_nodes()
     {
-        using var dns = await DnsNamespaceAsync();
-        using var bind = await BindServer.StartAsync(dns, Primary, ("example.test", ParentZone, false), ("acme-dns.test", DelegatedZone(lagging: false), true));
-        using var resolver = await BindServer.StartResolverAsync(dns, Resolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        using var caResolver = await BindServer.StartResolverAsync(dns, CaResolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        await using var pebble = await PebbleServer.StartAsync(dnsServer: $"{CaResolver}:53");
-        using var data = new TempDirectory();
-        await using var controller = await StartControllerAsync(data, pebble);
+        await using var world = await DnsWorld.StartAsync(lagging: false);
+        var (bind, pebble, data, controller) = (world.Bind, world.Pebble, world.Data, world.Controller);
         var hosts = Nodes.Select(_ => new AgentHost()).ToArray();
         var agents = new List<AgentProcess>();
         try
@@ -143,13 +183,8 @@ public sealed class Dns01FleetTests
     [TestMethod]
     public async Task A_wrong_TSIG_key_is_refused_with_the_servers_answer_and_a_key_file_others_can_read_is_not_used()
     {
-        using var dns = await DnsNamespaceAsync();
-        using var bind = await BindServer.StartAsync(dns, Primary, ("example.test", ParentZone, false), ("acme-dns.test", DelegatedZone(lagging: false), true));
-        using var resolver = await BindServer.StartResolverAsync(dns, Resolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        using var caResolver = await BindServer.StartResolverAsync(dns, CaResolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        await using var pebble = await PebbleServer.StartAsync(dnsServer: $"{CaResolver}:53");
-        using var data = new TempDirectory();
-        await using var controller = await StartControllerAsync(data, pebble);
+        await using var world = await DnsWorld.StartAsync(lagging: false);
+        var (bind, pebble, data, controller) = (world.Bind, world.Pebble, world.Data, world.Controller);
         var wrongKey = Path.Combine(data.Path, "wrong.key");
         var generated = await ExternalProcess.RunAsync("tsig-keygen", ["-a", "hmac-sha256", BindServer.KeyName]);
         File.WriteAllText(wrongKey, generated.StandardOutput);
@@ -175,16 +210,9 @@ public sealed class Dns01FleetTests
     [TestMethod]
     public async Task A_zone_server_that_never_shows_the_record_times_out_naming_it_and_the_record_is_removed()
     {
-        var zone = DelegatedZone(lagging: true);
-        using var dns = await DnsNamespaceAsync();
-        using var bind = await BindServer.StartAsync(dns, Primary, ("example.test", ParentZone, false), ("acme-dns.test", zone, true));
-        // A second authoritative server with a copy that never takes the update (no transfer from the primary).
-        using var lagging = await BindServer.StartAsync(dns, Lagging, ("acme-dns.test", zone, false));
-        using var resolver = await BindServer.StartResolverAsync(dns, Resolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        using var caResolver = await BindServer.StartResolverAsync(dns, CaResolver, ("example.test", Primary), ("acme-dns.test", Primary));
-        await using var pebble = await PebbleServer.StartAsync(dnsServer: $"{CaResolver}:53");
-        using var data = new TempDirectory();
-        await using var controller = await StartControllerAsync(data, pebble);
+        // ns2 is a second authoritative server with a copy that never takes the update (no transfer from the primary).
+        await using var world = await DnsWorld.StartAsync(lagging: true);
+        var (bind, pebble, data, controller) = (world.Bind, world.Pebble, world.Data, world.Controller);
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, Spec(pebble.Directory, bind.KeyFile, propagationTimeout: 3));
         Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);

@@ -19,6 +19,14 @@ public sealed class AgentHost : IDisposable
     /// <summary>The directory passed as --root.</summary>
     public string Root => _root.Path;
 
+    /// <summary>
+    /// Runs a shell line in <paramref name="ns"/> with this root's /etc/default and /etc/ufw in place of the
+    /// machine's (a private mount namespace), so ufw and the agent's ufw calls touch the test's copy only.
+    /// </summary>
+    public Task<ProcessResult> RunWithOwnUfwAsync(NetworkNamespace ns, string command) =>
+        ns.TryExecAsync("unshare", "-m", "sh", "-c",
+            $"mount --bind {PathOf("/etc/default")} /etc/default && mount --bind {PathOf("/etc/ufw")} /etc/ufw && {command}");
+
     /// <summary>The on-disk path of host path <paramref name="hostPath"/>.</summary>
     public string PathOf(string hostPath) => Path.Join(Root, hostPath);
 
