@@ -21,6 +21,11 @@ public interface ISpecKind
 
     /// <summary>The block as YAML, read back by <see cref="Read"/> to an equal block.</summary>
     YamlNode Write(object block);
+
+    /// <summary>Checks what needs the whole spec (e.g. the acme block a block relies on); <paramref name="top"/> is the spec's root mapping.</summary>
+    void CheckDocument(SpecDocument spec, YamlMappingNode top, SpecReader reader)
+    {
+    }
 }
 
 /// <summary>An <see cref="ISpecKind"/> whose block is a <typeparamref name="TBlock"/>.</summary>
@@ -38,6 +43,11 @@ public abstract class SpecKind<TBlock> : ISpecKind
 
     /// <summary>Writes the block as YAML.</summary>
     public abstract YamlNode Write(TBlock block);
+
+    /// <inheritdoc cref="ISpecKind.CheckDocument"/>
+    public virtual void CheckDocument(SpecDocument spec, YamlMappingNode top, SpecReader reader)
+    {
+    }
 
     object? ISpecKind.Read(YamlNode node, string what, SpecReader reader) => Read(node, what, reader);
 

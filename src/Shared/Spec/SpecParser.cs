@@ -115,7 +115,12 @@ public static class SpecParser
             }
         }
         var acme = SpecReader.Get(top, "acme") is { } acmeNode ? ReadAcme(acmeNode, reader) : null;
-        return new SpecDocument { Acme = acme, Nodes = nodes, Profiles = profiles };
+        var document = new SpecDocument { Acme = acme, Nodes = nodes, Profiles = profiles };
+        foreach (var kind in SpecKinds.All)
+        {
+            kind.CheckDocument(document, top, reader);
+        }
+        return document;
     }
 
     private static AcmeSpec? ReadAcme(YamlNode node, SpecReader reader)

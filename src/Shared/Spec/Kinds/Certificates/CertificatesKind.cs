@@ -339,6 +339,26 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
         }
     }
 
+    /// <summary>
+    /// A certificate the controller obtains with dns-01 needs the acme block's dns01 settings (the key that
+    /// may update the zone). Only a spec with an acme block is checked: a node's own desired state, as the
+    /// controller sends it, has none.
+    /// </summary>
+    public override void CheckDocument(SpecDocument spec, YamlMappingNode top, SpecReader reader)
+    {
+        if (spec.Acme is not { Dns01: null } || SpecReader.Get(top, "acme") is not { } acmeNode)
+        {
+            return;
+        }
+        var users = spec.Nodes.Select(n => ($"node '{n.Key}'", n.Value.Blocks)).Concat(spec.Profiles.Select(p => ($"profile '{p.Key}'", p.Value.Blocks)))
+            .SelectMany(owner => (owner.Blocks.Certificates ?? []).Where(c => c.Challenge == "dns-01" && c.Source is null).Select(c => $"certificate '{c.Name}' ({owner.Item1})"))
+            .Distinct(StringComparer.Ordinal).ToList();
+        if (users.Count > 0)
+        {
+            reader.Error(acmeNode, $"acme has no dns01 block, but {string.Join(", ", users)} uses dns-01: add acme.dns01 with tsigKeyFile, the key the controller updates the zone with");
+        }
+    }
+
     /// <inheritdoc/>
     public override IReadOnlyList<CertificateSpec>? Merge(IReadOnlyList<(string Profile, IReadOnlyList<CertificateSpec> Block)> fromProfiles,
         IReadOnlyList<CertificateSpec>? fromNode, List<string> conflicts) =>
