@@ -5,19 +5,37 @@ namespace Hawser.TestSupport;
 /// <summary>Hawser's own binaries, run as real processes from the test's output folder.</summary>
 public static class HawserProcesses
 {
+    /// <summary>
+    /// A directory of release binaries (packaging/build-release.sh's output for this machine) to run instead of the
+    /// build's dlls, for those this class starts: e.g. <c>HAWSER_TEST_BIN_DIR=/tmp/rel/linux-x64 ./test.sh --filter Dns01</c>.
+    /// </summary>
+    public const string BinaryDirectoryVariable = "HAWSER_TEST_BIN_DIR";
+
     /// <summary>Runs hawserctl (or another Hawser binary) to its end.</summary>
-    public static Task<ProcessResult> RunAsync(string binary, IEnumerable<string> arguments, IDictionary<string, string>? environment = null) =>
-        ExternalProcess.RunAsync("dotnet", [DllPath(binary), .. arguments], TimeSpan.FromSeconds(60), environment: environment);
+    public static Task<ProcessResult> RunAsync(string binary, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    {
+        var command = Command(binary);
+        return ExternalProcess.RunAsync(command[0], [.. command[1..], .. arguments], TimeSpan.FromSeconds(60), environment: environment);
+    }
 
     /// <summary>Starts a Hawser binary, inside <paramref name="ns"/> when given; the caller owns the process.</summary>
-    public static Process Start(string binary, IEnumerable<string> arguments, NetworkNamespace? ns = null, IDictionary<string, string>? environment = null) =>
-        ns is null
-            ? ExternalProcess.Start("dotnet", [DllPath(binary), .. arguments], environment: environment)
-            : ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", "dotnet", DllPath(binary), .. arguments], environment: environment);
+    public static Process Start(string binary, IEnumerable<string> arguments, NetworkNamespace? ns = null, IDictionary<string, string>? environment = null)
+    {
+        var command = Command(binary);
+        return ns is null
+            ? ExternalProcess.Start(command[0], [.. command[1..], .. arguments], environment: environment)
+            : ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", .. command, .. arguments], environment: environment);
+    }
 
     /// <summary>Runs a Hawser binary to its end inside <paramref name="ns"/>.</summary>
     public static Task<ProcessResult> RunInAsync(NetworkNamespace ns, string binary, IEnumerable<string> arguments) =>
-        ns.TryExecAsync(["dotnet", DllPath(binary), .. arguments]);
+        ns.TryExecAsync([.. Command(binary), .. arguments]);
+
+    /// <summary>The release binary from <see cref="BinaryDirectoryVariable"/> when it holds one, else <c>dotnet</c> and the build's dll.</summary>
+    private static string[] Command(string binary) =>
+        Environment.GetEnvironmentVariable(BinaryDirectoryVariable) is { Length: > 0 } directory && File.Exists(Path.Join(directory, binary))
+            ? [Path.Join(directory, binary)]
+            : ["dotnet", DllPath(binary)];
 
     /// <summary>
     /// The binary in its own project's output (same configuration as the tests), with its own
