@@ -7,7 +7,6 @@ using Hawser.Agent.Docker;
 using Hawser.Agent.Output;
 using Hawser.Agent.Reconcile;
 using Hawser.Agent.Kinds.Certificates;
-using Hawser.Agent.Resources;
 using Hawser.Shared.Spec.Kinds.Certificates;
 using Hawser.Shared.HostAccess;
 using Hawser.Shared.ServiceHosting;
