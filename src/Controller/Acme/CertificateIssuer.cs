@@ -45,8 +45,8 @@ public sealed record CertificateIssuerOptions
     /// <summary>The ACME client's options.</summary>
     public AcmeClientOptions Client { get; init; } = new();
 
-    /// <summary>The challenge solvers by type; null: HTTP-01 through the agents only.</summary>
-    public IReadOnlyList<IChallengeSolver>? Solvers { get; init; }
+    /// <summary>Solvers beside the built-in HTTP-01 through the agents (one of the same type replaces it), e.g. DNS-01.</summary>
+    public IReadOnlyList<IChallengeSolver> Solvers { get; init; } = [];
 
     /// <summary>Checks DNS and the nodes' answers before each order (when the spec's acme.preflight is on); null skips it.</summary>
     public CertificatePreflight? Preflight { get; init; }
@@ -64,8 +64,8 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     private readonly CertificateIssuerOptions _options = options ?? new CertificateIssuerOptions();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _orders = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _account = new(1, 1);
-    private readonly Dictionary<string, IChallengeSolver> _solvers = (options?.Solvers ?? [new Http01Solver(sessions, options?.AckTimeout ?? TimeSpan.FromSeconds(10))])
-        .ToDictionary(s => s.Type, StringComparer.Ordinal);
+    private readonly Dictionary<string, IChallengeSolver> _solvers = new[] { new Http01Solver(sessions, options?.AckTimeout ?? TimeSpan.FromSeconds(10)) }
+        .Concat(options?.Solvers ?? []).GroupBy(s => s.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
 
     /// <summary>The spec's ACME settings and the certificates it asks the controller for (those without a local <c>source</c>).</summary>
     public static CertificatePlan PlanOf(string specText, string fileName)

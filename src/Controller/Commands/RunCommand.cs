@@ -142,7 +142,7 @@ internal sealed class RunCommand : Command
             using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp, new CertificateIssuerOptions
             {
                 Preflight = preflight,
-                Solvers = [new Http01Solver(sessions, TimeSpan.FromSeconds(10)), new Acme.Dns01.Dns01Solver(resolver)],
+                Solvers = [new Acme.Dns01.Dns01Solver(resolver)],
             });
             using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck), parse.GetValue(_certificateRetry));
             using var rollouts = new RolloutEngine(store, desired, sessions, logger);

@@ -1,5 +1,6 @@
 using System.Text;
 using Hawser.Agent.Docker;
+using Hawser.Agent.Kinds.Ufw;
 using Hawser.Agent.Reconcile;
 using Hawser.Shared.Spec.Kinds.Firewall;
 

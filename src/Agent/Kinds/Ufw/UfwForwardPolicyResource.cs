@@ -81,7 +81,7 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
     internal static async Task<Dictionary<string, string?>?> LivePoliciesAsync(ResourceContext context, CancellationToken cancellationToken)
     {
         var conf = context.ReadFile("/etc/ufw/ufw.conf") is { } bytes ? Encoding.UTF8.GetString(bytes) : string.Empty;
-        if (!EnabledLine().IsMatch(conf))
+        if (!UfwConf.IsEnabled(conf))
         {
             return null;
         }
@@ -98,7 +98,4 @@ public sealed partial class UfwForwardPolicyResource(string policy) : IResource
         }
         return policies;
     }
-
-    [GeneratedRegex(@"^[ \t]*ENABLED[ \t]*=[ \t]*""?yes""?[ \t]*$", RegexOptions.Multiline)]
-    private static partial Regex EnabledLine();
 }

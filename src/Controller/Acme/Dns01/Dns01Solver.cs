@@ -94,12 +94,13 @@ public sealed class Dns01Solver(DnsLookup resolver, TimeSpan? pollInterval = nul
     {
         var deadline = DateTime.UtcNow + timeout;
         var waiting = zone.Servers.ToList();
+        var lookups = zone.Servers.ToDictionary(s => s, s => new DnsLookup(new IPEndPoint(s.Address, 53), TimeSpan.FromSeconds(2), recursive: false));
         var last = new Dictionary<(string, IPAddress), string>();
         while (true)
         {
             foreach (var server in waiting.ToList())
             {
-                var lookup = new DnsLookup(new IPEndPoint(server.Address, 53), TimeSpan.FromSeconds(2), recursive: false);
+                var lookup = lookups[server];
                 try
                 {
                     var answer = await lookup.AskAsync(zone.RecordName, QueryType.TXT, cancellationToken);

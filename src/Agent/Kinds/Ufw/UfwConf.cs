@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 
-namespace Hawser.Agent.Kinds.Firewall;
+namespace Hawser.Agent.Kinds.Ufw;
 
-/// <summary>/etc/ufw/ufw.conf, read for whether ufw is enabled.</summary>
+/// <summary>/etc/ufw/ufw.conf, read for whether ufw is enabled (the forward policy and the firewall rules both ask).</summary>
 internal static partial class UfwConf
 {
     [GeneratedRegex(@"^[ \t]*ENABLED[ \t]*=[ \t]*""?yes""?[ \t]*$", RegexOptions.Multiline)]
