@@ -36,7 +36,4 @@ public sealed record KindContext(AgentConfig Config, HostPaths Paths, AgentState
 {
     /// <summary>Every kernel parameter the converge sets: the spec's sysctls over what the kinds require.</summary>
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>How long a restarted Docker daemon may take before daemon.json is rolled back.</summary>
-    public TimeSpan DockerStartTimeout => TimeSpan.FromSeconds(Config.DockerStartTimeoutSeconds);
 }

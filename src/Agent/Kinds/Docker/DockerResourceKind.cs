@@ -20,7 +20,7 @@ public sealed class DockerResourceKind : IResourceKind
         DockerDaemonResource? daemon = null;
         if (docker.Daemon is { IsEmpty: false } daemonSpec)
         {
-            daemon = new DockerDaemonResource(context.Config.DockerConfig, daemonSpec) { StartTimeout = context.DockerStartTimeout };
+            daemon = new DockerDaemonResource(context.Config.DockerConfig, daemonSpec) { StartTimeout = StartTimeout(context) };
             resources.Add(daemon);
         }
         foreach (var network in docker.Networks)
@@ -36,9 +36,12 @@ public sealed class DockerResourceKind : IResourceKind
         var orphaned = context.State.DaemonKeys.Where(k => !managed.Contains(k.Key)).ToDictionary(k => k.Key, k => k.Value, StringComparer.Ordinal);
         if (orphaned.Count > 0)
         {
-            resources.Add(new RestoreDaemonKeysResource(context.Config.DockerConfig, orphaned, context.DockerStartTimeout));
+            resources.Add(new RestoreDaemonKeysResource(context.Config.DockerConfig, orphaned, StartTimeout(context)));
         }
     }
+
+    /// <summary>How long a restarted daemon may take before daemon.json is rolled back.</summary>
+    private static TimeSpan StartTimeout(KindContext context) => TimeSpan.FromSeconds(context.Config.DockerStartTimeoutSeconds);
 
     private static HashSet<string> ManagedDaemonKeys(DockerDaemonSpec? daemon)
     {
