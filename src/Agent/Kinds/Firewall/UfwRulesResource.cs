@@ -44,12 +44,12 @@ public sealed class UfwRulesResource(IReadOnlyList<FirewallRuleSpec> rules) : IR
             .. adds.Select(rule => new Change(Display(AddCommand(rule)), null, "rule")),
         ];
         var warnings = new List<string>();
-        if (rules.Count > 0 && !UfwConf.IsEnabled(Encoding.UTF8.GetString(conf)))
-        {
-            warnings.Add("ufw is not enabled here: the rules are kept in /etc/ufw and enforced once it is (ufw enable)");
-        }
         if (rules.Count > 0)
         {
+            if (!UfwConf.IsEnabled(Encoding.UTF8.GetString(conf)))
+            {
+                warnings.Add("ufw is not enabled here: the rules are kept in /etc/ufw and enforced once it is (ufw enable)");
+            }
             warnings.AddRange(await PublishedPortWarningsAsync(context, cancellationToken));
         }
         return new ResourcePlan { Changes = changes, Warnings = warnings };

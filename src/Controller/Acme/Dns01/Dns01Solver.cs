@@ -28,33 +28,19 @@ public sealed class Dns01Solver(DnsLookup resolver, TimeSpan? pollInterval = nul
             ?? throw new CertificateOrderException($"certificate '{target.Name}' uses dns-01, but the spec's acme block has no dns01 settings (tsigKeyFile, the key that may update the zone)");
         var token = challenge.Token ?? throw new CertificateOrderException($"certificate '{target.Name}': the CA's dns-01 challenge for {domain} has no token");
         var value = Base64Url.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(client.Key.KeyAuthorization(token))));
-        TsigKey key;
-        try
-        {
-            key = TsigKeyFile.Read(settings.TsigKeyFile);
-        }
-        catch (CertificateOrderException ex)
-        {
-            throw new CertificateOrderException($"certificate '{target.Name}': {ex.Message}", ex);
-        }
         ChallengeZone zone;
-        IPEndPoint primary;
+        DnsUpdater updater;
+        // Every failure before the record exists names the certificate once, whichever step it came from.
         try
         {
+            var key = TsigKeyFile.Read(settings.TsigKeyFile);
             zone = await ChallengeZone.FindAsync(resolver, domain, cancellationToken);
-            primary = settings.Server is { } server ? DnsLookup.ParseServer(server) : await PrimaryAsync(zone, cancellationToken);
-        }
-        catch (DnsLookupException ex)
-        {
-            throw new CertificateOrderException($"certificate '{target.Name}': {ex.Message}", ex);
-        }
-        progress?.Report($"{target.Name}: {zone.ChallengeName}{(zone.RecordName == zone.ChallengeName ? "" : $" -> {zone.RecordName}")} in zone {zone.Zone}; updating {primary} with key {key.Name}");
-        var updater = new DnsUpdater(primary, key, TimeSpan.FromSeconds(5));
-        try
-        {
+            var primary = settings.Server is { } server ? DnsLookup.ParseServer(server) : await PrimaryAsync(zone, cancellationToken);
+            progress?.Report($"{target.Name}: {zone.ChallengeName}{(zone.RecordName == zone.ChallengeName ? "" : $" -> {zone.RecordName}")} in zone {zone.Zone}; updating {primary} with key {key.Name}");
+            updater = new DnsUpdater(primary, key, TimeSpan.FromSeconds(5));
             await updater.AddTxtAsync(zone.Zone, zone.RecordName, value, cancellationToken);
         }
-        catch (CertificateOrderException ex)
+        catch (Exception ex) when (ex is CertificateOrderException or DnsLookupException)
         {
             throw new CertificateOrderException($"certificate '{target.Name}': {ex.Message}", ex);
         }
