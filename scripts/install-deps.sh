@@ -6,6 +6,7 @@
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
 # pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
 # prometheus to scrape the controller's /metrics, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
+# postgresql as the store several controllers share (tests run their own clusters in temporary directories),
 # clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static and the arm64 libssl3 (multiarch) to run the arm64 build;
 # npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
 set -euo pipefail
@@ -25,7 +26,7 @@ fi
 packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev dnsmasq-base
   clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium prometheus
-  bind9 bind9-utils bind9-dnsutils)
+  bind9 bind9-utils bind9-dnsutils postgresql)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -7,6 +7,7 @@ var root = new RootCommand("hawser-controller: holds the fleet's desired state a
     new InitCommand(),
     new RunCommand(),
     new CheckCommand(),
+    new MigrateCommand(),
     new InstallCommand(),
     InstallCommand.Uninstall(),
 };

@@ -53,7 +53,9 @@ public sealed class ControllerProcess : IAsyncDisposable
     {
         if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
         {
-            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory, "--address", listen.Split(':')[0]]);
+            // A controller on a shared store is initialized with it, so the store is not empty when it runs.
+            string[] store = Array.IndexOf(extra, "--store") is var at and >= 0 ? ["--store", extra[at + 1]] : [];
+            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory, "--address", listen.Split(':')[0], .. store]);
             if (init.ExitCode != 0)
             {
                 throw new AssertFailedException($"hawser-controller init failed: {init.Output}");

@@ -3,6 +3,7 @@ namespace Hawser.TestSupport;
 /// <summary>Sends Unix signals to processes.</summary>
 public static partial class Signals
 {
+    private const int SigInt = 2;
     private const int SigKill = 9;
     private const int SigTerm = 15;
     private const int SigCont = 18;
@@ -10,6 +11,9 @@ public static partial class Signals
 
     /// <summary>Sends SIGTERM.</summary>
     public static void Terminate(int pid) => Send(pid, SigTerm);
+
+    /// <summary>Sends SIGINT.</summary>
+    public static void Interrupt(int pid) => Send(pid, SigInt);
 
     /// <summary>Sends SIGKILL, ignoring a process that is already gone.</summary>
     public static void Kill(int pid) => _ = Kill(pid, SigKill);

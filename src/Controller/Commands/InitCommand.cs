@@ -16,6 +16,8 @@ internal sealed class InitCommand : Command
         DefaultValueFactory = _ => RunCommand.DefaultData,
     };
 
+    private readonly Option<string> _store = StoreOption.Create();
+
     private readonly Option<string[]> _names = new("--name")
     {
         HelpName = "DNS",
@@ -45,6 +47,7 @@ internal sealed class InitCommand : Command
     public InitCommand() : base("init", "Create the controller's CA, serving certificate, admin credential (for hawserctl) and store in --data.")
     {
         Options.Add(_data);
+        Options.Add(_store);
         Options.Add(_names);
         Options.Add(_addresses);
         Options.Add(_ctlConfig);
@@ -65,7 +68,11 @@ internal sealed class InitCommand : Command
         {
             return CommandLineRunner.UsageExitCode;
         }
-        return Initialize(data, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!);
+        if (StoreOption.Read(parse, _store, data) is not { } location)
+        {
+            return CommandLineRunner.UsageExitCode;
+        }
+        return Initialize(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!);
     }
 
     /// <summary>The --address values, or null after telling the operator which one is not an IP address.</summary>
@@ -85,23 +92,20 @@ internal sealed class InitCommand : Command
     }
 
     /// <summary>Creates the store and the PKI in <paramref name="data"/> (defaults: localhost, 127.0.0.1 and ::1) and optionally a hawserctl config.</summary>
-    internal static int Initialize(string data, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url)
+    internal static int Initialize(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url)
     {
         addresses = addresses.Count > 0 ? addresses : [IPAddress.Loopback, IPAddress.IPv6Loopback];
         names = names.Count > 0 ? names : ["localhost"];
-        try
+        using (var opened = StoreOption.Open(store, initialized: false))
         {
-            using (ControllerStore.Open(data))
+            if (opened is null)
             {
+                return ExitCodes.StoreUnavailable;
             }
-        }
-        catch (StoreException ex)
-        {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return ExitCodes.StoreUnavailable;
         }
         using var pki = ControllerPki.Create(data, names, addresses);
         Console.WriteLine($"initialized {data}");
+        Console.WriteLine($"store     {store.Description}");
         Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
         Console.WriteLine($"serving   {string.Join(", ", names.Concat(addresses.Select(a => a.ToString())))}");
         Console.WriteLine($"admin     {pki.AdminCertificatePath} + {pki.AdminKeyPath}");

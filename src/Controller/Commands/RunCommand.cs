@@ -38,9 +38,11 @@ internal sealed class RunCommand : Command
     private readonly Option<string> _data = new("--data")
     {
         HelpName = "DIR",
-        Description = "Data directory made by `hawser-controller init`: the store (controller.db) and pki/.",
+        Description = "Data directory made by `hawser-controller init`: pki/, and the store (controller.db) unless --store says otherwise.",
         DefaultValueFactory = _ => DefaultData,
     };
+
+    private readonly Option<string> _store = StoreOption.Create();
 
     private readonly Option<TimeSpan> _nodeCertificateLifetime = Durations.Option("--node-certificate-lifetime",
         "How long node certificates are valid (agents renew at two thirds); default 30d", TimeSpan.FromDays(30));
@@ -73,6 +75,7 @@ internal sealed class RunCommand : Command
     {
         Options.Add(_listen);
         Options.Add(_data);
+        Options.Add(_store);
         Options.Add(_nodeCertificateLifetime);
         Options.Add(_acmeCaFile);
         Options.Add(_certificateCheck);
@@ -81,7 +84,8 @@ internal sealed class RunCommand : Command
         Options.Add(_eventRetention);
         Options.Add(_logFormat);
         SetAction(RunAsync);
-        CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m");
+        CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m",
+            "hawser-controller run --store /etc/hawser/store.conf   # a 0600 file: postgres://hawser:PASSWORD@db.example/hawser");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -114,14 +118,12 @@ internal sealed class RunCommand : Command
             return ExitCodes.NotInitialized;
         }
 
-        ControllerStore store;
-        try
+        if (StoreOption.Read(parse, _store, data) is not { } location)
         {
-            store = ControllerStore.Open(data, initialized: true);
+            return ExitCodes.Usage;
         }
-        catch (StoreException ex)
+        if (StoreOption.Open(location, initialized: true) is not { } store)
         {
-            await Console.Error.WriteLineAsync($"error: {ex.Message}");
             return ExitCodes.StoreUnavailable;
         }
         using (store)

@@ -1,5 +1,7 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store;
 
@@ -11,8 +13,8 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT key_sealed, url FROM acme_accounts WHERE directory = $directory";
-        command.Parameters.AddWithValue("$directory", directory.ToString());
+        command.CommandText = "SELECT key_sealed, url FROM acme_accounts WHERE directory = @directory";
+        command.Add("@directory", directory.ToString());
         using var reader = command.ExecuteReader();
         return reader.Read() ? ((byte[])reader[0], new Uri(reader.GetString(1))) : null;
     }
@@ -23,13 +25,13 @@ public sealed partial class ControllerStore
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO acme_accounts (directory, key_sealed, url, created_at) VALUES ($directory, $key, $url, $now)
-            ON CONFLICT(directory) DO UPDATE SET key_sealed = $key, url = $url
+            INSERT INTO acme_accounts (directory, key_sealed, url, created_at) VALUES (@directory, @key, @url, @now)
+            ON CONFLICT(directory) DO UPDATE SET key_sealed = @key, url = @url
             """;
-        command.Parameters.AddWithValue("$directory", directory.ToString());
-        command.Parameters.AddWithValue("$key", keySealed);
-        command.Parameters.AddWithValue("$url", url.ToString());
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@directory", directory.ToString());
+        command.Add("@key", keySealed);
+        command.Add("@url", url.ToString());
+        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
     }
 
@@ -37,7 +39,7 @@ public sealed partial class ControllerStore
     public IReadOnlyList<IssuedCertificateRecord> ListIssuedCertificates() => ReadIssued("ORDER BY name", null);
 
     /// <summary>One certificate, or null.</summary>
-    public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = $name", name).SingleOrDefault();
+    public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = @name", name).SingleOrDefault();
 
     /// <summary>Stores a certificate just obtained, clearing the last error, with its <c>certificate.issued</c> event.</summary>
     public void SaveIssuedCertificate(IssuedCertificateRecord record)
@@ -48,18 +50,18 @@ public sealed partial class ControllerStore
         command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt)
-            VALUES ($name, $domains, $chain, $key, $serial, $notBefore, $notAfter, $now, NULL, $now)
-            ON CONFLICT(name) DO UPDATE SET domains = $domains, chain_pem = $chain, key_sealed = $key, serial = $serial,
-                not_before = $notBefore, not_after = $notAfter, issued_at = $now, last_error = NULL, last_attempt = $now
+            VALUES (@name, @domains, @chain, @key, @serial, @notBefore, @notAfter, @now, NULL, @now)
+            ON CONFLICT(name) DO UPDATE SET domains = @domains, chain_pem = @chain, key_sealed = @key, serial = @serial,
+                not_before = @notBefore, not_after = @notAfter, issued_at = @now, last_error = NULL, last_attempt = @now
             """;
-        command.Parameters.AddWithValue("$name", record.Name);
-        command.Parameters.AddWithValue("$domains", string.Join(' ', record.Domains));
-        command.Parameters.AddWithValue("$chain", record.ChainPem!);
-        command.Parameters.AddWithValue("$key", record.KeySealed!);
-        command.Parameters.AddWithValue("$serial", record.Serial!);
-        command.Parameters.AddWithValue("$notBefore", record.NotBefore!.Value.ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@name", record.Name);
+        command.Add("@domains", string.Join(' ', record.Domains));
+        command.Add("@chain", record.ChainPem!);
+        command.Add("@key", record.KeySealed!);
+        command.Add("@serial", record.Serial!);
+        command.Add("@notBefore", record.NotBefore!.Value.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
         var appended = AppendEvent(connection, transaction, new EventRecord
         {
@@ -79,13 +81,13 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO issued_certificates (name, domains, last_error, last_attempt) VALUES ($name, $domains, $error, $now)
-            ON CONFLICT(name) DO UPDATE SET last_error = $error, last_attempt = $now
+            INSERT INTO issued_certificates (name, domains, last_error, last_attempt) VALUES (@name, @domains, @error, @now)
+            ON CONFLICT(name) DO UPDATE SET last_error = @error, last_attempt = @now
             """;
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$domains", string.Join(' ', domains));
-        command.Parameters.AddWithValue("$error", error);
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@name", name);
+        command.Add("@domains", string.Join(' ', domains));
+        command.Add("@error", error);
+        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
         var appended = AppendEvent(connection, transaction, new EventRecord
         {
@@ -102,7 +104,7 @@ public sealed partial class ControllerStore
         command.CommandText = "SELECT name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt FROM issued_certificates " + clause;
         if (name is not null)
         {
-            command.Parameters.AddWithValue("$name", name);
+            command.Add("@name", name);
         }
         using var reader = command.ExecuteReader();
         var records = new List<IssuedCertificateRecord>();
@@ -125,7 +127,7 @@ public sealed partial class ControllerStore
         return records;
     }
 
-    private static DateTimeOffset? Time(SqliteDataReader reader, int column) =>
+    private static DateTimeOffset? Time(DbDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture);
 }
 

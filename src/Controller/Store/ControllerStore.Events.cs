@@ -1,5 +1,6 @@
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store;
 
@@ -80,29 +81,29 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        var where = new List<string> { "id > $after" };
-        command.Parameters.AddWithValue("$after", query.AfterId);
+        var where = new List<string> { "id > @after" };
+        command.Add("@after", query.AfterId);
         if (query.Node is { Length: > 0 } node)
         {
-            where.Add("node = $node");
-            command.Parameters.AddWithValue("$node", node);
+            where.Add("node = @node");
+            command.Add("@node", node);
         }
         if (query.Kind is { Length: > 0 } kind)
         {
             // An area matches its kinds: node -> node.*; the prefix is compared as text, not a LIKE pattern.
-            where.Add("(kind = $kind OR substr(kind, 1, length($kind) + 1) = $kind || '.')");
-            command.Parameters.AddWithValue("$kind", kind);
+            where.Add("(kind = @kind OR substr(kind, 1, length(@kind) + 1) = @kind || '.')");
+            command.Add("@kind", kind);
         }
         if (query.Since is { } since)
         {
-            where.Add("at_ms >= $since");
-            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+            where.Add("at_ms >= @since");
+            command.Add("@since", since.ToUnixTimeMilliseconds());
         }
         command.CommandText = $"""
             SELECT id, at_ms, kind, actor, node, revision, summary, details FROM events
-            WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT $limit
+            WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT @limit
             """;
-        command.Parameters.AddWithValue("$limit", Math.Max(1, query.Limit));
+        command.Add("@limit", Math.Max(1, query.Limit));
         using var reader = command.ExecuteReader();
         var events = new List<EventRecord>();
         while (reader.Read())
@@ -131,14 +132,14 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < $before ORDER BY at_ms LIMIT $batch)";
-        command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$batch", batch);
+        command.CommandText = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < @before ORDER BY at_ms LIMIT @batch)";
+        command.Add("@before", before.ToUnixTimeMilliseconds());
+        command.Add("@batch", batch);
         return command.ExecuteNonQuery();
     }
 
     /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes; returns it with its time.</summary>
-    private static EventRecord AppendEvent(SqliteConnection connection, SqliteTransaction? transaction, EventRecord record)
+    private static EventRecord AppendEvent(DbConnection connection, DbTransaction? transaction, EventRecord record)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -152,34 +153,22 @@ public sealed partial class ControllerStore
     /// <summary>The one statement that stores an event, bound by <see cref="BindEvent"/>.</summary>
     private const string InsertEventSql = """
         INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
-        VALUES ($at, $kind, $actor, $node, $revision, $summary, $details)
+        VALUES (@at, @kind, @actor, @node, @revision, @summary, @details)
         """;
 
     /// <summary>The record with its time: now, unless the caller gave one.</summary>
     private static EventRecord Stamped(EventRecord record) => record.At == default ? record with { At = DateTimeOffset.UtcNow } : record;
 
     /// <summary>Sets an event insert's parameters (adding them the first time), line breaks in the text made spaces.</summary>
-    private static void BindEvent(SqliteCommand command, EventRecord record)
+    private static void BindEvent(DbCommand command, EventRecord record)
     {
-        Set("$at", record.At.ToUnixTimeMilliseconds());
-        Set("$kind", record.Kind);
-        Set("$actor", record.Actor);
-        Set("$node", record.Node);
-        Set("$revision", (long)record.Revision);
-        Set("$summary", OneLine(record.Summary));
-        Set("$details", string.Join('\n', record.Details.Select(OneLine)));
-
-        void Set(string name, object value)
-        {
-            if (command.Parameters.Contains(name))
-            {
-                command.Parameters[name].Value = value;
-            }
-            else
-            {
-                command.Parameters.AddWithValue(name, value);
-            }
-        }
+        command.Set("@at", record.At.ToUnixTimeMilliseconds());
+        command.Set("@kind", record.Kind);
+        command.Set("@actor", record.Actor);
+        command.Set("@node", record.Node);
+        command.Set("@revision", (long)record.Revision);
+        command.Set("@summary", OneLine(record.Summary));
+        command.Set("@details", string.Join('\n', record.Details.Select(OneLine)));
     }
 
     /// <summary>Wakes every <see cref="WaitForEventsAsync"/> and tells <see cref="EventsAdded"/>; called after the commit that stored <paramref name="records"/>.</summary>

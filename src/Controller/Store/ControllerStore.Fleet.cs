@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store;
 
@@ -15,6 +17,7 @@ public sealed partial class ControllerStore
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
+        LockForNumbering(connection, transaction, "revisions");
         command.CommandText = "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions";
         var number = Convert.ToUInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
         var revision = new RevisionRecord
@@ -28,14 +31,14 @@ public sealed partial class ControllerStore
         };
         command.CommandText = """
             INSERT INTO revisions (number, author, message, created_at, spec_text, spec_sha256)
-            VALUES ($number, $author, $message, $created, $text, $sha)
+            VALUES (@number, @author, @message, @created, @text, @sha)
             """;
-        command.Parameters.AddWithValue("$number", (long)number);
-        command.Parameters.AddWithValue("$author", author);
-        command.Parameters.AddWithValue("$message", message);
-        command.Parameters.AddWithValue("$created", Time(revision.CreatedAt));
-        command.Parameters.AddWithValue("$text", specText);
-        command.Parameters.AddWithValue("$sha", revision.SpecSha256);
+        command.Add("@number", (long)number);
+        command.Add("@author", author);
+        command.Add("@message", message);
+        command.Add("@created", Time(revision.CreatedAt));
+        command.Add("@text", specText);
+        command.Add("@sha", revision.SpecSha256);
         command.ExecuteNonQuery();
         var appended = AppendEvent(connection, transaction, new EventRecord
         {
@@ -49,7 +52,7 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>One revision, or null.</summary>
-    public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = $number", ("$number", (long)number)).SingleOrDefault();
+    public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = @number", ("@number", (long)number)).SingleOrDefault();
 
     /// <summary>Sets many nodes' desired revisions and labels in one transaction.</summary>
     public void UpdateNodes(IReadOnlyDictionary<string, ulong> desiredRevisions, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> labels, bool followNewest = false)
@@ -63,22 +66,22 @@ public sealed partial class ControllerStore
             unpin.CommandText = "UPDATE nodes SET pinned_revision = NULL";
             unpin.ExecuteNonQuery();
         }
-        SetPerNode(connection, transaction, "desired_revision", SqliteType.Integer, desiredRevisions, number => (long)number);
-        SetPerNode(connection, transaction, "labels_json", SqliteType.Text, labels,
+        SetPerNode(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number);
+        SetPerNode(connection, transaction, "labels_json", DbType.String, labels,
             values => JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString));
         transaction.Commit();
     }
 
     /// <summary>Sets one column of many nodes, each to its own value, with one prepared statement inside <paramref name="transaction"/>.</summary>
-    private static void SetPerNode<T>(SqliteConnection connection, SqliteTransaction transaction, string column, SqliteType type,
+    private static void SetPerNode<T>(DbConnection connection, DbTransaction transaction, string column, DbType type,
         IEnumerable<KeyValuePair<string, T>> values, Func<T, object> toColumn)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         // The column is one of this class's constants, never input.
-        command.CommandText = $"UPDATE nodes SET {column} = $value WHERE name = $node";
-        var node = command.Parameters.Add("$node", SqliteType.Text);
-        var value = command.Parameters.Add("$value", type);
+        command.CommandText = $"UPDATE nodes SET {column} = @value WHERE name = @node";
+        var node = command.Add("@node", DbType.String);
+        var value = command.Add("@value", type);
         foreach (var (name, item) in values)
         {
             node.Value = name;
@@ -92,12 +95,12 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE nodes SET agent_version = $agent, facts = $facts, applied_revision = $applied, last_seen = $now WHERE name = $node";
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$agent", agentVersion);
-        command.Parameters.AddWithValue("$facts", facts);
-        command.Parameters.AddWithValue("$applied", (long)appliedRevision);
-        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
+        command.CommandText = "UPDATE nodes SET agent_version = @agent, facts = @facts, applied_revision = @applied, last_seen = @now WHERE name = @node";
+        command.Add("@node", node);
+        command.Add("@agent", agentVersion);
+        command.Add("@facts", facts);
+        command.Add("@applied", (long)appliedRevision);
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
         command.ExecuteNonQuery();
     }
 
@@ -113,14 +116,14 @@ public sealed partial class ControllerStore
         command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO join_tokens (id, secret_hash, created_at, expires_at, uses_left, labels_json)
-            VALUES ($id, $hash, $created, $expires, $uses, $labels)
+            VALUES (@id, @hash, @created, @expires, @uses, @labels)
             """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$hash", secretHash);
-        command.Parameters.AddWithValue("$created", Time(DateTimeOffset.UtcNow));
-        command.Parameters.AddWithValue("$expires", Time(expiresAt));
-        command.Parameters.AddWithValue("$uses", uses);
-        command.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
+        command.Add("@id", id);
+        command.Add("@hash", secretHash);
+        command.Add("@created", Time(DateTimeOffset.UtcNow));
+        command.Add("@expires", Time(expiresAt));
+        command.Add("@uses", uses);
+        command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
         command.ExecuteNonQuery();
         var appended = AppendEvent(connection, transaction, new EventRecord
         {
@@ -139,11 +142,9 @@ public sealed partial class ControllerStore
     public (JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels) ConsumeJoinToken(string id, byte[] secretHash, DateTimeOffset now)
     {
         using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable);
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT secret_hash, expires_at, uses_left, labels_json, revoked FROM join_tokens WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction, "SELECT secret_hash, expires_at, uses_left, labels_json, revoked FROM join_tokens WHERE id = @id");
+        command.Add("@id", id);
         byte[] stored;
         DateTimeOffset expires;
         long usesLeft;
@@ -170,8 +171,13 @@ public sealed partial class ControllerStore
         {
             return (problem, new Dictionary<string, string>());
         }
-        command.CommandText = "UPDATE join_tokens SET uses_left = uses_left - 1 WHERE id = $id";
-        command.ExecuteNonQuery();
+        // The use is spent only while one is left: with several controllers, the last use of a token
+        // presented to two of them at once goes to one (the other's update waits, then matches no row).
+        command.CommandText = "UPDATE join_tokens SET uses_left = uses_left - 1 WHERE id = @id AND uses_left > 0 AND revoked = 0";
+        if (command.ExecuteNonQuery() == 0)
+        {
+            return (JoinTokenProblem.UsedUp, new Dictionary<string, string>());
+        }
         transaction.Commit();
         return (JoinTokenProblem.None, JsonSerializer.Deserialize(labelsJson, StoreJsonContext.Default.DictionaryStringString) ?? []);
     }
@@ -183,8 +189,8 @@ public sealed partial class ControllerStore
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "UPDATE join_tokens SET revoked = 1 WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        command.CommandText = "UPDATE join_tokens SET revoked = 1 WHERE id = @id";
+        command.Add("@id", id);
         if (command.ExecuteNonQuery() == 0)
         {
             return false;
@@ -202,11 +208,11 @@ public sealed partial class ControllerStore
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES ($serial, $node, $issued, $notAfter)";
-        command.Parameters.AddWithValue("$serial", serial);
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$issued", Time(DateTimeOffset.UtcNow));
-        command.Parameters.AddWithValue("$notAfter", Time(notAfter));
+        command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES (@serial, @node, @issued, @notAfter)";
+        command.Add("@serial", serial);
+        command.Add("@node", node);
+        command.Add("@issued", Time(DateTimeOffset.UtcNow));
+        command.Add("@notAfter", Time(notAfter));
         command.ExecuteNonQuery();
         var appended = @event is null ? null : AppendEvent(connection, transaction, @event);
         transaction.Commit();
@@ -221,9 +227,9 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = $serial AND node = $node AND revoked_at IS NULL";
-        command.Parameters.AddWithValue("$serial", serial);
-        command.Parameters.AddWithValue("$node", node);
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = @serial AND node = @node AND revoked_at IS NULL";
+        command.Add("@serial", serial);
+        command.Add("@node", node);
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
@@ -232,9 +238,9 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = $node AND revoked_at IS NULL AND not_after > $now";
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = @node AND revoked_at IS NULL AND not_after > @now";
+        command.Add("@node", node);
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
@@ -245,11 +251,11 @@ public sealed partial class ControllerStore
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "UPDATE certificates SET revoked_at = $now WHERE node = $node AND revoked_at IS NULL";
-        command.Parameters.AddWithValue("$now", Time(DateTimeOffset.UtcNow));
-        command.Parameters.AddWithValue("$node", node);
+        command.CommandText = "UPDATE certificates SET revoked_at = @now WHERE node = @node AND revoked_at IS NULL";
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
+        command.Add("@node", node);
         var revoked = command.ExecuteNonQuery();
-        command.CommandText = "DELETE FROM nodes WHERE name = $node";
+        command.CommandText = "DELETE FROM nodes WHERE name = @node";
         command.ExecuteNonQuery();
         var appended = AppendEvent(connection, transaction, new EventRecord
         {
@@ -265,10 +271,20 @@ public sealed partial class ControllerStore
     {
         using var connection = OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE nodes SET desired_revision = $revision WHERE name = $node";
-        command.Parameters.AddWithValue("$node", node);
-        command.Parameters.AddWithValue("$revision", (long)revision);
+        command.CommandText = "UPDATE nodes SET desired_revision = @revision WHERE name = @node";
+        command.Add("@node", node);
+        command.Add("@revision", (long)revision);
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>Keeps other controllers from numbering a row of <paramref name="table"/> until <paramref name="transaction"/> ends.</summary>
+    private void LockForNumbering(DbConnection connection, DbTransaction transaction, string table)
+    {
+        if (_engine.LockForNumberingSql(table) is { Length: > 0 } sql)
+        {
+            using var command = connection.Command(transaction, sql);
+            command.ExecuteNonQuery();
+        }
     }
 
     private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);

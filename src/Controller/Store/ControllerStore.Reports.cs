@@ -1,11 +1,13 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store;
 
 /// <summary>
 /// Agent reports: the write every agent makes after every converge, so the one the store makes most. It goes
 /// through one connection whose two statements (the node's update, the event insert) are prepared once: SQLite
-/// compiles each only the first time, and the event log costs a bound insert rather than a parse per report.
+/// (and PostgreSQL) compile each only the first time, and the event log costs a bound insert rather than a parse per report.
 /// </summary>
 public sealed partial class ControllerStore
 {
@@ -49,33 +51,33 @@ public sealed partial class ControllerStore
     /// <summary>The report write's connection and its prepared statements.</summary>
     private sealed class ReportStatements : IDisposable
     {
-        private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _update;
-        private readonly SqliteCommand _insert;
+        private readonly DbConnection _connection;
+        private readonly DbCommand _update;
+        private readonly DbCommand _insert;
 
-        public ReportStatements(SqliteConnection connection)
+        public ReportStatements(DbConnection connection)
         {
             _connection = connection;
             // A newly applied revision starts the drift count again.
             _update = Command("""
                 UPDATE nodes SET
-                    drift_corrected = CASE WHEN applied_revision <> $applied THEN 0 ELSE drift_corrected END + $drift,
-                    applied_revision = $applied, last_report = $report, last_report_at = $now, last_seen = $now
-                WHERE name = $node
-                """, ("$node", SqliteType.Text), ("$applied", SqliteType.Integer), ("$report", SqliteType.Blob), ("$now", SqliteType.Text), ("$drift", SqliteType.Integer));
-            _insert = Command(InsertEventSql, ("$at", SqliteType.Integer), ("$kind", SqliteType.Text), ("$actor", SqliteType.Text), ("$node", SqliteType.Text),
-                ("$revision", SqliteType.Integer), ("$summary", SqliteType.Text), ("$details", SqliteType.Text));
+                    drift_corrected = CASE WHEN applied_revision <> @applied THEN 0 ELSE drift_corrected END + @drift,
+                    applied_revision = @applied, last_report = @report, last_report_at = @now, last_seen = @now
+                WHERE name = @node
+                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.String), ("@drift", DbType.Int64));
+            _insert = Command(InsertEventSql, ("@at", DbType.Int64), ("@kind", DbType.String), ("@actor", DbType.String), ("@node", DbType.String),
+                ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
 
         public List<EventRecord> Write(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord> events, string now)
         {
             using var transaction = _connection.BeginTransaction();
             _update.Transaction = transaction;
-            _update.Parameters["$node"].Value = node;
-            _update.Parameters["$applied"].Value = (long)appliedRevision;
-            _update.Parameters["$report"].Value = report;
-            _update.Parameters["$now"].Value = now;
-            _update.Parameters["$drift"].Value = driftCorrected ? 1 : 0;
+            _update.Parameters["@node"].Value = node;
+            _update.Parameters["@applied"].Value = (long)appliedRevision;
+            _update.Parameters["@report"].Value = report;
+            _update.Parameters["@now"].Value = now;
+            _update.Parameters["@drift"].Value = driftCorrected ? 1L : 0L;
             _update.ExecuteNonQuery();
             var appended = new List<EventRecord>(events.Count);
             _insert.Transaction = transaction;
@@ -90,13 +92,13 @@ public sealed partial class ControllerStore
             return appended;
         }
 
-        private SqliteCommand Command(string text, params (string Name, SqliteType Type)[] parameters)
+        private DbCommand Command(string text, params (string Name, DbType Type)[] parameters)
         {
             var command = _connection.CreateCommand();
             command.CommandText = text;
             foreach (var (name, type) in parameters)
             {
-                command.Parameters.Add(name, type);
+                command.Add(name, type);
             }
             command.Prepare();
             return command;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Google.Protobuf;
 using Hawser.Shared.Protocol.V1;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store;
 
@@ -26,21 +28,22 @@ public sealed partial class ControllerStore
         {
             using var next = connection.CreateCommand();
             next.Transaction = transaction;
+            LockForNumbering(connection, transaction, "rollouts");
             next.CommandText = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollouts";
-            rollout.Id = (ulong)(long)next.ExecuteScalar()!;
+            rollout.Id = Convert.ToUInt64(next.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
             rollout.CreatedAt = rollout.UpdatedAt;
         }
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
             command.CommandText = """
-                INSERT INTO rollouts (id, state, document, created_at, updated_at) VALUES ($id, $state, $document, $now, $now)
-                ON CONFLICT(id) DO UPDATE SET state = $state, document = $document, updated_at = $now
+                INSERT INTO rollouts (id, state, document, created_at, updated_at) VALUES (@id, @state, @document, @now, @now)
+                ON CONFLICT(id) DO UPDATE SET state = @state, document = @document, updated_at = @now
                 """;
-            command.Parameters.AddWithValue("$id", (long)rollout.Id);
-            command.Parameters.AddWithValue("$state", rollout.State);
-            command.Parameters.AddWithValue("$document", rollout.ToByteArray());
-            command.Parameters.AddWithValue("$now", now.ToString("O", CultureInfo.InvariantCulture));
+            command.Add("@id", (long)rollout.Id);
+            command.Add("@state", rollout.State);
+            command.Add("@document", rollout.ToByteArray());
+            command.Add("@now", now.ToString("O", CultureInfo.InvariantCulture));
             command.ExecuteNonQuery();
         }
         if (pins is not null)
@@ -70,7 +73,7 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>One rollout, or null.</summary>
-    public Rollout? GetRollout(ulong id) => ReadRollouts("WHERE id = $id", id).SingleOrDefault();
+    public Rollout? GetRollout(ulong id) => ReadRollouts("WHERE id = @id", id).SingleOrDefault();
 
     /// <summary>Rollouts, newest first.</summary>
     public IReadOnlyList<Rollout> ListRollouts(int limit = 100) => ReadRollouts($"ORDER BY id DESC LIMIT {limit}", null);
@@ -81,8 +84,8 @@ public sealed partial class ControllerStore
     private static readonly string ActiveRolloutClause =
         $"WHERE state IN ({string.Join(", ", ActiveRolloutStates.Select(state => $"'{state}'"))}) ORDER BY id DESC LIMIT 1";
 
-    private static void WritePins(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyDictionary<string, ulong?> pins) =>
-        SetPerNode(connection, transaction, "pinned_revision", SqliteType.Integer, pins, revision => revision is { } number ? (long)number : DBNull.Value);
+    private static void WritePins(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<string, ulong?> pins) =>
+        SetPerNode(connection, transaction, "pinned_revision", DbType.Int64, pins, revision => revision is { } number ? (long)number : DBNull.Value);
 
     private List<Rollout> ReadRollouts(string clause, ulong? id)
     {
@@ -91,7 +94,7 @@ public sealed partial class ControllerStore
         command.CommandText = "SELECT document FROM rollouts " + clause;
         if (id is { } value)
         {
-            command.Parameters.AddWithValue("$id", (long)value);
+            command.Add("@id", (long)value);
         }
         using var reader = command.ExecuteReader();
         var rollouts = new List<Rollout>();

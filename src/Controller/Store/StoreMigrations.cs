@@ -1,8 +1,12 @@
 namespace Hawser.Controller.Store;
 
 /// <summary>
-/// The store's schema, one numbered step at a time. A step is never edited once released;
-/// a change is a new step. The database's <c>PRAGMA user_version</c> is the last step applied.
+/// The store's schema, one numbered step at a time, written once for both engines: the few type names
+/// they spell differently are placeholders the engine renders (<c>{int}</c> a 64-bit integer, <c>{blob}</c>
+/// bytes, <c>{id}</c> an increasing key, <c>{unix_ms:COLUMN}</c> an ISO time as Unix milliseconds); SQLite's
+/// rendering is the text released before PostgreSQL was added. A step is never edited once released; a
+/// change is a new step. The engine records the last step applied (SQLite's <c>PRAGMA user_version</c>,
+/// PostgreSQL's <c>hawser_schema</c> row).
 /// </summary>
 internal static class StoreMigrations
 {
@@ -15,15 +19,15 @@ internal static class StoreMigrations
             name              TEXT PRIMARY KEY,
             labels_json       TEXT NOT NULL DEFAULT '{}',
             agent_version     TEXT NOT NULL DEFAULT '',
-            facts             BLOB,
+            facts             {blob},
             first_seen        TEXT NOT NULL,
             last_seen         TEXT NOT NULL,
-            desired_revision  INTEGER NOT NULL DEFAULT 0,
-            applied_revision  INTEGER NOT NULL DEFAULT 0,
-            last_report       BLOB
+            desired_revision  {int} NOT NULL DEFAULT 0,
+            applied_revision  {int} NOT NULL DEFAULT 0,
+            last_report       {blob}
         );
         CREATE TABLE revisions (
-            number       INTEGER PRIMARY KEY,
+            number       {int} PRIMARY KEY,
             author       TEXT NOT NULL,
             message      TEXT NOT NULL,
             created_at   TEXT NOT NULL,
@@ -35,12 +39,12 @@ internal static class StoreMigrations
         """
         CREATE TABLE join_tokens (
             id           TEXT PRIMARY KEY,
-            secret_hash  BLOB NOT NULL,
+            secret_hash  {blob} NOT NULL,
             created_at   TEXT NOT NULL,
             expires_at   TEXT NOT NULL,
-            uses_left    INTEGER NOT NULL,
+            uses_left    {int} NOT NULL,
             labels_json  TEXT NOT NULL DEFAULT '{}',
-            revoked      INTEGER NOT NULL DEFAULT 0
+            revoked      {int} NOT NULL DEFAULT 0
         );
         CREATE TABLE certificates (
             serial      TEXT PRIMARY KEY,
@@ -50,10 +54,10 @@ internal static class StoreMigrations
             revoked_at  TEXT
         );
         CREATE INDEX certificates_node ON certificates(node);
-        ALTER TABLE nodes ADD COLUMN drift_corrected INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE nodes ADD COLUMN drift_corrected {int} NOT NULL DEFAULT 0;
         ALTER TABLE nodes ADD COLUMN last_report_at TEXT;
         CREATE TABLE node_events (
-            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            id      {id},
             node    TEXT NOT NULL,
             at      TEXT NOT NULL,
             kind    TEXT NOT NULL,
@@ -65,7 +69,7 @@ internal static class StoreMigrations
         """
         CREATE TABLE acme_accounts (
             directory      TEXT PRIMARY KEY,
-            key_sealed     BLOB NOT NULL,
+            key_sealed     {blob} NOT NULL,
             url            TEXT NOT NULL,
             created_at     TEXT NOT NULL
         );
@@ -73,7 +77,7 @@ internal static class StoreMigrations
             name           TEXT PRIMARY KEY,
             domains        TEXT NOT NULL,
             chain_pem      TEXT,
-            key_sealed     BLOB,
+            key_sealed     {blob},
             serial         TEXT,
             not_before     TEXT,
             not_after      TEXT,
@@ -85,11 +89,11 @@ internal static class StoreMigrations
         // 4: rollouts. A node's pinned revision (NULL: follow the newest; 0: none) is what a rollout
         // has given it; the rollout itself is one serialized hawser.v1.Rollout per row.
         """
-        ALTER TABLE nodes ADD COLUMN pinned_revision INTEGER;
+        ALTER TABLE nodes ADD COLUMN pinned_revision {int};
         CREATE TABLE rollouts (
-            id          INTEGER PRIMARY KEY,
+            id          {int} PRIMARY KEY,
             state       TEXT NOT NULL,
-            document    BLOB NOT NULL,
+            document    {blob} NOT NULL,
             created_at  TEXT NOT NULL,
             updated_at  TEXT NOT NULL
         );
@@ -98,20 +102,20 @@ internal static class StoreMigrations
         // (drift corrections only) moves into it.
         """
         CREATE TABLE events (
-            id        INTEGER PRIMARY KEY AUTOINCREMENT,
-            at_ms     INTEGER NOT NULL,
+            id        {id},
+            at_ms     {int} NOT NULL,
             kind      TEXT NOT NULL,
             actor     TEXT NOT NULL,
             node      TEXT NOT NULL DEFAULT '',
-            revision  INTEGER NOT NULL DEFAULT 0,
+            revision  {int} NOT NULL DEFAULT 0,
             summary   TEXT NOT NULL,
             details   TEXT NOT NULL DEFAULT ''
         );
         CREATE INDEX events_at ON events(at_ms);
         CREATE INDEX events_node ON events(node, id);
         INSERT INTO events (at_ms, kind, actor, node, revision, summary)
-            SELECT CAST((julianday(at) - 2440587.5) * 86400000 AS INTEGER), 'node.drift-corrected', 'node:' || node, node,
-                   CAST(substr(detail, 10) AS INTEGER), 'drift corrected at ' || detail
+            SELECT {unix_ms:at}, 'node.drift-corrected', 'node:' || node, node,
+                   CAST(substr(detail, 10) AS {int}), 'drift corrected at ' || detail
             FROM node_events ORDER BY id;
         DROP TABLE node_events;
         """,

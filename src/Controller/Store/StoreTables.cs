@@ -1,0 +1,21 @@
+namespace Hawser.Controller.Store;
+
+/// <summary>One table of the store and the column that orders its rows.</summary>
+public sealed record StoreTable(string Name, string Key);
+
+/// <summary>The store's tables at the latest schema version, in the order a copy writes them.</summary>
+public static class StoreTables
+{
+    /// <summary>Every table (a test checks the list against a fresh store's schema).</summary>
+    public static readonly IReadOnlyList<StoreTable> All =
+    [
+        new("revisions", "number"),
+        new("nodes", "name"),
+        new("join_tokens", "id"),
+        new("certificates", "serial"),
+        new("acme_accounts", "directory"),
+        new("issued_certificates", "name"),
+        new("rollouts", "id"),
+        new("events", "id"),
+    ];
+}

@@ -1,0 +1,245 @@
+using System.Security.Cryptography;
+using Hawser.Controller.Store;
+using Hawser.Controller.Store.Engines;
+using Hawser.Shared.Protocol.V1;
+using Hawser.TestSupport;
+
+namespace Hawser.Controller.Tests;
+
+/// <summary>
+/// The store's behaviour, the same tests on both engines: the embedded SQLite file, and a real PostgreSQL
+/// (Debian's server, a cluster of its own in a temporary directory, one fresh database per test).
+/// </summary>
+[TestClass]
+public sealed class StoreEngineTests
+{
+    private static PostgresServer? s_postgres;
+    private static int s_databases;
+
+    [ClassInitialize]
+    public static async Task StartPostgresAsync(TestContext _) => s_postgres = await PostgresServer.StartAsync();
+
+    [ClassCleanup]
+    public static async Task StopPostgresAsync()
+    {
+        if (s_postgres is not null)
+        {
+            await s_postgres.DisposeAsync();
+        }
+    }
+
+    /// <summary>A fresh, empty store of <paramref name="engine"/>; <paramref name="location"/> opens it again.</summary>
+    private static async Task<(ControllerStore Store, Func<ControllerStore> Reopen, IDisposable Cleanup)> FreshAsync(string engine)
+    {
+        if (engine == "sqlite")
+        {
+            var directory = new TempDirectory();
+            return (ControllerStore.Open(directory.Path), () => ControllerStore.Open(directory.Path), directory);
+        }
+        var database = await s_postgres!.CreateDatabaseAsync($"store{Interlocked.Increment(ref s_databases)}");
+        var location = StoreLocation.Parse(s_postgres.Url(database), "/nonexistent");
+        return (ControllerStore.Open(location.OpenEngine(initialized: false), initialized: false),
+            () => ControllerStore.Open(location.OpenEngine(initialized: false), initialized: false), new TempDirectory());
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
+    public async Task Revisions_nodes_and_reports_round_trip_and_survive_a_reopen(string engine)
+    {
+        var (store, reopen, cleanup) = await FreshAsync(engine);
+        using var _ = cleanup;
+        using (store)
+        {
+            Assert.AreEqual(StoreMigrations.LatestVersion, store.SchemaVersion);
+            Assert.AreEqual(1UL, store.AddRevision("alice", "first", "apiVersion: hawser/v1\n").Number);
+            Assert.AreEqual(2UL, store.AddRevision("bob", "", "apiVersion: hawser/v1\nnodes: {}\n").Number);
+            var seen = DateTimeOffset.Parse("2026-11-27T01:02:03.456+00:00");
+            store.UpsertNode(new NodeRecord
+            {
+                Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1.0", Facts = [1, 2, 3],
+                FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
+            });
+            store.RecordHello("web1", "1.1", [4, 5], 1);
+            store.RecordReport("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }]);
+            store.RecordReport("web1", 2, [8], driftCorrected: true);
+            store.RecordReport("web1", 2, [7], driftCorrected: true);
+        }
+        using var reopened = reopen();
+        var revision = reopened.GetRevision(1)!;
+        Assert.AreEqual("alice", revision.Author);
+        Assert.AreEqual("apiVersion: hawser/v1\n", revision.SpecText);
+        Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData("apiVersion: hawser/v1\n"u8)), revision.SpecSha256);
+        Assert.AreEqual(2UL, reopened.LatestRevision()!.Number);
+        var node = reopened.GetNode("web1")!;
+        Assert.AreEqual("1.1", node.AgentVersion);
+        CollectionAssert.AreEqual(new byte[] { 4, 5 }, node.Facts);
+        CollectionAssert.AreEqual(new byte[] { 7 }, node.LastReport);
+        Assert.AreEqual(2UL, node.AppliedRevision);
+        Assert.AreEqual(2, node.DriftCorrected);
+        Assert.AreEqual("web", node.Labels["role"]);
+        Assert.AreEqual(DateTimeOffset.Parse("2026-11-27T01:02:03.456+00:00"), node.FirstSeen);
+        Assert.IsNotNull(node.LastReportAt);
+        CollectionAssert.AreEqual(new[] { "spec.applied", "spec.applied", "node.converged" },
+            reopened.ListEvents(new EventQuery()).Select(e => e.Kind).ToArray());
+        Assert.AreEqual("converged", reopened.ListEvents(new EventQuery { Kind = "node" }).Single().Summary);
+
+        reopened.UpdateNodes(new Dictionary<string, ulong> { ["web1"] = 1 }, new Dictionary<string, IReadOnlyDictionary<string, string>> { ["web1"] = new Dictionary<string, string> { ["role"] = "db" } });
+        Assert.AreEqual(1UL, reopened.GetNode("web1")!.DesiredRevision);
+        Assert.AreEqual("db", reopened.ListNodes().Single().Labels["role"]);
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
+    public async Task Join_tokens_are_spent_once_per_use_and_certificates_are_revoked_with_their_node(string engine)
+    {
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var __ = cleanup;
+        using var ___ = store;
+        byte[] secret = [1, 2, 3, 4];
+        store.AddJoinToken("t1", secret, DateTimeOffset.UtcNow.AddHours(1), 2, new Dictionary<string, string> { ["role"] = "web" });
+        var now = DateTimeOffset.UtcNow;
+        Assert.AreEqual(JoinTokenProblem.Unknown, store.ConsumeJoinToken("t1", [9], now).Problem);
+        Assert.AreEqual("web", store.ConsumeJoinToken("t1", secret, now).Labels["role"]);
+        // Spent from several threads at once, the one use left goes to exactly one.
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => store.ConsumeJoinToken("t1", secret, now).Problem)));
+        Assert.AreEqual(1, outcomes.Count(p => p == JoinTokenProblem.None), string.Join(",", outcomes));
+        Assert.IsTrue(outcomes.Where(p => p != JoinTokenProblem.None).All(p => p == JoinTokenProblem.UsedUp), string.Join(",", outcomes));
+        Assert.AreEqual(JoinTokenProblem.Expired, store.ConsumeJoinToken("t1", secret, now.AddHours(2)).Problem);
+        Assert.IsTrue(store.RevokeJoinToken("t1"));
+        Assert.AreEqual(JoinTokenProblem.Revoked, store.ConsumeJoinToken("t1", secret, now).Problem);
+        Assert.IsFalse(store.RevokeJoinToken("none"));
+
+        store.UpsertNode(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+        store.AddCertificate("01ab", "web1", now.AddDays(30));
+        Assert.IsTrue(store.IsCertificateValid("01ab", "web1"));
+        Assert.IsFalse(store.IsCertificateValid("01ab", "web2"));
+        Assert.IsTrue(store.HasValidCertificate("web1"));
+        Assert.AreEqual(1, store.RemoveNode("web1"));
+        Assert.IsFalse(store.IsCertificateValid("01ab", "web1"));
+        Assert.IsNull(store.GetNode("web1"));
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
+    public async Task Acme_material_rollouts_pins_and_event_pruning(string engine)
+    {
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var __ = cleanup;
+        using var ___ = store;
+        var directory = new Uri("https://ca.example/dir");
+        Assert.IsNull(store.GetAcmeAccount(directory));
+        store.SaveAcmeAccount(directory, [1, 2], new Uri("https://ca.example/acct/1"));
+        store.SaveAcmeAccount(directory, [3, 4], new Uri("https://ca.example/acct/1"));
+        CollectionAssert.AreEqual(new byte[] { 3, 4 }, store.GetAcmeAccount(directory)!.Value.KeySealed);
+
+        store.RecordCertificateError("site", ["a.example", "b.example"], "CA down");
+        Assert.AreEqual("CA down", store.GetIssuedCertificate("site")!.LastError);
+        var from = DateTimeOffset.Parse("2026-11-01T00:00:00+00:00");
+        store.SaveIssuedCertificate(new IssuedCertificateRecord
+        {
+            Name = "site", Domains = ["a.example", "b.example"], ChainPem = "-----BEGIN CERTIFICATE-----", KeySealed = [7], Serial = "beef",
+            NotBefore = from, NotAfter = from.AddDays(90),
+        });
+        var held = store.ListIssuedCertificates().Single();
+        Assert.IsNull(held.LastError);
+        Assert.AreEqual("beef", held.Serial);
+        CollectionAssert.AreEqual(new[] { "a.example", "b.example" }, held.Domains.ToArray());
+        Assert.AreEqual(from.AddDays(60), held.RenewAt);
+
+        var now = DateTimeOffset.UtcNow;
+        foreach (var name in new[] { "web1", "web2" })
+        {
+            store.UpsertNode(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+        }
+        var first = store.SaveRollout(new Rollout { State = "running", Revision = 3 }, new Dictionary<string, ulong?> { ["web1"] = 3, ["web2"] = 0 },
+            [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
+        var second = store.SaveRollout(new Rollout { State = "done", Revision = 4 });
+        Assert.AreEqual(1UL, first.Id);
+        Assert.AreEqual(2UL, second.Id);
+        Assert.AreEqual(1UL, store.ActiveRollout()!.Id);
+        Assert.AreEqual(3UL, store.GetNode("web1")!.PinnedRevision);
+        Assert.AreEqual(0UL, store.GetNode("web2")!.PinnedRevision);
+        store.SetPins(new Dictionary<string, ulong?> { ["web1"] = null });
+        Assert.IsNull(store.GetNode("web1")!.PinnedRevision);
+        CollectionAssert.AreEqual(new[] { 2UL, 1UL }, store.ListRollouts().Select(r => r.Id).ToArray());
+        var started = store.ListEvents(new EventQuery { Kind = "rollout.started" }).Single();
+        Assert.AreEqual("rollout 1: started", started.Summary);
+        Assert.AreEqual(3UL, started.Revision);
+
+        store.AddEvent(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "old", At = now.AddDays(-10) });
+        store.AddEvent(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "new" });
+        Assert.AreEqual(1, store.PruneEvents(now.AddDays(-1), 100));
+        Assert.AreEqual("new", store.ListEvents(new EventQuery { Kind = "web" }).Single().Summary);
+        Assert.AreEqual(1, store.ListEvents(new EventQuery { Since = now.AddMinutes(-1), Kind = "web" }).Count);
+    }
+
+    [TestMethod]
+    public async Task Two_controllers_on_one_database_number_revisions_and_rollouts_without_collisions()
+    {
+        var database = await s_postgres!.CreateDatabaseAsync($"store{Interlocked.Increment(ref s_databases)}");
+        var location = StoreLocation.Parse(s_postgres.Url(database), "/nonexistent");
+        // Two opened at once migrate once between them.
+        var opened = await Task.WhenAll(Task.Run(() => ControllerStore.Open(location.OpenEngine(false), false)), Task.Run(() => ControllerStore.Open(location.OpenEngine(false), false)));
+        using var a = opened[0];
+        using var b = opened[1];
+        var numbers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).AddRevision("x", $"{i}", "apiVersion: hawser/v1\n").Number)));
+        CollectionAssert.AreEquivalent(Enumerable.Range(1, 20).Select(i => (ulong)i).ToArray(), numbers);
+        var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).SaveRollout(new Rollout { State = "done" }).Id)));
+        CollectionAssert.AreEquivalent(Enumerable.Range(1, 10).Select(i => (ulong)i).ToArray(), rollouts);
+        Assert.AreEqual(20L, await s_postgres.ScalarAsync(database, "SELECT COUNT(*) FROM events WHERE kind = 'spec.applied'"));
+    }
+
+    [TestMethod]
+    public async Task A_schema_newer_than_this_build_is_refused_on_postgres_and_left_untouched()
+    {
+        var database = await s_postgres!.CreateDatabaseAsync($"store{Interlocked.Increment(ref s_databases)}");
+        var location = StoreLocation.Parse(s_postgres.Url(database), "/nonexistent");
+        ControllerStore.Open(location.OpenEngine(false), false).Dispose();
+        await s_postgres.ScalarAsync(database, "UPDATE hawser_schema SET version = 99");
+        var ex = Assert.ThrowsExactly<StoreException>(() => ControllerStore.Open(location.OpenEngine(false), false));
+        StringAssert.Contains(ex.Message, "has schema version 99");
+        StringAssert.Contains(ex.Message, "postgres://hawser@");
+        Assert.AreEqual(99, await s_postgres.ScalarAsync(database, "SELECT version FROM hawser_schema"));
+    }
+
+    [TestMethod]
+    public async Task An_unreachable_or_missing_database_is_a_clear_error_without_the_password()
+    {
+        var location = StoreLocation.Parse($"postgres://hawser:s3cret@/nosuchdb?host={Uri.EscapeDataString(s_postgres!.SocketDirectory)}&port=5432", "/nonexistent");
+        var missing = Assert.ThrowsExactly<StoreException>(() => ControllerStore.Open(location.OpenEngine(false), false));
+        StringAssert.Contains(missing.Message, "does not exist");
+        Assert.IsFalse(missing.Message.Contains("s3cret", StringComparison.Ordinal), missing.Message);
+        var nowhere = StoreLocation.Parse("postgres://hawser:s3cret@/db?host=/nonexistent-socket-dir&connect_timeout=2", "/nonexistent");
+        var unreachable = Assert.ThrowsExactly<StoreException>(() => ControllerStore.Open(nowhere.OpenEngine(false), false));
+        StringAssert.StartsWith(unreachable.Message, "cannot reach the store postgres://hawser@/db?host=/nonexistent-socket-dir:");
+        Assert.IsFalse(unreachable.Message.Contains("s3cret", StringComparison.Ordinal), unreachable.Message);
+    }
+
+    [TestMethod]
+    public void Store_option_values_are_read_or_refused_by_name()
+    {
+        Assert.AreEqual("/var/lib/x/controller.db", StoreLocation.Parse(null, "/var/lib/x").Description);
+        Assert.AreEqual("/srv/c/controller.db", StoreLocation.Parse("sqlite:/srv/c", "/var/lib/x").Description);
+        var url = StoreLocation.Parse("postgresql://ctl:p%40ss@db.example:6432/hawser?sslmode=verify-full&application_name=ctl-a", "/x");
+        Assert.AreEqual("postgres://ctl@db.example:6432/hawser", url.Description);
+        StringAssert.Contains(url.PostgresConnectionString, "Password=p@ss");
+        StringAssert.Contains(url.PostgresConnectionString, "SSL Mode=VerifyFull");
+        Assert.IsTrue(url.IsShared);
+        var keyValue = StoreLocation.Parse("Host=db1;Database=hawser;Username=ctl", "/x");
+        Assert.AreEqual("postgres://ctl@db1/hawser", keyValue.Description);
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => StoreLocation.Parse("postgres://db/x?sslmod=require", "/x")).Message, "'sslmod'");
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => StoreLocation.Parse("postgres:///hawser", "/x")).Message, "names no host");
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => StoreLocation.Parse("/nonexistent/store.conf", "/x")).Message, "neither a store URL");
+
+        using var temp = new TempDirectory();
+        var file = Path.Join(temp.Path, "store.conf");
+        File.WriteAllText(file, "postgres://ctl:secret@db.example/hawser\n");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => StoreLocation.Parse(file, "/x")).Message, $"chmod 600 {file}");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Assert.AreEqual("postgres://ctl@db.example/hawser", StoreLocation.Parse(file, "/x").Description);
+    }
+}
