@@ -86,4 +86,22 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "event log: {Count} event(s) older than {Retention} pruned")]
     public static partial void EventsPruned(ILogger logger, int count, TimeSpan retention);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "store notifications stopped ({Error}); polling every {Seconds} s until they are back")]
+    public static partial void StoreListenLost(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "store notifications: listening")]
+    public static partial void StoreListening(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "store poll failed: {Error}")]
+    public static partial void StorePollFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refreshing after a change by another controller ({Topic}) failed: {Error}")]
+    public static partial void SyncFailed(ILogger logger, string topic, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "lease {Lease} taken (term {Term})")]
+    public static partial void LeaseTaken(ILogger logger, string lease, long term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Lease} (term {Term}) lost: {Why}; its work stops here")]
+    public static partial void LeaseLost(ILogger logger, string lease, long term, string why);
 }

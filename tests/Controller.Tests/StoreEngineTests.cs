@@ -177,6 +177,32 @@ public sealed class StoreEngineTests
     }
 
     [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
+    public async Task A_lease_is_held_by_one_holder_until_it_expires_and_the_old_holders_writes_are_fenced_off(string engine)
+    {
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var __ = cleanup;
+        using var ___ = store;
+        var first = store.TryAcquireLease("certificate:site", "ctl-a", TimeSpan.FromMinutes(1))!;
+        Assert.AreEqual(1L, first.Term);
+        Assert.IsNull(store.TryAcquireLease("certificate:site", "ctl-b", TimeSpan.FromMinutes(1)), "held: refused to another");
+        Assert.IsTrue(store.RenewLease(first, TimeSpan.FromMilliseconds(1)));
+        // Expired on the database's clock, it goes to the next taker with the next term.
+        StoreLease? second = null;
+        Assert.IsTrue(await Poll.UntilAsync(() => (second = store.TryAcquireLease("certificate:site", "ctl-b", TimeSpan.FromMinutes(1))) is not null, TimeSpan.FromSeconds(10)));
+        Assert.AreEqual(2L, second!.Term);
+        Assert.IsFalse(store.RenewLease(first, TimeSpan.FromMinutes(1)), "the old holder cannot renew");
+        var record = new IssuedCertificateRecord { Name = "site", Domains = ["a.example"], ChainPem = "x", KeySealed = [1], Serial = "01", NotBefore = DateTimeOffset.UtcNow, NotAfter = DateTimeOffset.UtcNow.AddDays(1) };
+        Assert.ThrowsExactly<LeaseLostException>(() => store.SaveIssuedCertificate(record, first));
+        Assert.IsNull(store.GetIssuedCertificate("site"), "the fenced write changed nothing");
+        store.SaveIssuedCertificate(record, second);
+        Assert.AreEqual("01", store.GetIssuedCertificate("site")!.Serial);
+        store.ReleaseLease(second);
+        Assert.AreEqual(3L, store.TryAcquireLease("certificate:site", "ctl-a", TimeSpan.FromMinutes(1))!.Term, "a released lease is free at once");
+    }
+
+    [TestMethod]
     public async Task Two_controllers_on_one_database_number_revisions_and_rollouts_without_collisions()
     {
         var database = await s_postgres!.CreateDatabaseAsync($"store{Interlocked.Increment(ref s_databases)}");

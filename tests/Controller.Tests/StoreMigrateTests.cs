@@ -21,7 +21,9 @@ public sealed class StoreMigrateTests
         Assert.AreEqual(0, init.ExitCode, init.Output);
         using (var store = ControllerStore.Open(data.Path))
         {
-            FillEveryTable(store, Hawser.Controller.Pki.SecretBox.Open(data.Path));
+            var box = Hawser.Controller.Pki.SecretBox.Open(data.Path);
+            FillEveryTable(store, box);
+            store.PublishCa(File.ReadAllText(Path.Join(data.Path, "pki", "ca.crt")), box.Seal(File.ReadAllBytes(Path.Join(data.Path, "pki", "ca.key"))));
         }
 
         var migrate = await HawserProcesses.RunAsync("hawser-controller", ["migrate", "--from", $"sqlite:{data.Path}", "--to", postgres.Url(database)]);
@@ -80,6 +82,10 @@ public sealed class StoreMigrateTests
             Name = "site", Domains = ["a.example"], ChainPem = "-----BEGIN CERTIFICATE-----\n", KeySealed = box.Seal("-----BEGIN PRIVATE KEY-----\n"u8), Serial = "beef", NotBefore = now, NotAfter = now.AddDays(90),
         });
         store.SaveRollout(new Rollout { State = "done", Revision = 1 }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
+        Assert.IsNotNull(store.TryAcquireLease("rollout:1", "ctl-a", TimeSpan.FromMinutes(1)));
+        store.SaveWebSession("5e55", "csrf", "web:admin", now.AddHours(1));
+        store.EnqueueNodeMessages("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
+        store.SetConnectedTo("web1", "ctl-a");
     }
 
     private static async Task<Dictionary<string, List<object?[]>>> SqliteTablesAsync(string dataDirectory)

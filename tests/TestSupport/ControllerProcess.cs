@@ -43,19 +43,27 @@ public sealed class ControllerProcess : IAsyncDisposable
 
     /// <summary>Initializes <paramref name="dataDirectory"/> when needed, starts the controller, and waits until it listens.</summary>
     public static Task<ControllerProcess> StartAsync(string dataDirectory, string listen = "127.0.0.1:0", NetworkNamespace? ns = null, params string[] extra) =>
-        StartCoreAsync(dataDirectory, listen, ns, null, extra);
+        StartCoreAsync(dataDirectory, listen, ns, null, extra, []);
+
+    /// <summary>
+    /// A controller on the shared <paramref name="store"/>; <paramref name="secretsKey"/> (another controller's pki/secrets.key)
+    /// joins it to the controllers already there, so it signs with their CA.
+    /// </summary>
+    public static Task<ControllerProcess> StartSharedAsync(string dataDirectory, string listen, string store, string? secretsKey, params string[] extra) =>
+        StartCoreAsync(dataDirectory, listen, null, null, ["--store", store, .. extra], secretsKey is null ? [] : ["--secrets-key", secretsKey]);
 
     /// <summary>As <see cref="StartAsync"/> on a loopback port, with <paramref name="environment"/> added to the controller's.</summary>
     public static Task<ControllerProcess> StartWithAsync(IDictionary<string, string> environment, string dataDirectory, params string[] extra) =>
-        StartCoreAsync(dataDirectory, "127.0.0.1:0", null, environment, extra);
+        StartCoreAsync(dataDirectory, "127.0.0.1:0", null, environment, extra, []);
 
-    private static async Task<ControllerProcess> StartCoreAsync(string dataDirectory, string listen, NetworkNamespace? ns, IDictionary<string, string>? environment, string[] extra)
+    private static async Task<ControllerProcess> StartCoreAsync(string dataDirectory, string listen, NetworkNamespace? ns, IDictionary<string, string>? environment, string[] extra,
+        string[] initExtra)
     {
         if (!File.Exists(Path.Combine(dataDirectory, "pki", "ca.key")))
         {
             // A controller on a shared store is initialized with it, so the store is not empty when it runs.
             string[] store = Array.IndexOf(extra, "--store") is var at and >= 0 ? ["--store", extra[at + 1]] : [];
-            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory, "--address", listen.Split(':')[0], .. store]);
+            var init = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", dataDirectory, "--address", listen.Split(':')[0], .. store, .. initExtra]);
             if (init.ExitCode != 0)
             {
                 throw new AssertFailedException($"hawser-controller init failed: {init.Output}");

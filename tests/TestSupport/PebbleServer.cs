@@ -111,6 +111,9 @@ public sealed class PebbleServer : IAsyncDisposable
         await WaitForPortAsync(_acmePort, _pebble, "pebble");
     }
 
+    /// <summary>The CA's process id while it runs (to freeze it: a CA that accepts connections and answers nothing).</summary>
+    public int CaProcessId => _pebble?.Id ?? 0;
+
     /// <summary>Stops Pebble, as a CA outage would; challtestsrv stays.</summary>
     public async Task StopCaAsync()
     {

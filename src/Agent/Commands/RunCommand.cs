@@ -14,7 +14,13 @@ namespace Hawser.Agent.Commands;
 /// <summary><c>hawser-agent run</c>: the agent as a service, driven by the controller.</summary>
 internal sealed class RunCommand : Command
 {
-    private readonly Option<string> _controller = new("--controller") { HelpName = "URL", Description = "The controller, https://HOST:PORT.", Required = true };
+    private readonly Option<string[]> _controller = new("--controller")
+    {
+        HelpName = "URL",
+        Description = "The controller, https://HOST:PORT. Repeat for several controllers sharing one store: the agent uses one at a time, " +
+            "in an order of its own, and moves to the next when one fails or stops.",
+        Required = true,
+    };
     private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "This node's name (the spec's node key).", Required = true };
     private readonly Option<string> _token = new("--join-token") { HelpName = "TOKEN", Description = "From `hawserctl token create`; needed only until the agent has enrolled." };
     private readonly Option<string> _caHash = new("--ca-hash") { HelpName = "sha256:HEX", Description = "The controller CA's pin from `hawserctl token create`; needed with --join-token." };
@@ -36,7 +42,8 @@ internal sealed class RunCommand : Command
         Options.Add(_interval);
         Options.Add(_logFormat);
         SetAction(RunAsync);
-        CommandExamples.Set(this, "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --join-token TOKEN --ca-hash sha256:HEX", "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --interval 30s");
+        CommandExamples.Set(this, "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --join-token TOKEN --ca-hash sha256:HEX", "hawser-agent run --controller https://ctl.example.org:7443 --node web1 --interval 30s",
+            "hawser-agent run --controller https://ctl1.example.org:7443 --controller https://ctl2.example.org:7443 --node web1");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -57,10 +64,15 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync($"error: {ex.Message}");
             return ExitCodes.Failed;
         }
-        if (!Uri.TryCreate(parse.GetValue(_controller), UriKind.Absolute, out var controller) || controller.Scheme != "https")
+        var controllers = new List<Uri>();
+        foreach (var text in parse.GetValue(_controller) ?? [])
         {
-            await Console.Error.WriteLineAsync($"error: --controller '{parse.GetValue(_controller)}' must be an https:// URL");
-            return ExitCodes.Usage;
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var controller) || controller.Scheme != "https")
+            {
+                await Console.Error.WriteLineAsync($"error: --controller '{text}' must be an https:// URL");
+                return ExitCodes.Usage;
+            }
+            controllers.Add(controller);
         }
         var interval = parse.GetValue(_interval);
         if (interval < TimeSpan.FromSeconds(1))
@@ -73,7 +85,7 @@ internal sealed class RunCommand : Command
         var log = loggers.CreateLogger(AgentLog.Category);
         using var agent = new FleetAgent(new FleetAgentOptions
         {
-            Controller = controller,
+            Controllers = controllers,
             Node = parse.GetValue(_node)!,
             JoinToken = parse.GetValue(_token),
             CaHash = parse.GetValue(_caHash),

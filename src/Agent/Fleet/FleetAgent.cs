@@ -22,8 +22,8 @@ namespace Hawser.Agent.Fleet;
 /// <summary>What <c>hawser-agent run</c> was told.</summary>
 public sealed record FleetAgentOptions
 {
-    /// <summary>The controller's https:// URL.</summary>
-    public required Uri Controller { get; init; }
+    /// <summary>The controllers' https:// URLs (one, or several sharing a store); the agent uses one at a time.</summary>
+    public required IReadOnlyList<Uri> Controllers { get; init; }
 
     /// <summary>This node's name.</summary>
     public required string Node { get; init; }
@@ -62,6 +62,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private readonly SemaphoreSlim _wake = new(0, 1);
     private string _wakeReason = "";
     private SystemdNotifier? _systemd;
+    private readonly ControllerList _controllers = new(options.Controllers, Random.Shared);
+
+    /// <summary>The controller in use.</summary>
+    private Uri Controller => _controllers.Current;
     private ChallengeAnswerer? _challenges;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
@@ -86,8 +90,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 }
                 catch (EnrollmentException ex) when (ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
                 {
-                    // The network or the controller is not up yet: keep trying, like any other connection.
-                    var wait = retry.Next();
+                    // The network or the controller is not up yet: try the next controller, and keep trying, like any other connection.
+                    var wait = _controllers.Fail() ? retry.Next() : MoveOn();
                     var reason = RpcFailure.Describe((RpcException)ex.InnerException);
                     var seconds = Math.Round(wait.TotalSeconds, 1);
                     AgentLog.ControllerUnreachable(log, reason, seconds);
@@ -116,7 +120,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         _systemd = systemd;
         // Ready once enrolled and answering: from here on the agent converges with or without the controller,
         // and a stop is always announced with STOPPING. The converge loop pings the watchdog itself.
-        systemd.Ready($"node {options.Node}, controller {options.Controller}", pingFromTimer: false);
+        systemd.Ready($"node {options.Node}, controller {Controller}", pingFromTimer: false);
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
@@ -151,9 +155,11 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             {
                 backoff.Reset();
             }
-            var wait = backoff.Next();
+            // The next controller at once (after a jitter, so the agents of a controller that died do not all
+            // arrive in the same instant); a pause that grows only once every controller has failed in a row.
+            var wait = _controllers.Fail() ? backoff.Next() : MoveOn();
             var retryIn = Math.Round(wait.TotalSeconds, 1);
-            AgentLog.Reconnecting(log, retryIn);
+            AgentLog.Reconnecting(log, Controller, retryIn);
             try
             {
                 await Task.Delay(wait, cancellationToken);
@@ -174,20 +180,23 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         return 0;
     }
 
+    /// <summary>The pause before moving to the next controller: up to a second, at random.</summary>
+    private static TimeSpan MoveOn() => TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1000));
+
     private async Task EnrollAsync(CancellationToken cancellationToken)
     {
         // First contact trusts nothing: fetch the CA, then check it against the operator's pin.
         X509Certificate2 ca;
-        using (var insecure = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { ServerCertificateOverride = _ => true }))
+        using (var insecure = ControllerChannel.Create(Controller, new ControllerChannelOptions { ServerCertificateOverride = _ => true }))
         {
             var response = await Call(() => new EnrollmentService.EnrollmentServiceClient(insecure).GetCaAsync(new GetCaRequest(), Deadline(cancellationToken)).ResponseAsync);
             ca = X509Certificate2.CreateFromPem(response.CaPem);
         }
         if (!CaHash.Matches(ca, options.CaHash!))
         {
-            throw new EnrollmentException($"the controller at {options.Controller} presents CA {CaHash.Of(ca)}, not {options.CaHash}; refusing to enroll with it");
+            throw new EnrollmentException($"the controller at {Controller} presents CA {CaHash.Of(ca)}, not {options.CaHash}; refusing to enroll with it");
         }
-        using var verified = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { TrustedCa = ca });
+        using var verified = ControllerChannel.Create(Controller, new ControllerChannelOptions { TrustedCa = ca });
         var csr = _identity.NewSigningRequest(options.Node);
         var joined = await Call(() => new EnrollmentService.EnrollmentServiceClient(verified).JoinAsync(
             new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)).ResponseAsync);
@@ -205,7 +214,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             return;
         }
         using var ca = _identity.LoadCa();
-        using var channel = ControllerChannel.Create(options.Controller, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = current });
+        using var channel = ControllerChannel.Create(Controller, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = current });
         var csr = _identity.NewSigningRequest(options.Node);
         var renewed = await new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(
             new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
@@ -218,7 +227,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         await RenewIfDueAsync(cancellationToken);
         using var ca = _identity.LoadCa();
-        using var channel = ControllerChannel.Create(options.Controller, new ControllerChannelOptions
+        using var channel = ControllerChannel.Create(Controller, new ControllerChannelOptions
         {
             TrustedCa = ca,
             ClientCertificate = _identity.LoadCertificate(),
@@ -231,7 +240,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied },
         }, cancellationToken);
         _stream = stream.RequestStream;
-        AgentLog.Connected(log, options.Controller);
+        _controllers.Succeeded();
+        AgentLog.Connected(log, Controller);
         try
         {
             await foreach (var message in stream.ResponseStream.ReadAllAsync(cancellationToken))

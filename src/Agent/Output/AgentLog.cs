@@ -35,8 +35,8 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "controller stream failed: {Error}")]
     public static partial void StreamFailed(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "reconnecting in {Seconds} s")]
-    public static partial void Reconnecting(ILogger logger, double seconds);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "reconnecting to {Controller} in {Seconds} s")]
+    public static partial void Reconnecting(ILogger logger, Uri controller, double seconds);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "enrolled as {Node}; certificate valid until {NotAfter}")]
     public static partial void Enrolled(ILogger logger, string node, string notAfter);

@@ -58,7 +58,7 @@ public sealed record CertificateIssuerOptions
 /// CA can reach any of them. The key is made here, sealed in the store, and delivered to the nodes
 /// in their desired state, where the certificate-files resource installs it.
 /// </summary>
-public sealed class CertificateIssuer(ControllerStore store, SecretBox box, CertificateMaterials materials, AgentSessions sessions, DesiredStates desired,
+public sealed class CertificateIssuer(ControllerStore store, SecretBox box, CertificateMaterials materials, AgentSessions sessions,
     HttpClient http, CertificateIssuerOptions? options = null) : IDisposable
 {
     private readonly CertificateIssuerOptions _options = options ?? new CertificateIssuerOptions();
@@ -99,17 +99,22 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         return new CertificatePlan(parsed.Spec.Acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Spec.Domains, c.Value.Nodes, c.Value.Spec.KeyType, c.Value.Spec.Profile, c.Value.Spec.Challenge))], errors);
     }
 
-    /// <summary>Orders <paramref name="target"/> now (one order per certificate at a time) and delivers it; the failure is also stored.</summary>
-    public async Task<IssuedCertificateRecord> IssueAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Orders <paramref name="target"/> now (one order per certificate at a time) and delivers it; the failure is also stored.
+    /// With <paramref name="lease"/> the certificate is stored only while the lease is held (<see cref="LeaseLostException"/> otherwise).
+    /// </summary>
+    public async Task<IssuedCertificateRecord> IssueAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken,
+        StoreLease? lease = null)
     {
         var gate = _orders.GetOrAdd(target.Name, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
         {
             var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
-            store.SaveIssuedCertificate(record);
+            store.SaveIssuedCertificate(record, lease);
             materials.Set(target.Name, record.ChainPem!, keyPem, record.Serial!);
-            await DeliverAsync(target);
+            // The target nodes get their desired state, which now carries the certificate.
+            await sessions.PushCurrentAsync(target.Nodes);
             return store.GetIssuedCertificate(target.Name)!;
         }
         catch (Exception ex) when (ex is AcmeException or CertificateOrderException)
@@ -235,24 +240,6 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         {
             _account.Release();
         }
-    }
-
-    /// <summary>Pushes the target nodes their desired state, which now carries the certificate.</summary>
-    private async Task DeliverAsync(CertificateTarget target)
-    {
-        if (store.LatestRevision() is not { } latest)
-        {
-            return;
-        }
-        var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
-        foreach (var node in target.Nodes)
-        {
-            if (store.GetNode(node) is { } record && desired.For(record, latest) is { } state)
-            {
-                states[node] = state;
-            }
-        }
-        await sessions.PushAsync(states);
     }
 
     /// <inheritdoc/>

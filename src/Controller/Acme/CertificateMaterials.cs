@@ -21,11 +21,28 @@ public sealed class CertificateMaterials
     public static CertificateMaterials Load(ControllerStore store, SecretBox box)
     {
         var materials = new CertificateMaterials();
+        materials.Refresh(store, box, null);
+        return materials;
+    }
+
+    /// <summary>
+    /// Reads every stored certificate again (another controller may have obtained one) and, when
+    /// <paramref name="acme"/> uses the stateless fallback, the account's thumbprint.
+    /// </summary>
+    public void Refresh(ControllerStore store, SecretBox box, Shared.Spec.AcmeSpec? acme)
+    {
         foreach (var record in store.ListIssuedCertificates().Where(r => r.ChainPem is not null && r.KeySealed is not null))
         {
-            materials.Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
+            if (Get(record.Name) is not { } held || held.Serial != record.Serial)
+            {
+                Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
+            }
         }
-        return materials;
+        if (acme is { StatelessFallback: true } && store.GetAcmeAccount(acme.Directory) is var (sealedKey, _))
+        {
+            using var key = Client.AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
+            Thumbprint = key.Thumbprint;
+        }
     }
 
     /// <summary>Makes <paramref name="name"/>'s current certificate this one.</summary>

@@ -10,6 +10,8 @@ namespace Hawser.Controller.Acme;
 /// CA-suggested renewal time (RFC 9773, when the CA offers it) has come, after each apply and
 /// every check interval. A failed order backs off per certificate (<paramref name="firstBackoff"/>, default
 /// a minute, doubling to at most an hour, or longer when the CA says Retry-After) and is then retried.
+/// With several controllers on one store, each order runs under the certificate's lease (<c>certificate:NAME</c>)
+/// on one controller; after taking it, the controller reads the certificate again, since another may have obtained it.
 /// </summary>
 public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredStates desired, CertificateIssuer issuer, ILogger logger, TimeSpan interval,
     TimeSpan? firstBackoff = null) : IDisposable
@@ -17,6 +19,14 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     private readonly TimeSpan _firstBackoff = firstBackoff ?? TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private DateTimeOffset? _leaseRetryAt;
+
+    /// <summary>This controller's name in leases (shared stores only).</summary>
+    public string Holder { get; init; } = Environment.MachineName;
+
+    /// <summary>How long an order's lease lasts unless renewed (shared stores only).</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
+
     // RenewAsync (an API call) clears a back-off while the loop reads them.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset Until, TimeSpan Last)> _backoff = new(StringComparer.Ordinal);
 
@@ -49,6 +59,11 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     private TimeSpan NextWait()
     {
         var wait = interval;
+        // An order another controller holds is looked at again once its lease could have expired.
+        if (_leaseRetryAt is { } retry && retry - DateTimeOffset.UtcNow < wait)
+        {
+            wait = retry - DateTimeOffset.UtcNow;
+        }
         foreach (var (until, _) in _backoff.Values)
         {
             var left = until - DateTimeOffset.UtcNow;
@@ -68,24 +83,40 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             return;
         }
         var now = DateTimeOffset.UtcNow;
+        _leaseRetryAt = null;
         foreach (var target in targets)
         {
-            var held = store.GetIssuedCertificate(target.Name);
             if (_backoff.TryGetValue(target.Name, out var wait) && wait.Until > now)
             {
                 continue;
             }
-            var due = held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
-                || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
-            if (!due)
+            if (!await DueAsync(acme, target, now, cancellationToken))
             {
                 continue;
             }
+            await using var lease = TakeLease(target.Name);
+            if (store.Engine.IsShared && lease is null)
+            {
+                // Another controller is ordering it.
+                _leaseRetryAt = now + LeaseTtl;
+                continue;
+            }
+            // Obtained meanwhile (by the controller that held the lease before)? Then there is nothing to do.
+            if (lease is not null && !await DueAsync(acme, target, now, cancellationToken))
+            {
+                continue;
+            }
+            using var order = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Lost ?? CancellationToken.None);
             try
             {
-                var issued = await issuer.IssueAsync(acme, target, null, cancellationToken);
+                var issued = await issuer.IssueAsync(acme, target, null, order.Token, lease?.Lease);
                 _backoff.TryRemove(target.Name, out _);
                 ControllerLog.CertificateIssued(logger, target.Name, issued.Serial!, issued.NotAfter!.Value);
+            }
+            catch (Exception ex) when (ex is LeaseLostException || ex is OperationCanceledException && lease is { IsLost: true } && !cancellationToken.IsCancellationRequested)
+            {
+                // The lease went to another controller (HeldLease logged it), which orders the certificate now.
+                _leaseRetryAt = now + LeaseTtl;
             }
             // Any failure of one order (the CA, a node, the store) backs off that certificate; the loop goes on.
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -100,6 +131,18 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             }
         }
     }
+
+    /// <summary>Whether <paramref name="target"/> needs an order now, as the store holds it: missing, changed, or due for renewal.</summary>
+    private async Task<bool> DueAsync(Shared.Spec.AcmeSpec acme, CertificateTarget target, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var held = store.GetIssuedCertificate(target.Name);
+        return held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
+            || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
+    }
+
+    /// <summary>With a shared store, the lease on ordering <paramref name="name"/>, or null when another controller holds it; null with the embedded store, which needs none.</summary>
+    private HeldLease? TakeLease(string name) =>
+        store.Engine.IsShared ? HeldLease.TryTake(store, $"certificate:{name}", Holder, LeaseTtl, logger) : null;
 
     /// <summary>The CA's renewal time for <paramref name="held"/> (RFC 9773), or null when it offers none or cannot be asked now.</summary>
     private async Task<DateTimeOffset?> SuggestedRenewalAsync(Shared.Spec.AcmeSpec acme, IssuedCertificateRecord held, CancellationToken cancellationToken)
@@ -135,7 +178,13 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         {
             throw new CertificateOrderException($"revision {latest.Number} has no acme: block (directory, email)");
         }
-        var issued = await issuer.IssueAsync(acme, target, progress, cancellationToken);
+        await using var lease = TakeLease(name);
+        if (store.Engine.IsShared && lease is null)
+        {
+            throw new CertificateOrderException($"another controller is ordering certificate '{name}' now; its renewal is under way");
+        }
+        using var order = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Lost ?? CancellationToken.None);
+        var issued = await issuer.IssueAsync(acme, target, progress, order.Token, lease?.Lease);
         _backoff.TryRemove(name, out _);
         return (target, issued);
     }

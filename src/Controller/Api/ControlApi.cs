@@ -164,6 +164,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             throw ApiError.Of(StatusCode.FailedPrecondition, "this controller runs no rollout engine");
         }
+        if (request.Rollout is not null)
+        {
+            // Every node keeps what it runs before the new revision exists: a node that follows the newest revision
+            // would otherwise take it at once (another controller sharing the store pushes it) instead of in its batch.
+            store.SetPins(store.ListNodes().Where(n => n.PinnedRevision is null)
+                .ToDictionary(n => n.Name, n => (ulong?)n.DesiredRevision, StringComparer.Ordinal));
+        }
         var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
@@ -267,7 +274,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             Name = record.Name,
             AgentVersion = record.AgentVersion,
-            Connected = sessions.IsConnected(record.Name),
+            Connected = sessions.IsConnected(record),
             FirstSeen = Timestamp.FromDateTimeOffset(record.FirstSeen),
             LastSeen = Timestamp.FromDateTimeOffset(record.LastSeen),
             DesiredRevision = record.DesiredRevision,

@@ -18,6 +18,13 @@ internal sealed class InitCommand : Command
 
     private readonly Option<string> _store = StoreOption.Create();
 
+    private readonly Option<string> _secretsKey = new("--secrets-key")
+    {
+        HelpName = "FILE",
+        Description = "With a shared store that another controller initialized: a copy of that controller's pki/secrets.key, " +
+            "which unseals the CA and the keys the store holds. This controller then signs with the same CA.",
+    };
+
     private readonly Option<string[]> _names = new("--name")
     {
         HelpName = "DNS",
@@ -48,6 +55,7 @@ internal sealed class InitCommand : Command
     {
         Options.Add(_data);
         Options.Add(_store);
+        Options.Add(_secretsKey);
         Options.Add(_names);
         Options.Add(_addresses);
         Options.Add(_ctlConfig);
@@ -72,7 +80,36 @@ internal sealed class InitCommand : Command
         {
             return CommandLineRunner.UsageExitCode;
         }
-        return Initialize(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!);
+        return Initialize(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!, parse.GetValue(_secretsKey));
+    }
+
+    /// <summary>The store's CA unsealed with the key in <paramref name="secretsKey"/> (copied into pki/), or null after saying why not.</summary>
+    private static Hawser.Shared.Pki.CertificateAuthority? SharedCa(string data, string secretsKey, string caPem, byte[] caKeySealed)
+    {
+        byte[] key;
+        try
+        {
+            key = File.ReadAllBytes(secretsKey);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: --secrets-key: cannot read {secretsKey}: {ex.Message}");
+            return null;
+        }
+        var pki = Path.Join(data, "pki");
+        Directory.CreateDirectory(pki, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Hawser.Shared.IO.AtomicFile.Write(Path.Join(pki, "secrets.key"), key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            var keyPem = System.Text.Encoding.ASCII.GetString(SecretBox.Open(data).Open(caKeySealed));
+            return Hawser.Shared.Pki.CertificateAuthority.Load(caPem, keyPem);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            File.Delete(Path.Join(pki, "secrets.key"));
+            Console.Error.WriteLine($"error: --secrets-key {secretsKey} does not unseal the CA in the store ({ex.Message}): copy pki/secrets.key from a controller that shares it; nothing was changed");
+            return null;
+        }
     }
 
     /// <summary>The --address values, or null after telling the operator which one is not an IP address.</summary>
@@ -92,18 +129,42 @@ internal sealed class InitCommand : Command
     }
 
     /// <summary>Creates the store and the PKI in <paramref name="data"/> (defaults: localhost, 127.0.0.1 and ::1) and optionally a hawserctl config.</summary>
-    internal static int Initialize(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url)
+    internal static int Initialize(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url,
+        string? secretsKey = null)
     {
         addresses = addresses.Count > 0 ? addresses : [IPAddress.Loopback, IPAddress.IPv6Loopback];
         names = names.Count > 0 ? names : ["localhost"];
-        using (var opened = StoreOption.Open(store, initialized: false))
+        using var opened = StoreOption.Open(store, initialized: false);
+        if (opened is null)
         {
-            if (opened is null)
+            return ExitCodes.StoreUnavailable;
+        }
+        ControllerPki pki;
+        if (opened.Engine.IsShared && opened.StoredCa() is var (caPem, caKeySealed))
+        {
+            // Another controller set this store up: sign with its CA, unsealed with its secrets key.
+            if (secretsKey is null)
             {
-                return ExitCodes.StoreUnavailable;
+                Console.Error.WriteLine($"error: {store.Description} already holds the CA of the controllers that share it; copy pki/secrets.key " +
+                    "from one of them and pass it with --secrets-key FILE; nothing was changed");
+                return ExitCodes.Usage;
+            }
+            if (SharedCa(data, secretsKey, caPem, caKeySealed) is not { } ca)
+            {
+                return ExitCodes.Usage;
+            }
+            pki = ControllerPki.Create(data, names, addresses, ca);
+            Console.WriteLine($"joined    the controllers sharing {store.Description}");
+        }
+        else
+        {
+            pki = ControllerPki.Create(data, names, addresses);
+            if (opened.Engine.IsShared)
+            {
+                opened.PublishCa(pki.Ca.CertificatePem, SecretBox.Open(data).Seal(System.Text.Encoding.ASCII.GetBytes(pki.Ca.KeyPem)));
             }
         }
-        using var pki = ControllerPki.Create(data, names, addresses);
+        using var _ = pki;
         Console.WriteLine($"initialized {data}");
         Console.WriteLine($"store     {store.Description}");
         Console.WriteLine($"ca-hash   {pki.Ca.Hash}");

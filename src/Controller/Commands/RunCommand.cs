@@ -69,6 +69,23 @@ internal sealed class RunCommand : Command
     private readonly Option<TimeSpan> _eventRetention = Durations.Option("--event-retention",
         "How long the event log keeps an event (older ones are pruned in small batches, hourly at most); default 90d", TimeSpan.FromDays(90), TimeSpan.FromSeconds(1));
 
+    private readonly Option<TimeSpan> _storePoll = Durations.Option("--store-poll-interval",
+        "With a shared store: how often the store's change counters are compared, the fallback when a notification is missed; default 2s",
+        TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
+
+    private readonly Option<bool> _storeNotify = new("--store-notify")
+    {
+        HelpName = "true|false",
+        Description = "With a shared store: wake at once on other controllers' changes (PostgreSQL LISTEN/NOTIFY). " +
+            "false for a pooler in transaction mode, which cannot LISTEN: changes then arrive by polling only. Default true.",
+        DefaultValueFactory = _ => true,
+    };
+
+    private readonly Option<TimeSpan> _leaseTtl = Durations.Option("--lease-ttl",
+        "With a shared store: how long a lease (a rollout, a certificate order, this controller's liveness) lasts unless renewed; " +
+        "renewed every third of it. Another controller takes over a job this long after its holder died; default 15s",
+        TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+
     private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
@@ -82,6 +99,9 @@ internal sealed class RunCommand : Command
         Options.Add(_acmeResolver);
         Options.Add(_certificateRetry);
         Options.Add(_eventRetention);
+        Options.Add(_storePoll);
+        Options.Add(_storeNotify);
+        Options.Add(_leaseTtl);
         Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m",
@@ -138,17 +158,25 @@ internal sealed class RunCommand : Command
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
             var desired = new DesiredStates(store, materials);
-            var sessions = new AgentSessions(store, desired, logger);
+            using var sessions = new AgentSessions(store, desired, logger);
+            if (store.Engine.IsShared)
+            {
+                Console.WriteLine($"shared    as {sessions.ControllerId}; other controllers' changes by {(parse.GetValue(_storeNotify) ? "notification, and " : "")}polling every {parse.GetValue(_storePoll).TotalSeconds:0.###} s");
+            }
             using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
             using var preflight = new CertificatePreflight(sessions, resolver, TimeSpan.FromSeconds(10));
-            using var issuer = new CertificateIssuer(store, box, materials, sessions, desired, acmeHttp, new CertificateIssuerOptions
+            using var issuer = new CertificateIssuer(store, box, materials, sessions, acmeHttp, new CertificateIssuerOptions
             {
                 Preflight = preflight,
                 Solvers = [new Acme.Dns01.Dns01Solver(resolver)],
             });
-            using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck), parse.GetValue(_certificateRetry));
-            using var rollouts = new RolloutEngine(store, desired, sessions, logger);
-            var logins = new WebSessions(Path.Combine(data, "ui-token"));
+            using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck), parse.GetValue(_certificateRetry))
+            {
+                Holder = sessions.ControllerId,
+                LeaseTtl = parse.GetValue(_leaseTtl),
+            };
+            using var rollouts = new RolloutEngine(store, desired, sessions, logger) { LeaseTtl = parse.GetValue(_leaseTtl) };
+            var logins = new WebSessions(Path.Combine(data, "ui-token"), store);
             logins.EnsureToken();
             var events = new WebEvents();
             rollouts.Changed += rollout => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
@@ -217,6 +245,14 @@ internal sealed class RunCommand : Command
                 var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
                 var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
                 var pruning = jobs.RunAsync("event pruner", new EventPruner(store, parse.GetValue(_eventRetention), logger).RunAsync, cancellationToken);
+                using var sync = new FleetSync(store, sessions, materials, box, () => renewer.CurrentPlan()?.Acme, logger) { RolloutsChanged = rollouts.Wake, DesiredChanged = renewer.Wake };
+                var watcher = new StoreWatcher(store, parse.GetValue(_storePoll), parse.GetValue(_storeNotify), logger);
+                watcher.Changed += sync.OnChanged;
+                var living = store.Engine.IsShared
+                    ? jobs.RunAsync("controller lease", ct => LeaseKeeping.KeepAsync(store, ControllerStore.ControllerLeasePrefix + sessions.ControllerId, sessions.ControllerId, parse.GetValue(_leaseTtl), logger, ct), cancellationToken)
+                    : Task.CompletedTask;
+                var syncing = store.Engine.IsShared ? jobs.RunAsync("store sync", sync.RunAsync, cancellationToken) : Task.CompletedTask;
+                var watching = store.Engine.IsShared ? jobs.RunAsync("store watcher", watcher.RunAsync, cancellationToken) : Task.CompletedTask;
                 try
                 {
                     await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -230,6 +266,9 @@ internal sealed class RunCommand : Command
                 await renewing;
                 await rolling;
                 await pruning;
+                await syncing;
+                await living;
+                await watching;
             }
         }
         return ExitCodes.Ok;

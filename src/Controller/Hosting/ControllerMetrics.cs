@@ -74,7 +74,7 @@ public sealed class ControllerMetrics : IDisposable
         foreach (var node in _store.ListNodes())
         {
             var report = node.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-            var state = StateWords.Node(_sessions.IsConnected(node.Name), report is not null, report?.Resources.Any(r => StateWords.IsFailed(r.State)) == true,
+            var state = StateWords.Node(_sessions.IsConnected(node), report is not null, report?.Resources.Any(r => StateWords.IsFailed(r.State)) == true,
                 node.AppliedRevision, node.DesiredRevision, node.PinnedRevision);
             counts[state] = counts.GetValueOrDefault(state) + 1;
         }

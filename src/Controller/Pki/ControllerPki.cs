@@ -47,11 +47,18 @@ public sealed class ControllerPki : IDisposable
     public static bool Exists(string dataDirectory) => File.Exists(Path.Join(dataDirectory, "pki", "ca.key"));
 
     /// <summary>Creates the CA, the serving certificate for the given names and addresses, and an admin credential.</summary>
-    public static ControllerPki Create(string dataDirectory, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses)
+    public static ControllerPki Create(string dataDirectory, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses) =>
+        Create(dataDirectory, names, addresses, CertificateAuthority.Create("Hawser controller CA"));
+
+    /// <summary>
+    /// As <see cref="Create(string, IReadOnlyList{string}, IReadOnlyList{IPAddress})"/> with a CA that exists already (another
+    /// controller's, from the shared store): this controller's serving certificate and admin credential are its own.
+    /// Takes ownership of <paramref name="ca"/>.
+    /// </summary>
+    public static ControllerPki Create(string dataDirectory, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, CertificateAuthority ca)
     {
         var directory = Path.Join(dataDirectory, "pki");
         System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var ca = CertificateAuthority.Create("Hawser controller CA");
         using var server = ca.IssueServer(names, addresses, TimeSpan.FromDays(3650));
         using var admin = ca.IssueAdmin("admin", TimeSpan.FromDays(3650));
         Write(directory, "server.crt", server.ExportCertificatePem(), Public);
@@ -65,7 +72,7 @@ public sealed class ControllerPki : IDisposable
         return Load(dataDirectory);
     }
 
-    /// <summary>Loads the material <see cref="Create"/> wrote; node certificates get <paramref name="nodeLifetime"/> (30 days by default).</summary>
+    /// <summary>Loads the material Create wrote; node certificates get <paramref name="nodeLifetime"/> (30 days by default).</summary>
     public static ControllerPki Load(string dataDirectory, TimeSpan? nodeLifetime = null)
     {
         var directory = Path.Join(dataDirectory, "pki");

@@ -15,8 +15,16 @@ namespace Hawser.Controller.Rollouts;
 /// its HTTP checks keep passing for their hold time; past the failure budget the rollout pauses or
 /// returns every moved node to its previous revision, batch by batch, through the same gates.
 /// </summary>
+/// With several controllers on one store, exactly one steps a rollout: the one holding its lease (<c>rollout:ID</c>),
+/// whose every write is fenced by the lease's term; another takes over when the holder dies.
 public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, AgentSessions sessions, ILogger logger) : IDisposable
 {
+    private HeldLease? _lease;
+    private DateTimeOffset _nextLeaseTry;
+
+    /// <summary>How long a rollout's lease lasts unless renewed (shared stores only).</summary>
+    public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
+
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private readonly SemaphoreSlim _step = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -88,6 +96,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         try
         {
             var rollout = store.GetRollout(id) ?? throw new RolloutException($"rollout {id} does not exist");
+            var read = rollout.UpdatedAt;
             var state = rollout.State;
             // A finished rollout can be undone only while nothing newer has moved nodes since.
             if (action == "rollback" && state == "done" && store.ListRollouts(1) is [var newest] && newest.Id != id)
@@ -123,7 +132,14 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
                 default:
                     throw new RolloutException($"'{action}' is not an action; use pause, resume, abort, promote or rollback");
             }
-            Save(rollout, actor: actor);
+            try
+            {
+                Save(rollout, actor: actor, expected: read);
+            }
+            catch (RolloutChangedException)
+            {
+                throw new RolloutException($"rollout {id} changed while '{action}' was being applied (another controller stepped it); try again");
+            }
             ControllerLog.RolloutControlled(logger, id, action, actor);
             Wake();
             return rollout;
@@ -167,6 +183,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            // Given up on a clean stop, so another controller takes the rollout over at once.
+            await DropLeaseAsync();
+        }
     }
 
     /// <summary>Checks soon (after a report or a command).</summary>
@@ -191,6 +212,10 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             var rollout = store.ActiveRollout();
             _idle = rollout is null;
+            if (!await HoldLeaseAsync(rollout))
+            {
+                return false;
+            }
             if (rollout is null)
             {
                 return false;
@@ -207,7 +232,21 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             {
                 return false;
             }
-            Save(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null);
+            try
+            {
+                Save(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease, expected: before.UpdatedAt);
+            }
+            catch (LeaseLostException)
+            {
+                // Fenced: another controller steps it now. Nothing of this step was written or pushed.
+                await DropLeaseAsync();
+                return false;
+            }
+            catch (RolloutChangedException)
+            {
+                // An operator (through any controller) changed it meanwhile: read it again next step.
+                return true;
+            }
             await PushAsync(push.Select(p => p.Node));
             // Only a move or a state change calls for the next step at once; a detail change ("holding") waits for the tick.
             return push.Count > 0 || rollout.State != before.State || rollout.Batch != before.Batch
@@ -395,7 +434,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             if (late)
             {
                 var revision = desired.For(record)?.Revision;
-                Fail(node, sessions.IsConnected(node.Node) ? $"no report of revision {revision} within the gate timeout" : "not connected");
+                Fail(node, sessions.IsConnected(record) ? $"no report of revision {revision} within the gate timeout" : "not connected");
             }
             return;
         }
@@ -477,11 +516,58 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         ControllerLog.RolloutStopped(logger, rollout.Id, state, reason);
     }
 
+    /// <summary>
+    /// With a shared store, holds the lease of the active rollout (taking it when free or expired, giving it up when
+    /// none is active or it was lost); false when another controller holds it, so this one does not step it.
+    /// </summary>
+    private async Task<bool> HoldLeaseAsync(Rollout? active)
+    {
+        if (!store.Engine.IsShared)
+        {
+            return true;
+        }
+        var name = active is null ? null : $"rollout:{active.Id}";
+        if (_lease is not null && (_lease.IsLost || _lease.Lease.Name != name))
+        {
+            await DropLeaseAsync();
+        }
+        if (active is null || _lease is not null)
+        {
+            return active is not null;
+        }
+        if (DateTimeOffset.UtcNow < _nextLeaseTry)
+        {
+            return false;
+        }
+        _lease = HeldLease.TryTake(store, name!, sessions.ControllerId, LeaseTtl, logger);
+        if (_lease is null)
+        {
+            // Held by another controller: try again once a third of a lease has passed, not every tick.
+            _nextLeaseTry = DateTimeOffset.UtcNow + LeaseTtl / 3;
+            return false;
+        }
+        // Taken over (or started here): the rollout was read after the lease was taken, so this step works from what
+        // the last holder wrote; nodes it was moving get their state again (a no-op for those that have it).
+        ControllerLog.RolloutResumed(logger, active.Id, active.State, active.Batch);
+        await PushAsync(active.Nodes.Where(n => n.State is "moving" or "returning").Select(n => n.Node));
+        return true;
+    }
+
+    private async Task DropLeaseAsync()
+    {
+        if (_lease is { } lease)
+        {
+            _lease = null;
+            await lease.DisposeAsync();
+        }
+    }
+
     /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
-    private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller")
+    private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
+        Timestamp? expected = null)
     {
         var steps = RolloutEvents.Between(store.GetRollout(rollout.Id), rollout, actor);
-        store.SaveRollout(rollout, pins, steps);
+        store.SaveRollout(rollout, pins, steps, lease, expected);
         foreach (var step in steps.Where(s => s.Kind is "rollout.node" or "rollout.batch" or "rollout.promoted"))
         {
             // State changes are logged where they are decided (RolloutStopped, RolloutControlled); these are the moves.
@@ -491,18 +577,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Pushes each node its desired state as the store now says (pins included).</summary>
-    private async Task PushAsync(IEnumerable<string> nodes)
-    {
-        var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
-        foreach (var name in nodes)
-        {
-            if (store.GetNode(name) is { } record && desired.For(record) is { } state)
-            {
-                states[name] = state;
-            }
-        }
-        await sessions.PushAsync(states);
-    }
+    private Task<IReadOnlyList<string>> PushAsync(IEnumerable<string> nodes) => sessions.PushCurrentAsync(nodes);
 
     /// <summary>The revision a node runs now: its pin, else the one it was last given.</summary>
     private static ulong Current(NodeRecord node) => node.PinnedRevision ?? node.DesiredRevision;

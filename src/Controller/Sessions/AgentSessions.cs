@@ -14,10 +14,14 @@ namespace Hawser.Controller.Sessions;
 /// certificate: the stream must say hello with that node's name, and it only ever receives that
 /// node's desired state and can only report about itself.
 /// </summary>
-public sealed class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger) : AgentService.AgentServiceBase
+public sealed partial class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger) : AgentService.AgentServiceBase, IDisposable
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _nextMessageId;
+    private volatile bool _draining;
+
+    // Pushes are ordered: see PushCurrentAsync.
+    private readonly SemaphoreSlim _push = new(1, 1);
 
     private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed, string peer) : IDisposable
     {
@@ -62,8 +66,11 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     /// <summary>How many agents have a stream open.</summary>
     public int ConnectedCount => _sessions.Count;
 
-    /// <summary>True when <paramref name="node"/> has a stream open.</summary>
+    /// <summary>True when <paramref name="node"/> has a stream open to this controller.</summary>
     public bool IsConnected(string node) => _sessions.ContainsKey(node);
+
+    /// <summary>True when <paramref name="node"/> has a stream open to this controller, or to another live one sharing the store.</summary>
+    public bool IsConnected(NodeRecord node) => _sessions.ContainsKey(node.Name) || node.ConnectedTo is not null;
 
     /// <summary>Called after a node's status report is stored (the rollout engine judges its gate then).</summary>
     public Action<string>? Reported { get; set; }
@@ -95,6 +102,11 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
         }
         _sessions[identity.Name] = session;
         ControllerLog.Connected(logger, identity.Name, context.Peer);
+        if (store.Engine.IsShared)
+        {
+            // Other controllers relay this node's messages here.
+            store.SetConnectedTo(identity.Name, ControllerId);
+        }
         try
         {
             await SendDesiredStateAsync(identity.Name, session, hello.AppliedRevision);
@@ -110,13 +122,28 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
                 }
             }
         }
+        catch (OperationCanceledException) when (closed.IsCancellationRequested && _draining)
+        {
+            // Said, not dropped: the agent moves to its next controller at once.
+            throw new RpcException(new Status(StatusCode.Unavailable, "this controller is stopping; connect to another"));
+        }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
         {
             // Replaced by a newer stream, or the node was removed.
         }
         finally
         {
-            _sessions.TryRemove(new KeyValuePair<string, Session>(identity.Name, session));
+            if (_sessions.TryRemove(new KeyValuePair<string, Session>(identity.Name, session)) && store.Engine.IsShared && !_sessions.ContainsKey(identity.Name))
+            {
+                try
+                {
+                    store.SetConnectedTo(identity.Name, null, onlyIf: ControllerId);
+                }
+                catch (StoreException)
+                {
+                    // The store is unreachable (a restart of PostgreSQL); the mark goes stale and relays to it time out.
+                }
+            }
             foreach (var pending in session.Pending.Values)
             {
                 pending.TrySetCanceled();
@@ -134,6 +161,48 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     /// nodes sent to. <paramref name="states"/> are already resolved and stored.
     /// </summary>
     public async Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
+    {
+        await _push.WaitAsync();
+        try
+        {
+            return await SendStatesAsync(states);
+        }
+        finally
+        {
+            _push.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads what each of <paramref name="nodes"/> should run from the store and pushes it, reading and sending under one
+    /// lock with every other push: a state read before a change is never sent after one read after it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PushCurrentAsync(IEnumerable<string> nodes)
+    {
+        await _push.WaitAsync();
+        try
+        {
+            if (store.LatestRevision() is not { } latest)
+            {
+                return [];
+            }
+            var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
+            foreach (var name in nodes)
+            {
+                if (_sessions.ContainsKey(name) && store.GetNode(name) is { } record && desired.For(record, latest) is { } state)
+                {
+                    states[name] = state;
+                }
+            }
+            return await SendStatesAsync(states);
+        }
+        finally
+        {
+            _push.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> SendStatesAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
     {
         var sends = new List<(string Node, Task Send)>();
         foreach (var (node, state) in states)
@@ -178,7 +247,9 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     public async Task<IReadOnlyDictionary<string, string>> BroadcastAsync(IReadOnlyList<string> nodes, Func<string, ControllerMessage> make, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var failures = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        await Task.WhenAll(nodes.Select(async node =>
+        var elsewhere = store.Engine.IsShared ? nodes.Where(n => !_sessions.ContainsKey(n)).ToList() : [];
+        var relayed = elsewhere.Count > 0 ? RelayBroadcastAsync(elsewhere, make, timeout, failures, cancellationToken) : Task.CompletedTask;
+        await Task.WhenAll(nodes.Except(elsewhere).Select(async node =>
         {
             if (!_sessions.TryGetValue(node, out var session))
             {
@@ -202,6 +273,7 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
                 failures[node] = "disconnected";
             }
         }));
+        await relayed;
         return failures;
     }
 
@@ -249,6 +321,7 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
     /// <summary>Ends every agent stream, so shutdown does not wait for them; agents reconnect to the next controller.</summary>
     public void CloseAll()
     {
+        _draining = true;
         foreach (var session in _sessions.Values)
         {
             session.Closed.Cancel();
@@ -341,4 +414,7 @@ public sealed class AgentSessions(ControllerStore store, DesiredStates desired, 
             }
         }
     }
+
+    /// <inheritdoc/>
+    public void Dispose() => _push.Dispose();
 }

@@ -23,7 +23,9 @@ public sealed partial class ControllerStore
     public void SaveAcmeAccount(Uri directory, byte[] keySealed, Uri url)
     {
         using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO acme_accounts (directory, key_sealed, url, created_at) VALUES (@directory, @key, @url, @now)
             ON CONFLICT(directory) DO UPDATE SET key_sealed = @key, url = @url
@@ -33,6 +35,8 @@ public sealed partial class ControllerStore
         command.Add("@url", url.ToString());
         command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
+        MarkChanged(connection, transaction, Topics.Certificates);
+        transaction.Commit();
     }
 
     /// <summary>Every certificate the controller manages, by name.</summary>
@@ -41,11 +45,15 @@ public sealed partial class ControllerStore
     /// <summary>One certificate, or null.</summary>
     public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = @name", name).SingleOrDefault();
 
-    /// <summary>Stores a certificate just obtained, clearing the last error, with its <c>certificate.issued</c> event.</summary>
-    public void SaveIssuedCertificate(IssuedCertificateRecord record)
+    /// <summary>
+    /// Stores a certificate just obtained, clearing the last error, with its <c>certificate.issued</c> event; with
+    /// <paramref name="lease"/>, refused (<see cref="LeaseLostException"/>) unless the lease on its order is still held.
+    /// </summary>
+    public void SaveIssuedCertificate(IssuedCertificateRecord record, StoreLease? lease = null)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
+        CheckFence(connection, transaction, lease);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -69,6 +77,7 @@ public sealed partial class ControllerStore
             Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z",
             Details = [$"domains {string.Join(' ', record.Domains)}"],
         });
+        MarkChanged(connection, transaction, Topics.Certificates);
         transaction.Commit();
         EventsStored([appended]);
     }

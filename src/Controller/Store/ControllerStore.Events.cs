@@ -175,6 +175,12 @@ public sealed partial class ControllerStore
     private void EventsStored(IReadOnlyList<EventRecord> records)
     {
         EventsAdded?.Invoke(records);
+        SignalEvents();
+    }
+
+    /// <summary>Wakes every <see cref="WaitForEventsAsync"/> (also when another controller stored events).</summary>
+    public void SignalEvents()
+    {
         TaskCompletionSource stored;
         lock (_eventSignalLock)
         {

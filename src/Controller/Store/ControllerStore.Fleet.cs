@@ -46,6 +46,7 @@ public sealed partial class ControllerStore
             Summary = message.Length == 0 ? $"revision {number} stored" : $"revision {number} stored: {message}",
             Details = [$"spec sha256 {revision.SpecSha256}"],
         });
+        MarkChanged(connection, transaction, Topics.Desired);
         transaction.Commit();
         EventsStored([appended]);
         return revision;
@@ -69,6 +70,7 @@ public sealed partial class ControllerStore
         SetPerNode(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number);
         SetPerNode(connection, transaction, "labels_json", DbType.String, labels,
             values => JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString));
+        MarkChanged(connection, transaction, Topics.Desired);
         transaction.Commit();
     }
 
@@ -261,6 +263,7 @@ public sealed partial class ControllerStore
         {
             Kind = "node.removed", Actor = actor, Node = node, Summary = $"node {node} removed; {revoked} certificate(s) revoked",
         });
+        MarkChanged(connection, transaction, Topics.Nodes);
         transaction.Commit();
         EventsStored([appended]);
         return revoked;

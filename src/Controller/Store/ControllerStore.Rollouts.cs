@@ -17,11 +17,24 @@ public sealed partial class ControllerStore
     /// Stores <paramref name="rollout"/> (a new one when its id is 0, which is then assigned) and the
     /// node pins in <paramref name="pins"/> (null: follow the newest revision) and <paramref name="events"/> in one
     /// transaction. An event with no revision gets the rollout's, and its summary the rollout's id in front.
+    /// With <paramref name="lease"/>, the write is fenced: refused (<see cref="LeaseLostException"/>) unless the lease is still held.
+    /// With <paramref name="expectedUpdatedAt"/>, it is refused (<see cref="RolloutChangedException"/>) when the stored rollout changed since it was read.
     /// </summary>
-    public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null)
+    public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
+        StoreLease? lease = null, Google.Protobuf.WellKnownTypes.Timestamp? expectedUpdatedAt = null)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
+        CheckFence(connection, transaction, lease);
+        if (expectedUpdatedAt is not null && rollout.Id != 0)
+        {
+            using var current = connection.Command(transaction, _engine.Render("SELECT document FROM rollouts WHERE id = @id{for_update}"));
+            current.Add("@id", (long)rollout.Id);
+            if (current.ExecuteScalar() is byte[] stored && !Equals(Rollout.Parser.ParseFrom(stored).UpdatedAt, expectedUpdatedAt))
+            {
+                throw new RolloutChangedException(rollout.Id);
+            }
+        }
         var now = DateTimeOffset.UtcNow;
         rollout.UpdatedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now);
         if (rollout.Id == 0)
@@ -49,7 +62,9 @@ public sealed partial class ControllerStore
         if (pins is not null)
         {
             WritePins(connection, transaction, pins);
+            MarkChanged(connection, transaction, Topics.Desired);
         }
+        MarkChanged(connection, transaction, Topics.Rollouts);
         var appended = (events ?? []).Select(record => AppendEvent(connection, transaction, record with
         {
             Revision = record.Revision == 0 ? rollout.Revision : record.Revision,
@@ -69,6 +84,7 @@ public sealed partial class ControllerStore
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
         WritePins(connection, transaction, pins);
+        MarkChanged(connection, transaction, Topics.Desired);
         transaction.Commit();
     }
 
@@ -105,3 +121,6 @@ public sealed partial class ControllerStore
         return rollouts;
     }
 }
+
+/// <summary>The rollout was changed (by an operator, or another controller) after it was read; read it again.</summary>
+public sealed class RolloutChangedException(ulong id) : Exception($"rollout {id} changed meanwhile");

@@ -241,9 +241,17 @@ public sealed partial class ControllerStore : IDisposable
         }
     }
 
-    /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them.</summary>
-    private const string SelectNodes =
-        "SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at, pinned_revision FROM nodes";
+    /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
+    private string SelectNodes => _selectNodes ??= _engine.Render($$"""
+        SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at, pinned_revision,
+            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END
+        FROM nodes
+        """);
+
+    private string? _selectNodes;
+
+    /// <summary>The lease each controller sharing the store holds while it lives: <c>controller:ID</c>.</summary>
+    public const string ControllerLeasePrefix = "controller:";
 
     private static List<NodeRecord> ReadNodes(DbCommand command)
     {
@@ -265,6 +273,7 @@ public sealed partial class ControllerStore : IDisposable
                 DriftCorrected = (int)reader.GetInt64(9),
                 LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
                 PinnedRevision = reader.IsDBNull(11) ? null : (ulong)reader.GetInt64(11),
+                ConnectedTo = reader.IsDBNull(12) ? null : reader.GetString(12),
             });
         }
         return nodes;

@@ -119,6 +119,44 @@ internal static class StoreMigrations
             FROM node_events ORDER BY id;
         DROP TABLE node_events;
         """,
+        // 6: several controllers on one store. A counter per topic of change (the polling fallback to the
+        // wake-ups), leases for the jobs one controller runs at a time (times on the database's clock), web
+        // sessions (by the hash of their id), the enrollment CA (its key sealed), which controller holds
+        // each agent's stream, and messages for agents connected to another controller.
+        """
+        CREATE TABLE store_changes (
+            topic   TEXT PRIMARY KEY,
+            serial  {int} NOT NULL
+        );
+        CREATE TABLE leases (
+            name        TEXT PRIMARY KEY,
+            holder      TEXT NOT NULL,
+            term        {int} NOT NULL,
+            expires_ms  {int} NOT NULL
+        );
+        CREATE TABLE web_sessions (
+            id_sha256   TEXT PRIMARY KEY,
+            csrf        TEXT NOT NULL,
+            who         TEXT NOT NULL,
+            expires_ms  {int} NOT NULL
+        );
+        CREATE TABLE controller_ca (
+            id          {int} PRIMARY KEY,
+            cert_pem    TEXT NOT NULL,
+            key_sealed  {blob} NOT NULL
+        );
+        ALTER TABLE nodes ADD COLUMN connected_to TEXT;
+        CREATE TABLE node_messages (
+            id          {id},
+            node        TEXT NOT NULL,
+            origin      TEXT NOT NULL,
+            body        {blob} NOT NULL,
+            created_ms  {int} NOT NULL,
+            state       TEXT NOT NULL,
+            reply       {blob}
+        );
+        CREATE INDEX node_messages_pending ON node_messages(state, node);
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -38,6 +38,9 @@ public sealed record NodeRecord
 
     /// <summary>The revision a rollout gave the node (0: none), or null to follow the newest revision.</summary>
     public ulong? PinnedRevision { get; init; }
+
+    /// <summary>With a shared store: the live controller holding the node's stream, or null when none does.</summary>
+    public string? ConnectedTo { get; init; }
 }
 
 /// <summary>Why a join token was not accepted.</summary>

@@ -17,5 +17,10 @@ public static class StoreTables
         new("issued_certificates", "name"),
         new("rollouts", "id"),
         new("events", "id"),
+        new("store_changes", "topic"),
+        new("leases", "name"),
+        new("web_sessions", "id_sha256"),
+        new("controller_ca", "id"),
+        new("node_messages", "id"),
     ];
 }

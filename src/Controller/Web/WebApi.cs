@@ -311,7 +311,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     {
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var resources = report?.Resources ?? [];
-        var connected = sessions.IsConnected(record.Name);
+        var connected = sessions.IsConnected(record);
         var failed = resources.Count(r => StateWords.IsFailed(r.State));
         var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision, record.PinnedRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Hawser.Controller.Acme.Client;
 using Hawser.Shared.Acme;
 using Hawser.Controller.Pki;
 using Hawser.Shared.IO;
+using Hawser.Controller.Store;
 
 namespace Hawser.Controller.Web;
 
@@ -14,14 +14,14 @@ public sealed record WebSession(string Id, string Csrf, string Who, DateTimeOffs
 /// <summary>
 /// Browser sessions for the web UI: a login with the admin token (a 0600 file in the data
 /// directory) or the admin client certificate yields an opaque session id and a CSRF token.
-/// Sessions live in memory: a controller restart logs everyone out, which is the safe side.
+/// Sessions are kept in the store, by the SHA-256 of their id (the id is the browser's secret), so a
+/// browser logged in through one controller is logged in on every controller sharing the store.
 /// </summary>
-public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
+public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpan? lifetime = null)
 {
     /// <summary>The session cookie's name.</summary>
     public const string CookieName = "hawser_session";
 
-    private readonly ConcurrentDictionary<string, WebSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeSpan _lifetime = lifetime ?? TimeSpan.FromHours(12);
 
     private readonly TokenFile _token = new(tokenPath);
@@ -38,20 +38,18 @@ public sealed class WebSessions(string tokenPath, TimeSpan? lifetime = null)
     /// <summary>A new session for <paramref name="who"/>.</summary>
     public WebSession Create(string who)
     {
-        foreach (var stale in _sessions.Values.Where(s => s.Expires < DateTimeOffset.UtcNow))
-        {
-            _sessions.TryRemove(stale.Id, out _);
-        }
         var session = new WebSession(Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), who,
             DateTimeOffset.UtcNow + _lifetime);
-        _sessions[session.Id] = session;
+        store.SaveWebSession(Hash(session.Id), session.Csrf, session.Who, session.Expires);
         return session;
     }
 
     /// <summary>The live session with <paramref name="id"/>, or null.</summary>
     public WebSession? Find(string? id) =>
-        id is not null && _sessions.TryGetValue(id, out var session) && session.Expires > DateTimeOffset.UtcNow ? session : null;
+        id is not null && store.FindWebSession(Hash(id)) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
 
     /// <summary>Ends a session.</summary>
-    public void End(string id) => _sessions.TryRemove(id, out _);
+    public void End(string id) => store.DeleteWebSession(Hash(id));
+
+    private static string Hash(string id) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
 }

@@ -109,10 +109,15 @@ public sealed partial class SqliteEngine : StoreEngine
 
     /// <inheritdoc/>
     public override string Render(string sql) => UnixMs().Replace(sql
+            .Replace("{now_ms}", "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)", StringComparison.Ordinal)
+            .Replace("{for_update}", "", StringComparison.Ordinal)
             .Replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)
             .Replace("{int}", "INTEGER", StringComparison.Ordinal)
             .Replace("{blob}", "BLOB", StringComparison.Ordinal),
         match => $"CAST((julianday({match.Groups[1].Value}) - 2440587.5) * 86400000 AS INTEGER)");
+
+    /// <inheritdoc/>
+    public override string NotifySql => "";
 
     /// <inheritdoc/>
     public override void PrepareConnection(DbConnection connection)

@@ -22,8 +22,17 @@ public abstract class StoreEngine : IDisposable
     /// <summary>An open connection from the engine's pool.</summary>
     public abstract DbConnection OpenConnection();
 
-    /// <summary>A migration step or query with the engine's spelling of the schema's placeholders (<c>{int}</c>, <c>{blob}</c>, <c>{id}</c>, <c>{unix_ms:COLUMN}</c>).</summary>
+    /// <summary>
+    /// A migration step or query with the engine's spelling of the placeholders: <c>{int}</c>, <c>{blob}</c>, <c>{id}</c>,
+    /// <c>{unix_ms:COLUMN}</c>, <c>{now_ms}</c> (the database's clock, Unix milliseconds) and <c>{for_update}</c> (a row lock where the engine has one).
+    /// </summary>
     public abstract string Render(string sql);
+
+    /// <summary>The statement that wakes the other controllers with <c>@topic</c> when the transaction commits; empty when none share the store.</summary>
+    public abstract string NotifySql { get; }
+
+    /// <summary>The channel change notifications go out on.</summary>
+    public const string ChangeChannel = "hawser_changes";
 
     /// <summary>Prepares the migrating connection before its transaction, checking the store is sound.</summary>
     public abstract void PrepareConnection(DbConnection connection);

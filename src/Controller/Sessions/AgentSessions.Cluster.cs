@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Hawser.Controller.Store;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Sessions;
+
+/// <summary>
+/// With several controllers on one store, each holds some agents' streams. A change another controller made
+/// reaches this one's agents through <see cref="RefreshAsync"/>; a message for an agent on another controller
+/// (a challenge to put, say) goes through the store, and that controller sends it and stores the reply.
+/// </summary>
+public sealed partial class AgentSessions
+{
+    private readonly Lock _relayLock = new();
+    private TaskCompletionSource _relayChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>This controller's name among those sharing the store (host, process, and a random part).</summary>
+    public string ControllerId { get; init; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+
+    /// <summary>The nodes whose streams this controller holds.</summary>
+    public IReadOnlyCollection<string> ConnectedNodes => [.. _sessions.Keys];
+
+    /// <summary>
+    /// Pushes every connected agent whose desired state the store now makes different from what it was last sent
+    /// (another controller stored a revision, moved a rollout or obtained a certificate), and closes the streams
+    /// of nodes that were removed; returns the nodes pushed to.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RefreshAsync()
+    {
+        if (_sessions.IsEmpty)
+        {
+            return [];
+        }
+        var nodes = store.ListNodes().Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in _sessions.Keys.Where(name => !nodes.Contains(name)))
+        {
+            Disconnect(name);
+        }
+        return await PushCurrentAsync(_sessions.Keys);
+    }
+
+    /// <summary>Another controller queued or answered a relayed message: send what is for this controller's agents, and wake the waiting.</summary>
+    public async Task RelayAsync(CancellationToken cancellationToken)
+    {
+        lock (_relayLock)
+        {
+            _relayChanged.TrySetResult();
+            _relayChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        var claimed = store.ClaimNodeMessages(ConnectedNodes);
+        await Task.WhenAll(claimed.Select(async message =>
+        {
+            string state;
+            byte[] reply;
+            if (!_sessions.TryGetValue(message.Node, out var session))
+            {
+                (state, reply) = ("failed", "not connected"u8.ToArray());
+            }
+            else
+            {
+                try
+                {
+                    var ack = await AskAsync(session, session.Acks, ControllerMessage.Parser.ParseFrom(message.Body), RelayTimeout, cancellationToken);
+                    (state, reply) = ("done", ack.ToByteArray());
+                }
+                catch (TimeoutException)
+                {
+                    (state, reply) = ("failed", System.Text.Encoding.UTF8.GetBytes($"did not acknowledge within {RelayTimeout.TotalSeconds:0} s"));
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    (state, reply) = ("failed", "disconnected"u8.ToArray());
+                }
+            }
+            store.CompleteNodeMessage(message.Id, state, reply);
+        }));
+    }
+
+    /// <summary>How long the controller that holds a stream waits for the agent's acknowledgement of a relayed message.</summary>
+    private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Sends <paramref name="make"/>'s message to nodes on other controllers through the store and waits for their acknowledgements.</summary>
+    private async Task RelayBroadcastAsync(List<string> nodes, Func<string, ControllerMessage> make, TimeSpan timeout,
+        ConcurrentDictionary<string, string> failures, CancellationToken cancellationToken)
+    {
+        var holders = store.ConnectedTo(nodes);
+        foreach (var node in nodes.Where(n => !holders.ContainsKey(n)))
+        {
+            failures[node] = "not connected";
+        }
+        var bodies = nodes.Where(holders.ContainsKey).ToDictionary(n => n, n => make(n).ToByteArray(), StringComparer.Ordinal);
+        if (bodies.Count == 0)
+        {
+            return;
+        }
+        var ids = store.EnqueueNodeMessages(ControllerId, bodies);
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        var open = new Dictionary<long, string>(ids.ToDictionary(p => p.Value, p => p.Key));
+        while (open.Count > 0)
+        {
+            Task changed;
+            lock (_relayLock)
+            {
+                changed = _relayChanged.Task;
+            }
+            foreach (var message in store.ReadNodeMessages(open.Keys).Where(m => m.State is "done" or "failed"))
+            {
+                open.Remove(message.Id);
+                if (message.State == "failed")
+                {
+                    failures[message.Node] = System.Text.Encoding.UTF8.GetString(message.Reply ?? []);
+                }
+                else if (Ack.Parser.ParseFrom(message.Reply ?? []) is { Ok: false } ack)
+                {
+                    failures[message.Node] = ack.Error;
+                }
+            }
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (open.Count == 0)
+            {
+                break;
+            }
+            if (left <= TimeSpan.Zero)
+            {
+                foreach (var node in open.Values)
+                {
+                    failures[node] = $"did not acknowledge within {timeout.TotalSeconds:0} s (through the controller holding its stream)";
+                }
+                break;
+            }
+            // Woken by the reply's notification; the short cap covers a missed one.
+            await Task.WhenAny(changed, Task.Delay(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250), cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+}

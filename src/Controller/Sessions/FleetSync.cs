@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Hawser.Controller.Acme;
+using Hawser.Controller.Pki;
+using Hawser.Controller.Store;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller.Sessions;
+
+/// <summary>
+/// Applies what another controller changed in the shared store to this one: its agents get their new desired
+/// state, certificates obtained elsewhere are loaded, removed nodes are disconnected, relayed messages are sent,
+/// and event followers are woken. Topics arriving in a burst are handled once.
+/// </summary>
+public sealed class FleetSync(ControllerStore store, AgentSessions sessions, CertificateMaterials materials, SecretBox box, Func<Shared.Spec.AcmeSpec?> acme, ILogger logger) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, bool> _pending = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Called when another controller stored a revision (the certificate renewer looks at what it asks for).</summary>
+    public Action? DesiredChanged { get; init; }
+
+    /// <summary>Called when another controller started, stepped or controlled a rollout (the engine looks again).</summary>
+    public Action? RolloutsChanged { get; init; }
+
+    /// <summary>Notes a changed topic (called from the watcher's thread).</summary>
+    public void OnChanged(string topic)
+    {
+        _pending[topic] = true;
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Woken already.
+            }
+        }
+    }
+
+    /// <summary>Handles changed topics until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await _wake.WaitAsync(cancellationToken);
+                foreach (var topic in _pending.Keys.ToList())
+                {
+                    _pending.TryRemove(topic, out _);
+                    await HandleAsync(topic, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task HandleAsync(string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            switch (topic)
+            {
+                case ControllerStore.Topics.Certificates:
+                    materials.Refresh(store, box, acme());
+                    await sessions.RefreshAsync();
+                    break;
+                case ControllerStore.Topics.Desired:
+                    DesiredChanged?.Invoke();
+                    await sessions.RefreshAsync();
+                    break;
+                case ControllerStore.Topics.Nodes:
+                    await sessions.RefreshAsync();
+                    break;
+                case ControllerStore.Topics.Messages:
+                    // An agent may take seconds to acknowledge; other topics do not wait for it.
+                    _ = RelayAsync(cancellationToken);
+                    break;
+                case ControllerStore.Topics.Rollouts:
+                    RolloutsChanged?.Invoke();
+                    break;
+                case StoreWatcher.EventsTopic:
+                    store.SignalEvents();
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ControllerLog.SyncFailed(logger, topic, ex.Message);
+        }
+    }
+
+    private async Task RelayAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sessions.RelayAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ControllerLog.SyncFailed(logger, ControllerStore.Topics.Messages, ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _wake.Dispose();
+}

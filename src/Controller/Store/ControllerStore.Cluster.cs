@@ -1,0 +1,338 @@
+using System.Data.Common;
+using System.Globalization;
+using Hawser.Controller.Store.Engines;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>A lease one controller holds on a job: its name, the holder, and the term that fences its writes.</summary>
+public sealed record StoreLease(string Name, string Holder, long Term);
+
+/// <summary>A write was refused because the lease that allowed it was lost (expired and taken, or released).</summary>
+public sealed class LeaseLostException(StoreLease lease) : Exception($"lease {lease.Name} (term {lease.Term}) is no longer held by {lease.Holder}")
+{
+    /// <summary>The lease that was lost.</summary>
+    public StoreLease Lease { get; } = lease;
+}
+
+/// <summary>A message for an agent whose stream another controller holds, relayed through the store.</summary>
+public sealed record NodeMessageRecord(long Id, string Node, byte[] Body, string State, byte[]? Reply);
+
+/// <summary>What several controllers on one store coordinate through: change topics, leases, web sessions, the CA, relayed messages.</summary>
+public sealed partial class ControllerStore
+{
+    /// <summary>Change topics: what a controller refreshes when another changed it.</summary>
+    public static class Topics
+    {
+        /// <summary>Revisions, node desired revisions, labels and rollout pins: what each agent should run.</summary>
+        public const string Desired = "desired";
+
+        /// <summary>Certificates obtained and the ACME account.</summary>
+        public const string Certificates = "certificates";
+
+        /// <summary>Nodes removed.</summary>
+        public const string Nodes = "nodes";
+
+        /// <summary>Messages for agents on another controller (and their replies).</summary>
+        public const string Messages = "messages";
+
+        /// <summary>Rollouts started, stepped or controlled.</summary>
+        public const string Rollouts = "rollouts";
+    }
+
+    /// <summary>Counts a change of <paramref name="topic"/> inside the caller's transaction and wakes the other controllers when it commits.</summary>
+    private void MarkChanged(DbConnection connection, DbTransaction transaction, string topic)
+    {
+        using var command = connection.Command(transaction, """
+            INSERT INTO store_changes (topic, serial) VALUES (@topic, 1)
+            ON CONFLICT(topic) DO UPDATE SET serial = store_changes.serial + 1
+            """);
+        command.Add("@topic", topic);
+        command.ExecuteNonQuery();
+        Notify(connection, transaction, topic);
+    }
+
+    /// <summary>Wakes the other controllers about <paramref name="topic"/> when the transaction commits, without counting it.</summary>
+    private void Notify(DbConnection connection, DbTransaction? transaction, string topic)
+    {
+        if (_engine.NotifySql is { Length: > 0 } sql)
+        {
+            using var notify = connection.Command(transaction, sql);
+            notify.Add("@topic", topic);
+            notify.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Each topic's change count and the newest event's id: what the polling fallback compares.</summary>
+    public (IReadOnlyDictionary<string, long> Topics, long LastEventId) ReadChangeMarks()
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT topic, serial FROM store_changes");
+        var topics = new Dictionary<string, long>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                topics[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+        command.CommandText = "SELECT COALESCE(MAX(id), 0) FROM events";
+        return (topics, Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Takes the lease <paramref name="name"/> for <paramref name="holder"/> for <paramref name="ttl"/> when it is free or
+    /// expired (on the database's clock), with a term one past the last; null when another holds it.
+    /// </summary>
+    public StoreLease? TryAcquireLease(string name, string holder, TimeSpan ttl)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction, _engine.Render("""
+            INSERT INTO leases (name, holder, term, expires_ms) VALUES (@name, @holder, 1, {now_ms} + @ttl)
+            ON CONFLICT(name) DO UPDATE SET holder = @holder, term = leases.term + 1, expires_ms = {now_ms} + @ttl
+                WHERE leases.expires_ms < {now_ms}
+            RETURNING term
+            """));
+        command.Add("@name", name);
+        command.Add("@holder", holder);
+        command.Add("@ttl", (long)ttl.TotalMilliseconds);
+        var term = command.ExecuteScalar();
+        transaction.Commit();
+        return term is null or DBNull ? null : new StoreLease(name, holder, Convert.ToInt64(term, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Extends a lease still held (same holder and term, not expired) by <paramref name="ttl"/> from now; false when it was lost.</summary>
+    public bool RenewLease(StoreLease lease, TimeSpan ttl)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, _engine.Render(
+            "UPDATE leases SET expires_ms = {now_ms} + @ttl WHERE name = @name AND holder = @holder AND term = @term AND expires_ms >= {now_ms}"));
+        BindLease(command, lease);
+        command.Add("@ttl", (long)ttl.TotalMilliseconds);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>Gives a lease up at once (another controller may take it without waiting for the expiry).</summary>
+    public void ReleaseLease(StoreLease lease)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "UPDATE leases SET expires_ms = 0 WHERE name = @name AND holder = @holder AND term = @term");
+        BindLease(command, lease);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The fence: inside a write's transaction, checks that <paramref name="lease"/> is still held and locks its row
+    /// (where the engine can) so it cannot be taken before the write commits; throws <see cref="LeaseLostException"/> when it is not.
+    /// </summary>
+    private void CheckFence(DbConnection connection, DbTransaction transaction, StoreLease? lease)
+    {
+        if (lease is null)
+        {
+            return;
+        }
+        using var command = connection.Command(transaction, _engine.Render(
+            "SELECT 1 FROM leases WHERE name = @name AND holder = @holder AND term = @term AND expires_ms >= {now_ms}{for_update}"));
+        BindLease(command, lease);
+        if (command.ExecuteScalar() is null)
+        {
+            throw new LeaseLostException(lease);
+        }
+    }
+
+    private static void BindLease(DbCommand command, StoreLease lease)
+    {
+        command.Add("@name", lease.Name);
+        command.Add("@holder", lease.Holder);
+        command.Add("@term", lease.Term);
+    }
+
+    /// <summary>Stores a web session by the hash of its id (the id itself is the bearer secret, kept only by the browser).</summary>
+    public void SaveWebSession(string idSha256, string csrf, string who, DateTimeOffset expires)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction, "DELETE FROM web_sessions WHERE expires_ms < @now");
+        command.Add("@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+        command.CommandText = "INSERT INTO web_sessions (id_sha256, csrf, who, expires_ms) VALUES (@id, @csrf, @who, @expires)";
+        command.Add("@id", idSha256);
+        command.Add("@csrf", csrf);
+        command.Add("@who", who);
+        command.Add("@expires", expires.ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    /// <summary>The live session stored under <paramref name="idSha256"/>: its CSRF token, who, and until when; null when none.</summary>
+    public (string Csrf, string Who, DateTimeOffset Expires)? FindWebSession(string idSha256)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT csrf, who, expires_ms FROM web_sessions WHERE id_sha256 = @id AND expires_ms > @now");
+        command.Add("@id", idSha256);
+        command.Add("@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))) : null;
+    }
+
+    /// <summary>Ends a web session.</summary>
+    public void DeleteWebSession(string idSha256)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "DELETE FROM web_sessions WHERE id_sha256 = @id");
+        command.Add("@id", idSha256);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Publishes the enrollment CA (its key sealed) unless the store already holds one; returns the one the store
+    /// holds afterwards, so every controller of an installation signs with the same CA.
+    /// </summary>
+    public (string CertificatePem, byte[] KeySealed) PublishCa(string certificatePem, byte[] keySealed)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction, "INSERT INTO controller_ca (id, cert_pem, key_sealed) VALUES (1, @cert, @key) ON CONFLICT(id) DO NOTHING");
+        command.Add("@cert", certificatePem);
+        command.Add("@key", keySealed);
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return StoredCa()!.Value;
+    }
+
+    /// <summary>The CA the store holds, or null when none was published.</summary>
+    public (string CertificatePem, byte[] KeySealed)? StoredCa()
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT cert_pem, key_sealed FROM controller_ca WHERE id = 1");
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetString(0), (byte[])reader[1]) : null;
+    }
+
+    /// <summary>Records which controller holds <paramref name="node"/>'s stream (null: none), for messages relayed to it.</summary>
+    public void SetConnectedTo(string node, string? controller, string? onlyIf = null)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, onlyIf is null
+            ? "UPDATE nodes SET connected_to = @controller WHERE name = @node"
+            : "UPDATE nodes SET connected_to = @controller WHERE name = @node AND connected_to = @previous");
+        command.Add("@controller", controller);
+        command.Add("@node", node);
+        if (onlyIf is not null)
+        {
+            command.Add("@previous", onlyIf);
+        }
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The controller holding each of <paramref name="nodes"/>' streams, by node (absent: none).</summary>
+    public IReadOnlyDictionary<string, string> ConnectedTo(IEnumerable<string> nodes)
+    {
+        var wanted = nodes.ToHashSet(StringComparer.Ordinal);
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT name, connected_to FROM nodes WHERE connected_to IS NOT NULL");
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            if (wanted.Contains(reader.GetString(0)))
+            {
+                result[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Queues a message for each node (by the controller <paramref name="origin"/>) and wakes the others; returns the ids by node.</summary>
+    public IReadOnlyDictionary<string, long> EnqueueNodeMessages(string origin, IReadOnlyDictionary<string, byte[]> bodies)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction,
+            "INSERT INTO node_messages (node, origin, body, created_ms, state) VALUES (@node, @origin, @body, @now, 'pending') RETURNING id");
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (node, body) in bodies)
+        {
+            command.Set("@node", node);
+            command.Set("@origin", origin);
+            command.Set("@body", body);
+            command.Set("@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            ids[node] = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+        // Relayed messages are old after a minute whatever became of them.
+        command.Parameters.Clear();
+        command.CommandText = "DELETE FROM node_messages WHERE created_ms < @old";
+        command.Add("@old", DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+        Notify(connection, transaction, Topics.Messages);
+        transaction.Commit();
+        return ids;
+    }
+
+    /// <summary>Claims the pending messages for <paramref name="nodes"/> (this controller's streams): each is handed to one controller only.</summary>
+    public IReadOnlyList<NodeMessageRecord> ClaimNodeMessages(IReadOnlyCollection<string> nodes)
+    {
+        if (nodes.Count == 0)
+        {
+            return [];
+        }
+        var wanted = nodes.ToHashSet(StringComparer.Ordinal);
+        using var connection = OpenConnection();
+        var pending = new List<NodeMessageRecord>();
+        using (var select = connection.Command(null, "SELECT id, node, body FROM node_messages WHERE state = 'pending' ORDER BY id"))
+        using (var reader = select.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                if (wanted.Contains(reader.GetString(1)))
+                {
+                    pending.Add(new NodeMessageRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], "pending", null));
+                }
+            }
+        }
+        var claimed = new List<NodeMessageRecord>();
+        using var claim = connection.Command(null, "UPDATE node_messages SET state = 'sent' WHERE id = @id AND state = 'pending'");
+        foreach (var message in pending)
+        {
+            claim.Set("@id", message.Id);
+            if (claim.ExecuteNonQuery() == 1)
+            {
+                claimed.Add(message with { State = "sent" });
+            }
+        }
+        return claimed;
+    }
+
+    /// <summary>Stores the outcome of a relayed message (<c>done</c> with the agent's reply, or <c>failed</c> with why) and wakes its origin.</summary>
+    public void CompleteNodeMessage(long id, string state, byte[] reply)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.Command(transaction, "UPDATE node_messages SET state = @state, reply = @reply WHERE id = @id");
+        command.Add("@state", state);
+        command.Add("@reply", reply);
+        command.Add("@id", id);
+        command.ExecuteNonQuery();
+        Notify(connection, transaction, Topics.Messages);
+        transaction.Commit();
+    }
+
+    /// <summary>The relayed messages <paramref name="ids"/> as they stand.</summary>
+    public IReadOnlyList<NodeMessageRecord> ReadNodeMessages(IReadOnlyCollection<long> ids)
+    {
+        var wanted = ids.ToHashSet();
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT id, node, body, state, reply FROM node_messages WHERE id >= @min ORDER BY id");
+        command.Add("@min", ids.Count == 0 ? long.MaxValue : ids.Min());
+        using var reader = command.ExecuteReader();
+        var result = new List<NodeMessageRecord>();
+        while (reader.Read())
+        {
+            if (wanted.Contains(reader.GetInt64(0)))
+            {
+                result.Add(new NodeMessageRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], reader.GetString(3), reader.IsDBNull(4) ? null : (byte[])reader[4]));
+            }
+        }
+        return result;
+    }
+}

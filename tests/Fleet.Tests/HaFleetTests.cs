@@ -1,0 +1,296 @@
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Fleet.Tests;
+
+/// <summary>
+/// Several controllers on one real PostgreSQL (Debian's, a cluster of its own per test): any controller
+/// serves everything, single-writer jobs run under leases, and agents move between controllers.
+/// </summary>
+[TestClass]
+public sealed class HaFleetTests
+{
+    private const string Spec = """
+        apiVersion: hawser/v1
+        nodes:
+          web1: {labels: {role: web}}
+          web2: {labels: {role: web}}
+        profiles:
+          web:
+            selector: {role: web}
+            sysctls: {net.ipv4.tcp_keepalive_time: "610"}
+        """;
+
+    /// <summary>Stops every agent, then removes every host's root.</summary>
+    private static async Task StopAllAsync(List<AgentProcess> agents, List<AgentHost> hosts)
+    {
+        foreach (var agent in agents)
+        {
+            await agent.DisposeAsync();
+        }
+        foreach (var host in hosts)
+        {
+            host.Dispose();
+        }
+    }
+
+    /// <summary>Starts an agent for <paramref name="node"/> (own root and /proc/sys directory) enrolled through <paramref name="controller"/>.</summary>
+    private static AgentProcess StartAgent(ControllerProcess controller, string node, string token, List<AgentHost> hosts, params string[] extra)
+    {
+        var host = new AgentHost();
+        hosts.Add(host);
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        RolloutScenario.PrepareHost(node, host);
+        return AgentProcess.Start(host, node, controller.Address, ["--join-token", token, "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"), .. extra]);
+    }
+
+    private static async Task<JsonElement[]> NodesAsync(ControllerCluster cluster, int controller)
+    {
+        var status = await cluster.CtlAsync(controller, "status", "-o", "json");
+        Assert.AreEqual(0, status.ExitCode, status.Output);
+        return [.. JsonDocument.Parse(status.StandardOutput).RootElement.GetProperty("nodes").EnumerateArray()];
+    }
+
+    [TestMethod]
+    public async Task An_apply_through_one_controller_reaches_an_agent_connected_to_another_and_either_shows_it()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2);
+        var hosts = new List<AgentHost>();
+        // The token is made through A and spent through B: enrollment works through any controller.
+        var token = await cluster.TokenAsync(0, 2);
+        await using var onB = StartAgent(cluster[1], "web1", token, hosts);
+        await using var onA = StartAgent(cluster[0], "web2", token, hosts);
+        try
+        {
+            await onB.WaitForAsync("connected to");
+            await onA.WaitForAsync("connected to");
+
+            var path = Path.Join(hosts[0].Root, "spec.yaml");
+            File.WriteAllText(path, Spec);
+            var apply = await cluster.CtlAsync(0, "apply", "-f", path, "-m", "through A");
+            Assert.AreEqual(0, apply.ExitCode, apply.Output + cluster.Diagnostics() + onB.Output);
+            // A's recap waits for web1's report, which B stored.
+            StringAssert.Contains(apply.StandardOutput, "web1 : ok=");
+            Assert.AreEqual("610", hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim(), "the agent on B has A's apply");
+            Assert.AreEqual("610", hosts[1].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+
+            // B shows what A stored, and both nodes as they reported through either controller.
+            var throughB = await NodesAsync(cluster, 1);
+            Assert.IsTrue(throughB.All(n => n.GetProperty("appliedRevision").GetUInt64() == 1), string.Join(",", throughB.Select(n => n.ToString())));
+            var revisions = await cluster.CtlAsync(1, "revisions");
+            StringAssert.Contains(revisions.StandardOutput, "through A");
+            Assert.AreEqual(0, (await cluster.CtlAsync(1, "status", "--check")).ExitCode, "in sync as seen through B");
+        }
+        finally
+        {
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Five agents (the rollout scenario's nodes), each given every controller's URL, enrolled through controller 0.</summary>
+    private static async Task<List<AgentProcess>> StartFleetAsync(ControllerCluster cluster, List<AgentHost> hosts)
+    {
+        var token = await cluster.TokenAsync(0, RolloutScenario.Nodes.Length);
+        var others = cluster.Controllers.Skip(1).SelectMany(c => new[] { "--controller", c!.Address.ToString() }).ToArray();
+        var agents = RolloutScenario.Nodes.Select(node => StartAgent(cluster[0], node, token, hosts, others)).ToList();
+        foreach (var agent in agents)
+        {
+            await agent.WaitForAsync("connected to");
+        }
+        return agents;
+    }
+
+    private static async Task<JsonElement> WaitRolloutAsync(ControllerCluster cluster, int controller, ulong id, Func<JsonElement, bool> done, string what, int seconds = 90)
+    {
+        JsonElement rollout = default;
+        var reached = await Poll.UntilAsync(async () =>
+        {
+            var status = await cluster.CtlAsync(controller, "rollout", "status", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "json");
+            if (status.ExitCode != 0)
+            {
+                return false;
+            }
+            rollout = JsonDocument.Parse(status.StandardOutput).RootElement.Clone();
+            return done(rollout);
+        }, TimeSpan.FromSeconds(seconds));
+        Assert.IsTrue(reached, $"rollout {id}: {what} did not happen; last: {rollout}\n{cluster.Diagnostics()}");
+        return rollout;
+    }
+
+    private static string NodeState(JsonElement rollout, string node) =>
+        rollout.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == node).GetProperty("state").GetString()!;
+
+    private static async Task<ProcessResult> ApplyAsync(ControllerCluster cluster, int controller, AgentHost host, string name, string spec, params string[] extra)
+    {
+        var path = Path.Join(host.Root, name);
+        File.WriteAllText(path, spec);
+        return await cluster.CtlAsync(controller, ["apply", "-f", path, .. extra]);
+    }
+
+    [TestMethod]
+    public async Task The_controller_holding_a_rollouts_lease_is_killed_and_another_finishes_it_moving_each_node_once()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s");
+        var hosts = new List<AgentHost>();
+        var agents = await StartFleetAsync(cluster, hosts);
+        try
+        {
+            Assert.AreEqual(0, (await ApplyAsync(cluster, 0, hosts[0], "v1.yaml", RolloutScenario.V1)).ExitCode);
+            var started = await ApplyAsync(cluster, 1, hosts[0], "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
+            Assert.AreEqual(0, started.ExitCode, started.Output);
+            var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
+            await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
+
+            var holder = await cluster.HolderOfAsync($"rollout:{id}");
+            Assert.IsTrue(holder >= 0, "a controller holds the rollout's lease\n" + cluster.Diagnostics());
+            await cluster.KillAsync(holder);
+            var survivor = 1 - holder;
+
+            var done = await WaitRolloutAsync(cluster, survivor, id, r => r.GetProperty("state").GetString() == "done", "done after its holder was killed");
+            Assert.IsTrue(done.GetProperty("nodes").EnumerateArray().All(n => n.GetProperty("state").GetString() == "healthy"), done.ToString());
+            StringAssert.Contains(string.Join("\n", cluster[survivor].Log), $"lease rollout:{id} taken");
+            foreach (var agent in agents)
+            {
+                var converged = agent.Output.Split('\n').Count(l => l.Contains("] converged revision 2:", StringComparison.Ordinal));
+                Assert.AreEqual(1, converged, $"{agent.Node} applied revision 2 once\n{agent.Output}");
+                Assert.AreEqual("610", hosts[agents.IndexOf(agent)].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+            }
+            // No batch was skipped: the batches were stepped in order, each once.
+            var batches = await cluster.Postgres.ScalarAsync(cluster.Database,
+                $"SELECT string_agg(summary, '|' ORDER BY id) FROM events WHERE kind = 'rollout.batch' AND summary LIKE 'rollout {id}:%'") as string;
+            Assert.IsNotNull(batches, "batch events were stored");
+        }
+        finally
+        {
+            await StopAllAsync(agents, hosts);
+        }
+    }
+
+    private const string CertificateDomain = "www.ha-fleet.test";
+
+    /// <summary>Three web nodes sharing certificate 'www' for the round-robin name, installed as a PEM pair.</summary>
+    private static string CertificateSpec(Uri directory) => $$$"""
+        apiVersion: hawser/v1
+        acme: {directory: "{{{directory}}}", email: ops@example.org, validationPort: {{{PebbleServer.HttpChallengePort}}}}
+        nodes:
+          web1: {labels: {role: web}}
+          web2: {labels: {role: web}}
+          web3: {labels: {role: web}}
+        profiles:
+          web:
+            selector: {role: web}
+            certificates:
+              - name: www
+                domains: [{{{CertificateDomain}}}]
+                install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}]
+        """;
+
+    private static readonly string[] CertificateNodes = ["web1", "web2", "web3"];
+    private static readonly string[] CertificateAddresses = ["127.0.4.61", "127.0.4.62", "127.0.4.63"];
+
+    /// <summary>Three agents answering HTTP-01 on their own addresses, each given both controllers, enrolled through controller <paramref name="first"/> (so they start spread).</summary>
+    private static async Task<List<AgentProcess>> StartCertificateAgentsAsync(ControllerCluster cluster, List<AgentHost> hosts)
+    {
+        var token = await cluster.TokenAsync(0, CertificateNodes.Length);
+        var agents = new List<AgentProcess>();
+        for (var i = 0; i < CertificateNodes.Length; i++)
+        {
+            var host = new AgentHost();
+            hosts.Add(host);
+            host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{CertificateAddresses[i]}:{PebbleServer.HttpChallengePort}\"}}\n");
+            // web1 and web3 start on controller 0, web2 on controller 1: an order's challenge reaches some nodes through the other controller.
+            var (first, second) = i == 1 ? (cluster[1], cluster[0]) : (cluster[0], cluster[1]);
+            agents.Add(AgentProcess.Start(host, CertificateNodes[i], first.Address, "--join-token", token, "--ca-hash", first.CaHash, "--controller", second.Address.ToString()));
+        }
+        foreach (var agent in agents)
+        {
+            await agent.WaitForAsync("connected to");
+        }
+        return agents;
+    }
+
+    /// <summary>Waits until every node has the same certificate installed; returns its serial.</summary>
+    private static async Task<string> WaitForOneCertificateAsync(List<AgentHost> hosts, Func<string> diagnostics)
+    {
+        string[] serials = [];
+        var installed = await Poll.UntilAsync(() =>
+        {
+            serials = [.. hosts.Select(host => File.Exists(host.PathOf("/etc/ssl/hawser/www.crt"))
+                ? System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(host.PathOf("/etc/ssl/hawser/www.crt"))).SerialNumber : "")];
+            return serials.All(s => s.Length > 0) && serials.Distinct().Count() == 1;
+        }, TimeSpan.FromSeconds(90));
+        Assert.IsTrue(installed, $"every node has one certificate: {string.Join(", ", serials)}\n{diagnostics()}");
+        return serials[0];
+    }
+
+    private static async Task<long> IssuedEventsAsync(ControllerCluster cluster) =>
+        (long)(await cluster.Postgres.ScalarAsync(cluster.Database, "SELECT COUNT(*) FROM events WHERE kind = 'certificate.issued'"))!;
+
+    [TestMethod]
+    public async Task The_controller_holding_a_certificates_lease_is_killed_mid_order_and_one_certificate_reaches_every_node()
+    {
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(CertificateDomain, CertificateAddresses);
+        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s", "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer);
+        var hosts = new List<AgentHost>();
+        var agents = await StartCertificateAgentsAsync(cluster, hosts);
+        var ca = pebble.CaProcessId;
+        try
+        {
+            // The CA accepts connections and answers nothing: the order hangs with its lease held.
+            Signals.Freeze(ca);
+            var spec = Path.Join(hosts[0].Root, "spec.yaml");
+            File.WriteAllText(spec, CertificateSpec(pebble.Directory));
+            Assert.AreEqual(0, (await cluster.CtlAsync(0, "apply", "-f", spec, "--no-wait")).ExitCode);
+            var holder = -1;
+            Assert.IsTrue(await Poll.UntilAsync(async () => (holder = await cluster.HolderOfAsync("certificate:www")) >= 0, TimeSpan.FromSeconds(30)),
+                "a controller took the order's lease\n" + cluster.Diagnostics());
+            await cluster.KillAsync(holder);
+            Signals.Thaw(ca);
+
+            await WaitForOneCertificateAsync(hosts, () => cluster.Diagnostics() + string.Concat(agents.Select(a => a.Output)));
+            Assert.AreEqual(1L, await IssuedEventsAsync(cluster), "one certificate was issued");
+            StringAssert.Contains(string.Join("\n", cluster[1 - holder].Log), "lease certificate:www taken");
+        }
+        finally
+        {
+            Signals.Thaw(ca);
+            await StopAllAsync(agents, hosts);
+        }
+    }
+
+    [TestMethod]
+    public async Task Two_controllers_started_at_once_with_a_certificate_due_order_it_once()
+    {
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(CertificateDomain, CertificateAddresses);
+        await pebble.StopCaAsync();
+        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s", "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer);
+        var hosts = new List<AgentHost>();
+        var agents = await StartCertificateAgentsAsync(cluster, hosts);
+        try
+        {
+            // Stored while the CA is down: the order fails and the certificate stays due.
+            var spec = Path.Join(hosts[0].Root, "spec.yaml");
+            File.WriteAllText(spec, CertificateSpec(pebble.Directory));
+            Assert.AreEqual(0, (await cluster.CtlAsync(0, "apply", "-f", spec, "--no-wait")).ExitCode);
+            Assert.IsTrue(await Poll.UntilAsync(async () => (long)(await cluster.Postgres.ScalarAsync(cluster.Database,
+                "SELECT COUNT(*) FROM issued_certificates WHERE last_error IS NOT NULL"))! > 0, TimeSpan.FromSeconds(30)), cluster.Diagnostics());
+            await cluster.StopAsync(0);
+            await cluster.StopAsync(1);
+            await pebble.StartCaAsync();
+
+            // Both check at start, both find it due; the lease lets one order it.
+            await Task.WhenAll(cluster.StartAsync(0), cluster.StartAsync(1));
+            await WaitForOneCertificateAsync(hosts, () => cluster.Diagnostics() + string.Concat(agents.Select(a => a.Output)));
+            Assert.AreEqual(1L, await IssuedEventsAsync(cluster), "ordered once\n" + cluster.Diagnostics());
+        }
+        finally
+        {
+            await StopAllAsync(agents, hosts);
+        }
+    }
+}
