@@ -11,6 +11,9 @@
 # by reaching each node's container over IPv6 from the hub (the provider's router), once with the
 # kernel's proxy entry removed (it fails) and again after the agent put it back.
 #   ./demo.sh          bring the demo up (again: it first removes a previous one)
+#   ./demo.sh --ha     the same with two controllers on one PostgreSQL (Debian's, a cluster of its own in
+#                      /run/hw-demo-pg), agents given both; ends by stopping controller 1 and showing the
+#                      fleet through controller 2, then starting controller 1 again
 #   ./demo.sh down     remove every namespace, process and file the demo made
 # Needs root (network namespaces); re-runs itself with sudo otherwise.
 set -euo pipefail
@@ -29,7 +32,15 @@ agent="$bin/Agent/bin/Release/net10.0/hawser-agent"
 ctl="$bin/Ctl/bin/Release/net10.0/hawserctl"
 log() { printf '==> %s\n' "$*"; }
 
+pg_run=/run/$prefix-pg
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+store_url="postgres://hawser@/hawser?host=$pg_run&port=5432"
+
 down() {
+  if [ -f "$pg_run/data/postmaster.pid" ]; then
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_run/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$pg_run"
   # Containers live in namespaces of their own: remove them through their dockerd, then stop it.
   for i in 1 2 3; do
     run=/run/$prefix-web$i
@@ -66,7 +77,9 @@ if [ "${1:-}" = "down" ]; then
   log "demo removed"
   exit 0
 fi
-[ -n "${1:-}" ] && { echo "usage: ./demo.sh [down]" >&2; exit 2; }
+ha=
+[ "${1:-}" = "--ha" ] && { ha=1; shift; }
+[ -n "${1:-}" ] && { echo "usage: ./demo.sh [--ha | down]" >&2; exit 2; }
 
 scripts/install-deps.sh
 log "dotnet build -c Release"
@@ -136,12 +149,34 @@ if [ -f "$ctl_config" ]; then
   write_config=(--write-ctl-config "$ctl_config")
 fi
 mkdir -p "$(dirname "$ctl_config")"
-"$controller" init --data "$demo/controller" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
-"$controller" run --data "$demo/controller" --listen "$controller_ip:7443" \
-  --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s > "$demo/logs/controller.log" 2>&1 &
-echo $! > "$demo/pids/controller"
-for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller.log" && break; sleep 0.1; done
-grep -q '^ready' "$demo/logs/controller.log" || { echo "error: the controller did not start:" >&2; cat "$demo/logs/controller.log" >&2; exit 1; }
+store=()
+controllers=(--controller "$url")
+if [ -n "$ha" ]; then
+  log "PostgreSQL: Debian's server, a cluster of its own in $pg_run (unix socket only)"
+  [ -n "$pg_bin" ] || { echo "error: PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+  install -d -o postgres -g postgres -m 700 "$pg_run"
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_run/data" -A trust -U hawser -E UTF8 --no-sync >/dev/null
+  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_run/data" -l "$pg_run/postgres.log" -w \
+    -o "-k $pg_run -c listen_addresses= -p 5432" start >/dev/null
+  runuser -u postgres -- "$pg_bin/createdb" -h "$pg_run" -p 5432 -U hawser hawser
+  echo "    store $store_url"
+  store=(--store "$store_url")
+  controllers+=(--controller "https://$controller_ip:7444")
+fi
+"$controller" init --data "$demo/controller" "${store[@]}" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
+start_controller() { # N DATA PORT: start controller N and wait until it serves
+  "$controller" run --data "$2" "${store[@]}" --listen "$controller_ip:$3" \
+    --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s >> "$demo/logs/controller$1.log" 2>&1 &
+  echo $! > "$demo/pids/controller$1"
+  for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller$1.log" && break; sleep 0.1; done
+  grep -q '^ready' "$demo/logs/controller$1.log" || { echo "error: controller $1 did not start:" >&2; cat "$demo/logs/controller$1.log" >&2; exit 1; }
+}
+start_controller 1 "$demo/controller" 7443
+if [ -n "$ha" ]; then
+  log "controller 2 on :7444, joined to the same store: it signs with controller 1's CA (a copy of pki/secrets.key unseals it)"
+  "$controller" init --data "$demo/controller2" "${store[@]}" --secrets-key "$demo/controller/pki/secrets.key" --address "$controller_ip" | sed 's/^/    /'
+  start_controller 2 "$demo/controller2" 7444
+fi
 
 export HAWSER_CONFIG=$ctl_config
 log "hawserctl token create --uses 3"
@@ -211,7 +246,7 @@ for i in 1 2 3; do
   root=$demo/nodes/web$i
   mkdir -p "$root/etc/letsencrypt/live/opam.example.org"
   cp "$demo/fullchain.pem" "$demo/privkey.pem" "$root/etc/letsencrypt/live/opam.example.org/"
-  in_node "web$i" "$agent" run --controller "$url" --node "web$i" \
+  in_node "web$i" "$agent" run "${controllers[@]}" --node "web$i" \
     --join-token "$token" --ca-hash "$ca_hash" --root "$root" --interval 10s > "$demo/logs/web$i.log" 2>&1 &
   echo $! > "$demo/pids/web$i"
 done
@@ -285,6 +320,20 @@ fi
 echo "    ping6 fd68:6177::1:81 from the hub: no answer (nobody answers the router's neighbour solicitation for it);"
 echo "    web1's proxy entries: $(ip -n "$prefix-web1" -6 neigh show proxy | tr '\n' ' ')"
 echo "    add it to web1's ndpProxy.addresses in examples/opam-demo.yaml and apply to reach it"
+if [ -n "$ha" ]; then
+  log "failover: controller 1 stops (it tells its agents to move); the fleet through controller 2"
+  pid=$(cat "$demo/pids/controller1"); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  connected=0
+  for _ in $(seq 1 150); do
+    connected=$("$ctl" --controller "https://$controller_ip:7444" status -o json 2>/dev/null | python3 -c 'import json,sys; print(sum(n["connected"] for n in json.load(sys.stdin)["nodes"]))' || echo 0)
+    [ "$connected" = 3 ] && break
+    sleep 0.2
+  done
+  "$ctl" --controller "https://$controller_ip:7444" status
+  [ "$connected" = 3 ] || { echo "error: not every agent moved to controller 2; logs in $demo/logs" >&2; exit 1; }
+  start_controller 1 "$demo/controller" 7443
+  echo "    controller 1 is back; both serve everything (hawserctl --controller https://$controller_ip:7444 ...)"
+fi
 cat <<EOM
 ==> the demo runs. From this checkout:
       $ctl status            (hawserctl's config: $ctl_config)

@@ -293,4 +293,136 @@ public sealed class HaFleetTests
             await StopAllAsync(agents, hosts);
         }
     }
+
+    /// <summary>How many times <paramref name="agent"/> converged revision <paramref name="revision"/> (each is one move to it).</summary>
+    private static int Converged(AgentProcess agent, int revision) =>
+        agent.Output.Split('\n').Count(l => l.Contains($"] converged revision {revision}:", StringComparison.Ordinal));
+
+    [TestMethod]
+    public async Task A_lease_holder_cut_off_the_database_stops_its_rollout_and_another_controller_takes_it_over()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s");
+        var hosts = new List<AgentHost>();
+        var agents = await StartFleetAsync(cluster, hosts);
+        try
+        {
+            Assert.AreEqual(0, (await ApplyAsync(cluster, 0, hosts[0], "v1.yaml", RolloutScenario.V1)).ExitCode);
+            var started = await ApplyAsync(cluster, 0, hosts[0], "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
+            Assert.AreEqual(0, started.ExitCode, started.Output);
+            var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
+            await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
+            var holder = await cluster.HolderOfAsync($"rollout:{id}");
+            Assert.IsTrue(holder >= 0, cluster.Diagnostics());
+            var other = 1 - holder;
+
+            // pg_terminate_backend on every connection of the holder, which may not log in again: it cannot renew.
+            await cluster.CutOffAsync(holder, cut: true);
+            var done = await WaitRolloutAsync(cluster, other, id, r => r.GetProperty("state").GetString() == "done", "done by the other controller");
+            Assert.IsTrue(done.GetProperty("nodes").EnumerateArray().All(n => n.GetProperty("state").GetString() == "healthy"), done.ToString());
+            Assert.IsTrue(await Poll.UntilAsync(() => string.Join("\n", cluster[holder].Log).Contains($"lease rollout:{id} (term 1) lost", StringComparison.Ordinal), TimeSpan.FromSeconds(30)),
+                "the old holder stopped its job\n" + cluster.Diagnostics());
+            StringAssert.Contains(string.Join("\n", cluster[other].Log), $"lease rollout:{id} taken (term 2)");
+
+            // Back on the database, the old holder changes nothing more: each node moved to revision 2 once.
+            await cluster.CutOffAsync(holder, cut: false);
+            Assert.IsTrue(await Poll.UntilAsync(async () => (await cluster.CtlAsync(holder, "status")).ExitCode == 0, TimeSpan.FromSeconds(30)), cluster.Diagnostics());
+            await cluster[other].WaitForReportsAsync(2);
+            foreach (var agent in agents)
+            {
+                Assert.AreEqual(1, Converged(agent, 2), $"{agent.Node} applied revision 2 once\n{agent.Output}");
+            }
+            var final = await WaitRolloutAsync(cluster, holder, id, r => r.GetProperty("state").GetString() == "done", "still done, as the old holder sees it");
+            Assert.AreEqual(done.GetProperty("batch").GetUInt32(), final.GetProperty("batch").GetUInt32());
+        }
+        finally
+        {
+            await StopAllAsync(agents, hosts);
+        }
+    }
+
+    [TestMethod]
+    public async Task PostgreSQL_restarted_under_load_loses_nothing_and_agents_only_reconnect()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2);
+        var hosts = new List<AgentHost>();
+        var agents = await StartFleetAsync(cluster, hosts);
+        try
+        {
+            Assert.AreEqual(0, (await ApplyAsync(cluster, 0, hosts[0], "v1.yaml", RolloutScenario.V1)).ExitCode);
+            var before = (long)(await cluster.Postgres.ScalarAsync(cluster.Database, "SELECT MAX(id) FROM events"))!;
+
+            // Every agent reports every second; the server goes away in the middle of that and comes back.
+            await cluster.Postgres.StopAsync();
+            await cluster.Postgres.RestartAsync();
+            // Both controllers answer from the store again.
+            foreach (var index in new[] { 0, 1 })
+            {
+                Assert.IsTrue(await Poll.UntilAsync(async () => (await cluster.CtlAsync(index, "status")).ExitCode == 0, TimeSpan.FromSeconds(60)), cluster.Diagnostics());
+            }
+            var apply = await ApplyAsync(cluster, 1, hosts[0], "v2.yaml", RolloutScenario.V2Good, "-m", "after the restart");
+            Assert.AreEqual(0, apply.ExitCode, apply.Output + cluster.Diagnostics());
+            foreach (var host in hosts)
+            {
+                Assert.AreEqual("610", host.ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+            }
+            var revisions = await cluster.CtlAsync(0, "revisions");
+            StringAssert.Contains(revisions.StandardOutput, "after the restart");
+            Assert.AreEqual(1L, await cluster.Postgres.ScalarAsync(cluster.Database, $"SELECT COUNT(*) FROM events WHERE id = {before}"), "what was stored before is still there");
+            foreach (var agent in agents)
+            {
+                // Whatever the agent met was a stream that ended and a reconnect: it never failed a converge or exited.
+                Assert.IsFalse(agent.HasExited, agent.Output);
+                Assert.IsFalse(agent.Output.Contains("] converged revision 2:", StringComparison.Ordinal) && agent.Output.Contains(" fail:", StringComparison.Ordinal), agent.Output);
+            }
+        }
+        finally
+        {
+            await StopAllAsync(agents, hosts);
+        }
+    }
+
+    /// <summary>How many nodes controller <paramref name="index"/> lists as connected (to any live controller), and how many have <paramref name="revision"/> applied.</summary>
+    private static async Task<(int Connected, int Applied)> CountAsync(ControllerCluster cluster, int index, ulong revision = ulong.MaxValue)
+    {
+        using var channel = cluster[index].Channel();
+        var nodes = (await new Hawser.Shared.Protocol.V1.ControlService.ControlServiceClient(channel).ListNodesAsync(new Hawser.Shared.Protocol.V1.ListNodesRequest())).Nodes;
+        return (nodes.Count(n => n.Connected), nodes.Count(n => n.AppliedRevision == revision));
+    }
+
+    [TestMethod]
+    public async Task A_thousand_agents_over_three_controllers_move_to_the_others_when_one_dies_and_none_enrolls_twice()
+    {
+        const int count = 1000;
+        await using var cluster = await ControllerCluster.StartAsync(3, "--lease-ttl", "3s");
+        await using var fleet = await SimulatedAgents.EnrollAsync(cluster, count);
+        fleet.Start();
+        Assert.IsTrue(await Poll.UntilAsync(async () => fleet.ConnectedTo.All(c => c >= 0) && (await CountAsync(cluster, 0)).Connected == count,
+            TimeSpan.FromMinutes(3), TimeSpan.FromSeconds(1)), $"all {count} connected: {(await CountAsync(cluster, 0)).Connected}\n{cluster.Diagnostics()}");
+        var onVictim = fleet.ConnectedTo.Count(c => c == 2);
+        Assert.IsTrue(onVictim > count / 10, $"the shuffled orders spread the agents: {onVictim} on controller 2");
+
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        await cluster.KillAsync(2);
+        Assert.IsTrue(await Poll.UntilAsync(async () => fleet.ConnectedTo.All(c => c is 0 or 1) && (await CountAsync(cluster, 1)).Connected == count,
+            TimeSpan.FromMinutes(3), TimeSpan.FromSeconds(1)), $"every agent reconnected to the others: {(await CountAsync(cluster, 1)).Connected}\n{cluster.Diagnostics()}");
+        Console.WriteLine($"failover: {onVictim} agents of the killed controller reconnected to the other two in {killed.Elapsed.TotalSeconds:0.0} s");
+
+        Assert.AreEqual((long)count, await cluster.Postgres.ScalarAsync(cluster.Database, "SELECT COUNT(*) FROM certificates"), "none enrolled twice");
+        Assert.AreEqual((long)count, await cluster.Postgres.ScalarAsync(cluster.Database, "SELECT COUNT(*) FROM nodes"));
+
+        // An apply through one survivor reaches every agent, on either.
+        var spec = new System.Text.StringBuilder("apiVersion: hawser/v1\nnodes:\n");
+        foreach (var node in fleet.Nodes)
+        {
+            spec.Append("  ").Append(node).Append(": {labels: {role: web}}\n");
+        }
+        spec.Append("profiles:\n  web:\n    selector: {role: web}\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+        using (var admin = cluster[0].Channel())
+        {
+            var applied = await new Hawser.Shared.Protocol.V1.ControlService.ControlServiceClient(admin).ApplySpecAsync(
+                new Hawser.Shared.Protocol.V1.ApplySpecRequest { SpecYaml = spec.ToString(), FileName = "fleet.yaml" });
+            Assert.IsTrue(await Poll.UntilAsync(async () => (await CountAsync(cluster, 1, applied.Revision)).Applied == count, TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1)),
+                $"every agent reported revision {applied.Revision}: {(await CountAsync(cluster, 1, applied.Revision)).Applied}");
+        }
+    }
 }

@@ -27,8 +27,11 @@ public sealed class ControllerCluster : IAsyncDisposable
     /// <summary>The database the controllers share.</summary>
     public string Database { get; }
 
-    /// <summary>The --store URL.</summary>
-    public string Store => Postgres.Url(Database);
+    /// <summary>Controller <paramref name="index"/>'s --store URL: each logs in as its own role (<c>ctlN</c>), so a test can cut one off.</summary>
+    public string StoreFor(int index) => Postgres.Url(Database, Role(index));
+
+    /// <summary>The database role controller <paramref name="index"/> logs in as.</summary>
+    public static string Role(int index) => $"ctl{index}";
 
     /// <summary>The controllers, in start order (an entry is replaced by a restart; null while one is stopped).</summary>
     public List<ControllerProcess?> Controllers { get; } = [];
@@ -48,6 +51,7 @@ public sealed class ControllerCluster : IAsyncDisposable
         {
             for (var i = 0; i < count; i++)
             {
+                await postgres.ScalarAsync("postgres", $"CREATE ROLE {Role(i)} LOGIN SUPERUSER");
                 cluster._data.Add(new TempDirectory());
                 cluster.Listens.Add($"127.0.0.1:{FreePort()}");
                 cluster.Controllers.Add(null);
@@ -66,7 +70,7 @@ public sealed class ControllerCluster : IAsyncDisposable
     public async Task StartAsync(int index)
     {
         var secrets = index == 0 ? null : Path.Join(_data[0].Path, "pki", "secrets.key");
-        Controllers[index] = await ControllerProcess.StartSharedAsync(_data[index].Path, Listens[index], Store, secrets, _extra);
+        Controllers[index] = await ControllerProcess.StartSharedAsync(_data[index].Path, Listens[index], StoreFor(index), secrets, _extra);
     }
 
     /// <summary>Kills controller <paramref name="index"/> with SIGKILL (no goodbye to anyone) and waits for it to be gone.</summary>
@@ -82,6 +86,16 @@ public sealed class ControllerCluster : IAsyncDisposable
     {
         await this[index].DisposeAsync();
         Controllers[index] = null;
+    }
+
+    /// <summary>Cuts controller <paramref name="index"/> off the database (its role may not log in; its sessions are ended with pg_terminate_backend), or lets it back.</summary>
+    public async Task CutOffAsync(int index, bool cut)
+    {
+        await Postgres.ScalarAsync(Database, $"ALTER ROLE {Role(index)} {(cut ? "NOLOGIN" : "LOGIN")}");
+        if (cut)
+        {
+            await Postgres.ScalarAsync(Database, $"SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{Role(index)}'");
+        }
     }
 
     /// <summary>Runs hawserctl against controller <paramref name="index"/>.</summary>

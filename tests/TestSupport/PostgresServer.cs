@@ -74,7 +74,7 @@ public sealed class PostgresServer : IAsyncDisposable
         new NpgsqlConnectionStringBuilder { Host = SocketDirectory, Port = Port, Username = "hawser", Database = database, Pooling = false }.ConnectionString;
 
     /// <summary>The store URL of database <paramref name="database"/> as an operator writes it for --store.</summary>
-    public string Url(string database) => $"postgres://hawser@/{database}?host={Uri.EscapeDataString(SocketDirectory)}&port={Port}";
+    public string Url(string database, string user = "hawser") => $"postgres://{user}@/{database}?host={Uri.EscapeDataString(SocketDirectory)}&port={Port}";
 
     /// <summary>Creates an empty database; returns its name.</summary>
     public async Task<string> CreateDatabaseAsync(string name)

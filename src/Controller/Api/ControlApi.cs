@@ -207,7 +207,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // Nodes this revision changes (connected or not; a node is numbered by the revision that last changed it): what `hawserctl apply` waits for.
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
-        response.PushedNodes.Add(await sessions.PushAsync(states));
+        var pushed = (await sessions.PushAsync(states)).ToList();
+        if (store.Engine.IsShared)
+        {
+            // The controllers holding other nodes' streams push them on the change's notification.
+            var elsewhere = store.ListNodes().Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && response.ChangedNodes.Contains(n.Name)).Select(n => n.Name);
+            pushed = [.. pushed.Concat(elsewhere).Order(StringComparer.Ordinal)];
+        }
+        response.PushedNodes.Add(pushed);
         store.AddEvent(new EventRecord
         {
             Kind = "spec.pushed", Actor = identity.Name, Revision = revision.Number,

@@ -53,6 +53,7 @@ public sealed class StoreWatcher(ControllerStore store, TimeSpan pollInterval, b
                 catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
                 {
                     ControllerLog.StorePollFailed(logger, ex.Message);
+                    DropIdleConnections();
                 }
             }
             while (await timer.WaitForNextTickAsync(cancellationToken));
@@ -61,6 +62,15 @@ public sealed class StoreWatcher(ControllerStore store, TimeSpan pollInterval, b
         {
         }
         await listening;
+    }
+
+    /// <summary>After the store failed: pooled idle connections may be dead (a restarted server); new ones are opened instead.</summary>
+    private void DropIdleConnections()
+    {
+        if (store.Engine is PostgresEngine postgres)
+        {
+            postgres.Source.Clear();
+        }
     }
 
     private void Raise(string topic)
@@ -112,6 +122,9 @@ public sealed class StoreWatcher(ControllerStore store, TimeSpan pollInterval, b
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or TimeoutException)
             {
                 ControllerLog.StoreListenLost(logger, ex.Message, pollInterval.TotalSeconds);
+                // The listening connection is the first to hear of a server restart; the idle pooled ones died with it,
+                // and would each fail the next request made on them.
+                postgres.Source.Clear();
                 try
                 {
                     await Task.Delay(pause, cancellationToken);

@@ -1,0 +1,155 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Hawser.Shared.Pki;
+using Hawser.Shared.Protocol.V1;
+using Hawser.Shared.Transport;
+
+namespace Hawser.TestSupport;
+
+/// <summary>
+/// Many agents in this process, for fleets too large for one process each: every one enrolls once with its own key,
+/// holds one mTLS stream to one controller of a <see cref="ControllerCluster"/>, answers a desired state with an ack and
+/// a report, and when its stream ends moves to the next controller of its own shuffled order after a random pause of
+/// up to a second, as the real agent does.
+/// </summary>
+public sealed class SimulatedAgents : IAsyncDisposable
+{
+    private readonly ControllerCluster _cluster;
+    private readonly X509Certificate2 _ca;
+    private readonly X509Certificate2[] _identities;
+    private readonly int[] _on;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+
+    private SimulatedAgents(ControllerCluster cluster, X509Certificate2 ca, X509Certificate2[] identities)
+    {
+        _cluster = cluster;
+        _ca = ca;
+        _identities = identities;
+        _on = Enumerable.Repeat(-1, identities.Length).ToArray();
+    }
+
+    /// <summary>The node names, in order.</summary>
+    public IReadOnlyList<string> Nodes => [.. Enumerable.Range(0, _identities.Length).Select(Name)];
+
+    /// <summary>Which controller each agent's stream is open to now (-1: none).</summary>
+    public IReadOnlyList<int> ConnectedTo => [.. _on];
+
+    /// <summary>How many times agents enrolled (one each: a reconnect never enrolls again).</summary>
+    public int Enrollments { get; private set; }
+
+    /// <summary>Desired states received, all agents together.</summary>
+    public long DesiredStates => Interlocked.Read(ref _desiredStates);
+
+    private long _desiredStates;
+
+    /// <summary>Enrolls <paramref name="count"/> agents, spread over the running controllers.</summary>
+    public static async Task<SimulatedAgents> EnrollAsync(ControllerCluster cluster, int count)
+    {
+        var token = await cluster.TokenAsync(0, count);
+        var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Join(cluster[0].DataDirectory, "pki", "ca.crt"));
+        var running = Enumerable.Range(0, cluster.Controllers.Count).Where(i => cluster.Controllers[i] is not null).ToArray();
+        var channels = running.Select(i => ControllerChannel.Create(cluster[i].Address, new ControllerChannelOptions { TrustedCa = ca })).ToArray();
+        var identities = new X509Certificate2[count];
+        try
+        {
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
+            {
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                var joined = await new EnrollmentService.EnrollmentServiceClient(channels[i % channels.Length]).JoinAsync(new JoinRequest
+                {
+                    Token = token, NodeName = Name(i), CsrDer = Google.Protobuf.ByteString.CopyFrom(CertificateAuthority.CreateSigningRequest(key, Name(i))),
+                }, cancellationToken: cancellationToken);
+                using var certificate = X509Certificate2.CreateFromPem(joined.CertificatePem).CopyWithPrivateKey(key);
+                identities[i] = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+            });
+        }
+        finally
+        {
+            foreach (var channel in channels)
+            {
+                channel.Dispose();
+            }
+        }
+        return new SimulatedAgents(cluster, ca, identities) { Enrollments = count };
+    }
+
+    /// <summary>Starts every agent's connection loop.</summary>
+    public void Start()
+    {
+        for (var i = 0; i < _identities.Length; i++)
+        {
+            var index = i;
+            _loops.Add(Task.Run(() => RunAsync(index)));
+        }
+    }
+
+    private async Task RunAsync(int index)
+    {
+        var order = Enumerable.Range(0, _cluster.Controllers.Count).ToArray();
+        new Random(index).Shuffle(order);
+        var position = index % order.Length;
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var controller = order[position];
+            position = (position + 1) % order.Length;
+            if (_cluster.Controllers[controller] is not { } target)
+            {
+                continue;
+            }
+            try
+            {
+                using var channel = ControllerChannel.Create(target.Address, new ControllerChannelOptions { TrustedCa = _ca, ClientCertificate = _identities[index] });
+                using var call = new AgentService.AgentServiceClient(channel).Connect(cancellationToken: token);
+                await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(index), AgentVersion = "simulated" } }, token);
+                Volatile.Write(ref _on[index], controller);
+                await foreach (var message in call.ResponseStream.ReadAllAsync(token))
+                {
+                    if (message.BodyCase == ControllerMessage.BodyOneofCase.DesiredState)
+                    {
+                        Interlocked.Increment(ref _desiredStates);
+                        await call.RequestStream.WriteAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } }, token);
+                        var report = new StatusReport { Revision = message.DesiredState.Revision, DesiredStateNew = true };
+                        report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.InSync });
+                        await call.RequestStream.WriteAsync(new AgentMessage { Status = report }, token);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or ObjectDisposedException || ex is OperationCanceledException && !token.IsCancellationRequested)
+            {
+                // The stream ended: move on.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Volatile.Write(ref _on[index], -1);
+            try
+            {
+                await Task.Delay(Random.Shared.Next(0, 1000), token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static string Name(int i) => $"sim{i:D5}";
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_loops);
+        foreach (var identity in _identities)
+        {
+            identity.Dispose();
+        }
+        _ca.Dispose();
+        _stop.Dispose();
+    }
+}
