@@ -116,7 +116,9 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         var process = ExternalProcess.Start("setpriv", AsPostgres(Path.Join(BinDirectory, "postgres"),
             "-D", DataPath, "-k", SocketDirectory, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=300", "-c", "shared_buffers=32MB"));
+            "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=500", "-c", "shared_buffers=32MB",
+            // A statement that waits a second for a lock, or runs that long, is logged: what a test failure shows.
+            "-c", "log_lock_waits=on", "-c", "log_min_duration_statement=1000"));
         _process = process;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);

@@ -46,7 +46,7 @@ public sealed class SimulatedAgents : IAsyncDisposable
     private long _desiredStates;
 
     /// <summary>Enrolls <paramref name="count"/> agents, spread over the running controllers.</summary>
-    public static async Task<SimulatedAgents> EnrollAsync(ControllerCluster cluster, int count)
+    public static async Task<SimulatedAgents> EnrollAsync(ControllerCluster cluster, int count, int parallel = 8)
     {
         var token = await cluster.TokenAsync(0, count);
         var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Join(cluster[0].DataDirectory, "pki", "ca.crt"));
@@ -55,7 +55,7 @@ public sealed class SimulatedAgents : IAsyncDisposable
         var identities = new X509Certificate2[count];
         try
         {
-            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, cancellationToken) =>
             {
                 using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
                 var joined = await new EnrollmentService.EnrollmentServiceClient(channels[i % channels.Length]).JoinAsync(new JoinRequest
@@ -76,19 +76,22 @@ public sealed class SimulatedAgents : IAsyncDisposable
         return new SimulatedAgents(cluster, ca, identities) { Enrollments = count };
     }
 
-    /// <summary>Starts every agent's connection loop.</summary>
-    public void Start()
+    /// <summary>Called with an agent's index and the revision when it receives a desired state (before it answers).</summary>
+    public Action<int, ulong>? DesiredStateReceived { get; set; }
+
+    /// <summary>Starts every agent's connection loop, over <paramref name="controllers"/> (default: all).</summary>
+    public void Start(IReadOnlyList<int>? controllers = null)
     {
         for (var i = 0; i < _identities.Length; i++)
         {
             var index = i;
-            _loops.Add(Task.Run(() => RunAsync(index)));
+            _loops.Add(Task.Run(() => RunAsync(index, controllers)));
         }
     }
 
-    private async Task RunAsync(int index)
+    private async Task RunAsync(int index, IReadOnlyList<int>? controllers)
     {
-        var order = Enumerable.Range(0, _cluster.Controllers.Count).ToArray();
+        var order = controllers?.ToArray() ?? Enumerable.Range(0, _cluster.Controllers.Count).ToArray();
         new Random(index).Shuffle(order);
         var position = index % order.Length;
         var token = _stop.Token;
@@ -111,6 +114,7 @@ public sealed class SimulatedAgents : IAsyncDisposable
                     if (message.BodyCase == ControllerMessage.BodyOneofCase.DesiredState)
                     {
                         Interlocked.Increment(ref _desiredStates);
+                        DesiredStateReceived?.Invoke(index, message.DesiredState.Revision);
                         await call.RequestStream.WriteAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } }, token);
                         var report = new StatusReport { Revision = message.DesiredState.Revision, DesiredStateNew = true };
                         report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.InSync });

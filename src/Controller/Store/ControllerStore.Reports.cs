@@ -18,19 +18,29 @@ public sealed partial class ControllerStore
     public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null)
     {
         var appended = new List<EventRecord>();
-        lock (_reportLock)
+        if (_engine.IsShared)
         {
-            _reportStatements ??= new ReportStatements(OpenConnection());
-            try
+            // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
+            // sees often): one connection under a lock would hold request threads waiting on network round trips.
+            using var statements = new ReportStatements(OpenConnection(), prepare: false);
+            appended.AddRange(statements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
+        }
+        else
+        {
+            lock (_reportLock)
             {
-                appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
-            }
-            catch
-            {
-                // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
-                _reportStatements.Dispose();
-                _reportStatements = null;
-                throw;
+                _reportStatements ??= new ReportStatements(OpenConnection());
+                try
+                {
+                    appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
+                }
+                catch
+                {
+                    // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
+                    _reportStatements.Dispose();
+                    _reportStatements = null;
+                    throw;
+                }
             }
         }
         if (appended.Count > 0)
@@ -54,10 +64,12 @@ public sealed partial class ControllerStore
         private readonly DbConnection _connection;
         private readonly DbCommand _update;
         private readonly DbCommand _insert;
+        private readonly bool _prepare;
 
-        public ReportStatements(DbConnection connection)
+        public ReportStatements(DbConnection connection, bool prepare = true)
         {
             _connection = connection;
+            _prepare = prepare;
             // A newly applied revision starts the drift count again.
             _update = Command("""
                 UPDATE nodes SET
@@ -100,7 +112,10 @@ public sealed partial class ControllerStore
             {
                 command.Add(name, type);
             }
-            command.Prepare();
+            if (_prepare)
+            {
+                command.Prepare();
+            }
             return command;
         }
 

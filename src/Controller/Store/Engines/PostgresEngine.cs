@@ -24,7 +24,13 @@ public sealed partial class PostgresEngine : StoreEngine
     public PostgresEngine(string connectionString, string description)
     {
         var builder = new NpgsqlSlimDataSourceBuilder(connectionString);
-        builder.ConnectionStringBuilder.ApplicationName ??= "hawser-controller";
+        // Each controller's sessions are told apart in pg_stat_activity (and by pg_terminate_backend).
+        builder.ConnectionStringBuilder.ApplicationName ??= $"hawser-controller/{Environment.ProcessId}";
+        // Statements run often (a report's update and event insert) are prepared on each pooled connection.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
         _source = builder.Build();
         Description = description;
         ConnectionString = connectionString;

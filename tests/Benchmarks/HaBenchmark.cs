@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Grpc.Net.Client;
+using Hawser.Shared.Protocol.V1;
+using Hawser.TestSupport;
+
+namespace Hawser.Benchmarks;
+
+/// <summary>
+/// Several controllers on one PostgreSQL (Debian's, a cluster of its own), with agents simulated in this process
+/// (<see cref="SimulatedAgents"/>): the time from an apply through controller A to its arrival at agents connected to
+/// controller B, with NOTIFY and with polling only; how long the agents of a killed controller take to be connected
+/// to the others; and a large fleet over three controllers: all acknowledged after an apply, and PostgreSQL's CPU share.
+/// </summary>
+public static class HaBenchmark
+{
+    /// <summary>Runs the three measures.</summary>
+    public static async Task<int> RunAsync(int agents, int rounds, int failoverAgents, int fleet)
+    {
+        ThreadPool.SetMinThreads(64, 64);
+        await LatencyAsync(agents, rounds, notify: true);
+        await LatencyAsync(agents, rounds, notify: false);
+        await FailoverAsync(failoverAgents);
+        if (fleet > 0)
+        {
+            await FleetAsync(fleet);
+        }
+        return 0;
+    }
+
+    private static async Task LatencyAsync(int agents, int rounds, bool notify)
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2, "--store-notify", notify ? "true" : "false");
+        await using var fleet = await SimulatedAgents.EnrollAsync(cluster, agents);
+        var arrivals = new long[agents];
+        fleet.DesiredStateReceived = (index, _) => Volatile.Write(ref arrivals[index], Stopwatch.GetTimestamp());
+        fleet.Start([1]);
+        await WaitConnectedAsync(cluster, 0, agents);
+        using var admin = cluster[0].Channel();
+        var client = new ControlService.ControlServiceClient(admin);
+        var times = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            Array.Clear(arrivals);
+            var started = Stopwatch.GetTimestamp();
+            var applying = client.ApplySpecAsync(new ApplySpecRequest { SpecYaml = Spec(fleet.Nodes, 600 + round), FileName = "ha.yaml" }).ResponseAsync;
+            while (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null && await Task.WhenAny(applying, Task.Delay(3000)) != applying)
+            {
+                Console.WriteLine(await cluster.Postgres.ScalarAsync(cluster.Database,
+                    "SELECT string_agg(pid || ' ' || application_name || ' ' || state || ' xact ' || COALESCE(now() - xact_start, '0')::text || ' wait ' || COALESCE(wait_event, '-') || ': ' || left(query, 120), E'\n') FROM pg_stat_activity WHERE datname = 'hawser'"));
+            }
+            await applying;
+            var call = (Stopwatch.GetTimestamp() - started) * 1000.0 / Stopwatch.Frequency;
+            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 30;
+            while (arrivals.Any(a => Volatile.Read(ref a) == 0) && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(1);
+            }
+            var round_ = arrivals.Select(a => a == 0 ? double.NaN : (a - started) * 1000.0 / Stopwatch.Frequency).ToArray();
+            if (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: apply call {call:0} ms, arrivals min {round_.Min():0} max {round_.Max():0} over1s {round_.Count(t => t > 1000)}"));
+            }
+            times.AddRange(round_);
+            // Rounds apart, so each starts with every report of the last one in.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+        }
+        if (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null)
+        {
+            Console.WriteLine(cluster.Postgres.Log);
+        }
+        var sorted = times.Order().ToArray();
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"apply_on_A_arrival_on_B wakeups={(notify ? "notify+poll-2s" : "poll-2s-only")} agents={agents} rounds={rounds} " +
+            $"p50_ms={At(0.50):0.0} p99_ms={At(0.99):0.0} max_ms={sorted[^1]:0.0} missing={sorted.Count(double.IsNaN)}"));
+    }
+
+    private static async Task FailoverAsync(int agents)
+    {
+        await using var cluster = await ControllerCluster.StartAsync(3, "--lease-ttl", "3s");
+        await using var fleet = await SimulatedAgents.EnrollAsync(cluster, agents);
+        fleet.Start();
+        await WaitConnectedAsync(cluster, 0, agents);
+        var moving = fleet.ConnectedTo.Count(c => c == 2);
+        var killed = Stopwatch.StartNew();
+        await cluster.KillAsync(2);
+        var allBack = TimeSpan.Zero;
+        while (killed.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            if (fleet.ConnectedTo.All(c => c is 0 or 1))
+            {
+                allBack = killed.Elapsed;
+                break;
+            }
+            await Task.Delay(20);
+        }
+        await WaitConnectedAsync(cluster, 1, agents);
+        var listed = killed.Elapsed;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"failover agents={agents} on_killed_controller={moving} all_streams_open_again_s={allBack.TotalSeconds:0.00} all_listed_connected_by_survivors_s={listed.TotalSeconds:0.00}"));
+    }
+
+    private static async Task FleetAsync(int agents)
+    {
+        await using var cluster = await ControllerCluster.StartAsync(3);
+        var enrolling = Stopwatch.StartNew();
+        await using var fleet = await SimulatedAgents.EnrollAsync(cluster, agents, parallel: 16);
+        var enrolled = enrolling.Elapsed;
+        fleet.Start();
+        await WaitConnectedAsync(cluster, 0, agents, TimeSpan.FromMinutes(10));
+        var cpuBefore = Cpu(cluster);
+        var started = Stopwatch.StartNew();
+        using var admin = cluster[0].Channel();
+        var applied = await new ControlService.ControlServiceClient(admin).ApplySpecAsync(new ApplySpecRequest { SpecYaml = Spec(fleet.Nodes, 700), FileName = "fleet.yaml" });
+        var call = started.Elapsed;
+        while (await AppliedAsync(cluster, 0, applied.Revision) < agents && started.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            await Task.Delay(250);
+        }
+        var all = started.Elapsed;
+        var cpuAfter = Cpu(cluster);
+        var postgres = cpuAfter.Postgres - cpuBefore.Postgres;
+        var controllers = cpuAfter.Controllers - cpuBefore.Controllers;
+        var simulated = cpuAfter.Agents - cpuBefore.Agents;
+        var total = postgres + controllers + simulated;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fleet agents={agents} controllers=3 enroll_s={enrolled.TotalSeconds:0.0} apply_call_ms={call.TotalMilliseconds:0} all_acknowledged_s={all.TotalSeconds:0.00} " +
+            $"cpu_s postgres={postgres:0.00} controllers={controllers:0.00} simulated_agents={simulated:0.00} postgres_share={postgres / total:P0}"));
+    }
+
+    private static string Spec(IReadOnlyList<string> nodes, int keepalive)
+    {
+        var spec = new StringBuilder("apiVersion: hawser/v1\nnodes:\n");
+        foreach (var node in nodes)
+        {
+            spec.Append("  ").Append(node).Append(": {labels: {role: web}}\n");
+        }
+        return spec.Append(CultureInfo.InvariantCulture, $"profiles:\n  web:\n    selector: {{role: web}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"{keepalive}\"}}\n").ToString();
+    }
+
+    private static async Task<IReadOnlyList<Node>> NodesAsync(ControllerCluster cluster, int index)
+    {
+        using var channel = cluster[index].Channel();
+        return (await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest())).Nodes;
+    }
+
+    private static async Task<int> AppliedAsync(ControllerCluster cluster, int index, ulong revision) =>
+        (await NodesAsync(cluster, index)).Count(n => n.AppliedRevision == revision);
+
+    private static async Task WaitConnectedAsync(ControllerCluster cluster, int index, int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
+        while ((await NodesAsync(cluster, index)).Count(n => n.Connected) < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"not all {count} agents connected");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>CPU seconds so far of PostgreSQL (the server and its backends), the controllers, and this process (the simulated agents).</summary>
+    private static (double Postgres, double Controllers, double Agents) Cpu(ControllerCluster cluster)
+    {
+        var postgres = 0.0;
+        foreach (var stat in Directory.EnumerateDirectories("/proc").Select(d => Path.Join(d, "stat")).Where(File.Exists))
+        {
+            try
+            {
+                var fields = File.ReadAllText(stat);
+                var after = fields[(fields.LastIndexOf(')') + 2)..].Split(' ');
+                var pid = int.Parse(Path.GetFileName(Path.GetDirectoryName(stat))!, CultureInfo.InvariantCulture);
+                var parent = int.Parse(after[1], CultureInfo.InvariantCulture);
+                if (pid == cluster.Postgres.ProcessId || parent == cluster.Postgres.ProcessId)
+                {
+                    postgres += Ticks(after);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+        var controllers = cluster.Controllers.OfType<ControllerProcess>().Sum(c => Ticks(File.ReadAllText($"/proc/{c.Pid}/stat") is var text ? text[(text.LastIndexOf(')') + 2)..].Split(' ') : []));
+        return (postgres, controllers, Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds);
+    }
+
+    /// <summary>utime + stime of a /proc/PID/stat line (fields after the command), in seconds.</summary>
+    private static double Ticks(string[] after) =>
+        (long.Parse(after[11], CultureInfo.InvariantCulture) + long.Parse(after[12], CultureInfo.InvariantCulture)) / 100.0;
+}
