@@ -17,8 +17,8 @@ internal sealed class RunCommand : Command
     private readonly Option<string[]> _controller = new("--controller")
     {
         HelpName = "URL",
-        Description = "The controller, https://HOST:PORT. Repeat for several controllers sharing one store: the agent uses one at a time, " +
-            "in an order of its own, and moves to the next when one fails or stops.",
+        Description = "The controller, https://HOST:PORT. Repeat for several controllers sharing one store (a name with several " +
+            "addresses counts once per address): the agent uses one at a time, in an order of its own, and moves to the next when one fails or stops.",
         Required = true,
     };
     private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "This node's name (the spec's node key).", Required = true };

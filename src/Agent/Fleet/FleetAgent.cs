@@ -65,7 +65,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private readonly ControllerList _controllers = new(options.Controllers, Random.Shared);
 
     /// <summary>The controller in use.</summary>
-    private Uri Controller => _controllers.Current;
+    private Uri Controller => _controllers.Current.Url;
+
+    /// <summary>The address to dial for it, when its name has several.</summary>
+    private System.Net.IPAddress? ConnectTo => _controllers.Current.Address;
     private ChallengeAnswerer? _challenges;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
@@ -159,7 +162,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             // arrive in the same instant); a pause that grows only once every controller has failed in a row.
             var wait = _controllers.Fail() ? backoff.Next() : MoveOn();
             var retryIn = Math.Round(wait.TotalSeconds, 1);
-            AgentLog.Reconnecting(log, Controller, retryIn);
+            AgentLog.Reconnecting(log, _controllers.Current, retryIn);
             try
             {
                 await Task.Delay(wait, cancellationToken);
@@ -187,7 +190,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     {
         // First contact trusts nothing: fetch the CA, then check it against the operator's pin.
         X509Certificate2 ca;
-        using (var insecure = ControllerChannel.Create(Controller, new ControllerChannelOptions { ServerCertificateOverride = _ => true }))
+        using (var insecure = ControllerChannel.Create(Controller, new ControllerChannelOptions { ConnectTo = ConnectTo, ServerCertificateOverride = _ => true }))
         {
             var response = await Call(() => new EnrollmentService.EnrollmentServiceClient(insecure).GetCaAsync(new GetCaRequest(), Deadline(cancellationToken)).ResponseAsync);
             ca = X509Certificate2.CreateFromPem(response.CaPem);
@@ -196,7 +199,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             throw new EnrollmentException($"the controller at {Controller} presents CA {CaHash.Of(ca)}, not {options.CaHash}; refusing to enroll with it");
         }
-        using var verified = ControllerChannel.Create(Controller, new ControllerChannelOptions { TrustedCa = ca });
+        using var verified = ControllerChannel.Create(Controller, new ControllerChannelOptions { ConnectTo = ConnectTo, TrustedCa = ca });
         var csr = _identity.NewSigningRequest(options.Node);
         var joined = await Call(() => new EnrollmentService.EnrollmentServiceClient(verified).JoinAsync(
             new JoinRequest { Token = options.JoinToken!, NodeName = options.Node, CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken)).ResponseAsync);
@@ -214,7 +217,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             return;
         }
         using var ca = _identity.LoadCa();
-        using var channel = ControllerChannel.Create(Controller, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = current });
+        using var channel = ControllerChannel.Create(Controller, new ControllerChannelOptions { ConnectTo = ConnectTo, TrustedCa = ca, ClientCertificate = current });
         var csr = _identity.NewSigningRequest(options.Node);
         var renewed = await new EnrollmentService.EnrollmentServiceClient(channel).RenewAsync(
             new RenewRequest { CsrDer = Google.Protobuf.ByteString.CopyFrom(csr) }, Deadline(cancellationToken));
@@ -229,6 +232,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         using var ca = _identity.LoadCa();
         using var channel = ControllerChannel.Create(Controller, new ControllerChannelOptions
         {
+            ConnectTo = ConnectTo,
             TrustedCa = ca,
             ClientCertificate = _identity.LoadCertificate(),
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),
@@ -241,7 +245,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }, cancellationToken);
         _stream = stream.RequestStream;
         _controllers.Succeeded();
-        AgentLog.Connected(log, Controller);
+        AgentLog.Connected(log, _controllers.Current);
         try
         {
             await foreach (var message in stream.ResponseStream.ReadAllAsync(cancellationToken))

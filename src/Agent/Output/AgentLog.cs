@@ -36,7 +36,7 @@ internal static partial class AgentLog
     public static partial void StreamFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "reconnecting to {Controller} in {Seconds} s")]
-    public static partial void Reconnecting(ILogger logger, Uri controller, double seconds);
+    public static partial void Reconnecting(ILogger logger, Fleet.ControllerEndpoint controller, double seconds);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "enrolled as {Node}; certificate valid until {NotAfter}")]
     public static partial void Enrolled(ILogger logger, string node, string notAfter);
@@ -45,7 +45,7 @@ internal static partial class AgentLog
     public static partial void CertificateRenewed(ILogger logger, string notAfter);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "connected to {Controller}")]
-    public static partial void Connected(ILogger logger, Uri controller);
+    public static partial void Connected(ILogger logger, Fleet.ControllerEndpoint controller);
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "desired state: revision {Revision}")]
     public static partial void DesiredState(ILogger logger, ulong revision);

@@ -161,6 +161,11 @@ internal sealed class RunCommand : Command
             using var sessions = new AgentSessions(store, desired, logger);
             if (store.Engine.IsShared)
             {
+                // The store's calls are synchronous; on PostgreSQL each waits on the network and at times on a row lock.
+                // Without spare threads, request threads blocked that way starve the pool, and a transaction whose next
+                // statement waits for a thread holds its row locks for seconds (measured: an apply held up to 30 s).
+                ThreadPool.GetMinThreads(out var workers, out var completion);
+                ThreadPool.SetMinThreads(Math.Max(workers, 256), completion);
                 Console.WriteLine($"shared    as {sessions.ControllerId}; other controllers' changes by {(parse.GetValue(_storeNotify) ? "notification, and " : "")}polling every {parse.GetValue(_storePoll).TotalSeconds:0.###} s");
             }
             using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));

@@ -139,7 +139,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 {
                     store.SetConnectedTo(identity.Name, null, onlyIf: ControllerId);
                 }
-                catch (StoreException)
+                catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
                 {
                     // The store is unreachable (a restart of PostgreSQL); the mark goes stale and relays to it time out.
                 }

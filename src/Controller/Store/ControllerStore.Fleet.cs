@@ -64,7 +64,8 @@ public sealed partial class ControllerStore
         {
             using var unpin = connection.CreateCommand();
             unpin.Transaction = transaction;
-            unpin.CommandText = "UPDATE nodes SET pinned_revision = NULL";
+            // Only rows with a pin: a row lock on every node would wait for (and hold up) every report being written.
+            unpin.CommandText = "UPDATE nodes SET pinned_revision = NULL WHERE pinned_revision IS NOT NULL";
             unpin.ExecuteNonQuery();
         }
         SetPerNode(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number);
@@ -81,7 +82,8 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         // The column is one of this class's constants, never input.
-        command.CommandText = $"UPDATE nodes SET {column} = @value WHERE name = @node";
+        // A row that already holds the value is not written: its lock would wait for that node's report being stored.
+        command.CommandText = $"UPDATE nodes SET {column} = @value WHERE name = @node AND {column} IS DISTINCT FROM @value";
         var node = command.Add("@node", DbType.String);
         var value = command.Add("@value", type);
         foreach (var (name, item) in values)

@@ -43,6 +43,23 @@ public static class ControllerChannel
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             EnableMultipleHttp2Connections = true,
         };
+        if (options.ConnectTo is { } address)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
         if (options.ClientCertificate is { } clientCertificate)
         {
             // offline: the chain is built from what is at hand, never fetched; the controller knows its own CA.

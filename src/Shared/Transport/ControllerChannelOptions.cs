@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Hawser.Shared.Transport;
@@ -34,4 +35,10 @@ public sealed record ControllerChannelOptions
 
     /// <summary>How long to wait for the TCP and TLS connection.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The address to dial instead of resolving the URL's host (one of the addresses a name has); TLS still checks
+    /// the certificate against the URL's host name.
+    /// </summary>
+    public IPAddress? ConnectTo { get; init; }
 }
