@@ -181,7 +181,8 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         await using var lease = TakeLease(name);
         if (store.Engine.IsShared && lease is null)
         {
-            throw new CertificateOrderException($"another controller is ordering certificate '{name}' now; its renewal is under way");
+            // Held by another controller, or by this one's renewer in the background: either way an order is under way.
+            throw new CertificateOrderException($"certificate '{name}' is being ordered now (its lease certificate:{name} is held); wait for that order (hawserctl certs)");
         }
         using var order = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Lost ?? CancellationToken.None);
         var issued = await issuer.IssueAsync(acme, target, progress, order.Token, lease?.Lease);
