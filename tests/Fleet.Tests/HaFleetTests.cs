@@ -130,6 +130,22 @@ public sealed class HaFleetTests
         return await cluster.CtlAsync(controller, ["apply", "-f", path, .. extra]);
     }
 
+    /// <summary>
+    /// Applies revision 1 through controller 0, starts rolling revision 2 out one node a batch through controller
+    /// <paramref name="through"/>, and waits until two batches moved; returns the rollout and the controller holding its lease.
+    /// </summary>
+    private static async Task<(ulong Id, int Holder)> RollOutHalfwayAsync(ControllerCluster cluster, AgentHost host, int through)
+    {
+        Assert.AreEqual(0, (await ApplyAsync(cluster, 0, host, "v1.yaml", RolloutScenario.V1)).ExitCode);
+        var started = await ApplyAsync(cluster, through, host, "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
+        Assert.AreEqual(0, started.ExitCode, started.Output);
+        var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
+        await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
+        var holder = await cluster.HolderOfAsync($"rollout:{id}");
+        Assert.IsTrue(holder >= 0, "a controller holds the rollout's lease\n" + cluster.Diagnostics());
+        return (id, holder);
+    }
+
     [TestMethod]
     public async Task The_controller_holding_a_rollouts_lease_is_killed_and_another_finishes_it_moving_each_node_once()
     {
@@ -138,14 +154,7 @@ public sealed class HaFleetTests
         var agents = await StartFleetAsync(cluster, hosts);
         try
         {
-            Assert.AreEqual(0, (await ApplyAsync(cluster, 0, hosts[0], "v1.yaml", RolloutScenario.V1)).ExitCode);
-            var started = await ApplyAsync(cluster, 1, hosts[0], "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
-            Assert.AreEqual(0, started.ExitCode, started.Output);
-            var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
-            await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
-
-            var holder = await cluster.HolderOfAsync($"rollout:{id}");
-            Assert.IsTrue(holder >= 0, "a controller holds the rollout's lease\n" + cluster.Diagnostics());
+            var (id, holder) = await RollOutHalfwayAsync(cluster, hosts[0], through: 1);
             await cluster.KillAsync(holder);
             var survivor = 1 - holder;
 
@@ -306,13 +315,7 @@ public sealed class HaFleetTests
         var agents = await StartFleetAsync(cluster, hosts);
         try
         {
-            Assert.AreEqual(0, (await ApplyAsync(cluster, 0, hosts[0], "v1.yaml", RolloutScenario.V1)).ExitCode);
-            var started = await ApplyAsync(cluster, 0, hosts[0], "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
-            Assert.AreEqual(0, started.ExitCode, started.Output);
-            var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
-            await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
-            var holder = await cluster.HolderOfAsync($"rollout:{id}");
-            Assert.IsTrue(holder >= 0, cluster.Diagnostics());
+            var (id, holder) = await RollOutHalfwayAsync(cluster, hosts[0], through: 0);
             var other = 1 - holder;
 
             // pg_terminate_backend on every connection of the holder, which may not log in again: it cannot renew.

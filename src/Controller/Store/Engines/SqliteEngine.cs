@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 
 namespace Hawser.Controller.Store.Engines;
@@ -10,7 +9,7 @@ namespace Hawser.Controller.Store.Engines;
 /// engine holds an exclusive lock file beside it for as long as it is open, so a second controller on the
 /// same directory is refused rather than sharing the file.
 /// </summary>
-public sealed partial class SqliteEngine : StoreEngine
+public sealed class SqliteEngine : StoreEngine
 {
     /// <summary>The database file's name inside the data directory.</summary>
     public const string DatabaseFileName = "controller.db";
@@ -108,13 +107,17 @@ public sealed partial class SqliteEngine : StoreEngine
     }
 
     /// <inheritdoc/>
-    public override string Render(string sql) => UnixMs().Replace(sql
-            .Replace("{now_ms}", "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)", StringComparison.Ordinal)
-            .Replace("{for_update}", "", StringComparison.Ordinal)
-            .Replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)
-            .Replace("{int}", "INTEGER", StringComparison.Ordinal)
-            .Replace("{blob}", "BLOB", StringComparison.Ordinal),
-        match => $"CAST((julianday({match.Groups[1].Value}) - 2440587.5) * 86400000 AS INTEGER)");
+    protected override IReadOnlyList<(string Placeholder, string Spelling)> Placeholders { get; } =
+    [
+        ("{now_ms}", "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"),
+        ("{for_update}", ""),
+        ("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+        ("{int}", "INTEGER"),
+        ("{blob}", "BLOB"),
+    ];
+
+    /// <inheritdoc/>
+    protected override string UnixMs(string column) => $"CAST((julianday({column}) - 2440587.5) * 86400000 AS INTEGER)";
 
     /// <inheritdoc/>
     public override string NotifySql => "";
@@ -232,6 +235,4 @@ public sealed partial class SqliteEngine : StoreEngine
         }
     }
 
-    [GeneratedRegex(@"\{unix_ms:([a-z_]+)\}")]
-    private static partial Regex UnixMs();
 }

@@ -8,7 +8,7 @@ namespace Hawser.Controller.Store.Engines;
 /// spells differently, where the schema version is kept, and how a writer numbers rows safely.
 /// Everything else (every query, every migration step) is written once in SQL both engines read.
 /// </summary>
-public abstract class StoreEngine : IDisposable
+public abstract partial class StoreEngine : IDisposable
 {
     /// <summary>The engine's name as the --store option and the migrate command spell it: <c>sqlite</c> or <c>postgres</c>.</summary>
     public abstract string Name { get; }
@@ -26,7 +26,23 @@ public abstract class StoreEngine : IDisposable
     /// A migration step or query with the engine's spelling of the placeholders: <c>{int}</c>, <c>{blob}</c>, <c>{id}</c>,
     /// <c>{unix_ms:COLUMN}</c>, <c>{now_ms}</c> (the database's clock, Unix milliseconds) and <c>{for_update}</c> (a row lock where the engine has one).
     /// </summary>
-    public abstract string Render(string sql);
+    public string Render(string sql)
+    {
+        foreach (var (placeholder, spelling) in Placeholders)
+        {
+            sql = sql.Replace(placeholder, spelling, StringComparison.Ordinal);
+        }
+        return UnixMsPlaceholder().Replace(sql, match => UnixMs(match.Groups[1].Value));
+    }
+
+    /// <summary>The engine's spelling of each fixed placeholder (<c>{int}</c>, <c>{blob}</c>, <c>{id}</c>, <c>{now_ms}</c>, <c>{for_update}</c>).</summary>
+    protected abstract IReadOnlyList<(string Placeholder, string Spelling)> Placeholders { get; }
+
+    /// <summary>The expression that turns an ISO time in <paramref name="column"/> into Unix milliseconds.</summary>
+    protected abstract string UnixMs(string column);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{unix_ms:([a-z_]+)\}")]
+    private static partial System.Text.RegularExpressions.Regex UnixMsPlaceholder();
 
     /// <summary>The statement that wakes the other controllers with <c>@topic</c> when the transaction commits; empty when none share the store.</summary>
     public abstract string NotifySql { get; }
