@@ -51,26 +51,24 @@ public static class HaBenchmark
             Array.Clear(arrivals);
             var started = Stopwatch.GetTimestamp();
             var applying = client.ApplySpecAsync(new ApplySpecRequest { SpecYaml = Spec(fleet.Nodes, 600 + round), FileName = "ha.yaml" }).ResponseAsync;
-            while (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null && await Task.WhenAny(applying, Task.Delay(3000)) != applying)
+            // With HA_BENCH_VERBOSE, an apply that takes long shows what the database sessions are doing meanwhile.
+            while (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null && await Task.WhenAny(applying, Task.Delay(SessionsShownEvery)) != applying)
             {
                 Console.WriteLine(await cluster.Postgres.ScalarAsync(cluster.Database,
                     "SELECT string_agg(pid || ' ' || application_name || ' ' || state || ' xact ' || COALESCE(now() - xact_start, '0')::text || ' wait ' || COALESCE(wait_event, '-') || ': ' || left(query, 120), E'\n') FROM pg_stat_activity WHERE datname = 'hawser'"));
             }
-            await applying;
+            var revision = (await applying).Revision;
             var call = (Stopwatch.GetTimestamp() - started) * 1000.0 / Stopwatch.Frequency;
-            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 30;
-            while (arrivals.Any(a => Volatile.Read(ref a) == 0) && Stopwatch.GetTimestamp() < deadline)
-            {
-                await Task.Delay(1);
-            }
+            // Each arrival is stamped by the agent as it happens; the poll only says when all are in.
+            await Poll.UntilAsync(() => arrivals.All(a => a != 0), TimeSpan.FromSeconds(30));
             var round_ = arrivals.Select(a => a == 0 ? double.NaN : (a - started) * 1000.0 / Stopwatch.Frequency).ToArray();
             if (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: apply call {call:0} ms, arrivals min {round_.Min():0} max {round_.Max():0} over1s {round_.Count(t => t > 1000)}"));
             }
             times.AddRange(round_);
-            // Rounds apart, so each starts with every report of the last one in.
-            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            // The next round starts once every report of this one is stored.
+            await Poll.UntilAsync(async () => await CountAsync(cluster, $"applied_revision = {revision}") == agents, TimeSpan.FromSeconds(30));
         }
         if (Environment.GetEnvironmentVariable("HA_BENCH_VERBOSE") is not null)
         {
@@ -92,16 +90,9 @@ public static class HaBenchmark
         var moving = fleet.ConnectedTo.Count(c => c == 2);
         var killed = Stopwatch.StartNew();
         await cluster.KillAsync(2);
-        var allBack = TimeSpan.Zero;
-        while (killed.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            if (fleet.ConnectedTo.All(c => c is 0 or 1))
-            {
-                allBack = killed.Elapsed;
-                break;
-            }
-            await Task.Delay(20);
-        }
+        // Checked every 20 ms: the figure is this moment, so the check must be finer than the tenths it is read in.
+        await Poll.UntilAsync(() => fleet.ConnectedTo.All(c => c is 0 or 1), TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(20));
+        var allBack = killed.Elapsed;
         await WaitConnectedAsync(cluster, 1, agents);
         var listed = killed.Elapsed;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -116,20 +107,13 @@ public static class HaBenchmark
         var enrolled = enrolling.Elapsed;
         fleet.Start();
         // Counted in the database: a ListNodes answer for 10,000 nodes is larger than a gRPC message may be.
-        var connectDeadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
-        while (await CountAsync(cluster, "connected_to IS NOT NULL") < agents && DateTime.UtcNow < connectDeadline)
-        {
-            await Task.Delay(1000);
-        }
+        await Poll.UntilAsync(async () => await CountAsync(cluster, "connected_to IS NOT NULL") == agents, TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(1));
         var cpuBefore = Cpu(cluster);
         var started = Stopwatch.StartNew();
         using var admin = cluster[0].Channel();
         var applied = await new ControlService.ControlServiceClient(admin).ApplySpecAsync(new ApplySpecRequest { SpecYaml = Spec(fleet.Nodes, 700), FileName = "fleet.yaml" });
         var call = started.Elapsed;
-        while (await CountAsync(cluster, $"applied_revision = {applied.Revision}") < agents && started.Elapsed < TimeSpan.FromMinutes(10))
-        {
-            await Task.Delay(250);
-        }
+        await Poll.UntilAsync(async () => await CountAsync(cluster, $"applied_revision = {applied.Revision}") == agents, TimeSpan.FromMinutes(10));
         var all = started.Elapsed;
         var cpuAfter = Cpu(cluster);
         var postgres = cpuAfter.Postgres - cpuBefore.Postgres;
@@ -151,36 +135,31 @@ public static class HaBenchmark
         return spec.Append(CultureInfo.InvariantCulture, $"profiles:\n  web:\n    selector: {{role: web}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"{keepalive}\"}}\n").ToString();
     }
 
-    private static async Task<IReadOnlyList<Node>> NodesAsync(ControllerCluster cluster, int index)
-    {
-        // A controller busy with thousands of handshakes may not take the admin's connection at once: ask again.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                using var channel = cluster[index].Channel();
-                return (await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest())).Nodes;
-            }
-            catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded && attempt < 30)
-            {
-                await Task.Delay(1000);
-            }
-        }
-    }
+    /// <summary>How often, with HA_BENCH_VERBOSE, a slow apply shows the database's sessions.</summary>
+    private static readonly TimeSpan SessionsShownEvery = TimeSpan.FromSeconds(3);
 
     private static async Task<long> CountAsync(ControllerCluster cluster, string where) =>
         (long)(await cluster.Postgres.ScalarAsync(cluster.Database, $"SELECT COUNT(*) FROM nodes WHERE {where}"))!;
 
-    private static async Task WaitConnectedAsync(ControllerCluster cluster, int index, int count, TimeSpan? timeout = null)
+    /// <summary>Waits until controller <paramref name="index"/> lists <paramref name="count"/> nodes as connected.</summary>
+    private static async Task WaitConnectedAsync(ControllerCluster cluster, int index, int count)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(3));
-        while ((await NodesAsync(cluster, index)).Count(n => n.Connected) < count)
+        var connected = await Poll.UntilAsync(async () =>
         {
-            if (DateTime.UtcNow > deadline)
+            try
             {
-                throw new TimeoutException($"not all {count} agents connected");
+                using var channel = cluster[index].Channel();
+                return (await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.Connected) == count;
             }
-            await Task.Delay(100);
+            catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded)
+            {
+                // A controller busy with thousands of handshakes may not take the admin's connection at once.
+                return false;
+            }
+        }, TimeSpan.FromMinutes(3));
+        if (!connected)
+        {
+            throw new TimeoutException($"not all {count} agents connected");
         }
     }
 
