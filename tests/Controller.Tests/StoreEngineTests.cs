@@ -61,7 +61,7 @@ public sealed class StoreEngineTests
                 FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
             });
             store.RecordHello("web1", "1.1", [4, 5], 1);
-            store.RecordReport("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }]);
+            store.RecordReport("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
             store.RecordReport("web1", 2, [8], driftCorrected: true);
             store.RecordReport("web1", 2, [7], driftCorrected: true);
         }
@@ -75,6 +75,7 @@ public sealed class StoreEngineTests
         Assert.AreEqual("1.1", node.AgentVersion);
         CollectionAssert.AreEqual(new byte[] { 4, 5 }, node.Facts);
         CollectionAssert.AreEqual(new byte[] { 7 }, node.LastReport);
+        CollectionAssert.AreEqual(new byte[] { 9, 9 }, node.OutcomeReport, "later reports that are not the revision's converge leave its outcome");
         Assert.AreEqual(2UL, node.AppliedRevision);
         Assert.AreEqual(2, node.DriftCorrected);
         Assert.AreEqual("web", node.Labels["role"]);

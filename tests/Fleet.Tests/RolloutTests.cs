@@ -21,8 +21,12 @@ public sealed class RolloutTests
         return JsonDocument.Parse(apply.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
     }
 
-    private static string NodeState(JsonElement rollout, string node) =>
-        rollout.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == node).GetProperty("state").GetString()!;
+    private static string NodeState(JsonElement rollout, string node) => RolloutNode(rollout, node).GetProperty("state").GetString()!;
+
+    private static string NodeDetail(JsonElement rollout, string node) => RolloutNode(rollout, node).GetProperty("detail").GetString()!;
+
+    private static JsonElement RolloutNode(JsonElement rollout, string node) =>
+        rollout.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == node);
 
     /// <summary>How many converges of revision 2 with a failure <paramref name="agent"/> has logged (each one is a report).</summary>
     private static int Reports(AgentProcess agent) =>
@@ -112,6 +116,9 @@ public sealed class RolloutTests
         Assert.AreEqual(1, watched.ExitCode, watched.Output + fleet.Diagnostics());
         StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web4 : ok=0 changed=0 failed=1 unreachable=0\n    sysctl:net.ipv4.tcp_fin_timeout"));
         StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web5 : ok=\d+ changed=\d+ failed=0 unreachable=0\n"));
+        // web1 moved in the first batch and has reported in-sync drift checks since (every second while the rollout
+        // waited): its line is still what revision 2 changed there.
+        StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web1 : ok=\d+ changed=[1-9]\d* failed=0 unreachable=0\n"));
         var done = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "done", "done");
         Assert.AreEqual("healthy", NodeState(done, "web5"));
         Assert.AreEqual("failed", NodeState(done, "web4"), "the failure stays on record");
@@ -164,20 +171,22 @@ public sealed class RolloutTests
         Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1)).ExitCode);
         await fleet.WaitAppliedAsync(1);
         var port = FreePort();
-        // Each node's service answers on its address: web3's is unhealthy.
-        var services = Nodes.Select((n, i) => HttpStatusServer.Start(new IPEndPoint(IPAddress.Parse($"127.0.6.{i + 1}"), port), n == "web3" ? 503 : 200)).ToList();
+        // Each node's service answers on its address: web3's is unhealthy, web4's never answers.
+        var services = Nodes.Select((n, i) => new IPEndPoint(IPAddress.Parse($"127.0.6.{i + 1}"), port))
+            .Select<IPEndPoint, IDisposable>((endpoint, i) => Nodes[i] == "web4" ? new SilentServer(endpoint) : HttpStatusServer.Start(endpoint, Nodes[i] == "web3" ? 503 : 200)).ToList();
         try
         {
             var id = RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "2", "--check", $"http://{{address}}:{port}/health",
-                "--hold", "1s", "--gate-timeout", "4s", "-o", "json"));
+                "--hold", "1s", "--check-timeout", "1s", "--gate-timeout", "4s", "-o", "json"));
 
             var paused = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "paused", "stopped by the check");
 
             Assert.AreEqual("healthy", NodeState(paused, "web1"), "web1's check passed and held");
             Assert.AreEqual("failed", NodeState(paused, "web3"));
             StringAssert.Contains(paused.GetProperty("reason").GetString(), $"web3: check http://127.0.6.3:{port}/health: HTTP 503, expected (2|3)[0-9][0-9]");
+            StringAssert.Contains(NodeDetail(paused, "web4"), $"check http://127.0.6.4:{port}/health: no answer within 1s", "the check's own timeout");
             Assert.AreEqual("pending", NodeState(paused, "web5"), "no batch after the failing one moved");
-            Assert.IsGreaterThan(0, services[0].Requests, "the check asked web1's service");
+            Assert.IsGreaterThan(0, ((HttpStatusServer)services[0]).Requests, "the check asked web1's service");
         }
         finally
         {
@@ -229,14 +238,14 @@ public sealed class RolloutTests
         await fleet.WaitAppliedAsync(1);
         var port = FreePort();
         using var service = new SilentServer(new IPEndPoint(IPAddress.Parse("127.0.6.9"), port));
-        var id = RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "2", "--check", $"http://127.0.6.9:{port}/health", "-o", "json"));
+        var id = RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "2", "--check", $"http://127.0.6.9:{port}/health", "--check-timeout", "10m", "-o", "json"));
         await service.RequestArrived.WaitAsync(TimeSpan.FromSeconds(60));
 
         var paused = await fleet.CtlAsync("rollout", "pause", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var checkStillWaiting = !service.ClientGaveUp.IsCompleted;
 
         Assert.AreEqual(0, paused.ExitCode, paused.Output);
-        Assert.IsTrue(checkStillWaiting, "the pause waited for the HTTP check to give up");
+        Assert.IsTrue(checkStillWaiting, "the pause waited for the HTTP check (10 minutes) to give up");
         var rollout = await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "paused", "paused");
         Assert.AreEqual("paused by the operator", rollout.GetProperty("reason").GetString());
     }

@@ -308,6 +308,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             node.LastReportRevision = report.Revision;
             node.InstalledCertificates.Add(report.InstalledCertificates);
         }
+        if (record.OutcomeReport is not null)
+        {
+            var outcome = StatusReport.Parser.ParseFrom(record.OutcomeReport);
+            node.OutcomeRevision = outcome.Revision;
+            node.OutcomeResources.Add(outcome.Resources);
+        }
         return node;
     }
 }

@@ -29,9 +29,10 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     private readonly SemaphoreSlim _step = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private volatile bool _idle;
+    // Each check sets its own request timeout; connecting is bounded as well, for an address that drops packets.
     private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(3) })
     {
-        Timeout = TimeSpan.FromSeconds(5),
+        Timeout = Timeout.InfiniteTimeSpan,
     };
 
     /// <summary>Called after every change of a rollout (for live views).</summary>
@@ -487,9 +488,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             var url = check.Url.Replace("{node}", node.Name, StringComparison.Ordinal)
                 .Replace("{address}", node.Labels.GetValueOrDefault("address") ?? "", StringComparison.Ordinal);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(check.Timeout);
             try
             {
-                using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                using var response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (!check.Expect.IsMatch(status))
                 {
@@ -500,9 +503,9 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             {
                 return $"check {url}: {ex.InnerException?.Message ?? ex.Message}";
             }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return $"check {url}: no answer within {_http.Timeout.TotalSeconds:0} s";
+                return $"check {url}: no answer within {Shared.Cli.Durations.Format(check.Timeout)}";
             }
         }
         return null;

@@ -13,13 +13,17 @@ public sealed class RolloutException(string message) : Exception(message);
 /// <param name="ExpectStatus">The status expectation as written (defaulted).</param>
 /// <param name="Expect">The expectation compiled, anchored to the whole status code.</param>
 /// <param name="Hold">How long it must keep passing.</param>
-public sealed record PlannedCheck(string Url, string ExpectStatus, Regex Expect, TimeSpan Hold);
+/// <param name="Timeout">How long one request may take before the check fails.</param>
+public sealed record PlannedCheck(string Url, string ExpectStatus, Regex Expect, TimeSpan Hold, TimeSpan Timeout);
 
 /// <summary>Rollout options checked and made concrete: the selector, sizes, policy and checks.</summary>
 public sealed record RolloutPlan
 {
     /// <summary>The default status expectation of an HTTP check, as HAProxy's <c>http-check expect rstatus (2|3)[0-9][0-9]</c>.</summary>
     public const string DefaultExpectStatus = "(2|3)[0-9][0-9]";
+
+    /// <summary>How long one check request may take when the check does not say.</summary>
+    public static readonly TimeSpan DefaultCheckTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Labels a node must have.</summary>
     public required IReadOnlyDictionary<string, string> Selector { get; init; }
@@ -77,10 +81,15 @@ public sealed record RolloutPlan
                 errors.Add($"check #{i + 1}: '{check.Url}' is not an http:// or https:// URL template ({{node}}, {{address}})");
             }
             var expectStatus = check.ExpectStatus.Length == 0 ? DefaultExpectStatus : check.ExpectStatus;
+            var requestTimeout = check.Timeout?.ToTimeSpan() ?? DefaultCheckTimeout;
+            if (requestTimeout <= TimeSpan.Zero)
+            {
+                errors.Add($"check #{i + 1}: timeout must be positive");
+            }
             try
             {
                 checks.Add(new PlannedCheck(check.Url, expectStatus, new Regex($"^(?:{expectStatus})$", RegexOptions.None, TimeSpan.FromSeconds(1)),
-                    check.Hold?.ToTimeSpan() ?? TimeSpan.Zero));
+                    check.Hold?.ToTimeSpan() ?? TimeSpan.Zero, requestTimeout));
             }
             catch (ArgumentException ex)
             {

@@ -387,7 +387,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
         var previous = before.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var events = ReportEvents.Of(node, previous, report, drift);
-        store.RecordReport(node, applied, report.ToByteArray(), drift, events);
+        // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
+        var outcomeRevision = before.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0;
+        var isOutcome = report.DesiredStateNew || outcomeRevision != report.Revision;
+        store.RecordReport(node, applied, report.ToByteArray(), drift, events, isOutcome);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";

@@ -14,8 +14,11 @@ public sealed partial class ControllerStore
     private readonly Lock _reportLock = new();
     private ReportStatements? _reportStatements;
 
-    /// <summary>Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes.</summary>
-    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null)
+    /// <summary>
+    /// Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes;
+    /// <paramref name="isOutcome"/> marks the converge of the revision the node was last sent, kept as what that revision did.
+    /// </summary>
+    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null, bool isOutcome = false)
     {
         var appended = new List<EventRecord>();
         if (_engine.IsShared)
@@ -23,7 +26,7 @@ public sealed partial class ControllerStore
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
             // sees often): one connection under a lock would hold request threads waiting on network round trips.
             using var statements = new ReportStatements(OpenConnection(), prepare: false);
-            appended.AddRange(statements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
+            appended.AddRange(statements.Write(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow)));
         }
         else
         {
@@ -32,7 +35,7 @@ public sealed partial class ControllerStore
                 _reportStatements ??= new ReportStatements(OpenConnection());
                 try
                 {
-                    appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, events ?? [], Time(DateTimeOffset.UtcNow)));
+                    appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow)));
                 }
                 catch
                 {
@@ -74,14 +77,16 @@ public sealed partial class ControllerStore
             _update = Command("""
                 UPDATE nodes SET
                     drift_corrected = CASE WHEN applied_revision <> @applied THEN 0 ELSE drift_corrected END + @drift,
-                    applied_revision = @applied, last_report = @report, last_report_at = @now, last_seen = @now
+                    applied_revision = @applied, last_report = @report, last_report_at = @now, last_seen = @now,
+                    outcome_report = CASE WHEN @outcome THEN @report ELSE outcome_report END
                 WHERE name = @node
-                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.String), ("@drift", DbType.Int64));
+                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.String), ("@drift", DbType.Int64),
+                ("@outcome", DbType.Boolean));
             _insert = Command(InsertEventSql, ("@at", DbType.Int64), ("@kind", DbType.String), ("@actor", DbType.String), ("@node", DbType.String),
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
 
-        public List<EventRecord> Write(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord> events, string now)
+        public List<EventRecord> Write(string node, ulong appliedRevision, byte[] report, bool driftCorrected, bool isOutcome, IReadOnlyList<EventRecord> events, string now)
         {
             using var transaction = _connection.BeginTransaction();
             _update.Transaction = transaction;
@@ -90,6 +95,7 @@ public sealed partial class ControllerStore
             _update.Parameters["@report"].Value = report;
             _update.Parameters["@now"].Value = now;
             _update.Parameters["@drift"].Value = driftCorrected ? 1L : 0L;
+            _update.Parameters["@outcome"].Value = isOutcome;
             _update.ExecuteNonQuery();
             var appended = new List<EventRecord>(events.Count);
             _insert.Transaction = transaction;

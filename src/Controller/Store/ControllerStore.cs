@@ -244,7 +244,8 @@ public sealed partial class ControllerStore : IDisposable
     /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
     private string SelectNodes => _selectNodes ??= _engine.Render($$"""
         SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at, pinned_revision,
-            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END
+            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END,
+            outcome_report
         FROM nodes
         """);
 
@@ -274,6 +275,7 @@ public sealed partial class ControllerStore : IDisposable
                 LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
                 PinnedRevision = reader.IsDBNull(11) ? null : (ulong)reader.GetInt64(11),
                 ConnectedTo = reader.IsDBNull(12) ? null : reader.GetString(12),
+                OutcomeReport = reader.IsDBNull(13) ? null : (byte[])reader[13],
             });
         }
         return nodes;

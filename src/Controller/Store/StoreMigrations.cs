@@ -157,6 +157,11 @@ internal static class StoreMigrations
         );
         CREATE INDEX node_messages_pending ON node_messages(state, node);
         """,
+        // 7: the report of each node's converge of the revision it was last sent, kept apart from the latest
+        // report so a recap says what the revision did even after a drift check reported since.
+        """
+        ALTER TABLE nodes ADD COLUMN outcome_report {blob};
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

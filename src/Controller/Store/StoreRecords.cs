@@ -30,6 +30,9 @@ public sealed record NodeRecord
     /// <summary>Serialized last <c>hawser.v1.StatusReport</c>, or null.</summary>
     public byte[]? LastReport { get; init; }
 
+    /// <summary>Serialized <c>hawser.v1.StatusReport</c> of the node's converge of the revision it was last sent (what that revision did), or null.</summary>
+    public byte[]? OutcomeReport { get; init; }
+
     /// <summary>Drift corrections reported since the desired revision was applied.</summary>
     public int DriftCorrected { get; init; }
 

@@ -390,10 +390,15 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         };
         if (request.Check is { Length: > 0 } check)
         {
-            options.Checks.Add(new HttpCheck
+            var httpCheck = new HttpCheck
             {
                 Url = check, ExpectStatus = request.ExpectStatus ?? "", Hold = Duration.FromTimeSpan(WebDuration(request.Hold, "hold") ?? TimeSpan.Zero),
-            });
+            };
+            if (WebDuration(request.CheckTimeout, "check timeout") is { } checkTimeout)
+            {
+                httpCheck.Timeout = Duration.FromTimeSpan(checkTimeout);
+            }
+            options.Checks.Add(httpCheck);
         }
         if (WebDuration(request.GateTimeout, "gate timeout") is { } gateTimeout)
         {

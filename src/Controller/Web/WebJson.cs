@@ -71,6 +71,9 @@ public sealed record WebRolloutRequest
     /// <summary>How long the check must keep passing (a duration); empty for none.</summary>
     public string? Hold { get; init; }
 
+    /// <summary>How long one check request may take (a duration); empty for the default (5s).</summary>
+    public string? CheckTimeout { get; init; }
+
     /// <summary>How long a node has to become healthy (a duration); empty for the default (2m).</summary>
     public string? GateTimeout { get; init; }
 }

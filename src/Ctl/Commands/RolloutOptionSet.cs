@@ -17,12 +17,13 @@ internal sealed class RolloutOptionSet
     private readonly Option<string[]> _check = new("--check") { HelpName = "URL", Description = "An HTTP check each node of a batch must pass; {node} and {address} (the node's address label) are filled in. Repeatable." };
     private readonly Option<string> _expectStatus = new("--expect-status") { HelpName = "REGEX", Description = "Status codes a check accepts.", DefaultValueFactory = _ => "(2|3)[0-9][0-9]" };
     private readonly Option<TimeSpan> _hold = Durations.Option("--hold", "How long the checks must keep passing");
+    private readonly Option<TimeSpan> _checkTimeout = Durations.Option("--check-timeout", "How long one check request may take before the check fails; default 5s", minimum: TimeSpan.FromMilliseconds(1));
     private readonly Option<TimeSpan> _gateTimeout = Durations.Option("--gate-timeout", "How long a node has to report the revision applied and pass its checks; default 2m");
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (var option in new System.CommandLine.Option[] { _selector, _batch, _canary, _pause, _maxFailures, _onFailure, _check, _expectStatus, _hold, _gateTimeout })
+        foreach (var option in new System.CommandLine.Option[] { _selector, _batch, _canary, _pause, _maxFailures, _onFailure, _check, _expectStatus, _hold, _checkTimeout, _gateTimeout })
         {
             command.Options.Add(option);
         }
@@ -46,7 +47,12 @@ internal sealed class RolloutOptionSet
         }
         foreach (var url in parse.GetValue(_check) ?? [])
         {
-            options.Checks.Add(new HttpCheck { Url = url, ExpectStatus = parse.GetValue(_expectStatus)!, Hold = Duration.FromTimeSpan(parse.GetValue(_hold)) });
+            var check = new HttpCheck { Url = url, ExpectStatus = parse.GetValue(_expectStatus)!, Hold = Duration.FromTimeSpan(parse.GetValue(_hold)) };
+            if (parse.GetResult(_checkTimeout) is not null)
+            {
+                check.Timeout = Duration.FromTimeSpan(parse.GetValue(_checkTimeout));
+            }
+            options.Checks.Add(check);
         }
         return options;
     }

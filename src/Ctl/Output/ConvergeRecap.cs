@@ -9,11 +9,12 @@ namespace Hawser.Ctl.Output;
 /// <summary>How one node came out of a change: its counts from the report of the awaited revision, or why there is none.</summary>
 internal sealed record NodeOutcome(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why = null)
 {
-    /// <summary>ok, changed, failed or unreachable: the recap's word for the node.</summary>
+    /// <summary>ok, changed, failed or unreachable: the recap's word for the node, from what its revision did.</summary>
     public static NodeOutcome From(Node node)
     {
-        var counts = NodeState.Count(node);
-        var failures = node.Resources.Where(r => StateWords.IsFailed(r.State))
+        var (_, resources) = NodeState.Outcome(node);
+        var counts = NodeState.Count(resources);
+        var failures = resources.Where(r => StateWords.IsFailed(r.State))
             .Select(r => $"{r.Kind}:{r.Name}: {(r.Error.Length > 0 ? r.Error : StateWords.Resource(r.State))}").ToList();
         var result = failures.Count > 0 ? "failed" : counts.Changed > 0 ? "changed" : "ok";
         return new NodeOutcome(node.Name, result, counts.InSync, counts.Changed, failures.Count, failures);
@@ -53,7 +54,7 @@ internal static class ConvergeRecap
     /// </summary>
     public static Task<IReadOnlyList<NodeOutcome>> WaitAsync(ControlService.ControlServiceClient client, IReadOnlyDictionary<string, ulong> expected,
         TimeSpan timeout, ConsoleOutput output, CancellationToken cancellationToken) =>
-        WaitAsync(client, expected, (node, revision) => node.LastReportRevision >= revision && !AwaitsCertificate(node), timeout, output, cancellationToken);
+        WaitAsync(client, expected, (node, revision) => NodeState.Outcome(node).Revision >= revision && !AwaitsCertificate(node), timeout, output, cancellationToken);
 
     /// <summary>
     /// True while a node's only failures are certificates the controller has not obtained yet (the agent reports them
@@ -61,7 +62,7 @@ internal static class ConvergeRecap
     /// </summary>
     private static bool AwaitsCertificate(Node node)
     {
-        var failed = node.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
+        var failed = NodeState.Outcome(node).Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
         return failed.Count > 0 && failed.All(StateWords.AwaitsCertificateMaterial);
     }
 
@@ -93,7 +94,7 @@ internal static class ConvergeRecap
                     {
                         last[name] = node;
                         progress.Waiting(name, !node.Connected ? "not connected"
-                            : node.LastReportRevision >= revision ? "waiting for a certificate the controller is obtaining" : $"converging revision {revision}");
+                            : NodeState.Outcome(node).Revision >= revision ? "waiting for a certificate the controller is obtaining" : $"converging revision {revision}");
                     }
                 }
                 progress.Refresh();
@@ -106,7 +107,7 @@ internal static class ConvergeRecap
                 {
                     foreach (var name in expected.Keys.Where(n => !done.ContainsKey(n)).ToList())
                     {
-                        if (last.TryGetValue(name, out var reported) && reported.LastReportRevision >= expected[name])
+                        if (last.TryGetValue(name, out var reported) && NodeState.Outcome(reported).Revision >= expected[name])
                         {
                             // It reported, but what it waited for (a certificate) never came: its report stands.
                             Finish(progress, NodeOutcome.From(reported));

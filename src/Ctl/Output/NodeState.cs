@@ -18,9 +18,19 @@ internal static class NodeState
         $"{node.AppliedRevision}/{node.DesiredRevision}" + (Pin(node) is { } pin ? $" pinned {pin}" : "");
 
     /// <summary>Per-state resource counts from the node's last report.</summary>
-    public static ResourceCounts Count(Node node) => new(
-        node.Resources.Count(r => r.State == ResourceState.InSync),
-        node.Resources.Count(r => r.State == ResourceState.Changed),
-        node.Resources.Count(r => r.State == ResourceState.Failed),
-        node.Resources.Count(r => r.State is not (ResourceState.InSync or ResourceState.Changed or ResourceState.Failed)));
+    public static ResourceCounts Count(Node node) => Count(node.Resources);
+
+    /// <summary>Per-state counts of <paramref name="resources"/>.</summary>
+    public static ResourceCounts Count(IReadOnlyCollection<ResourceStatus> resources) => new(
+        resources.Count(r => r.State == ResourceState.InSync),
+        resources.Count(r => r.State == ResourceState.Changed),
+        resources.Count(r => r.State == ResourceState.Failed),
+        resources.Count(r => r.State is not (ResourceState.InSync or ResourceState.Changed or ResourceState.Failed)));
+
+    /// <summary>
+    /// The revision the node's outcome is about and its resources: the converge of the revision it was last sent
+    /// (a drift check reported since does not replace it), or its last report from a controller that keeps no outcome.
+    /// </summary>
+    public static (ulong Revision, IReadOnlyCollection<ResourceStatus> Resources) Outcome(Node node) =>
+        node.OutcomeRevision != 0 ? (node.OutcomeRevision, node.OutcomeResources) : (node.LastReportRevision, node.Resources);
 }

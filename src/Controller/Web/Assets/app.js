@@ -183,6 +183,7 @@ async function rolloutsPage() {
     field("HTTP check", el("input", { name: "check", placeholder: "http://{address}/health", size: 24 })),
     field("Expect status", el("input", { name: "expectStatus", placeholder: "(2|3)[0-9][0-9]", size: 12 })),
     field("Hold", el("input", { name: "hold", value: "0s", size: 6, title: "30s, 5m, 2h, 1h30m or 01:00:00" })),
+    field("Check timeout", el("input", { name: "checkTimeout", value: "5s", size: 6, title: "how long one check request may take" })),
     field("Gate timeout", el("input", { name: "gateTimeout", value: "2m", size: 6, title: "30s, 5m, 2h, 1h30m or 01:00:00" })),
     el("button", { type: "submit", id: "rollout-start" }, "Start rollout"));
   const message = el("div");
@@ -193,7 +194,7 @@ async function rolloutsPage() {
       const started = await api("/rollouts", "POST", {
         revision: Number(data.get("revision")), selector: data.get("selector"), batch: data.get("batch"), canary: data.get("canary") === "on",
         pause: data.get("pause"), maxFailures: data.get("maxFailures"), onFailure: data.get("onFailure"), check: data.get("check"),
-        expectStatus: data.get("expectStatus"), hold: data.get("hold"), gateTimeout: data.get("gateTimeout"),
+        expectStatus: data.get("expectStatus"), hold: data.get("hold"), checkTimeout: data.get("checkTimeout"), gateTimeout: data.get("gateTimeout"),
       });
       location.hash = `#/rollouts/${started.id}`;
     } catch (error) { message.replaceChildren(failure(error)); }
