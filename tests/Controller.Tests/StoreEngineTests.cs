@@ -217,6 +217,23 @@ public sealed class StoreEngineTests
         var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).SaveRollout(new Rollout { State = "done" }).Id)));
         CollectionAssert.AreEquivalent(Enumerable.Range(1, 10).Select(i => (ulong)i).ToArray(), rollouts);
         Assert.AreEqual(20L, await s_postgres.ScalarAsync(database, "SELECT COUNT(*) FROM events WHERE kind = 'spec.applied'"));
+
+        // Ten running rollouts started at once through both: one is stored, every other start is refused naming it.
+        var starts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() =>
+        {
+            try
+            {
+                return (Started: (i % 2 == 0 ? a : b).SaveRollout(new Rollout { State = "running", Revision = 1 }).Id, Refused: (string?)null);
+            }
+            catch (RolloutActiveException ex)
+            {
+                return (Started: 0UL, Refused: ex.Message);
+            }
+        })));
+        var started = starts.Where(s => s.Started != 0).Select(s => s.Started).Single();
+        Assert.AreEqual(11UL, started);
+        Assert.IsTrue(starts.Where(s => s.Started == 0).All(s => s.Refused == "rollout 11 is running; abort it (or let it finish) before starting another"),
+            string.Join("\n", starts.Select(s => s.Refused)));
     }
 
     [TestMethod]

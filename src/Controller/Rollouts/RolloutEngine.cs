@@ -47,7 +47,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             if (store.ActiveRollout() is { } active)
             {
-                throw new RolloutException($"rollout {active.Id} is {active.State}; abort it (or let it finish) before starting another");
+                throw new RolloutException(new RolloutActiveException(active).Message);
             }
             var record = store.GetRevision(revision) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
             var named = desired.Nodes(record);
@@ -78,7 +78,15 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             }
             // Every node keeps what it runs until the rollout moves it; nodes outside it keep theirs after it.
             var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
-            store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
+            try
+            {
+                store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
+            }
+            catch (RolloutActiveException ex)
+            {
+                // Another controller started one since the check above.
+                throw new RolloutException(ex.Message);
+            }
             ControllerLog.RolloutStarted(logger, rollout.Id, revision, targets.Count, batches.Count);
             Changed?.Invoke(rollout);
             Wake();

@@ -19,6 +19,8 @@ public sealed partial class ControllerStore
     /// transaction. An event with no revision gets the rollout's, and its summary the rollout's id in front.
     /// With <paramref name="lease"/>, the write is fenced: refused (<see cref="LeaseLostException"/>) unless the lease is still held.
     /// With <paramref name="expectedUpdatedAt"/>, it is refused (<see cref="RolloutChangedException"/>) when the stored rollout changed since it was read.
+    /// A new rollout is refused (<see cref="RolloutActiveException"/>) while another is active, checked under the numbering lock so two
+    /// controllers starting one at the same moment cannot both pass.
     /// </summary>
     public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
         StoreLease? lease = null, Google.Protobuf.WellKnownTypes.Timestamp? expectedUpdatedAt = null)
@@ -42,6 +44,13 @@ public sealed partial class ControllerStore
             using var next = connection.CreateCommand();
             next.Transaction = transaction;
             LockForNumbering(connection, transaction, "rollouts");
+            using (var active = connection.Command(transaction, "SELECT document FROM rollouts " + ActiveRolloutClause))
+            {
+                if (active.ExecuteScalar() is byte[] document)
+                {
+                    throw new RolloutActiveException(Rollout.Parser.ParseFrom(document));
+                }
+            }
             next.CommandText = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollouts";
             rollout.Id = Convert.ToUInt64(next.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
             rollout.CreatedAt = rollout.UpdatedAt;
@@ -120,6 +129,14 @@ public sealed partial class ControllerStore
         }
         return rollouts;
     }
+}
+
+/// <summary>A rollout cannot start while <paramref name="active"/> is running, paused or rolling back.</summary>
+public sealed class RolloutActiveException(Rollout active)
+    : Exception($"rollout {active.Id} is {active.State}; abort it (or let it finish) before starting another")
+{
+    /// <summary>The active rollout.</summary>
+    public Rollout Active { get; } = active;
 }
 
 /// <summary>The rollout was changed (by an operator, or another controller) after it was read; read it again.</summary>
