@@ -80,6 +80,16 @@ public sealed class HaFleetTests
             var revisions = await cluster.CtlAsync(1, "revisions");
             StringAssert.Contains(revisions.StandardOutput, "through A");
             Assert.AreEqual(0, (await cluster.CtlAsync(1, "status", "--check")).ExitCode, "in sync as seen through B");
+
+            // A dry run through A asks the agent on B as well (relayed through the store), and changes nothing.
+            var candidate = Path.Join(hosts[0].Root, "candidate.yaml");
+            File.WriteAllText(candidate, Spec.Replace("\"610\"", "\"611\"", StringComparison.Ordinal));
+            var diff = await cluster.CtlAsync(0, "diff", "-f", candidate);
+            Assert.AreEqual(2, diff.ExitCode, diff.Output + cluster.Diagnostics());
+            StringAssert.Contains(diff.StandardOutput, "web1, web2: 2 resource(s) would change\n");
+            StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time 610 -> 611\n");
+            StringAssert.EndsWith(diff.StandardOutput, "2 of 2 node(s) would change (4 resource(s)), 0 would fail, 0 not connected\n");
+            Assert.AreEqual("610", hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim(), "a dry run changes nothing");
         }
         finally
         {
@@ -88,6 +98,73 @@ public sealed class HaFleetTests
                 host.Dispose();
             }
         }
+    }
+
+    [TestMethod]
+    public async Task A_web_login_made_on_one_controller_works_on_another_whose_live_view_shows_what_the_first_changed()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2);
+        var hosts = new List<AgentHost>();
+        var token = await cluster.TokenAsync(0, 1);
+        var agent = StartAgent(cluster[0], "web1", token, hosts);
+        try
+        {
+            await agent.WaitForAsync("connected to");
+            using var a = cluster[0].WebClient();
+            using var b = cluster[1].WebClient();
+            using var login = await a.PostAsync("/login", new FormUrlEncodedContent([new("token", cluster[0].WebToken)]));
+            Assert.AreEqual(System.Net.HttpStatusCode.Redirect, login.StatusCode, await login.Content.ReadAsStringAsync());
+            var cookie = login.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+
+            // The session A made is B's too: it is in the store, not in A's memory.
+            using var nodes = new HttpRequestMessage(HttpMethod.Get, "/api/v1/nodes") { Headers = { { "Cookie", cookie } } };
+            using var listed = await b.SendAsync(nodes);
+            Assert.AreEqual(System.Net.HttpStatusCode.OK, listed.StatusCode);
+            StringAssert.Contains(await listed.Content.ReadAsStringAsync(), "\"web1\"");
+
+            // B's live view (server-sent events) shows what was changed through A, whose agent reports to A.
+            using var subscribe = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events") { Headers = { { "Cookie", cookie } } };
+            using var stream = await b.SendAsync(subscribe, HttpCompletionOption.ResponseHeadersRead);
+            Assert.AreEqual(System.Net.HttpStatusCode.OK, stream.StatusCode);
+            using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+            Assert.AreEqual(": connected", await reader.ReadLineAsync());
+            var path = Path.Join(hosts[0].Root, "spec.yaml");
+            File.WriteAllText(path, Spec);
+            Assert.AreEqual(0, (await cluster.CtlAsync(0, "apply", "-f", path)).ExitCode);
+            await ReadUntilAsync(reader, "event: nodes", cluster);
+            File.WriteAllText(path, Spec.Replace("\"610\"", "\"620\"", StringComparison.Ordinal));
+            var rollout = await cluster.CtlAsync(0, "apply", "-f", path, "--rollout", "-o", "json");
+            Assert.AreEqual(0, rollout.ExitCode, rollout.Output);
+            var id = JsonDocument.Parse(rollout.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
+            await ReadUntilAsync(reader, "event: rollout", cluster);
+            StringAssert.Contains(await reader.ReadLineAsync(), $"\"id\":{id},", "the rollout's JSON follows its event line");
+        }
+        finally
+        {
+            await StopAllAsync([agent], hosts);
+        }
+    }
+
+    /// <summary>Reads server-sent event lines until <paramref name="line"/> (a minute at most).</summary>
+    private static async Task ReadUntilAsync(StreamReader reader, string line, ControllerCluster cluster)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var seen = new List<string>();
+        try
+        {
+            while (await reader.ReadLineAsync(timeout.Token) is { } read)
+            {
+                if (read == line)
+                {
+                    return;
+                }
+                seen.Add(read);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Assert.Fail($"no '{line}' in the stream; read:\n{string.Join("\n", seen)}\n{cluster.Diagnostics()}");
     }
 
     /// <summary>Five agents (the rollout scenario's nodes), each given every controller's URL, enrolled through controller 0.</summary>

@@ -96,6 +96,29 @@ public sealed class ControllerProcess : IAsyncDisposable
         });
     }
 
+    /// <summary>An HTTP client of the web UI that trusts this controller's CA, follows no redirect and keeps no cookies (the caller sends them).</summary>
+    public HttpClient WebClient() => new(new SocketsHttpHandler
+    {
+        SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => IsServedBy(certificate) },
+        AllowAutoRedirect = false,
+        UseCookies = false,
+    })
+    { BaseAddress = Address };
+
+    /// <summary>True when <paramref name="certificate"/> chains to this controller's CA (its serving certificate).</summary>
+    public bool IsServedBy(X509Certificate? certificate)
+    {
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(DataDirectory, "pki", "ca.crt"));
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return certificate is X509Certificate2 server && chain.Build(server);
+    }
+
+    /// <summary>The web UI's login token.</summary>
+    public string WebToken => File.ReadAllText(Path.Combine(DataDirectory, "ui-token")).Trim();
+
     private void CollectOutput() => _output = new ProcessOutput(_process);
 
     /// <summary>Stops it with SIGTERM, as systemd would, and waits for a clean exit.</summary>

@@ -12,18 +12,7 @@ public sealed class LoginThrottleTests
     /// <summary>An HTTP client of <paramref name="controller"/> (its CA trusted) whose connections come from <paramref name="source"/> (any 127.0.0.0/8 address is local).</summary>
     private static HttpClient ClientFrom(ControllerProcess controller, string source) => new(new SocketsHttpHandler
     {
-        SslOptions =
-        {
-            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            {
-                using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(controller.DataDirectory, "pki", "ca.crt"));
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return certificate is X509Certificate2 server && chain.Build(server);
-            },
-        },
+        SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => controller.IsServedBy(certificate) },
         AllowAutoRedirect = false,
         ConnectCallback = async (context, cancellationToken) =>
         {
@@ -37,7 +26,7 @@ public sealed class LoginThrottleTests
     private static async Task<HttpResponseMessage> LoginAsync(HttpClient client, ControllerProcess controller, string token) =>
         await client.PostAsync(new Uri(controller.Address, "/login"), new FormUrlEncodedContent([new("token", token)]));
 
-    private static string Token(ControllerProcess controller) => File.ReadAllText(Path.Combine(controller.DataDirectory, "ui-token")).Trim();
+    private static string Token(ControllerProcess controller) => controller.WebToken;
 
     [TestMethod]
     public async Task Wrong_logins_from_one_address_back_off_while_another_address_logs_in()

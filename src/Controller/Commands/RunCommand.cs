@@ -184,11 +184,13 @@ internal sealed class RunCommand : Command
             var logins = new WebSessions(Path.Combine(data, "ui-token"), store);
             logins.EnsureToken();
             var events = new WebEvents();
-            rollouts.Changed += rollout => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
+            void PublishRollout(Shared.Protocol.V1.Rollout rollout) => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
+            void PublishNodes(string node) => events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
+            rollouts.Changed += PublishRollout;
             sessions.Reported = node =>
             {
                 rollouts.Wake();
-                events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
+                PublishNodes(node);
             };
             var web = new WebApi(store, sessions, rollouts, renewer, logins, events);
             var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts, logger);
@@ -250,7 +252,20 @@ internal sealed class RunCommand : Command
                 var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
                 var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
                 var pruning = jobs.RunAsync("event pruner", new EventPruner(store, parse.GetValue(_eventRetention), logger).RunAsync, cancellationToken);
-                using var sync = new FleetSync(store, sessions, materials, box, () => renewer.CurrentPlan()?.Acme, logger) { RolloutsChanged = rollouts.Wake, DesiredChanged = renewer.Wake };
+                using var sync = new FleetSync(store, sessions, materials, box, () => renewer.CurrentPlan()?.Acme, logger)
+                {
+                    DesiredChanged = renewer.Wake,
+                    // The web UI's live view shows what another controller changed as well as this one's own changes.
+                    RolloutsChanged = () =>
+                    {
+                        rollouts.Wake();
+                        if (store.ListRollouts(1) is [var latest])
+                        {
+                            PublishRollout(latest);
+                        }
+                    },
+                    NodesChanged = () => PublishNodes(""),
+                };
                 var watcher = new StoreWatcher(store, parse.GetValue(_storePoll), parse.GetValue(_storeNotify), logger);
                 watcher.Changed += sync.OnChanged;
                 var living = store.Engine.IsShared

@@ -59,14 +59,20 @@ public sealed partial class AgentSessions
             }
             else
             {
+                // A request (a dry run) is answered with a report; anything else with an acknowledgement.
+                var body = ControllerMessage.Parser.ParseFrom(message.Body);
+                var isRequest = body.BodyCase == ControllerMessage.BodyOneofCase.Request;
+                var timeout = isRequest ? RelayedRequestTimeout : RelayTimeout;
                 try
                 {
-                    var ack = await AskAsync(session, session.Acks, ControllerMessage.Parser.ParseFrom(message.Body), RelayTimeout, cancellationToken);
-                    (state, reply) = ("done", ack.ToByteArray());
+                    reply = isRequest
+                        ? (await AskAsync(session, session.Pending, body, timeout, cancellationToken)).ToByteArray()
+                        : (await AskAsync(session, session.Acks, body, timeout, cancellationToken)).ToByteArray();
+                    state = "done";
                 }
                 catch (TimeoutException)
                 {
-                    (state, reply) = ("failed", System.Text.Encoding.UTF8.GetBytes($"did not acknowledge within {RelayTimeout.TotalSeconds:0} s"));
+                    (state, reply) = ("failed", System.Text.Encoding.UTF8.GetBytes($"did not answer within {timeout.TotalSeconds:0} s"));
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -80,6 +86,9 @@ public sealed partial class AgentSessions
     /// <summary>How long the controller that holds a stream waits for the agent's acknowledgement of a relayed message.</summary>
     private static readonly TimeSpan RelayTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long it waits for the agent's answer to a relayed request (a dry run converges every resource's check).</summary>
+    private static readonly TimeSpan RelayedRequestTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>Sends <paramref name="make"/>'s message to nodes on other controllers through the store and waits for their acknowledgements.</summary>
     private async Task RelayBroadcastAsync(List<string> nodes, Func<string, ControllerMessage> make, TimeSpan timeout,
         ConcurrentDictionary<string, string> failures, CancellationToken cancellationToken)
@@ -90,9 +99,41 @@ public sealed partial class AgentSessions
             failures[node] = "not connected";
         }
         var bodies = nodes.Where(holders.ContainsKey).ToDictionary(n => n, n => make(n).ToByteArray(), StringComparer.Ordinal);
+        foreach (var (node, (reply, why)) in await RelayThroughStoreAsync(bodies, timeout, cancellationToken))
+        {
+            if (why is not null)
+            {
+                failures[node] = why;
+            }
+            else if (Ack.Parser.ParseFrom(reply) is { Ok: false } ack)
+            {
+                failures[node] = ack.Error;
+            }
+        }
+    }
+
+    /// <summary>Asks an agent connected to another controller for a dry run through the store; null when none holds its stream or no answer came in time.</summary>
+    private async Task<StatusReport?> RelayDryRunAsync(string node, ControllerMessage request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!store.ConnectedTo([node]).ContainsKey(node))
+        {
+            return null;
+        }
+        var (reply, why) = (await RelayThroughStoreAsync(new Dictionary<string, byte[]>(StringComparer.Ordinal) { [node] = request.ToByteArray() }, timeout, cancellationToken))[node];
+        return why is null ? StatusReport.Parser.ParseFrom(reply) : null;
+    }
+
+    /// <summary>
+    /// Queues each node's message body for the controller holding its stream and waits for the answers: per node the
+    /// reply (an acknowledgement or a report), or why there is none (Why set).
+    /// </summary>
+    private async Task<Dictionary<string, (byte[] Reply, string? Why)>> RelayThroughStoreAsync(Dictionary<string, byte[]> bodies, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        var answers = new Dictionary<string, (byte[] Reply, string? Why)>(StringComparer.Ordinal);
         if (bodies.Count == 0)
         {
-            return;
+            return answers;
         }
         var ids = store.EnqueueNodeMessages(ControllerId, bodies);
         var deadline = DateTimeOffset.UtcNow + timeout;
@@ -107,14 +148,9 @@ public sealed partial class AgentSessions
             foreach (var message in store.ReadNodeMessages(open.Keys).Where(m => m.State is "done" or "failed"))
             {
                 open.Remove(message.Id);
-                if (message.State == "failed")
-                {
-                    failures[message.Node] = System.Text.Encoding.UTF8.GetString(message.Reply ?? []);
-                }
-                else if (Ack.Parser.ParseFrom(message.Reply ?? []) is { Ok: false } ack)
-                {
-                    failures[message.Node] = ack.Error;
-                }
+                answers[message.Node] = message.State == "failed"
+                    ? ([], System.Text.Encoding.UTF8.GetString(message.Reply ?? []))
+                    : (message.Reply ?? [], null);
             }
             var left = deadline - DateTimeOffset.UtcNow;
             if (open.Count == 0)
@@ -125,7 +161,7 @@ public sealed partial class AgentSessions
             {
                 foreach (var node in open.Values)
                 {
-                    failures[node] = $"did not acknowledge within {timeout.TotalSeconds:0} s (through the controller holding its stream)";
+                    answers[node] = ([], $"did not answer within {timeout.TotalSeconds:0} s (through the controller holding its stream)");
                 }
                 break;
             }
@@ -133,5 +169,6 @@ public sealed partial class AgentSessions
             await Task.WhenAny(changed, Task.Delay(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250), cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
+        return answers;
     }
 }

@@ -277,19 +277,20 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         return failures;
     }
 
-    /// <summary>Asks a connected agent to dry-run <paramref name="yaml"/>; null when it is not connected or does not answer in time.</summary>
+    /// <summary>
+    /// Asks a connected agent (with a shared store, connected to any controller) to dry-run <paramref name="yaml"/>;
+    /// null when it is not connected or does not answer in time.
+    /// </summary>
     public async Task<StatusReport?> DryRunAsync(string node, string yaml, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (!_sessions.TryGetValue(node, out var session))
-        {
-            return null;
-        }
+        var request = new ControllerMessage { Request = new AgentRequest { DryRun = new DryRun { Candidate = new DesiredState { NodeSpecYaml = yaml } } } };
         try
         {
-            return await AskAsync(session, session.Pending, new ControllerMessage
+            if (!_sessions.TryGetValue(node, out var session))
             {
-                Request = new AgentRequest { DryRun = new DryRun { Candidate = new DesiredState { NodeSpecYaml = yaml } } },
-            }, timeout, cancellationToken);
+                return store.Engine.IsShared ? await RelayDryRunAsync(node, request, timeout, cancellationToken) : null;
+            }
+            return await AskAsync(session, session.Pending, request, timeout, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {

@@ -22,6 +22,9 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
     /// <summary>Called when another controller started, stepped or controlled a rollout (the engine looks again).</summary>
     public Action? RolloutsChanged { get; init; }
 
+    /// <summary>Called when what the fleet view shows may have changed elsewhere: nodes, desired state, or new events (the web UI's live view).</summary>
+    public Action? NodesChanged { get; init; }
+
     /// <summary>Notes a changed topic (called from the watcher's thread).</summary>
     public void OnChanged(string topic)
     {
@@ -72,9 +75,11 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
                 case ControllerStore.Topics.Desired:
                     DesiredChanged?.Invoke();
                     await sessions.RefreshAsync();
+                    NodesChanged?.Invoke();
                     break;
                 case ControllerStore.Topics.Nodes:
                     await sessions.RefreshAsync();
+                    NodesChanged?.Invoke();
                     break;
                 case ControllerStore.Topics.Messages:
                     // An agent may take seconds to acknowledge; other topics do not wait for it.
@@ -84,7 +89,9 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
                     RolloutsChanged?.Invoke();
                     break;
                 case StoreWatcher.EventsTopic:
+                    // Agents on other controllers report there; what changed on them is in their events.
                     store.SignalEvents();
+                    NodesChanged?.Invoke();
                     break;
             }
         }
