@@ -22,7 +22,7 @@ public static class EventLogBenchmark
     /// <summary>Runs both parts (or only the writes).</summary>
     public static async Task<int> RunAsync(int rounds, bool writesOnly = false)
     {
-        Writes(rounds);
+        await WritesAsync(rounds);
         if (!writesOnly)
         {
             await ReadsAsync();
@@ -30,7 +30,7 @@ public static class EventLogBenchmark
         return 0;
     }
 
-    private static void Writes(int rounds)
+    private static async Task WritesAsync(int rounds)
     {
         using var data = new TempDirectory("hawser-eventlog-bench-");
         using var store = ControllerStore.Open(data.Path);
@@ -59,7 +59,7 @@ public static class EventLogBenchmark
                 var node = $"node{i:0000}";
                 // As AgentSessions.Receive does: the events come from comparing with the previous report.
                 var events = logged ? ReportEvents.Of(node, null, report, driftCorrected: false) : null;
-                store.RecordReport(node, revision, bytes, driftCorrected: false, events);
+                await store.RecordReportAsync(node, revision, bytes, driftCorrected: false, events);
             }
             var perSecond = Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds;
             (logged ? with : without).Add(perSecond);

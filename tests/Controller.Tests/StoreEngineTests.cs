@@ -60,10 +60,10 @@ public sealed class StoreEngineTests
                 Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1.0", Facts = [1, 2, 3],
                 FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
             });
-            store.RecordHello("web1", "1.1", [4, 5], 1);
-            store.RecordReport("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
-            store.RecordReport("web1", 2, [8], driftCorrected: true);
-            store.RecordReport("web1", 2, [7], driftCorrected: true);
+            await store.RecordHelloAsync("web1", "1.1", [4, 5], 1);
+            await store.RecordReportAsync("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
+            await store.RecordReportAsync("web1", 2, [8], driftCorrected: true);
+            await store.RecordReportAsync("web1", 2, [7], driftCorrected: true);
         }
         using var reopened = reopen();
         var revision = reopened.GetRevision(1)!;

@@ -22,7 +22,7 @@ public sealed class StoreMigrateTests
         using (var store = ControllerStore.Open(data.Path))
         {
             var box = Hawser.Controller.Pki.SecretBox.Open(data.Path);
-            FillEveryTable(store, box);
+            await FillEveryTableAsync(store, box);
             store.PublishCa(File.ReadAllText(Path.Join(data.Path, "pki", "ca.crt")), box.Seal(File.ReadAllBytes(Path.Join(data.Path, "pki", "ca.key"))));
         }
 
@@ -68,12 +68,12 @@ public sealed class StoreMigrateTests
     }
 
     /// <summary>At least one row in every table, through the store's own writes; keys sealed with <paramref name="box"/> as the controller seals them.</summary>
-    internal static void FillEveryTable(ControllerStore store, Hawser.Controller.Pki.SecretBox box)
+    internal static async Task FillEveryTableAsync(ControllerStore store, Hawser.Controller.Pki.SecretBox box)
     {
         var now = DateTimeOffset.UtcNow;
         store.AddRevision("alice", "first spec", "apiVersion: hawser/v1\n");
         store.UpsertNode(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
-        store.RecordReport("web1", 1, new StatusReport { Revision = 1 }.ToByteArray(), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
+        await store.RecordReportAsync("web1", 1, new StatusReport { Revision = 1 }.ToByteArray(), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
         store.AddJoinToken("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
         store.AddCertificate("0a0b", "web1", now.AddDays(30));
         store.SaveAcmeAccount(new Uri("https://ca.example/dir"), box.Seal([9, 8, 7]), new Uri("https://ca.example/acct/1"));
@@ -85,7 +85,7 @@ public sealed class StoreMigrateTests
         Assert.IsNotNull(store.TryAcquireLease("rollout:1", "ctl-a", TimeSpan.FromMinutes(1)));
         store.SaveWebSession("5e55", "csrf", "web:admin", now.AddHours(1));
         store.EnqueueNodeMessages("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
-        store.SetConnectedTo("web1", "ctl-a");
+        await store.SetConnectedToAsync("web1", "ctl-a");
     }
 
     private static async Task<Dictionary<string, List<object?[]>>> SqliteTablesAsync(string dataDirectory)

@@ -80,9 +80,12 @@ public sealed class SimulatedAgents : IAsyncDisposable
     public Action<int, ulong>? DesiredStateReceived { get; set; }
 
     /// <summary>Starts every agent's connection loop, over <paramref name="controllers"/> (default: all).</summary>
-    public void Start(IReadOnlyList<int>? controllers = null)
+    public void Start(IReadOnlyList<int>? controllers = null) => Start(0, _identities.Length, controllers);
+
+    /// <summary>Starts the connection loops of agents <paramref name="from"/> to <paramref name="from"/> + <paramref name="count"/> - 1.</summary>
+    public void Start(int from, int count, IReadOnlyList<int>? controllers = null)
     {
-        for (var i = 0; i < _identities.Length; i++)
+        for (var i = from; i < from + count; i++)
         {
             var index = i;
             _loops.Add(Task.Run(() => RunAsync(index, controllers)));

@@ -91,7 +91,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.PermissionDenied, $"certificate of '{identity.Name}' said hello as '{hello.NodeName}'");
             throw ApiError.Of(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
-        store.RecordHello(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision);
+        await store.RecordHelloAsync(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision, context.CancellationToken);
         using var session = new Session(responseStream, closed, context.Peer);
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
@@ -104,8 +104,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         ControllerLog.Connected(logger, identity.Name, context.Peer);
         if (store.Engine.IsShared)
         {
-            // Other controllers relay this node's messages here.
-            store.SetConnectedTo(identity.Name, ControllerId);
+            // Other controllers relay this node's messages here. Marked once the session is registered: an older
+            // stream of the node ending meanwhile clears the mark only while no newer one is registered.
+            await store.SetConnectedToAsync(identity.Name, ControllerId);
         }
         try
         {
@@ -114,7 +115,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             {
                 if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Status)
                 {
-                    Receive(identity.Name, session, messages.Current.Status);
+                    await ReceiveAsync(identity.Name, session, messages.Current.Status);
                 }
                 else if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Ack && session.Acks.TryRemove(messages.Current.Ack.InReplyTo, out var waiting))
                 {
@@ -137,7 +138,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             {
                 try
                 {
-                    store.SetConnectedTo(identity.Name, null, onlyIf: ControllerId);
+                    await store.SetConnectedToAsync(identity.Name, null, onlyIf: ControllerId);
                 }
                 catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
                 {
@@ -187,11 +188,16 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 return [];
             }
             var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
-            foreach (var name in nodes)
+            var connected = nodes.Where(_sessions.ContainsKey).ToHashSet(StringComparer.Ordinal);
+            // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one each.
+            var records = connected.Count > ReadNodesOneByOneUpTo
+                ? store.ListNodes().Where(n => connected.Contains(n.Name))
+                : connected.Select(store.GetNode).OfType<NodeRecord>();
+            foreach (var record in records)
             {
-                if (_sessions.ContainsKey(name) && store.GetNode(name) is { } record && desired.For(record, latest) is { } state)
+                if (desired.For(record, latest) is { } state)
                 {
-                    states[name] = state;
+                    states[record.Name] = state;
                 }
             }
             return await SendStatesAsync(states);
@@ -201,6 +207,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             _push.Release();
         }
     }
+
+    /// <summary>Up to this many nodes, a push reads each node's row by itself; beyond, the whole table at once.</summary>
+    private const int ReadNodesOneByOneUpTo = 32;
 
     private async Task<IReadOnlyList<string>> SendStatesAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
     {
@@ -344,7 +353,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// </summary>
     private async Task SendDesiredStateAsync(string node, Session session, ulong appliedRevision)
     {
-        if (store.GetNode(node) is not { } record || desired.For(record) is not { } state)
+        if (await store.GetNodeAsync(node) is not { } record || await desired.ForAsync(record) is not { } state)
         {
             return;
         }
@@ -361,7 +370,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
     }
 
-    private void Receive(string node, Session session, StatusReport report)
+    private async Task ReceiveAsync(string node, Session session, StatusReport report)
     {
         if (report.NeedsDesiredState)
         {
@@ -377,7 +386,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             return;
         }
-        if (store.GetNode(node) is not { } before)
+        if (await store.GetNodeAsync(node) is not { } before)
         {
             return;
         }
@@ -391,7 +400,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var outcomeRevision = before.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0;
         var isOutcome = report.DesiredStateNew || outcomeRevision != report.Revision;
-        store.RecordReport(node, applied, report.ToByteArray(), drift, events, isOutcome);
+        await store.RecordReportAsync(node, applied, report.ToByteArray(), drift, events, isOutcome);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";

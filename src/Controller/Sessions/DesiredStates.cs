@@ -67,6 +67,10 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     /// </summary>
     public NodeDesiredState? For(NodeRecord node) => store.LatestRevision() is { } latest ? For(node, latest) : null;
 
+    /// <summary>As <see cref="For(NodeRecord)"/>, reading only the newest revision's number (its text is read once per revision).</summary>
+    public async Task<NodeDesiredState?> ForAsync(NodeRecord node, CancellationToken cancellationToken = default) =>
+        await store.LatestRevisionNumberAsync(cancellationToken) is > 0 and var number && Revision(number) is { } latest ? For(node, latest) : null;
+
     /// <summary>
     /// As <see cref="For(NodeRecord)"/>, against a revision already read (one read for a whole fleet);
     /// a node a rollout pinned gets its pinned revision instead (pin 0: nothing).

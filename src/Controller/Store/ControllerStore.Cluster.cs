@@ -209,11 +209,11 @@ public sealed partial class ControllerStore
         return reader.Read() ? (reader.GetString(0), (byte[])reader[1]) : null;
     }
 
-    /// <summary>Records which controller holds <paramref name="node"/>'s stream (null: none), for messages relayed to it.</summary>
-    public void SetConnectedTo(string node, string? controller, string? onlyIf = null)
+    /// <summary>Records which controller holds <paramref name="node"/>'s stream (null: none), for messages relayed to it; with <paramref name="onlyIf"/>, only while that one holds it.</summary>
+    public async Task SetConnectedToAsync(string node, string? controller, string? onlyIf = null)
     {
-        using var connection = OpenConnection();
-        using var command = connection.Command(null, onlyIf is null
+        await using var connection = await OpenConnectionAsync();
+        await using var command = connection.Command(null, onlyIf is null
             ? "UPDATE nodes SET connected_to = @controller WHERE name = @node"
             : "UPDATE nodes SET connected_to = @controller WHERE name = @node AND connected_to = @previous");
         command.Add("@controller", controller);
@@ -222,7 +222,7 @@ public sealed partial class ControllerStore
         {
             command.Add("@previous", onlyIf);
         }
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>The controller holding each of <paramref name="nodes"/>' streams, by node (absent: none).</summary>

@@ -95,21 +95,32 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>Records what an agent said in its hello: version, facts, the revision it has applied.</summary>
-    public void RecordHello(string node, string agentVersion, byte[] facts, ulong appliedRevision)
+    public async Task RecordHelloAsync(string node, string agentVersion, byte[] facts, ulong appliedRevision, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var command = connection.CreateCommand();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE nodes SET agent_version = @agent, facts = @facts, applied_revision = @applied, last_seen = @now WHERE name = @node";
         command.Add("@node", node);
         command.Add("@agent", agentVersion);
         command.Add("@facts", facts);
         command.Add("@applied", (long)appliedRevision);
         command.Add("@now", Time(DateTimeOffset.UtcNow));
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The newest revision, or null before the first apply.</summary>
     public RevisionRecord? LatestRevision() => ListRevisions(1).SingleOrDefault();
+
+    /// <summary>
+    /// The newest revision's number (0 before the first apply), without its spec text: what every agent's connect asks,
+    /// and a large fleet's spec is hundreds of kilobytes (revisions never change, so callers keep the text they read once).
+    /// </summary>
+    public async Task<ulong> LatestRevisionNumberAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.Command(null, "SELECT COALESCE(MAX(number), 0) FROM revisions");
+        return Convert.ToUInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Stores a join token by id, keeping only the hash of its secret, with its <c>token.created</c> event by <paramref name="actor"/>.</summary>
     public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels, string actor = "controller")

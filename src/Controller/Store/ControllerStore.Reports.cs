@@ -11,39 +11,43 @@ namespace Hawser.Controller.Store;
 /// </summary>
 public sealed partial class ControllerStore
 {
-    private readonly Lock _reportLock = new();
+    // SQLite's one connection is taken by one report at a time; waiting for it holds no thread.
+    private readonly SemaphoreSlim _reportGate = new(1, 1);
     private ReportStatements? _reportStatements;
 
     /// <summary>
     /// Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes;
     /// <paramref name="isOutcome"/> marks the converge of the revision the node was last sent, kept as what that revision did.
     /// </summary>
-    public void RecordReport(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null, bool isOutcome = false)
+    public async Task RecordReportAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null,
+        bool isOutcome = false, CancellationToken cancellationToken = default)
     {
-        var appended = new List<EventRecord>();
+        List<EventRecord> appended;
         if (_engine.IsShared)
         {
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
-            // sees often): one connection under a lock would hold request threads waiting on network round trips.
-            using var statements = new ReportStatements(OpenConnection(), prepare: false);
-            appended.AddRange(statements.Write(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow)));
+            // sees often), awaited: thousands of agents reporting at once must not each hold a thread on a round trip.
+            using var statements = new ReportStatements(await OpenConnectionAsync(cancellationToken), prepare: false);
+            appended = await statements.WriteAsync(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow), cancellationToken);
         }
         else
         {
-            lock (_reportLock)
+            await _reportGate.WaitAsync(cancellationToken);
+            try
             {
                 _reportStatements ??= new ReportStatements(OpenConnection());
-                try
-                {
-                    appended.AddRange(_reportStatements.Write(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow)));
-                }
-                catch
-                {
-                    // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
-                    _reportStatements.Dispose();
-                    _reportStatements = null;
-                    throw;
-                }
+                appended = await _reportStatements.WriteAsync(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], Time(DateTimeOffset.UtcNow), cancellationToken);
+            }
+            catch
+            {
+                // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
+                _reportStatements?.Dispose();
+                _reportStatements = null;
+                throw;
+            }
+            finally
+            {
+                _reportGate.Release();
             }
         }
         if (appended.Count > 0)
@@ -54,10 +58,15 @@ public sealed partial class ControllerStore
 
     private void DisposeReportStatements()
     {
-        lock (_reportLock)
+        _reportGate.Wait();
+        try
         {
             _reportStatements?.Dispose();
             _reportStatements = null;
+        }
+        finally
+        {
+            _reportGate.Release();
         }
     }
 
@@ -86,9 +95,10 @@ public sealed partial class ControllerStore
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
 
-        public List<EventRecord> Write(string node, ulong appliedRevision, byte[] report, bool driftCorrected, bool isOutcome, IReadOnlyList<EventRecord> events, string now)
+        public async Task<List<EventRecord>> WriteAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, bool isOutcome,
+            IReadOnlyList<EventRecord> events, string now, CancellationToken cancellationToken)
         {
-            using var transaction = _connection.BeginTransaction();
+            await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
             _update.Transaction = transaction;
             _update.Parameters["@node"].Value = node;
             _update.Parameters["@applied"].Value = (long)appliedRevision;
@@ -96,17 +106,17 @@ public sealed partial class ControllerStore
             _update.Parameters["@now"].Value = now;
             _update.Parameters["@drift"].Value = driftCorrected ? 1L : 0L;
             _update.Parameters["@outcome"].Value = isOutcome;
-            _update.ExecuteNonQuery();
+            await _update.ExecuteNonQueryAsync(cancellationToken);
             var appended = new List<EventRecord>(events.Count);
             _insert.Transaction = transaction;
             foreach (var record in events)
             {
                 var stored = Stamped(record);
                 BindEvent(_insert, stored);
-                _insert.ExecuteNonQuery();
+                await _insert.ExecuteNonQueryAsync(cancellationToken);
                 appended.Add(stored);
             }
-            transaction.Commit();
+            await transaction.CommitAsync(cancellationToken);
             return appended;
         }
 

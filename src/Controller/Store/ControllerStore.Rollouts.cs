@@ -19,7 +19,7 @@ public sealed partial class ControllerStore
     /// transaction. An event with no revision gets the rollout's, and its summary the rollout's id in front.
     /// With <paramref name="lease"/>, the write is fenced: refused (<see cref="LeaseLostException"/>) unless the lease is still held.
     /// With <paramref name="expectedUpdatedAt"/>, it is refused (<see cref="RolloutChangedException"/>) when the stored rollout changed since it was read.
-    /// A new rollout is refused (<see cref="RolloutActiveException"/>) while another is active, checked under the numbering lock so two
+    /// A new active rollout is refused (<see cref="RolloutActiveException"/>) while another is active, checked under the numbering lock so two
     /// controllers starting one at the same moment cannot both pass.
     /// </summary>
     public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
@@ -46,7 +46,7 @@ public sealed partial class ControllerStore
             LockForNumbering(connection, transaction, "rollouts");
             using (var active = connection.Command(transaction, "SELECT document FROM rollouts " + ActiveRolloutClause))
             {
-                if (active.ExecuteScalar() is byte[] document)
+                if (ActiveRolloutStates.Contains(rollout.State) && active.ExecuteScalar() is byte[] document)
                 {
                     throw new RolloutActiveException(Rollout.Parser.ParseFrom(document));
                 }

@@ -87,6 +87,17 @@ public sealed partial class ControllerStore : IDisposable
         return ReadNodes(command).SingleOrDefault();
     }
 
+    /// <summary>As <see cref="GetNode"/>, without holding a thread on the database's answer.</summary>
+    public async Task<NodeRecord?> GetNodeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SelectNodes + " WHERE name = @name";
+        command.Add("@name", name);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadNode(reader) : null;
+    }
+
     /// <summary>Inserts or replaces a node.</summary>
     public void UpsertNode(NodeRecord node)
     {
@@ -140,6 +151,7 @@ public sealed partial class ControllerStore : IDisposable
     public void Dispose()
     {
         DisposeReportStatements();
+        _reportGate.Dispose();
         _engine.Dispose();
     }
 
@@ -149,6 +161,19 @@ public sealed partial class ControllerStore : IDisposable
         try
         {
             return _engine.OpenConnection();
+        }
+        catch (Exception ex) when (_engine.Explain(ex) is { } explained && explained != ex)
+        {
+            throw explained;
+        }
+    }
+
+    /// <summary>As <see cref="OpenConnection"/>, for the calls every agent makes (hello, reports), which must not hold threads waiting on the database.</summary>
+    internal async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _engine.OpenConnectionAsync(cancellationToken);
         }
         catch (Exception ex) when (_engine.Explain(ex) is { } explained && explained != ex)
         {
@@ -260,24 +285,27 @@ public sealed partial class ControllerStore : IDisposable
         var nodes = new List<NodeRecord>();
         while (reader.Read())
         {
-            nodes.Add(new NodeRecord
-            {
-                Name = reader.GetString(0),
-                Labels = JsonSerializer.Deserialize(reader.GetString(1), StoreJsonContext.Default.DictionaryStringString) ?? [],
-                AgentVersion = reader.GetString(2),
-                Facts = reader.IsDBNull(3) ? null : (byte[])reader[3],
-                FirstSeen = DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
-                LastSeen = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
-                DesiredRevision = (ulong)reader.GetInt64(6),
-                AppliedRevision = (ulong)reader.GetInt64(7),
-                LastReport = reader.IsDBNull(8) ? null : (byte[])reader[8],
-                DriftCorrected = (int)reader.GetInt64(9),
-                LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
-                PinnedRevision = reader.IsDBNull(11) ? null : (ulong)reader.GetInt64(11),
-                ConnectedTo = reader.IsDBNull(12) ? null : reader.GetString(12),
-                OutcomeReport = reader.IsDBNull(13) ? null : (byte[])reader[13],
-            });
+            nodes.Add(ReadNode(reader));
         }
         return nodes;
     }
+
+    /// <summary>The node at the reader's current row (the columns of <see cref="SelectNodes"/>).</summary>
+    private static NodeRecord ReadNode(DbDataReader reader) => new()
+    {
+        Name = reader.GetString(0),
+        Labels = JsonSerializer.Deserialize(reader.GetString(1), StoreJsonContext.Default.DictionaryStringString) ?? [],
+        AgentVersion = reader.GetString(2),
+        Facts = reader.IsDBNull(3) ? null : (byte[])reader[3],
+        FirstSeen = DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+        LastSeen = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
+        DesiredRevision = (ulong)reader.GetInt64(6),
+        AppliedRevision = (ulong)reader.GetInt64(7),
+        LastReport = reader.IsDBNull(8) ? null : (byte[])reader[8],
+        DriftCorrected = (int)reader.GetInt64(9),
+        LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
+        PinnedRevision = reader.IsDBNull(11) ? null : (ulong)reader.GetInt64(11),
+        ConnectedTo = reader.IsDBNull(12) ? null : reader.GetString(12),
+        OutcomeReport = reader.IsDBNull(13) ? null : (byte[])reader[13],
+    };
 }

@@ -54,6 +54,9 @@ public sealed class PostgresEngine : StoreEngine
     public override DbConnection OpenConnection() => _source.OpenConnection();
 
     /// <inheritdoc/>
+    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await _source.OpenConnectionAsync(cancellationToken);
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<(string Placeholder, string Spelling)> Placeholders { get; } =
     [
         ("{now_ms}", "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"),

@@ -22,6 +22,9 @@ public abstract partial class StoreEngine : IDisposable
     /// <summary>An open connection from the engine's pool.</summary>
     public abstract DbConnection OpenConnection();
 
+    /// <summary>As <see cref="OpenConnection"/>, without holding a thread while a pooled connection is awaited or opened.</summary>
+    public virtual ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => ValueTask.FromResult(OpenConnection());
+
     /// <summary>
     /// A migration step or query with the engine's spelling of the placeholders: <c>{int}</c>, <c>{blob}</c>, <c>{id}</c>,
     /// <c>{unix_ms:COLUMN}</c>, <c>{now_ms}</c> (the database's clock, Unix milliseconds) and <c>{for_update}</c> (a row lock where the engine has one).
