@@ -93,6 +93,34 @@ public sealed class StoreEngineTests
     [TestMethod]
     [DataRow("sqlite")]
     [DataRow("postgres")]
+    public async Task A_fleet_of_more_nodes_than_one_statement_sets_gets_every_desired_revision_label_and_pin(string engine)
+    {
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var _ = cleanup;
+        using var __ = store;
+        var now = DateTimeOffset.UtcNow;
+        var names = Enumerable.Range(0, 1201).Select(i => $"node{i:0000}").ToList();
+        foreach (var name in names)
+        {
+            store.UpsertNode(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+        }
+        store.SetPins(names.ToDictionary(n => n, n => n == "node0600" ? null : (ulong?)7));
+
+        store.UpdateNodes(names.ToDictionary(n => n, n => (ulong)(n.EndsWith('1') ? 3 : 2)),
+            names.ToDictionary(n => n, n => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { ["name"] = n }), followNewest: true);
+
+        var nodes = store.ListNodes();
+        Assert.HasCount(1201, nodes);
+        Assert.IsTrue(nodes.All(n => n.DesiredRevision == (n.Name.EndsWith('1') ? 3UL : 2UL) && n.Labels["name"] == n.Name && n.PinnedRevision is null),
+            string.Join(", ", nodes.Where(n => n.PinnedRevision is not null || n.Labels.GetValueOrDefault("name") != n.Name).Select(n => n.Name).Take(5)));
+        store.SetPins(new Dictionary<string, ulong?> { ["node1200"] = 0, ["node0000"] = 5 });
+        Assert.AreEqual(0UL, store.GetNode("node1200")!.PinnedRevision);
+        Assert.AreEqual(5UL, store.GetNode("node0000")!.PinnedRevision);
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
     public async Task Join_tokens_are_spent_once_per_use_and_certificates_are_revoked_with_their_node(string engine)
     {
         var (store, _, cleanup) = await FreshAsync(engine);

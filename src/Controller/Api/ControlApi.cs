@@ -208,18 +208,21 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
         var pushed = (await sessions.PushAsync(states)).ToList();
+        // Sets, not the response's lists: a fleet of thousands would make each lookup a scan.
+        var changed = response.ChangedNodes.ToHashSet(StringComparer.Ordinal);
         if (store.Engine.IsShared)
         {
             // The controllers holding other nodes' streams push them on the change's notification.
-            var elsewhere = store.ListNodes().Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && response.ChangedNodes.Contains(n.Name)).Select(n => n.Name);
+            var elsewhere = store.ListNodes().Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
             pushed = [.. pushed.Concat(elsewhere).Order(StringComparer.Ordinal)];
         }
         response.PushedNodes.Add(pushed);
+        var pushedSet = pushed.ToHashSet(StringComparer.Ordinal);
         store.AddEvent(new EventRecord
         {
             Kind = "spec.pushed", Actor = identity.Name, Revision = revision.Number,
             Summary = $"revision {revision.Number}: {response.ChangedNodes.Count} node(s) changed, pushed to {response.PushedNodes.Count} connected",
-            Details = [.. response.ChangedNodes.Select(n => response.PushedNodes.Contains(n) ? $"{n}: pushed" : $"{n}: not connected; sent when it connects")],
+            Details = [.. response.ChangedNodes.Select(n => pushedSet.Contains(n) ? $"{n}: pushed" : $"{n}: not connected; sent when it connects")],
         });
         ControllerLog.Applied(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, revision.Number, identity.Name, request.Message, response.ChangedNodes.Count, response.PushedNodes.Count);
         return response;

@@ -75,21 +75,34 @@ public sealed partial class ControllerStore
         transaction.Commit();
     }
 
-    /// <summary>Sets one column of many nodes, each to its own value, with one prepared statement inside <paramref name="transaction"/>.</summary>
+    /// <summary>How many nodes one statement of <see cref="SetPerNode"/> sets (two parameters each, well inside both engines' limits).</summary>
+    private const int NodesPerStatement = 500;
+
+    /// <summary>
+    /// Sets one column of many nodes, each to its own value, inside <paramref name="transaction"/>: a statement per
+    /// <see cref="NodesPerStatement"/> nodes (a fleet of thousands is a few round trips, not one per node).
+    /// </summary>
     private static void SetPerNode<T>(DbConnection connection, DbTransaction transaction, string column, DbType type,
         IEnumerable<KeyValuePair<string, T>> values, Func<T, object> toColumn)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        // The column is one of this class's constants, never input.
-        // A row that already holds the value is not written: its lock would wait for that node's report being stored.
-        command.CommandText = $"UPDATE nodes SET {column} = @value WHERE name = @node AND {column} IS DISTINCT FROM @value";
-        var node = command.Add("@node", DbType.String);
-        var value = command.Add("@value", type);
-        foreach (var (name, item) in values)
+        foreach (var chunk in values.Chunk(NodesPerStatement))
         {
-            node.Value = name;
-            value.Value = toColumn(item);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            var rows = new System.Text.StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                // SELECT ... UNION ALL rather than VALUES: SQLite cannot name a VALUES list's columns.
+                rows.Append(i == 0 ? "SELECT " : " UNION ALL SELECT ").Append(CultureInfo.InvariantCulture, $"@n{i} AS name, @v{i} AS value");
+                command.Add($"@n{i}", DbType.String).Value = chunk[i].Key;
+                command.Add($"@v{i}", type).Value = toColumn(chunk[i].Value);
+            }
+            // The column is one of this class's constants, never input. A row that already holds the value is not
+            // written: its lock would wait for that node's report being stored.
+            command.CommandText = $"""
+                UPDATE nodes SET {column} = v.value FROM ({rows}) AS v
+                WHERE nodes.name = v.name AND nodes.{column} IS DISTINCT FROM v.value
+                """;
             command.ExecuteNonQuery();
         }
     }
