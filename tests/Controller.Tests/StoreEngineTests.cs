@@ -190,6 +190,12 @@ public sealed class StoreEngineTests
         Assert.AreEqual(2UL, second.Id);
         Assert.AreEqual(1UL, store.ActiveRollout()!.Id);
         Assert.AreEqual(3UL, store.GetNode("web1")!.PinnedRevision);
+        // A plain apply's write (every node to the newest, pins ended) is refused while the rollout is active, and changes nothing.
+        var refused = Assert.ThrowsExactly<RolloutActiveException>(() => store.UpdateNodes(
+            new Dictionary<string, ulong> { ["web1"] = 4 }, new Dictionary<string, IReadOnlyDictionary<string, string>>(), followNewest: true));
+        Assert.AreEqual(1UL, refused.Active.Id);
+        Assert.AreEqual(3UL, store.GetNode("web1")!.PinnedRevision);
+        Assert.AreEqual(0UL, store.GetNode("web1")!.DesiredRevision);
         Assert.AreEqual(0UL, store.GetNode("web2")!.PinnedRevision);
         store.SetPins(new Dictionary<string, ulong?> { ["web1"] = null });
         Assert.IsNull(store.GetNode("web1")!.PinnedRevision);

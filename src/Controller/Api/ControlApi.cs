@@ -206,7 +206,15 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // One transaction for the fleet's new desired revisions, labels and pins, then every push at once.
         // Nodes this revision changes (connected or not; a node is numbered by the revision that last changed it): what `hawserctl apply` waits for.
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
-        store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
+        try
+        {
+            store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
+        }
+        catch (RolloutActiveException ex)
+        {
+            // A rollout started through another controller after the check above: it moves the nodes, not this apply.
+            throw ApiError.Of(StatusCode.FailedPrecondition, $"revision {revision.Number} stored but not pushed: {ex.Message}");
+        }
         var pushed = (await sessions.PushAsync(states)).ToList();
         // Sets, not the response's lists: a fleet of thousands would make each lookup a scan.
         var changed = response.ChangedNodes.ToHashSet(StringComparer.Ordinal);

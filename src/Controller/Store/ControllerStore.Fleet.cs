@@ -55,13 +55,20 @@ public sealed partial class ControllerStore
     /// <summary>One revision, or null.</summary>
     public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = @number", ("@number", (long)number)).SingleOrDefault();
 
-    /// <summary>Sets many nodes' desired revisions and labels in one transaction.</summary>
+    /// <summary>
+    /// Sets many nodes' desired revisions and labels in one transaction; with <paramref name="followNewest"/>, also ends every
+    /// pin (a plain apply), refused with <see cref="RolloutActiveException"/> while a rollout is active.
+    /// </summary>
     public void UpdateNodes(IReadOnlyDictionary<string, ulong> desiredRevisions, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> labels, bool followNewest = false)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
         if (followNewest)
         {
+            // Not while a rollout moves nodes (one started through another controller since the caller looked):
+            // checked under the lock a rollout's start takes, so one of the two waits for the other.
+            LockForNumbering(connection, transaction, "rollouts");
+            ThrowIfRolloutActive(connection, transaction);
             using var unpin = connection.CreateCommand();
             unpin.Transaction = transaction;
             // Only rows with a pin: a row lock on every node would wait for (and hold up) every report being written.

@@ -44,12 +44,9 @@ public sealed partial class ControllerStore
             using var next = connection.CreateCommand();
             next.Transaction = transaction;
             LockForNumbering(connection, transaction, "rollouts");
-            using (var active = connection.Command(transaction, "SELECT document FROM rollouts " + ActiveRolloutClause))
+            if (ActiveRolloutStates.Contains(rollout.State))
             {
-                if (ActiveRolloutStates.Contains(rollout.State) && active.ExecuteScalar() is byte[] document)
-                {
-                    throw new RolloutActiveException(Rollout.Parser.ParseFrom(document));
-                }
+                ThrowIfRolloutActive(connection, transaction);
             }
             next.CommandText = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollouts";
             rollout.Id = Convert.ToUInt64(next.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
@@ -105,6 +102,16 @@ public sealed partial class ControllerStore
 
     /// <summary>The rollout the engine is working on (running, paused or rolling back), or null.</summary>
     public Rollout? ActiveRollout() => ReadRollouts(ActiveRolloutClause, null).SingleOrDefault();
+
+    /// <summary>Throws <see cref="RolloutActiveException"/> when a rollout is active; the caller holds the rollouts' numbering lock.</summary>
+    private static void ThrowIfRolloutActive(DbConnection connection, DbTransaction transaction)
+    {
+        using var active = connection.Command(transaction, "SELECT document FROM rollouts " + ActiveRolloutClause);
+        if (active.ExecuteScalar() is byte[] document)
+        {
+            throw new RolloutActiveException(Rollout.Parser.ParseFrom(document));
+        }
+    }
 
     private static readonly string ActiveRolloutClause =
         $"WHERE state IN ({string.Join(", ", ActiveRolloutStates.Select(state => $"'{state}'"))}) ORDER BY id DESC LIMIT 1";
