@@ -121,6 +121,56 @@ public sealed class StoreEngineTests
     [TestMethod]
     [DataRow("sqlite")]
     [DataRow("postgres")]
+    public async Task A_follower_gets_its_first_page_then_only_newer_events_each_once(string engine)
+    {
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var _ = cleanup;
+        using var __ = store;
+        for (var i = 1; i <= 5; i++)
+        {
+            store.AddEvent(new EventRecord { Kind = "token.created", Actor = "alice", Summary = $"old {i}" });
+        }
+        // The first page asks for the newest two; one asking from a time to come gets none.
+        var follower = new EventFollower(store, new EventQuery { Limit = 2 });
+        var later = new EventFollower(store, new EventQuery { Since = DateTimeOffset.UtcNow.AddHours(1) });
+        CollectionAssert.AreEqual(new[] { "old 4", "old 5" }, follower.Next(100).Select(e => e.Summary).ToArray());
+        Assert.IsEmpty(later.Next(100));
+
+        store.AddEvent(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "new 6" });
+
+        CollectionAssert.AreEqual(new[] { "new 6" }, follower.Next(100).Select(e => e.Summary).ToArray());
+        CollectionAssert.AreEqual(new[] { "new 6" }, later.Next(100).Select(e => e.Summary).ToArray(), "no event from before it followed");
+        Assert.IsEmpty(follower.Next(100));
+    }
+
+    [TestMethod]
+    public async Task A_follower_on_postgres_gets_an_event_committed_after_one_with_a_larger_id()
+    {
+        var (store, _, cleanup) = await FreshAsync("postgres");
+        using var _ = cleanup;
+        using var __ = store;
+        store.AddEvent(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "first" });
+        var follower = new EventFollower(store, new EventQuery());
+        Assert.HasCount(1, follower.Next(100));
+
+        // A transaction takes the next id and stays open while a later event commits.
+        await using var slow = store.OpenConnection();
+        await using var transaction = await slow.BeginTransactionAsync();
+        await using (var insert = slow.Command(transaction, "INSERT INTO events (at_ms, kind, actor, node, revision, summary, details) VALUES (0, 'token.created', 'bob', '', 0, 'committed late', '')"))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        store.AddEvent(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "committed first" });
+        CollectionAssert.AreEqual(new[] { "committed first" }, follower.Next(100).Select(e => e.Summary).ToArray());
+        await transaction.CommitAsync();
+
+        CollectionAssert.AreEqual(new[] { "committed late" }, follower.Next(100).Select(e => e.Summary).ToArray(), "a smaller id, visible later, still comes");
+        Assert.IsEmpty(follower.Next(100), "and only once");
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
     public async Task Join_tokens_are_spent_once_per_use_and_certificates_are_revoked_with_their_node(string engine)
     {
         var (store, _, cleanup) = await FreshAsync(engine);

@@ -24,7 +24,7 @@ public sealed class EventsApi(ControllerStore store)
     /// <summary>Sends what <see cref="ListAsync"/> would, then each matching event as it is stored, until the caller goes.</summary>
     internal async Task WatchAsync(ListEventsRequest request, IServerStreamWriter<Event> stream, ServerCallContext context)
     {
-        var query = Query(request);
+        var follower = new EventFollower(store, Query(request));
         var cancellationToken = context.CancellationToken;
         try
         {
@@ -32,13 +32,11 @@ public sealed class EventsApi(ControllerStore store)
             {
                 // Ask for the wake-up before reading, so an event stored between the read and the wait is not missed.
                 var stored = store.WaitForEventsAsync(cancellationToken);
-                foreach (var record in store.ListEvents(query))
+                // After the first page, every new event (not just the newest few of a burst).
+                foreach (var record in follower.Next(MaxLimit))
                 {
                     await stream.WriteAsync(ToMessage(record), cancellationToken);
-                    query = query with { AfterId = record.Id };
                 }
-                // After the first page, every new event (not just the newest few of a burst).
-                query = query with { Limit = MaxLimit, Since = null };
                 await stored;
             }
         }

@@ -76,6 +76,14 @@ public sealed partial class ControllerStore
         }
     }
 
+    /// <summary>The largest event id stored (0 when none).</summary>
+    public long LastEventId()
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "SELECT COALESCE(MAX(id), 0) FROM events");
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The events <paramref name="query"/> selects, oldest first.</summary>
     public IReadOnlyList<EventRecord> ListEvents(EventQuery query)
     {
