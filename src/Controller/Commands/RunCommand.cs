@@ -189,7 +189,7 @@ internal sealed class RunCommand : Command
             rollouts.Changed += PublishRollout;
             sessions.Reported = node =>
             {
-                rollouts.Wake();
+                rollouts.WakeForReport();
                 PublishNodes(node);
             };
             var web = new WebApi(store, sessions, rollouts, renewer, logins, events);

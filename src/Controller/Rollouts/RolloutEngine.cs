@@ -209,6 +209,18 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>
+    /// A node reported: checks soon while a rollout is active. With none, a report cannot move one (a start wakes the
+    /// engine itself), and a fleet's thousands of reports would each cost a step's reads of the store.
+    /// </summary>
+    public void WakeForReport()
+    {
+        if (!_idle)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>
     /// One step of the active rollout: move a batch, judge its nodes, or advance; true when it changed anything.
     /// The HTTP checks (seconds each) run first, outside the lock, so pause, abort and the other commands
     /// take effect at once instead of waiting behind network I/O.
