@@ -459,6 +459,9 @@ public sealed class AcmeFleetTests
                 // renew waits until every node reports the new serial installed, and ends with a recap.
                 StringAssert.Contains(renew.StandardOutput, "RECAP certificate www serial ");
                 Assert.AreEqual(3, System.Text.RegularExpressions.Regex.Count(renew.StandardOutput, @"web\d : ok=\d+ changed=\d+ failed=0 unreachable=0\n"), renew.Output);
+                // The agent logs its answer from the console logger's own thread, and this test reads the agent's output
+                // as it comes: on a loaded machine the line can arrive after the renewal's recap.
+                await Poll.UntilAsync(() => Answers(agents[validated]) > answeredBefore[validated], TimeSpan.FromSeconds(30));
                 var answeredAfter = agents.Select(Answers).ToArray();
                 for (var i = 0; i < Nodes.Length; i++)
                 {
