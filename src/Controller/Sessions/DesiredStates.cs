@@ -65,11 +65,14 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     /// What <paramref name="node"/> should run now: its state in the newest revision, numbered by
     /// the revision that last changed it. Null when the newest revision does not name the node.
     /// </summary>
-    public NodeDesiredState? For(NodeRecord node) => store.LatestRevision() is { } latest ? For(node, latest) : null;
+    /// <remarks>Reads only the newest revision's number: its text (hundreds of KB in a large fleet) is read once per revision.</remarks>
+    public NodeDesiredState? For(NodeRecord node) => Newest(store.LatestRevisionNumber(), node);
 
-    /// <summary>As <see cref="For(NodeRecord)"/>, reading only the newest revision's number (its text is read once per revision).</summary>
+    /// <summary>As <see cref="For(NodeRecord)"/>, without holding a thread on the store (an agent's connect).</summary>
     public async Task<NodeDesiredState?> ForAsync(NodeRecord node, CancellationToken cancellationToken = default) =>
-        await store.LatestRevisionNumberAsync(cancellationToken) is > 0 and var number && Revision(number) is { } latest ? For(node, latest) : null;
+        Newest(await store.LatestRevisionNumberAsync(cancellationToken), node);
+
+    private NodeDesiredState? Newest(ulong number, NodeRecord node) => number > 0 && Revision(number) is { } latest ? For(node, latest) : null;
 
     /// <summary>
     /// As <see cref="For(NodeRecord)"/>, against a revision already read (one read for a whole fleet);

@@ -75,7 +75,7 @@ public sealed partial class ControllerStore
                 topics[reader.GetString(0)] = reader.GetInt64(1);
             }
         }
-        command.CommandText = "SELECT COALESCE(MAX(id), 0) FROM events";
+        command.CommandText = LastEventIdSql;
         return (topics, Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture));
     }
 

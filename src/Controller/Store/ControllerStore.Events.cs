@@ -80,9 +80,11 @@ public sealed partial class ControllerStore
     public long LastEventId()
     {
         using var connection = OpenConnection();
-        using var command = connection.Command(null, "SELECT COALESCE(MAX(id), 0) FROM events");
+        using var command = connection.Command(null, LastEventIdSql);
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    private const string LastEventIdSql = "SELECT COALESCE(MAX(id), 0) FROM events";
 
     /// <summary>The events <paramref name="query"/> selects, oldest first.</summary>
     public IReadOnlyList<EventRecord> ListEvents(EventQuery query)

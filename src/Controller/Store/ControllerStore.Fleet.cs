@@ -138,9 +138,19 @@ public sealed partial class ControllerStore
     public async Task<ulong> LatestRevisionNumberAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var command = connection.Command(null, "SELECT COALESCE(MAX(number), 0) FROM revisions");
+        await using var command = connection.Command(null, LatestRevisionNumberSql);
         return Convert.ToUInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
+
+    /// <summary>As <see cref="LatestRevisionNumberAsync"/>, for the callers that are synchronous (the rollout engine's steps).</summary>
+    public ulong LatestRevisionNumber()
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, LatestRevisionNumberSql);
+        return Convert.ToUInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private const string LatestRevisionNumberSql = "SELECT COALESCE(MAX(number), 0) FROM revisions";
 
     /// <summary>Stores a join token by id, keeping only the hash of its secret, with its <c>token.created</c> event by <paramref name="actor"/>.</summary>
     public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels, string actor = "controller")
