@@ -115,7 +115,8 @@ public sealed partial class AgentSessions
     /// <summary>Asks an agent connected to another controller for a dry run through the store; null when none holds its stream or no answer came in time.</summary>
     private async Task<StatusReport?> RelayDryRunAsync(string node, ControllerMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (!store.ConnectedTo([node]).ContainsKey(node))
+        // One row, read by its key (ConnectedTo scans every connected row: a diff asks this once per node).
+        if (await store.GetNodeAsync(node, cancellationToken) is not { ConnectedTo: not null })
         {
             return null;
         }
