@@ -1,3 +1,4 @@
+using Hawser.Shared.Protocol;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -164,7 +165,7 @@ public static class HaBenchmark
             try
             {
                 using var channel = cluster[index].Channel();
-                return (await new ControlService.ControlServiceClient(channel).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.Connected) == count;
+                return (await new ControlService.ControlServiceClient(channel).ListAllNodesAsync()).Count(n => n.Connected) == count;
             }
             catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded)
             {

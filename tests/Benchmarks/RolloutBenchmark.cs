@@ -1,3 +1,4 @@
+using Hawser.Shared.Protocol;
 using System.Diagnostics;
 using System.Globalization;
 using Hawser.Shared.Protocol.V1;
@@ -43,7 +44,7 @@ public static class RolloutBenchmark
                 }
                 else
                 {
-                    while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Any(n => n.AppliedRevision != applied.Revision))
+                    while ((await new ControlService.ControlServiceClient(admin).ListAllNodesAsync()).Any(n => n.AppliedRevision != applied.Revision))
                     {
                         await Task.Delay(10);
                     }

@@ -465,7 +465,7 @@ public sealed class HaFleetTests
     private static async Task<(int Connected, int Applied)> CountAsync(ControllerCluster cluster, int index, ulong revision = ulong.MaxValue)
     {
         using var channel = cluster[index].Channel();
-        var nodes = (await new Hawser.Shared.Protocol.V1.ControlService.ControlServiceClient(channel).ListNodesAsync(new Hawser.Shared.Protocol.V1.ListNodesRequest())).Nodes;
+        var nodes = await Hawser.Shared.Protocol.NodeListing.ListAllNodesAsync(new Hawser.Shared.Protocol.V1.ControlService.ControlServiceClient(channel));
         return (nodes.Count(n => n.Connected), nodes.Count(n => n.AppliedRevision == revision));
     }
 

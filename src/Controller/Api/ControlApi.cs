@@ -6,6 +6,7 @@ using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
 using Hawser.Shared.Spec;
+using Hawser.Shared.Protocol;
 
 namespace Hawser.Controller.Api;
 
@@ -18,6 +19,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     Microsoft.Extensions.Logging.ILogger? logger = null)
     : ControlService.ControlServiceBase
 {
+    /// <summary>The most uses a join token may have.</summary>
+    public const uint MaxTokenUses = 1_000_000;
+
     /// <summary>Revisions listed when the caller names no limit.</summary>
     public const int DefaultRevisionLimit = 20;
 
@@ -82,15 +86,27 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     private readonly EventsApi _events = new(store);
 
+    /// <summary>Nodes a listing's page holds when the caller names no size, and the most it ever holds.</summary>
+    public const int DefaultPageSize = 500, MaxPageSize = 1000;
+
     private ListNodesResponse ListNodes(ListNodesRequest request)
     {
+        var size = request.PageSize == 0 ? DefaultPageSize : (int)Math.Min(request.PageSize, MaxPageSize);
+        // The token is the last name of the previous page: pages follow name order, so a node added meanwhile is not skipped.
+        var after = request.PageToken;
         var response = new ListNodesResponse();
-        foreach (var node in store.ListNodes())
+        foreach (var node in store.ListNodes().Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
-            if (LabelSelector.Matches(request.Selector, node.Labels))
+            if (!LabelSelector.Matches(request.Selector, node.Labels))
             {
-                response.Nodes.Add(ToMessage(node));
+                continue;
             }
+            if (response.Nodes.Count == size)
+            {
+                response.NextPageToken = response.Nodes[^1].Name;
+                break;
+            }
+            response.Nodes.Add(ToMessage(node, detail: false));
         }
         return response;
     }
@@ -102,7 +118,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             throw ApiError.Of(StatusCode.InvalidArgument, "name is required");
         }
         var node = store.GetNode(request.Name) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
-        return ToMessage(node);
+        return ToMessage(node, detail: true);
     }
 
     private ListRevisionsResponse ListRevisions(ListRevisionsRequest request)
@@ -261,6 +277,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     private CreateJoinTokenResponse CreateJoinToken(CreateJoinTokenRequest request, string actor)
     {
+        if (request.Uses > MaxTokenUses)
+        {
+            throw ApiError.Of(StatusCode.InvalidArgument, $"uses {request.Uses}: a token may have at most {MaxTokenUses:N0} uses");
+        }
         const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
         var id = RandomNumberGenerator.GetString(alphabet, 6);
         var secret = RandomNumberGenerator.GetString(alphabet, 16);
@@ -286,7 +306,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         return new RemoveNodeResponse { RevokedCertificates = (uint)revoked };
     }
 
-    private Node ToMessage(NodeRecord record)
+    /// <summary>A node for the API: with <paramref name="detail"/> its resources, facts and certificates too, else only their counts.</summary>
+    private Node ToMessage(NodeRecord record, bool detail)
     {
         var node = new Node
         {
@@ -308,22 +329,31 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             node.Labels[key] = value;
         }
-        if (record.Facts is { Length: > 0 })
+        if (detail && record.Facts is { Length: > 0 })
         {
-            node.Facts = HostFacts.Parser.ParseFrom(record.Facts);
+            node.Facts = Sessions.NodeInputBounds.Bound(HostFacts.Parser.ParseFrom(record.Facts));
         }
         if (record.LastReport is not null)
         {
-            var report = StatusReport.Parser.ParseFrom(record.LastReport);
-            node.Resources.Add(report.Resources);
+            // Bounded again on the way out: a report stored before the bounds existed may be megabytes.
+            var report = Sessions.NodeInputBounds.Bound(StatusReport.Parser.ParseFrom(record.LastReport));
+            node.Counts = StateWords.Count(report.Resources);
             node.LastReportRevision = report.Revision;
-            node.InstalledCertificates.Add(report.InstalledCertificates);
+            if (detail)
+            {
+                node.Resources.Add(report.Resources);
+                node.InstalledCertificates.Add(report.InstalledCertificates);
+            }
         }
         if (record.OutcomeReport is not null)
         {
-            var outcome = StatusReport.Parser.ParseFrom(record.OutcomeReport);
+            var outcome = Sessions.NodeInputBounds.Bound(StatusReport.Parser.ParseFrom(record.OutcomeReport));
             node.OutcomeRevision = outcome.Revision;
-            node.OutcomeResources.Add(outcome.Resources);
+            node.OutcomeCounts = StateWords.Count(outcome.Resources);
+            if (detail)
+            {
+                node.OutcomeResources.Add(outcome.Resources);
+            }
         }
         return node;
     }

@@ -14,10 +14,28 @@ public sealed class EventsApi(ControllerStore store)
     /// <summary>The most events one call returns.</summary>
     public const int MaxLimit = 10_000;
 
+    /// <summary>The most bytes of events one ListEvents response carries (the newest first); older ones are counted as omitted.</summary>
+    public const int MaxResponseBytes = 2 * 1024 * 1024;
+
     internal Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
     {
+        var events = store.ListEvents(Query(request));
         var response = new ListEventsResponse();
-        response.Events.Add(store.ListEvents(Query(request)).Select(ToMessage));
+        var kept = new List<Event>();
+        var size = 0;
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            var message = ToMessage(events[i]);
+            size += message.CalculateSize() + 8;
+            if (size > MaxResponseBytes)
+            {
+                response.Omitted = (uint)(i + 1);
+                break;
+            }
+            kept.Add(message);
+        }
+        kept.Reverse();
+        response.Events.Add(kept);
         return Task.FromResult(response);
     }
 

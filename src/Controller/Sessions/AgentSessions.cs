@@ -5,6 +5,7 @@ using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Sessions;
@@ -14,8 +15,10 @@ namespace Hawser.Controller.Sessions;
 /// certificate: the stream must say hello with that node's name, and it only ever receives that
 /// node's desired state and can only report about itself.
 /// </summary>
-public sealed partial class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger) : AgentService.AgentServiceBase, IDisposable
+public sealed partial class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger, NodeRateLimits? limits = null) : AgentService.AgentServiceBase, IDisposable
 {
+    private readonly NodeRateLimits _limits = limits ?? new NodeRateLimits(new NodeRateOptions());
+
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _nextMessageId;
     private volatile bool _draining;
@@ -39,6 +42,48 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         /// <summary>The hash of the desired state last sent, so the same state is not pushed twice.</summary>
         public string? LastPushedSha { get; set; }
 
+        /// <summary>Why a report of this stream could not be stored (the stream then ends), or null.</summary>
+        public string? StoreFailure { get; set; }
+
+        private readonly Lock _mailboxLock = new();
+        private readonly SemaphoreSlim _mailboxFilled = new(0, 1);
+        private StatusReport? _held;
+
+        /// <summary>
+        /// Holds <paramref name="report"/> for storing, replacing one not stored yet (true: it replaced one). A replaced
+        /// report's "new desired state" flag carries over to the newer report of the same revision, so coalescing never
+        /// turns the converge of a pushed revision into drift.
+        /// </summary>
+        public bool Hold(StatusReport report)
+        {
+            lock (_mailboxLock)
+            {
+                var replaced = _held;
+                if (replaced is { DesiredStateNew: true } && replaced.Revision == report.Revision)
+                {
+                    report.DesiredStateNew = true;
+                }
+                _held = report;
+                if (replaced is null)
+                {
+                    _mailboxFilled.Release();
+                }
+                return replaced is not null;
+            }
+        }
+
+        /// <summary>Waits for a held report and takes it.</summary>
+        public async Task<StatusReport> TakeAsync(CancellationToken cancellationToken)
+        {
+            await _mailboxFilled.WaitAsync(cancellationToken);
+            lock (_mailboxLock)
+            {
+                var report = _held!;
+                _held = null;
+                return report;
+            }
+        }
+
         /// <summary>Writes one message; a stream that ended meanwhile (a push can hold a session that just closed) is OperationCanceledException, as for a cancelled write.</summary>
         public async Task SendAsync(ControllerMessage message)
         {
@@ -60,7 +105,11 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
 
-        public void Dispose() => _writeLock.Dispose();
+        public void Dispose()
+        {
+            _writeLock.Dispose();
+            _mailboxFilled.Dispose();
+        }
     }
 
     /// <summary>How many agents have a stream open.</summary>
@@ -91,7 +140,18 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.PermissionDenied, $"certificate of '{identity.Name}' said hello as '{hello.NodeName}'");
             throw ApiError.Of(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
-        await store.RecordHelloAsync(identity.Name, hello.AgentVersion, hello.Facts?.ToByteArray() ?? [], hello.AppliedRevision, context.CancellationToken);
+        var budget = _limits.For(identity.Name);
+        using (var connect = budget.Connects.AttemptAcquire())
+        {
+            if (!connect.IsAcquired)
+            {
+                ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.ResourceExhausted, $"node '{identity.Name}' opened more than {_limits.Options.ConnectBurst} streams in a short time");
+                throw ApiError.Of(StatusCode.ResourceExhausted, $"node '{identity.Name}' reconnects too often (at most {_limits.Options.ConnectsPerMinute:0.#} streams a minute after a burst of {_limits.Options.ConnectBurst}); try again later");
+            }
+        }
+        // What a node says of itself is bounded before it is stored (NodeInputBounds).
+        var facts = hello.Facts is null ? [] : NodeInputBounds.Bound(hello.Facts).ToByteArray();
+        await store.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
         using var session = new Session(responseStream, closed, context.Peer);
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
@@ -108,14 +168,17 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             // stream of the node ending meanwhile clears the mark only while no newer one is registered.
             await store.SetConnectedToAsync(identity.Name, ControllerId);
         }
+        var storing = Task.CompletedTask;
         try
         {
             await SendDesiredStateAsync(identity.Name, session, hello.AppliedRevision);
-            while (await messages.MoveNextAsync())
+            // One writer of this node's reports to the store, at the node's report rate; the reader below never waits on it.
+            storing = StoreReportsAsync(identity.Name, session, budget, closed.Token);
+            while (await NextAsync(messages, budget, closed.Token))
             {
                 if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Status)
                 {
-                    await ReceiveAsync(identity.Name, session, messages.Current.Status);
+                    Receive(identity.Name, session, budget, messages.Current.Status);
                 }
                 else if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Ack && session.Acks.TryRemove(messages.Current.Ack.InReplyTo, out var waiting))
                 {
@@ -128,12 +191,19 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             // Said, not dropped: the agent moves to its next controller at once.
             throw new RpcException(new Status(StatusCode.Unavailable, "this controller is stopping; connect to another"));
         }
+        catch (OperationCanceledException) when (closed.IsCancellationRequested && session.StoreFailure is { } failure)
+        {
+            // A controller that cannot store what its agents report sends them to another that can.
+            throw new RpcException(new Status(StatusCode.Unavailable, $"this controller cannot store reports ({failure}); connect to another"));
+        }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
         {
             // Replaced by a newer stream, or the node was removed.
         }
         finally
         {
+            await closed.CancelAsync();
+            await storing;
             if (_sessions.TryRemove(new KeyValuePair<string, Session>(identity.Name, session)) && store.Engine.IsShared && !_sessions.ContainsKey(identity.Name))
             {
                 try
@@ -338,9 +408,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
     }
 
-    /// <summary>Closes a node's stream (after it was removed).</summary>
+    /// <summary>Closes a node's stream (after it was removed) and forgets its rate budget.</summary>
     public void Disconnect(string node)
     {
+        _limits.Forget(node);
         if (_sessions.TryGetValue(node, out var session))
         {
             session.Closed.Cancel();
@@ -370,9 +441,35 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
     }
 
-    private async Task ReceiveAsync(string node, Session session, StatusReport report)
+    /// <summary>The next message of a node's stream, read no faster than the node's message budget allows (its writes wait meanwhile).</summary>
+    private static async Task<bool> NextAsync(IAsyncEnumerator<AgentMessage> messages, NodeBudget budget, CancellationToken cancellationToken)
     {
-        if (report.NeedsDesiredState)
+        using (var lease = budget.Messages.AttemptAcquire())
+        {
+            if (!lease.IsAcquired)
+            {
+                budget.MessageSlowed();
+                RateLimitLease waited;
+                // Another stream of the same node (one being replaced) may hold the one queue place: wait for it.
+                while (!(waited = await budget.Messages.AcquireAsync(1, cancellationToken)).IsAcquired)
+                {
+                    waited.Dispose();
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                }
+                waited.Dispose();
+            }
+        }
+        return await messages.MoveNextAsync();
+    }
+
+    /// <summary>
+    /// A report as it arrives: an answer to a request completes it; a request for the desired state is answered (one at a
+    /// time, at most once per <see cref="NodeRateOptions.ResendInterval"/>); anything else is held for the store.
+    /// </summary>
+    private void Receive(string node, Session session, NodeBudget budget, StatusReport sent)
+    {
+        var report = NodeInputBounds.Bound(sent);
+        if (report.NeedsDesiredState && budget.TryStartResend())
         {
             ControllerLog.DesiredStateResent(logger, node, report.Resources.FirstOrDefault()?.Error ?? "");
             _ = ResendAsync();
@@ -386,6 +483,75 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             return;
         }
+        if (session.Hold(report))
+        {
+            budget.Coalesced();
+        }
+
+        async Task ResendAsync()
+        {
+            try
+            {
+                await SendDesiredStateAsync(node, session, appliedRevision: 0);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or StoreException or System.Data.Common.DbException)
+            {
+                // The stream closed (the agent gets the state when it reconnects), or the store failed (it asks again).
+            }
+            finally
+            {
+                budget.ResendDone();
+            }
+        }
+    }
+
+    /// <summary>Stores the session's held reports one at a time, at the node's report rate, until the stream closes.</summary>
+    private async Task StoreReportsAsync(string node, Session session, NodeBudget budget, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var report = await session.TakeAsync(cancellationToken);
+                // Taken before the wait for a token: a newer report arriving meanwhile goes into the empty slot, and the
+                // one taken here is stored first, so the store always ends with the newest.
+                RateLimitLease lease;
+                while (!(lease = await budget.Reports.AcquireAsync(1, cancellationToken)).IsAcquired)
+                {
+                    lease.Dispose();
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                }
+                lease.Dispose();
+                try
+                {
+                    await StoreReportAsync(node, budget, report);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The store is unreachable (or failed otherwise): the stream ends (Connect says why), and the agent reports to another controller.
+                    ControllerLog.ReportNotStored(logger, node, ex.Message);
+                    session.StoreFailure = ex.Message;
+                    await session.Closed.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The stream closed.
+        }
+        try
+        {
+            await StoreThrottledAsync(node, budget, force: true);
+        }
+        catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
+        {
+            ControllerLog.ReportNotStored(logger, node, ex.Message);
+        }
+    }
+
+    private async Task StoreReportAsync(string node, NodeBudget budget, StatusReport report)
+    {
         if (await store.GetNodeAsync(node) is not { } before)
         {
             return;
@@ -396,7 +562,20 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // the agent's first of what it was last sent (certificate material renewed under the same revision).
         var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
         var previous = before.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-        var events = ReportEvents.Of(node, previous, report, drift);
+        var events = new List<EventRecord>();
+        foreach (var record in ReportEvents.Of(node, previous, report, drift))
+        {
+            // A node's events are news only up to its event budget; beyond it they are counted and said in one event.
+            using var lease = budget.Events.AttemptAcquire();
+            if (lease.IsAcquired)
+            {
+                events.Add(record);
+            }
+            else
+            {
+                budget.EventDropped();
+            }
+        }
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var outcomeRevision = before.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0;
         var isOutcome = report.DesiredStateNew || outcomeRevision != report.Revision;
@@ -413,19 +592,30 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 ControllerLog.NodeReported(logger, node, line);
             }
         }
+        await StoreThrottledAsync(node, budget, force: false);
         Reported?.Invoke(node);
+    }
 
-        async Task ResendAsync()
+    /// <summary>Once per window, one event saying what a node's budgets held back (nothing when they held nothing back).</summary>
+    private async Task StoreThrottledAsync(string node, NodeBudget budget, bool force)
+    {
+        if (budget.TakeThrottled(force) is not var (coalesced, dropped, slowed, window))
         {
-            try
-            {
-                await SendDesiredStateAsync(node, session, appliedRevision: 0);
-            }
-            catch (OperationCanceledException)
-            {
-                // The stream closed; the agent gets the state when it reconnects.
-            }
+            return;
         }
+        var options = _limits.Options;
+        var record = new EventRecord
+        {
+            Kind = "node.throttled", Actor = $"node:{node}", Node = node,
+            Summary = $"node {node} sent more than its budget in the last {window.TotalSeconds:0} s: {coalesced} report(s) coalesced, {dropped} event(s) not logged, {slowed} message(s) read late",
+            Details =
+            [
+                $"limits: {options.ReportsPerSecond:0.##} report(s)/s (burst {options.ReportBurst}), {options.EventsPerMinute:0.##} event(s)/min (burst {options.EventBurst}), {options.MessagesPerSecond:0.##} message(s)/s (burst {options.MessageBurst})",
+                "the newest report is always stored; a real agent stays far inside these limits, so look at what runs on that host",
+            ],
+        };
+        await store.AddEventAsync(record);
+        ControllerLog.NodeThrottled(logger, node, record.Summary);
     }
 
     /// <inheritdoc/>

@@ -64,6 +64,18 @@ public sealed partial class ControllerStore
         EventsStored([AppendEvent(connection, null, record)]);
     }
 
+    /// <summary>As <see cref="AddEvent"/>, with the store's I/O awaited.</summary>
+    public async Task AddEventAsync(EventRecord record, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = InsertEventSql;
+        var stored = Stamped(record);
+        BindEvent(command, stored);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        EventsStored([stored]);
+    }
+
     /// <summary>Raised after a commit that stored events, with them (metrics count them; nothing here may throw).</summary>
     public event Action<IReadOnlyList<EventRecord>>? EventsAdded;
 
@@ -110,7 +122,7 @@ public sealed partial class ControllerStore
             command.Add("@since", since.ToUnixTimeMilliseconds());
         }
         command.CommandText = $"""
-            SELECT id, at_ms, kind, actor, node, revision, summary, details FROM events
+            SELECT id, at_ms, kind, actor, node, revision, substr(summary, 1, {ReadSummaryChars}), substr(details, 1, {ReadDetailsChars}) FROM events
             WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT @limit
             """;
         command.Add("@limit", Math.Max(1, query.Limit));
@@ -118,7 +130,7 @@ public sealed partial class ControllerStore
         var events = new List<EventRecord>();
         while (reader.Read())
         {
-            events.Add(new EventRecord
+            events.Add(EventBounds.Bound(new EventRecord
             {
                 Id = reader.GetInt64(0),
                 At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
@@ -128,11 +140,16 @@ public sealed partial class ControllerStore
                 Revision = (ulong)reader.GetInt64(5),
                 Summary = reader.GetString(6),
                 Details = reader.GetString(7) is { Length: > 0 } details ? details.Split('\n') : [],
-            });
+            }));
         }
         events.Reverse();
         return events;
     }
+
+    // Rows stored before events were bounded can be megabytes: read no more than a bounded event can hold (and a
+    // little more, so EventBounds still sees that they were longer and says so).
+    private const int ReadSummaryChars = EventBounds.MaxSummaryChars + 1;
+    private const int ReadDetailsChars = (EventBounds.MaxDetails + 1) * (EventBounds.MaxDetailChars + 1);
 
     /// <summary>
     /// Deletes up to <paramref name="batch"/> of the oldest events stored before <paramref name="before"/>;
@@ -177,8 +194,9 @@ public sealed partial class ControllerStore
         command.Set("@actor", record.Actor);
         command.Set("@node", record.Node);
         command.Set("@revision", (long)record.Revision);
-        command.Set("@summary", OneLine(record.Summary));
-        command.Set("@details", string.Join('\n', record.Details.Select(OneLine)));
+        var bounded = EventBounds.Bound(record);
+        command.Set("@summary", OneLine(bounded.Summary));
+        command.Set("@details", string.Join('\n', bounded.Details.Select(OneLine)));
     }
 
     /// <summary>Wakes every <see cref="WaitForEventsAsync"/> and tells <see cref="EventsAdded"/>; called after the commit that stored <paramref name="records"/>.</summary>

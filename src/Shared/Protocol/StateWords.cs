@@ -32,6 +32,24 @@ public static class StateWords
     /// <summary>True for the states that count as a failed resource (failed, or skipped because a dependency failed).</summary>
     public static bool IsFailed(ResourceState state) => state is ResourceState.Failed or ResourceState.Skipped;
 
+    /// <summary>How many of <paramref name="resources"/> are in each state.</summary>
+    public static ResourceStateCounts Count(IEnumerable<ResourceStatus> resources)
+    {
+        var counts = new ResourceStateCounts();
+        foreach (var resource in resources)
+        {
+            switch (resource.State)
+            {
+                case ResourceState.InSync: counts.InSync++; break;
+                case ResourceState.Changed: counts.Changed++; break;
+                case ResourceState.Failed: counts.Failed++; break;
+                case ResourceState.Skipped: counts.Skipped++; break;
+                default: counts.Other++; break;
+            }
+        }
+        return counts;
+    }
+
     /// <summary>The JSON name of a resource state.</summary>
     public static string Resource(ResourceState state) => state switch
     {
