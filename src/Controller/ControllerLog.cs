@@ -8,6 +8,9 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Method} from {Peer}: {Code} {Detail}")]
     public static partial void Refused(ILogger logger, string method, string peer, Grpc.Core.StatusCode code, string detail);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Count} more call(s) from {Address} in {Seconds:0} s")]
+    public static partial void RefusedRepeatedly(ILogger logger, string address, long count, double seconds);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} enrolled from {Peer}")]
     public static partial void Enrolled(ILogger logger, string node, string peer);
 
@@ -83,6 +86,12 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} cannot read its stored desired state ({Error}); sending it again")]
     public static partial void DesiredStateResent(ILogger logger, string node, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: {Summary}")]
+    public static partial void NodeThrottled(ILogger logger, string node, string summary);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: a report was not stored ({Error}); its stream is closed so it reports to another controller")]
+    public static partial void ReportNotStored(ILogger logger, string node, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "event log: {Count} event(s) older than {Retention} pruned")]
     public static partial void EventsPruned(ILogger logger, int count, TimeSpan retention);

@@ -1,3 +1,4 @@
+using Hawser.Shared.Protocol;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -35,7 +36,8 @@ public static class FleetBenchmark
     private static async Task RunOneAsync(int agents)
     {
         using var data = new TempDirectory("hawser-fleet-bench-");
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        // Thousands of enrollments from one address: above the default anonymous rate.
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--anonymous-rate", "100000");
         using var admin = controller.Channel();
         var token = await new ControlService.ControlServiceClient(admin).CreateJoinTokenAsync(new CreateJoinTokenRequest { Uses = (uint)agents, TtlSeconds = 3600 });
         using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(data.Path, "pki", "ca.crt"));
@@ -86,7 +88,7 @@ public static class FleetBenchmark
         }
         connected.Wait(TimeSpan.FromMinutes(2));
         // Every stream's hello is in once the controller lists every node as connected.
-        while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.Connected) < agents)
+        while ((await new ControlService.ControlServiceClient(admin).ListAllNodesAsync()).Count(n => n.Connected) < agents)
         {
             await Task.Delay(100);
         }
@@ -106,7 +108,7 @@ public static class FleetBenchmark
             await Task.Delay(1);
         }
         var allReceived = Stopwatch.GetElapsedTime(started);
-        while ((await new ControlService.ControlServiceClient(admin).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.AppliedRevision == applied.Revision) < agents)
+        while ((await new ControlService.ControlServiceClient(admin).ListAllNodesAsync()).Count(n => n.AppliedRevision == applied.Revision) < agents)
         {
             await Task.Delay(5);
         }

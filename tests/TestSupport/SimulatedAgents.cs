@@ -57,13 +57,7 @@ public sealed class SimulatedAgents : IAsyncDisposable
         {
             await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, cancellationToken) =>
             {
-                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                var joined = await new EnrollmentService.EnrollmentServiceClient(channels[i % channels.Length]).JoinAsync(new JoinRequest
-                {
-                    Token = token, NodeName = Name(i), CsrDer = Google.Protobuf.ByteString.CopyFrom(CertificateAuthority.CreateSigningRequest(key, Name(i))),
-                }, cancellationToken: cancellationToken);
-                using var certificate = X509Certificate2.CreateFromPem(joined.CertificatePem).CopyWithPrivateKey(key);
-                identities[i] = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+                identities[i] = await NodeEnrollment.JoinAsync(channels[i % channels.Length], token, Name(i), cancellationToken);
             });
         }
         finally

@@ -91,9 +91,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                     await EnrollAsync(cancellationToken);
                     break;
                 }
-                catch (EnrollmentException ex) when (ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
+                catch (EnrollmentException ex) when (ex.InnerException is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted })
                 {
-                    // The network or the controller is not up yet: try the next controller, and keep trying, like any other connection.
+                    // The network or the controller is not up yet, or it rate-limits this address (many hosts enrolling at
+                    // once behind one address): try the next controller, and keep trying, like any other connection.
                     var wait = _controllers.Fail() ? retry.Next() : MoveOn();
                     var reason = RpcFailure.Describe((RpcException)ex.InnerException);
                     var seconds = Math.Round(wait.TotalSeconds, 1);
@@ -503,8 +504,19 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
             var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket));
             // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
-            var result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken,
-                progress: _ => _systemd?.WatchdogPing());
+            Reconcile.ConvergeReport result;
+            try
+            {
+                result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken,
+                    progress: _ => _systemd?.WatchdogPing());
+            }
+            catch (InvalidDataException ex)
+            {
+                // The agent's own state (its undo records) is unreadable: nothing is changed, and the operator must hear why
+                // through the controller, not only in this host's log.
+                report.Resources.Add(new ResourceStatus { Kind = "agent-state", Name = paths.StateFile, State = ResourceState.Failed, Error = ex.Message });
+                return report;
+            }
             report.Resources.Add(result.Resources.Select(ToStatus));
             foreach (var certificate in blocks.Certificates ?? [])
             {

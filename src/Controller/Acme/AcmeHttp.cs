@@ -5,6 +5,21 @@ namespace Hawser.Controller.Acme;
 /// <summary>The HttpClient the controller reaches its ACME CA with.</summary>
 public static class AcmeHttp
 {
+    /// <summary>Why <paramref name="path"/> holds no PEM certificate to trust (null when it holds at least one).</summary>
+    public static string? ReadRoots(string path)
+    {
+        try
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(path);
+            return roots.Count == 0 ? "holds no PEM certificate (-----BEGIN CERTIFICATE-----)" : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return ex.Message;
+        }
+    }
+
     /// <summary>Trusts the system's roots, plus those in <paramref name="extraRootsPem"/> when given (a private CA's TLS).</summary>
     public static HttpClient Create(string? extraRootsPem)
     {

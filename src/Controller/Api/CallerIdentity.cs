@@ -1,17 +1,29 @@
 using Grpc.Core;
 using Hawser.Controller.Store;
 using Hawser.Shared.Pki;
-using Microsoft.Extensions.Logging;
+using System.Threading.RateLimiting;
 
 namespace Hawser.Controller.Api;
 
 /// <summary>
 /// Who is calling, from the TLS client certificate (already checked to chain to the CA by the TLS
 /// layer), judged against <see cref="MethodAuthorization.Table"/>. Every refusal is logged with the
-/// method and the peer, and changes nothing.
+/// method and the peer (one event per address per window, <see cref="RefusalLog"/>), and changes nothing. Callers
+/// without a certificate are rate limited per address.
 /// </summary>
-public sealed class CallerIdentity(ControllerStore store, ILogger logger)
+public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, double anonymousCallsPerSecond = CallerIdentity.DefaultAnonymousCallsPerSecond)
 {
+    /// <summary>Calls per second one address may make without a client certificate (the burst is five seconds' worth).</summary>
+    public const double DefaultAnonymousCallsPerSecond = 20;
+
+    // One bucket per address for callers without a certificate (Join, GetCa, and whatever they try besides).
+    private readonly PartitionedRateLimiter<string> _anonymous = PartitionedRateLimiter.Create<string, string>(address =>
+        RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = (int)Math.Max(1, anonymousCallsPerSecond * 5), TokensPerPeriod = (int)Math.Max(1, anonymousCallsPerSecond),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+        }));
+
     private const string UserStateKey = "hawser.identity";
     private static readonly Identity Anonymous = new(IdentityRole.None, string.Empty, string.Empty);
 
@@ -24,6 +36,15 @@ public sealed class CallerIdentity(ControllerStore store, ILogger logger)
     public Identity Authorize(ServerCallContext context)
     {
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        if (certificate is null)
+        {
+            var address = RefusalLog.AddressOf(context);
+            using var lease = _anonymous.AttemptAcquire(address);
+            if (!lease.IsAcquired)
+            {
+                return Refuse(context, StatusCode.ResourceExhausted, $"too many calls without a client certificate from {address}; try again in a few seconds");
+            }
+        }
         var identity = certificate is null ? Anonymous : Identity.Of(certificate);
         if (!MethodAuthorization.Table.TryGetValue(context.Method, out var needed))
         {
@@ -65,8 +86,7 @@ public sealed class CallerIdentity(ControllerStore store, ILogger logger)
 
     private Identity Refuse(ServerCallContext context, StatusCode code, string message)
     {
-        ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
-        store.AddEvent(new EventRecord { Kind = "rpc.refused", Actor = $"peer:{context.Peer}", Summary = $"refused {context.Method}: {code}", Details = [message] });
+        refusals.Refused(context, code, message);
         throw ApiError.Of(code, message);
     }
 }

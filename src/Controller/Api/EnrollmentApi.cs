@@ -13,7 +13,7 @@ namespace Hawser.Controller.Api;
 /// <c>hawser.v1.EnrollmentService</c>: the CA for anyone (it is checked against the operator's pin),
 /// a node certificate for a valid join token, renewal for a node that already has one.
 /// </summary>
-public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILogger logger) : EnrollmentService.EnrollmentServiceBase
+public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILogger logger, RefusalLog refusals) : EnrollmentService.EnrollmentServiceBase
 {
     /// <inheritdoc/>
     public override Task<GetCaResponse> GetCa(GetCaRequest request, ServerCallContext context) =>
@@ -46,6 +46,11 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         {
             return Task.FromResult(Refuse(context, request.NodeName, "the join token is not in the form ID.SECRET"));
         }
+        // The token first: without a valid one, every name gets the same answer, so no one can learn which names are enrolled.
+        if (store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow, consume: false).Problem is var held and not JoinTokenProblem.None)
+        {
+            return Task.FromResult(Refuse(context, request.NodeName, TokenProblem(held)));
+        }
         if (store.HasValidCertificate(request.NodeName))
         {
             throw Logged(context, ApiError.Of(StatusCode.AlreadyExists,
@@ -64,13 +69,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
         if (problem != JoinTokenProblem.None)
         {
-            return Task.FromResult(Refuse(context, request.NodeName, problem switch
-            {
-                JoinTokenProblem.Expired => "the join token has expired; create a new one with `hawserctl token create`",
-                JoinTokenProblem.UsedUp => "the join token has no uses left; create a new one with `hawserctl token create`",
-                JoinTokenProblem.Revoked => "the join token was revoked",
-                _ => "the join token is not valid",
-            }));
+            return Task.FromResult(Refuse(context, request.NodeName, TokenProblem(problem)));
         }
         var response = Issue(csr, request.NodeName, $"enrolled from {context.Peer} with join token {id}");
         foreach (var (key, value) in labels)
@@ -89,6 +88,14 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         ControllerLog.Enrolled(logger, request.NodeName, context.Peer);
         return Task.FromResult(response);
     }
+
+    private static string TokenProblem(JoinTokenProblem problem) => problem switch
+    {
+        JoinTokenProblem.Expired => "the join token has expired; create a new one with `hawserctl token create`",
+        JoinTokenProblem.UsedUp => "the join token has no uses left; create a new one with `hawserctl token create`",
+        JoinTokenProblem.Revoked => "the join token was revoked",
+        _ => "the join token is not valid",
+    };
 
     private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
     {
@@ -134,12 +141,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
 
     private RpcException Logged(ServerCallContext context, RpcException ex, string? node = null)
     {
-        ControllerLog.Refused(logger, $"{context.Method} ({node})", context.Peer, ex.StatusCode, ex.Status.Detail);
-        store.AddEvent(new EventRecord
-        {
-            Kind = "rpc.refused", Actor = $"peer:{context.Peer}", Node = node ?? "",
-            Summary = $"refused {context.Method} for node '{node}': {ex.StatusCode}", Details = [ex.Status.Detail],
-        });
+        refusals.Refused(context, ex.StatusCode, ex.Status.Detail, node);
         return ex;
     }
 }

@@ -86,6 +86,14 @@ internal sealed class RunCommand : Command
         "renewed every third of it. Another controller takes over a job this long after its holder died; default 15s",
         TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
 
+    private readonly Option<double> _anonymousRate = new("--anonymous-rate")
+    {
+        HelpName = "CALLS",
+        Description = "Calls per second one address may make without a client certificate (enrollment, the CA), with a burst of five seconds' worth; " +
+            "beyond, calls are refused with RESOURCE_EXHAUSTED. Raise it to enroll thousands of hosts from one address at once. Default 20.",
+        DefaultValueFactory = _ => CallerIdentity.DefaultAnonymousCallsPerSecond,
+    };
+
     private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
@@ -102,6 +110,7 @@ internal sealed class RunCommand : Command
         Options.Add(_storePoll);
         Options.Add(_storeNotify);
         Options.Add(_leaseTtl);
+        Options.Add(_anonymousRate);
         Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m",
@@ -114,6 +123,16 @@ internal sealed class RunCommand : Command
         if (!IPEndPoint.TryParse(listen, out var endPoint) || endPoint.Port == 0 && !listen.EndsWith(":0", StringComparison.Ordinal))
         {
             await Console.Error.WriteLineAsync($"error: --listen '{listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:7443 or [::1]:7443)");
+            return ExitCodes.Usage;
+        }
+        if (parse.GetValue(_anonymousRate) is var rate && !(rate >= 1 && rate <= 100_000))
+        {
+            await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
+            return ExitCodes.Usage;
+        }
+        if (parse.GetValue(_acmeCaFile) is { } caFile && AcmeHttp.ReadRoots(caFile) is { } rootsProblem)
+        {
+            await Console.Error.WriteLineAsync($"error: --acme-ca-file {caFile}: {rootsProblem}");
             return ExitCodes.Usage;
         }
         DnsLookup resolver;
@@ -154,7 +173,8 @@ internal sealed class RunCommand : Command
             Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
             var logger = loggers.CreateLogger("hawser-controller");
             var jobs = new BackgroundJobs(logger);
-            var callers = new CallerIdentity(store, logger);
+            var refusals = new RefusalLog(store, logger);
+            var callers = new CallerIdentity(store, refusals, parse.GetValue(_anonymousRate));
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
             var desired = new DesiredStates(store, materials);
@@ -194,7 +214,7 @@ internal sealed class RunCommand : Command
             };
             var web = new WebApi(store, sessions, rollouts, renewer, logins, events);
             var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts, logger);
-            var enrollment = new EnrollmentApi(store, pki, logger);
+            var enrollment = new EnrollmentApi(store, pki, logger, refusals);
             using var metrics = new ControllerMetrics(store, sessions);
             var scrapeToken = new TokenFile(Path.Combine(data, MetricsEndpoint.TokenFileName));
             scrapeToken.Ensure();
@@ -214,6 +234,8 @@ internal sealed class RunCommand : Command
                         services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions)
                             .AddSingleton(new FailureInterceptor(logger)).AddSingleton(new AuthorizationInterceptor(callers)).AddSingleton(new MetricsInterceptor(metrics));
                         MetricsEndpoint.AddServices(services);
+                        // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.
+                        services.AddGrpc().AddServiceOptions<AgentSessions>(options => options.MaxReceiveMessageSize = NodeInputBounds.MaxAgentMessageBytes);
                         services.Configure<GrpcServiceOptions>(options =>
                         {
                             options.Interceptors.Add<MetricsInterceptor>();
@@ -237,9 +259,10 @@ internal sealed class RunCommand : Command
                     logging => logging.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Warning),
                     cancellationToken);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
             {
-                await Console.Error.WriteLineAsync($"error: cannot listen on {listen}: {ex.Message}");
+                await Console.Error.WriteLineAsync($"error: cannot listen on {listen}: {ex.Message}" +
+                    (ex.InnerException is { } inner && inner.Message != ex.Message ? $" ({inner.Message})" : ""));
                 return ExitCodes.ListenFailed;
             }
             await using (host)
@@ -252,6 +275,14 @@ internal sealed class RunCommand : Command
                 var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
                 var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
                 var pruning = jobs.RunAsync("event pruner", new EventPruner(store, parse.GetValue(_eventRetention), logger).RunAsync, cancellationToken);
+                var refusing = jobs.RunAsync("refusal counts", async ct =>
+                {
+                    using var timer = new PeriodicTimer(refusals.Window);
+                    while (await timer.WaitForNextTickAsync(ct))
+                    {
+                        refusals.Flush();
+                    }
+                }, cancellationToken);
                 using var sync = new FleetSync(store, sessions, materials, box, () => renewer.CurrentPlan()?.Acme, logger)
                 {
                     DesiredChanged = renewer.Wake,
@@ -286,6 +317,8 @@ internal sealed class RunCommand : Command
                 await renewing;
                 await rolling;
                 await pruning;
+                await refusing;
+                refusals.Flush(all: true);
                 await syncing;
                 await living;
                 await watching;

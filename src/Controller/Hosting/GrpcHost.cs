@@ -65,6 +65,9 @@ public sealed class GrpcHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         configureLogging?.Invoke(builder.Logging);
+        // A failed start (an address not on this host, a port in use) is the caller's to say in one line; the host
+        // would log it first with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         // The console lifetime would take SIGTERM and SIGINT and only request a host stop; signals
         // belong to the program that owns the process (System.CommandLine's token, or the default exit).
         builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();

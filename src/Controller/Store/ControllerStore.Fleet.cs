@@ -182,9 +182,10 @@ public sealed partial class ControllerStore
 
     /// <summary>
     /// Spends one use of a token when its secret's hash matches (compared in constant time) and it
-    /// is neither expired, used up nor revoked; returns the token's labels on success.
+    /// is neither expired, used up nor revoked; returns the token's labels on success. With <paramref name="consume"/>
+    /// false it only says whether the token would be accepted, spending nothing.
     /// </summary>
-    public (JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels) ConsumeJoinToken(string id, byte[] secretHash, DateTimeOffset now)
+    public (JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels) ConsumeJoinToken(string id, byte[] secretHash, DateTimeOffset now, bool consume = true)
     {
         using var connection = OpenConnection();
         using var transaction = connection.BeginTransaction();
@@ -212,7 +213,7 @@ public sealed partial class ControllerStore
             : expires <= now ? JoinTokenProblem.Expired
             : usesLeft <= 0 ? JoinTokenProblem.UsedUp
             : JoinTokenProblem.None;
-        if (problem != JoinTokenProblem.None)
+        if (problem != JoinTokenProblem.None || !consume)
         {
             return (problem, new Dictionary<string, string>());
         }

@@ -1,0 +1,123 @@
+using System.Net;
+using Grpc.Core;
+using Hawser.Controller.Store;
+using Microsoft.Extensions.Logging;
+
+namespace Hawser.Controller.Api;
+
+/// <summary>
+/// Refused calls, logged and stored as events one per peer address per window: the first refusal of a window is said in
+/// full, the rest are counted and said in one event when the window ends. A peer that calls thousands of times a
+/// second costs the store one row a minute, not one a call.
+/// </summary>
+public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? window = null)
+{
+    /// <summary>How long refusals from one address are counted before one event says how many there were.</summary>
+    public TimeSpan Window { get; } = window ?? TimeSpan.FromMinutes(1);
+
+    /// <summary>Addresses tracked at once; beyond, every further address shares one count (a spray from many addresses).</summary>
+    public const int MaxPeers = 10_000;
+
+    private const string Others = "other addresses";
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, PeerWindow> _peers = new(StringComparer.Ordinal);
+
+    private sealed class PeerWindow(DateTimeOffset start)
+    {
+        public DateTimeOffset Start { get; set; } = start;
+        public long Counted { get; set; }
+        public string LastMethod { get; set; } = "";
+        public StatusCode LastCode { get; set; }
+    }
+
+    /// <summary>The address part of a gRPC peer (<c>ipv4:10.0.0.1:5000</c> → <c>10.0.0.1</c>): a client's every port is one peer.</summary>
+    public static string AddressOf(ServerCallContext context) =>
+        context.GetHttpContext().Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : context.Peer;
+
+    /// <summary>Records one refused call; stores an event for the first of its address's window (and for the window that ended before it).</summary>
+    public void Refused(ServerCallContext context, StatusCode code, string message, string? node = null)
+    {
+        var address = AddressOf(context);
+        var now = DateTimeOffset.UtcNow;
+        EventRecord? ended = null;
+        bool first;
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(address, out var peer))
+            {
+                if (_peers.Count >= MaxPeers && !_peers.ContainsKey(Others))
+                {
+                    address = Others;
+                }
+                if (!_peers.TryGetValue(address, out peer))
+                {
+                    peer = _peers[address] = new PeerWindow(now) { Counted = -1 };
+                }
+            }
+            if (now - peer.Start >= Window)
+            {
+                ended = Summary(address, peer, now);
+                peer.Start = now;
+                peer.Counted = -1;
+            }
+            peer.Counted++;
+            peer.LastMethod = context.Method;
+            peer.LastCode = code;
+            first = peer.Counted == 0;
+        }
+        if (ended is not null)
+        {
+            store.AddEvent(ended);
+        }
+        if (first)
+        {
+            ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
+            store.AddEvent(new EventRecord
+            {
+                Kind = "rpc.refused", Actor = $"peer:{address}", Node = node ?? "",
+                Summary = $"refused {context.Method}" + (node is null ? "" : $" for node '{node}'") + $": {code}",
+                Details = [message, $"further refusals from {address} within {Window.TotalSeconds:0} s are counted in one event"],
+            });
+        }
+    }
+
+    /// <summary>Stores the counts of windows that ended with refusals after their first (the caller's timer, or shutdown).</summary>
+    public void Flush(bool all = false)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var events = new List<EventRecord>();
+        lock (_lock)
+        {
+            foreach (var (address, peer) in _peers.ToList())
+            {
+                if (all || now - peer.Start >= Window)
+                {
+                    if (Summary(address, peer, now) is { } summary)
+                    {
+                        events.Add(summary);
+                    }
+                    _peers.Remove(address);
+                }
+            }
+        }
+        foreach (var record in events)
+        {
+            store.AddEvent(record);
+        }
+    }
+
+    private EventRecord? Summary(string address, PeerWindow peer, DateTimeOffset now)
+    {
+        if (peer.Counted <= 0)
+        {
+            return null;
+        }
+        ControllerLog.RefusedRepeatedly(logger, address, peer.Counted, (now - peer.Start).TotalSeconds);
+        return new EventRecord
+        {
+            Kind = "rpc.refused", Actor = $"peer:{address}",
+            Summary = $"refused {peer.Counted} more call(s) from {address} in {(now - peer.Start).TotalSeconds:0} s (the last: {peer.LastMethod}, {peer.LastCode})",
+        };
+    }
+}
