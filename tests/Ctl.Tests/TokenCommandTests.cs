@@ -14,6 +14,9 @@ public sealed class TokenCommandTests
 
     [TestMethod]
     [DataRow("--uses", "0", "--uses must be at least 1")]
+    [DataRow("--uses", "-1", "--uses must be at least 1 and a whole number up to 1000000 (got '-1')")]
+    [DataRow("--uses", "1e3", "--uses must be at least 1 and a whole number up to 1000000 (got '1e3')")]
+    [DataRow("--uses", "4294967295", "--uses must be at least 1 and a whole number up to 1000000 (got '4294967295')")]
     [DataRow("--ttl", "-01:00:00", "--ttl must be a positive duration")]
     [DataRow("--ttl", "00:00:00.5", "--ttl must be a positive duration of at least 1s")]
     public async Task A_token_of_no_uses_or_no_lifetime_is_refused_before_any_call(string option, string value, string message)

@@ -46,7 +46,7 @@ internal sealed class CertsCommand : Command
                     (node, _) => node.InstalledCertificates.GetValueOrDefault(certificate.Name) == certificate.Serial
                         || node.LastReportAt?.ToDateTimeOffset() > certificate.IssuedAt?.ToDateTimeOffset() && node.Resources.Any(r => r.Kind == "certificate"
                             && r.Name == certificate.Name && StateWords.IsFailed(r.State) && !StateWords.AwaitsCertificateMaterial(r)),
-                    parse.GetValue(waitTimeout), output, cancellationToken);
+                    parse.GetValue(waitTimeout), output, cancellationToken, readWhole: true);
                 if (output.Format == OutputFormat.Json)
                 {
                     output.WriteJson(ToOutput(certificate), CtlJsonContext.Default.CertificateOutput);
@@ -76,8 +76,8 @@ internal sealed class CertsCommand : Command
             var table = new Table().Border(TableBorder.Simple).AddColumns("NAME", "DOMAINS", "NODES", "SERIAL", "NOT AFTER", "RENEW AT", "LAST ERROR");
             foreach (var c in certificates)
             {
-                table.AddRow(Markup.Escape(c.Name), Markup.Escape(string.Join(", ", c.Domains)), Markup.Escape(NodesColumn(c)),
-                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), Markup.Escape(c.LastError.Length > 0 ? c.LastError : "-"));
+                table.AddRow(ConsoleOutput.Cell(c.Name), ConsoleOutput.Cell(string.Join(", ", c.Domains)), ConsoleOutput.Cell(NodesColumn(c)),
+                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), ConsoleOutput.Cell(c.LastError.Length > 0 ? c.LastError : "-"));
             }
             output.WriteTable(table);
             return ExitCodes.Ok;

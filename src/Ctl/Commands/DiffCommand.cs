@@ -65,7 +65,13 @@ internal sealed class DiffCommand : Command
             .GroupBy(n => n.Text, StringComparer.Ordinal);
         foreach (var group in groups)
         {
-            output.WriteLine($"{string.Join(", ", group.Select(n => n.Node))}: {group.Key}");
+            // PlanText neutralised each line before joining them, so these line feeds are its own.
+            var lines = group.Key.Split('\n');
+            output.WriteLine($"{string.Join(", ", group.Select(n => n.Node))}: {lines[0]}");
+            foreach (var line in lines.Skip(1))
+            {
+                output.WriteLine(line);
+            }
         }
         var reachable = response.Nodes.Where(n => n.Reachable).ToList();
         var changing = reachable.Count(n => n.Resources.Any(r => r.State == ResourceState.WouldChange));
@@ -89,7 +95,7 @@ internal sealed class DiffCommand : Command
         var head = pending.Count == 0 ? "no changes"
             : failing == 0 ? $"{changing} resource(s) would change"
             : $"{changing} resource(s) would change, {failing} would fail";
-        return string.Concat([head, .. pending.Select(r => $"\n  {StateWords.Resource(r.State),-13} {r.Kind}:{r.Name} {Without(r.Diff, r)}{r.Error}")]);
+        return string.Join('\n', [head, .. pending.Select(r => TerminalText.Neutralize($"  {StateWords.Resource(r.State),-13} {r.Kind}:{r.Name} {Without(r.Diff, r)}{r.Error}"))]);
     }
 
     /// <summary>A diff without the target its resource already names (a file's path, a sysctl's path under /proc/sys).</summary>

@@ -69,7 +69,8 @@ internal sealed class EventsCommand : Command
         }
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var events = (await client.ListEventsAsync(request, options)).Events;
+            var response = await client.ListEventsAsync(request, options);
+            var events = response.Events;
             if (output.Format == OutputFormat.Json)
             {
                 output.WriteJson(new EventsOutput([.. events.Select(EventOutput.Of)]), CtlJsonContext.Default.EventsOutput);
@@ -78,6 +79,10 @@ internal sealed class EventsCommand : Command
             if (events.Count == 0)
             {
                 output.WriteLine("No events match.");
+            }
+            if (response.Omitted > 0)
+            {
+                output.WriteLine($"({response.Omitted} older matching event(s) did not fit one answer; narrow with --since, --node, --kind or --limit)");
             }
             foreach (var e in events)
             {

@@ -1,3 +1,4 @@
+using Hawser.Shared.Protocol;
 using Hawser.Shared.Cli;
 using System.CommandLine;
 using Hawser.Ctl.Output;
@@ -32,21 +33,21 @@ internal sealed class NodesCommand : Command
         }
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
-            var response = await client.ListNodesAsync(request, options);
-            if (response.Nodes.Count == 0 && request.Selector.Count > 0 && output.Format != OutputFormat.Json)
+            var nodes = await client.ListAllNodesAsync(request, options);
+            if (nodes.Count == 0 && request.Selector.Count > 0 && output.Format != OutputFormat.Json)
             {
                 // Say which: nothing enrolled, or nothing with these labels.
-                var all = (await client.ListNodesAsync(new ListNodesRequest(), options)).Nodes.Count;
+                var all = (await client.ListAllNodesAsync(new ListNodesRequest(), options)).Count;
                 var selector = string.Join(",", request.Selector.Select(p => $"{p.Key}={p.Value}"));
                 output.WriteLine(all == 0 ? "No nodes have enrolled yet." : $"No node matches {selector} ({all} node(s) enrolled; `hawserctl nodes` lists them).");
                 return ExitCodes.Ok;
             }
-            Print(output, response.Nodes);
+            Print(output, nodes);
             return ExitCodes.Ok;
         }, cancellationToken);
     }
 
-    private static void Print(ConsoleOutput output, Google.Protobuf.Collections.RepeatedField<Node> nodes)
+    private static void Print(ConsoleOutput output, List<Node> nodes)
     {
         if (output.Format == OutputFormat.Json)
         {
@@ -64,10 +65,10 @@ internal sealed class NodesCommand : Command
         {
             var counts = Count(node);
             table.AddRow(
-                Markup.Escape(node.Name),
+                ConsoleOutput.Cell(node.Name),
                 node.Connected ? "[green]connected[/]" : "[grey]disconnected[/]",
-                Markup.Escape(string.Join(",", node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))),
-                Markup.Escape(node.AgentVersion),
+                ConsoleOutput.Cell(string.Join(",", node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))),
+                ConsoleOutput.Cell(node.AgentVersion),
                 node.AppliedRevision == (NodeState.Pin(node) ?? node.DesiredRevision) ? NodeState.Revisions(node) : $"[yellow]{NodeState.Revisions(node)}[/]",
                 counts.Failed > 0 ? $"[red]{counts.Failed} failed[/], {counts.InSync} ok" : $"{counts.InSync} ok",
                 node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture));

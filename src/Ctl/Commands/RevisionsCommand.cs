@@ -82,8 +82,8 @@ internal sealed class RevisionsCommand : Command
             var table = new Table().Border(TableBorder.Simple).AddColumns("REVISION", "AUTHOR", "CREATED", "MESSAGE");
             foreach (var revision in revisions)
             {
-                table.AddRow(revision.Number.ToString(CultureInfo.InvariantCulture), Markup.Escape(revision.Author),
-                    revision.CreatedAt.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture), Markup.Escape(revision.Message));
+                table.AddRow(revision.Number.ToString(CultureInfo.InvariantCulture), ConsoleOutput.Cell(revision.Author),
+                    revision.CreatedAt.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture), ConsoleOutput.Cell(revision.Message));
             }
             output.WriteTable(table);
             return ExitCodes.Ok;

@@ -1,3 +1,4 @@
+using Hawser.Shared.Protocol;
 using Hawser.Shared.Cli;
 using System.CommandLine;
 using System.Globalization;
@@ -126,7 +127,12 @@ internal sealed class RolloutCommand : Command
         }
         // The reason was printed as the state changed; the table follows without repeating it.
         Write(output, rollout, reasonShown: true);
-        var nodes = (await client.ListNodesAsync(new ListNodesRequest(), options.WithDeadline(DateTime.UtcNow.AddSeconds(30)))).Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var listOptions = options.WithDeadline(DateTime.UtcNow.AddSeconds(30));
+        var nodes = (await client.ListAllNodesAsync(new ListNodesRequest(), listOptions)).ToDictionary(n => n.Name, StringComparer.Ordinal);
+        foreach (var name in nodes.Keys.ToList())
+        {
+            nodes[name] = await NodeOutcome.DetailAsync(client, nodes[name], listOptions);
+        }
         var outcomes = rollout.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => n.State switch
         {
             "failed" => new NodeOutcome(n.Node, "failed", 0, 0, 1, [n.Failure.Length > 0 ? n.Failure : n.Detail]),
@@ -157,7 +163,7 @@ internal sealed class RolloutCommand : Command
             foreach (var r in rollouts)
             {
                 table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), r.Revision.ToString(CultureInfo.InvariantCulture), r.State, BatchWords(r),
-                    r.Nodes.Count.ToString(CultureInfo.InvariantCulture), r.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(r.Reason));
+                    r.Nodes.Count.ToString(CultureInfo.InvariantCulture), r.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? "-", ConsoleOutput.Cell(r.Reason));
             }
             output.WriteTable(table);
             return ExitCodes.Ok;
@@ -224,8 +230,8 @@ internal sealed class RolloutCommand : Command
         var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "BATCH", "STATE", "FROM", "DETAIL");
         foreach (var node in rollout.Nodes)
         {
-            table.AddRow(node.Node, (node.Batch + 1).ToString(CultureInfo.InvariantCulture), node.State,
-                node.PreviousRevision.ToString(CultureInfo.InvariantCulture), Markup.Escape(Detail(node) is { Length: > 0 } detail ? detail : "-"));
+            table.AddRow(ConsoleOutput.Cell(node.Node), (node.Batch + 1).ToString(CultureInfo.InvariantCulture), node.State,
+                node.PreviousRevision.ToString(CultureInfo.InvariantCulture), ConsoleOutput.Cell(Detail(node) is { Length: > 0 } detail ? detail : "-"));
         }
         output.WriteTable(table);
     }

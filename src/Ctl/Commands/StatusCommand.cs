@@ -38,7 +38,7 @@ internal sealed class StatusCommand : Command
                 PrintDetail(output, node);
                 return check ? CheckCode([node]) : ExitCodes.Ok;
             }
-            var nodes = (await client.ListNodesAsync(new ListNodesRequest(), options)).Nodes;
+            var nodes = await client.ListAllNodesAsync(new ListNodesRequest(), options);
             PrintFleet(output, nodes);
             return check ? CheckCode(nodes) : ExitCodes.Ok;
         }, cancellationToken);
@@ -51,7 +51,7 @@ internal sealed class StatusCommand : Command
         return states.Contains("failed") ? ExitCodes.Failed : states.All(s => s == "in-sync") ? ExitCodes.Ok : ExitCodes.NoReport;
     }
 
-    private static void PrintFleet(ConsoleOutput output, Google.Protobuf.Collections.RepeatedField<Node> nodes)
+    private static void PrintFleet(ConsoleOutput output, List<Node> nodes)
     {
         if (output.Format == OutputFormat.Json)
         {
@@ -69,9 +69,9 @@ internal sealed class StatusCommand : Command
             var counts = NodeState.Count(node);
             var state = NodeState.Of(node);
             table.AddRow(
-                Markup.Escape(node.Name),
+                ConsoleOutput.Cell(node.Name),
                 state switch { "in-sync" => "[green]in-sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
-                Markup.Escape(node.AgentVersion),
+                ConsoleOutput.Cell(node.AgentVersion),
                 NodeState.Revisions(node),
                 $"{counts.InSync} in sync, {counts.Changed} changed, {(counts.Failed > 0 ? $"[red]{counts.Failed} failed[/]" : "0 failed")}",
                 node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "0",
@@ -93,7 +93,7 @@ internal sealed class StatusCommand : Command
         foreach (var resource in node.Resources)
         {
             var detail = string.Join("; ", new[] { resource.Error, resource.Diff }.Concat(resource.Warnings.Select(w => "warning: " + w)).Where(s => s.Length > 0));
-            table.AddRow(Markup.Escape($"{resource.Kind}:{resource.Name}"), StateWords.Resource(resource.State), Markup.Escape(detail));
+            table.AddRow(ConsoleOutput.Cell($"{resource.Kind}:{resource.Name}"), StateWords.Resource(resource.State), ConsoleOutput.Cell(detail));
         }
         output.WriteTable(table);
     }

@@ -8,18 +8,29 @@ namespace Hawser.Ctl.Commands;
 /// <summary><c>hawserctl token create</c>: a join token for new agents.</summary>
 internal sealed class TokenCommand : Command
 {
+    /// <summary>The most uses one token may have (the controller refuses more).</summary>
+    public const uint MaxUses = 1_000_000;
+
     public TokenCommand() : base("token", "Join tokens for enrolling agents.")
     {
         var ttl = Durations.Option("--ttl", "How long the token is valid, at least 1s; default 1h", TimeSpan.FromHours(1), minimum: TimeSpan.FromSeconds(1));
-        var uses = new Option<uint>("--uses") { Description = "How many agents may join with it.", DefaultValueFactory = _ => 1 };
-        var labels = new Option<string[]>("--labels") { Description = "Labels for nodes that join with it, key=value (repeat or separate with commas).", AllowMultipleArgumentsPerToken = true };
-        uses.Validators.Add(result =>
+        var uses = new Option<uint>("--uses")
         {
-            if (result.GetValueOrDefault<uint>() == 0)
+            Description = $"How many agents may join with it, 1 to {MaxUses}.",
+            DefaultValueFactory = _ => 1,
+            // Parsed here, not by the default converter: "-1", "1e3" and "4294967295" get one clear line, never an exception.
+            CustomParser = result =>
             {
-                result.AddError("--uses must be at least 1");
-            }
-        });
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (!uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxUses)
+                {
+                    result.AddError($"--uses must be at least 1 and a whole number up to {MaxUses} (got '{text}')");
+                    return 0;
+                }
+                return count;
+            },
+        };
+        var labels = new Option<string[]>("--labels") { Description = "Labels for nodes that join with it, key=value (repeat or separate with commas).", AllowMultipleArgumentsPerToken = true };
         var create = new Command("create", "Print a new join token, the controller CA's hash, and the hawser-agent command line that uses them.") { ttl, uses, labels };
         CommandExamples.Set(create, "hawserctl token create --uses 3 --ttl 2h --labels role=web");
         create.SetAction(async (parse, cancellationToken) =>

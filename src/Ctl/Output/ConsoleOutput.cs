@@ -9,7 +9,9 @@ namespace Hawser.Ctl.Output;
 
 /// <summary>
 /// Everything hawserctl prints goes through here: tables and messages for people on stdout,
-/// JSON for scripts on stdout, errors on stderr (as JSON too with -o json).
+/// JSON for scripts on stdout, errors on stderr (as JSON too with -o json). Text for people is neutralised here
+/// (<see cref="TerminalText"/>): a line written is one line, and no control character in it reaches the terminal.
+/// Table cells are made with <see cref="Cell"/>, which neutralises before the table is laid out.
 /// </summary>
 internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = null, TextWriter? stderr = null)
 {
@@ -36,6 +38,9 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         _stdout.Profile.Out.Writer.Flush();
     }
 
+    /// <summary>A table cell showing <paramref name="text"/> as it is: no markup, no control character, one line.</summary>
+    public static string Cell(string text) => Markup.Escape(TerminalText.Neutralize(text));
+
     /// <summary>Prints a table.</summary>
     public void WriteTable(Table table)
     {
@@ -51,16 +56,18 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         plain.Write(table);
         foreach (var line in writer.ToString().Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0))
         {
-            _stdout.Profile.Out.Writer.WriteLine(line);
+            // Cells are neutralised when made (Cell); this keeps a cell made otherwise from reaching a pipe raw.
+            _stdout.Profile.Out.Writer.WriteLine(TerminalText.Neutralize(line));
         }
     }
 
-    /// <summary>Prints text as it is (a stored spec), never through markup.</summary>
-    public void WriteRaw(string text) => _stdout.Profile.Out.Writer.Write(text);
+    /// <summary>Prints multi-line text (a stored spec), never through markup; its line feeds and tabs kept, every other control character shown.</summary>
+    public void WriteRaw(string text) => _stdout.Profile.Out.Writer.Write(TerminalText.Neutralize(text, keepLineFeeds: true));
 
     /// <summary>Prints a line in <paramref name="style"/> (a Spectre style name) on a terminal, plain in a pipe.</summary>
     public void WriteColoured(string line, string? style)
     {
+        line = TerminalText.Neutralize(line);
         if (style is null || !_stdout.Profile.Capabilities.Ansi)
         {
             _stdout.Profile.Out.Writer.WriteLine(line);
@@ -70,7 +77,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     }
 
     /// <summary>Prints a plain line for people (never in JSON mode).</summary>
-    public void WriteLine(string text) => _stdout.WriteLine(text);
+    public void WriteLine(string text) => _stdout.WriteLine(TerminalText.Neutralize(text));
 
     /// <summary>Prints an error to stderr, with an optional machine-readable code.</summary>
     public void WriteError(string message, string? code = null)
@@ -80,7 +87,8 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
             _stderr.WriteLine(JsonSerializer.Serialize(new ErrorOutput(message, code), CtlJsonContext.Default.ErrorOutput));
             return;
         }
-        _stderr.WriteLine($"error: {message}");
+        // A controller's error may list several problems, one a line; nothing else in it acts on the terminal.
+        _stderr.WriteLine($"error: {TerminalText.Neutralize(message, keepLineFeeds: true)}");
     }
 
     /// <summary>
@@ -104,7 +112,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         foreach (var node in nodes)
         {
             rows[node] = table.Rows.Count;
-            table.AddRow(Markup.Escape(node), "[grey]waiting[/]", "");
+            table.AddRow(Cell(node), "[grey]waiting[/]", "");
         }
         await _stdout.Live(table).StartAsync(async context => await work(new LiveProgress(table, rows, context)));
     }
@@ -117,7 +125,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         }
 
         public void Finished(NodeOutcome outcome) =>
-            writer?.WriteLine($"{outcome.Node}: {outcome.Result} ({Counts(outcome)})");
+            writer?.WriteLine(TerminalText.Neutralize($"{outcome.Node}: {outcome.Result} ({Counts(outcome)})"));
 
         public void Refresh()
         {
@@ -141,7 +149,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
             if (rows.TryGetValue(node, out var row))
             {
                 table.UpdateCell(row, 1, state);
-                table.UpdateCell(row, 2, Markup.Escape(detail));
+                table.UpdateCell(row, 2, Cell(detail));
             }
         }
     }

@@ -10,14 +10,25 @@ namespace Hawser.Ctl.Output;
 internal sealed record NodeOutcome(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why = null)
 {
     /// <summary>ok, changed, failed or unreachable: the recap's word for the node, from what its revision did.</summary>
+    /// <remarks>A listing carries counts only: a node with failures is read whole (<see cref="DetailAsync"/>, the caller) for the lines that say why.</remarks>
     public static NodeOutcome From(Node node)
     {
         var (_, resources) = NodeState.Outcome(node);
-        var counts = NodeState.Count(resources);
+        var counts = NodeState.Count(NodeState.OutcomeCounts(node));
         var failures = resources.Where(r => StateWords.IsFailed(r.State))
             .Select(r => $"{r.Kind}:{r.Name}: {(r.Error.Length > 0 ? r.Error : StateWords.Resource(r.State))}").ToList();
-        var result = failures.Count > 0 ? "failed" : counts.Changed > 0 ? "changed" : "ok";
-        return new NodeOutcome(node.Name, result, counts.InSync, counts.Changed, failures.Count, failures);
+        var failed = Math.Max(failures.Count, counts.Failed + (int)NodeState.OutcomeCounts(node).Skipped);
+        var result = failed > 0 ? "failed" : counts.Changed > 0 ? "changed" : "ok";
+        return new NodeOutcome(node.Name, result, counts.InSync, counts.Changed, failed, failures);
+    }
+
+    /// <summary>The node as GetNode has it (with its resources) when its listing says something failed; else the listing's node.</summary>
+    public static async Task<Node> DetailAsync(ControlService.ControlServiceClient client, Node node, CallOptions options)
+    {
+        var counts = NodeState.OutcomeCounts(node);
+        return counts.Failed + counts.Skipped > 0 && node.OutcomeResources.Count == 0 && node.Resources.Count == 0
+            ? await client.GetNodeAsync(new GetNodeRequest { Name = node.Name }, options)
+            : node;
     }
 
     /// <summary>A node that did not report the awaited revision in time.</summary>
@@ -67,8 +78,12 @@ internal static class ConvergeRecap
     }
 
     /// <summary>As the other overload, with <paramref name="isDone"/> judging when a node's report is the awaited one.</summary>
+    /// <remarks>
+    /// A listing carries counts, not resources: <paramref name="isDone"/> sees a node read whole (GetNode) once it reported the
+    /// awaited revision with failures, or always with <paramref name="readWhole"/> (it judges installed certificates).
+    /// </remarks>
     public static async Task<IReadOnlyList<NodeOutcome>> WaitAsync(ControlService.ControlServiceClient client, IReadOnlyDictionary<string, ulong> expected,
-        Func<Node, ulong, bool> isDone, TimeSpan timeout, ConsoleOutput output, CancellationToken cancellationToken)
+        Func<Node, ulong, bool> isDone, TimeSpan timeout, ConsoleOutput output, CancellationToken cancellationToken, bool readWhole = false)
     {
         var done = new SortedDictionary<string, NodeOutcome>(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow + timeout;
@@ -77,15 +92,20 @@ internal static class ConvergeRecap
         {
             while (done.Count < expected.Count)
             {
-                var nodes = (await client.ListNodesAsync(new ListNodesRequest(), new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10), cancellationToken: cancellationToken))).Nodes;
+                var callOptions = new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10), cancellationToken: cancellationToken);
+                var nodes = await client.ListAllNodesAsync(new ListNodesRequest(), callOptions);
                 var byName = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
                 foreach (var (name, revision) in expected.Where(e => !done.ContainsKey(e.Key)))
                 {
-                    if (!byName.TryGetValue(name, out var node))
+                    if (!byName.TryGetValue(name, out var listed))
                     {
                         Finish(progress, NodeOutcome.Unreachable(name, "removed from the controller while waiting"));
+                        continue;
                     }
-                    else if (isDone(node, revision))
+                    // Whether its failures are only certificates still being obtained needs its resources.
+                    var node = readWhole ? await client.GetNodeAsync(new GetNodeRequest { Name = name }, callOptions)
+                        : NodeState.Outcome(listed).Revision >= revision ? await NodeOutcome.DetailAsync(client, listed, callOptions) : listed;
+                    if (isDone(node, revision))
                     {
                         last[name] = node;
                         Finish(progress, NodeOutcome.From(node));

@@ -8,7 +8,17 @@ internal static class NodeState
 {
     /// <summary>in-sync, pending (applied behind desired), failed, offline, or new (never reported).</summary>
     public static string Of(Node node) =>
-        StateWords.Node(node.Connected, node.LastReportAt is not null, node.Resources.Any(r => StateWords.IsFailed(r.State)), node.AppliedRevision, node.DesiredRevision, Pin(node));
+        StateWords.Node(node.Connected, node.LastReportAt is not null, Counts(node) is { } c && c.Failed + c.Skipped > 0, node.AppliedRevision, node.DesiredRevision, Pin(node));
+
+    /// <summary>
+    /// The counts of the node's last report: the controller's (a listing carries counts, not resources), or counted here
+    /// from the resources of a controller that sends no counts.
+    /// </summary>
+    public static ResourceStateCounts Counts(Node node) => node.Counts ?? StateWords.Count(node.Resources);
+
+    /// <summary>The counts of the node's outcome report, as <see cref="Counts"/>.</summary>
+    public static ResourceStateCounts OutcomeCounts(Node node) =>
+        node.OutcomeRevision == 0 ? Counts(node) : node.OutcomeCounts ?? StateWords.Count(node.OutcomeResources);
 
     /// <summary>The revision a rollout holds the node on, or null.</summary>
     public static ulong? Pin(Node node) => node.PinnedRevision == 0 ? null : node.PinnedRevision;
@@ -18,7 +28,10 @@ internal static class NodeState
         $"{node.AppliedRevision}/{node.DesiredRevision}" + (Pin(node) is { } pin ? $" pinned {pin}" : "");
 
     /// <summary>Per-state resource counts from the node's last report.</summary>
-    public static ResourceCounts Count(Node node) => Count(node.Resources);
+    public static ResourceCounts Count(Node node) => Count(Counts(node));
+
+    /// <summary>The JSON form of the controller's counts (skipped and other counted together as other).</summary>
+    public static ResourceCounts Count(ResourceStateCounts c) => new((int)c.InSync, (int)c.Changed, (int)c.Failed, (int)(c.Skipped + c.Other));
 
     /// <summary>Per-state counts of <paramref name="resources"/>.</summary>
     public static ResourceCounts Count(IReadOnlyCollection<ResourceStatus> resources) => new(
