@@ -117,6 +117,39 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    [DataRow("missing", "/etc/hawser/agnet.yaml", "no such file (named with --config")]
+    [DataRow("directory", "/etc/hawser/agent.yaml", "is a directory, not the agent's config file")]
+    [DataRow("default-directory", null, "is a directory, not the agent's config file")]
+    [DataRow("dangling-link", "/etc/hawser/agent.yaml", "which does not exist")]
+    public async Task An_agent_config_that_cannot_be_read_fails_closed_and_nothing_is_written(string what, string? named, string reason)
+    {
+        using var host = new AgentHost();
+        var path = host.PathOf(named ?? "/etc/hawser/agent.yaml");
+        Directory.CreateDirectory(host.PathOf("/etc/hawser"));
+        switch (what)
+        {
+            case "directory" or "default-directory":
+                Directory.CreateDirectory(path);
+                break;
+            case "dangling-link":
+                File.CreateSymbolicLink(path, host.PathOf("/etc/hawser/gone.yaml"));
+                break;
+        }
+        // The defaults would allow /etc/sysctl.d/; an operator's agent.yaml that the agent cannot read must not widen anything.
+        var spec = host.WriteSpec("apiVersion: hawser/v1\nnodes:\n  web1:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+        var before = host.Snapshot();
+
+        var result = named is null ? await host.ApplyAsync(spec, "web1") : await host.ApplyAsync(spec, "web1", "--config", named);
+
+        Assert.AreEqual(1, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, path);
+        StringAssert.Contains(result.StandardError, reason);
+        Assert.DoesNotContain("   at ", result.Output);
+        CollectionAssert.AreEquivalent(before.ToList(), host.Snapshot().ToList());
+        Assert.IsFalse(File.Exists(host.PathOf("/etc/sysctl.d/60-hawser.conf")));
+    }
+
+    [TestMethod]
     public async Task An_unknown_node_and_a_bad_command_line_exit_differently_from_pending_changes()
     {
         using var host = new AgentHost();

@@ -18,7 +18,7 @@ internal sealed class ApplyCommand : Command
     private readonly Option<string> _node = new("--node") { HelpName = "NAME", Description = "Which node of the spec this host is.", Required = true };
     private readonly Option<DirectoryInfo> _root = new("--root") { HelpName = "DIR", Description = "Treat DIR as / for every host file (/etc, /var/lib/hawser). Default: /." };
     private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys of this network namespace." };
-    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (defaults when missing)." };
+    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (the built-in defaults when that file does not exist; a file named here must exist)." };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Only read the host and print what would change; exit 2 when something would." };
     private readonly Option<string> _output = new("--output", "-o") { Description = "text (a readable plan) or json (the documented shape).", DefaultValueFactory = _ => "text" };
 
@@ -49,7 +49,7 @@ internal sealed class ApplyCommand : Command
             return ExitCodes.Usage;
         }
 
-        if (Prepare(output, file, nodeName, paths, parse.GetValue(_config) ?? AgentConfig.DefaultPath) is not var (config, blocks))
+        if (Prepare(output, file, nodeName, paths, parse.GetValue(_config)) is not var (config, blocks))
         {
             return ExitCodes.Failed;
         }
@@ -121,12 +121,12 @@ internal sealed class ApplyCommand : Command
         }
     }
 
-    private static (AgentConfig, ResourceBlocks)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string configPath)
+    private static (AgentConfig, ResourceBlocks)? Prepare(ApplyConsole output, FileInfo file, string nodeName, HostPaths paths, string? configPath)
     {
         AgentConfig config;
         try
         {
-            config = AgentConfigLoader.Load(paths.Map(configPath));
+            config = AgentConfigLoader.Load(paths.Map(configPath ?? AgentConfig.DefaultPath), named: configPath is not null);
         }
         catch (InvalidDataException ex)
         {

@@ -26,7 +26,7 @@ internal sealed class RunCommand : Command
     private readonly Option<string> _caHash = new("--ca-hash") { HelpName = "sha256:HEX", Description = "The controller CA's pin from `hawserctl token create`; needed with --join-token." };
     private readonly Option<DirectoryInfo> _root = new("--root") { HelpName = "DIR", Description = "Treat DIR as / for every host file. Default: /." };
     private readonly Option<DirectoryInfo> _procSys = new("--proc-sys") { HelpName = "DIR", Description = "Kernel parameters directory. Default: /proc/sys." };
-    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath}." };
+    private readonly Option<string> _config = new("--config") { HelpName = "FILE", Description = $"The agent's own config, under --root. Default: {AgentConfig.DefaultPath} (the built-in defaults when that file does not exist; a file named here must exist)." };
     private readonly Option<TimeSpan> _interval = Hawser.Shared.Cli.Durations.Option("--interval", "How often to converge unasked, correcting drift; default 60s", TimeSpan.FromSeconds(60));
     private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
@@ -57,7 +57,7 @@ internal sealed class RunCommand : Command
         AgentConfig config;
         try
         {
-            config = AgentConfigLoader.Load(paths.Map(parse.GetValue(_config) ?? AgentConfig.DefaultPath));
+            config = AgentConfigLoader.Load(paths.Map(parse.GetValue(_config) ?? AgentConfig.DefaultPath), named: parse.GetValue(_config) is not null);
         }
         catch (InvalidDataException ex)
         {
@@ -80,6 +80,17 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync("error: --interval must be at least one second");
             return ExitCodes.Usage;
         }
+        // A pin or token that cannot be right is said now, not after retrying the controller until a timeout.
+        if (parse.GetValue(_token) is { } token && !IsJoinToken(token))
+        {
+            await Console.Error.WriteLineAsync("error: --join-token must be ID.SECRET as `hawserctl token create` prints it");
+            return ExitCodes.Usage;
+        }
+        if (parse.GetValue(_caHash) is { } pin && !System.Text.RegularExpressions.Regex.IsMatch(pin.Trim(), "^sha256:[0-9a-fA-F]{64}\\z"))
+        {
+            await Console.Error.WriteLineAsync($"error: --ca-hash '{pin}' must be sha256: and 64 hex digits, as `hawserctl token create` prints it");
+            return ExitCodes.Usage;
+        }
         var node = parse.GetValue(_node)!;
         using var loggers = LoggerFactory.Create(builder => builder.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Information));
         var log = loggers.CreateLogger(AgentLog.Category);
@@ -97,6 +108,9 @@ internal sealed class RunCommand : Command
         PinnedTrust.ExcludeSystemRoots();
         return await agent.RunAsync(cancellationToken);
     }
+
+    private static bool IsJoinToken(string token) =>
+        token.IndexOf('.', StringComparison.Ordinal) is var dot && dot > 0 && dot < token.Length - 1 && !token.Any(char.IsWhiteSpace);
 
     /// <summary>Before anything else writes: a previous run killed mid-write left temp files, some holding keys.</summary>
     private static void RemoveStaleTemporaries(AgentConfig config, HostPaths paths, ILogger log)

@@ -8,14 +8,38 @@ namespace Hawser.Agent.Configuration;
 /// <summary>Reads agent.yaml; a bad file is an error naming the file, line and column, never a half-read config.</summary>
 public static class AgentConfigLoader
 {
-    /// <summary>The config at <paramref name="path"/>, or the defaults when the file does not exist.</summary>
-    public static AgentConfig Load(string path)
+    /// <summary>
+    /// The config at <paramref name="path"/>. Fails closed: the defaults apply only when no file was named
+    /// (<paramref name="named"/> false, the default path) and nothing is there; a named file that is missing, anything
+    /// there that is not a regular file, and a file that cannot be read are errors naming it, never the defaults
+    /// (which allow more than an operator's narrowed allowedPaths).
+    /// </summary>
+    public static AgentConfig Load(string path, bool named = false)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidDataException($"{path}: is a directory, not the agent's config file");
+        }
         if (!File.Exists(path))
         {
-            return new AgentConfig();
+            if (new FileInfo(path) is { LinkTarget: { } target })
+            {
+                throw new InvalidDataException($"{path}: is a link to {target}, which does not exist");
+            }
+            return named ? throw new InvalidDataException($"{path}: no such file (named with --config; without --config the agent reads {AgentConfig.DefaultPath} when it exists)")
+                : new AgentConfig();
         }
-        var file = YamlSettingsFile.Load(path);
+        YamlSettingsFile file;
+        try
+        {
+            file = YamlSettingsFile.Load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException(new FileInfo(path).LinkTarget is { } target && ex is FileNotFoundException or DirectoryNotFoundException
+                ? $"{path}: is a link to {target}, which does not exist"
+                : $"{path}: cannot be read: {ex.Message}", ex);
+        }
         var root = file.Root;
         root.AllowOnly("allowedPaths", "allowedCommands", "sysctlFile", "modulesFile", "ndppdConfig", "dockerConfig", "dockerSocket",
             "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge");

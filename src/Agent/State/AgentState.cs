@@ -27,6 +27,13 @@ public sealed class AgentState
     /// <summary>daemon.json keys the agent manages: the JSON that was there before (null: absent).</summary>
     public Dictionary<string, DaemonKeyRecord> DaemonKeys { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The ufw rules Hawser added (each as its action and traffic, e.g. <c>allow tcp port 80 from any to any</c>): the only
+    /// rules it changes or deletes, whatever comment a rule carries. Null in a state file from before ownership was
+    /// recorded: the rules with Hawser's comment are then taken as its own, once.
+    /// </summary>
+    public List<string>? FirewallRules { get; set; }
+
     /// <summary>Certificates whose files changed but whose reload has not yet succeeded.</summary>
     public HashSet<string> PendingReloads { get; set; } = new(StringComparer.Ordinal);
 
@@ -47,11 +54,17 @@ public sealed class AgentState
         }
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), AgentStateJsonContext.Default.AgentState) ?? new AgentState();
+            // Only an object is state: `null` (or any other value) would read as "nothing to undo" and lose the undo records.
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), AgentStateJsonContext.Default.AgentState)
+                ?? throw new InvalidDataException($"{path} is not readable state (it holds null, not an object); move it aside to start over, which forgets what to undo");
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{path} is not readable state ({ex.Message}); move it aside to start over, which forgets what to undo", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{path} cannot be read ({ex.Message}); nothing is changed until it can", ex);
         }
     }
 

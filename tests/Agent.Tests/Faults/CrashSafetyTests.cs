@@ -85,14 +85,19 @@ public sealed class CrashSafetyTests
     }
 
     [TestMethod]
-    public async Task A_truncated_state_file_stops_the_run_naming_it_and_changes_nothing()
+    [DataRow("truncated", null)]
+    [DataRow("null", "null")]
+    [DataRow("array", "[]")]
+    [DataRow("number", "42")]
+    public async Task A_state_file_that_is_not_an_object_stops_the_run_naming_it_and_changes_nothing(string name, string? content)
     {
-        using var ns = await NetworkNamespace.CreateAsync("truncated");
+        using var ns = await NetworkNamespace.CreateAsync("state-" + name);
         using var host = new AgentHost(ns);
         Assert.AreEqual(0, (await host.ApplyAsync(host.WriteSpec(KeepaliveSpec), "web1")).ExitCode);
         var state = host.PathOf("/var/lib/hawser/state.json");
         var bytes = File.ReadAllBytes(state);
-        File.WriteAllBytes(state, bytes[..(bytes.Length / 2)]);
+        var damaged = content is null ? bytes[..(bytes.Length / 2)] : System.Text.Encoding.UTF8.GetBytes(content);
+        File.WriteAllBytes(state, damaged);
 
         var result = await host.ApplyAsync(host.WriteSpec(WithoutKeepaliveSpec, "undo.yaml"), "web1");
 
@@ -100,7 +105,7 @@ public sealed class CrashSafetyTests
         StringAssert.Contains(result.StandardError, $"{state} is not readable state");
         Assert.DoesNotContain("   at ", result.Output);
         Assert.AreEqual("600", await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), "nothing is undone from a record that cannot be read");
-        Assert.AreEqual(bytes.Length / 2, new FileInfo(state).Length, "the damaged file is left for the operator");
+        CollectionAssert.AreEqual(damaged, File.ReadAllBytes(state), "the damaged file is left for the operator");
     }
 
     [TestMethod]
