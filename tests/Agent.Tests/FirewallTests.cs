@@ -121,6 +121,70 @@ public sealed class FirewallTests
     }
 
     [TestMethod]
+    public async Task An_operators_rules_for_the_same_traffic_fail_the_resource_and_are_never_changed_or_deleted()
+    {
+        using var host = await NetworkNamespace.CreateAsync("fwown");
+        using var agentHost = new AgentHost(host);
+        Directory.CreateDirectory(agentHost.PathOf("/etc/default"));
+        await ExternalProcess.RunAsync("cp", ["-a", "/etc/ufw", agentHost.PathOf("/etc/ufw")]);
+        agentHost.WriteFile("/etc/default/ufw", File.ReadAllText("/etc/default/ufw"));
+        await Ufw(host, agentHost, "ufw --force enable");
+        // The operator's own rules, in ufw's own files: an allow with a comment, a deny without one, and one that
+        // carries Hawser's comment (anyone can write a comment; only Hawser's state says what Hawser added).
+        await Ufw(host, agentHost, "ufw allow proto tcp from any to any port 2222 comment 'operator: ssh'");
+        await Ufw(host, agentHost, "ufw deny proto tcp from any to any port 3333");
+        await Ufw(host, agentHost, "ufw allow proto tcp from any to any port 4444 comment 'managed by hawser'");
+        var before = (await Ufw(host, agentHost, "ufw show added")).StandardOutput;
+        agentHost.WriteFile("/var/lib/hawser/state.json", "{\"version\": 1, \"firewallRules\": []}\n");
+        var spec = agentHost.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              bee2:
+                firewall:
+                  rules:
+                    - {allow: tcp, port: 2222}
+                    - {allow: tcp, port: 3333}
+                    - {allow: tcp, port: 5555}
+            """);
+
+        var dry = await Agent(host, agentHost, spec, "--dry-run");
+        var apply = await Agent(host, agentHost, spec);
+
+        Assert.AreEqual(1, dry.ExitCode, dry.Output);
+        StringAssert.Contains(dry.StandardOutput, "rule 'allow proto tcp from any to any port 2222' is for the same traffic as a rule Hawser did not add, 'allow tcp port 2222 from any to any' (comment 'operator: ssh') in /etc/ufw/user.rules");
+        StringAssert.Contains(dry.StandardOutput, "'deny tcp port 3333 from any to any' in /etc/ufw/user.rules");
+        Assert.AreEqual(1, apply.ExitCode, apply.Output);
+        StringAssert.Contains(apply.StandardOutput, "Hawser never changes or deletes an operator's rule");
+        Assert.AreEqual(before, (await Ufw(host, agentHost, "ufw show added")).StandardOutput, "nothing of the operator's changed");
+
+        // Without the colliding rules the spec applies; then the block goes, and only the rule Hawser added goes with it.
+        spec = agentHost.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              bee2:
+                firewall:
+                  rules: [{allow: tcp, port: 5555}]
+            """);
+        var applied = await Agent(host, agentHost, spec);
+        Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        StringAssert.Contains((await Ufw(host, agentHost, "ufw show added")).StandardOutput, "ufw allow 5555/tcp comment 'managed by hawser'");
+        spec = agentHost.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              bee2:
+                sysctls: {net.ipv6.conf.all.forwarding: "1"}
+            """);
+        var gone = await Agent(host, agentHost, spec);
+
+        Assert.AreEqual(0, gone.ExitCode, gone.Output);
+        var after = (await Ufw(host, agentHost, "ufw show added")).StandardOutput;
+        Assert.DoesNotContain("5555", after);
+        StringAssert.Contains(after, "ufw allow 2222/tcp comment 'operator: ssh'");
+        StringAssert.Contains(after, "ufw deny 3333/tcp");
+        StringAssert.Contains(after, "ufw allow 4444/tcp comment 'managed by hawser'", "a rule with Hawser's comment that Hawser did not add stays");
+    }
+
+    [TestMethod]
     public async Task Docker_published_ports_are_named_as_exposed_whatever_ufw_says()
     {
         using var ns = await NetworkNamespace.CreateAsync("fwdock");

@@ -2,16 +2,19 @@ using System.Text;
 using Hawser.Agent.Docker;
 using Hawser.Agent.Kinds.Ufw;
 using Hawser.Agent.Reconcile;
+using Hawser.Agent.State;
 using Hawser.Shared.Spec.Kinds.Firewall;
 
 namespace Hawser.Agent.Kinds.Firewall;
 
 /// <summary>
-/// Hawser's rules in ufw: each one added with the comment <see cref="Marker"/>, so the rules Hawser did
-/// not make are never touched. The plan reads ufw's own rule files (the <c>### tuple ###</c> lines of
-/// /etc/ufw/user.rules and user6.rules, what ufw itself reads back), compares Hawser's rules there with
-/// the spec's in order, and the apply runs <c>ufw [route] delete</c> and <c>ufw [route] ACTION</c>; ufw
-/// changes the live chains itself when it is active.
+/// Hawser's rules in ufw. Which rules are Hawser's is recorded in its own state (<see cref="AgentState.FirewallRules"/>,
+/// written before each rule is added), not only in the comment <see cref="Marker"/> that anyone can write: Hawser
+/// changes and deletes only rules it added, and a spec rule for traffic an operator's rule already covers (another
+/// action or comment) fails naming that rule instead of taking it over. The plan reads ufw's own rule files (the
+/// <c>### tuple ###</c> lines of /etc/ufw/user.rules and user6.rules, what ufw itself reads back), compares Hawser's
+/// rules there with the spec's in order, and the apply runs <c>ufw [route] delete</c> and <c>ufw [route] ACTION</c>;
+/// ufw changes the live chains itself when it is active.
 /// </summary>
 public sealed class UfwRulesResource(IReadOnlyList<FirewallRuleSpec> rules) : IResource
 {
@@ -37,7 +40,12 @@ public sealed class UfwRulesResource(IReadOnlyList<FirewallRuleSpec> rules) : IR
         {
             throw new ResourceException("ufw is not installed here: /etc/ufw/ufw.conf is missing");
         }
-        var (deletes, adds) = Steps(ReadOwnRules(context));
+        var present = ReadRules(context);
+        if (Collisions(present) is { Count: > 0 } collisions)
+        {
+            throw new ResourceException(string.Join("; ", collisions));
+        }
+        var (deletes, adds) = Steps(present.Own);
         List<Change> changes =
         [
             .. deletes.Select(rule => new Change(Display(DeleteCommand(rule)), "rule", null)),
@@ -58,15 +66,59 @@ public sealed class UfwRulesResource(IReadOnlyList<FirewallRuleSpec> rules) : IR
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        var (deletes, adds) = Steps(ReadOwnRules(context));
+        var present = ReadRules(context);
+        if (Collisions(present) is { Count: > 0 } collisions)
+        {
+            throw new ResourceException(string.Join("; ", collisions));
+        }
+        var (deletes, adds) = Steps(present.Own);
+        var owned = context.State.FirewallRules ??= [.. present.Own.V4.Concat(present.Own.V6).Select(Key).Distinct()];
         foreach (var rule in deletes)
         {
             (await context.Runner.RunAsync(DeleteCommand(rule), cancellationToken)).EnsureSuccess();
+            if (!adds.Any(rule.SameAs))
+            {
+                owned.Remove(Key(rule));
+                context.SaveState();
+            }
         }
         foreach (var rule in adds)
         {
+            // Written ahead: a kill between the record and the add leaves a record of a rule that is not there (harmless,
+            // it is added or forgotten next time), never a rule of Hawser's that Hawser would not know as its own.
+            if (!owned.Contains(Key(rule)))
+            {
+                owned.Add(Key(rule));
+                context.SaveState();
+            }
             (await context.Runner.RunAsync(AddCommand(rule), cancellationToken)).EnsureSuccess();
         }
+    }
+
+    /// <summary>How a rule is recorded as Hawser's: its action and its traffic.</summary>
+    public static string Key(FirewallRuleSpec rule) => $"{rule.Action} {rule.Traffic}";
+
+    /// <summary>
+    /// The spec's rules whose traffic a rule Hawser did not add already covers, each said with that rule: ufw would
+    /// otherwise replace the operator's comment, or turn its action into the spec's, and a later removal would delete it.
+    /// </summary>
+    private List<string> Collisions(PresentRules present)
+    {
+        var found = new List<string>();
+        foreach (var rule in rules)
+        {
+            foreach (var (file, other) in present.Others)
+            {
+                if ((other.Rule with { Action = rule.Action }).SameAs(rule))
+                {
+                    found.Add($"rule '{Display(AddCommand(rule)[1..^2])}' is for the same traffic as a rule Hawser did not add, " +
+                        $"'{other.Rule.Action} {other.Rule.Traffic}'{(other.Comment is { } comment ? $" (comment '{comment}')" : "")} in {file}; " +
+                        "Hawser never changes or deletes an operator's rule: remove that rule with ufw, or take this one out of the spec");
+                    break;
+                }
+            }
+        }
+        return found;
     }
 
     /// <summary>
@@ -139,17 +191,29 @@ public sealed class UfwRulesResource(IReadOnlyList<FirewallRuleSpec> rules) : IR
         return argv;
     }
 
-    /// <summary>Hawser's rules as ufw keeps them, in order: IPv4's (user.rules) and IPv6's (user6.rules).</summary>
-    public static OwnRules ReadOwnRules(ResourceContext context)
+    /// <summary>
+    /// ufw's rules, in order: Hawser's (recorded in its state and still carrying its comment) per file, IPv4's
+    /// (user.rules) and IPv6's (user6.rules), and every other rule with the file it is in.
+    /// </summary>
+    public static PresentRules ReadRules(ResourceContext context)
     {
-        var byFile = RuleFiles.Select(file => context.ReadFile(file) is { } bytes
-            ? [.. Encoding.UTF8.GetString(bytes).Split('\n').Select(UfwTuple.Parse).Where(t => t?.Comment == Marker).Select(t => t!.Rule)]
-            : new List<FirewallRuleSpec>()).ToList();
-        return new OwnRules(byFile[0], byFile[1]);
+        var tuples = RuleFiles.Select(file => (File: file, Tuples: context.ReadFile(file) is { } bytes
+            ? Encoding.UTF8.GetString(bytes).Split('\n').Select(UfwTuple.Parse).OfType<UfwTuple>().ToList()
+            : [])).ToList();
+        // A state from before ownership was recorded adopts the rules with Hawser's comment, once (they were added by it).
+        var recorded = context.State.FirewallRules?.ToHashSet(StringComparer.Ordinal)
+            ?? [.. tuples.SelectMany(f => f.Tuples).Where(t => t.Comment == Marker).Select(t => Key(t.Rule))];
+        bool IsOwn(UfwTuple t) => t.Comment == Marker && recorded.Contains(Key(t.Rule));
+        return new PresentRules(
+            new OwnRules([.. tuples[0].Tuples.Where(IsOwn).Select(t => t.Rule)], [.. tuples[1].Tuples.Where(IsOwn).Select(t => t.Rule)]),
+            [.. tuples.SelectMany(f => f.Tuples.Where(t => !IsOwn(t)).Select(t => (f.File, t)))]);
     }
 
     /// <summary>Hawser's rules in each of ufw's files.</summary>
     public sealed record OwnRules(List<FirewallRuleSpec> V4, List<FirewallRuleSpec> V6);
+
+    /// <summary>What ufw's files hold: Hawser's rules, and the others with their file.</summary>
+    public sealed record PresentRules(OwnRules Own, List<(string File, UfwTuple Tuple)> Others);
 
     /// <summary>
     /// Docker's published ports skip ufw: Docker's own FORWARD rules accept that traffic before ufw's
