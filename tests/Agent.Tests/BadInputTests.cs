@@ -18,6 +18,7 @@ public sealed class BadInputTests
     [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: haproxy, path: /etc/default/ufw}]}]", 4, "format haproxy also creates '/etc/default/ufw.key', which is outside the paths")]
     [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: pem-pair, cert: /etc/ndppd.conf, key: /etc/nginx/k.pem}]}]", 4, "format pem-pair also creates '/etc/.hawser-x-0/', which is outside the paths")]
     [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: combined, path: /var/lib/hawser/state.json}]}]", 4, "inside the agent's own directories")]
+    [DataRow("certificates: [{name: x, domains: [a.example.org], install: [{format: pem-pair, cert: /etc/nginx/x.pem, key: /etc/nginx/x.pem}]}]", 4, "key is the same file as its cert (/etc/nginx/x.pem)")]
     [DataRow("certificates: [{name: x, domains: [a.example.org], reload: {command: [/bin/sh, -c, \"id\"]}}]", 4, "command '/bin/sh' is not among the programs the agent may run (none are allowed)")]
     public async Task A_bad_spec_is_refused_with_its_line_and_nothing_is_written(string block, int line, string reason)
     {

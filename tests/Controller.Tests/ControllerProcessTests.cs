@@ -79,6 +79,61 @@ public sealed class ControllerProcessTests
     }
 
     [TestMethod]
+    [DataRow("bad name$", "--name 'bad name$': a DNS name is letters, digits and '-'")]
+    [DataRow("", "--name '': a DNS name is")]
+    public async Task Init_refuses_a_name_that_is_no_DNS_name_and_makes_nothing(string name, string reason)
+    {
+        using var temp = new TempDirectory();
+        var data = Path.Combine(temp.Path, "data");
+
+        var result = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data, "--name", name]);
+
+        Assert.AreEqual(2, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, reason);
+        Assert.IsFalse(Directory.Exists(Path.Combine(data, "pki")), "no half-made data directory");
+    }
+
+    [TestMethod]
+    public async Task Init_refuses_a_secrets_key_for_its_own_SQLite_store()
+    {
+        using var temp = new TempDirectory();
+        var data = Path.Combine(temp.Path, "data");
+
+        var result = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data, "--secrets-key", "/nonexistent"]);
+
+        Assert.AreEqual(2, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, "--secrets-key /nonexistent joins a controller to a shared store");
+        Assert.IsFalse(Directory.Exists(Path.Combine(data, "pki")));
+    }
+
+    [TestMethod]
+    public async Task Run_refuses_an_acme_ca_file_without_a_certificate_and_a_listen_address_it_cannot_bind_in_one_line()
+    {
+        using var temp = new TempDirectory();
+        var data = Path.Combine(temp.Path, "data");
+        Assert.AreEqual(0, (await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data])).ExitCode);
+        var garbage = Path.Combine(temp.Path, "roots.pem");
+        File.WriteAllText(garbage, "this is not a certificate\n");
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+
+        var roots = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", "127.0.0.1:0", "--data", data, "--acme-ca-file", garbage]);
+        // 192.0.2.1 (TEST-NET-1) is on no interface here: binding it fails, nothing is sent anywhere.
+        var foreign = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", "192.0.2.1:7443", "--data", data]);
+        var inUse = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", $"127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}", "--data", data]);
+
+        Assert.AreEqual(2, roots.ExitCode, roots.Output);
+        StringAssert.Contains(roots.StandardError, $"--acme-ca-file {garbage}: holds no PEM certificate");
+        foreach (var result in new[] { foreign, inUse })
+        {
+            Assert.AreEqual(4, result.ExitCode, result.Output);
+            StringAssert.Contains(result.StandardError, "error: cannot listen on");
+            Assert.DoesNotContain("   at ", result.Output, "no stack trace");
+            Assert.DoesNotContain("Exception", result.Output);
+        }
+    }
+
+    [TestMethod]
     [DataRow("localhost", "is not ADDRESS:PORT")]
     [DataRow("127.0.0.1:99999", "is not ADDRESS:PORT")]
     public async Task Bad_listen_address_exits_2_and_creates_nothing(string listen, string reason)

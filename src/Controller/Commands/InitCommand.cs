@@ -80,6 +80,11 @@ internal sealed class InitCommand : Command
         {
             return CommandLineRunner.UsageExitCode;
         }
+        if (parse.GetValue(_secretsKey) is { } key && !location.IsShared)
+        {
+            Console.Error.WriteLine($"error: --secrets-key {key} joins a controller to a shared store (--store postgres://...); with this controller's own SQLite store it has no use; nothing was changed");
+            return CommandLineRunner.UsageExitCode;
+        }
         return Initialize(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!, parse.GetValue(_secretsKey));
     }
 
@@ -128,10 +133,21 @@ internal sealed class InitCommand : Command
         return addresses;
     }
 
+    private static bool IsDnsName(string name) =>
+        name.Length is > 0 and <= 253 && name.TrimEnd('.').Split('.').All(label =>
+            label.Length is > 0 and <= 63 && label[0] != '-' && label[^1] != '-' && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+
     /// <summary>Creates the store and the PKI in <paramref name="data"/> (defaults: localhost, 127.0.0.1 and ::1) and optionally a hawserctl config.</summary>
     internal static int Initialize(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url,
         string? secretsKey = null)
     {
+        // Checked before anything is made: a name goes into the serving certificate, and a bad one would leave a half-made directory.
+        var badNames = names.Where(n => !IsDnsName(n)).ToList();
+        if (badNames.Count > 0)
+        {
+            Console.Error.WriteLine($"error: --name {string.Join(", ", badNames.Select(n => $"'{Shared.Cli.TerminalText.Neutralize(n)}'"))}: a DNS name is letters, digits and '-' in dot-separated labels of 1-63 characters; nothing was changed");
+            return CommandLineRunner.UsageExitCode;
+        }
         addresses = addresses.Count > 0 ? addresses : [IPAddress.Loopback, IPAddress.IPv6Loopback];
         names = names.Count > 0 ? names : ["localhost"];
         using var opened = StoreOption.Open(store, initialized: false);

@@ -24,6 +24,20 @@ public sealed class TokenFile(string path)
         }
     }
 
+    /// <summary>The first 8 hex digits of the SHA-256 of the file's token (names it without giving it away), or null when there is none.</summary>
+    public string? Fingerprint()
+    {
+        try
+        {
+            var token = File.ReadAllText(path).Trim();
+            return token.Length == 0 ? null : Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(token)))[..8];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Whether <paramref name="token"/> is the file's token. A file removed while the controller runs matches
     /// nothing; a new one is written for the operator to read.

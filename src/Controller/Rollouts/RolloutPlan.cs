@@ -88,7 +88,7 @@ public sealed record RolloutPlan
             }
             try
             {
-                checks.Add(new PlannedCheck(check.Url, expectStatus, new Regex($"^(?:{expectStatus})$", RegexOptions.None, TimeSpan.FromSeconds(1)),
+                checks.Add(new PlannedCheck(check.Url, expectStatus, new Regex($"^(?:{expectStatus})\\z", RegexOptions.None, TimeSpan.FromSeconds(1)),
                     check.Hold?.ToTimeSpan() ?? TimeSpan.Zero, requestTimeout));
             }
             catch (ArgumentException ex)

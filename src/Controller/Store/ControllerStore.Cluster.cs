@@ -184,6 +184,15 @@ public sealed partial class ControllerStore
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Ends every web session logged in as <paramref name="who"/> (all made with one admin token); returns how many.</summary>
+    public int DeleteWebSessionsOf(string who)
+    {
+        using var connection = OpenConnection();
+        using var command = connection.Command(null, "DELETE FROM web_sessions WHERE who = @who");
+        command.Add("@who", who);
+        return command.ExecuteNonQuery();
+    }
+
     /// <summary>
     /// Publishes the enrollment CA (its key sealed) unless the store already holds one; returns the one the store
     /// holds afterwards, so every controller of an installation signs with the same CA.

@@ -177,7 +177,9 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             switch (logins.Check(token))
             {
                 case TokenCheck.Matches:
-                    who = "admin token";
+                    // Named by fingerprint: replacing the token file ends the sessions made with this token.
+                    logins.EndSessionsOfReplacedToken();
+                    who = logins.TokenWho() ?? "admin token";
                     break;
                 case TokenCheck.FileWasMissing:
                     error = $"The token file was missing, so no token could match; a new token was written to {logins.TokenPath}.";

@@ -15,7 +15,9 @@ public sealed record WebSession(string Id, string Csrf, string Who, DateTimeOffs
 /// Browser sessions for the web UI: a login with the admin token (a 0600 file in the data
 /// directory) or the admin client certificate yields an opaque session id and a CSRF token.
 /// Sessions are kept in the store, by the SHA-256 of their id (the id is the browser's secret), so a
-/// browser logged in through one controller is logged in on every controller sharing the store.
+/// browser logged in through one controller is logged in on every controller sharing the store, and a restart
+/// logs nobody out. A session made with the admin token names the token's fingerprint: when this controller's token
+/// file is replaced, the sessions made with the old token end (on every controller sharing the store).
 /// </summary>
 public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpan? lifetime = null)
 {
@@ -29,8 +31,35 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
     /// <summary>The admin UI token file, made (random, 0600) when missing.</summary>
     public string TokenPath => tokenPath;
 
-    /// <summary>Creates the token file unless it exists.</summary>
-    public void EnsureToken() => _token.Ensure();
+    /// <summary>Creates the token file unless it exists, and remembers which token it holds.</summary>
+    public void EnsureToken()
+    {
+        _token.Ensure();
+        _tokenWho = TokenWho();
+    }
+
+    private string? _tokenWho;
+    private readonly Lock _tokenLock = new();
+
+    /// <summary>Who a session made with the token in the file now is: <c>admin token</c> and the token's fingerprint.</summary>
+    public string? TokenWho() => _token.Fingerprint() is { } fingerprint ? $"admin token {fingerprint}" : null;
+
+    /// <summary>Ends the sessions of a token that was replaced since it was last looked at; returns how many ended.</summary>
+    public int EndSessionsOfReplacedToken()
+    {
+        var now = TokenWho();
+        string? old;
+        lock (_tokenLock)
+        {
+            old = _tokenWho;
+            if (old == now || now is null)
+            {
+                return 0;
+            }
+            _tokenWho = now;
+        }
+        return old is null ? 0 : store.DeleteWebSessionsOf(old);
+    }
 
     /// <summary>Whether <paramref name="token"/> is the admin UI token (<see cref="TokenFile.Check"/>).</summary>
     public TokenCheck Check(string token) => _token.Check(token);
@@ -45,8 +74,15 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
     }
 
     /// <summary>The live session with <paramref name="id"/>, or null.</summary>
-    public WebSession? Find(string? id) =>
-        id is not null && store.FindWebSession(Hash(id)) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
+    public WebSession? Find(string? id)
+    {
+        if (id is null)
+        {
+            return null;
+        }
+        EndSessionsOfReplacedToken();
+        return store.FindWebSession(Hash(id)) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
+    }
 
     /// <summary>Ends a session.</summary>
     public void End(string id) => store.DeleteWebSession(Hash(id));

@@ -189,7 +189,7 @@ public sealed partial class Http01Responder : IAsyncDisposable
     /// <summary>True for a well-formed token (section 8.3): base64url, at least 128 bits of entropy (22 characters); never a path.</summary>
     public static bool IsToken(string token) => TokenPattern().IsMatch(token);
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{22,128}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{22,128}\z")]
     private static partial Regex TokenPattern();
 
     /// <inheritdoc/>

@@ -112,7 +112,7 @@ public static partial class Durations
         return text;
     }
 
-    [GeneratedRegex(@"^(\d+(\.\d+)?(ms|s|m|h|d))+$")]
+    [GeneratedRegex(@"^(\d+(\.\d+)?(ms|s|m|h|d))+\z")]
     private static partial Regex UnitPattern();
 
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d)")]

@@ -28,7 +28,7 @@ public sealed partial class SpecReader(string file, SpecRules rules)
     /// <summary>Records a problem at a node.</summary>
     public void Error(YamlNode node, string message) => Error(node.Start, message);
 
-    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})\z")]
     private static partial Regex NamePattern();
 
     /// <summary>True for 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit: node, certificate and CA profile names.</summary>

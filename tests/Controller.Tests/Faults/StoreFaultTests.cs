@@ -75,7 +75,11 @@ public sealed class StoreFaultTests
         }
 
         var run = await Controller("run", "--listen", "127.0.0.1:0", "--data", data);
+        var check = await Controller("check", "--data", data);
 
+        Assert.AreEqual(3, check.ExitCode, check.Output);
+        Assert.DoesNotContain("   at ", check.Output);
+        StringAssert.Contains(check.StandardError, empty ? "the store was lost" : "there is no store at");
         Assert.AreEqual(3, run.ExitCode, run.Output);
         Assert.DoesNotContain("   at ", run.Output, "one line, no stack trace");
         StringAssert.Contains(run.StandardError, $"{database} is {(empty ? "empty" : "missing")}, but {data}/pki holds this controller's CA: the store was lost");

@@ -25,6 +25,17 @@ public sealed class SpecParserTests
     }
 
     [TestMethod]
+    [DataRow("web1\n")]
+    [DataRow("web1\r\n")]
+    [DataRow("\nweb1")]
+    public void A_name_with_a_line_end_is_no_node_name(string name)
+    {
+        // A final line feed once passed ^...$ (which matches before it): a second "web1" row, and removing web1 removed the real one.
+        Assert.IsFalse(SpecParser.IsValidNodeName(name));
+        Assert.IsTrue(SpecParser.IsValidNodeName("web1"));
+    }
+
+    [TestMethod]
     public void Opam_example_reads_back()
     {
         var path = Path.Combine(RepoPaths.Root, "examples", "opam.yaml");

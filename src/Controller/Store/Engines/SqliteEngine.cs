@@ -185,11 +185,23 @@ public sealed class SqliteEngine : StoreEngine
         {
             throw new StoreException($"there is no store at {database}");
         }
+        if (new FileInfo(database).Length == 0)
+        {
+            // What `run` refuses as a lost store is no sound store here either (SQLite calls an empty file an empty database).
+            return [$"the file is empty: the store was lost; restore {DatabaseFileName} from a backup (with its -wal file if any)"];
+        }
         try
         {
             using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly }.ToString());
             connection.Open();
-            return IntegrityProblems(connection, "integrity_check");
+            var problems = IntegrityProblems(connection, "integrity_check");
+            using var schema = connection.CreateCommand();
+            schema.CommandText = "PRAGMA user_version";
+            if (problems.Count == 0 && Convert.ToInt64(schema.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                problems.Add("the database holds no hawser store (its tables are gone): the store was lost; restore it from a backup");
+            }
+            return problems;
         }
         catch (SqliteException ex)
         {

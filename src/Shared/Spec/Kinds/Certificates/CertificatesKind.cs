@@ -124,10 +124,10 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
     /// <inheritdoc/>
     public override string Key => "certificates";
 
-    [GeneratedRegex(@"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$")]
+    [GeneratedRegex(@"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})\z")]
     private static partial Regex AccountNamePattern();
 
-    [GeneratedRegex(@"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex(@"^(?=.{1,253}\z)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?\z")]
     private static partial Regex HostName();
 
     /// <inheritdoc/>
@@ -251,7 +251,11 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
                 reader.Error(map, $"{what} format {format} needs '{key}'");
             }
         }
-        return format is null ? null : new CertificateInstallSpec
+        if (format is null)
+        {
+            return null;
+        }
+        var install = new CertificateInstallSpec
         {
             Format = format,
             Cert = reader.AllowedPath(map, "cert", what),
@@ -260,6 +264,12 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
             Owner = AccountName(map, "owner", what, reader),
             Group = AccountName(map, "group", what, reader),
         };
+        if (install is { Cert: { } certPath, Key: { } keyPath } && System.IO.Path.GetFullPath(certPath) == System.IO.Path.GetFullPath(keyPath))
+        {
+            // The key would be written where the certificate is read (a world-readable path, often).
+            reader.Error(SpecReader.Get(map, "key")!, $"{what} key is the same file as its cert ({certPath}); give the private key a path of its own");
+        }
+        return install;
     }
 
     private static CertificateReloadSpec? ReadReload(YamlNode node, string what, SpecReader reader)

@@ -15,7 +15,7 @@ public sealed partial class SysctlsKind : SpecKind<IReadOnlyDictionary<string, s
     /// <inheritdoc/>
     public override string Key => "sysctls";
 
-    [GeneratedRegex(@"^[a-z0-9_*-]+(\.[a-z0-9_*-]+)+$")]
+    [GeneratedRegex(@"^[a-z0-9_*-]+(\.[a-z0-9_*-]+)+\z")]
     private static partial Regex SysctlName();
 
     /// <inheritdoc/>
