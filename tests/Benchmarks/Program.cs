@@ -10,6 +10,7 @@ using Hawser.Benchmarks;
 // rollout [ROUNDS] ten agents: a revision pushed to all at once, beside rolled out in batches of 2 (needs root)
 // ui [NODES] [ROUNDS] the web UI's Nodes page with NODES nodes in headless Chromium: first contentful paint, table on screen
 // ha [AGENTS ROUNDS FAILOVER FLEET]  controllers on one PostgreSQL: apply on A to arrival on B (notify, poll only), failover, a large fleet
+// flood [SECONDS]  one node floods the controller while hawserctl status runs; beside a quiet window: CPU, RSS, status p50/p99
 // eventlog [ROUNDS] the event log: 1000 reports stored without and with their events; events --since 24h on 1,000,000 events
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
@@ -26,6 +27,8 @@ switch (args.FirstOrDefault())
     case "ha":
         int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
         return await HaBenchmark.RunAsync(Arg(1, 200), Arg(2, 20), Arg(3, 1000), Arg(4, 10000));
+    case "flood":
+        return await FloodBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
     case "eventlog":
         return await EventLogBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, writesOnly: args.Contains("--writes"));
     case "acme":

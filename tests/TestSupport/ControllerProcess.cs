@@ -33,6 +33,10 @@ public sealed class ControllerProcess : IAsyncDisposable
     /// <summary>A hawserctl config naming this controller and the admin credential.</summary>
     public string CtlConfig => Path.Combine(DataDirectory, "hawserctl.yaml");
 
+    /// <summary>The size of the SQLite store on disk: the database and its write-ahead log.</summary>
+    public long StoreBytes => new[] { "controller.db", "controller.db-wal" }
+        .Select(f => new FileInfo(Path.Join(DataDirectory, f))).Where(f => f.Exists).Sum(f => f.Length);
+
     /// <summary>The process id.</summary>
     public int Pid => _process.Id;
 
