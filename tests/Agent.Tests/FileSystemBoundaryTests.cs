@@ -184,4 +184,81 @@ public sealed class FileSystemBoundaryTests
         StringAssert.Contains(result.Output, $"refusing to read {Live}/fullchain.pem: it is a symbolic link to {outside.Path}/fullchain.pem, outside --root");
         Assert.IsFalse(File.Exists(host.PathOf("/etc/hitch/www.pem")));
     }
+
+    // Swaps two paths with renameat2(RENAME_EXCHANGE) as fast as it can until the stop file exists or the bound is
+    // reached; prints how many swaps it made.
+    private const string Swapper = """
+        import ctypes, os, sys, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        a, b, stop = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
+        swaps, deadline = 0, time.monotonic() + 120
+        print("swapping", flush=True)
+        while swaps < 5_000_000 and time.monotonic() < deadline and not os.path.exists(stop):
+            if libc.renameat2(-100, a, -100, b, 2) == 0:
+                swaps += 1
+        print(swaps, flush=True)
+        """;
+
+    [TestMethod]
+    public async Task A_directory_swapped_for_a_link_while_applies_run_never_gets_a_write_outside_the_root()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("swaprace");
+        using var host = new AgentHost(ns);
+        using var outside = new TempDirectory();
+        Directory.CreateDirectory(host.PathOf("/etc/sysctl.d"));
+        File.CreateSymbolicLink(host.PathOf("/etc/swap"), outside.Path);
+        var specs = new[] { "600", "700" }.Select((value, i) => host.WriteSpec($$"""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls: {net.ipv4.tcp_keepalive_time: "{{value}}"}
+            """, $"spec{i}.yaml")).ToArray();
+        var stop = Path.Join(host.Root, "stop");
+        using var swapper = ExternalProcess.Start("python3", ["-c", Swapper, host.PathOf("/etc/sysctl.d"), host.PathOf("/etc/swap"), stop]);
+        await ExternalProcess.WaitForLineAsync(swapper, "swapping", TimeSpan.FromSeconds(60));
+
+        var results = new List<ProcessResult>();
+        for (var round = 0; round < 24; round++)
+        {
+            // Each round changes the file, so each writes it (temp file, rename, fsync) while the swaps run.
+            results.Add(await host.ApplyAsync(specs[round % 2], "web1"));
+        }
+        File.WriteAllText(stop, "");
+        var swaps = (await swapper.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        await swapper.WaitForExitAsync();
+
+        var landed = Directory.EnumerateFileSystemEntries(outside.Path, "*", SearchOption.AllDirectories).ToList();
+        Console.WriteLine($"{swaps} swaps; {results.Count(r => r.ExitCode == 0)} applies converged, {results.Count(r => r.ExitCode != 0)} refused");
+        Assert.IsEmpty(landed, $"written outside --root: {string.Join(", ", landed)}");
+        Assert.IsGreaterThan(0, long.Parse(swaps, System.Globalization.CultureInfo.InvariantCulture), "the swaps ran");
+        // The swaps overlapped the applies: some found a link where the directory was, and said so.
+        Assert.IsTrue(results.Any(r => r.ExitCode != 0 && r.Output.Contains("/etc/sysctl.d", StringComparison.Ordinal)),
+            string.Join("\n---\n", results.Select(r => r.Output)));
+        Assert.IsTrue(results.All(r => !r.Output.Contains("   at ", StringComparison.Ordinal)), "no stack trace");
+    }
+
+    [TestMethod]
+    public async Task Stale_temp_file_clean_up_never_follows_a_planted_link_outside_the_root()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("stalelink");
+        using var host = new AgentHost(ns);
+        using var outside = new TempDirectory();
+        var victim = Path.Join(outside.Path, "v-1", ".victim.hawser-0123456789ab");
+        Directory.CreateDirectory(Path.GetDirectoryName(victim)!);
+        File.WriteAllText(victim, "not the agent's");
+        Directory.CreateDirectory(host.PathOf("/etc"));
+        // Named like a certificate pair's store, in /etc (the directory of ndppd.conf, which the clean-up visits).
+        File.CreateSymbolicLink(host.PathOf("/etc/.hawser-x"), outside.Path);
+        var spec = host.WriteSpec("""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls: {net.ipv4.tcp_keepalive_time: "600"}
+            """);
+
+        var result = await host.ApplyAsync(spec, "web1");
+
+        Assert.AreEqual(0, result.ExitCode, result.Output);
+        Assert.IsTrue(File.Exists(victim), "a file outside --root was deleted through a planted link");
+    }
 }

@@ -70,7 +70,7 @@ public sealed class ResourceContext(HostPaths paths, WritableArea area, ICommand
     {
         var path = Area.ForWrite(hostPath);
         RememberFile(hostPath, owner);
-        AtomicFile.Write(path, content, AtomicFile.ModeOr(path, Resources.FileModes.PublicFile));
+        AtomicFile.Write(path, content, AtomicFile.ModeOr(path, Resources.FileModes.PublicFile), noSymlinks: true);
     }
 
     /// <summary>

@@ -47,16 +47,16 @@ public sealed class RestoreFileResource(string hostPath, FileRecord record, Func
         if (record.LinkTarget is { } link)
         {
             // It was a link (say into /etc/letsencrypt): put the link back, not a copy of what it pointed to.
-            AtomicFile.ReplaceSymlink(path, link);
+            AtomicFile.ReplaceSymlink(path, link, noSymlinks: true);
         }
         else if (record.OriginalBytes is { } original)
         {
             // The link there, if any, is the agent's own (a certificate pair's), replaced by the file it stood for.
-            AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile, replaceSymlink: true);
+            AtomicFile.Write(path, original, record.Mode is { } mode ? (UnixFileMode)mode : FileModes.PublicFile, replaceSymlink: true, noSymlinks: true);
         }
         else
         {
-            AtomicFile.Delete(path);
+            AtomicFile.Delete(path, noSymlinks: true);
         }
         if (afterRestore is not null)
         {

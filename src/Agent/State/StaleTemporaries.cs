@@ -36,21 +36,37 @@ public static class StaleTemporaries
             {
                 continue; // a directory that leads outside --root is not ours to clean
             }
-            removed.AddRange(AtomicFile.RemoveStaleTemporaries(onDisk));
+            removed.AddRange(AtomicFile.RemoveStaleTemporaries(onDisk, noSymlinks: true));
             if (!Directory.Exists(onDisk))
             {
                 continue;
             }
-            // Supplied certificates one level down; pair stores (.hawser-NAME-N) and their versions.
-            foreach (var sub in Directory.EnumerateDirectories(onDisk).Where(d => directory == Fleet.DesiredStateFile.SuppliedCertificates || Path.GetFileName(d).StartsWith(".hawser-", StringComparison.Ordinal)))
+            // Supplied certificates one level down; pair stores (.hawser-NAME-N) and their versions. Only real directories:
+            // a link planted under one of those names would lead the clean-up outside (and noSymlinks refuses it anyway).
+            foreach (var sub in RealDirectories(onDisk, "*").Where(d => directory == Fleet.DesiredStateFile.SuppliedCertificates || Path.GetFileName(d).StartsWith(".hawser-", StringComparison.Ordinal)))
             {
-                removed.AddRange(AtomicFile.RemoveStaleTemporaries(sub));
-                foreach (var version in Directory.EnumerateDirectories(sub, "v-*"))
+                removed.AddRange(Remove(sub));
+                foreach (var version in RealDirectories(sub, "v-*"))
                 {
-                    removed.AddRange(AtomicFile.RemoveStaleTemporaries(version));
+                    removed.AddRange(Remove(version));
                 }
             }
         }
         return removed;
+    }
+
+    private static IEnumerable<string> RealDirectories(string directory, string pattern) =>
+        Directory.EnumerateDirectories(directory, pattern).Where(d => AtomicFile.Stat(d)?.Kind == FileKind.Directory);
+
+    private static IReadOnlyList<string> Remove(string directory)
+    {
+        try
+        {
+            return AtomicFile.RemoveStaleTemporaries(directory, noSymlinks: true);
+        }
+        catch (IOException)
+        {
+            return []; // a link swapped in since it was listed: not ours to clean
+        }
     }
 }

@@ -14,72 +14,77 @@ public static partial class AtomicFile
     /// <summary>
     /// Replaces <paramref name="path"/> with <paramref name="content"/>, created with <paramref name="mode"/> and the given owner.
     /// <paramref name="replaceSymlink"/> lets a symbolic link at <paramref name="path"/> be replaced (never followed):
-    /// only for links the caller itself made.
+    /// only for links the caller itself made. With <paramref name="noSymlinks"/> the directory must be reachable
+    /// without following any symbolic link (the agent's writes, to a directory it resolved and checked): every step
+    /// below is then made relative to that directory's descriptor, so a link swapped in meanwhile is refused, never
+    /// followed, and a directory moved meanwhile takes the write with it.
     /// </summary>
-    public static void Write(string path, ReadOnlySpan<byte> content, UnixFileMode mode, int uid = -1, int gid = -1, bool replaceSymlink = false)
+    public static void Write(string path, ReadOnlySpan<byte> content, UnixFileMode mode, int uid = -1, int gid = -1, bool replaceSymlink = false,
+        bool noSymlinks = false)
     {
-        var directory = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
-        if (Stat(path) is { } existing && existing.Kind != FileKind.Regular && !(replaceSymlink && existing.Kind == FileKind.SymbolicLink))
+        using var directory = DirectoryHandle.Open(Path.GetDirectoryName(path)!, noSymlinks, create: true);
+        var name = Path.GetFileName(path);
+        if (directory.Stat(name) is { } existing && existing.Kind != FileKind.Regular && !(replaceSymlink && existing.Kind == FileKind.SymbolicLink))
         {
             throw new IOException($"refusing to write {path}: it is {Describe(existing.Kind)}, not a regular file");
         }
-        var temp = TempName(path);
+        var temp = TempName(name);
         try
         {
-            using (var stream = new FileStream(temp, new FileStreamOptions
+            var fd = OpenAt(directory.Fd, temp, OWriteOnly | OCreate | OExclusive | ONoFollow | OCloseOnExec, (int)mode);
+            if (fd < 0)
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = mode,
-            }))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
+                throw Failure("create", Path.Join(directory.Path, temp));
             }
-            // The umask may have narrowed the create mode.
-            File.SetUnixFileMode(temp, mode);
-            if (uid >= 0 || gid >= 0)
+            using (var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true))
             {
-                Chown(temp, uid, gid);
+                RandomAccess.Write(handle, content, 0);
+                // The umask may have narrowed the create mode.
+                Check(FChmod(fd, (int)mode), "chmod", temp);
+                if (uid >= 0 || gid >= 0)
+                {
+                    Check(FChown(fd, uid, gid), $"chown to {uid}:{gid}", temp);
+                }
+                Check(FSync(fd), "fsync", temp);
             }
-            File.Move(temp, path, overwrite: true);
+            Check(RenameAt(directory.Fd, temp, directory.Fd, name), $"rename {temp} to", path);
         }
         catch
         {
-            File.Delete(temp);
+            _ = UnlinkAt(directory.Fd, temp, 0);
             throw;
         }
-        SyncDirectory(directory);
+        _ = FSync(directory.Fd);
     }
 
     /// <summary>The mode of the file at <paramref name="path"/>, or <paramref name="fallback"/> when there is none.</summary>
     public static UnixFileMode ModeOr(string path, UnixFileMode fallback) => File.Exists(path) ? File.GetUnixFileMode(path) : fallback;
 
-    /// <summary>Points symlink <paramref name="path"/> at <paramref name="target"/>, replacing whatever is there in one rename.</summary>
-    public static void ReplaceSymlink(string path, string target)
+    /// <summary>Points symlink <paramref name="path"/> at <paramref name="target"/>, replacing whatever is there in one rename (<paramref name="noSymlinks"/> as for <see cref="Write"/>).</summary>
+    public static void ReplaceSymlink(string path, string target, bool noSymlinks = false)
     {
-        var directory = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
-        var temp = TempName(path);
-        File.CreateSymbolicLink(temp, target);
-        if (Rename(temp, path) != 0)
+        using var directory = DirectoryHandle.Open(Path.GetDirectoryName(path)!, noSymlinks, create: true);
+        var temp = TempName(Path.GetFileName(path));
+        Check(SymlinkAt(target, directory.Fd, temp), $"create symbolic link {temp} to {target} in", directory.Path);
+        if (RenameAt(directory.Fd, temp, directory.Fd, Path.GetFileName(path)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            File.Delete(temp);
+            _ = UnlinkAt(directory.Fd, temp, 0);
             throw new IOException($"could not rename {temp} to {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
         }
-        SyncDirectory(directory);
+        _ = FSync(directory.Fd);
     }
 
-    /// <summary>Removes <paramref name="path"/> if present and makes the removal durable.</summary>
-    public static void Delete(string path)
+    /// <summary>Removes <paramref name="path"/> if present and makes the removal durable (<paramref name="noSymlinks"/> as for <see cref="Write"/>).</summary>
+    public static void Delete(string path, bool noSymlinks = false)
     {
-        if (File.Exists(path) || new FileInfo(path).LinkTarget is not null)
+        using var directory = DirectoryHandle.Open(Path.GetDirectoryName(path)!, noSymlinks, create: false);
+        if (directory.Fd < 0 || directory.Stat(Path.GetFileName(path)) is not { Kind: not FileKind.Directory })
         {
-            File.Delete(path);
-            SyncDirectory(Path.GetDirectoryName(path)!);
+            return;
         }
+        Check(UnlinkAt(directory.Fd, Path.GetFileName(path), 0), "remove", path);
+        _ = FSync(directory.Fd);
     }
 
     /// <summary>Changes a file's owner; -1 leaves that id alone.</summary>
@@ -99,10 +104,12 @@ public static partial class AtomicFile
     }
 
     /// <summary>What is at <paramref name="path"/> itself (a final symlink is not followed), or null when nothing is.</summary>
-    public static FileMetadata? Stat(string path)
+    public static FileMetadata? Stat(string path) => Stat(AtFdCwd, path, path);
+
+    private static FileMetadata? Stat(int directoryFd, string name, string path)
     {
         // statx: one struct layout on every architecture, unlike struct stat.
-        if (StatX(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid | StatxGid, out var buffer) != 0)
+        if (StatX(directoryFd, name, AtSymlinkNoFollow, StatxType | StatxMode | StatxUid | StatxGid, out var buffer) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             return errno is 2 /* ENOENT */ or 20 /* ENOTDIR */ ? null
@@ -133,60 +140,173 @@ public static partial class AtomicFile
 
     /// <summary>
     /// Removes the temp files a killed writer left in <paramref name="directory"/> (<c>.NAME.hawser-HEX</c>,
-    /// which can hold private keys) and returns their paths. Only for a directory whose writers are not running.
+    /// which can hold private keys) and returns their paths. Only for a directory whose writers are not running. With
+    /// <paramref name="noSymlinks"/> the directory is reached without following a link, and nothing outside it is removed.
     /// </summary>
-    public static IReadOnlyList<string> RemoveStaleTemporaries(string directory)
+    public static IReadOnlyList<string> RemoveStaleTemporaries(string directory, bool noSymlinks = false)
     {
-        if (Stat(directory)?.Kind != FileKind.Directory)
+        using var handle = DirectoryHandle.Open(directory, noSymlinks, create: false);
+        if (handle.Fd < 0)
         {
             return [];
         }
         var removed = new List<string>();
-        foreach (var entry in Directory.EnumerateFileSystemEntries(directory, ".*.hawser-*"))
+        // Listed through the descriptor (/proc/self/fd), so the names are those of the directory that was opened.
+        foreach (var entry in Directory.EnumerateFileSystemEntries($"/proc/self/fd/{handle.Fd}", ".*.hawser-*"))
         {
-            if (TempPattern().IsMatch(Path.GetFileName(entry)) && Stat(entry)?.Kind is FileKind.Regular or FileKind.SymbolicLink)
+            var name = Path.GetFileName(entry);
+            if (TempPattern().IsMatch(name) && handle.Stat(name)?.Kind is FileKind.Regular or FileKind.SymbolicLink && UnlinkAt(handle.Fd, name, 0) == 0)
             {
-                File.Delete(entry);
-                removed.Add(entry);
+                removed.Add(Path.Join(directory, name));
             }
         }
         if (removed.Count > 0)
         {
-            SyncDirectory(directory);
+            _ = FSync(handle.Fd);
         }
         return removed;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.hawser-[0-9a-f]{12}$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.hawser-[0-9a-f]{12}\z")]
     private static partial System.Text.RegularExpressions.Regex TempPattern();
 
-    private static string TempName(string path) =>
-        Path.Join(Path.GetDirectoryName(path), $".{Path.GetFileName(path)}.hawser-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+    private static string TempName(string name) => $".{name}.hawser-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
 
-    /// <summary>fsync on the directory makes the rename itself survive a power loss.</summary>
-    private static void SyncDirectory(string directory)
+    private static void Check(int result, string what, string path)
     {
-        // O_DIRECTORY | O_RDONLY; the flag's value differs between x86_64 and the ARM ABIs.
-        var fd = Open(directory, RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86 ? 0x10000 : 0x4000);
-        if (fd < 0)
+        if (result != 0)
         {
-            return;
+            throw Failure(what, path);
         }
-        _ = FSync(fd);
-        _ = Close(fd);
     }
 
+    private static IOException Failure(string what, string path) =>
+        new($"could not {what} {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+
+    /// <summary>
+    /// An open directory, for the *at calls. Opened either as its path says (links followed) or, with no symbolic
+    /// link allowed, one component at a time from <c>/</c>, each with O_NOFOLLOW relative to the one before (missing
+    /// ones made with mkdirat when asked): a link anywhere on the way is refused, however late it was swapped in.
+    /// </summary>
+    private sealed class DirectoryHandle : IDisposable
+    {
+        private DirectoryHandle(string path, int fd)
+        {
+            Path = path;
+            Fd = fd;
+        }
+
+        /// <summary>The directory's path, for messages.</summary>
+        public string Path { get; }
+
+        /// <summary>Its descriptor; -1 when it does not exist (and was not to be made).</summary>
+        public int Fd { get; private set; }
+
+        public static DirectoryHandle Open(string directory, bool noSymlinks, bool create)
+        {
+            directory = System.IO.Path.GetFullPath(directory);
+            if (!noSymlinks)
+            {
+                if (create)
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                var fd = LibcOpen(directory, ODirectory | OReadOnly | OCloseOnExec);
+                if (fd < 0 && (create || Marshal.GetLastPInvokeError() is not (2 or 20)))
+                {
+                    throw Failure("open directory", directory);
+                }
+                return new DirectoryHandle(directory, fd);
+            }
+            var current = LibcOpen("/", ODirectory | OReadOnly | OCloseOnExec);
+            if (current < 0)
+            {
+                throw Failure("open directory", "/");
+            }
+            var walked = "";
+            foreach (var part in directory.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                walked += "/" + part;
+                var next = OpenAt(current, part, ODirectory | OReadOnly | ONoFollow | OCloseOnExec, 0);
+                if (next < 0 && Marshal.GetLastPInvokeError() == 2 /* ENOENT */ && create)
+                {
+                    if (MkdirAt(current, part, 0b111_101_101) != 0 && Marshal.GetLastPInvokeError() != 17 /* EEXIST */)
+                    {
+                        var failure = Failure("create directory", walked);
+                        _ = Close(current);
+                        throw failure;
+                    }
+                    next = OpenAt(current, part, ODirectory | OReadOnly | ONoFollow | OCloseOnExec, 0);
+                }
+                if (next < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    _ = Close(current);
+                    if (errno == 2 && !create)
+                    {
+                        return new DirectoryHandle(directory, -1);
+                    }
+                    // ELOOP or ENOTDIR: a symbolic link (or no directory) where the checked path had a directory.
+                    throw new IOException(errno is 40 or 20
+                        ? $"refusing to write in {directory}: {walked} is not the directory it was when checked (a symbolic link or a file is there now); nothing was written"
+                        : $"could not open directory {walked}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                }
+                _ = Close(current);
+                current = next;
+            }
+            return new DirectoryHandle(directory, current);
+        }
+
+        /// <summary>What <paramref name="name"/> in this directory is (not following a link), or null.</summary>
+        public FileMetadata? Stat(string name) => AtomicFile.Stat(Fd, name, System.IO.Path.Join(Path, name));
+
+        public void Dispose()
+        {
+            if (Fd >= 0)
+            {
+                _ = Close(Fd);
+                Fd = -1;
+            }
+        }
+    }
+
+    private static readonly bool IsX86 = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+    private const int OReadOnly = 0, OWriteOnly = 1, OCreate = 0x40, OExclusive = 0x80, OCloseOnExec = 0x80000;
+
+    // O_DIRECTORY and O_NOFOLLOW differ between x86 and the ARM ABIs.
+    private static int ODirectory => IsX86 ? 0x10000 : 0x4000;
+
+    private static int ONoFollow => IsX86 ? 0x20000 : 0x8000;
+
+    [LibraryImport("libc", EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenAt(int directoryFd, string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MkdirAt(int directoryFd, string path, int mode);
+
+    [LibraryImport("libc", EntryPoint = "renameat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int RenameAt(int fromFd, string from, int toFd, string to);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int UnlinkAt(int directoryFd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "symlinkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int SymlinkAt(string target, int directoryFd, string path);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FChmod(int fd, int mode);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FChown(int fd, int uid, int gid);
+
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Open(string path, int flags);
+    private static partial int LibcOpen(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int FSync(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Rename(string from, string to);
 
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LChown(string path, int uid, int gid);

@@ -66,7 +66,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
             }
             if (targets.Count == 1)
             {
-                AtomicFile.Write(context.Area.ForWrite(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid);
+                AtomicFile.Write(context.Area.ForWrite(targets[0].HostPath), targets[0].Content, targets[0].Mode, uid, gid, noSymlinks: true);
             }
             else
             {
@@ -87,17 +87,17 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         var version = "v-" + Convert.ToHexStringLower(SHA256.HashData([.. targets.SelectMany(t => t.Content)]))[..16];
         foreach (var target in targets)
         {
-            AtomicFile.Write(context.Area.ForWrite(Path.Join(store, version, target.StoreName)), target.Content, target.Mode, uid, gid);
+            AtomicFile.Write(context.Area.ForWrite(Path.Join(store, version, target.StoreName)), target.Content, target.Mode, uid, gid, noSymlinks: true);
         }
         var current = context.Area.ForWrite(Path.Join(store, "current"));
-        AtomicFile.ReplaceSymlink(current, version);
+        AtomicFile.ReplaceSymlink(current, version, noSymlinks: true);
         foreach (var target in targets)
         {
             var link = context.Area.ForWrite(target.HostPath);
             var wanted = Path.GetRelativePath(Path.GetDirectoryName(link)!, Path.Join(current, target.StoreName));
             if (new FileInfo(link).LinkTarget != wanted)
             {
-                AtomicFile.ReplaceSymlink(link, wanted);
+                AtomicFile.ReplaceSymlink(link, wanted, noSymlinks: true);
             }
         }
         foreach (var old in Directory.EnumerateDirectories(Path.GetDirectoryName(current)!, "v-*").Where(d => Path.GetFileName(d) != version))

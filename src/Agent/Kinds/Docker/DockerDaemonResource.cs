@@ -84,7 +84,7 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
         // Undo for daemon.json is per key (DaemonKeys), not the whole file, so this write is not remembered as a file.
         var path = context.Area.ForWrite(configPath);
         var mode = AtomicFile.ModeOr(path, FileModes.PublicFile);
-        AtomicFile.Write(path, content, mode);
+        AtomicFile.Write(path, content, mode, noSymlinks: true);
         if (version.Major >= 23)
         {
             var check = await context.Runner.RunAsync(["dockerd", "--validate", "--config-file", path], cancellationToken);
@@ -121,11 +121,11 @@ public sealed class DockerDaemonResource(string configPath, DockerDaemonSpec spe
     {
         if (previous is null)
         {
-            AtomicFile.Delete(path);
+            AtomicFile.Delete(path, noSymlinks: true);
         }
         else
         {
-            AtomicFile.Write(path, previous, mode);
+            AtomicFile.Write(path, previous, mode, noSymlinks: true);
         }
     }
 
