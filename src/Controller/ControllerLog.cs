@@ -8,9 +8,6 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Method} from {Peer}: {Code} {Detail}")]
     public static partial void Refused(ILogger logger, string method, string peer, Grpc.Core.StatusCode code, string detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "refused {Count} more call(s) from {Address} in {Seconds:0} s")]
-    public static partial void RefusedRepeatedly(ILogger logger, string address, long count, double seconds);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} enrolled from {Peer}")]
     public static partial void Enrolled(ILogger logger, string node, string peer);
 

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace Hawser.Controller.Api;
 
 /// <summary>
-/// Refused calls, logged and stored as events one per peer address per window: the first refusal of a window is said in
-/// full, the rest are counted and said in one event when the window ends. A peer that calls thousands of times a
-/// second costs the store one row a minute, not one a call.
+/// Refused calls: each one logged, and stored as events one per peer address per window: the first refusal of a window is
+/// stored in full, the rest are counted and said in one event when the window ends. A peer that calls thousands of times
+/// a second costs the store one row a minute, not one a call.
 /// </summary>
 public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? window = null)
 {
@@ -66,13 +66,14 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
             peer.LastCode = code;
             first = peer.Counted == 0;
         }
+        // Every refusal is a log line (journald rate-limits a flood of them on its own); the store gets one event a window.
+        ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
         if (ended is not null)
         {
             store.AddEvent(ended);
         }
         if (first)
         {
-            ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
             store.AddEvent(new EventRecord
             {
                 Kind = "rpc.refused", Actor = $"peer:{address}", Node = node ?? "",
@@ -107,13 +108,12 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
     }
 
-    private EventRecord? Summary(string address, PeerWindow peer, DateTimeOffset now)
+    private static EventRecord? Summary(string address, PeerWindow peer, DateTimeOffset now)
     {
         if (peer.Counted <= 0)
         {
             return null;
         }
-        ControllerLog.RefusedRepeatedly(logger, address, peer.Counted, (now - peer.Start).TotalSeconds);
         return new EventRecord
         {
             Kind = "rpc.refused", Actor = $"peer:{address}",

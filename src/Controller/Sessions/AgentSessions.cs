@@ -5,7 +5,6 @@ using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Sessions;
@@ -141,13 +140,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             throw ApiError.Of(StatusCode.PermissionDenied, $"this certificate belongs to node '{identity.Name}', not '{hello.NodeName}'");
         }
         var budget = _limits.For(identity.Name);
-        using (var connect = budget.Connects.AttemptAcquire())
+        if (!budget.Connects.TryTake())
         {
-            if (!connect.IsAcquired)
-            {
-                ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.ResourceExhausted, $"node '{identity.Name}' opened more than {_limits.Options.ConnectBurst} streams in a short time");
-                throw ApiError.Of(StatusCode.ResourceExhausted, $"node '{identity.Name}' reconnects too often (at most {_limits.Options.ConnectsPerMinute:0.#} streams a minute after a burst of {_limits.Options.ConnectBurst}); try again later");
-            }
+            ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.ResourceExhausted, $"node '{identity.Name}' opened more than {_limits.Options.ConnectBurst} streams in a short time");
+            throw ApiError.Of(StatusCode.ResourceExhausted, $"node '{identity.Name}' reconnects too often (at most {_limits.Options.ConnectsPerMinute:0.#} streams a minute after a burst of {_limits.Options.ConnectBurst}); try again later");
         }
         // What a node says of itself is bounded before it is stored (NodeInputBounds).
         var facts = hello.Facts is null ? [] : NodeInputBounds.Bound(hello.Facts).ToByteArray();
@@ -444,20 +440,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// <summary>The next message of a node's stream, read no faster than the node's message budget allows (its writes wait meanwhile).</summary>
     private static async Task<bool> NextAsync(IAsyncEnumerator<AgentMessage> messages, NodeBudget budget, CancellationToken cancellationToken)
     {
-        using (var lease = budget.Messages.AttemptAcquire())
+        if (!budget.Messages.TryTake())
         {
-            if (!lease.IsAcquired)
-            {
-                budget.MessageSlowed();
-                RateLimitLease waited;
-                // Another stream of the same node (one being replaced) may hold the one queue place: wait for it.
-                while (!(waited = await budget.Messages.AcquireAsync(1, cancellationToken)).IsAcquired)
-                {
-                    waited.Dispose();
-                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
-                }
-                waited.Dispose();
-            }
+            budget.MessageSlowed();
+            await budget.Messages.TakeAsync(cancellationToken);
         }
         return await messages.MoveNextAsync();
     }
@@ -515,13 +501,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 var report = await session.TakeAsync(cancellationToken);
                 // Taken before the wait for a token: a newer report arriving meanwhile goes into the empty slot, and the
                 // one taken here is stored first, so the store always ends with the newest.
-                RateLimitLease lease;
-                while (!(lease = await budget.Reports.AcquireAsync(1, cancellationToken)).IsAcquired)
-                {
-                    lease.Dispose();
-                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
-                }
-                lease.Dispose();
+                await budget.Reports.TakeAsync(cancellationToken);
                 try
                 {
                     await StoreReportAsync(node, budget, report);
@@ -566,8 +546,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         foreach (var record in ReportEvents.Of(node, previous, report, drift))
         {
             // A node's events are news only up to its event budget; beyond it they are counted and said in one event.
-            using var lease = budget.Events.AttemptAcquire();
-            if (lease.IsAcquired)
+            if (budget.Events.TryTake())
             {
                 events.Add(record);
             }
