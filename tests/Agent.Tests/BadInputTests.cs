@@ -151,6 +151,24 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    [DataRow("--join-token", "", "--join-token must be ID.SECRET")]
+    [DataRow("--join-token", "nodot", "--join-token must be ID.SECRET")]
+    [DataRow("--ca-hash", "sha256:xyz", "--ca-hash 'sha256:xyz' must be sha256: and 64 hex digits")]
+    [DataRow("--ca-hash", "md5:0123", "--ca-hash 'md5:0123' must be sha256: and 64 hex digits")]
+    public async Task Run_refuses_a_join_token_or_ca_pin_that_cannot_be_right_at_once(string option, string value, string reason)
+    {
+        using var host = new AgentHost();
+        Directory.CreateDirectory(host.Root);
+
+        // Port 1 on loopback answers nobody: a run that tried the controller would retry until its timeout.
+        var result = await host.RunAgentAsync(["run", "--controller", "https://127.0.0.1:1", "--node", "web1", "--root", host.Root, option, value]);
+
+        Assert.AreEqual(64, result.ExitCode, result.Output);
+        StringAssert.Contains(result.StandardError, reason);
+        Assert.DoesNotContain("127.0.0.1:1", result.StandardError.Replace("https://127.0.0.1:1", "", StringComparison.Ordinal), "refused before any connection");
+    }
+
+    [TestMethod]
     public async Task An_unknown_node_and_a_bad_command_line_exit_differently_from_pending_changes()
     {
         using var host = new AgentHost();

@@ -28,6 +28,25 @@ public sealed class AgentStateFaultTests
     }
 
     [TestMethod]
+    public async Task An_unreadable_state_file_on_a_running_agent_is_a_failed_node_with_the_reason_not_an_unreachable_one()
+    {
+        await using var fleet = await AgentFleet.StartAsync(["web1"], Prepare);
+        Assert.AreEqual(0, (await fleet.ApplyAsync("spec.yaml", Spec)).ExitCode);
+        await fleet.WaitAppliedAsync(1);
+        var state = fleet.Hosts[0].PathOf("/var/lib/hawser/state.json");
+
+        // The undo records are damaged (a hand edit, a bad restore): nothing may change, and the operator must hear why.
+        File.WriteAllText(state, "null");
+        var applied = await fleet.ApplyAsync("spec.yaml", Spec.Replace("\"600\"", "\"700\"", StringComparison.Ordinal));
+
+        Assert.AreEqual(1, applied.ExitCode, applied.Output + fleet.Diagnostics());
+        StringAssert.Contains(applied.StandardOutput, "web1 : ok=0 changed=0 failed=1 unreachable=0");
+        StringAssert.Contains(applied.StandardOutput, $"agent-state:{state}: {state} is not readable state");
+        Assert.AreEqual("null", File.ReadAllText(state), "the damaged file is left for the operator");
+        Assert.AreEqual("600", fleet.Hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim(), "nothing changed on the host");
+    }
+
+    [TestMethod]
     public async Task Two_agents_with_one_identity_are_a_warning_naming_both_addresses()
     {
         await using var fleet = await AgentFleet.StartAsync(["web1"], Prepare);
