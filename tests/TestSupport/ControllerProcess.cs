@@ -166,9 +166,18 @@ public sealed class ControllerProcess : IAsyncDisposable
             .ToDictionary(n => n.GetProperty("name").GetString()!, n => n.GetProperty("lastSeen").GetDateTimeOffset());
     }
 
+    private bool _disposed;
+
     /// <inheritdoc />
+    /// <remarks>Once only: a test's finally that disposes a controller it already disposed (a restart that failed) must not
+    /// hide the failure behind "no process is associated".</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         try
         {
             await StopAsync();
