@@ -371,11 +371,26 @@ public sealed class AcmeFleetTests
         }
     }
 
+    /// <summary>
+    /// A port free now and below Linux's ephemeral range (32768-60999): the controller listens on it again after a restart,
+    /// and a port from that range can be taken meanwhile as the source port of any outgoing connection on the machine.
+    /// </summary>
     private static int FreeTcpPort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20000, 32000);
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 100)
+            {
+                // Taken: try another.
+            }
+        }
     }
 
     /// <summary>Waits until <c>hawserctl certs</c> shows the first certificate's last error, and returns it.</summary>
