@@ -29,7 +29,7 @@ internal static class ReleaseBuild
     private static async Task<string> BuildAsync()
     {
         // Three builds (NativeAOT x64 and arm64, framework-dependent for musl) on 2 cores: about 7 minutes alone, more
-        // beside other work (a CI run with the demo beside it passed the old 10-minute bound).
+        // beside other work (a CI run with the demo beside it went past the old 10-minute bound).
         var result = await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "packaging", "build-release.sh"),
             [Version, "--out", Output.Path, "--only", "hawser-agent"], TimeSpan.FromMinutes(20));
         if (result.ExitCode != 0)
