@@ -44,12 +44,12 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         }
         if (ParseToken(request.Token) is not var (id, hash))
         {
-            return Task.FromResult(Refuse(context, request.NodeName, "the join token is not in the form ID.SECRET"));
+            throw Refused(context, request.NodeName, "the join token is not in the form ID.SECRET");
         }
         // The token first: without a valid one, every name gets the same answer, so no one can learn which names are enrolled.
         if (store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow, consume: false).Problem is var held and not JoinTokenProblem.None)
         {
-            return Task.FromResult(Refuse(context, request.NodeName, TokenProblem(held)));
+            throw Refused(context, request.NodeName, TokenProblem(held));
         }
         if (store.HasValidCertificate(request.NodeName))
         {
@@ -69,7 +69,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
         if (problem != JoinTokenProblem.None)
         {
-            return Task.FromResult(Refuse(context, request.NodeName, TokenProblem(problem)));
+            throw Refused(context, request.NodeName, TokenProblem(problem));
         }
         var response = Issue(csr, request.NodeName, $"enrolled from {context.Peer} with join token {id}");
         foreach (var (key, value) in labels)
@@ -136,8 +136,9 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         }
     }
 
-    private JoinResponse Refuse(ServerCallContext context, string node, string message) =>
-        throw Logged(context, ApiError.Of(StatusCode.PermissionDenied, message), node);
+    /// <summary>A refused join (PERMISSION_DENIED), logged and counted; the caller throws it.</summary>
+    private RpcException Refused(ServerCallContext context, string node, string message) =>
+        Logged(context, ApiError.Of(StatusCode.PermissionDenied, message), node);
 
     private RpcException Logged(ServerCallContext context, RpcException ex, string? node = null)
     {
