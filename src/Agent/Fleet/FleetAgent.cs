@@ -441,7 +441,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             revision = stored;
             report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken);
-            report.DesiredStateNew = isNew;
+            // A state pushed while this converge ran (new certificate material under the same revision is read from disk
+            // mid-run) makes what it changed the controller's change, not drift on the host.
+            report.DesiredStateNew = isNew || _desired.IsNew;
             if (StateWords.IsApplied(report))
             {
                 await _desiredFiles.WaitAsync(cancellationToken);
