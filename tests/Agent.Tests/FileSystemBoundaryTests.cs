@@ -200,13 +200,16 @@ public sealed class FileSystemBoundaryTests
         """;
 
     [TestMethod]
-    public async Task A_directory_swapped_for_a_link_while_applies_run_never_gets_a_write_outside_the_root()
+    [DataRow("/etc/sysctl.d", "swaprace", DisplayName = "the directory of a file the spec manages")]
+    [DataRow("/var/lib/hawser", "ownrace", DisplayName = "the agent's own directory (its lock, state and journal)")]
+    public async Task A_directory_swapped_for_a_link_while_applies_run_never_gets_a_write_outside_the_root(string directory, string namespaceName)
     {
-        using var ns = await NetworkNamespace.CreateAsync("swaprace");
+        using var ns = await NetworkNamespace.CreateAsync(namespaceName);
         using var host = new AgentHost(ns);
         using var outside = new TempDirectory();
-        Directory.CreateDirectory(host.PathOf("/etc/sysctl.d"));
-        File.CreateSymbolicLink(host.PathOf("/etc/swap"), outside.Path);
+        Directory.CreateDirectory(host.PathOf(directory));
+        var link = Path.GetDirectoryName(directory) + "/swap";
+        File.CreateSymbolicLink(host.PathOf(link), outside.Path);
         var specs = new[] { "600", "700" }.Select((value, i) => host.WriteSpec($$"""
             apiVersion: hawser/v1
             nodes:
@@ -214,13 +217,13 @@ public sealed class FileSystemBoundaryTests
                 sysctls: {net.ipv4.tcp_keepalive_time: "{{value}}"}
             """, $"spec{i}.yaml")).ToArray();
         var stop = Path.Join(host.Root, "stop");
-        using var swapper = ExternalProcess.Start("python3", ["-c", Swapper, host.PathOf("/etc/sysctl.d"), host.PathOf("/etc/swap"), stop]);
+        using var swapper = ExternalProcess.Start("python3", ["-c", Swapper, host.PathOf(directory), host.PathOf(link), stop]);
         await ExternalProcess.WaitForLineAsync(swapper, "swapping", TimeSpan.FromSeconds(60));
 
         var results = new List<ProcessResult>();
         for (var round = 0; round < 24; round++)
         {
-            // Each round changes the file, so each writes it (temp file, rename, fsync) while the swaps run.
+            // Each round changes the sysctl, so each writes its file, the state and the journal while the swaps run.
             results.Add(await host.ApplyAsync(specs[round % 2], "web1"));
         }
         File.WriteAllText(stop, "");
@@ -232,7 +235,7 @@ public sealed class FileSystemBoundaryTests
         Assert.IsEmpty(landed, $"written outside --root: {string.Join(", ", landed)}");
         Assert.IsGreaterThan(0, long.Parse(swaps, System.Globalization.CultureInfo.InvariantCulture), "the swaps ran");
         // The swaps overlapped the applies: some found a link where the directory was, and said so.
-        Assert.IsTrue(results.Any(r => r.ExitCode != 0 && r.Output.Contains("/etc/sysctl.d", StringComparison.Ordinal)),
+        Assert.IsTrue(results.Any(r => r.ExitCode != 0 && r.Output.Contains(directory, StringComparison.Ordinal)),
             string.Join("\n---\n", results.Select(r => r.Output)));
         Assert.IsTrue(results.All(r => !r.Output.Contains("   at ", StringComparison.Ordinal)), "no stack trace");
     }

@@ -58,8 +58,8 @@ public sealed class HaFleetTests
         var hosts = new List<AgentHost>();
         // The token is made through A and spent through B: enrollment works through any controller.
         var token = await cluster.TokenAsync(0, 2);
-        await using var onB = StartAgent(cluster[1], "web1", token, hosts);
-        await using var onA = StartAgent(cluster[0], "web2", token, hosts);
+        var onB = StartAgent(cluster[1], "web1", token, hosts);
+        var onA = StartAgent(cluster[0], "web2", token, hosts);
         try
         {
             await onB.WaitForAsync("connected to");
@@ -93,10 +93,8 @@ public sealed class HaFleetTests
         }
         finally
         {
-            foreach (var host in hosts)
-            {
-                host.Dispose();
-            }
+            // Agents first: a running agent still writes under its root while it is removed.
+            await StopAllAsync([onB, onA], hosts);
         }
     }
 

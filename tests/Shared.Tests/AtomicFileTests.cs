@@ -107,4 +107,73 @@ public sealed class AtomicFileTests
         Assert.IsNull(AtomicFile.Stat(Path.Combine(directory.Path, "absent")));
         Assert.IsNull(AtomicFile.Stat(Path.Combine(file, "below-a-file")));
     }
+
+    [TestMethod]
+    public void A_tree_is_removed_through_descriptors_and_a_link_inside_is_removed_not_followed()
+    {
+        using var directory = new TempDirectory();
+        using var outside = new TempDirectory();
+        File.WriteAllText(Path.Combine(outside.Path, "keep"), "not ours");
+        var tree = Path.Combine(directory.Path, "tree");
+        Directory.CreateDirectory(Path.Combine(tree, "a", "b"));
+        File.WriteAllText(Path.Combine(tree, "a", "b", "file"), "x");
+        File.CreateSymbolicLink(Path.Combine(tree, "a", "out"), outside.Path);
+
+        AtomicFile.DeleteTree(tree, noSymlinks: true);
+        AtomicFile.DeleteTree(tree, noSymlinks: true);
+
+        Assert.IsFalse(Directory.Exists(tree));
+        Assert.AreEqual("not ours", File.ReadAllText(Path.Combine(outside.Path, "keep")));
+    }
+
+    [TestMethod]
+    public void Rename_in_place_and_lock_refuse_a_link_on_the_way_and_write_nothing_through_it()
+    {
+        using var directory = new TempDirectory();
+        using var outside = new TempDirectory();
+        File.WriteAllText(Path.Combine(outside.Path, "value"), "1\n");
+        File.WriteAllText(Path.Combine(outside.Path, "from"), "new");
+        var linked = Path.Combine(directory.Path, "linked");
+        File.CreateSymbolicLink(linked, outside.Path);
+
+        var rename = Assert.ThrowsExactly<IOException>(() => AtomicFile.Rename(Path.Combine(linked, "from"), Path.Combine(linked, "to"), noSymlinks: true));
+        StringAssert.Contains(rename.Message, $"{linked} is not the directory it was when checked");
+        Assert.ThrowsExactly<IOException>(() => AtomicFile.WriteInPlace(Path.Combine(linked, "value"), "2\n"u8, noSymlinks: true));
+        Assert.ThrowsExactly<IOException>(() => AtomicFile.TryLock(Path.Combine(linked, "agent.lock"), noSymlinks: true));
+
+        CollectionAssert.AreEquivalent(new[] { "from", "value" }, Directory.GetFiles(outside.Path).Select(Path.GetFileName).ToArray());
+        Assert.AreEqual("1\n", File.ReadAllText(Path.Combine(outside.Path, "value")));
+    }
+
+    [TestMethod]
+    public void A_held_lock_is_refused_to_a_second_taker_until_it_is_released()
+    {
+        using var directory = new TempDirectory();
+        var path = Path.Combine(directory.Path, "agent.lock");
+
+        var first = AtomicFile.TryLock(path, noSymlinks: true);
+        Assert.IsNotNull(first);
+        Assert.IsNull(AtomicFile.TryLock(path, noSymlinks: true), "held");
+        first.Dispose();
+        using var again = AtomicFile.TryLock(path, noSymlinks: true);
+
+        Assert.IsNotNull(again, "released with its handle");
+        Assert.AreEqual((UnixFileMode)0b110_000_000, AtomicFile.Stat(path)!.Mode);
+    }
+
+    [TestMethod]
+    public void Write_in_place_overwrites_the_file_itself_and_refuses_a_link_there()
+    {
+        using var directory = new TempDirectory();
+        var value = Path.Combine(directory.Path, "tcp_keepalive_time");
+        File.WriteAllText(value, "7200\n");
+        var link = Path.Combine(directory.Path, "link");
+        File.CreateSymbolicLink(link, value);
+
+        AtomicFile.WriteInPlace(value, "600\n"u8, noSymlinks: true);
+        var refused = Assert.ThrowsExactly<IOException>(() => AtomicFile.WriteInPlace(link, "1\n"u8, noSymlinks: true));
+
+        Assert.AreEqual("600\n", File.ReadAllText(value));
+        StringAssert.Contains(refused.Message, link);
+    }
 }

@@ -53,20 +53,20 @@ internal sealed class ApplyCommand : Command
         {
             return ExitCodes.Failed;
         }
-        FileStream? hostLock;
+        Microsoft.Win32.SafeHandles.SafeFileHandle? hostLock;
         try
         {
             hostLock = dryRun ? null : TryLock(paths);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"cannot take the host lock {paths.Map("/var/lib/hawser/agent.lock")}: {ex.Message}")]);
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"cannot take the host lock {paths.Map(LockFile)}: {ex.Message}")]);
             return ExitCodes.Failed;
         }
         using var _ = hostLock;
         if (!dryRun && hostLock is null)
         {
-            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"another hawser-agent is converging this host ({paths.Map("/var/lib/hawser/agent.lock")} is held)")]);
+            output.InputErrors(nodeName, file.FullName, [new SpecErrorOutput(null, 0, 0, $"another hawser-agent is converging this host ({paths.Map(LockFile)} is held)")]);
             return ExitCodes.Failed;
         }
         var runner = new ProcessCommandRunner();
@@ -169,18 +169,9 @@ internal sealed class ApplyCommand : Command
         return (config, resolved.Blocks);
     }
 
-    /// <summary>One converge per host at a time; the lock goes with the process, also on kill -9.</summary>
-    private static FileStream? TryLock(HostPaths paths)
-    {
-        var path = paths.Map("/var/lib/hawser/agent.lock");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        try
-        {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return null; // held by another process (a full disk or a read-only root is reported as itself)
-        }
-    }
+    private const string LockFile = AgentDirectory.HostPath + "/agent.lock";
+
+    /// <summary>One converge per host at a time; the lock goes with the process, also on kill -9. Null when it is held.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle? TryLock(HostPaths paths) =>
+        AtomicFile.TryLock(AgentDirectory.PathOf(paths, LockFile), noSymlinks: true);
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Hawser.Shared.HostAccess;
-using Hawser.Shared.IO;
+using Hawser.Agent.State;
 
 namespace Hawser.Agent.Fleet;
 
@@ -11,13 +11,14 @@ namespace Hawser.Agent.Fleet;
 /// </summary>
 public sealed class AgentIdentity(HostPaths paths)
 {
-    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const string Key = AgentDirectory.HostPath + "/node.key", Certificate = AgentDirectory.HostPath + "/node.crt",
+        Ca = AgentDirectory.HostPath + "/ca.crt", New = ".new";
 
-    private string KeyPath => paths.Map("/var/lib/hawser/node.key");
+    private string KeyPath => paths.Map(Key);
 
-    private string CertificatePath => paths.Map("/var/lib/hawser/node.crt");
+    private string CertificatePath => paths.Map(Certificate);
 
-    private string CaPath => paths.Map("/var/lib/hawser/ca.crt");
+    private string CaPath => paths.Map(Ca);
 
     /// <summary>True once the agent has enrolled.</summary>
     public bool Exists => File.Exists(KeyPath) && File.Exists(CertificatePath) && File.Exists(CaPath);
@@ -36,27 +37,27 @@ public sealed class AgentIdentity(HostPaths paths)
     public byte[] NewSigningRequest(string nodeName)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        AtomicFile.Write(KeyPath + ".new", System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem()), Private);
+        AgentDirectory.Write(paths, Key + New, System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem()));
         return Shared.Pki.CertificateAuthority.CreateSigningRequest(key, nodeName);
     }
 
     /// <summary>Stores the certificate for the key from <see cref="NewSigningRequest"/>, then makes that key current.</summary>
     public void Save(string certificatePem, string caPem)
     {
-        AtomicFile.Write(CaPath, System.Text.Encoding.ASCII.GetBytes(caPem), Private);
-        AtomicFile.Write(CertificatePath + ".new", System.Text.Encoding.ASCII.GetBytes(certificatePem), Private);
+        AgentDirectory.Write(paths, Ca, System.Text.Encoding.ASCII.GetBytes(caPem));
+        AgentDirectory.Write(paths, Certificate + New, System.Text.Encoding.ASCII.GetBytes(certificatePem));
         // Key then certificate: the pair on disk always matches once both renames are done, and a
         // crash in between leaves a .new certificate that the next start completes.
-        File.Move(KeyPath + ".new", KeyPath, overwrite: true);
-        File.Move(CertificatePath + ".new", CertificatePath, overwrite: true);
+        AgentDirectory.Rename(paths, Key + New, Key);
+        AgentDirectory.Rename(paths, Certificate + New, Certificate);
     }
 
     /// <summary>Finishes a renewal a crash interrupted between the two renames.</summary>
     public void Recover()
     {
-        if (File.Exists(CertificatePath + ".new") && !File.Exists(KeyPath + ".new"))
+        if (File.Exists(CertificatePath + New) && !File.Exists(KeyPath + New))
         {
-            File.Move(CertificatePath + ".new", CertificatePath, overwrite: true);
+            AgentDirectory.Rename(paths, Certificate + New, Certificate);
         }
     }
 

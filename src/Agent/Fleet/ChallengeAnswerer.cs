@@ -72,7 +72,7 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
         {
             try
             {
-                AtomicFile.Write(TokenFile(webroot, token), Encoding.ASCII.GetBytes(keyAuthorization), (UnixFileMode)0b110_100_100);
+                AtomicFile.Write(TokenFile(webroot, token), Encoding.ASCII.GetBytes(keyAuthorization), (UnixFileMode)0b110_100_100, noSymlinks: true);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -92,11 +92,16 @@ public sealed class ChallengeAnswerer : IAsyncDisposable
         _responder?.Remove(token);
         if (_config.Webroot is { } webroot)
         {
-            AtomicFile.Delete(TokenFile(webroot, token));
+            AtomicFile.Delete(TokenFile(webroot, token), noSymlinks: true);
         }
     }
 
-    private string TokenFile(string webroot, string token) => _paths.Map($"{webroot.TrimEnd('/')}{Http01Responder.PathPrefix}{token}");
+    /// <summary>
+    /// The token's file below where the webroot really is (the operator's webroot may be reached through a link, not one
+    /// outside --root): nothing below it is followed, so a link planted in its .well-known path is refused.
+    /// </summary>
+    private string TokenFile(string webroot, string token) =>
+        $"{_paths.Resolve(webroot.TrimEnd('/')) ?? _paths.Map(webroot.TrimEnd('/'))}{Http01Responder.PathPrefix}{token}";
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hawser.Shared.HostAccess;
+using Hawser.Agent.State;
 using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Fleet;
@@ -7,18 +8,20 @@ namespace Hawser.Agent.Fleet;
 /// <summary>The last desired state the controller sent, kept on disk so the agent converges to it offline and after a restart.</summary>
 public sealed class DesiredStateFile(HostPaths paths)
 {
-    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const string Spec = AgentDirectory.HostPath + "/desired.yaml", Revision = AgentDirectory.HostPath + "/desired.revision",
+        AppliedRevision = AgentDirectory.HostPath + "/applied.revision", Thumbprint = AgentDirectory.HostPath + "/acme-thumbprint",
+        // Present from a Save until a converge of what was saved leaves nothing failed; kept on disk so an agent
+        // restarted in between still tells the controller its next converge is of a new desired state.
+        NewMarker = AgentDirectory.HostPath + "/desired.new";
 
     /// <summary>The spec file, which also anchors relative certificate sources.</summary>
-    public string SpecPath => paths.Map("/var/lib/hawser/desired.yaml");
+    public string SpecPath => paths.Map(Spec);
 
-    private string RevisionPath => paths.Map("/var/lib/hawser/desired.revision");
+    private string RevisionPath => paths.Map(Revision);
 
-    private string AppliedPath => paths.Map("/var/lib/hawser/applied.revision");
+    private string AppliedPath => paths.Map(AppliedRevision);
 
-    // Present from a Save until a converge of what was saved leaves nothing failed; kept on disk so an agent
-    // restarted in between still tells the controller its next converge is of a new desired state.
-    private string NewMarkerPath => paths.Map("/var/lib/hawser/desired.new");
+    private string NewMarkerPath => paths.Map(NewMarker);
 
     /// <summary>True from a <see cref="Save"/> until <see cref="SaveApplied"/>: the stored state has not yet been converged without failure.</summary>
     public bool IsNew => File.Exists(NewMarkerPath);
@@ -52,9 +55,9 @@ public sealed class DesiredStateFile(HostPaths paths)
     }
 
     /// <summary>Where the controller's certificate material for certificate NAME is kept (NAME/fullchain.pem, NAME/privkey.pem).</summary>
-    public const string SuppliedCertificates = "/var/lib/hawser/certificates";
+    public const string SuppliedCertificates = AgentDirectory.HostPath + "/certificates";
 
-    private string ThumbprintPath => paths.Map("/var/lib/hawser/acme-thumbprint");
+    private string ThumbprintPath => paths.Map(Thumbprint);
 
     /// <summary>The ACME account thumbprint the controller last sent, or null.</summary>
     public string? AcmeThumbprint => File.Exists(ThumbprintPath) ? File.ReadAllText(ThumbprintPath).Trim() is { Length: > 0 } t ? t : null : null;
@@ -67,7 +70,7 @@ public sealed class DesiredStateFile(HostPaths paths)
         // converge changes is drift.
         if (!IsStored(revision, yaml, certificates, acmeThumbprint))
         {
-            AtomicFile.Write(NewMarkerPath, [], Private);
+            AgentDirectory.Write(paths, NewMarker, []);
         }
         foreach (var (name, (chain, key)) in certificates ?? new Dictionary<string, (string, string)>())
         {
@@ -76,19 +79,19 @@ public sealed class DesiredStateFile(HostPaths paths)
             {
                 throw new InvalidDataException($"the controller sent certificate material under the name '{name}', which is not a valid certificate name");
             }
-            AtomicFile.Write(Path.Join(directory, name, "privkey.pem"), System.Text.Encoding.ASCII.GetBytes(key), Private);
-            AtomicFile.Write(Path.Join(directory, name, "fullchain.pem"), System.Text.Encoding.ASCII.GetBytes(chain), Private);
+            AgentDirectory.Write(paths, $"{SuppliedCertificates}/{name}/privkey.pem", System.Text.Encoding.ASCII.GetBytes(key));
+            AgentDirectory.Write(paths, $"{SuppliedCertificates}/{name}/fullchain.pem", System.Text.Encoding.ASCII.GetBytes(chain));
         }
         if (Directory.Exists(directory))
         {
-            foreach (var stale in Directory.GetDirectories(directory).Where(d => certificates?.ContainsKey(Path.GetFileName(d)) != true))
+            foreach (var stale in Directory.GetDirectories(directory).Select(Path.GetFileName).Where(name => certificates?.ContainsKey(name!) != true))
             {
-                Directory.Delete(stale, recursive: true);
+                AgentDirectory.DeleteTree(paths, $"{SuppliedCertificates}/{stale}");
             }
         }
-        AtomicFile.Write(ThumbprintPath, System.Text.Encoding.ASCII.GetBytes(acmeThumbprint ?? ""), Private);
-        AtomicFile.Write(SpecPath, System.Text.Encoding.UTF8.GetBytes(yaml), Private);
-        AtomicFile.Write(RevisionPath, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)), Private);
+        AgentDirectory.Write(paths, Thumbprint, System.Text.Encoding.ASCII.GetBytes(acmeThumbprint ?? ""));
+        AgentDirectory.Write(paths, Spec, System.Text.Encoding.UTF8.GetBytes(yaml));
+        AgentDirectory.Write(paths, Revision, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)));
     }
 
     private bool IsStored(ulong revision, string yaml, IReadOnlyDictionary<string, (string Chain, string Key)>? certificates, string? acmeThumbprint)
@@ -136,11 +139,11 @@ public sealed class DesiredStateFile(HostPaths paths)
     {
         if (Applied != revision)
         {
-            AtomicFile.Write(AppliedPath, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)), Private);
+            AgentDirectory.Write(paths, AppliedRevision, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)));
         }
         if (stillStored)
         {
-            File.Delete(NewMarkerPath);
+            AgentDirectory.Delete(paths, NewMarker);
         }
     }
 }

@@ -72,8 +72,10 @@ public sealed class AgentState
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, AgentStateJsonContext.Default.AgentState);
 
     /// <summary>Writes the state file atomically (0600: it can hold the bytes of replaced key files).</summary>
-    public void Save(HostPaths paths) =>
-        AtomicFile.Write(paths.StateFile, ToBytes(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    public void Save(HostPaths paths) => AgentDirectory.Write(paths, StateHostPath, ToBytes());
+
+    /// <summary>The state file's host path.</summary>
+    public const string StateHostPath = AgentDirectory.HostPath + "/state.json";
 }
 
 /// <summary>

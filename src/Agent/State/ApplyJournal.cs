@@ -37,15 +37,14 @@ internal static class ApplyJournal
     public static void Append(HostPaths paths, JournalEntry entry)
     {
         var path = paths.Map(HostPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var line = JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry);
         var existing = File.Exists(path) ? File.ReadAllBytes(path) : [];
         if (existing.Length + line.Length + 1 > MaxBytes && existing.Length > 0)
         {
-            File.Move(path, path + ".1", overwrite: true);
+            AgentDirectory.Rename(paths, HostPath, HostPath + ".1");
             existing = [];
         }
-        AtomicFile.Write(path, [.. existing, .. line, (byte)'\n'], UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        AgentDirectory.Write(paths, HostPath, [.. existing, .. line, (byte)'\n']);
     }
 
     /// <summary>The entry for a finished run.</summary>

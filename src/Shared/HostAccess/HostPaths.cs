@@ -16,6 +16,22 @@ public sealed record HostPaths(string Root, string ProcSys)
         return Root == "/" ? hostPath : Path.Join(Root, hostPath);
     }
 
+    /// <summary>
+    /// Where existing host path <paramref name="hostPath"/> really is, every link in it followed; null when it does
+    /// not exist. A link that leads outside <see cref="Root"/> is refused (<see cref="IOException"/>, naming both).
+    /// </summary>
+    public string? Resolve(string hostPath)
+    {
+        var mapped = Map(hostPath);
+        if (IO.RealPath.Of(mapped) is not { } real)
+        {
+            return null;
+        }
+        var root = IO.RealPath.Of(Root) ?? throw new IOException($"--root {Root} does not exist");
+        return IO.RealPath.IsBeneath(real, root) ? real
+            : throw new IOException($"refusing to write in {hostPath}: it leads to {real}, outside --root {Root}; nothing was written");
+    }
+
     /// <summary>The /proc/sys file of dotted sysctl <paramref name="key"/>.</summary>
     public string SysctlFile(string key) => Path.Join(ProcSys, key.Replace('.', '/'));
 

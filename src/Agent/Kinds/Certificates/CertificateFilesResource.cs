@@ -102,7 +102,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         }
         foreach (var old in Directory.EnumerateDirectories(Path.GetDirectoryName(current)!, "v-*").Where(d => Path.GetFileName(d) != version))
         {
-            Directory.Delete(old, recursive: true);
+            AtomicFile.DeleteTree(old, noSymlinks: true);
         }
     }
 

@@ -1,4 +1,5 @@
 using Hawser.Agent.Reconcile;
+using Hawser.Shared.IO;
 
 namespace Hawser.Agent.Kinds.Sysctls;
 
@@ -62,7 +63,9 @@ public sealed class SysctlResource(string key, string value, IReadOnlyList<strin
         var path = context.Paths.SysctlFile(key);
         try
         {
-            File.WriteAllText(path, value + "\n");
+            // From where /proc/sys really is (a test's stand-in may be reached through a link), no link followed below it.
+            var onDisk = Path.Join(RealPath.Of(context.Paths.ProcSys) ?? context.Paths.ProcSys, Path.GetRelativePath(context.Paths.ProcSys, path));
+            AtomicFile.WriteInPlace(onDisk, System.Text.Encoding.ASCII.GetBytes(value + "\n"), noSymlinks: true);
         }
         catch (IOException ex) when (key == "net.ipv4.tcp_congestion_control")
         {
