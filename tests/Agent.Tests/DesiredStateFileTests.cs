@@ -24,7 +24,7 @@ public sealed class DesiredStateFileTests
         file.Save(1, Spec, chain, "thumb");
         Assert.IsTrue(file.IsNew);
         Assert.AreEqual((1ul, Spec), file.Load());
-        file.SaveApplied(1);
+        file.SaveApplied(1, file.NewMark);
         Assert.IsFalse(file.IsNew);
         Assert.AreEqual(1ul, file.Applied);
 
@@ -42,11 +42,25 @@ public sealed class DesiredStateFileTests
         {
             file.Save(revision, Spec, certificates, thumbprint);
             Assert.IsTrue(file.IsNew, $"revision {revision}, {certificates.Count} certificate(s), thumbprint {thumbprint}");
-            file.SaveApplied(revision);
+            file.SaveApplied(revision, file.NewMark);
             Assert.IsFalse(file.IsNew);
         }
         Assert.AreEqual(2ul, file.Applied);
         Assert.IsFalse(Directory.Exists(Path.Join(root.Path, "var/lib/hawser/certificates/www")), "a certificate no longer sent is removed");
+
+        // A renewal's material arriving while a converge of the same revision and spec runs stays new after that converge:
+        // its own converge installs it, and that is the controller's change, not drift.
+        var before = file.NewMark;
+        Assert.IsNull(before);
+        file.Save(2, Spec, new Dictionary<string, (string, string)> { ["www"] = ("CHAIN-3", "KEY-3") }, "other");
+        file.SaveApplied(2, before);
+        Assert.IsTrue(file.IsNew, "material that came during a converge is still new");
+        var renewal = file.NewMark;
+        file.Save(2, Spec, new Dictionary<string, (string, string)> { ["www"] = ("CHAIN-4", "KEY-4") }, "other");
+        file.SaveApplied(2, renewal);
+        Assert.IsTrue(file.IsNew, "a second renewal during the converge of the first stays new");
+        file.SaveApplied(2, file.NewMark);
+        Assert.IsFalse(file.IsNew);
 
         // A new state survives a restart as new: the mark is on disk.
         file.Save(3, Spec + "# changed\n", null, "other");

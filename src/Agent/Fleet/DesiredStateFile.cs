@@ -27,6 +27,25 @@ public sealed class DesiredStateFile(HostPaths paths)
     public bool IsNew => File.Exists(NewMarkerPath);
 
     /// <summary>
+    /// What marks the stored state new (each <see cref="Save"/> of a changed state writes a fresh one), or null when it is
+    /// not new; read before a converge and given to <see cref="SaveApplied"/> after it.
+    /// </summary>
+    public string? NewMark
+    {
+        get
+        {
+            try
+            {
+                return File.ReadAllText(NewMarkerPath);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
     /// The stored state, or null before the first one arrived; <see cref="InvalidDataException"/> naming the
     /// file when what is stored cannot be read (the controller is then asked to send it again).
     /// </summary>
@@ -70,7 +89,7 @@ public sealed class DesiredStateFile(HostPaths paths)
         // converge changes is drift.
         if (!IsStored(revision, yaml, certificates, acmeThumbprint))
         {
-            AgentDirectory.Write(paths, NewMarker, []);
+            AgentDirectory.Write(paths, NewMarker, System.Text.Encoding.ASCII.GetBytes(Guid.NewGuid().ToString("N")));
         }
         foreach (var (name, (chain, key)) in certificates ?? new Dictionary<string, (string, string)>())
         {
@@ -132,16 +151,17 @@ public sealed class DesiredStateFile(HostPaths paths)
     }
 
     /// <summary>
-    /// Records the revision converged without failure. The stored state is no longer new unless
-    /// <paramref name="stillStored"/> is false: another state arrived during that converge and is new.
+    /// Records the revision converged without failure. The stored state is no longer new only when its mark is still
+    /// <paramref name="convergedMark"/>, the one read before that converge: a state that arrived during it (a renewal's
+    /// material comes under the same revision and spec) stays new until its own converge.
     /// </summary>
-    public void SaveApplied(ulong revision, bool stillStored = true)
+    public void SaveApplied(ulong revision, string? convergedMark)
     {
         if (Applied != revision)
         {
             AgentDirectory.Write(paths, AppliedRevision, System.Text.Encoding.ASCII.GetBytes(revision.ToString(CultureInfo.InvariantCulture)));
         }
-        if (stillStored)
+        if (convergedMark is not null && NewMark == convergedMark)
         {
             AgentDirectory.Delete(paths, NewMarker);
         }

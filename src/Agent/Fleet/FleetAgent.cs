@@ -409,12 +409,12 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         try
         {
             (ulong, string)? loaded;
-            bool isNew;
+            string? mark;
             await _desiredFiles.WaitAsync(cancellationToken);
             try
             {
                 loaded = _desired.Load();
-                isNew = _desired.IsNew;
+                mark = _desired.NewMark;
             }
             catch (InvalidDataException ex)
             {
@@ -443,19 +443,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken);
             // A state pushed while this converge ran (new certificate material under the same revision is read from disk
             // mid-run) makes what it changed the controller's change, not drift on the host.
-            report.DesiredStateNew = isNew || _desired.IsNew;
+            report.DesiredStateNew = mark is not null || _desired.IsNew;
             if (StateWords.IsApplied(report))
             {
                 await _desiredFiles.WaitAsync(cancellationToken);
                 try
                 {
-                    // A state pushed during this converge stays new until its own converge.
-                    var now = _desired.Load();
-                    _desired.SaveApplied(revision, stillStored: now is var (r, y) && r == revision && y == yaml);
-                }
-                catch (InvalidDataException)
-                {
-                    _desired.SaveApplied(revision, stillStored: false);
+                    // A state pushed during this converge (a new mark) stays new until its own converge.
+                    _desired.SaveApplied(revision, mark);
                 }
                 finally
                 {
