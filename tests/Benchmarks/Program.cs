@@ -11,6 +11,7 @@ using Hawser.Benchmarks;
 // ui [NODES] [ROUNDS] the web UI's Nodes page with NODES nodes in headless Chromium: first contentful paint, table on screen
 // ha [AGENTS ROUNDS FAILOVER FLEET]  controllers on one PostgreSQL: apply on A to arrival on B (notify, poll only), failover, a large fleet
 // flood [SECONDS]  one node floods the controller while hawserctl status runs; beside a quiet window: CPU, RSS, status p50/p99
+// frozen [AGENTS ROUNDS]  one simulated agent stops reading its stream while applies send it ~300 KB each: apply call and arrival at the others, beside none frozen
 // eventlog [ROUNDS] the event log: 1000 reports stored without and with their events; events --since 24h on 1,000,000 events
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
@@ -29,6 +30,9 @@ switch (args.FirstOrDefault())
         return await HaBenchmark.RunAsync(Arg(1, 200), Arg(2, 20), Arg(3, 1000), Arg(4, 10000));
     case "flood":
         return await FloodBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
+    case "frozen":
+        return await FrozenBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200,
+            args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
     case "eventlog":
         return await EventLogBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, writesOnly: args.Contains("--writes"));
     case "acme":

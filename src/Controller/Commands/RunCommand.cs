@@ -94,6 +94,15 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => CallerIdentity.DefaultAnonymousCallsPerSecond,
     };
 
+    private readonly Option<int> _nodeSendQueue = new("--node-send-queue")
+    {
+        HelpName = "KIB",
+        Description = "KiB that may wait to be written to one agent's stream. An agent that stops taking what is sent (a frozen host) " +
+            "fills only its own queue; past this its stream is closed, the event log says so, and it gets its desired state when it " +
+            "reconnects. Default 8192 (8 MiB).",
+        DefaultValueFactory = _ => (int)(new NodeRateOptions().SendQueueBytes / 1024),
+    };
+
     private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
@@ -111,6 +120,7 @@ internal sealed class RunCommand : Command
         Options.Add(_storeNotify);
         Options.Add(_leaseTtl);
         Options.Add(_anonymousRate);
+        Options.Add(_nodeSendQueue);
         Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m",
@@ -128,6 +138,11 @@ internal sealed class RunCommand : Command
         if (parse.GetValue(_anonymousRate) is var rate && !(rate >= 1 && rate <= 100_000))
         {
             await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
+            return ExitCodes.Usage;
+        }
+        if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
+        {
+            await Console.Error.WriteLineAsync($"error: --node-send-queue {queue}: give KiB from 64 to 1048576 (1 GiB)");
             return ExitCodes.Usage;
         }
         if (parse.GetValue(_acmeCaFile) is { } caFile && AcmeHttp.ReadRoots(caFile) is { } rootsProblem)
@@ -178,7 +193,8 @@ internal sealed class RunCommand : Command
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
             var desired = new DesiredStates(store, materials);
-            using var sessions = new AgentSessions(store, desired, logger);
+            using var sessions = new AgentSessions(store, desired, logger,
+                new NodeRateLimits(new NodeRateOptions { SendQueueBytes = parse.GetValue(_nodeSendQueue) * 1024L }));
             if (store.Engine.IsShared)
             {
                 // The store's calls are synchronous; on PostgreSQL each waits on the network and at times on a row lock.

@@ -25,11 +25,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     // Pushes are ordered: see PushCurrentAsync.
     private readonly SemaphoreSlim _push = new(1, 1);
 
-    private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed, string peer) : IDisposable
+    private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed, string peer, long sendQueueBytes, Action abort) : IDisposable
     {
-        private readonly SemaphoreSlim _writeLock = new(1, 1);
-
         public CancellationTokenSource Closed { get; } = closed;
+
+        /// <summary>What waits to be written to this stream.</summary>
+        public SessionOutbox Outbox { get; } = new(sendQueueBytes);
 
         /// <summary>The agent's remote address, for the log.</summary>
         public string Peer { get; } = peer;
@@ -83,32 +84,44 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
 
-        /// <summary>Writes one message; a stream that ended meanwhile (a push can hold a session that just closed) is OperationCanceledException, as for a cancelled write.</summary>
-        public async Task SendAsync(ControllerMessage message)
+        /// <summary>
+        /// Queues one message for the stream's writer and returns at once. A stream that ended meanwhile (a push can hold
+        /// a session that just closed), or whose queue is full (the stream is then reset), is OperationCanceledException.
+        /// </summary>
+        public void Send(ControllerMessage message)
         {
-            try
+            if (Closed.IsCancellationRequested)
             {
-                await _writeLock.WaitAsync(Closed.Token);
-                try
-                {
-                    await writer.WriteAsync(message, Closed.Token);
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
+                throw new OperationCanceledException("the stream closed");
             }
-            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
+            if (!Outbox.TryQueue(message))
             {
-                throw new OperationCanceledException($"the stream closed: {ex.Message}", ex);
+                // Reset, not just ended: the writer may be stuck in a write the agent's shut window never lets finish.
+                abort();
+                _ = Closed.CancelAsync();
+                throw new OperationCanceledException("the agent does not take what is sent (its send queue is full)");
             }
         }
 
-        public void Dispose()
+        /// <summary>Writes what is queued, in order, until the stream closes; a write that fails ends the stream.</summary>
+        public async Task WriteAllAsync()
         {
-            _writeLock.Dispose();
-            _mailboxFilled.Dispose();
+            try
+            {
+                await Outbox.DrainAsync(writer, Closed.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or InvalidOperationException or IOException)
+            {
+                // The stream ended (or was reset) under the writer.
+            }
+            finally
+            {
+                Outbox.Close();
+                await Closed.CancelAsync();
+            }
         }
+
+        public void Dispose() => _mailboxFilled.Dispose();
     }
 
     /// <summary>How many agents have a stream open.</summary>
@@ -148,7 +161,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // What a node says of itself is bounded before it is stored (NodeInputBounds).
         var facts = hello.Facts is null ? [] : NodeInputBounds.Bound(hello.Facts).ToByteArray();
         await store.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
-        using var session = new Session(responseStream, closed, context.Peer);
+        using var session = new Session(responseStream, closed, context.Peer, _limits.Options.SendQueueBytes, () => context.GetHttpContext().Abort());
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
             // The newest stream wins: an agent that reconnects before the old stream timed out. Said as a
@@ -165,6 +178,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             await store.SetConnectedToAsync(identity.Name, ControllerId);
         }
         var storing = Task.CompletedTask;
+        var writing = session.WriteAllAsync();
         try
         {
             await SendDesiredStateAsync(identity.Name, session, hello.AppliedRevision);
@@ -181,6 +195,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                     waiting.TrySetResult(messages.Current.Ack);
                 }
             }
+        }
+        catch (Exception ex) when (session.Outbox.Overflow is not null && ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // Reset because the agent stopped taking what was sent (said below): its reads fail with the reset.
         }
         catch (OperationCanceledException) when (closed.IsCancellationRequested && _draining)
         {
@@ -200,6 +218,11 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             await closed.CancelAsync();
             await storing;
+            await writing;
+            if (session.Outbox.Overflow is var (waiting, bytes))
+            {
+                await StoreStalledAsync(identity.Name, session.Peer, waiting, bytes);
+            }
             if (_sessions.TryRemove(new KeyValuePair<string, Session>(identity.Name, session)) && store.Engine.IsShared && !_sessions.ContainsKey(identity.Name))
             {
                 try
@@ -224,15 +247,15 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     }
 
     /// <summary>
-    /// Sends each connected node whose desired state changed its new state, all at once; returns the
-    /// nodes sent to. <paramref name="states"/> are already resolved and stored.
+    /// Queues for each connected node whose desired state changed its new state and returns at once (a stalled agent
+    /// delays only itself); returns the nodes queued for. <paramref name="states"/> are already resolved and stored.
     /// </summary>
     public async Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
     {
         await _push.WaitAsync();
         try
         {
-            return await SendStatesAsync(states);
+            return SendStates(states);
         }
         finally
         {
@@ -266,7 +289,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                     states[record.Name] = state;
                 }
             }
-            return await SendStatesAsync(states);
+            return SendStates(states);
         }
         finally
         {
@@ -277,28 +300,24 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// <summary>Up to this many nodes, a push reads each node's row by itself; beyond, the whole table at once.</summary>
     private const int ReadNodesOneByOneUpTo = 32;
 
-    private async Task<IReadOnlyList<string>> SendStatesAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
+    /// <summary>Queues each changed state for its node's stream (never waiting on an agent); returns the nodes queued for.</summary>
+    private List<string> SendStates(IReadOnlyDictionary<string, NodeDesiredState> states)
     {
-        var sends = new List<(string Node, Task Send)>();
+        var sent = new List<string>();
         foreach (var (node, state) in states)
         {
             if (_sessions.TryGetValue(node, out var session) && session.LastPushedSha != state.Sha256)
             {
                 session.LastPushedSha = state.Sha256;
-                sends.Add((node, session.SendAsync(Message(state))));
-            }
-        }
-        var sent = new List<string>();
-        foreach (var (node, send) in sends)
-        {
-            try
-            {
-                await send;
-                sent.Add(node);
-            }
-            catch (OperationCanceledException)
-            {
-                // The stream closed meanwhile; the agent gets the state when it reconnects.
+                try
+                {
+                    session.Send(Message(state));
+                    sent.Add(node);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The stream closed meanwhile, or its agent stopped taking what is sent; it gets the state when it reconnects.
+                }
             }
         }
         sent.Sort(StringComparer.Ordinal);
@@ -385,7 +404,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         waiting[message.MessageId] = answer;
         try
         {
-            await session.SendAsync(message);
+            session.Send(message);
             return await answer.Task.WaitAsync(timeout, cancellationToken);
         }
         finally
@@ -433,7 +452,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // that was away gets them again (converging to what it has is cheap).
         if (appliedRevision != state.Revision || state.Certificates.Count > 0 || state.AcmeThumbprint.Length > 0)
         {
-            await session.SendAsync(Message(state));
+            session.Send(Message(state));
         }
     }
 
@@ -573,6 +592,30 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         await StoreThrottledAsync(node, budget, force: false);
         Reported?.Invoke(node);
+    }
+
+    /// <summary>Says, in the log and as an event, that a node's stream was closed because it stopped taking what was sent.</summary>
+    private async Task StoreStalledAsync(string node, string peer, int waiting, long bytes)
+    {
+        var record = new EventRecord
+        {
+            Kind = "node.stalled", Actor = $"node:{node}", Node = node,
+            Summary = $"node {node} stopped taking what the controller sends: {waiting} message(s), {bytes / 1024} KiB waited for it; its stream was closed, and it gets its desired state when it reconnects",
+            Details =
+            [
+                $"the bound is {_limits.Options.SendQueueBytes / 1024} KiB per node (hawser-controller run --node-send-queue); other nodes were not held up",
+                "a host frozen or thrashing under memory pressure does this; look at that host",
+            ],
+        };
+        ControllerLog.NodeStalled(logger, node, peer, waiting, bytes / 1024);
+        try
+        {
+            await store.AddEventAsync(record);
+        }
+        catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
+        {
+            // Said in the log above; the store's own failure is reported where the store is used next.
+        }
     }
 
     /// <summary>Once per window, one event saying what a node's budgets held back (nothing when they held nothing back).</summary>

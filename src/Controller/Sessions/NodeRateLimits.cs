@@ -35,6 +35,12 @@ public sealed record NodeRateOptions
 
     /// <summary>How long coalesced reports and dropped events are counted before one event says so.</summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Bytes that may wait to be written to one node's stream; past it (a frozen host not taking what is sent) the stream
+    /// is closed and the node gets its desired state when it reconnects.
+    /// </summary>
+    public long SendQueueBytes { get; init; } = 8 * 1024 * 1024;
 }
 
 /// <summary>
