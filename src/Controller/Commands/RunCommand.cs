@@ -192,7 +192,7 @@ internal sealed class RunCommand : Command
             var callers = new CallerIdentity(store, refusals, parse.GetValue(_anonymousRate));
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
-            var desired = new DesiredStates(store, materials);
+            using var desired = new DesiredStates(store, materials);
             using var sessions = new AgentSessions(store, desired, logger,
                 new NodeRateLimits(new NodeRateOptions { SendQueueBytes = parse.GetValue(_nodeSendQueue) * 1024L }));
             if (store.Engine.IsShared)

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Caching.Memory;
 using Hawser.Controller.Store;
 using Hawser.Shared.Spec;
 
@@ -23,10 +23,24 @@ public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IRe
 /// Resolves revisions into per-node desired states. A node's desired revision is the newest
 /// revision that changed its own state, so an apply that does not touch a node pushes nothing to it.
 /// </summary>
-public sealed class DesiredStates(ControllerStore store, Acme.CertificateMaterials? materials = null)
+public sealed class DesiredStates(ControllerStore store, Acme.CertificateMaterials? materials = null) : IDisposable
 {
-    private readonly ConcurrentDictionary<ulong, Acme.CertificatePlan> _certificatePlans = new();
-    private readonly ConcurrentDictionary<ulong, IReadOnlyDictionary<string, string>> _byRevision = new();
+    /// <summary>
+    /// What the cache of revisions (their text, per-node texts and certificate plans) may hold, in characters: about
+    /// 128 MB. Revisions are immutable, so an entry is good until it is the least used one when the bound is reached.
+    /// </summary>
+    public const long CacheChars = 64L * 1024 * 1024;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = CacheChars });
+
+    private enum Cached { Revision, Nodes, Plan }
+
+    private T Get<T>(Cached kind, ulong number, Func<T> make, Func<T, long> size) => _cache.GetOrCreate((kind, number), entry =>
+    {
+        var value = make();
+        entry.Size = Math.Max(1, size(value));
+        return value;
+    })!;
 
     /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
     public static (ResolvedSpec? Spec, IReadOnlyList<string> Errors) Resolve(string text, string fileName)
@@ -49,17 +63,16 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     }
 
     /// <summary>Keeps what apply already resolved for a new revision, so it is not parsed again.</summary>
-    public void Remember(RevisionRecord revision, ResolvedSpec spec) => _byRevision.TryAdd(revision.Number, spec.Nodes);
+    public void Remember(RevisionRecord revision, ResolvedSpec spec) => _ = Get(Cached.Nodes, revision.Number, () => spec.Nodes, NodesSize);
 
-    // Revisions are immutable, so a revision read once is good forever.
-    private readonly ConcurrentDictionary<ulong, RevisionRecord?> _revisions = new();
-
-    private RevisionRecord? Revision(ulong number) => _revisions.GetOrAdd(number, store.GetRevision);
+    private RevisionRecord? Revision(ulong number) => Get(Cached.Revision, number, () => store.GetRevision(number), r => r?.SpecText.Length ?? 1);
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
-        _byRevision.GetOrAdd(revision.Number, _ => Resolve(revision.SpecText, $"revision {revision.Number}").Spec?.Nodes
-            ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates"));
+        Get(Cached.Nodes, revision.Number, () => Resolve(revision.SpecText, $"revision {revision.Number}").Spec?.Nodes
+            ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates"), NodesSize);
+
+    private static long NodesSize(IReadOnlyDictionary<string, string> nodes) => nodes.Sum(n => (long)n.Key.Length + n.Value.Length);
 
     /// <summary>
     /// What <paramref name="node"/> should run now: its state in the newest revision, numbered by
@@ -123,7 +136,10 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
 
     /// <summary>What a revision asks of the controller's ACME (computed once per revision: revisions are immutable).</summary>
     public Acme.CertificatePlan CertificatePlan(RevisionRecord revision) =>
-        _certificatePlans.GetOrAdd(revision.Number, _ => Acme.CertificateIssuer.PlanOf(revision.SpecText, $"revision {revision.Number}"));
+        Get(Cached.Plan, revision.Number, () => Acme.CertificateIssuer.PlanOf(revision.SpecText, $"revision {revision.Number}"), _ => revision.SpecText.Length / 4);
+
+    /// <inheritdoc/>
+    public void Dispose() => _cache.Dispose();
 
     private static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }
