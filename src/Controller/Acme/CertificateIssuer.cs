@@ -62,7 +62,9 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     HttpClient http, CertificateIssuerOptions? options = null) : IDisposable
 {
     private readonly CertificateIssuerOptions _options = options ?? new CertificateIssuerOptions();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _orders = new(StringComparer.Ordinal);
+    // The order running for each certificate, while it runs: a second caller for the same certificate joins it rather
+    // than waiting on a lock held across the whole ACME exchange; the entry goes when the order ends.
+    private readonly ConcurrentDictionary<string, (CertificateTarget Target, Lazy<Task<IssuedCertificateRecord>> Order)> _orders = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _account = new(1, 1);
     private readonly Dictionary<string, IChallengeSolver> _solvers = new[] { new Http01Solver(sessions, options?.AckTimeout ?? TimeSpan.FromSeconds(10)) }
         .Concat(options?.Solvers ?? []).GroupBy(s => s.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
@@ -100,14 +102,54 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     }
 
     /// <summary>
-    /// Orders <paramref name="target"/> now (one order per certificate at a time) and delivers it; the failure is also stored.
-    /// With <paramref name="lease"/> the certificate is stored only while the lease is held (<see cref="LeaseLostException"/> otherwise).
+    /// Orders <paramref name="target"/> now and delivers it; the failure is also stored. One order per certificate runs at a
+    /// time: a call while one for the same target runs gets that order's outcome; for a changed target (other domains,
+    /// key type, profile or challenge), it orders again once that one ended. With <paramref name="lease"/> the certificate
+    /// is stored only while the lease is held (<see cref="LeaseLostException"/> otherwise).
     /// </summary>
     public async Task<IssuedCertificateRecord> IssueAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken,
         StoreLease? lease = null)
     {
-        var gate = _orders.GetOrAdd(target.Name, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
+        while (true)
+        {
+            var mine = new Lazy<Task<IssuedCertificateRecord>>(() => OrderAndDeliverAsync(acme, target, progress, lease, cancellationToken));
+            var running = _orders.GetOrAdd(target.Name, (target, mine));
+            if (ReferenceEquals(running.Order, mine))
+            {
+                try
+                {
+                    return await mine.Value;
+                }
+                finally
+                {
+                    _orders.TryRemove(new KeyValuePair<string, (CertificateTarget, Lazy<Task<IssuedCertificateRecord>>)>(target.Name, running));
+                }
+            }
+            progress?.Report($"{target.Name}: an order for it is running already; waiting for it");
+            try
+            {
+                var outcome = await running.Order.Value.WaitAsync(cancellationToken);
+                if (SameOrder(running.Target, target))
+                {
+                    return outcome;
+                }
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is OperationCanceledException || !SameOrder(running.Target, target)))
+            {
+                // That order was cancelled by its own caller, or was for another target: order anew.
+            }
+            // The order waited for has ended; its entry goes now if its caller has not removed it yet.
+            _orders.TryRemove(new KeyValuePair<string, (CertificateTarget, Lazy<Task<IssuedCertificateRecord>>)>(target.Name, running));
+        }
+    }
+
+    private static bool SameOrder(CertificateTarget a, CertificateTarget b) =>
+        a.Domains.SequenceEqual(b.Domains, StringComparer.Ordinal) && a.KeyType == b.KeyType && a.Profile == b.Profile && a.Challenge == b.Challenge
+        && a.Nodes.SequenceEqual(b.Nodes, StringComparer.Ordinal);
+
+    private async Task<IssuedCertificateRecord> OrderAndDeliverAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, StoreLease? lease,
+        CancellationToken cancellationToken)
+    {
         try
         {
             var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
@@ -121,10 +163,6 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         {
             store.RecordCertificateError(target.Name, target.Domains, ex.Message);
             throw;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -246,9 +284,5 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     public void Dispose()
     {
         _account.Dispose();
-        foreach (var gate in _orders.Values)
-        {
-            gate.Dispose();
-        }
     }
 }
