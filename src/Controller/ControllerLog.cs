@@ -90,6 +90,9 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} ({Peer}) stopped taking what is sent ({Messages} message(s), {KiB} KiB waiting); its stream is closed, other nodes are not held up")]
     public static partial void NodeStalled(ILogger logger, string node, string peer, int messages, long kiB);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "node {Node}: resending its desired state failed: {Error}")]
+    public static partial void ResendFailed(ILogger logger, string node, string error);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: a report was not stored ({Error}); its stream is closed so it reports to another controller")]
     public static partial void ReportNotStored(ILogger logger, string node, string error);
 

@@ -181,8 +181,20 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         catch (OperationCanceledException)
         {
         }
+        // Dry runs still going end with the same cancellation; shutdown waits for them (they log their own failures).
+        try
+        {
+            await _background.WhenAllAsync();
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ended by the shutdown itself.
+        }
         return 0;
     }
+
+    // Work started beside the read loop (dry runs), awaited at shutdown.
+    private readonly Shared.Threading.TrackedTasks _background = new();
 
     /// <summary>The pause before moving to the next controller: up to a second, at random.</summary>
     private static TimeSpan MoveOn() => TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1000));
@@ -287,7 +299,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 Wake($"revision {message.DesiredState.Revision}");
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.DryRun:
-                _ = Task.Run(() => DryRunAsync(message, cancellationToken), CancellationToken.None);
+                _background.Add(Task.Run(() => DryRunAsync(message, cancellationToken), CancellationToken.None));
                 break;
             case ControllerMessage.BodyOneofCase.ChallengePut:
                 var error = _challenges is null ? "the agent is starting" : _challenges.Put(message.ChallengePut.Token, message.ChallengePut.KeyAuthorization);

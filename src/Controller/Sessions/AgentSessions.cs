@@ -121,6 +121,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
 
+        /// <summary>Work started for this stream (a resend), which the stream's end waits for.</summary>
+        public Shared.Threading.TrackedTasks Background { get; } = new();
+
         public void Dispose() => _mailboxFilled.Dispose();
     }
 
@@ -219,6 +222,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             await closed.CancelAsync();
             await storing;
             await writing;
+            await session.Background.WhenAllAsync();
             if (session.Outbox.Overflow is var (waiting, bytes))
             {
                 await StoreStalledAsync(identity.Name, session.Peer, waiting, bytes);
@@ -477,7 +481,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         if (report.NeedsDesiredState && budget.TryStartResend())
         {
             ControllerLog.DesiredStateResent(logger, node, report.Resources.FirstOrDefault()?.Error ?? "");
-            _ = ResendAsync();
+            session.Background.Add(ResendAsync());
         }
         if (report.InReplyTo != 0 && session.Pending.TryGetValue(report.InReplyTo, out var waiting))
         {
@@ -502,6 +506,11 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             catch (Exception ex) when (ex is OperationCanceledException or StoreException or System.Data.Common.DbException)
             {
                 // The stream closed (the agent gets the state when it reconnects), or the store failed (it asks again).
+            }
+            catch (Exception ex)
+            {
+                // Anything else is a bug; said, and the stream goes on (the agent asks again).
+                ControllerLog.ResendFailed(logger, node, $"{ex.GetType().Name}: {ex.Message}");
             }
             finally
             {

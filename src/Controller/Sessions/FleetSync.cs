@@ -60,7 +60,12 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        // Relays still going end with the same cancellation (they log their own failures).
+        await _relays.WhenAllAsync();
     }
+
+    // Relays of other controllers' messages, which may wait seconds for an agent: not awaited by the loop, but at its end.
+    private readonly Shared.Threading.TrackedTasks _relays = new();
 
     private async Task HandleAsync(string topic, CancellationToken cancellationToken)
     {
@@ -83,7 +88,7 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
                     break;
                 case ControllerStore.Topics.Messages:
                     // An agent may take seconds to acknowledge; other topics do not wait for it.
-                    _ = RelayAsync(cancellationToken);
+                    _relays.Add(RelayAsync(cancellationToken));
                     break;
                 case ControllerStore.Topics.Rollouts:
                     RolloutsChanged?.Invoke();
