@@ -26,7 +26,6 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
 
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
-    private readonly SemaphoreSlim _step = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private volatile bool _idle;
     // Each check sets its own request timeout; connecting is bounded as well, for an address that drops packets.
@@ -41,69 +40,65 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     /// <summary>Starts rolling <paramref name="revision"/> out; refused while another rollout is active.</summary>
     public async Task<Rollout> StartAsync(ulong revision, RolloutOptions options, string actor, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var plan = RolloutPlan.Parse(options);
-        await _step.WaitAsync(cancellationToken);
+        // No lock: a second start (here or on another controller) is refused by the store, which keeps one active rollout.
+        if (store.ActiveRollout() is { } active)
+        {
+            throw new RolloutException(new RolloutActiveException(active).Message);
+        }
+        var record = store.GetRevision(revision) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
+        var named = desired.Nodes(record);
+        var fleet = store.ListNodes();
+        var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
+        if (targets.Count == 0)
+        {
+            throw new RolloutException($"no enrolled node that revision {revision} names matches the selector '{options.Selector}'");
+        }
+        var byName = fleet.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        foreach (var check in options.Checks.Where(c => c.Url.Contains("{address}", StringComparison.Ordinal)))
+        {
+            var missing = targets.Where(t => !byName[t].Labels.ContainsKey("address")).ToList();
+            if (missing.Count > 0)
+            {
+                throw new RolloutException($"check '{check.Url}' uses {{address}}, but these nodes have no 'address' label: {string.Join(", ", missing)}");
+            }
+        }
+        var rollout = new Rollout { Revision = revision, State = "running", Options = options };
+        var batches = RolloutPlan.Batches(targets, options);
+        rollout.Batches = (uint)batches.Count;
+        for (var b = 0; b < batches.Count; b++)
+        {
+            foreach (var node in batches[b])
+            {
+                rollout.Nodes.Add(new RolloutNode { Node = node, Batch = (uint)b, State = "pending", PreviousRevision = Current(byName[node]) });
+            }
+        }
+        // Every node keeps what it runs until the rollout moves it; nodes outside it keep theirs after it.
+        var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
         try
         {
-            if (store.ActiveRollout() is { } active)
-            {
-                throw new RolloutException(new RolloutActiveException(active).Message);
-            }
-            var record = store.GetRevision(revision) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
-            var named = desired.Nodes(record);
-            var fleet = store.ListNodes();
-            var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
-            if (targets.Count == 0)
-            {
-                throw new RolloutException($"no enrolled node that revision {revision} names matches the selector '{options.Selector}'");
-            }
-            var byName = fleet.ToDictionary(n => n.Name, StringComparer.Ordinal);
-            foreach (var check in options.Checks.Where(c => c.Url.Contains("{address}", StringComparison.Ordinal)))
-            {
-                var missing = targets.Where(t => !byName[t].Labels.ContainsKey("address")).ToList();
-                if (missing.Count > 0)
-                {
-                    throw new RolloutException($"check '{check.Url}' uses {{address}}, but these nodes have no 'address' label: {string.Join(", ", missing)}");
-                }
-            }
-            var rollout = new Rollout { Revision = revision, State = "running", Options = options };
-            var batches = RolloutPlan.Batches(targets, options);
-            rollout.Batches = (uint)batches.Count;
-            for (var b = 0; b < batches.Count; b++)
-            {
-                foreach (var node in batches[b])
-                {
-                    rollout.Nodes.Add(new RolloutNode { Node = node, Batch = (uint)b, State = "pending", PreviousRevision = Current(byName[node]) });
-                }
-            }
-            // Every node keeps what it runs until the rollout moves it; nodes outside it keep theirs after it.
-            var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
-            try
-            {
-                store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
-            }
-            catch (RolloutActiveException ex)
-            {
-                // Another controller started one since the check above.
-                throw new RolloutException(ex.Message);
-            }
-            ControllerLog.RolloutStarted(logger, rollout.Id, revision, targets.Count, batches.Count);
-            Changed?.Invoke(rollout);
-            Wake();
-            return rollout;
+            store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
         }
-        finally
+        catch (RolloutActiveException ex)
         {
-            _step.Release();
+            // Another controller started one since the check above.
+            throw new RolloutException(ex.Message);
         }
+        ControllerLog.RolloutStarted(logger, rollout.Id, revision, targets.Count, batches.Count);
+        Changed?.Invoke(rollout);
+        Wake();
+        return rollout;
     }
 
     /// <summary>Pause, resume, abort, promote or rollback, at any moment it makes sense.</summary>
     public async Task<Rollout> ControlAsync(ulong id, string action, string actor, CancellationToken cancellationToken)
     {
-        await _step.WaitAsync(cancellationToken);
-        try
+        // No lock across the store: the save is refused when the rollout changed since it was read (a step, here or on
+        // another controller), and the action is then judged again on what is stored now.
+        for (var attempt = 1; ; attempt++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var rollout = store.GetRollout(id) ?? throw new RolloutException($"rollout {id} does not exist");
             var read = rollout.UpdatedAt;
             var state = rollout.State;
@@ -145,19 +140,23 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             {
                 Save(rollout, actor: actor, expected: read);
             }
+            catch (RolloutChangedException) when (attempt < ControlAttempts)
+            {
+                await Task.Yield();
+                continue;
+            }
             catch (RolloutChangedException)
             {
-                throw new RolloutException($"rollout {id} changed while '{action}' was being applied (another controller stepped it); try again");
+                throw new RolloutException($"rollout {id} kept changing while '{action}' was being applied ({ControlAttempts} tries); try again");
             }
             ControllerLog.RolloutControlled(logger, id, action, actor);
             Wake();
             return rollout;
         }
-        finally
-        {
-            _step.Release();
-        }
     }
+
+    /// <summary>How many times a command is judged again when a step changed the rollout under it.</summary>
+    private const int ControlAttempts = 5;
 
     /// <summary>Steps the active rollout until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -222,61 +221,53 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
 
     /// <summary>
     /// One step of the active rollout: move a batch, judge its nodes, or advance; true when it changed anything.
-    /// The HTTP checks (seconds each) run first, outside the lock, so pause, abort and the other commands
-    /// take effect at once instead of waiting behind network I/O.
+    /// No lock is held: the HTTP checks (seconds each) run first, and the step's save is refused when a command (pause,
+    /// abort, ...) changed the rollout since it was read, so commands take effect at once and the step is judged again.
     /// </summary>
     public async Task<bool> StepAsync(CancellationToken cancellationToken)
     {
         var checks = await RunChecksAsync(cancellationToken);
-        await _step.WaitAsync(cancellationToken);
+        var rollout = store.ActiveRollout();
+        _idle = rollout is null;
+        if (!await HoldLeaseAsync(rollout))
+        {
+            return false;
+        }
+        if (rollout is null)
+        {
+            return false;
+        }
+        var before = rollout.Clone();
+        var push = rollout.State switch
+        {
+            "running" => Advance(rollout, checks),
+            "rolling-back" => Return(rollout, checks),
+            _ => [],
+        };
+        MarkUnchanged(rollout, push);
+        if (rollout.Equals(before))
+        {
+            return false;
+        }
         try
         {
-            var rollout = store.ActiveRollout();
-            _idle = rollout is null;
-            if (!await HoldLeaseAsync(rollout))
-            {
-                return false;
-            }
-            if (rollout is null)
-            {
-                return false;
-            }
-            var before = rollout.Clone();
-            var push = rollout.State switch
-            {
-                "running" => Advance(rollout, checks),
-                "rolling-back" => Return(rollout, checks),
-                _ => [],
-            };
-            MarkUnchanged(rollout, push);
-            if (rollout.Equals(before))
-            {
-                return false;
-            }
-            try
-            {
-                Save(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease, expected: before.UpdatedAt);
-            }
-            catch (LeaseLostException)
-            {
-                // Fenced: another controller steps it now. Nothing of this step was written or pushed.
-                await DropLeaseAsync();
-                return false;
-            }
-            catch (RolloutChangedException)
-            {
-                // An operator (through any controller) changed it meanwhile: read it again next step.
-                return true;
-            }
-            await PushAsync(push.Select(p => p.Node));
-            // Only a move or a state change calls for the next step at once; a detail change ("holding") waits for the tick.
-            return push.Count > 0 || rollout.State != before.State || rollout.Batch != before.Batch
-                || rollout.Nodes.Zip(before.Nodes).Any(pair => pair.First.State != pair.Second.State);
+            Save(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease, expected: before.UpdatedAt);
         }
-        finally
+        catch (LeaseLostException)
         {
-            _step.Release();
+            // Fenced: another controller steps it now. Nothing of this step was written or pushed.
+            await DropLeaseAsync();
+            return false;
         }
+        catch (RolloutChangedException)
+        {
+            // An operator (through any controller) changed it meanwhile: read it again next step.
+            return true;
+        }
+        await PushAsync(push.Select(p => p.Node));
+        // Only a move or a state change calls for the next step at once; a detail change ("holding") waits for the tick.
+        return push.Count > 0 || rollout.State != before.State || rollout.Batch != before.Batch
+            || rollout.Nodes.Zip(before.Nodes).Any(pair => pair.First.State != pair.Second.State);
     }
 
     private List<(string Node, ulong Pin)> Advance(Rollout rollout, IReadOnlyDictionary<string, string?> checks)
@@ -608,7 +599,6 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     /// <inheritdoc/>
     public void Dispose()
     {
-        _step.Dispose();
         _wake.Dispose();
         _http.Dispose();
     }
