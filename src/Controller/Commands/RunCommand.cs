@@ -193,7 +193,7 @@ internal sealed class RunCommand : Command
             var box = SecretBox.Open(data);
             var materials = CertificateMaterials.Load(store, box);
             using var desired = new DesiredStates(store, materials);
-            using var sessions = new AgentSessions(store, desired, logger,
+            var sessions = new AgentSessions(store, desired, logger,
                 new NodeRateLimits(new NodeRateOptions { SendQueueBytes = parse.GetValue(_nodeSendQueue) * 1024L }));
             if (store.Engine.IsShared)
             {

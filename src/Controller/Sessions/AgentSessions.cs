@@ -14,7 +14,7 @@ namespace Hawser.Controller.Sessions;
 /// certificate: the stream must say hello with that node's name, and it only ever receives that
 /// node's desired state and can only report about itself.
 /// </summary>
-public sealed partial class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger, NodeRateLimits? limits = null) : AgentService.AgentServiceBase, IDisposable
+public sealed partial class AgentSessions(ControllerStore store, DesiredStates desired, ILogger logger, NodeRateLimits? limits = null) : AgentService.AgentServiceBase
 {
     private readonly NodeRateLimits _limits = limits ?? new NodeRateLimits(new NodeRateOptions());
 
@@ -22,8 +22,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     private long _nextMessageId;
     private volatile bool _draining;
 
-    // Pushes are ordered: see PushCurrentAsync.
-    private readonly SemaphoreSlim _push = new(1, 1);
+    // Pushes are ordered by tickets taken before their state was read (see PushCurrentAsync); the lock is held only
+    // while states are queued, never across the store or an agent's stream.
+    private long _pushTickets;
+    private readonly Lock _queueing = new();
 
     private sealed class Session(IServerStreamWriter<ControllerMessage> writer, CancellationTokenSource closed, string peer, long sendQueueBytes, Action abort) : IDisposable
     {
@@ -41,6 +43,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
 
         /// <summary>The hash of the desired state last sent, so the same state is not pushed twice.</summary>
         public string? LastPushedSha { get; set; }
+
+        /// <summary>The newest push ticket that considered this stream: a state read under an older ticket is not queued.</summary>
+        public long LastPushTicket { get; set; }
 
         /// <summary>Why a report of this stream could not be stored (the stream then ends), or null.</summary>
         public string? StoreFailure { get; set; }
@@ -254,78 +259,97 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// Queues for each connected node whose desired state changed its new state and returns at once (a stalled agent
     /// delays only itself); returns the nodes queued for. <paramref name="states"/> are already resolved and stored.
     /// </summary>
-    public async Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states)
-    {
-        await _push.WaitAsync();
-        try
-        {
-            return SendStates(states);
-        }
-        finally
-        {
-            _push.Release();
-        }
-    }
+    public Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states) =>
+        Task.FromResult<IReadOnlyList<string>>(SendStates(states, Interlocked.Increment(ref _pushTickets)));
 
     /// <summary>
-    /// Reads what each of <paramref name="nodes"/> should run from the store and pushes it, reading and sending under one
-    /// lock with every other push: a state read before a change is never sent after one read after it.
+    /// Reads what each of <paramref name="nodes"/> should run from the store and pushes it. A ticket is taken before the
+    /// read, and a node's stream takes a state only from a newer ticket than any it was offered: a state read before a
+    /// change is never queued after one read after it, with no lock held across the read.
     /// </summary>
     public async Task<IReadOnlyList<string>> PushCurrentAsync(IEnumerable<string> nodes)
     {
-        await _push.WaitAsync();
-        try
+        var ticket = Interlocked.Increment(ref _pushTickets);
+        var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
+        var connected = nodes.Where(_sessions.ContainsKey).ToHashSet(StringComparer.Ordinal);
+        if (connected.Count > ReadNodesOneByOneUpTo)
         {
-            if (store.LatestRevision() is not { } latest)
+            // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one
+            // each; that fleet-wide read is still synchronous (issue 25's repositories).
+            if (store.LatestRevision() is { } latest)
             {
-                return [];
-            }
-            var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
-            var connected = nodes.Where(_sessions.ContainsKey).ToHashSet(StringComparer.Ordinal);
-            // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one each.
-            var records = connected.Count > ReadNodesOneByOneUpTo
-                ? store.ListNodes().Where(n => connected.Contains(n.Name))
-                : connected.Select(store.GetNode).OfType<NodeRecord>();
-            foreach (var record in records)
-            {
-                if (desired.For(record, latest) is { } state)
+                foreach (var record in store.ListNodes().Where(n => connected.Contains(n.Name)))
                 {
-                    states[record.Name] = state;
+                    if (desired.For(record, latest) is { } state)
+                    {
+                        states[record.Name] = state;
+                    }
                 }
             }
-            return SendStates(states);
         }
-        finally
+        else
         {
-            _push.Release();
+            foreach (var name in connected)
+            {
+                if (await store.GetNodeAsync(name) is { } record && await desired.ForAsync(record) is { } state)
+                {
+                    states[name] = state;
+                }
+            }
         }
+        return SendStates(states, ticket);
     }
 
     /// <summary>Up to this many nodes, a push reads each node's row by itself; beyond, the whole table at once.</summary>
     private const int ReadNodesOneByOneUpTo = 32;
 
-    /// <summary>Queues each changed state for its node's stream (never waiting on an agent); returns the nodes queued for.</summary>
-    private List<string> SendStates(IReadOnlyDictionary<string, NodeDesiredState> states)
+    /// <summary>
+    /// Queues each changed state read under <paramref name="ticket"/> for its node's stream (never waiting on an agent or
+    /// the store); returns the nodes queued for.
+    /// </summary>
+    private List<string> SendStates(IReadOnlyDictionary<string, NodeDesiredState> states, long ticket)
     {
         var sent = new List<string>();
-        foreach (var (node, state) in states)
+        lock (_queueing)
         {
-            if (_sessions.TryGetValue(node, out var session) && session.LastPushedSha != state.Sha256)
+            foreach (var (node, state) in states)
             {
-                session.LastPushedSha = state.Sha256;
-                try
+                if (_sessions.TryGetValue(node, out var session) && Offer(session, state, ticket))
                 {
-                    session.Send(Message(state));
                     sent.Add(node);
-                }
-                catch (OperationCanceledException)
-                {
-                    // The stream closed meanwhile, or its agent stopped taking what is sent; it gets the state when it reconnects.
                 }
             }
         }
         sent.Sort(StringComparer.Ordinal);
         return sent;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="state"/> unless the stream was offered a state read later, or already has this one; true when
+    /// queued. Called under <see cref="_queueing"/>.
+    /// </summary>
+    private bool Offer(Session session, NodeDesiredState state, long ticket, bool always = false)
+    {
+        if (session.LastPushTicket > ticket)
+        {
+            return false;
+        }
+        session.LastPushTicket = ticket;
+        if (!always && session.LastPushedSha == state.Sha256)
+        {
+            return false;
+        }
+        session.LastPushedSha = state.Sha256;
+        try
+        {
+            session.Send(Message(state));
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            // The stream closed meanwhile, or its agent stopped taking what is sent; it gets the state when it reconnects.
+            return false;
+        }
     }
 
     private ControllerMessage Message(NodeDesiredState state)
@@ -443,6 +467,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// </summary>
     private async Task SendDesiredStateAsync(string node, Session session, ulong appliedRevision)
     {
+        var ticket = Interlocked.Increment(ref _pushTickets);
         if (await store.GetNodeAsync(node) is not { } record || await desired.ForAsync(record) is not { } state)
         {
             return;
@@ -451,12 +476,24 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             store.SetDesiredRevision(node, state.Revision);
         }
-        session.LastPushedSha = state.Sha256;
         // Certificate material and the ACME thumbprint can change without a new revision; an agent
         // that was away gets them again (converging to what it has is cheap).
-        if (appliedRevision != state.Revision || state.Certificates.Count > 0 || state.AcmeThumbprint.Length > 0)
+        var send = appliedRevision != state.Revision || state.Certificates.Count > 0 || state.AcmeThumbprint.Length > 0;
+        lock (_queueing)
         {
-            session.Send(Message(state));
+            if (send)
+            {
+                if (!Offer(session, state, ticket, always: true) && session.Closed.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("the stream closed");
+                }
+            }
+            else if (session.LastPushTicket <= ticket)
+            {
+                // The agent has it already: only remembered, so a push of the same state is not sent.
+                session.LastPushTicket = ticket;
+                session.LastPushedSha = state.Sha256;
+            }
         }
     }
 
@@ -648,7 +685,4 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         await store.AddEventAsync(record);
         ControllerLog.NodeThrottled(logger, node, record.Summary);
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => _push.Dispose();
 }
