@@ -231,7 +231,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             // A rollout started through another controller after the check above: it moves the nodes, not this apply.
             throw ApiError.Of(StatusCode.FailedPrecondition, $"revision {revision.Number} stored but not pushed: {ex.Message}");
         }
-        var pushed = (await sessions.PushAsync(states)).ToList();
+        var pushed = sessions.Push(states).ToList();
         // Sets, not the response's lists: a fleet of thousands would make each lookup a scan.
         var changed = response.ChangedNodes.ToHashSet(StringComparer.Ordinal);
         if (store.Engine.IsShared)

@@ -259,8 +259,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// Queues for each connected node whose desired state changed its new state and returns at once (a stalled agent
     /// delays only itself); returns the nodes queued for. <paramref name="states"/> are already resolved and stored.
     /// </summary>
-    public Task<IReadOnlyList<string>> PushAsync(IReadOnlyDictionary<string, NodeDesiredState> states) =>
-        Task.FromResult<IReadOnlyList<string>>(SendStates(states, Interlocked.Increment(ref _pushTickets)));
+    public IReadOnlyList<string> Push(IReadOnlyDictionary<string, NodeDesiredState> states) => SendStates(states, Interlocked.Increment(ref _pushTickets));
 
     /// <summary>
     /// Reads what each of <paramref name="nodes"/> should run from the store and pushes it. A ticket is taken before the
