@@ -75,6 +75,9 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "{Job} starting again")]
     public static partial void JobRestarted(ILogger logger, string job);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Job} did not stop within the shutdown grace period; exiting without it")]
+    public static partial void JobDidNotStop(ILogger logger, string job);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} from {Peer} failed in the controller: {Error}")]
     public static partial void HandlerFailed(ILogger logger, string method, string peer, string error);
 

@@ -1,5 +1,7 @@
 using Hawser.Controller.Hosting;
 using Hawser.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Hawser.Controller.Tests;
 
@@ -58,5 +60,46 @@ public sealed class BackgroundJobsTests
         Assert.AreEqual("it stopped on its own", jobs.Problems["rollout engine"]);
         await stop.CancelAsync();
         await supervised;
+    }
+
+    [TestMethod]
+    public async Task The_host_stops_its_jobs_and_names_the_one_that_did_not_end_within_the_grace_period()
+    {
+        var log = new ListLogger();
+        var jobs = new BackgroundJobs(log);
+        var started = new TaskCompletionSource();
+        var politeStarted = new TaskCompletionSource();
+        var politeStopped = new TaskCompletionSource();
+        using var release = new CancellationTokenSource();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.Configure<HostOptions>(o => ControllerServices.ConfigureStop(o, TimeSpan.FromMilliseconds(300)));
+        builder.Services.AddSingleton<IHostedService>(new SupervisedJob("polite loop", async token =>
+        {
+            try
+            {
+                politeStarted.TrySetResult();
+                await Task.Delay(Timeout.Infinite, token);
+            }
+            finally
+            {
+                politeStopped.TrySetResult();
+            }
+        }, jobs, log));
+        // A loop stuck in a call that ignores its token (a driver that never times out).
+        builder.Services.AddSingleton<IHostedService>(new SupervisedJob("stuck loop", async _ =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, release.Token);
+        }, jobs, log));
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await Task.WhenAll(started.Task, politeStarted.Task).WaitAsync(TimeSpan.FromSeconds(30));
+        await host.StopAsync();
+
+        Assert.IsTrue(politeStopped.Task.IsCompleted, "the loop that honours its token ended within the stop: " + string.Join("\n", log.Lines));
+        var warnings = log.Lines.Where(l => l.StartsWith("Warning:", StringComparison.Ordinal)).ToList();
+        CollectionAssert.AreEqual(new[] { "Warning: stuck loop did not stop within the shutdown grace period; exiting without it" }, warnings, string.Join("\n", log.Lines));
+        await release.CancelAsync();
     }
 }

@@ -83,6 +83,26 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
     }
 
+    /// <summary>Stores each window's count as it ends, and every count still open when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Window);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                Flush();
+            }
+        }
+        finally
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Flush(all: true);
+            }
+        }
+    }
+
     /// <summary>Stores the counts of windows that ended with refusals after their first (the caller's timer, or shutdown).</summary>
     public void Flush(bool all = false)
     {

@@ -1,21 +1,15 @@
-using Hawser.Shared.Cli;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using System.Text.Json;
 using System.CommandLine;
 using System.Net;
 using Hawser.Controller.Acme;
-using Hawser.Controller.Rollouts;
-using Hawser.Controller.Web;
 using Hawser.Controller.Api;
+using Hawser.Controller.Hosting;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Sessions;
-using Hawser.Controller.Hosting;
 using Hawser.Controller.Store;
+using Hawser.Controller.Web;
+using Hawser.Shared.Cli;
 using Hawser.Shared.ServiceHosting;
-using Grpc.AspNetCore.Server;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Hawser.Controller.Commands;
 
@@ -103,6 +97,11 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => (int)(new NodeRateOptions().SendQueueBytes / 1024),
     };
 
+    private readonly Option<TimeSpan> _shutdownTimeout = Durations.Option("--shutdown-timeout",
+        "On SIGTERM: how long calls in flight and the controller's loops get to end before it exits without them (each named in the log); " +
+        "agent streams are closed at once so agents move to another controller. Keep it below the service manager's stop timeout; default 10s",
+        TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
+
     private readonly Option<LogFormat> _logFormat = ServiceLogging.Option();
 
     public RunCommand() : base("run", "Serve the control API and the agent stream until SIGINT or SIGTERM.")
@@ -121,6 +120,7 @@ internal sealed class RunCommand : Command
         Options.Add(_leaseTtl);
         Options.Add(_anonymousRate);
         Options.Add(_nodeSendQueue);
+        Options.Add(_shutdownTimeout);
         Options.Add(_logFormat);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawser-controller run --listen 0.0.0.0:7443", "hawser-controller run --acme-ca-file /etc/ssl/private-ca.pem --certificate-check-interval 30m",
@@ -129,38 +129,11 @@ internal sealed class RunCommand : Command
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        var listen = parse.GetValue(_listen)!;
-        if (!IPEndPoint.TryParse(listen, out var endPoint) || endPoint.Port == 0 && !listen.EndsWith(":0", StringComparison.Ordinal))
+        if (await ReadOptionsAsync(parse) is not { } options)
         {
-            await Console.Error.WriteLineAsync($"error: --listen '{listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:7443 or [::1]:7443)");
             return ExitCodes.Usage;
         }
-        if (parse.GetValue(_anonymousRate) is var rate && !(rate >= 1 && rate <= 100_000))
-        {
-            await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
-            return ExitCodes.Usage;
-        }
-        if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
-        {
-            await Console.Error.WriteLineAsync($"error: --node-send-queue {queue}: give KiB from 64 to 1048576 (1 GiB)");
-            return ExitCodes.Usage;
-        }
-        if (parse.GetValue(_acmeCaFile) is { } caFile && AcmeHttp.ReadRoots(caFile) is { } rootsProblem)
-        {
-            await Console.Error.WriteLineAsync($"error: --acme-ca-file {caFile}: {rootsProblem}");
-            return ExitCodes.Usage;
-        }
-        DnsLookup resolver;
-        try
-        {
-            resolver = new DnsLookup(parse.GetValue(_acmeResolver) is { } server ? DnsLookup.ParseServer(server) : DnsLookup.SystemServer());
-        }
-        catch (FormatException ex)
-        {
-            await Console.Error.WriteLineAsync($"error: --acme-resolver: {ex.Message}");
-            return ExitCodes.Usage;
-        }
-        var data = Path.GetFullPath(parse.GetValue(_data)!);
+        var data = options.DataDirectory;
         if (DataDirectory.Unreadable(data) is { } why)
         {
             await Console.Error.WriteLineAsync($"error: {why}");
@@ -171,7 +144,6 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync($"error: {data} is not initialized; run `hawser-controller init --data {data}` first");
             return ExitCodes.NotInitialized;
         }
-
         if (StoreOption.Read(parse, _store, data) is not { } location)
         {
             return ExitCodes.Usage;
@@ -182,164 +154,94 @@ internal sealed class RunCommand : Command
         }
         using (store)
         using (var pki = ControllerPki.Load(data, parse.GetValue(_nodeCertificateLifetime)))
-        using (var loggers = LoggerFactory.Create(builder => builder.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Information)))
         {
             Console.WriteLine($"store     {store.DatabasePath} (schema v{store.SchemaVersion})");
             Console.WriteLine($"ca-hash   {pki.Ca.Hash}");
-            var logger = loggers.CreateLogger("hawser-controller");
-            var jobs = new BackgroundJobs(logger);
-            var refusals = new RefusalLog(store, logger);
-            var callers = new CallerIdentity(store, refusals, parse.GetValue(_anonymousRate));
-            var box = SecretBox.Open(data);
-            var materials = CertificateMaterials.Load(store, box);
-            using var desired = new DesiredStates(store, materials);
-            var sessions = new AgentSessions(store, desired, logger,
-                new NodeRateLimits(new NodeRateOptions { SendQueueBytes = parse.GetValue(_nodeSendQueue) * 1024L }));
+            await using var host = ControllerHost.Build(options, store, pki);
             if (store.Engine.IsShared)
             {
-                // The store's calls are synchronous; on PostgreSQL each waits on the network and at times on a row lock.
-                // Without spare threads, request threads blocked that way starve the pool, and a transaction whose next
-                // statement waits for a thread holds its row locks for seconds (measured: an apply held up to 30 s).
-                ThreadPool.GetMinThreads(out var workers, out var completion);
-                ThreadPool.SetMinThreads(Math.Max(workers, 256), completion);
-                Console.WriteLine($"shared    as {sessions.ControllerId}; other controllers' changes by {(parse.GetValue(_storeNotify) ? "notification, and " : "")}polling every {parse.GetValue(_storePoll).TotalSeconds:0.###} s");
+                Console.WriteLine($"shared    as {host.Services.GetRequiredService<AgentSessions>().ControllerId}; other controllers' changes by " +
+                    $"{(options.StoreNotify ? "notification, and " : "")}polling every {options.StorePoll.TotalSeconds:0.###} s");
             }
-            using var acmeHttp = AcmeHttp.Create(parse.GetValue(_acmeCaFile));
-            using var preflight = new CertificatePreflight(sessions, resolver, TimeSpan.FromSeconds(10));
-            using var issuer = new CertificateIssuer(store, box, materials, sessions, acmeHttp, new CertificateIssuerOptions
-            {
-                Preflight = preflight,
-                Solvers = [new Acme.Dns01.Dns01Solver(resolver)],
-            });
-            using var renewer = new CertificateRenewer(store, desired, issuer, logger, parse.GetValue(_certificateCheck), parse.GetValue(_certificateRetry))
-            {
-                Holder = sessions.ControllerId,
-                LeaseTtl = parse.GetValue(_leaseTtl),
-            };
-            using var rollouts = new RolloutEngine(store, desired, sessions, logger) { LeaseTtl = parse.GetValue(_leaseTtl) };
-            var logins = new WebSessions(Path.Combine(data, "ui-token"), store);
-            logins.EnsureToken();
-            var events = new WebEvents();
-            void PublishRollout(Shared.Protocol.V1.Rollout rollout) => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
-            void PublishNodes(string node) => events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
-            rollouts.Changed += PublishRollout;
-            sessions.Reported = node =>
-            {
-                rollouts.WakeForReport();
-                PublishNodes(node);
-            };
-            var web = new WebApi(store, sessions, rollouts, renewer, logins, events);
-            var control = new ControlApi(store, pki, sessions, desired, new CertificatesApi(store, renewer), new RolloutsApi(store, rollouts), renewer.Wake, rollouts, logger);
-            var enrollment = new EnrollmentApi(store, pki, logger, refusals);
-            using var metrics = new ControllerMetrics(store, sessions);
-            var scrapeToken = new TokenFile(Path.Combine(data, MetricsEndpoint.TokenFileName));
-            scrapeToken.Ensure();
-            GrpcHost host;
+            IReadOnlyList<Uri> addresses;
             try
             {
-                host = await GrpcHost.StartAsync([new GrpcListenOptions
-                    {
-                        EndPoint = endPoint,
-                        Certificate = pki.ServerCertificate,
-                        // Anonymous callers may enroll; every other method needs the identity MethodAuthorization names.
-                        ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
-                        ClientCertificateValidation = (certificate, _, _) => pki.ValidateClient(certificate),
-                    }],
-                    services =>
-                    {
-                        services.AddSingleton(control).AddSingleton(enrollment).AddSingleton(sessions)
-                            .AddSingleton(new FailureInterceptor(logger)).AddSingleton(new AuthorizationInterceptor(callers)).AddSingleton(new MetricsInterceptor(metrics));
-                        MetricsEndpoint.AddServices(services);
-                        // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.
-                        services.AddGrpc().AddServiceOptions<AgentSessions>(options => options.MaxReceiveMessageSize = NodeInputBounds.MaxAgentMessageBytes);
-                        services.Configure<GrpcServiceOptions>(options =>
-                        {
-                            options.Interceptors.Add<MetricsInterceptor>();
-                            options.Interceptors.Add<FailureInterceptor>();
-                            options.Interceptors.Add<AuthorizationInterceptor>();
-                        });
-                        // Evaluated on each Check call, not from a cache refreshed every 30 s.
-                        services.AddGrpcHealthChecks(options => options.UseHealthChecksCache = false)
-                            .AddCheck("background-jobs", () => jobs.Problems.Count == 0 ? HealthCheckResult.Healthy()
-                                : HealthCheckResult.Unhealthy(string.Join("; ", jobs.Problems.Select(p => $"{p.Key}: {p.Value}"))));
-                    },
-                    app =>
-                    {
-                        app.MapGrpcService<ControlApi>();
-                        app.MapGrpcService<EnrollmentApi>();
-                        app.MapGrpcService<AgentSessions>();
-                        app.MapGrpcHealthChecksService();
-                        MetricsEndpoint.Map(app, scrapeToken);
-                        web.MapTo(app);
-                    },
-                    logging => logging.AddServiceConsole(parse.GetValue(_logFormat), LogLevel.Warning),
-                    cancellationToken);
+                addresses = await host.StartAsync(cancellationToken);
             }
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
             {
-                await Console.Error.WriteLineAsync($"error: cannot listen on {listen}: {ex.Message}" +
+                await Console.Error.WriteLineAsync($"error: cannot listen on {parse.GetValue(_listen)}: {ex.Message}" +
                     (ex.InnerException is { } inner && inner.Message != ex.Message ? $" ({inner.Message})" : ""));
                 return ExitCodes.ListenFailed;
             }
-            await using (host)
+            Console.WriteLine($"listening {string.Join(", ", addresses)} (gRPC over TLS, client certificates)");
+            Console.WriteLine($"web UI    {addresses[0]} (log in with the token in {host.Services.GetRequiredService<WebSessions>().TokenPath}, or the admin client certificate)");
+            Console.WriteLine("ready");
+            using var systemd = new SystemdNotifier();
+            systemd.Ready($"serving on {string.Join(", ", addresses)}");
+            try
             {
-                Console.WriteLine($"listening {string.Join(", ", host.Addresses)} (gRPC over TLS, client certificates)");
-                Console.WriteLine($"web UI    {host.Addresses[0]} (log in with the token in {logins.TokenPath}, or the admin client certificate)");
-                Console.WriteLine("ready");
-                using var systemd = new SystemdNotifier();
-                systemd.Ready($"serving on {string.Join(", ", host.Addresses)}");
-                var renewing = jobs.RunAsync("certificate renewer", renewer.RunAsync, cancellationToken);
-                var rolling = jobs.RunAsync("rollout engine", rollouts.RunAsync, cancellationToken);
-                var pruning = jobs.RunAsync("event pruner", new EventPruner(store, parse.GetValue(_eventRetention), logger).RunAsync, cancellationToken);
-                var refusing = jobs.RunAsync("refusal counts", async ct =>
-                {
-                    using var timer = new PeriodicTimer(refusals.Window);
-                    while (await timer.WaitForNextTickAsync(ct))
-                    {
-                        refusals.Flush();
-                    }
-                }, cancellationToken);
-                using var sync = new FleetSync(store, sessions, materials, box, () => renewer.CurrentPlan()?.Acme, logger)
-                {
-                    DesiredChanged = renewer.Wake,
-                    // The web UI's live view shows what another controller changed as well as this one's own changes.
-                    RolloutsChanged = () =>
-                    {
-                        rollouts.Wake();
-                        if (store.ListRollouts(1) is [var latest])
-                        {
-                            PublishRollout(latest);
-                        }
-                    },
-                    NodesChanged = () => PublishNodes(""),
-                };
-                var watcher = new StoreWatcher(store, parse.GetValue(_storePoll), parse.GetValue(_storeNotify), logger);
-                watcher.Changed += sync.OnChanged;
-                var living = store.Engine.IsShared
-                    ? jobs.RunAsync("controller lease", ct => LeaseKeeping.KeepAsync(store, ControllerStore.ControllerLeasePrefix + sessions.ControllerId, sessions.ControllerId, parse.GetValue(_leaseTtl), logger, ct), cancellationToken)
-                    : Task.CompletedTask;
-                var syncing = store.Engine.IsShared ? jobs.RunAsync("store sync", sync.RunAsync, cancellationToken) : Task.CompletedTask;
-                var watching = store.Engine.IsShared ? jobs.RunAsync("store watcher", watcher.RunAsync, cancellationToken) : Task.CompletedTask;
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    Console.WriteLine("stopping");
-                    systemd.Stopping();
-                    sessions.CloseAll();
-                }
-                await renewing;
-                await rolling;
-                await pruning;
-                await refusing;
-                refusals.Flush(all: true);
-                await syncing;
-                await living;
-                await watching;
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("stopping");
+                systemd.Stopping();
             }
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The options, checked; null (said on stderr) when one is malformed.</summary>
+    private async Task<ControllerOptions?> ReadOptionsAsync(ParseResult parse)
+    {
+        var listen = parse.GetValue(_listen)!;
+        if (!IPEndPoint.TryParse(listen, out var endPoint) || endPoint.Port == 0 && !listen.EndsWith(":0", StringComparison.Ordinal))
+        {
+            await Console.Error.WriteLineAsync($"error: --listen '{listen}' is not ADDRESS:PORT (e.g. 127.0.0.1:7443 or [::1]:7443)");
+            return null;
+        }
+        if (parse.GetValue(_anonymousRate) is var rate && !(rate >= 1 && rate <= 100_000))
+        {
+            await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
+            return null;
+        }
+        if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
+        {
+            await Console.Error.WriteLineAsync($"error: --node-send-queue {queue}: give KiB from 64 to 1048576 (1 GiB)");
+            return null;
+        }
+        if (parse.GetValue(_acmeCaFile) is { } caFile && AcmeHttp.ReadRoots(caFile) is { } rootsProblem)
+        {
+            await Console.Error.WriteLineAsync($"error: --acme-ca-file {caFile}: {rootsProblem}");
+            return null;
+        }
+        IPEndPoint resolver;
+        try
+        {
+            resolver = parse.GetValue(_acmeResolver) is { } server ? DnsLookup.ParseServer(server) : DnsLookup.SystemServer();
+        }
+        catch (FormatException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: --acme-resolver: {ex.Message}");
+            return null;
+        }
+        return new ControllerOptions
+        {
+            Listen = endPoint,
+            DataDirectory = Path.GetFullPath(parse.GetValue(_data)!),
+            AcmeResolver = resolver,
+            AcmeCaFile = parse.GetValue(_acmeCaFile),
+            CertificateCheck = parse.GetValue(_certificateCheck),
+            CertificateRetry = parse.GetValue(_certificateRetry),
+            EventRetention = parse.GetValue(_eventRetention),
+            StorePoll = parse.GetValue(_storePoll),
+            StoreNotify = parse.GetValue(_storeNotify),
+            LeaseTtl = parse.GetValue(_leaseTtl),
+            AnonymousRate = rate,
+            NodeSendQueueBytes = queue * 1024L,
+            ShutdownTimeout = parse.GetValue(_shutdownTimeout),
+            LogFormat = parse.GetValue(_logFormat),
+        };
     }
 }

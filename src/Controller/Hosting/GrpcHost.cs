@@ -62,6 +62,19 @@ public sealed class GrpcHost : IAsyncDisposable
         Action<IServiceCollection>? configureServices, Action<WebApplication> configureApp,
         Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
+        var builder = CreateBuilder(listen, configureLogging);
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        configureApp(app);
+        return new GrpcHost(app, await StartAsync(app, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// A web application builder with Kestrel listening on <paramref name="listen"/> and gRPC's shared limits set;
+    /// the caller adds its services, builds, maps and starts it with <see cref="StartAsync(WebApplication, CancellationToken)"/>.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(IEnumerable<GrpcListenOptions> listen, Action<ILoggingBuilder>? configureLogging = null)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         configureLogging?.Invoke(builder.Logging);
@@ -76,7 +89,6 @@ public sealed class GrpcHost : IAsyncDisposable
             options.MaxReceiveMessageSize = MaxMessageSize;
             options.MaxSendMessageSize = MaxMessageSize;
         });
-        configureServices?.Invoke(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -87,12 +99,15 @@ public sealed class GrpcHost : IAsyncDisposable
                 kestrel.Listen(endpoint.EndPoint, options => Configure(options, endpoint));
             }
         });
-        var app = builder.Build();
-        configureApp(app);
+        return builder;
+    }
+
+    /// <summary>Starts <paramref name="app"/> and returns the addresses actually bound, with real ports.</summary>
+    public static async Task<IReadOnlyList<Uri>> StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
             .Addresses.Select(a => new Uri(a)).ToList();
-        return new GrpcHost(app, bound);
     }
 
     /// <summary>Stops accepting calls and waits briefly for those in flight.</summary>

@@ -1,0 +1,14 @@
+using System.Text.Json;
+using Hawser.Shared.Protocol.V1;
+
+namespace Hawser.Controller.Web;
+
+/// <summary>What the web UI's live view is told: a rollout that changed, a node that reported (or "" for any).</summary>
+public sealed class WebLiveFeed(WebEvents events)
+{
+    /// <summary>Publishes <paramref name="rollout"/> as it is now.</summary>
+    public void Rollout(Rollout rollout) => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
+
+    /// <summary>Says that <paramref name="node"/> changed ("" when the caller does not know which).</summary>
+    public void Nodes(string node) => events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
+}
