@@ -37,7 +37,7 @@ public static class EventLogBenchmark
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < Nodes; i++)
         {
-            store.UpsertNode(new NodeRecord
+            await store.UpsertNodeAsync(new NodeRecord
             {
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string>(), AgentVersion = "bench", FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 0,
             });
@@ -108,12 +108,12 @@ public static class EventLogBenchmark
         using (var store = ControllerStore.Open(data.Path))
         {
             var query = new EventQuery { Since = now - TimeSpan.FromHours(24) };
-            store.ListEvents(query);
+            await store.ListEventsAsync(query);
             var times = new List<double>();
             for (var i = 0; i < 20; i++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var listed = store.ListEvents(query);
+                var listed = await store.ListEventsAsync(query);
                 times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (listed.Count != 200)
                 {

@@ -22,7 +22,7 @@ public static class UiBenchmark
         // The store holds the data directory's lock: it is closed again before the controller starts.
         using (var store = ControllerStore.Open(data.Path))
         {
-            Seed(store, nodes);
+            await SeedAsync(store, nodes);
         }
         await using var controller = await ControllerProcess.StartAsync(data.Path);
         var token = File.ReadAllText(Path.Combine(data.Path, "ui-token")).Trim();
@@ -54,7 +54,7 @@ public static class UiBenchmark
         return 0;
     }
 
-    private static void Seed(ControllerStore store, int nodes)
+    private static async Task SeedAsync(ControllerStore store, int nodes)
     {
         var report = new StatusReport { Revision = 1 };
         for (var r = 0; r < 6; r++)
@@ -64,7 +64,7 @@ public static class UiBenchmark
         var now = DateTimeOffset.UtcNow;
         for (var i = 1; i <= nodes; i++)
         {
-            store.UpsertNode(new NodeRecord
+            await store.UpsertNodeAsync(new NodeRecord
             {
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string> { ["role"] = "web", ["rack"] = $"r{i % 20}" }, AgentVersion = "0.1.0",
                 FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1, LastReport = report.ToByteArray(),

@@ -38,23 +38,23 @@ public sealed class ControllerStoreTests
     }
 
     [TestMethod]
-    public void Nodes_survive_a_reopen()
+    public async Task Nodes_survive_a_reopen()
     {
         using var temp = new TempDirectory();
         using (var store = ControllerStore.Open(temp.Path))
         {
-            store.UpsertNode(Node("web2", ("role", "web")));
-            store.UpsertNode(Node("web1", ("role", "web"), ("zone", "a")));
+            await store.UpsertNodeAsync(Node("web2", ("role", "web")));
+            await store.UpsertNodeAsync(Node("web1", ("role", "web"), ("zone", "a")));
         }
 
         using var reopened = ControllerStore.Open(temp.Path);
 
-        var nodes = reopened.ListNodes();
+        var nodes = await reopened.ListNodesAsync();
         CollectionAssert.AreEqual(new[] { "web1", "web2" }, nodes.Select(n => n.Name).ToArray());
         Assert.AreEqual("a", nodes[0].Labels["zone"]);
         Assert.AreEqual(3UL, nodes[0].DesiredRevision);
         Assert.AreEqual(Node("x").LastSeen, nodes[0].LastSeen);
-        Assert.IsNull(reopened.GetNode("web9"));
+        Assert.IsNull((await reopened.GetNodeAsync("web9")));
     }
 
     [TestMethod]
@@ -70,12 +70,12 @@ public sealed class ControllerStoreTests
     }
 
     [TestMethod]
-    public void Schema_newer_than_this_build_is_refused_and_left_untouched()
+    public async Task Schema_newer_than_this_build_is_refused_and_left_untouched()
     {
         using var temp = new TempDirectory();
         using (var store = ControllerStore.Open(temp.Path))
         {
-            store.UpsertNode(Node("web1"));
+            await store.UpsertNodeAsync(Node("web1"));
         }
         var database = Path.Combine(temp.Path, ControllerStore.DatabaseFileName);
         using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))

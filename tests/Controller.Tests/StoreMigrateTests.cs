@@ -23,7 +23,7 @@ public sealed class StoreMigrateTests
         {
             var box = Hawser.Controller.Pki.SecretBox.Open(data.Path);
             await FillEveryTableAsync(store, box);
-            store.PublishCa(File.ReadAllText(Path.Join(data.Path, "pki", "ca.crt")), box.Seal(File.ReadAllBytes(Path.Join(data.Path, "pki", "ca.key"))));
+            await store.PublishCaAsync(File.ReadAllText(Path.Join(data.Path, "pki", "ca.crt")), box.Seal(File.ReadAllBytes(Path.Join(data.Path, "pki", "ca.key"))));
         }
 
         var migrate = await HawserProcesses.RunAsync("hawser-controller", ["migrate", "--from", $"sqlite:{data.Path}", "--to", postgres.Url(database)]);
@@ -71,20 +71,20 @@ public sealed class StoreMigrateTests
     internal static async Task FillEveryTableAsync(ControllerStore store, Hawser.Controller.Pki.SecretBox box)
     {
         var now = DateTimeOffset.UtcNow;
-        store.AddRevision("alice", "first spec", "apiVersion: hawser/v1\n");
-        store.UpsertNode(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
+        await store.AddRevisionAsync("alice", "first spec", "apiVersion: hawser/v1\n");
+        await store.UpsertNodeAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
         await store.RecordReportAsync("web1", 1, new StatusReport { Revision = 1 }.ToByteArray(), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
-        store.AddJoinToken("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
-        store.AddCertificate("0a0b", "web1", now.AddDays(30));
-        store.SaveAcmeAccount(new Uri("https://ca.example/dir"), box.Seal([9, 8, 7]), new Uri("https://ca.example/acct/1"));
-        store.SaveIssuedCertificate(new IssuedCertificateRecord
+        await store.AddJoinTokenAsync("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
+        await store.AddCertificateAsync("0a0b", "web1", now.AddDays(30));
+        await store.SaveAcmeAccountAsync(new Uri("https://ca.example/dir"), box.Seal([9, 8, 7]), new Uri("https://ca.example/acct/1"));
+        await store.SaveIssuedCertificateAsync(new IssuedCertificateRecord
         {
             Name = "site", Domains = ["a.example"], ChainPem = "-----BEGIN CERTIFICATE-----\n", KeySealed = box.Seal("-----BEGIN PRIVATE KEY-----\n"u8), Serial = "beef", NotBefore = now, NotAfter = now.AddDays(90),
         });
-        store.SaveRollout(new Rollout { State = "done", Revision = 1 }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
-        Assert.IsNotNull(store.TryAcquireLease("rollout:1", "ctl-a", TimeSpan.FromMinutes(1)));
-        store.SaveWebSession("5e55", "csrf", "web:admin", now.AddHours(1));
-        store.EnqueueNodeMessages("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
+        await store.SaveRolloutAsync(new Rollout { State = "done", Revision = 1 }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
+        Assert.IsNotNull((await store.TryAcquireLeaseAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
+        await store.SaveWebSessionAsync("5e55", "csrf", "web:admin", now.AddHours(1));
+        await store.EnqueueNodeMessagesAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
         await store.SetConnectedToAsync("web1", "ctl-a");
     }
 

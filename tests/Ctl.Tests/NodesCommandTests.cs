@@ -29,7 +29,7 @@ public sealed class NodesCommandTests
     public async Task Known_nodes_appear_in_the_table_and_in_json()
     {
         using var temp = new TempDirectory();
-        SeedNodes(temp.Path);
+        await SeedNodesAsync(temp.Path);
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
         var table = await Ctl("--config", controller.CtlConfig, "nodes");
@@ -58,7 +58,7 @@ public sealed class NodesCommandTests
     public async Task Selector_filters_by_label()
     {
         using var temp = new TempDirectory();
-        SeedNodes(temp.Path);
+        await SeedNodesAsync(temp.Path);
         await using var controller = await ControllerProcess.StartAsync(temp.Path);
 
         var json = await Ctl("--config", controller.CtlConfig, "nodes", "-l", "role=web", "-o", "json");
@@ -107,16 +107,16 @@ public sealed class NodesCommandTests
         StringAssert.Contains(result.StandardError, "error:");
     }
 
-    private static void SeedNodes(string dataDirectory)
+    private static async Task SeedNodesAsync(string dataDirectory)
     {
         using var store = ControllerStore.Open(dataDirectory);
         var seen = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
-        store.UpsertNode(new NodeRecord
+        await store.UpsertNodeAsync(new NodeRecord
         {
             Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web", ["zone"] = "a" }, AgentVersion = "0.1.0",
             FirstSeen = seen.AddDays(-1), LastSeen = seen, DesiredRevision = 3, AppliedRevision = 2,
         });
-        store.UpsertNode(new NodeRecord
+        await store.UpsertNodeAsync(new NodeRecord
         {
             Name = "db1", Labels = new Dictionary<string, string> { ["role"] = "db" }, AgentVersion = "0.1.0",
             FirstSeen = seen.AddDays(-1), LastSeen = seen, DesiredRevision = 3, AppliedRevision = 3,

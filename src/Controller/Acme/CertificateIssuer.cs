@@ -153,15 +153,15 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         try
         {
             var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
-            store.SaveIssuedCertificate(record, lease);
+            await store.SaveIssuedCertificateAsync(record, lease, cancellationToken: cancellationToken);
             materials.Set(target.Name, record.ChainPem!, keyPem, record.Serial!);
             // The target nodes get their desired state, which now carries the certificate.
             await sessions.PushCurrentAsync(target.Nodes);
-            return store.GetIssuedCertificate(target.Name)!;
+            return (await store.GetIssuedCertificateAsync(target.Name, cancellationToken: cancellationToken))!;
         }
         catch (Exception ex) when (ex is AcmeException or CertificateOrderException)
         {
-            store.RecordCertificateError(target.Name, target.Domains, ex.Message);
+            await store.RecordCertificateErrorAsync(target.Name, target.Domains, ex.Message, cancellationToken: cancellationToken);
             throw;
         }
     }
@@ -175,7 +175,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         {
             await preflight.CheckAsync(target, acme.ValidationPort, acme.StatelessFallback ? client.Key.Thumbprint : null, progress, cancellationToken);
         }
-        var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], target.Profile, ReplacedId(target.Name), cancellationToken);
+        var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], target.Profile, await ReplacedIdAsync(target.Name, cancellationToken), cancellationToken);
         progress?.Report($"{target.Name}: order {order.Location} for {string.Join(", ", target.Domains)}");
         foreach (var url in order.Authorizations)
         {
@@ -210,9 +210,9 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     }
 
     /// <summary>RFC 9773's id of the certificate this order replaces (the client sends it only to a CA with renewalInfo).</summary>
-    private string? ReplacedId(string name)
+    private async Task<string?> ReplacedIdAsync(string name, CancellationToken cancellationToken)
     {
-        if (store.GetIssuedCertificate(name)?.ChainPem is not { } chain)
+        if ((await store.GetIssuedCertificateAsync(name, cancellationToken))?.ChainPem is not { } chain)
         {
             return null;
         }
@@ -227,7 +227,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     public async Task<DateTimeOffset?> SuggestedRenewalAsync(AcmeSpec acme, IssuedCertificateRecord record, CancellationToken cancellationToken)
     {
         // Asking is not worth creating an account: without one for this CA, its certificate came from elsewhere.
-        if (record.ChainPem is null || record.Serial is null || store.GetAcmeAccount(acme.Directory) is null)
+        if (record.ChainPem is null || record.Serial is null || (await store.GetAcmeAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is null)
         {
             return null;
         }
@@ -261,7 +261,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         await _account.WaitAsync(cancellationToken);
         try
         {
-            if (store.GetAcmeAccount(acme.Directory) is var (sealedKey, url))
+            if ((await store.GetAcmeAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is var (sealedKey, url))
             {
                 var key = AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
                 materials.Thumbprint = acme.StatelessFallback ? key.Thumbprint : "";
@@ -270,7 +270,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             var created = AcmeAccountKey.CreateEs256();
             var client = new AcmeClient(http, acme.Directory, created, _options.Client);
             var account = await client.NewAccountAsync(acme.Email is { } email ? [$"mailto:{email}"] : [], agreeToTerms: true, null, null, cancellationToken);
-            store.SaveAcmeAccount(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!);
+            await store.SaveAcmeAccountAsync(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!, cancellationToken: cancellationToken);
             materials.Thumbprint = acme.StatelessFallback ? created.Thumbprint : "";
             return client;
         }

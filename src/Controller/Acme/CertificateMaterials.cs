@@ -17,28 +17,20 @@ public sealed class CertificateMaterials
     /// <summary>The ACME account key's thumbprint (empty before there is an account).</summary>
     public string Thumbprint { get; set; } = "";
 
-    /// <summary>Loads every stored certificate.</summary>
-    public static CertificateMaterials Load(ControllerStore store, SecretBox box)
-    {
-        var materials = new CertificateMaterials();
-        materials.Refresh(store, box, null);
-        return materials;
-    }
-
     /// <summary>
     /// Reads every stored certificate again (another controller may have obtained one) and, when
     /// <paramref name="acme"/> uses the stateless fallback, the account's thumbprint.
     /// </summary>
-    public void Refresh(ControllerStore store, SecretBox box, Shared.Spec.AcmeSpec? acme)
+    public async Task RefreshAsync(ControllerStore store, SecretBox box, Shared.Spec.AcmeSpec? acme, CancellationToken cancellationToken)
     {
-        foreach (var record in store.ListIssuedCertificates().Where(r => r.ChainPem is not null && r.KeySealed is not null))
+        foreach (var record in (await store.ListIssuedCertificatesAsync(cancellationToken)).Where(r => r.ChainPem is not null && r.KeySealed is not null))
         {
             if (Get(record.Name) is not { } held || held.Serial != record.Serial)
             {
                 Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
             }
         }
-        if (acme is { StatelessFallback: true } && store.GetAcmeAccount(acme.Directory) is var (sealedKey, _))
+        if (acme is { StatelessFallback: true } && await store.GetAcmeAccountAsync(acme.Directory, cancellationToken) is var (sealedKey, _))
         {
             using var key = Client.AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
             Thumbprint = key.Thumbprint;

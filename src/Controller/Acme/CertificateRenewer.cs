@@ -73,12 +73,13 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     }
 
     /// <summary>What the newest revision asks for, or null before any apply.</summary>
-    public CertificatePlan? CurrentPlan() => store.LatestRevision() is { } latest ? desired.CertificatePlan(latest) : null;
+    public async Task<CertificatePlan?> CurrentPlanAsync(CancellationToken cancellationToken) =>
+        await store.LatestRevisionAsync(cancellationToken) is { } latest ? desired.CertificatePlan(latest) : null;
 
     /// <summary>Orders every certificate that is due and not backing off.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
-        if (CurrentPlan() is not { Acme: { } acme, Targets: var targets })
+        if (await CurrentPlanAsync(cancellationToken) is not { Acme: { } acme, Targets: var targets })
         {
             return;
         }
@@ -94,7 +95,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             {
                 continue;
             }
-            await using var lease = TakeLease(target.Name);
+            await using var lease = await TakeLeaseAsync(target.Name, cancellationToken);
             if (store.Engine.IsShared && lease is null)
             {
                 // Another controller is ordering it.
@@ -135,14 +136,14 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>Whether <paramref name="target"/> needs an order now, as the store holds it: missing, changed, or due for renewal.</summary>
     private async Task<bool> DueAsync(Shared.Spec.AcmeSpec acme, CertificateTarget target, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var held = store.GetIssuedCertificate(target.Name);
+        var held = await store.GetIssuedCertificateAsync(target.Name, cancellationToken: cancellationToken);
         return held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
             || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
     }
 
     /// <summary>With a shared store, the lease on ordering <paramref name="name"/>, or null when another controller holds it; null with the embedded store, which needs none.</summary>
-    private HeldLease? TakeLease(string name) =>
-        store.Engine.IsShared ? HeldLease.TryTake(store, $"certificate:{name}", Holder, LeaseTtl, logger) : null;
+    private async Task<HeldLease?> TakeLeaseAsync(string name, CancellationToken cancellationToken) =>
+        store.Engine.IsShared ? await HeldLease.TryTakeAsync(store, $"certificate:{name}", Holder, LeaseTtl, logger, cancellationToken) : null;
 
     /// <summary>The CA's renewal time for <paramref name="held"/> (RFC 9773), or null when it offers none or cannot be asked now.</summary>
     private async Task<DateTimeOffset?> SuggestedRenewalAsync(Shared.Spec.AcmeSpec acme, IssuedCertificateRecord held, CancellationToken cancellationToken)
@@ -169,7 +170,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>Orders <paramref name="name"/> now, whatever its state or back-off.</summary>
     public async Task<(CertificateTarget Target, IssuedCertificateRecord Issued)> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var latest = store.LatestRevision() ?? throw new CertificateOrderException("no spec has been applied yet");
+        var latest = (await store.LatestRevisionAsync(cancellationToken: cancellationToken)) ?? throw new CertificateOrderException("no spec has been applied yet");
         var (acme, targets, _) = desired.CertificatePlan(latest);
         var target = targets.FirstOrDefault(t => t.Name == name)
             ?? throw new CertificateOrderException($"revision {latest.Number} has no certificate '{name}' for the controller to obtain"
@@ -178,7 +179,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         {
             throw new CertificateOrderException($"revision {latest.Number} has no acme: block (directory, email)");
         }
-        await using var lease = TakeLease(name);
+        await using var lease = await TakeLeaseAsync(name, cancellationToken);
         if (store.Engine.IsShared && lease is null)
         {
             // Held by another controller, or by this one's renewer in the background: either way an order is under way.

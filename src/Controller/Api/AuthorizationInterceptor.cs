@@ -10,34 +10,34 @@ namespace Hawser.Controller.Api;
 public sealed class AuthorizationInterceptor(CallerIdentity callers) : Interceptor
 {
     /// <inheritdoc/>
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        callers.Authorize(context);
-        return continuation(request, context);
+        await callers.AuthorizeAsync(context);
+        return await continuation(request, context);
     }
 
     /// <inheritdoc/>
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        callers.Authorize(context);
-        return continuation(requestStream, context);
+        await callers.AuthorizeAsync(context);
+        return await continuation(requestStream, context);
     }
 
     /// <inheritdoc/>
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        callers.Authorize(context);
-        return continuation(request, responseStream, context);
+        await callers.AuthorizeAsync(context);
+        await continuation(request, responseStream, context);
     }
 
     /// <inheritdoc/>
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        callers.Authorize(context);
-        return continuation(requestStream, responseStream, context);
+        await callers.AuthorizeAsync(context);
+        await continuation(requestStream, responseStream, context);
     }
 }

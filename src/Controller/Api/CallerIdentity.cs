@@ -27,13 +27,13 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
     private const string UserStateKey = "hawser.identity";
     private static readonly Identity Anonymous = new(IdentityRole.None, string.Empty, string.Empty);
 
-    /// <summary>The identity <see cref="Authorize"/> accepted for this call (anonymous for an anonymous method).</summary>
+    /// <summary>The identity <see cref="AuthorizeAsync"/> accepted for this call (anonymous for an anonymous method).</summary>
     public static Identity Of(ServerCallContext context) =>
         context.UserState.TryGetValue(UserStateKey, out var identity) ? (Identity)identity : throw new InvalidOperationException(
             $"{context.Method} ran without the authorization interceptor");
 
     /// <summary>Throws UNAUTHENTICATED or PERMISSION_DENIED unless the table lets this caller call this method.</summary>
-    public Identity Authorize(ServerCallContext context)
+    public async Task<Identity> AuthorizeAsync(ServerCallContext context)
     {
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
         if (certificate is null)
@@ -54,7 +54,7 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         {
             Caller.Anonymous => identity,
             Caller.Admin => RequireAdmin(context, identity),
-            _ => RequireNode(context, identity),
+            _ => await RequireNodeAsync(context, identity),
         };
         context.UserState[UserStateKey] = accepted;
         return accepted;
@@ -67,7 +67,7 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         _ => Refuse(context, StatusCode.PermissionDenied, $"{identity.Role.ToString().ToLowerInvariant()} '{identity.Name}' may not call the control API"),
     };
 
-    private Identity RequireNode(ServerCallContext context, Identity identity)
+    private async Task<Identity> RequireNodeAsync(ServerCallContext context, Identity identity)
     {
         if (identity.Role == IdentityRole.None)
         {
@@ -77,7 +77,7 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         {
             return Refuse(context, StatusCode.PermissionDenied, $"'{identity.Name}' is not a node certificate");
         }
-        if (!store.IsCertificateValid(identity.Serial, identity.Name))
+        if (!await store.IsCertificateValidAsync(identity.Serial, identity.Name, context.CancellationToken))
         {
             return Refuse(context, StatusCode.PermissionDenied, $"node '{identity.Name}' certificate {identity.Serial} is revoked or unknown; remove and re-enroll the node");
         }

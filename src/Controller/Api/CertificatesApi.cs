@@ -11,27 +11,28 @@ namespace Hawser.Controller.Api;
 /// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Admin only.</summary>
 public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer)
 {
-    internal Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
+    internal async Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
     {
         var response = new ListCertificatesResponse();
-        response.Certificates.Add(List(store, renewer));
-        return Task.FromResult(response);
+        response.Certificates.Add(await ListAsync(store, renewer, context.CancellationToken));
+        return response;
     }
 
     /// <summary>Every certificate the newest revision asks the controller for, as the API shows it (also the web UI's list).</summary>
-    internal static IEnumerable<Certificate> List(ControllerStore store, CertificateRenewer renewer)
+    internal static async Task<List<Certificate>> ListAsync(ControllerStore store, CertificateRenewer renewer, CancellationToken cancellationToken)
     {
-        var held = store.ListIssuedCertificates().ToDictionary(c => c.Name, StringComparer.Ordinal);
-        var installed = InstalledByNode(store);
-        return (renewer.CurrentPlan()?.Targets ?? []).Select(target => ToMessage(target, held.GetValueOrDefault(target.Name), installed)).ToList();
+        var held = (await store.ListIssuedCertificatesAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var installed = await InstalledByNodeAsync(store, cancellationToken);
+        return ((await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? []).Select(target => ToMessage(target, held.GetValueOrDefault(target.Name), installed)).ToList();
     }
 
     /// <summary>One certificate, as the API shows it.</summary>
-    internal static Certificate Describe(ControllerStore store, CertificateTarget target, IssuedCertificateRecord? held) => ToMessage(target, held, InstalledByNode(store));
+    internal static async Task<Certificate> DescribeAsync(ControllerStore store, CertificateTarget target, IssuedCertificateRecord? held, CancellationToken cancellationToken) =>
+        ToMessage(target, held, await InstalledByNodeAsync(store, cancellationToken));
 
     /// <summary>Per node, the serials its last report found installed (each report parsed once).</summary>
-    private static Dictionary<string, IReadOnlyDictionary<string, string>> InstalledByNode(ControllerStore store) =>
-        store.ListNodes().Where(n => n.LastReport is not null)
+    private static async Task<Dictionary<string, IReadOnlyDictionary<string, string>>> InstalledByNodeAsync(ControllerStore store, CancellationToken cancellationToken) =>
+        (await store.ListNodesAsync(cancellationToken)).Where(n => n.LastReport is not null)
             .ToDictionary(n => n.Name, n => (IReadOnlyDictionary<string, string>)StatusReport.Parser.ParseFrom(n.LastReport).InstalledCertificates, StringComparer.Ordinal);
 
     internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
@@ -39,7 +40,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         try
         {
             var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
-            return Describe(store, target, issued);
+            return await DescribeAsync(store, target, issued, context.CancellationToken);
         }
         catch (CertificateOrderException ex)
         {

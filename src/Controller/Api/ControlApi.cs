@@ -29,19 +29,19 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public static readonly TimeSpan DryRunTimeout = TimeSpan.FromSeconds(60);
 
     /// <inheritdoc/>
-    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => Task.FromResult(ListNodes(request));
+    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => ListNodesAsync(request, context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) => Task.FromResult(GetNode(request));
+    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) => GetNodeAsync(request, context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context) => Task.FromResult(ListRevisions(request));
+    public override Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context) => ListRevisionsAsync(request, context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<RevisionSpec> GetRevision(GetRevisionRequest request, ServerCallContext context)
+    public override async Task<RevisionSpec> GetRevision(GetRevisionRequest request, ServerCallContext context)
     {
-        var revision = store.GetRevision(request.Number) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Number}; `hawserctl revisions` lists them");
-        return Task.FromResult(new RevisionSpec { Revision = ToMessage(revision), SpecYaml = revision.SpecText });
+        var revision = await store.GetRevisionAsync(request.Number, context.CancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Number}; `hawserctl revisions` lists them");
+        return new RevisionSpec { Revision = ToMessage(revision), SpecYaml = revision.SpecText };
     }
 
     /// <inheritdoc/>
@@ -51,13 +51,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<DiffSpecResponse> DiffSpec(DiffSpecRequest request, ServerCallContext context) => DiffSpecAsync(request, context);
 
     /// <inheritdoc/>
-    public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Task.FromResult(CreateJoinToken(request, CallerIdentity.Of(context).Name));
+    public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => CreateJoinTokenAsync(request, CallerIdentity.Of(context).Name, context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<RemoveNodeResponse> RemoveNode(RemoveNodeRequest request, ServerCallContext context) => Task.FromResult(RemoveNode(request, CallerIdentity.Of(context).Name));
+    public override Task<RemoveNodeResponse> RemoveNode(RemoveNodeRequest request, ServerCallContext context) => RemoveNodeAsync(request, CallerIdentity.Of(context).Name, context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<RevokeJoinTokenResponse> RevokeJoinToken(RevokeJoinTokenRequest request, ServerCallContext context) => Task.FromResult(RevokeJoinToken(request, CallerIdentity.Of(context).Name));
+    public override Task<RevokeJoinTokenResponse> RevokeJoinToken(RevokeJoinTokenRequest request, ServerCallContext context) => RevokeJoinTokenAsync(request, CallerIdentity.Of(context).Name, context.CancellationToken);
 
     /// <inheritdoc/>
     public override Task<ListCertificatesResponse> ListCertificates(ListCertificatesRequest request, ServerCallContext context) => certificates.ListCertificatesAsync(request, context);
@@ -89,13 +89,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <summary>Nodes a listing's page holds when the caller names no size, and the most it ever holds.</summary>
     public const int DefaultPageSize = 500, MaxPageSize = 1000;
 
-    private ListNodesResponse ListNodes(ListNodesRequest request)
+    private async Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, CancellationToken cancellationToken)
     {
         var size = request.PageSize == 0 ? DefaultPageSize : (int)Math.Min(request.PageSize, MaxPageSize);
         // The token is the last name of the previous page: pages follow name order, so a node added meanwhile is not skipped.
         var after = request.PageToken;
         var response = new ListNodesResponse();
-        foreach (var node in store.ListNodes().Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
+        foreach (var node in (await store.ListNodesAsync(cancellationToken)).Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
             if (!LabelSelector.Matches(request.Selector, node.Labels))
             {
@@ -111,20 +111,20 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         return response;
     }
 
-    private Node GetNode(GetNodeRequest request)
+    private async Task<Node> GetNodeAsync(GetNodeRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Name))
         {
             throw ApiError.Of(StatusCode.InvalidArgument, "name is required");
         }
-        var node = store.GetNode(request.Name) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
+        var node = await store.GetNodeAsync(request.Name, cancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         return ToMessage(node, detail: true);
     }
 
-    private ListRevisionsResponse ListRevisions(ListRevisionsRequest request)
+    private async Task<ListRevisionsResponse> ListRevisionsAsync(ListRevisionsRequest request, CancellationToken cancellationToken)
     {
         var response = new ListRevisionsResponse();
-        foreach (var revision in store.ListRevisions(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000)))
+        foreach (var revision in (await store.ListRevisionsAsync(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000), cancellationToken)))
         {
             response.Revisions.Add(ToMessage(revision));
         }
@@ -162,13 +162,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
         }
         // While a rollout moves nodes, pushing to all at once would overtake it.
-        if (store.ActiveRollout() is { } active)
+        if ((await store.ActiveRolloutAsync()) is { } active)
         {
             throw ApiError.Of(StatusCode.FailedPrecondition,
                 $"rollout {active.Id} is {active.State}; abort it or let it finish before applying again");
         }
         var response = new ApplySpecResponse();
-        var latest = store.LatestRevision();
+        var latest = await store.LatestRevisionAsync();
         var sha = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.SpecYaml)));
         if (latest?.SpecSha256 == sha)
         {
@@ -184,17 +184,17 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             // Every node keeps what it runs before the new revision exists: a node that follows the newest revision
             // would otherwise take it at once (another controller sharing the store pushes it) instead of in its batch.
-            store.SetPins(store.ListNodes().Where(n => n.PinnedRevision is null)
+            await store.SetPinsAsync((await store.ListNodesAsync()).Where(n => n.PinnedRevision is null)
                 .ToDictionary(n => n.Name, n => (ulong?)n.DesiredRevision, StringComparer.Ordinal));
         }
-        var revision = store.AddRevision(identity.Name, request.Message, request.SpecYaml);
+        var revision = await store.AddRevisionAsync(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
         applied?.Invoke();
         if (request.Rollout is { } rollout)
         {
             // Labels are the controller's own record (selectors, {address}); they follow the spec at once.
-            store.UpdateNodes(new Dictionary<string, ulong>(), resolved.Labels);
+            await store.UpdateNodesAsync(new Dictionary<string, ulong>(), resolved.Labels);
             try
             {
                 response.RolloutId = (await rollouts!.StartAsync(revision.Number, rollout, identity.Name, context.CancellationToken)).Id;
@@ -207,14 +207,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
-        foreach (var node in store.ListNodes())
+        foreach (var node in (await store.ListNodesAsync()))
         {
             if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels))
             {
                 labels[node.Name] = nodeLabels;
             }
             // A plain apply puts every node on the newest revision, ending what earlier rollouts pinned.
-            if (desired.For(node with { PinnedRevision = null }, revision) is { } state)
+            if (await desired.ForAsync(node with { PinnedRevision = null }, revision, context.CancellationToken) is { } state)
             {
                 states[node.Name] = state;
             }
@@ -224,7 +224,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         try
         {
-            store.UpdateNodes(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
+            await store.UpdateNodesAsync(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
         }
         catch (RolloutActiveException ex)
         {
@@ -237,12 +237,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         if (store.Engine.IsShared)
         {
             // The controllers holding other nodes' streams push them on the change's notification.
-            var elsewhere = store.ListNodes().Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
+            var elsewhere = (await store.ListNodesAsync()).Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
             pushed = [.. pushed.Concat(elsewhere).Order(StringComparer.Ordinal)];
         }
         response.PushedNodes.Add(pushed);
         var pushedSet = pushed.ToHashSet(StringComparer.Ordinal);
-        store.AddEvent(new EventRecord
+        await store.AddEventAsync(new EventRecord
         {
             Kind = "spec.pushed", Actor = identity.Name, Revision = revision.Number,
             Summary = $"revision {revision.Number}: {response.ChangedNodes.Count} node(s) changed, pushed to {response.PushedNodes.Count} connected",
@@ -275,7 +275,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         return response;
     }
 
-    private CreateJoinTokenResponse CreateJoinToken(CreateJoinTokenRequest request, string actor)
+    private async Task<CreateJoinTokenResponse> CreateJoinTokenAsync(CreateJoinTokenRequest request, string actor, CancellationToken cancellationToken)
     {
         if (request.Uses > MaxTokenUses)
         {
@@ -285,23 +285,23 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var id = RandomNumberGenerator.GetString(alphabet, 6);
         var secret = RandomNumberGenerator.GetString(alphabet, 16);
         var expires = DateTimeOffset.UtcNow.AddSeconds(request.TtlSeconds == 0 ? 3600 : request.TtlSeconds);
-        store.AddJoinToken(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels, actor);
+        await store.AddJoinTokenAsync(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels, actor, cancellationToken);
         return new CreateJoinTokenResponse { Token = $"{id}.{secret}", CaHash = pki.Ca.Hash, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
     }
 
-    private RevokeJoinTokenResponse RevokeJoinToken(RevokeJoinTokenRequest request, string actor)
+    private async Task<RevokeJoinTokenResponse> RevokeJoinTokenAsync(RevokeJoinTokenRequest request, string actor, CancellationToken cancellationToken)
     {
         var id = request.Id.Split('.')[0];
-        return store.RevokeJoinToken(id, actor) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
+        return await store.RevokeJoinTokenAsync(id, actor, cancellationToken) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
     }
 
-    private RemoveNodeResponse RemoveNode(RemoveNodeRequest request, string actor)
+    private async Task<RemoveNodeResponse> RemoveNodeAsync(RemoveNodeRequest request, string actor, CancellationToken cancellationToken)
     {
-        if (store.GetNode(request.Name) is null && !store.HasValidCertificate(request.Name))
+        if (await store.GetNodeAsync(request.Name, cancellationToken) is null && !await store.HasValidCertificateAsync(request.Name, cancellationToken))
         {
             throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         }
-        var revoked = store.RemoveNode(request.Name, actor);
+        var revoked = await store.RemoveNodeAsync(request.Name, actor, cancellationToken);
         sessions.Disconnect(request.Name);
         return new RemoveNodeResponse { RevokedCertificates = (uint)revoked };
     }

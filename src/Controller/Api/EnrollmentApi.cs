@@ -36,8 +36,9 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         return (token[..dot], SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token[(dot + 1)..])));
     }
 
-    private Task<JoinResponse> JoinAsync(JoinRequest request, ServerCallContext context)
+    private async Task<JoinResponse> JoinAsync(JoinRequest request, ServerCallContext context)
     {
+        var cancellationToken = context.CancellationToken;
         if (!SpecParser.IsValidNodeName(request.NodeName))
         {
             throw ApiError.Of(StatusCode.InvalidArgument, $"node name '{request.NodeName}' must be 1-63 letters, digits, '.', '_' or '-'");
@@ -47,11 +48,11 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
             throw Refused(context, request.NodeName, "the join token is not in the form ID.SECRET");
         }
         // The token first: without a valid one, every name gets the same answer, so no one can learn which names are enrolled.
-        if (store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow, consume: false).Problem is var held and not JoinTokenProblem.None)
+        if ((await store.ConsumeJoinTokenAsync(id, hash, DateTimeOffset.UtcNow, consume: false, cancellationToken)).Problem is var held and not JoinTokenProblem.None)
         {
             throw Refused(context, request.NodeName, TokenProblem(held));
         }
-        if (store.HasValidCertificate(request.NodeName))
+        if (await store.HasValidCertificateAsync(request.NodeName, cancellationToken))
         {
             throw Logged(context, ApiError.Of(StatusCode.AlreadyExists,
                 $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
@@ -66,27 +67,27 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         {
             throw Logged(context, ex, request.NodeName);
         }
-        var (problem, labels) = store.ConsumeJoinToken(id, hash, DateTimeOffset.UtcNow);
+        var (problem, labels) = await store.ConsumeJoinTokenAsync(id, hash, DateTimeOffset.UtcNow, cancellationToken: cancellationToken);
         if (problem != JoinTokenProblem.None)
         {
             throw Refused(context, request.NodeName, TokenProblem(problem));
         }
-        var response = Issue(csr, request.NodeName, $"enrolled from {context.Peer} with join token {id}");
+        var response = await IssueAsync(csr, request.NodeName, $"enrolled from {context.Peer} with join token {id}", cancellationToken);
         foreach (var (key, value) in labels)
         {
             response.Labels[key] = value;
         }
         var now = DateTimeOffset.UtcNow;
-        if (store.GetNode(request.NodeName) is null)
+        if (await store.GetNodeAsync(request.NodeName, cancellationToken) is null)
         {
-            store.UpsertNode(new NodeRecord
+            await store.UpsertNodeAsync(new NodeRecord
             {
                 Name = request.NodeName, Labels = labels, AgentVersion = string.Empty, FirstSeen = now, LastSeen = now,
                 DesiredRevision = 0, AppliedRevision = 0,
-            });
+            }, cancellationToken);
         }
         ControllerLog.Enrolled(logger, request.NodeName, context.Peer);
-        return Task.FromResult(response);
+        return response;
     }
 
     private static string TokenProblem(JoinTokenProblem problem) => problem switch
@@ -97,11 +98,8 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         _ => "the join token is not valid",
     };
 
-    private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context)
-    {
-        var identity = CallerIdentity.Of(context);
-        return Task.FromResult(Issue(ReadSigningRequest(request.CsrDer), identity.Name, null));
-    }
+    private Task<JoinResponse> RenewAsync(RenewRequest request, ServerCallContext context) =>
+        IssueAsync(ReadSigningRequest(request.CsrDer), CallerIdentity.Of(context).Name, null, context.CancellationToken);
 
     /// <summary>The CSR, or INVALID_ARGUMENT saying why it cannot be signed.</summary>
     private static System.Security.Cryptography.X509Certificates.CertificateRequest ReadSigningRequest(Google.Protobuf.ByteString der)
@@ -117,16 +115,16 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
     }
 
     /// <summary>Signs the node's certificate; an enrollment (<paramref name="enrolled"/> says how) is an event, a renewal too.</summary>
-    private JoinResponse Issue(System.Security.Cryptography.X509Certificates.CertificateRequest csr, string node, string? enrolled)
+    private async Task<JoinResponse> IssueAsync(System.Security.Cryptography.X509Certificates.CertificateRequest csr, string node, string? enrolled, CancellationToken cancellationToken)
     {
         using (var certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime))
         {
             var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
-            store.AddCertificate(certificate.SerialNumber, node, notAfter, new EventRecord
+            await store.AddCertificateAsync(certificate.SerialNumber, node, notAfter, new EventRecord
             {
                 Kind = enrolled is null ? "node.certificate-renewed" : "node.enrolled", Actor = $"node:{node}", Node = node,
                 Summary = (enrolled ?? "node certificate renewed") + $"; certificate {certificate.SerialNumber} valid until {notAfter.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",
-            });
+            }, cancellationToken);
             return new JoinResponse
             {
                 CertificatePem = certificate.ExportCertificatePem(),

@@ -17,9 +17,9 @@ public sealed class EventsApi(ControllerStore store)
     /// <summary>The most bytes of events one ListEvents response carries (the newest first); older ones are counted as omitted.</summary>
     public const int MaxResponseBytes = 2 * 1024 * 1024;
 
-    internal Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
+    internal async Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
     {
-        var events = store.ListEvents(Query(request));
+        var events = await store.ListEventsAsync(Query(request), context.CancellationToken);
         var response = new ListEventsResponse();
         var kept = new List<Event>();
         var size = 0;
@@ -36,7 +36,7 @@ public sealed class EventsApi(ControllerStore store)
         }
         kept.Reverse();
         response.Events.Add(kept);
-        return Task.FromResult(response);
+        return response;
     }
 
     /// <summary>Sends what <see cref="ListAsync"/> would, then each matching event as it is stored, until the caller goes.</summary>
@@ -51,7 +51,7 @@ public sealed class EventsApi(ControllerStore store)
                 // Ask for the wake-up before reading, so an event stored between the read and the wait is not missed.
                 var stored = store.WaitForEventsAsync(cancellationToken);
                 // After the first page, every new event (not just the newest few of a burst).
-                foreach (var record in follower.Next(MaxLimit))
+                foreach (var record in await follower.NextAsync(MaxLimit, context.CancellationToken))
                 {
                     await stream.WriteAsync(ToMessage(record), cancellationToken);
                 }

@@ -70,11 +70,11 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
         if (ended is not null)
         {
-            store.AddEvent(ended);
+            Store(ended);
         }
         if (first)
         {
-            store.AddEvent(new EventRecord
+            Store(new EventRecord
             {
                 Kind = "rpc.refused", Actor = $"peer:{address}", Node = node ?? "",
                 Summary = $"refused {context.Method}" + (node is null ? "" : $" for node '{node}'") + $": {code}",
@@ -83,15 +83,37 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
     }
 
+    /// <summary>Events waiting for <see cref="RunAsync"/> to store them: a refusal never waits on the store.</summary>
+    private readonly System.Threading.Channels.Channel<EventRecord> _unstored =
+        System.Threading.Channels.Channel.CreateBounded<EventRecord>(new System.Threading.Channels.BoundedChannelOptions(MaxUnstored)
+        {
+            // Past this the store is far behind; the log lines still say every refusal.
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite,
+            SingleReader = true,
+        });
+
+    /// <summary>Refusal events that may wait to be stored.</summary>
+    public const int MaxUnstored = 1000;
+
+    private void Store(EventRecord record) => _unstored.Writer.TryWrite(record);
+
     /// <summary>Stores each window's count as it ends, and every count still open when <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(Window);
+        var tick = timer.WaitForNextTickAsync(cancellationToken).AsTask();
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            while (true)
             {
-                Flush();
+                var queued = _unstored.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                if (await Task.WhenAny(tick, queued) == tick)
+                {
+                    await tick;
+                    Flush();
+                    tick = timer.WaitForNextTickAsync(cancellationToken).AsTask();
+                }
+                await StoreQueuedAsync(cancellationToken);
             }
         }
         finally
@@ -99,11 +121,20 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
             if (cancellationToken.IsCancellationRequested)
             {
                 Flush(all: true);
+                await StoreQueuedAsync(CancellationToken.None);
             }
         }
     }
 
-    /// <summary>Stores the counts of windows that ended with refusals after their first (the caller's timer, or shutdown).</summary>
+    private async Task StoreQueuedAsync(CancellationToken cancellationToken)
+    {
+        while (_unstored.Reader.TryRead(out var record))
+        {
+            await store.AddEventAsync(record, cancellationToken);
+        }
+    }
+
+    /// <summary>Queues the counts of windows that ended with refusals after their first (the timer, or shutdown) to be stored.</summary>
     public void Flush(bool all = false)
     {
         var now = DateTimeOffset.UtcNow;
@@ -124,7 +155,7 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
         foreach (var record in events)
         {
-            store.AddEvent(record);
+            Store(record);
         }
     }
 

@@ -13,18 +13,19 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
         return await Refusing(() => engine.StartAsync(request.Revision, request.Options ?? new RolloutOptions(), CallerIdentity.Of(context).Name, context.CancellationToken));
     }
 
-    internal Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
+    internal async Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
     {
-        var rollout = request.Id == 0 ? (store.ListRollouts(1) is [var newest] ? newest : null) : store.GetRollout(request.Id);
-        return rollout is not null ? Task.FromResult(rollout)
+        var rollout = request.Id == 0 ? (await store.ListRolloutsAsync(1, context.CancellationToken) is [var newest] ? newest : null)
+            : await store.GetRolloutAsync(request.Id, context.CancellationToken);
+        return rollout is not null ? rollout
             : throw ApiError.Of(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
     }
 
-    internal Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
+    internal async Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
     {
         var response = new ListRolloutsResponse();
-        response.Rollouts.Add(store.ListRollouts());
-        return Task.FromResult(response);
+        response.Rollouts.Add(await store.ListRolloutsAsync(cancellationToken: context.CancellationToken));
+        return response;
     }
 
     internal async Task<Rollout> ControlAsync(ControlRolloutRequest request, ServerCallContext context)

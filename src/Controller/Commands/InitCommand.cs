@@ -60,11 +60,11 @@ internal sealed class InitCommand : Command
         Options.Add(_addresses);
         Options.Add(_ctlConfig);
         Options.Add(_url);
-        SetAction(Run);
+        SetAction((parse, _) => RunAsync(parse));
         CommandExamples.Set(this, "hawser-controller init --data /var/lib/hawser-controller --name ctl.example.org --address 192.0.2.10 --write-ctl-config ~/.config/hawser/hawserctl.yaml");
     }
 
-    private int Run(ParseResult parse)
+    private async Task<int> RunAsync(ParseResult parse)
     {
         var data = Path.GetFullPath(parse.GetValue(_data)!);
         if (ControllerPki.Exists(data))
@@ -85,7 +85,7 @@ internal sealed class InitCommand : Command
             Console.Error.WriteLine($"error: --secrets-key {key} joins a controller to a shared store (--store postgres://...); with this controller's own SQLite store it has no use; nothing was changed");
             return CommandLineRunner.UsageExitCode;
         }
-        return Initialize(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!, parse.GetValue(_secretsKey));
+        return await InitializeAsync(data, location, parse.GetValue(_names) ?? [], addresses, parse.GetValue(_ctlConfig), parse.GetValue(_url)!, parse.GetValue(_secretsKey));
     }
 
     /// <summary>The store's CA unsealed with the key in <paramref name="secretsKey"/> (copied into pki/), or null after saying why not.</summary>
@@ -138,7 +138,7 @@ internal sealed class InitCommand : Command
             label.Length is > 0 and <= 63 && label[0] != '-' && label[^1] != '-' && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
 
     /// <summary>Creates the store and the PKI in <paramref name="data"/> (defaults: localhost, 127.0.0.1 and ::1) and optionally a hawserctl config.</summary>
-    internal static int Initialize(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url,
+    internal static async Task<int> InitializeAsync(string data, StoreLocation store, IReadOnlyList<string> names, IReadOnlyList<IPAddress> addresses, string? ctlConfig, string url,
         string? secretsKey = null)
     {
         // Checked before anything is made: a name goes into the serving certificate, and a bad one would leave a half-made directory.
@@ -156,7 +156,7 @@ internal sealed class InitCommand : Command
             return ExitCodes.StoreUnavailable;
         }
         ControllerPki pki;
-        if (opened.Engine.IsShared && opened.StoredCa() is var (caPem, caKeySealed))
+        if (opened.Engine.IsShared && await opened.StoredCaAsync() is var (caPem, caKeySealed))
         {
             // Another controller set this store up: sign with its CA, unsealed with its secrets key.
             if (secretsKey is null)
@@ -177,7 +177,7 @@ internal sealed class InitCommand : Command
             pki = ControllerPki.Create(data, names, addresses);
             if (opened.Engine.IsShared)
             {
-                opened.PublishCa(pki.Ca.CertificatePem, SecretBox.Open(data).Seal(System.Text.Encoding.ASCII.GetBytes(pki.Ca.KeyPem)));
+                await opened.PublishCaAsync(pki.Ca.CertificatePem, SecretBox.Open(data).Seal(System.Text.Encoding.ASCII.GetBytes(pki.Ca.KeyPem)));
             }
         }
         using var _ = pki;

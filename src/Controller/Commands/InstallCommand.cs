@@ -75,7 +75,7 @@ internal sealed class InstallCommand : Command
             var ctlConfig = parse.GetValue(_ctlConfig)
                 ?? Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "hawser", "hawserctl.yaml");
             var url = $"https://{(listen!.Address.Equals(IPAddress.Any) || listen.Address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : listen.Address)}:{listen.Port}";
-            var initialized = InitCommand.Initialize(data, StoreLocation.Sqlite(data), parse.GetValue(_names) ?? [], addresses, paths.Map(Path.GetFullPath(ctlConfig)), url);
+            var initialized = await InitCommand.InitializeAsync(data, StoreLocation.Sqlite(data), parse.GetValue(_names) ?? [], addresses, paths.Map(Path.GetFullPath(ctlConfig)), url);
             if (initialized != ExitCodes.Ok)
             {
                 return initialized;

@@ -46,7 +46,7 @@ public sealed class ControllerHost : IAsyncDisposable
         app.MapGrpcService<EnrollmentApi>();
         app.MapGrpcService<AgentSessions>();
         app.MapGrpcHealthChecksService();
-        MetricsEndpoint.Map(app, app.Services.GetRequiredService<TokenFile>());
+        MetricsEndpoint.Map(app, app.Services.GetRequiredService<TokenFile>(), app.Services.GetRequiredService<ControllerMetrics>());
         app.Services.GetRequiredService<TokenFile>().Ensure();
         app.Services.GetRequiredService<WebApi>().MapTo(app);
         ControllerServices.Connect(app.Services);
@@ -56,7 +56,13 @@ public sealed class ControllerHost : IAsyncDisposable
     }
 
     /// <summary>Listens and starts the loops; returns once serving. A listen failure throws (IOException or SocketException).</summary>
-    public async Task<IReadOnlyList<Uri>> StartAsync(CancellationToken cancellationToken) => await GrpcHost.StartAsync(_app, cancellationToken);
+    public async Task<IReadOnlyList<Uri>> StartAsync(CancellationToken cancellationToken)
+    {
+        // The certificates agents are sent, in memory before the first agent connects.
+        await Services.GetRequiredService<Acme.CertificateMaterials>().RefreshAsync(Services.GetRequiredService<ControllerStore>(),
+            Services.GetRequiredService<SecretBox>(), null, cancellationToken);
+        return await GrpcHost.StartAsync(_app, cancellationToken);
+    }
 
     /// <summary>Stops: agent streams closed, calls and loops given the grace period, then disposed.</summary>
     public async ValueTask DisposeAsync()

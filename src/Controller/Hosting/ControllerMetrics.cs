@@ -9,7 +9,8 @@ namespace Hawser.Controller.Hosting;
 
 /// <summary>
 /// The controller's metrics, as .NET <see cref="Meter"/> instruments (exported in Prometheus's text format at
-/// <c>/metrics</c>). Fleet gauges are read from the store when scraped, so they are never stale; counters come
+/// <c>/metrics</c>). Fleet gauges are read from the store when scraped (<see cref="RefreshAsync"/>, before the exporter
+/// collects: its callbacks are synchronous and must not wait on the database), so they are never stale; counters come
 /// from the event log as events are stored, and RPCs from <see cref="Api.MetricsInterceptor"/>.
 /// </summary>
 public sealed class ControllerMetrics : IDisposable
@@ -46,6 +47,20 @@ public sealed class ControllerMetrics : IDisposable
         store.EventsAdded += Count;
     }
 
+    /// <summary>What the fleet gauges show, read by <see cref="RefreshAsync"/>.</summary>
+    private sealed record Snapshot(IReadOnlyList<NodeRecord> Nodes, IReadOnlyList<IssuedCertificateRecord> Issued, Rollout? Latest);
+
+    private Snapshot _snapshot = new([], [], null);
+
+    /// <summary>Reads what the fleet gauges show from the store; called for each scrape before the exporter collects.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var nodes = await _store.ListNodesAsync(cancellationToken);
+        var issued = await _store.ListIssuedCertificatesAsync(cancellationToken);
+        var latest = await _store.ListRolloutsAsync(1, cancellationToken) is [var rollout] ? rollout : null;
+        _snapshot = new Snapshot(nodes, issued, latest);
+    }
+
     /// <summary>Records one gRPC call served.</summary>
     public void RecordRpc(string method, Grpc.Core.StatusCode code, TimeSpan elapsed) =>
         _rpcDuration.Record(elapsed.TotalSeconds, new TagList { { "method", method }, { "code", code.ToString() } });
@@ -71,7 +86,7 @@ public sealed class ControllerMetrics : IDisposable
     private IEnumerable<Measurement<int>> NodesByState()
     {
         var counts = States.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
-        foreach (var node in _store.ListNodes())
+        foreach (var node in _snapshot.Nodes)
         {
             var report = node.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
             var state = StateWords.Node(_sessions.IsConnected(node), report is not null, report?.Resources.Any(r => StateWords.IsFailed(r.State)) == true,
@@ -84,14 +99,15 @@ public sealed class ControllerMetrics : IDisposable
     private IEnumerable<Measurement<double>> ReportAges()
     {
         var now = DateTimeOffset.UtcNow;
-        return _store.ListNodes().Where(n => n.LastReportAt is not null)
+        return _snapshot.Nodes.Where(n => n.LastReportAt is not null)
             .Select(n => new Measurement<double>((now - n.LastReportAt!.Value).TotalSeconds, new KeyValuePair<string, object?>("node", n.Name)));
     }
 
     private IEnumerable<Measurement<long>> CertificateExpiries()
     {
-        var issued = _store.ListIssuedCertificates().Where(c => c.Serial is not null && c.NotAfter is not null).ToDictionary(c => c.Name, StringComparer.Ordinal);
-        foreach (var node in _store.ListNodes())
+        var snapshot = _snapshot;
+        var issued = snapshot.Issued.Where(c => c.Serial is not null && c.NotAfter is not null).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        foreach (var node in snapshot.Nodes)
         {
             if (node.LastReport is not { } bytes)
             {
@@ -108,12 +124,12 @@ public sealed class ControllerMetrics : IDisposable
         }
     }
 
-    private IEnumerable<Measurement<int>> RolloutStates() => _store.ListRollouts(1) is [var rollout]
+    private IEnumerable<Measurement<int>> RolloutStates() => _snapshot.Latest is { } rollout
         ? [new Measurement<int>(1, new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new KeyValuePair<string, object?>("state", rollout.State))]
         : [];
 
-    private IEnumerable<Measurement<long>> RolloutBatch() => _store.ListRollouts(1) is [var rollout]
+    private IEnumerable<Measurement<long>> RolloutBatch() => _snapshot.Latest is { } rollout
         ? [new Measurement<long>(Math.Min(rollout.Batch + 1, rollout.Batches), new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))]
         : [];
 

@@ -31,7 +31,7 @@ public static class ControllerServices
         services.AddSingleton(sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory));
         services.AddSingleton(sp => new BackgroundJobs(sp.GetRequiredService<ILogger>()));
         services.AddSingleton(_ => SecretBox.Open(data));
-        services.AddSingleton(sp => CertificateMaterials.Load(store, sp.GetRequiredService<SecretBox>()));
+        services.AddSingleton<CertificateMaterials>();
         services.AddSingleton(sp => new DesiredStates(store, sp.GetRequiredService<CertificateMaterials>()));
         services.AddSingleton(sp => new AgentSessions(store, sp.GetRequiredService<DesiredStates>(), sp.GetRequiredService<ILogger>(),
             new NodeRateLimits(new NodeRateOptions { SendQueueBytes = options.NodeSendQueueBytes })));
@@ -155,14 +155,14 @@ public static class ControllerServices
         var rollouts = sp.GetRequiredService<RolloutEngine>();
         var feed = sp.GetRequiredService<WebLiveFeed>();
         return new FleetSync(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<CertificateMaterials>(),
-            sp.GetRequiredService<SecretBox>(), () => renewer.CurrentPlan()?.Acme, sp.GetRequiredService<ILogger>())
+            sp.GetRequiredService<SecretBox>(), async cancellationToken => (await renewer.CurrentPlanAsync(cancellationToken))?.Acme, sp.GetRequiredService<ILogger>())
         {
             DesiredChanged = renewer.Wake,
             // The web UI's live view shows what another controller changed as well as this one's own changes.
-            RolloutsChanged = () =>
+            RolloutsChanged = async cancellationToken =>
             {
                 rollouts.Wake();
-                if (store.ListRollouts(1) is [var latest])
+                if (await store.ListRolloutsAsync(1, cancellationToken) is [var latest])
                 {
                     feed.Rollout(latest);
                 }

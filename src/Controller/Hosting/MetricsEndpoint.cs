@@ -26,7 +26,7 @@ public static class MetricsEndpoint
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ControllerMetrics.MeterName).AddPrometheusExporter());
 
     /// <summary>Maps the endpoint behind its credential check.</summary>
-    public static void Map(WebApplication app, TokenFile token)
+    public static void Map(WebApplication app, TokenFile token, ControllerMetrics metrics)
     {
         app.Use(async (context, next) =>
         {
@@ -36,6 +36,10 @@ public static class MetricsEndpoint
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 await context.Response.WriteAsync($"scraping needs the admin client certificate or the bearer token in {token.Path}\n");
                 return;
+            }
+            if (context.Request.Path == Path)
+            {
+                await metrics.RefreshAsync(context.RequestAborted);
             }
             await next(context);
         });

@@ -43,13 +43,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         cancellationToken.ThrowIfCancellationRequested();
         var plan = RolloutPlan.Parse(options);
         // No lock: a second start (here or on another controller) is refused by the store, which keeps one active rollout.
-        if (store.ActiveRollout() is { } active)
+        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } active)
         {
             throw new RolloutException(new RolloutActiveException(active).Message);
         }
-        var record = store.GetRevision(revision) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
+        var record = (await store.GetRevisionAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
         var named = desired.Nodes(record);
-        var fleet = store.ListNodes();
+        var fleet = await store.ListNodesAsync(cancellationToken: cancellationToken);
         var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
         if (targets.Count == 0)
         {
@@ -78,7 +78,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
         try
         {
-            store.SaveRollout(rollout, pins, RolloutEvents.Between(null, rollout, actor));
+            await store.SaveRolloutAsync(rollout, pins, RolloutEvents.Between(null, rollout, actor), cancellationToken: cancellationToken);
         }
         catch (RolloutActiveException ex)
         {
@@ -99,11 +99,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var rollout = store.GetRollout(id) ?? throw new RolloutException($"rollout {id} does not exist");
+            var rollout = (await store.GetRolloutAsync(id, cancellationToken: cancellationToken)) ?? throw new RolloutException($"rollout {id} does not exist");
             var read = rollout.UpdatedAt;
             var state = rollout.State;
             // A finished rollout can be undone only while nothing newer has moved nodes since.
-            if (action == "rollback" && state == "done" && store.ListRollouts(1) is [var newest] && newest.Id != id)
+            if (action == "rollback" && state == "done" && (await store.ListRolloutsAsync(1, cancellationToken: cancellationToken)) is [var newest] && newest.Id != id)
             {
                 throw new RolloutException($"rollout {id} is done and rollout {newest.Id} came after it; roll that one back, or start a rollout of the revision you want");
             }
@@ -138,7 +138,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             }
             try
             {
-                Save(rollout, actor: actor, expected: read);
+                await SaveAsync(rollout, actor: actor, expected: read, cancellationToken: cancellationToken);
             }
             catch (RolloutChangedException) when (attempt < ControlAttempts)
             {
@@ -164,7 +164,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         try
         {
             // After a restart, nodes mid-move get their state again (a no-op for those that have it).
-            if (store.ActiveRollout() is { } resumed)
+            if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } resumed)
             {
                 ControllerLog.RolloutResumed(logger, resumed.Id, resumed.State, resumed.Batch);
                 await PushAsync(resumed.Nodes.Where(n => n.State is "moving" or "returning").Select(n => n.Node));
@@ -227,7 +227,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     public async Task<bool> StepAsync(CancellationToken cancellationToken)
     {
         var checks = await RunChecksAsync(cancellationToken);
-        var rollout = store.ActiveRollout();
+        var rollout = await store.ActiveRolloutAsync(cancellationToken: cancellationToken);
         _idle = rollout is null;
         if (!await HoldLeaseAsync(rollout))
         {
@@ -238,20 +238,23 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             return false;
         }
         var before = rollout.Clone();
+        // Everything the gates judge is read first; the step itself only decides.
+        var gates = await ReadGatesAsync(rollout, cancellationToken);
         var push = rollout.State switch
         {
-            "running" => Advance(rollout, checks),
-            "rolling-back" => Return(rollout, checks),
+            "running" => Advance(rollout, gates, checks),
+            "rolling-back" => Return(rollout, gates, checks),
             _ => [],
         };
-        MarkUnchanged(rollout, push);
+        await MarkUnchangedAsync(rollout, push, cancellationToken);
         if (rollout.Equals(before))
         {
             return false;
         }
         try
         {
-            Save(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease, expected: before.UpdatedAt);
+            await SaveAsync(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease,
+                expected: before.UpdatedAt, cancellationToken: cancellationToken);
         }
         catch (LeaseLostException)
         {
@@ -270,7 +273,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             || rollout.Nodes.Zip(before.Nodes).Any(pair => pair.First.State != pair.Second.State);
     }
 
-    private List<(string Node, ulong Pin)> Advance(Rollout rollout, IReadOnlyDictionary<string, string?> checks)
+    private List<(string Node, ulong Pin)> Advance(Rollout rollout, IReadOnlyDictionary<string, GateView> gates, IReadOnlyDictionary<string, string?> checks)
     {
         var now = DateTimeOffset.UtcNow;
         if (rollout.Batch >= rollout.Batches)
@@ -292,7 +295,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var plan = RolloutPlan.Parse(rollout.Options);
         foreach (var node in batch.Where(n => n.State == "moving"))
         {
-            Judge(plan, node, "healthy", now, checks);
+            Judge(plan, node, "healthy", now, gates, checks);
         }
         var failed = rollout.Nodes.Count(n => n.State == "failed");
         var budget = RolloutPlan.MaxFailures(rollout.Options, rollout.Nodes.Count) + (int)rollout.AcceptedFailures;
@@ -326,7 +329,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Rolling back: the highest batch with moved nodes returns first, through the same gates.</summary>
-    private List<(string Node, ulong Pin)> Return(Rollout rollout, IReadOnlyDictionary<string, string?> checks)
+    private List<(string Node, ulong Pin)> Return(Rollout rollout, IReadOnlyDictionary<string, GateView> gates, IReadOnlyDictionary<string, string?> checks)
     {
         var now = DateTimeOffset.UtcNow;
         var returning = rollout.Nodes.Where(n => n.State == "returning").ToList();
@@ -344,7 +347,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var plan = RolloutPlan.Parse(rollout.Options);
         foreach (var node in returning)
         {
-            Judge(plan, node, "returned", now, checks);
+            Judge(plan, node, "returned", now, gates, checks);
         }
         // A node that cannot return is reported, not retried for ever; the rest still go back.
         foreach (var node in returning.Where(n => n.State == "failed"))
@@ -360,14 +363,14 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>A node whose state the new pin does not change gets no push and sends no new report; its gate does not wait for one.</summary>
-    private void MarkUnchanged(Rollout rollout, List<(string Node, ulong Pin)> moves)
+    private async Task MarkUnchangedAsync(Rollout rollout, List<(string Node, ulong Pin)> moves, CancellationToken cancellationToken)
     {
         foreach (var (name, pin) in moves)
         {
-            if (store.GetNode(name) is { } record)
+            if (await store.GetNodeAsync(name, cancellationToken) is { } record)
             {
-                var now = desired.For(record)?.Sha256;
-                var then = desired.For(record with { PinnedRevision = pin })?.Sha256;
+                var now = (await desired.ForAsync(record, cancellationToken))?.Sha256;
+                var then = (await desired.ForAsync(record with { PinnedRevision = pin }, cancellationToken))?.Sha256;
                 rollout.Nodes.First(n => n.Node == name).Unchanged = now is not null && now == then;
             }
         }
@@ -393,13 +396,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     private async Task<IReadOnlyDictionary<string, string?>> RunChecksAsync(CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if (store.ActiveRollout() is not { State: "running" or "rolling-back" } rollout || RolloutPlan.Parse(rollout.Options) is not { Checks.Count: > 0 } plan)
+        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is not { State: "running" or "rolling-back" } rollout || RolloutPlan.Parse(rollout.Options) is not { Checks.Count: > 0 } plan)
         {
             return results;
         }
         foreach (var node in rollout.Nodes.Where(n => n.State is "moving" or "returning"))
         {
-            if (FreshReport(node) is ({ } record, { } report) && !report.Resources.Any(r => StateWords.IsFailed(r.State)))
+            if (await ReadGateAsync(node, cancellationToken) is { Record: { } record, Fresh: { } report } && !report.Resources.Any(r => StateWords.IsFailed(r.State)))
             {
                 results[node.Node] = await FailingCheckAsync(plan.Checks, record, cancellationToken);
             }
@@ -408,24 +411,36 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>The node's record and its report of the revision it is moving to, when that report came after the move; else nulls.</summary>
-    private (NodeRecord? Record, StatusReport? Report) FreshReport(RolloutNode node)
+    private async Task<GateView> ReadGateAsync(RolloutNode node, CancellationToken cancellationToken)
     {
-        if (store.GetNode(node.Node) is not { } record || desired.For(record) is not { } state)
+        if (await store.GetNodeAsync(node.Node, cancellationToken) is not { } record || await desired.ForAsync(record, cancellationToken) is not { } state)
         {
-            return (null, null);
+            return GateView.Gone;
         }
         var movedAt = node.MovedAt.ToDateTimeOffset();
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var fresh = report is not null && !report.DryRun && report.Revision == state.Revision
             && (record.LastReportAt > movedAt || record.AppliedRevision == state.Revision && node.Unchanged);
-        return (record, fresh ? report : null);
+        return new GateView(record, fresh ? report : null, state.Revision, sessions.IsConnected(record));
+    }
+
+    /// <summary>What a gate sees of each node the rollout is moving or returning, read before the step decides.</summary>
+    private async Task<Dictionary<string, GateView>> ReadGatesAsync(Rollout rollout, CancellationToken cancellationToken)
+    {
+        var gates = new Dictionary<string, GateView>(StringComparer.Ordinal);
+        foreach (var node in rollout.Nodes.Where(n => n.State is "moving" or "returning"))
+        {
+            gates[node.Node] = await ReadGateAsync(node, cancellationToken);
+        }
+        return gates;
     }
 
     /// <summary>
     /// Marks <paramref name="node"/> <paramref name="passed"/> or failed when its gate says so; otherwise leaves it.
     /// <paramref name="checks"/> holds the HTTP checks run before the step; a node not in it is judged on the next step.
     /// </summary>
-    private void Judge(RolloutPlan plan, RolloutNode node, string passed, DateTimeOffset now, IReadOnlyDictionary<string, string?> checks)
+    private static void Judge(RolloutPlan plan, RolloutNode node, string passed, DateTimeOffset now, IReadOnlyDictionary<string, GateView> gates,
+        IReadOnlyDictionary<string, string?> checks)
     {
         if (passed == "returned" && node.PreviousRevision == 0)
         {
@@ -435,7 +450,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             return;
         }
         var late = now - node.MovedAt.ToDateTimeOffset() > plan.GateTimeout;
-        var (record, report) = FreshReport(node);
+        var (record, report, revision, connected) = gates.GetValueOrDefault(node.Node) ?? GateView.Gone;
         if (record is null)
         {
             Fail(node, "the node is gone from the controller or from the revision");
@@ -445,8 +460,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             if (late)
             {
-                var revision = desired.For(record)?.Revision;
-                Fail(node, sessions.IsConnected(record) ? $"no report of revision {revision} within the gate timeout" : "not connected");
+                Fail(node, connected ? $"no report of revision {revision} within the gate timeout" : "not connected");
             }
             return;
         }
@@ -553,7 +567,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             return false;
         }
-        _lease = HeldLease.TryTake(store, name!, sessions.ControllerId, LeaseTtl, logger);
+        _lease = await HeldLease.TryTakeAsync(store, name!, sessions.ControllerId, LeaseTtl, logger);
         if (_lease is null)
         {
             // Held by another controller: try again once a third of a lease has passed, not every tick.
@@ -577,11 +591,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
-    private void Save(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
-        Timestamp? expected = null)
+    private async Task SaveAsync(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
+        Timestamp? expected = null, CancellationToken cancellationToken = default)
     {
-        var steps = RolloutEvents.Between(store.GetRollout(rollout.Id), rollout, actor);
-        store.SaveRollout(rollout, pins, steps, lease, expected);
+        var steps = RolloutEvents.Between(await store.GetRolloutAsync(rollout.Id, cancellationToken), rollout, actor);
+        await store.SaveRolloutAsync(rollout, pins, steps, lease, expected, cancellationToken);
         foreach (var step in steps.Where(s => s.Kind is "rollout.node" or "rollout.batch" or "rollout.promoted"))
         {
             // State changes are logged where they are decided (RolloutStopped, RolloutControlled); these are the moves.
@@ -602,4 +616,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         _wake.Dispose();
         _http.Dispose();
     }
+}
+
+/// <summary>What a rollout's gate sees of one node: its record, its report of the revision it moves to when that came after the move, that revision, and whether it is connected.</summary>
+internal sealed record GateView(NodeRecord? Record, StatusReport? Fresh, ulong? Revision, bool Connected)
+{
+    /// <summary>A node gone from the controller or from the revision.</summary>
+    public static readonly GateView Gone = new(null, null, null, false);
 }

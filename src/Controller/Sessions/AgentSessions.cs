@@ -273,13 +273,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         var connected = nodes.Where(_sessions.ContainsKey).ToHashSet(StringComparer.Ordinal);
         if (connected.Count > ReadNodesOneByOneUpTo)
         {
-            // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one
-            // each; that fleet-wide read is still synchronous (issue 25's repositories).
-            if (store.LatestRevision() is { } latest)
+            // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one each.
+            if (await store.LatestRevisionAsync() is { } latest)
             {
-                foreach (var record in store.ListNodes().Where(n => connected.Contains(n.Name)))
+                foreach (var record in (await store.ListNodesAsync()).Where(n => connected.Contains(n.Name)))
                 {
-                    if (desired.For(record, latest) is { } state)
+                    if (await desired.ForAsync(record, latest) is { } state)
                     {
                         states[record.Name] = state;
                     }
@@ -473,7 +472,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         if (record.DesiredRevision != state.Revision)
         {
-            store.SetDesiredRevision(node, state.Revision);
+            await store.SetDesiredRevisionAsync(node, state.Revision);
         }
         // Certificate material and the ACME thumbprint can change without a new revision; an agent
         // that was away gets them again (converging to what it has is cheap).

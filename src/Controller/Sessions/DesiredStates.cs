@@ -65,7 +65,22 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     /// <summary>Keeps what apply already resolved for a new revision, so it is not parsed again.</summary>
     public void Remember(RevisionRecord revision, ResolvedSpec spec) => _ = Get(Cached.Nodes, revision.Number, () => spec.Nodes, NodesSize);
 
-    private RevisionRecord? Revision(ulong number) => Get(Cached.Revision, number, () => store.GetRevision(number), r => r?.SpecText.Length ?? 1);
+    /// <summary>A stored revision, from the cache when it is there (revisions never change), else read once.</summary>
+    private async ValueTask<RevisionRecord?> RevisionAsync(ulong number, CancellationToken cancellationToken)
+    {
+        if (_cache.TryGetValue((Cached.Revision, number), out RevisionRecord? cached))
+        {
+            return cached;
+        }
+        var read = await store.GetRevisionAsync(number, cancellationToken);
+        if (read is not null)
+        {
+            using var entry = _cache.CreateEntry((Cached.Revision, number));
+            entry.Size = Math.Max(1, read.SpecText.Length);
+            entry.Value = read;
+        }
+        return read;
+    }
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
@@ -79,23 +94,20 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     /// the revision that last changed it. Null when the newest revision does not name the node.
     /// </summary>
     /// <remarks>Reads only the newest revision's number: its text (hundreds of KB in a large fleet) is read once per revision.</remarks>
-    public NodeDesiredState? For(NodeRecord node) => Newest(store.LatestRevisionNumber(), node);
-
-    /// <summary>As <see cref="For(NodeRecord)"/>, without holding a thread on the store (an agent's connect).</summary>
     public async Task<NodeDesiredState?> ForAsync(NodeRecord node, CancellationToken cancellationToken = default) =>
-        Newest(await store.LatestRevisionNumberAsync(cancellationToken), node);
-
-    private NodeDesiredState? Newest(ulong number, NodeRecord node) => number > 0 && Revision(number) is { } latest ? For(node, latest) : null;
+        await store.LatestRevisionNumberAsync(cancellationToken) is var number && number > 0
+            && await RevisionAsync(number, cancellationToken) is { } latest ? await ForAsync(node, latest, cancellationToken) : null;
 
     /// <summary>
-    /// As <see cref="For(NodeRecord)"/>, against a revision already read (one read for a whole fleet);
-    /// a node a rollout pinned gets its pinned revision instead (pin 0: nothing).
+    /// As <see cref="ForAsync(NodeRecord, CancellationToken)"/>, against a revision already read (one read for a whole fleet);
+    /// a node a rollout pinned gets its pinned revision instead (pin 0: nothing). Completes at once unless a revision is
+    /// not cached yet.
     /// </summary>
-    public NodeDesiredState? For(NodeRecord node, RevisionRecord latest)
+    public async ValueTask<NodeDesiredState?> ForAsync(NodeRecord node, RevisionRecord latest, CancellationToken cancellationToken = default)
     {
         if (node.PinnedRevision is { } pin && pin != latest.Number)
         {
-            if (pin == 0 || Revision(pin) is not { } pinned)
+            if (pin == 0 || await RevisionAsync(pin, cancellationToken) is not { } pinned)
             {
                 return null;
             }
@@ -107,7 +119,7 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         }
         var revision = latest.Number;
         if (node.DesiredRevision > 0 && node.DesiredRevision != latest.Number
-            && Revision(node.DesiredRevision) is { } current
+            && await RevisionAsync(node.DesiredRevision, cancellationToken) is { } current
             && Nodes(current).TryGetValue(node.Name, out var currentYaml) && currentYaml == yaml)
         {
             revision = node.DesiredRevision;

@@ -11,7 +11,7 @@ namespace Hawser.Controller.Sessions;
 /// state, certificates obtained elsewhere are loaded, removed nodes are disconnected, relayed messages are sent,
 /// and event followers are woken. Topics arriving in a burst are handled once.
 /// </summary>
-public sealed class FleetSync(ControllerStore store, AgentSessions sessions, CertificateMaterials materials, SecretBox box, Func<Shared.Spec.AcmeSpec?> acme, ILogger logger) : IDisposable
+public sealed class FleetSync(ControllerStore store, AgentSessions sessions, CertificateMaterials materials, SecretBox box, Func<CancellationToken, Task<Shared.Spec.AcmeSpec?>> acme, ILogger logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, bool> _pending = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -20,7 +20,7 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
     public Action? DesiredChanged { get; init; }
 
     /// <summary>Called when another controller started, stepped or controlled a rollout (the engine looks again).</summary>
-    public Action? RolloutsChanged { get; init; }
+    public Func<CancellationToken, Task>? RolloutsChanged { get; init; }
 
     /// <summary>Called when what the fleet view shows may have changed elsewhere: nodes, desired state, or new events (the web UI's live view).</summary>
     public Action? NodesChanged { get; init; }
@@ -74,7 +74,7 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
             switch (topic)
             {
                 case ControllerStore.Topics.Certificates:
-                    materials.Refresh(store, box, acme());
+                    await materials.RefreshAsync(store, box, await acme(cancellationToken), cancellationToken);
                     await sessions.RefreshAsync();
                     break;
                 case ControllerStore.Topics.Desired:
@@ -91,7 +91,10 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
                     _relays.Add(RelayAsync(cancellationToken));
                     break;
                 case ControllerStore.Topics.Rollouts:
-                    RolloutsChanged?.Invoke();
+                    if (RolloutsChanged is { } rolloutsChanged)
+                    {
+                        await rolloutsChanged(cancellationToken);
+                    }
                     break;
                 case StoreWatcher.EventsTopic:
                     // Agents on other controllers report there; what changed on them is in their events.

@@ -9,21 +9,21 @@ namespace Hawser.Controller.Store;
 public sealed partial class ControllerStore
 {
     /// <summary>The account for <paramref name="directory"/>: its sealed key and URL, or null.</summary>
-    public (byte[] KeySealed, Uri Url)? GetAcmeAccount(Uri directory)
+    public async Task<(byte[] KeySealed, Uri Url)?> GetAcmeAccountAsync(Uri directory, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT key_sealed, url FROM acme_accounts WHERE directory = @directory";
         command.Add("@directory", directory.ToString());
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ((byte[])reader[0], new Uri(reader.GetString(1))) : null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ((byte[])reader[0], new Uri(reader.GetString(1))) : null;
     }
 
     /// <summary>Records the account for <paramref name="directory"/> (a key rollover replaces the key).</summary>
-    public void SaveAcmeAccount(Uri directory, byte[] keySealed, Uri url)
+    public async Task SaveAcmeAccountAsync(Uri directory, byte[] keySealed, Uri url, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -34,26 +34,26 @@ public sealed partial class ControllerStore
         command.Add("@key", keySealed);
         command.Add("@url", url.ToString());
         command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
-        MarkChanged(connection, transaction, Topics.Certificates);
-        transaction.Commit();
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await MarkChangedAsync(connection, transaction, Topics.Certificates, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Every certificate the controller manages, by name.</summary>
-    public IReadOnlyList<IssuedCertificateRecord> ListIssuedCertificates() => ReadIssued("ORDER BY name", null);
+    public async Task<IReadOnlyList<IssuedCertificateRecord>> ListIssuedCertificatesAsync(CancellationToken cancellationToken = default) => (await ReadIssuedAsync("ORDER BY name", null, cancellationToken));
 
     /// <summary>One certificate, or null.</summary>
-    public IssuedCertificateRecord? GetIssuedCertificate(string name) => ReadIssued("WHERE name = @name", name).SingleOrDefault();
+    public async Task<IssuedCertificateRecord?> GetIssuedCertificateAsync(string name, CancellationToken cancellationToken = default) => (await ReadIssuedAsync("WHERE name = @name", name, cancellationToken)).SingleOrDefault();
 
     /// <summary>
     /// Stores a certificate just obtained, clearing the last error, with its <c>certificate.issued</c> event; with
     /// <paramref name="lease"/>, refused (<see cref="LeaseLostException"/>) unless the lease on its order is still held.
     /// </summary>
-    public void SaveIssuedCertificate(IssuedCertificateRecord record, StoreLease? lease = null)
+    public async Task SaveIssuedCertificateAsync(IssuedCertificateRecord record, StoreLease? lease = null, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        CheckFence(connection, transaction, lease);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await CheckFenceAsync(connection, transaction, lease, cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -70,23 +70,23 @@ public sealed partial class ControllerStore
         command.Add("@notBefore", record.NotBefore!.Value.ToString("O", CultureInfo.InvariantCulture));
         command.Add("@notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
         command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
-        var appended = AppendEvent(connection, transaction, new EventRecord
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.issued", Actor = "controller",
             Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z",
             Details = [$"domains {string.Join(' ', record.Domains)}"],
-        });
-        MarkChanged(connection, transaction, Topics.Certificates);
-        transaction.Commit();
+        }, cancellationToken));
+        await MarkChangedAsync(connection, transaction, Topics.Certificates, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
     }
 
     /// <summary>Records why an order failed, with its <c>certificate.order-failed</c> event; a certificate already held stays.</summary>
-    public void RecordCertificateError(string name, IReadOnlyList<string> domains, string error)
+    public async Task RecordCertificateErrorAsync(string name, IReadOnlyList<string> domains, string error, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -97,27 +97,27 @@ public sealed partial class ControllerStore
         command.Add("@domains", string.Join(' ', domains));
         command.Add("@error", error);
         command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        command.ExecuteNonQuery();
-        var appended = AppendEvent(connection, transaction, new EventRecord
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.order-failed", Actor = "controller", Summary = $"certificate {name}: the order failed", Details = [error],
-        });
-        transaction.Commit();
+        }, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
     }
 
-    private List<IssuedCertificateRecord> ReadIssued(string clause, string? name)
+    private async Task<List<IssuedCertificateRecord>> ReadIssuedAsync(string clause, string? name, CancellationToken cancellationToken)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt FROM issued_certificates " + clause;
         if (name is not null)
         {
             command.Add("@name", name);
         }
-        using var reader = command.ExecuteReader();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var records = new List<IssuedCertificateRecord>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             records.Add(new IssuedCertificateRecord
             {

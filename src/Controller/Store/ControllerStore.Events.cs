@@ -58,13 +58,6 @@ public sealed partial class ControllerStore
     private TaskCompletionSource _eventsStored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Stores one event on its own (for events that change no other state: a refusal, a login, a push).</summary>
-    public void AddEvent(EventRecord record)
-    {
-        using var connection = OpenConnection();
-        EventsStored([AppendEvent(connection, null, record)]);
-    }
-
-    /// <summary>As <see cref="AddEvent"/>, with the store's I/O awaited.</summary>
     public async Task AddEventAsync(EventRecord record, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
@@ -89,19 +82,19 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>The largest event id stored (0 when none).</summary>
-    public long LastEventId()
+    public async Task<long> LastEventIdAsync(CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.Command(null, LastEventIdSql);
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private const string LastEventIdSql = "SELECT COALESCE(MAX(id), 0) FROM events";
 
     /// <summary>The events <paramref name="query"/> selects, oldest first.</summary>
-    public IReadOnlyList<EventRecord> ListEvents(EventQuery query)
+    public async Task<IReadOnlyList<EventRecord>> ListEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         var where = new List<string> { "id > @after" };
         command.Add("@after", query.AfterId);
@@ -126,9 +119,9 @@ public sealed partial class ControllerStore
             WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT @limit
             """;
         command.Add("@limit", Math.Max(1, query.Limit));
-        using var reader = command.ExecuteReader();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var events = new List<EventRecord>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             events.Add(EventBounds.Bound(new EventRecord
             {
@@ -155,25 +148,25 @@ public sealed partial class ControllerStore
     /// Deletes up to <paramref name="batch"/> of the oldest events stored before <paramref name="before"/>;
     /// returns how many. Small batches keep each write transaction short, so reports are never held up behind a prune.
     /// </summary>
-    public int PruneEvents(DateTimeOffset before, int batch)
+    public async Task<int> PruneEventsAsync(DateTimeOffset before, int batch, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < @before ORDER BY at_ms LIMIT @batch)";
         command.Add("@before", before.ToUnixTimeMilliseconds());
         command.Add("@batch", batch);
-        return command.ExecuteNonQuery();
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes; returns it with its time.</summary>
-    private static EventRecord AppendEvent(DbConnection connection, DbTransaction? transaction, EventRecord record)
+    private static async Task<EventRecord> AppendEventAsync(DbConnection connection, DbTransaction? transaction, EventRecord record, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = InsertEventSql;
         var stored = Stamped(record);
         BindEvent(command, stored);
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync(cancellationToken);
         return stored;
     }
 

@@ -11,15 +11,15 @@ namespace Hawser.Controller.Store;
 public sealed partial class ControllerStore
 {
     /// <summary>Stores a new revision numbered one past the newest, with its <c>spec.applied</c> event, in one transaction.</summary>
-    public RevisionRecord AddRevision(string author, string message, string specText)
+    public async Task<RevisionRecord> AddRevisionAsync(string author, string message, string specText, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        LockForNumbering(connection, transaction, "revisions");
+        await LockForNumberingAsync(connection, transaction, "revisions", cancellationToken);
         command.CommandText = "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions";
-        var number = Convert.ToUInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        var number = Convert.ToUInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         var revision = new RevisionRecord
         {
             Number = number,
@@ -39,58 +39,58 @@ public sealed partial class ControllerStore
         command.Add("@created", Time(revision.CreatedAt));
         command.Add("@text", specText);
         command.Add("@sha", revision.SpecSha256);
-        command.ExecuteNonQuery();
-        var appended = AppendEvent(connection, transaction, new EventRecord
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
             At = revision.CreatedAt, Kind = "spec.applied", Actor = author, Revision = number,
             Summary = message.Length == 0 ? $"revision {number} stored" : $"revision {number} stored: {message}",
             Details = [$"spec sha256 {revision.SpecSha256}"],
-        });
-        MarkChanged(connection, transaction, Topics.Desired);
-        transaction.Commit();
+        }, cancellationToken));
+        await MarkChangedAsync(connection, transaction, Topics.Desired, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
         return revision;
     }
 
     /// <summary>One revision, or null.</summary>
-    public RevisionRecord? GetRevision(ulong number) => ReadRevisions("WHERE number = @number", ("@number", (long)number)).SingleOrDefault();
+    public async Task<RevisionRecord?> GetRevisionAsync(ulong number, CancellationToken cancellationToken = default) => (await ReadRevisionsAsync("WHERE number = @number", ("@number", (long)number), cancellationToken)).SingleOrDefault();
 
     /// <summary>
     /// Sets many nodes' desired revisions and labels in one transaction; with <paramref name="followNewest"/>, also ends every
     /// pin (a plain apply), refused with <see cref="RolloutActiveException"/> while a rollout is active.
     /// </summary>
-    public void UpdateNodes(IReadOnlyDictionary<string, ulong> desiredRevisions, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> labels, bool followNewest = false)
+    public async Task UpdateNodesAsync(IReadOnlyDictionary<string, ulong> desiredRevisions, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> labels, bool followNewest = false, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (followNewest)
         {
             // Not while a rollout moves nodes (one started through another controller since the caller looked):
             // checked under the lock a rollout's start takes, so one of the two waits for the other.
-            LockForNumbering(connection, transaction, "rollouts");
-            ThrowIfRolloutActive(connection, transaction);
+            await LockForNumberingAsync(connection, transaction, "rollouts", cancellationToken);
+            await ThrowIfRolloutActiveAsync(connection, transaction, cancellationToken);
             using var unpin = connection.CreateCommand();
             unpin.Transaction = transaction;
             // Only rows with a pin: a row lock on every node would wait for (and hold up) every report being written.
             unpin.CommandText = "UPDATE nodes SET pinned_revision = NULL WHERE pinned_revision IS NOT NULL";
-            unpin.ExecuteNonQuery();
+            await unpin.ExecuteNonQueryAsync(cancellationToken);
         }
-        SetPerNode(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number);
-        SetPerNode(connection, transaction, "labels_json", DbType.String, labels,
-            values => JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString));
-        MarkChanged(connection, transaction, Topics.Desired);
-        transaction.Commit();
+        await SetPerNodeAsync(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number, cancellationToken);
+        await SetPerNodeAsync(connection, transaction, "labels_json", DbType.String, labels,
+            values => JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString), cancellationToken);
+        await MarkChangedAsync(connection, transaction, Topics.Desired, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>How many nodes one statement of <see cref="SetPerNode"/> sets (two parameters each, well inside both engines' limits).</summary>
+    /// <summary>How many nodes one statement of <see cref="SetPerNodeAsync"/> sets (two parameters each, well inside both engines' limits).</summary>
     private const int NodesPerStatement = 500;
 
     /// <summary>
     /// Sets one column of many nodes, each to its own value, inside <paramref name="transaction"/>: a statement per
     /// <see cref="NodesPerStatement"/> nodes (a fleet of thousands is a few round trips, not one per node).
     /// </summary>
-    private static void SetPerNode<T>(DbConnection connection, DbTransaction transaction, string column, DbType type,
-        IEnumerable<KeyValuePair<string, T>> values, Func<T, object> toColumn)
+    private static async Task SetPerNodeAsync<T>(DbConnection connection, DbTransaction transaction, string column, DbType type,
+        IEnumerable<KeyValuePair<string, T>> values, Func<T, object> toColumn, CancellationToken cancellationToken)
     {
         foreach (var chunk in values.Chunk(NodesPerStatement))
         {
@@ -110,7 +110,7 @@ public sealed partial class ControllerStore
                 UPDATE nodes SET {column} = v.value FROM ({rows}) AS v
                 WHERE nodes.name = v.name AND nodes.{column} IS DISTINCT FROM v.value
                 """;
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 
@@ -129,7 +129,7 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>The newest revision, or null before the first apply.</summary>
-    public RevisionRecord? LatestRevision() => ListRevisions(1).SingleOrDefault();
+    public async Task<RevisionRecord?> LatestRevisionAsync(CancellationToken cancellationToken = default) => (await ListRevisionsAsync(1, cancellationToken)).SingleOrDefault();
 
     /// <summary>
     /// The newest revision's number (0 before the first apply), without its spec text: what every agent's connect asks,
@@ -142,21 +142,13 @@ public sealed partial class ControllerStore
         return Convert.ToUInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>As <see cref="LatestRevisionNumberAsync"/>, for the callers that are synchronous (the rollout engine's steps).</summary>
-    public ulong LatestRevisionNumber()
-    {
-        using var connection = OpenConnection();
-        using var command = connection.Command(null, LatestRevisionNumberSql);
-        return Convert.ToUInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
     private const string LatestRevisionNumberSql = "SELECT COALESCE(MAX(number), 0) FROM revisions";
 
     /// <summary>Stores a join token by id, keeping only the hash of its secret, with its <c>token.created</c> event by <paramref name="actor"/>.</summary>
-    public void AddJoinToken(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels, string actor = "controller")
+    public async Task AddJoinTokenAsync(string id, byte[] secretHash, DateTimeOffset expiresAt, int uses, IReadOnlyDictionary<string, string> labels, string actor = "controller", CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
@@ -169,14 +161,14 @@ public sealed partial class ControllerStore
         command.Add("@expires", Time(expiresAt));
         command.Add("@uses", uses);
         command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
-        command.ExecuteNonQuery();
-        var appended = AppendEvent(connection, transaction, new EventRecord
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
             Kind = "token.created", Actor = actor,
             Summary = $"join token {id} created: {uses} use(s), expires {expiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",
             Details = labels.Count == 0 ? [] : [$"labels {string.Join(",", labels.Select(l => $"{l.Key}={l.Value}"))}"],
-        });
-        transaction.Commit();
+        }, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
     }
 
@@ -185,10 +177,10 @@ public sealed partial class ControllerStore
     /// is neither expired, used up nor revoked; returns the token's labels on success. With <paramref name="consume"/>
     /// false it only says whether the token would be accepted, spending nothing.
     /// </summary>
-    public (JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels) ConsumeJoinToken(string id, byte[] secretHash, DateTimeOffset now, bool consume = true)
+    public async Task<(JoinTokenProblem Problem, IReadOnlyDictionary<string, string> Labels)> ConsumeJoinTokenAsync(string id, byte[] secretHash, DateTimeOffset now, bool consume = true, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.Command(transaction, "SELECT secret_hash, expires_at, uses_left, labels_json, revoked FROM join_tokens WHERE id = @id");
         command.Add("@id", id);
         byte[] stored;
@@ -196,9 +188,9 @@ public sealed partial class ControllerStore
         long usesLeft;
         string labelsJson;
         bool revoked;
-        using (var reader = command.ExecuteReader())
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            if (!reader.Read())
+            if (!await reader.ReadAsync(cancellationToken))
             {
                 return (JoinTokenProblem.Unknown, new Dictionary<string, string>());
             }
@@ -220,38 +212,38 @@ public sealed partial class ControllerStore
         // The use is spent only while one is left: with several controllers, the last use of a token
         // presented to two of them at once goes to one (the other's update waits, then matches no row).
         command.CommandText = "UPDATE join_tokens SET uses_left = uses_left - 1 WHERE id = @id AND uses_left > 0 AND revoked = 0";
-        if (command.ExecuteNonQuery() == 0)
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             return (JoinTokenProblem.UsedUp, new Dictionary<string, string>());
         }
-        transaction.Commit();
+        await transaction.CommitAsync(cancellationToken);
         return (JoinTokenProblem.None, JsonSerializer.Deserialize(labelsJson, StoreJsonContext.Default.DictionaryStringString) ?? []);
     }
 
     /// <summary>Revokes a join token by id, with its <c>token.revoked</c> event by <paramref name="actor"/>; false when there is none.</summary>
-    public bool RevokeJoinToken(string id, string actor = "controller")
+    public async Task<bool> RevokeJoinTokenAsync(string id, string actor = "controller", CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "UPDATE join_tokens SET revoked = 1 WHERE id = @id";
         command.Add("@id", id);
-        if (command.ExecuteNonQuery() == 0)
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             return false;
         }
-        var appended = AppendEvent(connection, transaction, new EventRecord { Kind = "token.revoked", Actor = actor, Summary = $"join token {id} revoked" });
-        transaction.Commit();
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord { Kind = "token.revoked", Actor = actor, Summary = $"join token {id} revoked" }, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
         return true;
     }
 
     /// <summary>Records a certificate issued to a node, with <paramref name="event"/> (its enrollment or renewal) in the same transaction.</summary>
-    public void AddCertificate(string serial, string node, DateTimeOffset notAfter, EventRecord? @event = null)
+    public async Task AddCertificateAsync(string serial, string node, DateTimeOffset notAfter, EventRecord? @event = null, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES (@serial, @node, @issued, @notAfter)";
@@ -259,9 +251,9 @@ public sealed partial class ControllerStore
         command.Add("@node", node);
         command.Add("@issued", Time(DateTimeOffset.UtcNow));
         command.Add("@notAfter", Time(notAfter));
-        command.ExecuteNonQuery();
-        var appended = @event is null ? null : AppendEvent(connection, transaction, @event);
-        transaction.Commit();
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = @event is null ? null : (await AppendEventAsync(connection, transaction, @event, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         if (appended is not null)
         {
             EventsStored([appended]);
@@ -269,68 +261,68 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>True when <paramref name="serial"/> was issued to <paramref name="node"/> and is not revoked.</summary>
-    public bool IsCertificateValid(string serial, string node)
+    public async Task<bool> IsCertificateValidAsync(string serial, string node, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = @serial AND node = @node AND revoked_at IS NULL";
         command.Add("@serial", serial);
         command.Add("@node", node);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
     }
 
     /// <summary>True when <paramref name="node"/> holds a certificate that is neither revoked nor expired.</summary>
-    public bool HasValidCertificate(string node)
+    public async Task<bool> HasValidCertificateAsync(string node, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = @node AND revoked_at IS NULL AND not_after > @now";
         command.Add("@node", node);
         command.Add("@now", Time(DateTimeOffset.UtcNow));
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
     }
 
     /// <summary>Revokes every certificate of <paramref name="node"/> and deletes the node, with its <c>node.removed</c> event by <paramref name="actor"/>; returns how many were revoked.</summary>
-    public int RemoveNode(string node, string actor = "controller")
+    public async Task<int> RemoveNodeAsync(string node, string actor = "controller", CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "UPDATE certificates SET revoked_at = @now WHERE node = @node AND revoked_at IS NULL";
         command.Add("@now", Time(DateTimeOffset.UtcNow));
         command.Add("@node", node);
-        var revoked = command.ExecuteNonQuery();
+        var revoked = await command.ExecuteNonQueryAsync(cancellationToken);
         command.CommandText = "DELETE FROM nodes WHERE name = @node";
-        command.ExecuteNonQuery();
-        var appended = AppendEvent(connection, transaction, new EventRecord
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
             Kind = "node.removed", Actor = actor, Node = node, Summary = $"node {node} removed; {revoked} certificate(s) revoked",
-        });
-        MarkChanged(connection, transaction, Topics.Nodes);
-        transaction.Commit();
+        }, cancellationToken));
+        await MarkChangedAsync(connection, transaction, Topics.Nodes, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         EventsStored([appended]);
         return revoked;
     }
 
     /// <summary>Sets the revision a node should be at.</summary>
-    public void SetDesiredRevision(string node, ulong revision)
+    public async Task SetDesiredRevisionAsync(string node, ulong revision, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "UPDATE nodes SET desired_revision = @revision WHERE name = @node";
         command.Add("@node", node);
         command.Add("@revision", (long)revision);
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Keeps other controllers from numbering a row of <paramref name="table"/> until <paramref name="transaction"/> ends.</summary>
-    private void LockForNumbering(DbConnection connection, DbTransaction transaction, string table)
+    private async Task LockForNumberingAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken)
     {
         if (_engine.LockForNumberingSql(table) is { Length: > 0 } sql)
         {
             using var command = connection.Command(transaction, sql);
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

@@ -22,17 +22,17 @@ public sealed partial class ControllerStore
     /// A new active rollout is refused (<see cref="RolloutActiveException"/>) while another is active, checked under the numbering lock so two
     /// controllers starting one at the same moment cannot both pass.
     /// </summary>
-    public Rollout SaveRollout(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
-        StoreLease? lease = null, Google.Protobuf.WellKnownTypes.Timestamp? expectedUpdatedAt = null)
+    public async Task<Rollout> SaveRolloutAsync(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
+        StoreLease? lease = null, Google.Protobuf.WellKnownTypes.Timestamp? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        CheckFence(connection, transaction, lease);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await CheckFenceAsync(connection, transaction, lease, cancellationToken);
         if (expectedUpdatedAt is not null && rollout.Id != 0)
         {
             using var current = connection.Command(transaction, _engine.Render("SELECT document FROM rollouts WHERE id = @id{for_update}"));
             current.Add("@id", (long)rollout.Id);
-            if (current.ExecuteScalar() is byte[] stored && !Equals(Rollout.Parser.ParseFrom(stored).UpdatedAt, expectedUpdatedAt))
+            if (await current.ExecuteScalarAsync(cancellationToken) is byte[] stored && !Equals(Rollout.Parser.ParseFrom(stored).UpdatedAt, expectedUpdatedAt))
             {
                 throw new RolloutChangedException(rollout.Id);
             }
@@ -43,13 +43,13 @@ public sealed partial class ControllerStore
         {
             using var next = connection.CreateCommand();
             next.Transaction = transaction;
-            LockForNumbering(connection, transaction, "rollouts");
+            await LockForNumberingAsync(connection, transaction, "rollouts", cancellationToken);
             if (ActiveRolloutStates.Contains(rollout.State))
             {
-                ThrowIfRolloutActive(connection, transaction);
+                await ThrowIfRolloutActiveAsync(connection, transaction, cancellationToken);
             }
             next.CommandText = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollouts";
-            rollout.Id = Convert.ToUInt64(next.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            rollout.Id = Convert.ToUInt64(await next.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
             rollout.CreatedAt = rollout.UpdatedAt;
         }
         using (var command = connection.CreateCommand())
@@ -63,20 +63,24 @@ public sealed partial class ControllerStore
             command.Add("@state", rollout.State);
             command.Add("@document", rollout.ToByteArray());
             command.Add("@now", now.ToString("O", CultureInfo.InvariantCulture));
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
         if (pins is not null)
         {
-            WritePins(connection, transaction, pins);
-            MarkChanged(connection, transaction, Topics.Desired);
+            await WritePinsAsync(connection, transaction, pins, cancellationToken);
+            await MarkChangedAsync(connection, transaction, Topics.Desired, cancellationToken);
         }
-        MarkChanged(connection, transaction, Topics.Rollouts);
-        var appended = (events ?? []).Select(record => AppendEvent(connection, transaction, record with
+        await MarkChangedAsync(connection, transaction, Topics.Rollouts, cancellationToken);
+        var appended = new List<EventRecord>();
+        foreach (var record in events ?? [])
         {
-            Revision = record.Revision == 0 ? rollout.Revision : record.Revision,
-            Summary = $"rollout {rollout.Id}: {record.Summary}",
-        })).ToList();
-        transaction.Commit();
+            appended.Add(await AppendEventAsync(connection, transaction, record with
+            {
+                Revision = record.Revision == 0 ? rollout.Revision : record.Revision,
+                Summary = $"rollout {rollout.Id}: {record.Summary}",
+            }, cancellationToken));
+        }
+        await transaction.CommitAsync(cancellationToken);
         if (appended.Count > 0)
         {
             EventsStored(appended);
@@ -85,29 +89,29 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>Sets node pins (null: follow the newest revision) in one transaction.</summary>
-    public void SetPins(IReadOnlyDictionary<string, ulong?> pins)
+    public async Task SetPinsAsync(IReadOnlyDictionary<string, ulong?> pins, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        WritePins(connection, transaction, pins);
-        MarkChanged(connection, transaction, Topics.Desired);
-        transaction.Commit();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await WritePinsAsync(connection, transaction, pins, cancellationToken);
+        await MarkChangedAsync(connection, transaction, Topics.Desired, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>One rollout, or null.</summary>
-    public Rollout? GetRollout(ulong id) => ReadRollouts("WHERE id = @id", id).SingleOrDefault();
+    public async Task<Rollout?> GetRolloutAsync(ulong id, CancellationToken cancellationToken = default) => (await ReadRolloutsAsync("WHERE id = @id", id, cancellationToken)).SingleOrDefault();
 
     /// <summary>Rollouts, newest first.</summary>
-    public IReadOnlyList<Rollout> ListRollouts(int limit = 100) => ReadRollouts($"ORDER BY id DESC LIMIT {limit}", null);
+    public async Task<IReadOnlyList<Rollout>> ListRolloutsAsync(int limit = 100, CancellationToken cancellationToken = default) => await ReadRolloutsAsync($"ORDER BY id DESC LIMIT {limit}", null, cancellationToken);
 
     /// <summary>The rollout the engine is working on (running, paused or rolling back), or null.</summary>
-    public Rollout? ActiveRollout() => ReadRollouts(ActiveRolloutClause, null).SingleOrDefault();
+    public async Task<Rollout?> ActiveRolloutAsync(CancellationToken cancellationToken = default) => (await ReadRolloutsAsync(ActiveRolloutClause, null, cancellationToken)).SingleOrDefault();
 
     /// <summary>Throws <see cref="RolloutActiveException"/> when a rollout is active; the caller holds the rollouts' numbering lock.</summary>
-    private static void ThrowIfRolloutActive(DbConnection connection, DbTransaction transaction)
+    private static async Task ThrowIfRolloutActiveAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
         using var active = connection.Command(transaction, "SELECT document FROM rollouts " + ActiveRolloutClause);
-        if (active.ExecuteScalar() is byte[] document)
+        if (await active.ExecuteScalarAsync(cancellationToken) is byte[] document)
         {
             throw new RolloutActiveException(Rollout.Parser.ParseFrom(document));
         }
@@ -116,21 +120,21 @@ public sealed partial class ControllerStore
     private static readonly string ActiveRolloutClause =
         $"WHERE state IN ({string.Join(", ", ActiveRolloutStates.Select(state => $"'{state}'"))}) ORDER BY id DESC LIMIT 1";
 
-    private static void WritePins(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<string, ulong?> pins) =>
-        SetPerNode(connection, transaction, "pinned_revision", DbType.Int64, pins, revision => revision is { } number ? (long)number : DBNull.Value);
+    private static async Task WritePinsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<string, ulong?> pins, CancellationToken cancellationToken) =>
+        await SetPerNodeAsync(connection, transaction, "pinned_revision", DbType.Int64, pins, revision => revision is { } number ? (long)number : DBNull.Value, cancellationToken);
 
-    private List<Rollout> ReadRollouts(string clause, ulong? id)
+    private async Task<List<Rollout>> ReadRolloutsAsync(string clause, ulong? id, CancellationToken cancellationToken)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT document FROM rollouts " + clause;
         if (id is { } value)
         {
             command.Add("@id", (long)value);
         }
-        using var reader = command.ExecuteReader();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rollouts = new List<Rollout>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             rollouts.Add(Rollout.Parser.ParseFrom((byte[])reader[0]));
         }

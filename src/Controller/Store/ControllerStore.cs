@@ -69,25 +69,15 @@ public sealed partial class ControllerStore : IDisposable
     }
 
     /// <summary>Every node, by name.</summary>
-    public IReadOnlyList<NodeRecord> ListNodes()
+    public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = SelectNodes + " ORDER BY name";
-        return ReadNodes(command);
+        return (await ReadNodesAsync(command, cancellationToken));
     }
 
     /// <summary>One node, or null when there is none by that name.</summary>
-    public NodeRecord? GetNode(string name)
-    {
-        using var connection = OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = SelectNodes + " WHERE name = @name";
-        command.Add("@name", name);
-        return ReadNodes(command).SingleOrDefault();
-    }
-
-    /// <summary>As <see cref="GetNode"/>, without holding a thread on the database's answer.</summary>
     public async Task<NodeRecord?> GetNodeAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
@@ -99,9 +89,9 @@ public sealed partial class ControllerStore : IDisposable
     }
 
     /// <summary>Inserts or replaces a node.</summary>
-    public void UpsertNode(NodeRecord node)
+    public async Task UpsertNodeAsync(NodeRecord node, CancellationToken cancellationToken = default)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report)
@@ -118,21 +108,21 @@ public sealed partial class ControllerStore : IDisposable
         command.Add("@desired", (long)node.DesiredRevision);
         command.Add("@applied", (long)node.AppliedRevision);
         command.Add("@report", (object?)node.LastReport ?? DBNull.Value);
-        command.ExecuteNonQuery();
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The newest revisions first, at most <paramref name="limit"/>.</summary>
-    public IReadOnlyList<RevisionRecord> ListRevisions(int limit) => ReadRevisions("ORDER BY number DESC LIMIT @limit", ("@limit", limit));
+    public async Task<IReadOnlyList<RevisionRecord>> ListRevisionsAsync(int limit, CancellationToken cancellationToken = default) => (await ReadRevisionsAsync("ORDER BY number DESC LIMIT @limit", ("@limit", limit), cancellationToken));
 
-    private List<RevisionRecord> ReadRevisions(string clause, (string Name, object Value) parameter)
+    private async Task<List<RevisionRecord>> ReadRevisionsAsync(string clause, (string Name, object Value) parameter, CancellationToken cancellationToken)
     {
-        using var connection = OpenConnection();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT number, author, message, created_at, spec_text, spec_sha256 FROM revisions " + clause;
         command.Add(parameter.Name, parameter.Value);
-        using var reader = command.ExecuteReader();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var revisions = new List<RevisionRecord>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             revisions.Add(new RevisionRecord
             {
@@ -266,7 +256,7 @@ public sealed partial class ControllerStore : IDisposable
         }
     }
 
-    /// <summary>The node columns in the order <see cref="ReadNodes"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
+    /// <summary>The node columns in the order <see cref="ReadNodesAsync"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
     private string SelectNodes => _selectNodes ??= _engine.Render($$"""
         SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at, pinned_revision,
             CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END,
@@ -279,11 +269,11 @@ public sealed partial class ControllerStore : IDisposable
     /// <summary>The lease each controller sharing the store holds while it lives: <c>controller:ID</c>.</summary>
     public const string ControllerLeasePrefix = "controller:";
 
-    private static List<NodeRecord> ReadNodes(DbCommand command)
+    private static async Task<List<NodeRecord>> ReadNodesAsync(DbCommand command, CancellationToken cancellationToken)
     {
-        using var reader = command.ExecuteReader();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var nodes = new List<NodeRecord>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             nodes.Add(ReadNode(reader));
         }

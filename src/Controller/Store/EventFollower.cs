@@ -18,11 +18,11 @@ public sealed class EventFollower(ControllerStore store, EventQuery first)
     private long _largest;
 
     /// <summary>The events not returned before, oldest first: the first page as asked, then (at most <paramref name="limit"/> at a time) every newer one.</summary>
-    public IReadOnlyList<EventRecord> Next(int limit)
+    public async Task<IReadOnlyList<EventRecord>> NextAsync(int limit, CancellationToken cancellationToken)
     {
         // What the log held when following began is the first page's business (its limit, its time); only later ids follow.
-        var floor = _floor ??= Math.Max(_askedAfter, store.LastEventId());
-        var fresh = store.ListEvents(_query).Where(e => _sent.Add(e.Id)).ToList();
+        var floor = _floor ??= Math.Max(_askedAfter, await store.LastEventIdAsync(cancellationToken));
+        var fresh = (await store.ListEventsAsync(_query, cancellationToken)).Where(e => _sent.Add(e.Id)).ToList();
         _largest = Math.Max(_largest, fresh.Count == 0 ? 0 : fresh.Max(e => e.Id));
         var after = Math.Max(floor, _largest - (store.Engine.IsShared ? OutOfOrderWindow : 0));
         _sent.RemoveWhere(id => id <= after);

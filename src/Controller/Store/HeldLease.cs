@@ -35,10 +35,10 @@ public sealed class HeldLease : IAsyncDisposable
     public bool IsLost => _lost.IsCancellationRequested;
 
     /// <summary>Takes <paramref name="name"/> for <paramref name="holder"/> when it is free or expired; null when another controller holds it.</summary>
-    public static HeldLease? TryTake(ControllerStore store, string name, string holder, TimeSpan ttl, ILogger logger)
+    public static async Task<HeldLease?> TryTakeAsync(ControllerStore store, string name, string holder, TimeSpan ttl, ILogger logger, CancellationToken cancellationToken = default)
     {
         var sent = DateTimeOffset.UtcNow;
-        if (store.TryAcquireLease(name, holder, ttl) is not { } lease)
+        if (await store.TryAcquireLeaseAsync(name, holder, ttl, cancellationToken) is not { } lease)
         {
             return null;
         }
@@ -57,7 +57,7 @@ public sealed class HeldLease : IAsyncDisposable
                 var sent = DateTimeOffset.UtcNow;
                 try
                 {
-                    if (!_store.RenewLease(Lease, _ttl))
+                    if (!await _store.RenewLeaseAsync(Lease, _ttl, _stop.Token))
                     {
                         Lose("another controller holds it now");
                         return;
@@ -94,7 +94,7 @@ public sealed class HeldLease : IAsyncDisposable
         {
             try
             {
-                _store.ReleaseLease(Lease);
+                await _store.ReleaseLeaseAsync(Lease);
             }
             catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
             {
@@ -119,7 +119,7 @@ public static class LeaseKeeping
                 HeldLease? held = null;
                 try
                 {
-                    held = HeldLease.TryTake(store, name, holder, ttl, logger);
+                    held = await HeldLease.TryTakeAsync(store, name, holder, ttl, logger, cancellationToken);
                 }
                 catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
                 {

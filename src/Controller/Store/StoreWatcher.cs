@@ -33,7 +33,7 @@ public sealed class StoreWatcher(ControllerStore store, TimeSpan pollInterval, b
             {
                 try
                 {
-                    var now = store.ReadChangeMarks();
+                    var now = await store.ReadChangeMarksAsync(cancellationToken);
                     if (marks is { } before)
                     {
                         foreach (var (topic, serial) in now.Topics)

@@ -39,25 +39,25 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet("/favicon.svg", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapGet("/favicon.ico", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapPost("/login", LoginAsync);
-        app.MapPost("/logout", Api(mutating: true, (context, session) =>
+        app.MapPost("/logout", Api(mutating: true, async (context, session) =>
         {
-            logins.End(session.Id);
+            await logins.EndAsync(session.Id, context.RequestAborted);
             context.Response.Cookies.Delete(WebSessions.CookieName);
-            return Task.FromResult<object?>(null);
+            return null;
         }));
         app.MapGet("/", Page(IndexAsync));
         app.MapGet("/assets/{file}", Page(AssetAsync));
-        app.MapGet($"{ApiPrefix}/nodes", Api(false, (_, _) => Json(Nodes(), WebJsonContext.Default.IReadOnlyListWebNode)));
-        app.MapGet($"{ApiPrefix}/nodes/{{name}}", Api(false, (context, _) => NodeDetail((string)context.GetRouteValue("name")!)));
-        app.MapGet($"{ApiPrefix}/revisions", Api(false, (_, _) => Json(Revisions(), WebJsonContext.Default.IReadOnlyListWebRevision)));
-        app.MapGet($"{ApiPrefix}/revisions/diff", Api(false, (context, _) => Diff(context.Request.Query["from"], context.Request.Query["to"])));
-        app.MapGet($"{ApiPrefix}/rollouts", Api(false, (_, _) =>
-            Json((IReadOnlyList<WebRollout>)[.. store.ListRollouts().Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
-        app.MapGet($"{ApiPrefix}/rollouts/{{id}}", Api(false, (context, _) => Rollout(context)));
-        app.MapGet($"{ApiPrefix}/rollouts/{{id}}/timeline", Api(false, (context, _) => RolloutTimeline(context)));
+        app.MapGet($"{ApiPrefix}/nodes", Api(false, async (context, _) => Json(await NodesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebNode)));
+        app.MapGet($"{ApiPrefix}/nodes/{{name}}", Api(false, (context, _) => NodeDetailAsync((string)context.GetRouteValue("name")!, context.RequestAborted)));
+        app.MapGet($"{ApiPrefix}/revisions", Api(false, async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision)));
+        app.MapGet($"{ApiPrefix}/revisions/diff", Api(false, (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted)));
+        app.MapGet($"{ApiPrefix}/rollouts", Api(false, async (context, _) =>
+            Json((IReadOnlyList<WebRollout>)[.. (await store.ListRolloutsAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
+        app.MapGet($"{ApiPrefix}/rollouts/{{id}}", Api(false, (context, _) => RolloutAsync(context)));
+        app.MapGet($"{ApiPrefix}/rollouts/{{id}}/timeline", Api(false, (context, _) => RolloutTimelineAsync(context)));
         app.MapPost($"{ApiPrefix}/rollouts", Api(true, StartRolloutAsync));
         app.MapPost($"{ApiPrefix}/rollouts/{{id}}/{{action}}", Api(true, ControlRolloutAsync));
-        app.MapGet($"{ApiPrefix}/certificates", Api(false, (_, _) => Json(Certificates(), WebJsonContext.Default.IReadOnlyListWebCertificate)));
+        app.MapGet($"{ApiPrefix}/certificates", Api(false, async (context, _) => Json(await CertificatesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate)));
         app.MapPost($"{ApiPrefix}/certificates/{{name}}/renew", Api(true, RenewAsync));
         app.MapGet($"{ApiPrefix}/events", Page(EventsAsync, api: true));
     }
@@ -67,13 +67,13 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         r.CreatedAt?.ToDateTimeOffset(), r.UpdatedAt?.ToDateTimeOffset(), r.NextBatchAt?.ToDateTimeOffset(),
         [.. r.Nodes.Select(n => new WebRolloutNode(n.Node, n.Batch, n.State, n.Detail, n.Failure, n.PreviousRevision))]);
 
-    private WebSession? Authenticate(HttpContext context) => logins.Find(context.Request.Cookies[WebSessions.CookieName]);
+    private Task<WebSession?> AuthenticateAsync(HttpContext context) => logins.FindAsync(context.Request.Cookies[WebSessions.CookieName], context.RequestAborted);
 
     /// <summary>A page: without a session, the browser is sent to the login page (an API stream gets 401).</summary>
     private RequestDelegate Page(Func<HttpContext, WebSession, Task> handler, bool api = false) => async context =>
     {
         Secure(context.Response);
-        if (Authenticate(context) is not { } session)
+        if (await AuthenticateAsync(context) is not { } session)
         {
             if (api)
             {
@@ -91,7 +91,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     {
         Secure(context.Response);
         context.Response.Headers.CacheControl = "no-store";
-        if (Authenticate(context) is not { } session)
+        if (await AuthenticateAsync(context) is not { } session)
         {
             await Error(context, HttpStatusCode.Unauthorized, "log in first (POST /login)");
             return;
@@ -145,8 +145,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return context.Response.WriteAsync(JsonSerializer.Serialize(new WebError(message), WebJsonContext.Default.WebError), context.RequestAborted);
     }
 
-    private static Task<object?> Json<T>(T value, JsonTypeInfo<T> type, int status = 200) =>
-        Task.FromResult<object?>((JsonSerializer.Serialize(value, type), status));
+    private static object? Json<T>(T value, JsonTypeInfo<T> type, int status = 200) => (JsonSerializer.Serialize(value, type), status);
 
     /// <summary>A duration from the web form, read as hawserctl reads one; null when empty; 400 naming the field when not a duration.</summary>
     private static TimeSpan? WebDuration(string? text, string field) =>
@@ -178,7 +177,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             {
                 case TokenCheck.Matches:
                     // Named by fingerprint: replacing the token file ends the sessions made with this token.
-                    logins.EndSessionsOfReplacedToken();
+                    await logins.EndSessionsOfReplacedTokenAsync(context.RequestAborted);
                     who = logins.TokenWho() ?? "admin token";
                     break;
                 case TokenCheck.FileWasMissing:
@@ -188,14 +187,14 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
         if (who is null)
         {
-            store.AddEvent(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] });
+            await store.AddEventAsync(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
             _throttle.Failed(address);
             await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
         _throttle.Succeeded(address);
-        var session = logins.Create(who);
-        store.AddEvent(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" });
+        var session = await logins.CreateAsync(who, context.RequestAborted);
+        await store.AddEventAsync(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" }, context.RequestAborted);
         context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
         {
             HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = session.Expires,
@@ -284,18 +283,18 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
     }
 
-    private List<WebNode> Nodes()
+    private async Task<List<WebNode>> NodesAsync(CancellationToken cancellationToken)
     {
-        var expiry = CertificateExpiry();
-        return [.. store.ListNodes().Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
+        var expiry = await CertificateExpiryAsync(cancellationToken);
+        return [.. (await store.ListNodesAsync(cancellationToken)).Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
     }
 
     /// <summary>Per node, when the first of its controller-obtained certificates ends.</summary>
-    private Dictionary<string, DateTimeOffset?> CertificateExpiry()
+    private async Task<Dictionary<string, DateTimeOffset?>> CertificateExpiryAsync(CancellationToken cancellationToken)
     {
         var expiry = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
-        var held = store.ListIssuedCertificates().ToDictionary(c => c.Name, StringComparer.Ordinal);
-        foreach (var target in renewer.CurrentPlan()?.Targets ?? [])
+        var held = (await store.ListIssuedCertificatesAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        foreach (var target in (await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? [])
         {
             if (held.GetValueOrDefault(target.Name)?.NotAfter is not { } notAfter)
             {
@@ -321,48 +320,48 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             failed, record.DriftCorrected, certificateExpiry);
     }
 
-    private Task<object?> NodeDetail(string name)
+    private async Task<object?> NodeDetailAsync(string name, CancellationToken cancellationToken)
     {
-        var record = store.GetNode(name) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
+        var record = await store.GetNodeAsync(name, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var resources = (report?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(r.State), r.Diff, r.Error)).ToList();
         // The node's timeline, newest first: its converges, failures, drift, certificates, rollout steps.
-        var history = store.ListEvents(new EventQuery { Node = name, Limit = 100 }).Reverse().Select(ToWeb).ToList();
-        return Json(new WebNodeDetail(ToWeb(record, CertificateExpiry().GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);
+        var history = (await store.ListEventsAsync(new EventQuery { Node = name, Limit = 100 }, cancellationToken)).Reverse().Select(ToWeb).ToList();
+        return Json(new WebNodeDetail(ToWeb(record, (await CertificateExpiryAsync(cancellationToken)).GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);
     }
 
     private static WebEvent ToWeb(EventRecord e) => new(e.At, e.Kind, e.Actor, e.Summary, e.Details);
 
     /// <summary>Every step of one rollout from the event log, oldest first (the store prefixes each with "rollout ID: ").</summary>
-    private Task<object?> RolloutTimeline(HttpContext context)
+    private async Task<object?> RolloutTimelineAsync(HttpContext context)
     {
         var prefix = $"rollout {RouteNumber(context, "id")}: ";
-        var steps = store.ListEvents(new EventQuery { Kind = "rollout", Limit = 5_000 })
+        var steps = (await store.ListEventsAsync(new EventQuery { Kind = "rollout", Limit = 5_000 }, context.RequestAborted))
             .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal))
             .Select(e => ToWeb(e with { Summary = e.Summary[prefix.Length..] })).ToList();
         return Json<IReadOnlyList<WebEvent>>(steps, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
 
-    private List<WebRevision> Revisions() => [.. store.ListRevisions(200).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];
+    private async Task<List<WebRevision>> RevisionsAsync(CancellationToken cancellationToken) => [.. (await store.ListRevisionsAsync(200, cancellationToken)).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];
 
-    private Task<object?> Diff(string? from, string? to)
+    private async Task<object?> DiffAsync(string? from, string? to, CancellationToken cancellationToken)
     {
-        RevisionRecord Read(string? text, string which) =>
+        async Task<RevisionRecord> ReadAsync(string? text, string which) =>
             ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
-                ? store.GetRevision(number) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no revision {number}")
+                ? await store.GetRevisionAsync(number, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no revision {number}")
                 : throw new WebRequestException(HttpStatusCode.BadRequest, $"'{which}' must be a revision number");
-        var left = Read(from, "from");
-        var right = Read(to, "to");
+        var left = await ReadAsync(from, "from");
+        var right = await ReadAsync(to, "to");
         var hunks = Hawser.Shared.Text.LineDiff.Hunks(Hawser.Shared.Text.LineDiff.Lines(left.SpecText, right.SpecText))
             .Select(h => new WebDiffHunk(h.Header, [.. h.Lines.Select(l => new WebDiffLine(l.Change.ToString().ToLowerInvariant(), l.OldNumber, l.NewNumber, l.Text))]))
             .ToList();
         return Json(new WebDiff(left.Number, right.Number, hunks, SideBySide.Rows(left.SpecText, right.SpecText)), WebJsonContext.Default.WebDiff);
     }
 
-    private Task<object?> Rollout(HttpContext context)
+    private async Task<object?> RolloutAsync(HttpContext context)
     {
         var id = RouteNumber(context, "id");
-        var rollout = store.GetRollout(id) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no rollout {id}");
+        var rollout = await store.GetRolloutAsync(id, context.RequestAborted) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no rollout {id}");
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
@@ -407,16 +406,17 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             options.GateTimeout = Duration.FromTimeSpan(gateTimeout);
         }
         var rollout = await rollouts.StartAsync(request.Revision, options, WebActor(session), context.RequestAborted);
-        return await Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
+        return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
     }
 
     private async Task<object?> ControlRolloutAsync(HttpContext context, WebSession session)
     {
         var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, WebActor(session), context.RequestAborted);
-        return await Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
+        return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
-    private List<WebCertificate> Certificates() => [.. CertificatesApi.List(store, renewer).Select(ToWeb)];
+    private async Task<List<WebCertificate>> CertificatesAsync(CancellationToken cancellationToken) =>
+        [.. (await CertificatesApi.ListAsync(store, renewer, cancellationToken)).Select(ToWeb)];
 
     private static WebCertificate ToWeb(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed));
@@ -424,7 +424,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task<object?> RenewAsync(HttpContext context, WebSession session)
     {
         var (target, issued) = await renewer.RenewAsync((string)context.GetRouteValue("name")!, null, context.RequestAborted);
-        return await Json(ToWeb(CertificatesApi.Describe(store, target, issued)), WebJsonContext.Default.WebCertificate);
+        return Json(ToWeb(await CertificatesApi.DescribeAsync(store, target, issued, context.RequestAborted)), WebJsonContext.Default.WebCertificate);
     }
 
     private static ulong RouteNumber(HttpContext context, string name) =>

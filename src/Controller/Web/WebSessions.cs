@@ -45,7 +45,7 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
     public string? TokenWho() => _token.Fingerprint() is { } fingerprint ? $"admin token {fingerprint}" : null;
 
     /// <summary>Ends the sessions of a token that was replaced since it was last looked at; returns how many ended.</summary>
-    public int EndSessionsOfReplacedToken()
+    public async Task<int> EndSessionsOfReplacedTokenAsync(CancellationToken cancellationToken)
     {
         var now = TokenWho();
         string? old;
@@ -58,34 +58,34 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
             }
             _tokenWho = now;
         }
-        return old is null ? 0 : store.DeleteWebSessionsOf(old);
+        return old is null ? 0 : await store.DeleteWebSessionsOfAsync(old, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="token"/> is the admin UI token (<see cref="TokenFile.Check"/>).</summary>
     public TokenCheck Check(string token) => _token.Check(token);
 
     /// <summary>A new session for <paramref name="who"/>.</summary>
-    public WebSession Create(string who)
+    public async Task<WebSession> CreateAsync(string who, CancellationToken cancellationToken)
     {
         var session = new WebSession(Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), who,
             DateTimeOffset.UtcNow + _lifetime);
-        store.SaveWebSession(Hash(session.Id), session.Csrf, session.Who, session.Expires);
+        await store.SaveWebSessionAsync(Hash(session.Id), session.Csrf, session.Who, session.Expires, cancellationToken);
         return session;
     }
 
     /// <summary>The live session with <paramref name="id"/>, or null.</summary>
-    public WebSession? Find(string? id)
+    public async Task<WebSession?> FindAsync(string? id, CancellationToken cancellationToken)
     {
         if (id is null)
         {
             return null;
         }
-        EndSessionsOfReplacedToken();
-        return store.FindWebSession(Hash(id)) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
+        await EndSessionsOfReplacedTokenAsync(cancellationToken);
+        return await store.FindWebSessionAsync(Hash(id), cancellationToken) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
     }
 
     /// <summary>Ends a session.</summary>
-    public void End(string id) => store.DeleteWebSession(Hash(id));
+    public Task EndAsync(string id, CancellationToken cancellationToken) => store.DeleteWebSessionAsync(Hash(id), cancellationToken);
 
     private static string Hash(string id) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
 }
