@@ -71,6 +71,8 @@ public sealed class BackgroundJobsTests
         var politeStarted = new TaskCompletionSource();
         var politeStopped = new TaskCompletionSource();
         using var release = new CancellationTokenSource();
+        var gate = new JobsGate();
+        gate.Open();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.Configure<HostOptions>(o => ControllerServices.ConfigureStop(o, TimeSpan.FromMilliseconds(300)));
         builder.Services.AddSingleton<IHostedService>(new SupervisedJob("polite loop", async token =>
@@ -84,13 +86,13 @@ public sealed class BackgroundJobsTests
             {
                 politeStopped.TrySetResult();
             }
-        }, jobs, log));
+        }, jobs, gate, log));
         // A loop stuck in a call that ignores its token (a driver that never times out).
         builder.Services.AddSingleton<IHostedService>(new SupervisedJob("stuck loop", async _ =>
         {
             started.TrySetResult();
             await Task.Delay(Timeout.Infinite, release.Token);
-        }, jobs, log));
+        }, jobs, gate, log));
         using var host = builder.Build();
 
         await host.StartAsync();

@@ -73,6 +73,35 @@ public sealed class SimulatedAgents : IAsyncDisposable
     /// <summary>Called with an agent's index and the revision when it receives a desired state (before it answers).</summary>
     public Action<int, ulong>? DesiredStateReceived { get; set; }
 
+    /// <summary>
+    /// Starts every agent on controller 0 and waits until all are connected; returns, per agent, the newest revision it has
+    /// been sent since (the caller may clear it to see what a restarted controller sends).
+    /// </summary>
+    public async Task<System.Collections.Concurrent.ConcurrentDictionary<int, ulong>> StartTrackedAsync()
+    {
+        var received = new System.Collections.Concurrent.ConcurrentDictionary<int, ulong>();
+        DesiredStateReceived = (index, revision) => received.AddOrUpdate(index, revision, (_, seen) => Math.Max(seen, revision));
+        Start();
+        if (!await Poll.UntilAsync(() => ConnectedTo.All(c => c == 0), TimeSpan.FromMinutes(3)))
+        {
+            throw new InvalidOperationException($"{ConnectedTo.Count(c => c == 0)} of {ConnectedTo.Count} simulated agents connected within 3 minutes");
+        }
+        return received;
+    }
+
+    /// <summary>A spec naming <paramref name="nodes"/> (role web), whose web profile sets tcp_keepalive_time to <paramref name="keepalive"/>; <paramref name="moreNodes"/> adds node lines.</summary>
+    public static string Spec(IEnumerable<string> nodes, int keepalive, string moreNodes = "")
+    {
+        var spec = new System.Text.StringBuilder("apiVersion: hawser/v1\nnodes:\n");
+        foreach (var node in nodes)
+        {
+            spec.Append($"  {node}: {{labels: {{role: web}}}}\n");
+        }
+        spec.Append(moreNodes);
+        spec.Append($"profiles:\n  web:\n    selector: {{role: web}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"{keepalive}\"}}\n");
+        return spec.ToString();
+    }
+
     /// <summary>Starts every agent's connection loop, over <paramref name="controllers"/> (default: all).</summary>
     public void Start(IReadOnlyList<int>? controllers = null) => Start(0, _identities.Length, controllers);
 
@@ -98,6 +127,15 @@ public sealed class SimulatedAgents : IAsyncDisposable
             position = (position + 1) % order.Length;
             if (_cluster.Controllers[controller] is not { } target)
             {
+                // Stopped (a restart in progress): wait as after a refused connect, never spin.
+                try
+                {
+                    await Task.Delay(Random.Shared.Next(100, 1000), token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 continue;
             }
             try

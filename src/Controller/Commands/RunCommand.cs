@@ -163,10 +163,16 @@ internal sealed class RunCommand : Command
                 Console.WriteLine($"shared    as {host.Services.GetRequiredService<AgentSessions>().ControllerId}; other controllers' changes by " +
                     $"{(options.StoreNotify ? "notification, and " : "")}polling every {options.StorePoll.TotalSeconds:0.###} s");
             }
-            IReadOnlyList<Uri> addresses;
+            using var systemd = new SystemdNotifier();
             try
             {
-                addresses = await host.StartAsync(cancellationToken);
+                await host.StartAsync(addresses =>
+                {
+                    Console.WriteLine($"listening {string.Join(", ", addresses)} (gRPC over TLS, client certificates)");
+                    Console.WriteLine($"web UI    {addresses[0]} (log in with the token in {host.Services.GetRequiredService<WebSessions>().TokenPath}, or the admin client certificate)");
+                    Console.WriteLine("ready");
+                    systemd.Ready($"serving on {string.Join(", ", addresses)}");
+                }, cancellationToken);
             }
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
             {
@@ -174,11 +180,6 @@ internal sealed class RunCommand : Command
                     (ex.InnerException is { } inner && inner.Message != ex.Message ? $" ({inner.Message})" : ""));
                 return ExitCodes.ListenFailed;
             }
-            Console.WriteLine($"listening {string.Join(", ", addresses)} (gRPC over TLS, client certificates)");
-            Console.WriteLine($"web UI    {addresses[0]} (log in with the token in {host.Services.GetRequiredService<WebSessions>().TokenPath}, or the admin client certificate)");
-            Console.WriteLine("ready");
-            using var systemd = new SystemdNotifier();
-            systemd.Ready($"serving on {string.Join(", ", addresses)}");
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

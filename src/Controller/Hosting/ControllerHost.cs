@@ -55,13 +55,19 @@ public sealed class ControllerHost : IAsyncDisposable
         return new ControllerHost(app);
     }
 
-    /// <summary>Listens and starts the loops; returns once serving. A listen failure throws (IOException or SocketException).</summary>
-    public async Task<IReadOnlyList<Uri>> StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Listens, calls <paramref name="serving"/> with the bound addresses, then starts the loops; returns once serving.
+    /// A listen failure throws (IOException or SocketException).
+    /// </summary>
+    public async Task<IReadOnlyList<Uri>> StartAsync(Action<IReadOnlyList<Uri>> serving, CancellationToken cancellationToken)
     {
         // The certificates agents are sent, in memory before the first agent connects.
         await Services.GetRequiredService<Acme.CertificateMaterials>().RefreshAsync(Services.GetRequiredService<ControllerStore>(),
             Services.GetRequiredService<SecretBox>(), null, cancellationToken);
-        return await GrpcHost.StartAsync(_app, cancellationToken);
+        var addresses = await GrpcHost.StartAsync(_app, cancellationToken);
+        serving(addresses);
+        Services.GetRequiredService<JobsGate>().Open();
+        return addresses;
     }
 
     /// <summary>Stops: agent streams closed, calls and loops given the grace period, then disposed.</summary>

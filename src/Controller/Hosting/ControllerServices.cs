@@ -30,6 +30,7 @@ public static class ControllerServices
         services.AddSingleton(options).AddSingleton(store).AddSingleton(pki);
         services.AddSingleton(sp => sp.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory));
         services.AddSingleton(sp => new BackgroundJobs(sp.GetRequiredService<ILogger>()));
+        services.AddSingleton<JobsGate>();
         services.AddSingleton(_ => SecretBox.Open(data));
         services.AddSingleton<CertificateMaterials>();
         services.AddSingleton(sp => new DesiredStates(store, sp.GetRequiredService<CertificateMaterials>()));
@@ -173,7 +174,7 @@ public static class ControllerServices
 
     /// <summary>Registers a loop the host starts, supervises and stops (not de-duplicated by type, unlike AddHostedService).</summary>
     private static void AddJob(this IServiceCollection services, string name, Func<IServiceProvider, Func<CancellationToken, Task>> job) =>
-        services.AddSingleton<IHostedService>(sp => new SupervisedJob(name, job(sp), sp.GetRequiredService<BackgroundJobs>(), sp.GetRequiredService<ILogger>()));
+        services.AddSingleton<IHostedService>(sp => new SupervisedJob(name, job(sp), sp.GetRequiredService<BackgroundJobs>(), sp.GetRequiredService<JobsGate>(), sp.GetRequiredService<ILogger>()));
 
     /// <summary>The health service's view of the loops: unhealthy, naming each, while any is down.</summary>
     private sealed class JobsHealthCheck(BackgroundJobs jobs) : IHealthCheck

@@ -8,6 +8,9 @@ public static class CommandLineRunner
     /// <summary>Exit code for a command line that does not parse.</summary>
     public const int UsageExitCode = 2;
 
+    /// <summary>How long after SIGTERM or SIGINT a command that has not returned is abandoned (it should have stopped on its own well before).</summary>
+    public static readonly TimeSpan ProcessTerminationTimeout = TimeSpan.FromSeconds(80);
+
     /// <summary>
     /// Parses and invokes; a command line that does not parse prints every error to stderr and
     /// exits <paramref name="usageExitCode"/>, <see cref="UsageExitCode"/> unless the binary's contract
@@ -40,7 +43,14 @@ public static class CommandLineRunner
         }
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                // SIGTERM and SIGINT cancel the action's token; the action then stops within its own bound (the controller's
+                // --shutdown-timeout). The library's default of 2 s would abandon a controller still closing a thousand
+                // streams and exit with 143; this is only the last resort, below systemd's default stop timeout of 90 s.
+                ProcessTerminationTimeout = ProcessTerminationTimeout,
+            });
         }
         catch (OperationCanceledException)
         {

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using Hawser.TestSupport;
 
@@ -16,33 +14,21 @@ public sealed class FrozenAgentTests
     private const int Simulated = 200;
 
     /// <summary>Every simulated node and the frozen one: the sysctl changes each round; the frozen node also carries a large label (~300 KB of its state).</summary>
-    private static string Spec(IReadOnlyList<string> simulated, int round)
-    {
-        var spec = new StringBuilder("apiVersion: hawser/v1\nnodes:\n");
-        foreach (var node in simulated)
-        {
-            spec.Append($"  {node}: {{labels: {{role: web}}}}\n");
-        }
-        spec.Append($"  frozen: {{labels: {{role: web, pad: \"{new string((char)('a' + round % 26), 300_000)}\"}}}}\n");
-        spec.Append($"profiles:\n  web:\n    selector: {{role: web}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"{600 + round}\"}}\n");
-        return spec.ToString();
-    }
+    private static string Spec(IReadOnlyList<string> simulated, int round) => SimulatedAgents.Spec(simulated, 600 + round,
+        $"  frozen: {{labels: {{role: web, pad: \"{new string((char)('a' + round % 26), 300_000)}\"}}}}\n");
 
     [TestMethod]
     public async Task A_frozen_agent_delays_only_itself_is_disconnected_past_its_send_queue_and_catches_up_when_continued()
     {
         await using var cluster = await ControllerCluster.StartAsync(1, "--node-send-queue", "512", "--anonymous-rate", "1000");
         await using var fleet = await SimulatedAgents.EnrollAsync(cluster, Simulated);
-        var received = new ConcurrentDictionary<int, ulong>();
-        fleet.DesiredStateReceived = (index, revision) => received.AddOrUpdate(index, revision, (_, seen) => Math.Max(seen, revision));
-        fleet.Start();
+        var received = await fleet.StartTrackedAsync();
         using var host = new AgentHost();
         host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
         host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
         var token = await cluster.TokenAsync(0, 1);
         await using var frozen = AgentProcess.Start(host, "frozen", cluster[0].Address, "--join-token", token, "--ca-hash", cluster[0].CaHash, "--proc-sys", host.PathOf("/proc-sys"));
         await frozen.WaitForAsync("connected to");
-        Assert.IsTrue(await Poll.UntilAsync(() => fleet.ConnectedTo.All(c => c == 0), TimeSpan.FromMinutes(2)), "every simulated agent connected");
         var specFile = Path.Join(host.Root, "spec.yaml");
 
         Signals.Freeze(frozen.Pid);
