@@ -35,12 +35,17 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
 
     private enum Cached { Revision, Nodes, Plan }
 
-    private T Get<T>(Cached kind, ulong number, Func<T> make, Func<T, long> size) => _cache.GetOrCreate((kind, number), entry =>
+    private T Get<T>(Cached kind, ulong number, Func<T> make, Func<T, long> size) =>
+        _cache.TryGetValue((kind, number), out T? cached) ? cached! : Put(kind, number, make(), size);
+
+    /// <summary>Caches <paramref name="value"/>, sized for the cache's bound, and returns it.</summary>
+    private T Put<T>(Cached kind, ulong number, T value, Func<T, long> size)
     {
-        var value = make();
+        using var entry = _cache.CreateEntry((kind, number));
         entry.Size = Math.Max(1, size(value));
+        entry.Value = value;
         return value;
-    })!;
+    }
 
     /// <summary>Parses and resolves a whole spec; every error (file:line:column, or node conflicts) when it is not valid.</summary>
     public static (ResolvedSpec? Spec, IReadOnlyList<string> Errors) Resolve(string text, string fileName)
@@ -72,14 +77,7 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         {
             return cached;
         }
-        var read = await store.GetRevisionAsync(number, cancellationToken);
-        if (read is not null)
-        {
-            using var entry = _cache.CreateEntry((Cached.Revision, number));
-            entry.Size = Math.Max(1, read.SpecText.Length);
-            entry.Value = read;
-        }
-        return read;
+        return await store.GetRevisionAsync(number, cancellationToken) is { } read ? Put(Cached.Revision, number, read, r => r.SpecText.Length) : null;
     }
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
