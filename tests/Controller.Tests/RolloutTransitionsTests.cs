@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Rollouts;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
@@ -17,20 +16,25 @@ public sealed class RolloutTransitionsTests
     private static readonly TimeSpan GateTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>Four nodes in two batches of revision 7 (each was on revision 5), one failure allowed.</summary>
-    private static Rollout NewRollout(string onFailure = "pause", bool withCheck = false)
+    private static RolloutRecord NewRollout(string onFailure = "pause", bool withCheck = false)
     {
-        var options = new RolloutOptions { Batch = "2", MaxFailures = "1", OnFailure = onFailure, GateTimeout = Duration.FromTimeSpan(GateTimeout) };
-        if (withCheck)
+        var options = new RolloutSettings
         {
-            options.Checks.Add(new HttpCheck { Url = "http://{node}/health" });
-        }
-        var rollout = new Rollout { Id = 1, Revision = 7, State = "running", Options = options, Batches = 2 };
-        for (var i = 0; i < 4; i++)
+            Batch = "2", MaxFailures = "1", OnFailure = onFailure, GateTimeout = GateTimeout,
+            Checks = withCheck ? [new HttpCheckSettings("http://{node}/health")] : [],
+        };
+        return new RolloutRecord
         {
-            rollout.Nodes.Add(new RolloutNode { Node = $"web{i}", Batch = (uint)(i / 2), State = "pending", PreviousRevision = 5 });
-        }
-        return rollout;
+            Id = 1, Revision = 7, State = RolloutState.Running, Settings = options, Batches = 2,
+            Nodes = [.. Enumerable.Range(0, 4).Select(i => new RolloutNodeRecord { Node = $"web{i}", Batch = (uint)(i / 2), State = RolloutNodeState.Pending, PreviousRevision = 5 })],
+        };
     }
+
+    /// <summary>The word for a rollout's state, as the API and the event log say it.</summary>
+    private static string S(RolloutRecord rollout) => RolloutWords.Of(rollout.State);
+
+    /// <summary>The word for a node's state.</summary>
+    private static string S(RolloutNodeRecord node) => RolloutWords.Of(node.State);
 
     /// <summary>What a node's gate sees: its report of the revision it moves to (failed or not), or nothing yet.</summary>
     private enum Seen { Nothing, Healthy, Failed, Gone }
@@ -56,20 +60,20 @@ public sealed class RolloutTransitionsTests
     }
 
     /// <summary>Every moving or returning node seen as <paramref name="seen"/>.</summary>
-    private static Dictionary<string, GateView> Gates(Rollout rollout, Seen seen) =>
-        rollout.Nodes.Where(n => n.State is "moving" or "returning")
-            .ToDictionary(n => n.Node, n => Gate(n.Node, seen, n.State == "moving" ? rollout.Revision : n.PreviousRevision), StringComparer.Ordinal);
+    private static Dictionary<string, GateView> Gates(RolloutRecord rollout, Seen seen) =>
+        rollout.Nodes.Where(n => S(n) is "moving" or "returning")
+            .ToDictionary(n => n.Node, n => Gate(n.Node, seen, S(n) == "moving" ? rollout.Revision : n.PreviousRevision), StringComparer.Ordinal);
 
     private static readonly Dictionary<string, string?> NoChecks = [];
 
-    private static Rollout InState(string state)
+    private static RolloutRecord InState(string state)
     {
         var rollout = NewRollout();
-        rollout.State = state;
+        rollout.State = RolloutWords.RolloutStateOf(state);
         if (state is "rolling-back")
         {
             // Something moved to return.
-            rollout.Nodes[0].State = "healthy";
+            rollout.Nodes[0].State = RolloutNodeState.Healthy;
         }
         return rollout;
     }
@@ -89,11 +93,11 @@ public sealed class RolloutTransitionsTests
         {
             var command = RolloutTransitions.Commands[i];
             var rollout = InState(state);
-            var before = rollout.Clone();
+            var before = rollout.Copy();
             if (expected[i] is { } after)
             {
                 RolloutTransitions.Command(rollout, command);
-                Assert.AreEqual(after, rollout.State, $"{state} + {command}");
+                Assert.AreEqual(after, S(rollout), $"{state} + {command}");
                 Assert.AreEqual(command == "promote", rollout.Promoted, $"{state} + {command}: only promote promotes");
             }
             else
@@ -112,7 +116,7 @@ public sealed class RolloutTransitionsTests
         foreach (var state in States.Where(s => s is not ("running" or "rolling-back")))
         {
             var rollout = InState(state);
-            var before = rollout.Clone();
+            var before = rollout.Copy();
             Assert.IsEmpty(RolloutTransitions.Step(rollout, T0, Gates(rollout, Seen.Healthy), NoChecks), state);
             Assert.AreEqual(before, rollout, $"a step changes nothing while {state}");
         }
@@ -133,27 +137,27 @@ public sealed class RolloutTransitionsTests
         for (var step = 0; step < 20; step++)
         {
             // What a returning node sees is its previous revision, reported healthy: the way back works.
-            var gates = rollout.State == "rolling-back" ? Gates(rollout, Seen.Healthy) : Gates(rollout, seen);
+            var gates = S(rollout) == "rolling-back" ? Gates(rollout, Seen.Healthy) : Gates(rollout, seen);
             pins.AddRange(RolloutTransitions.Step(rollout, T0, gates, NoChecks));
         }
-        Assert.AreEqual(final, rollout.State, rollout.ToString());
+        Assert.AreEqual(final, S(rollout), rollout.ToString());
         if (final == "done")
         {
-            Assert.IsTrue(rollout.Nodes.All(n => n.State == "healthy"));
+            Assert.IsTrue(rollout.Nodes.All(n => S(n) == "healthy"));
             CollectionAssert.AreEquivalent(new[] { "web0", "web1", "web2", "web3" }, pins.Select(p => p.Node).ToArray(), "each node moved once");
             Assert.IsTrue(pins.All(p => p.Pin == 7));
         }
         if (final == "running")
         {
             // Silence is not failure before the gate timeout: the first batch waits.
-            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 0).All(n => n.State == "moving"), rollout.ToString());
-            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 1).All(n => n.State == "pending"), "the next batch does not move past a waiting gate");
+            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 0).All(n => S(n) == "moving"), rollout.ToString());
+            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 1).All(n => S(n) == "pending"), "the next batch does not move past a waiting gate");
         }
         Assert.AreEqual(failed, rollout.Nodes.Count(n => n.Failure.Length > 0), rollout.ToString());
         if (final == "rolled-back")
         {
             Assert.IsTrue(pins.Where(p => p.Pin != 7).All(p => p.Pin == 5), "a node returns to its previous revision");
-            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 0).All(n => n.State == "returned"), rollout.ToString());
+            Assert.IsTrue(rollout.Nodes.Where(n => n.Batch == 0).All(n => S(n) == "returned"), rollout.ToString());
         }
     }
 
@@ -163,7 +167,7 @@ public sealed class RolloutTransitionsTests
         var rollout = NewRollout();
         RolloutTransitions.Step(rollout, T0, NoGates, NoChecks);
         RolloutTransitions.Step(rollout, T0 + GateTimeout + TimeSpan.FromSeconds(1), Gates(rollout, Seen.Nothing), NoChecks);
-        Assert.AreEqual("failed", rollout.Nodes[0].State);
+        Assert.AreEqual("failed", S(rollout.Nodes[0]));
         Assert.AreEqual("no report of revision 7 within the gate timeout", rollout.Nodes[0].Detail);
     }
 
@@ -176,16 +180,16 @@ public sealed class RolloutTransitionsTests
         RolloutTransitions.Step(rollout, T0, NoGates, NoChecks);
         var failing = new Dictionary<string, string?> { ["web0"] = "check http://web0/health: HTTP 500, expected (2|3)[0-9][0-9]", ["web1"] = null };
         RolloutTransitions.Step(rollout, T0, Gates(rollout, Seen.Healthy), failing);
-        Assert.AreEqual("moving", rollout.Nodes[0].State, "a failing check before the gate timeout holds");
+        Assert.AreEqual("moving", S(rollout.Nodes[0]), "a failing check before the gate timeout holds");
         StringAssert.Contains(rollout.Nodes[0].Detail, "HTTP 500");
-        Assert.AreEqual("healthy", rollout.Nodes[1].State, "a passing check (no hold) passes");
+        Assert.AreEqual("healthy", S(rollout.Nodes[1]), "a passing check (no hold) passes");
         RolloutTransitions.Step(rollout, T0 + GateTimeout + TimeSpan.FromSeconds(1), Gates(rollout, Seen.Healthy), failing);
-        Assert.AreEqual("failed", rollout.Nodes[0].State, "still failing past the gate timeout");
+        Assert.AreEqual("failed", S(rollout.Nodes[0]), "still failing past the gate timeout");
         // A report that came after the checks ran is checked on the next step: no verdict without a check result.
         var unchecked_ = NewRollout(withCheck: true);
         RolloutTransitions.Step(unchecked_, T0, NoGates, NoChecks);
         RolloutTransitions.Step(unchecked_, T0, Gates(unchecked_, Seen.Healthy), NoChecks);
-        Assert.IsTrue(unchecked_.Nodes.Where(n => n.Batch == 0).All(n => n.State == "moving"));
+        Assert.IsTrue(unchecked_.Nodes.Where(n => n.Batch == 0).All(n => S(n) == "moving"));
     }
 
     [TestMethod]
@@ -193,7 +197,7 @@ public sealed class RolloutTransitionsTests
     {
         // What the engine does when its lease was lost or the rollout changed under it: the step ran on a copy and is not stored.
         var stored = NewRollout();
-        var copy = stored.Clone();
+        var copy = stored.Copy();
         RolloutTransitions.Step(copy, T0, NoGates, NoChecks);
         Assert.AreNotEqual(stored, copy);
         Assert.AreEqual(NewRollout(), stored);
@@ -210,7 +214,7 @@ public sealed class RolloutTransitionsTests
             var trail = new List<string>();
             for (var i = 0; i < 60; i++)
             {
-                var before = rollout.Clone();
+                var before = rollout.Copy();
                 var what = random.Next(10);
                 if (what < 2)
                 {
@@ -235,57 +239,57 @@ public sealed class RolloutTransitionsTests
                     foreach (var (node, pin) in pins)
                     {
                         var moved = rollout.Nodes.Single(n => n.Node == node);
-                        Assert.AreEqual(moved.State == "moving" ? rollout.Revision : moved.PreviousRevision, pin, $"seed {seed}: {node} pinned to the wrong revision");
+                        Assert.AreEqual(S(moved) == "moving" ? rollout.Revision : moved.PreviousRevision, pin, $"seed {seed}: {node} pinned to the wrong revision");
                     }
                 }
                 Invariants(seed, before, rollout, trail);
             }
             // Liveness: resumed if paused, and with every gate healthy, it always ends.
-            if (rollout.State == "paused")
+            if (S(rollout) == "paused")
             {
                 RolloutTransitions.Command(rollout, "resume");
             }
-            for (var i = 0; i < 40 && rollout.State is "running" or "rolling-back"; i++)
+            for (var i = 0; i < 40 && S(rollout) is "running" or "rolling-back"; i++)
             {
                 now += GateTimeout;
                 var checks = rollout.Nodes.ToDictionary(n => n.Node, _ => (string?)null, StringComparer.Ordinal);
                 RolloutTransitions.Step(rollout, now, Gates(rollout, Seen.Healthy), checks);
             }
-            Assert.IsTrue(rollout.State is "done" or "rolled-back" or "aborted",
-                $"seed {seed}: stuck {rollout.State} after {string.Join(", ", trail)}\n{rollout}");
+            Assert.IsTrue(S(rollout) is "done" or "rolled-back" or "aborted",
+                $"seed {seed}: stuck {S(rollout)} after {string.Join(", ", trail)}\n{rollout}");
         }
     }
 
-    private static void Invariants(int seed, Rollout before, Rollout after, List<string> trail)
+    private static void Invariants(int seed, RolloutRecord before, RolloutRecord after, List<string> trail)
     {
         var context = $"seed {seed} after {string.Join(", ", trail)}\n{after}";
-        CollectionAssert.Contains(States, after.State, context);
-        if (before.State is "aborted" or "rolled-back")
+        CollectionAssert.Contains(States, S(after), context);
+        if (S(before) is "aborted" or "rolled-back")
         {
             Assert.AreEqual(before, after, "an ended rollout never changes: " + context);
         }
-        if (before.State == "done")
+        if (S(before) == "done")
         {
-            Assert.IsTrue(after.State is "done" or "rolling-back", "done changes only by a rollback: " + context);
+            Assert.IsTrue(S(after) is "done" or "rolling-back", "done changes only by a rollback: " + context);
         }
         Assert.IsLessThanOrEqualTo(after.Batches, after.Batch, context);
         foreach (var node in after.Nodes)
         {
-            CollectionAssert.Contains(new[] { "pending", "moving", "healthy", "failed", "returning", "returned" }, node.State, context);
-            if (after.State == "running" && node.Batch > after.Batch)
+            CollectionAssert.Contains(new[] { "pending", "moving", "healthy", "failed", "returning", "returned" }, S(node), context);
+            if (S(after) == "running" && node.Batch > after.Batch)
             {
-                Assert.AreEqual("pending", node.State, "no node of a later batch moves early: " + context);
+                Assert.AreEqual("pending", S(node), "no node of a later batch moves early: " + context);
             }
-            var was = before.Nodes.Single(n => n.Node == node.Node).State;
+            var was = S(before.Nodes.Single(n => n.Node == node.Node));
             if (was == "returned")
             {
-                Assert.AreEqual("returned", node.State, "a returned node stays: " + context);
+                Assert.AreEqual("returned", S(node), "a returned node stays: " + context);
             }
         }
-        if (before.State == "running" && after.State == "running" && trail[^1].StartsWith("step", StringComparison.Ordinal))
+        if (S(before) == "running" && S(after) == "running" && trail[^1].StartsWith("step", StringComparison.Ordinal))
         {
-            var budget = RolloutPlan.MaxFailures(after.Options, after.Nodes.Count) + (int)after.AcceptedFailures;
-            Assert.IsLessThanOrEqualTo(budget, after.Nodes.Count(n => n.State == "failed"), "past the budget a step stops the rollout: " + context);
+            var budget = RolloutPlan.MaxFailures(after.Settings, after.Nodes.Count) + (int)after.AcceptedFailures;
+            Assert.IsLessThanOrEqualTo(budget, after.Nodes.Count(n => S(n) == "failed"), "past the budget a step stops the rollout: " + context);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Hawser.Controller.Rollouts;
 using System.Security.Cryptography;
 using Hawser.Controller.Store;
 using Hawser.Controller.Store.Engines;
@@ -233,9 +234,9 @@ public sealed class StoreEngineTests
         {
             await store.UpsertNodeAsync(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
         }
-        var first = await store.SaveRolloutAsync(new Rollout { State = "running", Revision = 3 }, new Dictionary<string, ulong?> { ["web1"] = 3, ["web2"] = 0 },
+        var first = await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Running, 3), new Dictionary<string, ulong?> { ["web1"] = 3, ["web2"] = 0 },
             [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
-        var second = await store.SaveRolloutAsync(new Rollout { State = "done", Revision = 4 });
+        var second = await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Done, 4));
         Assert.AreEqual(1UL, first.Id);
         Assert.AreEqual(2UL, second.Id);
         Assert.AreEqual(1UL, (await store.ActiveRolloutAsync())!.Id);
@@ -243,7 +244,7 @@ public sealed class StoreEngineTests
         // A plain apply's write (every node to the newest, pins ended) is refused while the rollout is active, and changes nothing.
         var refused = await Assert.ThrowsExactlyAsync<RolloutActiveException>(() => store.UpdateNodesAsync(
             new Dictionary<string, ulong> { ["web1"] = 4 }, new Dictionary<string, IReadOnlyDictionary<string, string>>(), followNewest: true));
-        Assert.AreEqual(1UL, refused.Active.Id);
+        Assert.AreEqual(1UL, refused.Id);
         Assert.AreEqual(3UL, (await store.GetNodeAsync("web1"))!.PinnedRevision);
         Assert.AreEqual(0UL, (await store.GetNodeAsync("web1"))!.DesiredRevision);
         Assert.AreEqual(0UL, (await store.GetNodeAsync("web2"))!.PinnedRevision);
@@ -298,7 +299,7 @@ public sealed class StoreEngineTests
         using var b = opened[1];
         var numbers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).AddRevisionAsync("x", $"{i}", "apiVersion: hawser/v1\n")).Number)));
         CollectionAssert.AreEquivalent(Enumerable.Range(1, 20).Select(i => (ulong)i).ToArray(), numbers);
-        var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).SaveRolloutAsync(new Rollout { State = "done" })).Id)));
+        var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).SaveRolloutAsync(TestRollouts.New(RolloutState.Done))).Id)));
         CollectionAssert.AreEquivalent(Enumerable.Range(1, 10).Select(i => (ulong)i).ToArray(), rollouts);
         Assert.AreEqual(20L, await s_postgres.ScalarAsync(database, "SELECT COUNT(*) FROM events WHERE kind = 'spec.applied'"));
 
@@ -307,7 +308,7 @@ public sealed class StoreEngineTests
         {
             try
             {
-                return (Started: (await (i % 2 == 0 ? a : b).SaveRolloutAsync(new Rollout { State = "running", Revision = 1 })).Id, Refused: (string?)null);
+                return (Started: (await (i % 2 == 0 ? a : b).SaveRolloutAsync(TestRollouts.New(RolloutState.Running, 1))).Id, Refused: (string?)null);
             }
             catch (RolloutActiveException ex)
             {

@@ -1,3 +1,4 @@
+using Hawser.Controller.Rollouts;
 using Google.Protobuf;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
@@ -81,7 +82,7 @@ public sealed class StoreMigrateTests
         {
             Name = "site", Domains = ["a.example"], ChainPem = "-----BEGIN CERTIFICATE-----\n", KeySealed = box.Seal("-----BEGIN PRIVATE KEY-----\n"u8), Serial = "beef", NotBefore = now, NotAfter = now.AddDays(90),
         });
-        await store.SaveRolloutAsync(new Rollout { State = "done", Revision = 1 }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
+        await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Done, 1) with { Batches = 1, Nodes = [new RolloutNodeRecord { Node = "web1", Batch = 0, State = RolloutNodeState.Healthy, PreviousRevision = 0, MovedAt = now }] }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
         Assert.IsNotNull((await store.TryAcquireLeaseAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
         await store.SaveWebSessionAsync("5e55", "csrf", "web:admin", now.AddHours(1));
         await store.EnqueueNodeMessagesAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });

@@ -154,7 +154,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             try
             {
-                Rollouts.RolloutPlan.Parse(options);
+                Rollouts.RolloutPlan.Parse(RolloutWire.Settings(options));
             }
             catch (Rollouts.RolloutException ex)
             {
@@ -165,7 +165,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         if ((await store.ActiveRolloutAsync()) is { } active)
         {
             throw ApiError.Of(StatusCode.FailedPrecondition,
-                $"rollout {active.Id} is {active.State}; abort it or let it finish before applying again");
+                $"rollout {active.Id} is {Rollouts.RolloutWords.Of(active.State)}; abort it or let it finish before applying again");
         }
         var response = new ApplySpecResponse();
         var latest = await store.LatestRevisionAsync();
@@ -197,7 +197,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             await store.UpdateNodesAsync(new Dictionary<string, ulong>(), resolved.Labels);
             try
             {
-                response.RolloutId = (await rollouts!.StartAsync(revision.Number, rollout, identity.Name, context.CancellationToken)).Id;
+                response.RolloutId = (await rollouts!.StartAsync(revision.Number, RolloutWire.Settings(rollout), identity.Name, context.CancellationToken)).Id;
             }
             catch (Rollouts.RolloutException ex)
             {

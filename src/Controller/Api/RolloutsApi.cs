@@ -10,21 +10,21 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 {
     internal async Task<Rollout> StartAsync(StartRolloutRequest request, ServerCallContext context)
     {
-        return await Refusing(() => engine.StartAsync(request.Revision, request.Options ?? new RolloutOptions(), CallerIdentity.Of(context).Name, context.CancellationToken));
+        return await Refusing(() => engine.StartAsync(request.Revision, RolloutWire.Settings(request.Options ?? new RolloutOptions()), CallerIdentity.Of(context).Name, context.CancellationToken));
     }
 
     internal async Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
     {
         var rollout = request.Id == 0 ? (await store.ListRolloutsAsync(1, context.CancellationToken) is [var newest] ? newest : null)
             : await store.GetRolloutAsync(request.Id, context.CancellationToken);
-        return rollout is not null ? rollout
+        return rollout is not null ? RolloutWire.Message(rollout)
             : throw ApiError.Of(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
     }
 
     internal async Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
     {
         var response = new ListRolloutsResponse();
-        response.Rollouts.Add(await store.ListRolloutsAsync(cancellationToken: context.CancellationToken));
+        response.Rollouts.Add((await store.ListRolloutsAsync(cancellationToken: context.CancellationToken)).Select(RolloutWire.Message));
         return response;
     }
 
@@ -33,11 +33,11 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
         return await Refusing(() => engine.ControlAsync(request.Id, request.Action, CallerIdentity.Of(context).Name, context.CancellationToken));
     }
 
-    private static async Task<Rollout> Refusing(Func<Task<Rollout>> action)
+    private static async Task<Rollout> Refusing(Func<Task<RolloutRecord>> action)
     {
         try
         {
-            return await action();
+            return RolloutWire.Message(await action());
         }
         catch (RolloutException ex)
         {

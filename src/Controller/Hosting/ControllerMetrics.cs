@@ -48,7 +48,7 @@ public sealed class ControllerMetrics : IDisposable
     }
 
     /// <summary>What the fleet gauges show, read by <see cref="RefreshAsync"/>.</summary>
-    private sealed record Snapshot(IReadOnlyList<NodeRecord> Nodes, IReadOnlyList<IssuedCertificateRecord> Issued, Rollout? Latest);
+    private sealed record Snapshot(IReadOnlyList<NodeRecord> Nodes, IReadOnlyList<IssuedCertificateRecord> Issued, Rollouts.RolloutRecord? Latest);
 
     private Snapshot _snapshot = new([], [], null);
 
@@ -126,7 +126,7 @@ public sealed class ControllerMetrics : IDisposable
 
     private IEnumerable<Measurement<int>> RolloutStates() => _snapshot.Latest is { } rollout
         ? [new Measurement<int>(1, new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new KeyValuePair<string, object?>("state", rollout.State))]
+            new KeyValuePair<string, object?>("state", Rollouts.RolloutWords.Of(rollout.State)))]
         : [];
 
     private IEnumerable<Measurement<long>> RolloutBatch() => _snapshot.Latest is { } rollout

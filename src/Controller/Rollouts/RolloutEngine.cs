@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol;
@@ -35,17 +34,17 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     };
 
     /// <summary>Called after every change of a rollout (for live views).</summary>
-    public event Action<Rollout>? Changed;
+    public event Action<RolloutRecord>? Changed;
 
     /// <summary>Starts rolling <paramref name="revision"/> out; refused while another rollout is active.</summary>
-    public async Task<Rollout> StartAsync(ulong revision, RolloutOptions options, string actor, CancellationToken cancellationToken)
+    public async Task<RolloutRecord> StartAsync(ulong revision, RolloutSettings options, string actor, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var plan = RolloutPlan.Parse(options);
         // No lock: a second start (here or on another controller) is refused by the store, which keeps one active rollout.
         if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } active)
         {
-            throw new RolloutException(new RolloutActiveException(active).Message);
+            throw new RolloutException(new RolloutActiveException(active.Id, active.State).Message);
         }
         var record = (await store.GetRevisionAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
         var named = desired.Nodes(record);
@@ -64,16 +63,16 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
                 throw new RolloutException($"check '{check.Url}' uses {{address}}, but these nodes have no 'address' label: {string.Join(", ", missing)}");
             }
         }
-        var rollout = new Rollout { Revision = revision, State = "running", Options = options };
         var batches = RolloutPlan.Batches(targets, options);
-        rollout.Batches = (uint)batches.Count;
-        for (var b = 0; b < batches.Count; b++)
+        var rollout = new RolloutRecord
         {
-            foreach (var node in batches[b])
-            {
-                rollout.Nodes.Add(new RolloutNode { Node = node, Batch = (uint)b, State = "pending", PreviousRevision = Current(byName[node]) });
-            }
-        }
+            Revision = revision,
+            State = RolloutState.Running,
+            Settings = options,
+            Batches = (uint)batches.Count,
+            Nodes = [.. batches.SelectMany((batch, b) => batch.Select(node =>
+                new RolloutNodeRecord { Node = node, Batch = (uint)b, State = RolloutNodeState.Pending, PreviousRevision = Current(byName[node]) }))],
+        };
         // Every node keeps what it runs until the rollout moves it; nodes outside it keep theirs after it.
         var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
         try
@@ -92,7 +91,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Pause, resume, abort, promote or rollback, at any moment it makes sense.</summary>
-    public async Task<Rollout> ControlAsync(ulong id, string action, string actor, CancellationToken cancellationToken)
+    public async Task<RolloutRecord> ControlAsync(ulong id, string action, string actor, CancellationToken cancellationToken)
     {
         // No lock across the store: the save is refused when the rollout changed since it was read (a step, here or on
         // another controller), and the action is then judged again on what is stored now.
@@ -103,7 +102,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             var read = rollout.UpdatedAt;
             var state = rollout.State;
             // A finished rollout can be undone only while nothing newer has moved nodes since.
-            if (action == "rollback" && state == "done" && (await store.ListRolloutsAsync(1, cancellationToken: cancellationToken)) is [var newest] && newest.Id != id)
+            if (action == "rollback" && state == RolloutState.Done && (await store.ListRolloutsAsync(1, cancellationToken: cancellationToken)) is [var newest] && newest.Id != id)
             {
                 throw new RolloutException($"rollout {id} is done and rollout {newest.Id} came after it; roll that one back, or start a rollout of the revision you want");
             }
@@ -138,8 +137,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             // After a restart, nodes mid-move get their state again (a no-op for those that have it).
             if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } resumed)
             {
-                ControllerLog.RolloutResumed(logger, resumed.Id, resumed.State, resumed.Batch);
-                await PushAsync(resumed.Nodes.Where(n => n.State is "moving" or "returning").Select(n => n.Node));
+                LogResumed(resumed);
+                await PushAsync(resumed.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning).Select(n => n.Node));
             }
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -209,13 +208,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             return false;
         }
-        var before = rollout.Clone();
+        var before = rollout.Copy();
         // Everything the gates judge is read first; the step itself only decides.
         var gates = await ReadGatesAsync(rollout, cancellationToken);
         var push = RolloutTransitions.Step(rollout, DateTimeOffset.UtcNow, gates, checks);
         if (rollout.State != before.State)
         {
-            ControllerLog.RolloutStopped(logger, rollout.Id, rollout.State, rollout.Reason);
+            ControllerLog.RolloutStopped(logger, rollout.Id, RolloutWords.Of(rollout.State), rollout.Reason);
         }
         await MarkUnchangedAsync(rollout, push, cancellationToken);
         if (rollout.Equals(before))
@@ -245,7 +244,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>A node whose state the new pin does not change gets no push and sends no new report; its gate does not wait for one.</summary>
-    private async Task MarkUnchangedAsync(Rollout rollout, List<(string Node, ulong Pin)> moves, CancellationToken cancellationToken)
+    private async Task MarkUnchangedAsync(RolloutRecord rollout, List<(string Node, ulong Pin)> moves, CancellationToken cancellationToken)
     {
         foreach (var (name, pin) in moves)
         {
@@ -265,11 +264,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     private async Task<IReadOnlyDictionary<string, string?>> RunChecksAsync(CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is not { State: "running" or "rolling-back" } rollout || RolloutPlan.Parse(rollout.Options) is not { Checks.Count: > 0 } plan)
+        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is not { State: RolloutState.Running or RolloutState.RollingBack } rollout || RolloutPlan.Parse(rollout.Settings) is not { Checks.Count: > 0 } plan)
         {
             return results;
         }
-        foreach (var node in rollout.Nodes.Where(n => n.State is "moving" or "returning"))
+        foreach (var node in rollout.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning))
         {
             if (await ReadGateAsync(node, cancellationToken) is { Record: { } record, Fresh: { } report } && !report.Resources.Any(r => StateWords.IsFailed(r.State)))
             {
@@ -280,13 +279,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>The node's record and its report of the revision it is moving to, when that report came after the move; else nulls.</summary>
-    private async Task<GateView> ReadGateAsync(RolloutNode node, CancellationToken cancellationToken)
+    private async Task<GateView> ReadGateAsync(RolloutNodeRecord node, CancellationToken cancellationToken)
     {
         if (await store.GetNodeAsync(node.Node, cancellationToken) is not { } record || await desired.ForAsync(record, cancellationToken) is not { } state)
         {
             return GateView.Gone;
         }
-        var movedAt = node.MovedAt.ToDateTimeOffset();
+        var movedAt = node.MovedAt;
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var fresh = report is not null && !report.DryRun && report.Revision == state.Revision
             && (record.LastReportAt > movedAt || record.AppliedRevision == state.Revision && node.Unchanged);
@@ -294,10 +293,10 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>What a gate sees of each node the rollout is moving or returning, read before the step decides.</summary>
-    private async Task<Dictionary<string, GateView>> ReadGatesAsync(Rollout rollout, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, GateView>> ReadGatesAsync(RolloutRecord rollout, CancellationToken cancellationToken)
     {
         var gates = new Dictionary<string, GateView>(StringComparer.Ordinal);
-        foreach (var node in rollout.Nodes.Where(n => n.State is "moving" or "returning"))
+        foreach (var node in rollout.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning))
         {
             gates[node.Node] = await ReadGateAsync(node, cancellationToken);
         }
@@ -338,7 +337,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     /// With a shared store, holds the lease of the active rollout (taking it when free or expired, giving it up when
     /// none is active or it was lost); false when another controller holds it, so this one does not step it.
     /// </summary>
-    private async Task<bool> HoldLeaseAsync(Rollout? active)
+    private async Task<bool> HoldLeaseAsync(RolloutRecord? active)
     {
         if (!store.Engine.IsShared)
         {
@@ -366,8 +365,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
         // Taken over (or started here): the rollout was read after the lease was taken, so this step works from what
         // the last holder wrote; nodes it was moving get their state again (a no-op for those that have it).
-        ControllerLog.RolloutResumed(logger, active.Id, active.State, active.Batch);
-        await PushAsync(active.Nodes.Where(n => n.State is "moving" or "returning").Select(n => n.Node));
+        LogResumed(active);
+        await PushAsync(active.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning).Select(n => n.Node));
         return true;
     }
 
@@ -381,8 +380,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     }
 
     /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
-    private async Task SaveAsync(Rollout rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
-        Timestamp? expected = null, CancellationToken cancellationToken = default)
+    private async Task SaveAsync(RolloutRecord rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
+        DateTimeOffset? expected = null, CancellationToken cancellationToken = default)
     {
         var steps = RolloutEvents.Between(await store.GetRolloutAsync(rollout.Id, cancellationToken), rollout, actor);
         await store.SaveRolloutAsync(rollout, pins, steps, lease, expected, cancellationToken);
@@ -392,6 +391,12 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             ControllerLog.RolloutStep(logger, rollout.Id, step.Summary);
         }
         Changed?.Invoke(rollout);
+    }
+
+    private void LogResumed(RolloutRecord rollout)
+    {
+        var state = RolloutWords.Of(rollout.State);
+        ControllerLog.RolloutResumed(logger, rollout.Id, state, rollout.Batch);
     }
 
     /// <summary>Pushes each node its desired state as the store now says (pins included).</summary>

@@ -1,5 +1,4 @@
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Rollouts;
 
@@ -10,7 +9,7 @@ public static class RolloutEvents
     /// The events between <paramref name="before"/> (null: the rollout is new) and <paramref name="after"/>:
     /// its start, a state change with the reason, a batch begun, each node whose state moved.
     /// </summary>
-    public static IReadOnlyList<EventRecord> Between(Rollout? before, Rollout after, string actor)
+    public static IReadOnlyList<EventRecord> Between(RolloutRecord? before, RolloutRecord after, string actor)
     {
         var events = new List<EventRecord>();
         if (before is null)
@@ -22,7 +21,7 @@ public static class RolloutEvents
         }
         if (before.State != after.State)
         {
-            events.Add(Step(actor, "rollout.state", $"{before.State} -> {after.State}" + (after.Reason.Length > 0 ? $": {after.Reason}" : ""), []));
+            events.Add(Step(actor, "rollout.state", $"{RolloutWords.Of(before.State)} -> {RolloutWords.Of(after.State)}" + (after.Reason.Length > 0 ? $": {after.Reason}" : ""), []));
         }
         if (!before.Promoted && after.Promoted)
         {
@@ -30,14 +29,14 @@ public static class RolloutEvents
         }
         if (after.Batch != before.Batch && after.Batch < after.Batches)
         {
-            var when = after.NextBatchAt is { } next ? $", after a pause until {next.ToDateTimeOffset().UtcDateTime:HH:mm:ss}Z" : "";
+            var when = after.NextBatchAt is { } next ? $", after a pause until {next.UtcDateTime:HH:mm:ss}Z" : "";
             events.Add(Step(actor, "rollout.batch", $"batch {after.Batch + 1} of {after.Batches} next{when}", []));
         }
         foreach (var (old, now) in before.Nodes.Zip(after.Nodes))
         {
             if (old.State != now.State)
             {
-                events.Add(Step(actor, "rollout.node", $"{now.Node}: {old.State} -> {now.State}", now.Detail.Length > 0 ? [now.Detail] : []) with { Node = now.Node });
+                events.Add(Step(actor, "rollout.node", $"{now.Node}: {RolloutWords.Of(old.State)} -> {RolloutWords.Of(now.State)}", now.Detail.Length > 0 ? [now.Detail] : []) with { Node = now.Node });
             }
         }
         return events;

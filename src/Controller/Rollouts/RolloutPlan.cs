@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Rollouts;
 
@@ -43,7 +42,7 @@ public sealed record RolloutPlan
     /// <summary>
     /// Checks <paramref name="options"/>, filling in defaults; every problem is reported at once.
     /// </summary>
-    public static RolloutPlan Parse(RolloutOptions options)
+    public static RolloutPlan Parse(RolloutSettings options)
     {
         var errors = new List<string>();
         var selector = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -67,7 +66,7 @@ public sealed record RolloutPlan
         {
             errors.Add($"on-failure: '{options.OnFailure}' is not pause or rollback");
         }
-        if (options.Pause is { } pause && pause.ToTimeSpan() < TimeSpan.Zero)
+        if (options.Pause is { } pause && pause < TimeSpan.Zero)
         {
             errors.Add("pause: must not be negative");
         }
@@ -81,7 +80,7 @@ public sealed record RolloutPlan
                 errors.Add($"check #{i + 1}: '{check.Url}' is not an http:// or https:// URL template ({{node}}, {{address}})");
             }
             var expectStatus = check.ExpectStatus.Length == 0 ? DefaultExpectStatus : check.ExpectStatus;
-            var requestTimeout = check.Timeout?.ToTimeSpan() ?? DefaultCheckTimeout;
+            var requestTimeout = check.Timeout ?? DefaultCheckTimeout;
             if (requestTimeout <= TimeSpan.Zero)
             {
                 errors.Add($"check #{i + 1}: timeout must be positive");
@@ -89,7 +88,7 @@ public sealed record RolloutPlan
             try
             {
                 checks.Add(new PlannedCheck(check.Url, expectStatus, new Regex($"^(?:{expectStatus})\\z", RegexOptions.None, TimeSpan.FromSeconds(1)),
-                    check.Hold?.ToTimeSpan() ?? TimeSpan.Zero, requestTimeout));
+                    check.Hold ?? TimeSpan.Zero, requestTimeout));
             }
             catch (ArgumentException ex)
             {
@@ -104,13 +103,13 @@ public sealed record RolloutPlan
         {
             Selector = selector,
             OnFailure = onFailure,
-            GateTimeout = options.GateTimeout?.ToTimeSpan() is { } timeout && timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMinutes(2),
+            GateTimeout = options.GateTimeout is { } timeout && timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMinutes(2),
             Checks = checks,
         };
     }
 
     /// <summary>The nodes of <paramref name="nodes"/> split into batches: the canary alone first when asked, then batches of the given size.</summary>
-    public static List<List<string>> Batches(IReadOnlyList<string> nodes, RolloutOptions options)
+    public static List<List<string>> Batches(IReadOnlyList<string> nodes, RolloutSettings options)
     {
         var batches = new List<List<string>>();
         var rest = nodes.ToList();
@@ -125,7 +124,7 @@ public sealed record RolloutPlan
     }
 
     /// <summary>How many failed nodes the rollout tolerates out of <paramref name="total"/>.</summary>
-    public static int MaxFailures(RolloutOptions options, int total) => options.MaxFailures.Length == 0 ? 0 : Resolve(options.MaxFailures, total);
+    public static int MaxFailures(RolloutSettings options, int total) => options.MaxFailures.Length == 0 ? 0 : Resolve(options.MaxFailures, total);
 
     /// <summary>True when <paramref name="node"/> has every label of the selector.</summary>
     public bool Selects(NodeRecord node) => Selector.All(s => node.Labels.TryGetValue(s.Key, out var value) && value == s.Value);

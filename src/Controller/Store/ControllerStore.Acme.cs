@@ -27,13 +27,13 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO acme_accounts (directory, key_sealed, url, created_at) VALUES (@directory, @key, @url, @now)
+            INSERT INTO acme_accounts (directory, key_sealed, url, created_ms) VALUES (@directory, @key, @url, @now)
             ON CONFLICT(directory) DO UPDATE SET key_sealed = @key, url = @url
             """;
         command.Add("@directory", directory.ToString());
         command.Add("@key", keySealed);
         command.Add("@url", url.ToString());
-        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
         await MarkChangedAsync(connection, transaction, Topics.Certificates, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -57,19 +57,19 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt)
+            INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before_ms, not_after_ms, issued_ms, last_error, last_attempt_ms)
             VALUES (@name, @domains, @chain, @key, @serial, @notBefore, @notAfter, @now, NULL, @now)
             ON CONFLICT(name) DO UPDATE SET domains = @domains, chain_pem = @chain, key_sealed = @key, serial = @serial,
-                not_before = @notBefore, not_after = @notAfter, issued_at = @now, last_error = NULL, last_attempt = @now
+                not_before_ms = @notBefore, not_after_ms = @notAfter, issued_ms = @now, last_error = NULL, last_attempt_ms = @now
             """;
         command.Add("@name", record.Name);
         command.Add("@domains", string.Join(' ', record.Domains));
         command.Add("@chain", record.ChainPem!);
         command.Add("@key", record.KeySealed!);
         command.Add("@serial", record.Serial!);
-        command.Add("@notBefore", record.NotBefore!.Value.ToString("O", CultureInfo.InvariantCulture));
-        command.Add("@notAfter", record.NotAfter!.Value.ToString("O", CultureInfo.InvariantCulture));
-        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@notBefore", Time(record.NotBefore!.Value));
+        command.Add("@notAfter", Time(record.NotAfter!.Value));
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
         var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
@@ -90,13 +90,13 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO issued_certificates (name, domains, last_error, last_attempt) VALUES (@name, @domains, @error, @now)
-            ON CONFLICT(name) DO UPDATE SET last_error = @error, last_attempt = @now
+            INSERT INTO issued_certificates (name, domains, last_error, last_attempt_ms) VALUES (@name, @domains, @error, @now)
+            ON CONFLICT(name) DO UPDATE SET last_error = @error, last_attempt_ms = @now
             """;
         command.Add("@name", name);
         command.Add("@domains", string.Join(' ', domains));
         command.Add("@error", error);
-        command.Add("@now", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@now", Time(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
         var appended = (await AppendEventAsync(connection, transaction, new EventRecord
         {
@@ -110,7 +110,7 @@ public sealed partial class ControllerStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, domains, chain_pem, key_sealed, serial, not_before, not_after, issued_at, last_error, last_attempt FROM issued_certificates " + clause;
+        command.CommandText = "SELECT * FROM issued_certificates " + clause;
         if (name is not null)
         {
             command.Add("@name", name);
@@ -119,25 +119,24 @@ public sealed partial class ControllerStore
         var records = new List<IssuedCertificateRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
+            var row = new StoreRow(reader);
             records.Add(new IssuedCertificateRecord
             {
-                Name = reader.GetString(0),
-                Domains = reader.GetString(1).Split(' ', StringSplitOptions.RemoveEmptyEntries),
-                ChainPem = reader.IsDBNull(2) ? null : reader.GetString(2),
-                KeySealed = reader.IsDBNull(3) ? null : (byte[])reader[3],
-                Serial = reader.IsDBNull(4) ? null : reader.GetString(4),
-                NotBefore = Time(reader, 5),
-                NotAfter = Time(reader, 6),
-                IssuedAt = Time(reader, 7),
-                LastError = reader.IsDBNull(8) ? null : reader.GetString(8),
-                LastAttempt = Time(reader, 9),
+                Name = row.Text("name"),
+                Domains = row.Text("domains").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                ChainPem = row.TextOrNull("chain_pem"),
+                KeySealed = row.BytesOrNull("key_sealed"),
+                Serial = row.TextOrNull("serial"),
+                NotBefore = row.TimeOrNull("not_before_ms"),
+                NotAfter = row.TimeOrNull("not_after_ms"),
+                IssuedAt = row.TimeOrNull("issued_ms"),
+                LastError = row.TextOrNull("last_error"),
+                LastAttempt = row.TimeOrNull("last_attempt_ms"),
             });
         }
         return records;
     }
 
-    private static DateTimeOffset? Time(DbDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture);
 }
 
 /// <summary>A managed certificate: what it is for, what is held, and how the last attempt went.</summary>

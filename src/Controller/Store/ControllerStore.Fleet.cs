@@ -30,7 +30,7 @@ public sealed partial class ControllerStore
             SpecSha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(specText))),
         };
         command.CommandText = """
-            INSERT INTO revisions (number, author, message, created_at, spec_text, spec_sha256)
+            INSERT INTO revisions (number, author, message, created_ms, spec_text, spec_sha256)
             VALUES (@number, @author, @message, @created, @text, @sha)
             """;
         command.Add("@number", (long)number);
@@ -119,7 +119,7 @@ public sealed partial class ControllerStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE nodes SET agent_version = @agent, facts = @facts, applied_revision = @applied, last_seen = @now WHERE name = @node";
+        command.CommandText = "UPDATE nodes SET agent_version = @agent, facts = @facts, applied_revision = @applied, last_seen_ms = @now WHERE name = @node";
         command.Add("@node", node);
         command.Add("@agent", agentVersion);
         command.Add("@facts", facts);
@@ -152,7 +152,7 @@ public sealed partial class ControllerStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO join_tokens (id, secret_hash, created_at, expires_at, uses_left, labels_json)
+            INSERT INTO join_tokens (id, secret_hash, created_ms, expires_ms, uses_left, labels_json)
             VALUES (@id, @hash, @created, @expires, @uses, @labels)
             """;
         command.Add("@id", id);
@@ -181,7 +181,7 @@ public sealed partial class ControllerStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        using var command = connection.Command(transaction, "SELECT secret_hash, expires_at, uses_left, labels_json, revoked FROM join_tokens WHERE id = @id");
+        using var command = connection.Command(transaction, "SELECT secret_hash, expires_ms, uses_left, labels_json, revoked FROM join_tokens WHERE id = @id");
         command.Add("@id", id);
         byte[] stored;
         DateTimeOffset expires;
@@ -194,11 +194,11 @@ public sealed partial class ControllerStore
             {
                 return (JoinTokenProblem.Unknown, new Dictionary<string, string>());
             }
-            stored = (byte[])reader[0];
-            expires = DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture);
-            usesLeft = reader.GetInt64(2);
-            labelsJson = reader.GetString(3);
-            revoked = reader.GetInt64(4) != 0;
+            stored = (byte[])reader["secret_hash"];
+            expires = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(reader.GetOrdinal("expires_ms")));
+            usesLeft = reader.GetInt64(reader.GetOrdinal("uses_left"));
+            labelsJson = reader.GetString(reader.GetOrdinal("labels_json"));
+            revoked = reader.GetInt64(reader.GetOrdinal("revoked")) != 0;
         }
         var problem = !CryptographicOperations.FixedTimeEquals(stored, secretHash) ? JoinTokenProblem.Unknown
             : revoked ? JoinTokenProblem.Revoked
@@ -246,7 +246,7 @@ public sealed partial class ControllerStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT INTO certificates (serial, node, issued_at, not_after) VALUES (@serial, @node, @issued, @notAfter)";
+        command.CommandText = "INSERT INTO certificates (serial, node, issued_ms, not_after_ms) VALUES (@serial, @node, @issued, @notAfter)";
         command.Add("@serial", serial);
         command.Add("@node", node);
         command.Add("@issued", Time(DateTimeOffset.UtcNow));
@@ -265,7 +265,7 @@ public sealed partial class ControllerStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = @serial AND node = @node AND revoked_at IS NULL";
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE serial = @serial AND node = @node AND revoked_ms IS NULL";
         command.Add("@serial", serial);
         command.Add("@node", node);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
@@ -276,7 +276,7 @@ public sealed partial class ControllerStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = @node AND revoked_at IS NULL AND not_after > @now";
+        command.CommandText = "SELECT COUNT(*) FROM certificates WHERE node = @node AND revoked_ms IS NULL AND not_after_ms > @now";
         command.Add("@node", node);
         command.Add("@now", Time(DateTimeOffset.UtcNow));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
@@ -289,7 +289,7 @@ public sealed partial class ControllerStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "UPDATE certificates SET revoked_at = @now WHERE node = @node AND revoked_at IS NULL";
+        command.CommandText = "UPDATE certificates SET revoked_ms = @now WHERE node = @node AND revoked_ms IS NULL";
         command.Add("@now", Time(DateTimeOffset.UtcNow));
         command.Add("@node", node);
         var revoked = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -326,5 +326,4 @@ public sealed partial class ControllerStore
         }
     }
 
-    private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 }

@@ -86,17 +86,17 @@ public sealed partial class ControllerStore
             _update = Command("""
                 UPDATE nodes SET
                     drift_corrected = CASE WHEN applied_revision <> @applied THEN 0 ELSE drift_corrected END + @drift,
-                    applied_revision = @applied, last_report = @report, last_report_at = @now, last_seen = @now,
+                    applied_revision = @applied, last_report = @report, last_report_ms = @now, last_seen_ms = @now,
                     outcome_report = CASE WHEN @outcome THEN @report ELSE outcome_report END
                 WHERE name = @node
-                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.String), ("@drift", DbType.Int64),
+                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.Int64), ("@drift", DbType.Int64),
                 ("@outcome", DbType.Boolean));
             _insert = Command(InsertEventSql, ("@at", DbType.Int64), ("@kind", DbType.String), ("@actor", DbType.String), ("@node", DbType.String),
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
 
         public async Task<List<EventRecord>> WriteAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, bool isOutcome,
-            IReadOnlyList<EventRecord> events, string now, CancellationToken cancellationToken)
+            IReadOnlyList<EventRecord> events, long now, CancellationToken cancellationToken)
         {
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
             _update.Transaction = transaction;

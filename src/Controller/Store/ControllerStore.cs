@@ -94,17 +94,17 @@ public sealed partial class ControllerStore : IDisposable
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report)
+            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report)
             VALUES (@name, @labels, @agent, @facts, @first, @last, @desired, @applied, @report)
-            ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts = @facts, last_seen = @last,
+            ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts = @facts, last_seen_ms = @last,
                 desired_revision = @desired, applied_revision = @applied, last_report = @report
             """;
         command.Add("@name", node.Name);
         command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(node.Labels), StoreJsonContext.Default.DictionaryStringString));
         command.Add("@agent", node.AgentVersion);
         command.Add("@facts", (object?)node.Facts ?? DBNull.Value);
-        command.Add("@first", node.FirstSeen.ToString("O", CultureInfo.InvariantCulture));
-        command.Add("@last", node.LastSeen.ToString("O", CultureInfo.InvariantCulture));
+        command.Add("@first", Time(node.FirstSeen));
+        command.Add("@last", Time(node.LastSeen));
         command.Add("@desired", (long)node.DesiredRevision);
         command.Add("@applied", (long)node.AppliedRevision);
         command.Add("@report", (object?)node.LastReport ?? DBNull.Value);
@@ -118,7 +118,7 @@ public sealed partial class ControllerStore : IDisposable
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT number, author, message, created_at, spec_text, spec_sha256 FROM revisions " + clause;
+        command.CommandText = "SELECT number, author, message, created_ms, spec_text, spec_sha256 FROM revisions " + clause;
         command.Add(parameter.Name, parameter.Value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var revisions = new List<RevisionRecord>();
@@ -126,12 +126,12 @@ public sealed partial class ControllerStore : IDisposable
         {
             revisions.Add(new RevisionRecord
             {
-                Number = (ulong)reader.GetInt64(0),
-                Author = reader.GetString(1),
-                Message = reader.GetString(2),
-                CreatedAt = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture),
-                SpecText = reader.GetString(4),
-                SpecSha256 = reader.GetString(5),
+                Number = (ulong)reader.GetInt64(reader.GetOrdinal("number")),
+                Author = reader.GetString(reader.GetOrdinal("author")),
+                Message = reader.GetString(reader.GetOrdinal("message")),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(reader.GetOrdinal("created_ms"))),
+                SpecText = reader.GetString(reader.GetOrdinal("spec_text")),
+                SpecSha256 = reader.GetString(reader.GetOrdinal("spec_sha256")),
             });
         }
         return revisions;
@@ -197,8 +197,15 @@ public sealed partial class ControllerStore : IDisposable
                 }
                 for (var step = version; step < StoreMigrations.LatestVersion; step++)
                 {
-                    using var command = connection.Command(transaction, engine.Render(StoreMigrations.Steps[step]) + "\n" + engine.WriteVersionSql(step + 1));
-                    command.ExecuteNonQuery();
+                    var migration = StoreMigrations.Steps[step];
+                    if (migration.Sql.Length > 0)
+                    {
+                        using var command = connection.Command(transaction, engine.Render(migration.Sql));
+                        command.ExecuteNonQuery();
+                    }
+                    migration.Code?.Invoke(connection, transaction, engine);
+                    using var written = connection.Command(transaction, engine.WriteVersionSql(step + 1));
+                    written.ExecuteNonQuery();
                 }
                 transaction.Commit();
             }
@@ -258,8 +265,8 @@ public sealed partial class ControllerStore : IDisposable
 
     /// <summary>The node columns in the order <see cref="ReadNodesAsync"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
     private string SelectNodes => _selectNodes ??= _engine.Render($$"""
-        SELECT name, labels_json, agent_version, facts, first_seen, last_seen, desired_revision, applied_revision, last_report, drift_corrected, last_report_at, pinned_revision,
-            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END,
+        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report, drift_corrected, last_report_ms, pinned_revision,
+            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END AS connected_to,
             outcome_report
         FROM nodes
         """);
@@ -281,21 +288,28 @@ public sealed partial class ControllerStore : IDisposable
     }
 
     /// <summary>The node at the reader's current row (the columns of <see cref="SelectNodes"/>).</summary>
-    private static NodeRecord ReadNode(DbDataReader reader) => new()
+    private static NodeRecord ReadNode(DbDataReader reader)
     {
-        Name = reader.GetString(0),
-        Labels = JsonSerializer.Deserialize(reader.GetString(1), StoreJsonContext.Default.DictionaryStringString) ?? [],
-        AgentVersion = reader.GetString(2),
-        Facts = reader.IsDBNull(3) ? null : (byte[])reader[3],
-        FirstSeen = DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
-        LastSeen = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
-        DesiredRevision = (ulong)reader.GetInt64(6),
-        AppliedRevision = (ulong)reader.GetInt64(7),
-        LastReport = reader.IsDBNull(8) ? null : (byte[])reader[8],
-        DriftCorrected = (int)reader.GetInt64(9),
-        LastReportAt = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture),
-        PinnedRevision = reader.IsDBNull(11) ? null : (ulong)reader.GetInt64(11),
-        ConnectedTo = reader.IsDBNull(12) ? null : reader.GetString(12),
-        OutcomeReport = reader.IsDBNull(13) ? null : (byte[])reader[13],
-    };
+        var row = new StoreRow(reader);
+        return new()
+        {
+            Name = row.Text("name"),
+            Labels = JsonSerializer.Deserialize(row.Text("labels_json"), StoreJsonContext.Default.DictionaryStringString) ?? [],
+            AgentVersion = row.Text("agent_version"),
+            Facts = row.BytesOrNull("facts"),
+            FirstSeen = row.Time("first_seen_ms"),
+            LastSeen = row.Time("last_seen_ms"),
+            DesiredRevision = (ulong)row.Number("desired_revision"),
+            AppliedRevision = (ulong)row.Number("applied_revision"),
+            LastReport = row.BytesOrNull("last_report"),
+            DriftCorrected = (int)row.Number("drift_corrected"),
+            LastReportAt = row.TimeOrNull("last_report_ms"),
+            PinnedRevision = row.NumberOrNull("pinned_revision") is { } pinned ? (ulong)pinned : null,
+            ConnectedTo = row.TextOrNull("connected_to"),
+            OutcomeReport = row.BytesOrNull("outcome_report"),
+        };
+    }
+
+    /// <summary>A time as the store keeps it: Unix milliseconds.</summary>
+    private static long Time(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 }

@@ -1,4 +1,17 @@
+using System.Data.Common;
+using Hawser.Controller.Store.Engines;
+
 namespace Hawser.Controller.Store;
+
+/// <summary>
+/// One schema step: its SQL (placeholders rendered by the engine), then, when the step converts data SQL cannot
+/// (a serialized message into rows), its code; both in the migration's transaction.
+/// </summary>
+internal sealed record StoreMigration(string Sql, Action<DbConnection, DbTransaction, StoreEngine>? Code = null)
+{
+    /// <summary>A step that is SQL only.</summary>
+    public static implicit operator StoreMigration(string sql) => new(sql);
+}
 
 /// <summary>
 /// The store's schema, one numbered step at a time, written once for both engines: the few type names
@@ -11,7 +24,7 @@ namespace Hawser.Controller.Store;
 internal static class StoreMigrations
 {
     /// <summary>The steps, in order; step N brings the schema from version N-1 to N.</summary>
-    public static readonly IReadOnlyList<string> Steps =
+    public static readonly IReadOnlyList<StoreMigration> Steps =
     [
         // 1: nodes and spec revisions.
         """
@@ -162,6 +175,10 @@ internal static class StoreMigrations
         """
         ALTER TABLE nodes ADD COLUMN outcome_report {blob};
         """,
+        // 8: domain rows, one time format. Rollouts, stored until now as one serialized hawser.v1.Rollout each, become
+        // rows of rollouts and rollout_nodes with their states as words; every time still kept as ISO text becomes Unix
+        // milliseconds (UTC) in a column named *_ms, as the event log's have been since step 5.
+        new("", StoreUpgradeTo8.Run),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -16,6 +16,7 @@ public static class StoreTables
         new("acme_accounts", "directory"),
         new("issued_certificates", "name"),
         new("rollouts", "id"),
+        new("rollout_nodes", "rollout_id, position"),
         new("events", "id"),
         new("store_changes", "topic"),
         new("leases", "name"),

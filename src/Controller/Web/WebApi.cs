@@ -63,9 +63,9 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     }
 
     /// <summary>The web UI's JSON for a rollout (also what the event stream sends).</summary>
-    public static WebRollout ToWeb(Rollout r) => new(r.Id, r.Revision, r.State, r.Reason, r.Batch, r.Batches, r.Promoted,
-        r.CreatedAt?.ToDateTimeOffset(), r.UpdatedAt?.ToDateTimeOffset(), r.NextBatchAt?.ToDateTimeOffset(),
-        [.. r.Nodes.Select(n => new WebRolloutNode(n.Node, n.Batch, n.State, n.Detail, n.Failure, n.PreviousRevision))]);
+    public static WebRollout ToWeb(RolloutRecord r) => new(r.Id, r.Revision, RolloutWords.Of(r.State), r.Reason, r.Batch, r.Batches, r.Promoted,
+        r.CreatedAt, r.UpdatedAt, r.NextBatchAt,
+        [.. r.Nodes.Select(n => new WebRolloutNode(n.Node, n.Batch, RolloutWords.Of(n.State), n.Detail, n.Failure, n.PreviousRevision))]);
 
     private Task<WebSession?> AuthenticateAsync(HttpContext context) => logins.FindAsync(context.Request.Cookies[WebSessions.CookieName], context.RequestAborted);
 
@@ -380,32 +380,20 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             throw new WebRequestException(HttpStatusCode.BadRequest, "the body is empty");
         }
-        var options = new RolloutOptions
+        var settings = new RolloutSettings
         {
             Selector = request.Selector ?? "",
             Batch = request.Batch ?? "",
             Canary = request.Canary,
-            Pause = Duration.FromTimeSpan(WebDuration(request.Pause, "pause") ?? TimeSpan.Zero),
+            Pause = WebDuration(request.Pause, "pause") ?? TimeSpan.Zero,
             MaxFailures = request.MaxFailures ?? "",
             OnFailure = request.OnFailure ?? "",
+            Checks = request.Check is { Length: > 0 } check
+                ? [new HttpCheckSettings(check, request.ExpectStatus ?? "", WebDuration(request.Hold, "hold") ?? TimeSpan.Zero, WebDuration(request.CheckTimeout, "check timeout"))]
+                : [],
+            GateTimeout = WebDuration(request.GateTimeout, "gate timeout"),
         };
-        if (request.Check is { Length: > 0 } check)
-        {
-            var httpCheck = new HttpCheck
-            {
-                Url = check, ExpectStatus = request.ExpectStatus ?? "", Hold = Duration.FromTimeSpan(WebDuration(request.Hold, "hold") ?? TimeSpan.Zero),
-            };
-            if (WebDuration(request.CheckTimeout, "check timeout") is { } checkTimeout)
-            {
-                httpCheck.Timeout = Duration.FromTimeSpan(checkTimeout);
-            }
-            options.Checks.Add(httpCheck);
-        }
-        if (WebDuration(request.GateTimeout, "gate timeout") is { } gateTimeout)
-        {
-            options.GateTimeout = Duration.FromTimeSpan(gateTimeout);
-        }
-        var rollout = await rollouts.StartAsync(request.Revision, options, WebActor(session), context.RequestAborted);
+        var rollout = await rollouts.StartAsync(request.Revision, settings, WebActor(session), context.RequestAborted);
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
     }
 

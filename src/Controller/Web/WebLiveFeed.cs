@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Hawser.Shared.Protocol.V1;
+using Hawser.Controller.Rollouts;
 
 namespace Hawser.Controller.Web;
 
@@ -7,7 +7,7 @@ namespace Hawser.Controller.Web;
 public sealed class WebLiveFeed(WebEvents events)
 {
     /// <summary>Publishes <paramref name="rollout"/> as it is now.</summary>
-    public void Rollout(Rollout rollout) => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
+    public void Rollout(RolloutRecord rollout) => events.Publish("rollout", JsonSerializer.Serialize(WebApi.ToWeb(rollout), WebJsonContext.Default.WebRollout));
 
     /// <summary>Says that <paramref name="node"/> changed ("" when the caller does not know which).</summary>
     public void Nodes(string node) => events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));

@@ -120,6 +120,11 @@ public sealed class SqliteEngine : StoreEngine
     protected override string UnixMs(string column) => $"CAST((julianday({column}) - 2440587.5) * 86400000 AS INTEGER)";
 
     /// <inheritdoc/>
+    public override ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // Deferred: a snapshot from the first read (WAL), without BEGIN IMMEDIATE's write lock.
+        new(((SqliteConnection)connection).BeginTransaction(deferred: true));
+
+    /// <inheritdoc/>
     public override string NotifySql => "";
 
     /// <inheritdoc/>

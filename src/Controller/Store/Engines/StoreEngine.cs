@@ -25,6 +25,10 @@ public abstract partial class StoreEngine : IDisposable
     /// <summary>As <see cref="OpenConnection"/>, without holding a thread while a pooled connection is awaited or opened.</summary>
     public virtual ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => ValueTask.FromResult(OpenConnection());
 
+    /// <summary>A transaction for reads only: one snapshot for several queries, taking no write lock.</summary>
+    public virtual async ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+
     /// <summary>
     /// A migration step or query with the engine's spelling of the placeholders: <c>{int}</c>, <c>{blob}</c>, <c>{id}</c>,
     /// <c>{unix_ms:COLUMN}</c>, <c>{now_ms}</c> (the database's clock, Unix milliseconds) and <c>{for_update}</c> (a row lock where the engine has one).
