@@ -148,7 +148,8 @@ public sealed class AgentFleet : IAsyncDisposable
         Data.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free now (bound and released), for a controller that must keep its address across restarts.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -11,6 +11,23 @@ public static class HawserProcesses
     /// </summary>
     public const string BinaryDirectoryVariable = "HAWSER_TEST_BIN_DIR";
 
+    private static readonly AsyncLocal<string?> s_checkout = new();
+
+    /// <summary>
+    /// Until the result is disposed, the processes this test (and what it awaits) starts are another checkout's build
+    /// (<see cref="OlderBuild"/>), not this one's; other tests running meanwhile are not affected.
+    /// </summary>
+    public static IDisposable UseCheckout(string checkout)
+    {
+        s_checkout.Value = checkout;
+        return new CheckoutScope();
+    }
+
+    private sealed class CheckoutScope : IDisposable
+    {
+        public void Dispose() => s_checkout.Value = null;
+    }
+
     /// <summary>Runs hawserctl (or another Hawser binary) to its end.</summary>
     public static Task<ProcessResult> RunAsync(string binary, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
@@ -33,7 +50,7 @@ public static class HawserProcesses
 
     /// <summary>The release binary from <see cref="BinaryDirectoryVariable"/> when it holds one, else <c>dotnet</c> and the build's dll.</summary>
     private static string[] Command(string binary) =>
-        Environment.GetEnvironmentVariable(BinaryDirectoryVariable) is { Length: > 0 } directory && File.Exists(Path.Join(directory, binary))
+        s_checkout.Value is null && Environment.GetEnvironmentVariable(BinaryDirectoryVariable) is { Length: > 0 } directory && File.Exists(Path.Join(directory, binary))
             ? [Path.Join(directory, binary)]
             : ["dotnet", DllPath(binary)];
 
@@ -53,7 +70,7 @@ public static class HawserProcesses
         };
         // AppContext.BaseDirectory is tests/PROJECT/bin/CONFIGURATION/TFM/.
         var tfmDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var path = Path.Combine(RepoPaths.Root, "src", project, "bin", tfmDirectory.Parent!.Name, tfmDirectory.Name, binary + ".dll");
+        var path = Path.Combine(s_checkout.Value ?? RepoPaths.Root, "src", project, "bin", tfmDirectory.Parent!.Name, tfmDirectory.Name, binary + ".dll");
         if (!File.Exists(path))
         {
             throw new AssertFailedException($"{path} is missing: the test project must reference the {binary} project");

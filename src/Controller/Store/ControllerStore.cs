@@ -195,6 +195,10 @@ public sealed partial class ControllerStore : IDisposable
                         $"the store {engine.Description} is empty, but this controller's data directory holds its CA: " +
                         "point --store at the database this controller was set up with, or move the SQLite store into it with `hawser-controller migrate`; nothing was changed");
                 }
+                if (version < StoreMigrations.LatestVersion && version >= LeasesVersion && engine.IsShared)
+                {
+                    RefuseWhileOlderControllersRun(connection, transaction, engine, version);
+                }
                 for (var step = version; step < StoreMigrations.LatestVersion; step++)
                 {
                     var migration = StoreMigrations.Steps[step];
@@ -260,6 +264,34 @@ public sealed partial class ControllerStore : IDisposable
         catch (Exception ex) when (engine.Explain(ex) is { } explained)
         {
             throw explained;
+        }
+    }
+
+    /// <summary>The schema version that added leases (each live controller holds <c>controller:ID</c>).</summary>
+    private const int LeasesVersion = 6;
+
+    /// <summary>
+    /// An older controller still serving a shared store would write the old schema into the new one: the upgrade waits
+    /// until every controller whose lease is live has stopped (a crashed one's lease lapses after its TTL).
+    /// </summary>
+    private static void RefuseWhileOlderControllersRun(DbConnection connection, DbTransaction transaction, StoreEngine engine, int version)
+    {
+        using var live = connection.Command(transaction, engine.Render(
+            $"SELECT holder FROM leases WHERE name LIKE '{ControllerLeasePrefix}%' AND expires_ms >= {{now_ms}} ORDER BY holder"));
+        var holders = new List<string>();
+        using (var reader = live.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                holders.Add(reader.GetString(0));
+            }
+        }
+        if (holders.Count > 0)
+        {
+            throw new StoreException(
+                $"the store {engine.Description} has schema version {version} and this hawser-controller would upgrade it to {StoreMigrations.LatestVersion}, " +
+                $"but {holders.Count} older controller(s) still run on it ({string.Join(", ", holders)}); stop every one of them, then start this " +
+                "controller (a stopped or crashed one's lease lapses within --lease-ttl): it upgrades the store, and older controllers then refuse it. Nothing was changed");
         }
     }
 
