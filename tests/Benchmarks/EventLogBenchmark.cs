@@ -37,7 +37,7 @@ public static class EventLogBenchmark
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < Nodes; i++)
         {
-            await store.UpsertNodeAsync(new NodeRecord
+            await store.Nodes.UpsertAsync(new NodeRecord
             {
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string>(), AgentVersion = "bench", FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 0,
             });
@@ -59,7 +59,7 @@ public static class EventLogBenchmark
                 var node = $"node{i:0000}";
                 // As AgentSessions.Receive does: the events come from comparing with the previous report.
                 var events = logged ? ReportEvents.Of(node, null, report, driftCorrected: false) : null;
-                await store.RecordReportAsync(node, revision, bytes, driftCorrected: false, events);
+                await store.Nodes.RecordReportAsync(node, revision, bytes, driftCorrected: false, events);
             }
             var perSecond = Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds;
             (logged ? with : without).Add(perSecond);
@@ -108,12 +108,12 @@ public static class EventLogBenchmark
         using (var store = ControllerStore.Open(data.Path))
         {
             var query = new EventQuery { Since = now - TimeSpan.FromHours(24) };
-            await store.ListEventsAsync(query);
+            await store.Events.ListAsync(query);
             var times = new List<double>();
             for (var i = 0; i < 20; i++)
             {
                 var started = Stopwatch.GetTimestamp();
-                var listed = await store.ListEventsAsync(query);
+                var listed = await store.Events.ListAsync(query);
                 times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (listed.Count != 200)
                 {

@@ -64,7 +64,7 @@ public static class UiBenchmark
         var now = DateTimeOffset.UtcNow;
         for (var i = 1; i <= nodes; i++)
         {
-            await store.UpsertNodeAsync(new NodeRecord
+            await store.Nodes.UpsertAsync(new NodeRecord
             {
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string> { ["role"] = "web", ["rack"] = $"r{i % 20}" }, AgentVersion = "0.1.0",
                 FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1, LastReport = report.ToByteArray(),

@@ -43,18 +43,18 @@ public sealed class ControllerStoreTests
         using var temp = new TempDirectory();
         using (var store = ControllerStore.Open(temp.Path))
         {
-            await store.UpsertNodeAsync(Node("web2", ("role", "web")));
-            await store.UpsertNodeAsync(Node("web1", ("role", "web"), ("zone", "a")));
+            await store.Nodes.UpsertAsync(Node("web2", ("role", "web")));
+            await store.Nodes.UpsertAsync(Node("web1", ("role", "web"), ("zone", "a")));
         }
 
         using var reopened = ControllerStore.Open(temp.Path);
 
-        var nodes = await reopened.ListNodesAsync();
+        var nodes = await reopened.Nodes.ListAsync();
         CollectionAssert.AreEqual(new[] { "web1", "web2" }, nodes.Select(n => n.Name).ToArray());
         Assert.AreEqual("a", nodes[0].Labels["zone"]);
         Assert.AreEqual(3UL, nodes[0].DesiredRevision);
         Assert.AreEqual(Node("x").LastSeen, nodes[0].LastSeen);
-        Assert.IsNull((await reopened.GetNodeAsync("web9")));
+        Assert.IsNull((await reopened.Nodes.GetAsync("web9")));
     }
 
     [TestMethod]
@@ -75,7 +75,7 @@ public sealed class ControllerStoreTests
         using var temp = new TempDirectory();
         using (var store = ControllerStore.Open(temp.Path))
         {
-            await store.UpsertNodeAsync(Node("web1"));
+            await store.Nodes.UpsertAsync(Node("web1"));
         }
         var database = Path.Combine(temp.Path, ControllerStore.DatabaseFileName);
         using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))

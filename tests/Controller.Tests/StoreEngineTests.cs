@@ -53,26 +53,26 @@ public sealed class StoreEngineTests
         using (store)
         {
             Assert.AreEqual(StoreMigrations.LatestVersion, store.SchemaVersion);
-            Assert.AreEqual(1UL, (await store.AddRevisionAsync("alice", "first", "apiVersion: hawser/v1\n")).Number);
-            Assert.AreEqual(2UL, (await store.AddRevisionAsync("bob", "", "apiVersion: hawser/v1\nnodes: {}\n")).Number);
+            Assert.AreEqual(1UL, (await store.Revisions.AddAsync("alice", "first", "apiVersion: hawser/v1\n")).Number);
+            Assert.AreEqual(2UL, (await store.Revisions.AddAsync("bob", "", "apiVersion: hawser/v1\nnodes: {}\n")).Number);
             var seen = DateTimeOffset.Parse("2026-11-27T01:02:03.456+00:00");
-            await store.UpsertNodeAsync(new NodeRecord
+            await store.Nodes.UpsertAsync(new NodeRecord
             {
                 Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1.0", Facts = [1, 2, 3],
                 FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
             });
-            await store.RecordHelloAsync("web1", "1.1", [4, 5], 1);
-            await store.RecordReportAsync("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
-            await store.RecordReportAsync("web1", 2, [8], driftCorrected: true);
-            await store.RecordReportAsync("web1", 2, [7], driftCorrected: true);
+            await store.Nodes.RecordHelloAsync("web1", "1.1", [4, 5], 1);
+            await store.Nodes.RecordReportAsync("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
+            await store.Nodes.RecordReportAsync("web1", 2, [8], driftCorrected: true);
+            await store.Nodes.RecordReportAsync("web1", 2, [7], driftCorrected: true);
         }
         using var reopened = reopen();
-        var revision = (await reopened.GetRevisionAsync(1))!;
+        var revision = (await reopened.Revisions.GetAsync(1))!;
         Assert.AreEqual("alice", revision.Author);
         Assert.AreEqual("apiVersion: hawser/v1\n", revision.SpecText);
         Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData("apiVersion: hawser/v1\n"u8)), revision.SpecSha256);
-        Assert.AreEqual(2UL, (await reopened.LatestRevisionAsync())!.Number);
-        var node = (await reopened.GetNodeAsync("web1"))!;
+        Assert.AreEqual(2UL, (await reopened.Revisions.LatestAsync())!.Number);
+        var node = (await reopened.Nodes.GetAsync("web1"))!;
         Assert.AreEqual("1.1", node.AgentVersion);
         CollectionAssert.AreEqual(new byte[] { 4, 5 }, node.Facts);
         CollectionAssert.AreEqual(new byte[] { 7 }, node.LastReport);
@@ -83,12 +83,12 @@ public sealed class StoreEngineTests
         Assert.AreEqual(DateTimeOffset.Parse("2026-11-27T01:02:03.456+00:00"), node.FirstSeen);
         Assert.IsNotNull(node.LastReportAt);
         CollectionAssert.AreEqual(new[] { "spec.applied", "spec.applied", "node.converged" },
-            (await reopened.ListEventsAsync(new EventQuery())).Select(e => e.Kind).ToArray());
-        Assert.AreEqual("converged", (await reopened.ListEventsAsync(new EventQuery { Kind = "node" })).Single().Summary);
+            (await reopened.Events.ListAsync(new EventQuery())).Select(e => e.Kind).ToArray());
+        Assert.AreEqual("converged", (await reopened.Events.ListAsync(new EventQuery { Kind = "node" })).Single().Summary);
 
-        await reopened.UpdateNodesAsync(new Dictionary<string, ulong> { ["web1"] = 1 }, new Dictionary<string, IReadOnlyDictionary<string, string>> { ["web1"] = new Dictionary<string, string> { ["role"] = "db" } });
-        Assert.AreEqual(1UL, (await reopened.GetNodeAsync("web1"))!.DesiredRevision);
-        Assert.AreEqual("db", (await reopened.ListNodesAsync()).Single().Labels["role"]);
+        await reopened.Nodes.UpdateAsync(new Dictionary<string, ulong> { ["web1"] = 1 }, new Dictionary<string, IReadOnlyDictionary<string, string>> { ["web1"] = new Dictionary<string, string> { ["role"] = "db" } });
+        Assert.AreEqual(1UL, (await reopened.Nodes.GetAsync("web1"))!.DesiredRevision);
+        Assert.AreEqual("db", (await reopened.Nodes.ListAsync()).Single().Labels["role"]);
     }
 
     [TestMethod]
@@ -103,20 +103,20 @@ public sealed class StoreEngineTests
         var names = Enumerable.Range(0, 1201).Select(i => $"node{i:0000}").ToList();
         foreach (var name in names)
         {
-            await store.UpsertNodeAsync(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+            await store.Nodes.UpsertAsync(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
         }
-        await store.SetPinsAsync(names.ToDictionary(n => n, n => n == "node0600" ? null : (ulong?)7));
+        await store.Nodes.SetPinsAsync(names.ToDictionary(n => n, n => n == "node0600" ? null : (ulong?)7));
 
-        await store.UpdateNodesAsync(names.ToDictionary(n => n, n => (ulong)(n.EndsWith('1') ? 3 : 2)),
+        await store.Nodes.UpdateAsync(names.ToDictionary(n => n, n => (ulong)(n.EndsWith('1') ? 3 : 2)),
             names.ToDictionary(n => n, n => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { ["name"] = n }), followNewest: true);
 
-        var nodes = await store.ListNodesAsync();
+        var nodes = await store.Nodes.ListAsync();
         Assert.HasCount(1201, nodes);
         Assert.IsTrue(nodes.All(n => n.DesiredRevision == (n.Name.EndsWith('1') ? 3UL : 2UL) && n.Labels["name"] == n.Name && n.PinnedRevision is null),
             string.Join(", ", nodes.Where(n => n.PinnedRevision is not null || n.Labels.GetValueOrDefault("name") != n.Name).Select(n => n.Name).Take(5)));
-        await store.SetPinsAsync(new Dictionary<string, ulong?> { ["node1200"] = 0, ["node0000"] = 5 });
-        Assert.AreEqual(0UL, (await store.GetNodeAsync("node1200"))!.PinnedRevision);
-        Assert.AreEqual(5UL, (await store.GetNodeAsync("node0000"))!.PinnedRevision);
+        await store.Nodes.SetPinsAsync(new Dictionary<string, ulong?> { ["node1200"] = 0, ["node0000"] = 5 });
+        Assert.AreEqual(0UL, (await store.Nodes.GetAsync("node1200"))!.PinnedRevision);
+        Assert.AreEqual(5UL, (await store.Nodes.GetAsync("node0000"))!.PinnedRevision);
     }
 
     [TestMethod]
@@ -129,7 +129,7 @@ public sealed class StoreEngineTests
         using var __ = store;
         for (var i = 1; i <= 5; i++)
         {
-            await store.AddEventAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = $"old {i}" });
+            await store.Events.AddAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = $"old {i}" });
         }
         // The first page asks for the newest two; one asking from a time to come gets none.
         var follower = new EventFollower(store, new EventQuery { Limit = 2 });
@@ -137,7 +137,7 @@ public sealed class StoreEngineTests
         CollectionAssert.AreEqual(new[] { "old 4", "old 5" }, (await follower.NextAsync(100, CancellationToken.None)).Select(e => e.Summary).ToArray());
         Assert.IsEmpty((await later.NextAsync(100, CancellationToken.None)));
 
-        await store.AddEventAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "new 6" });
+        await store.Events.AddAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "new 6" });
 
         CollectionAssert.AreEqual(new[] { "new 6" }, (await follower.NextAsync(100, CancellationToken.None)).Select(e => e.Summary).ToArray());
         CollectionAssert.AreEqual(new[] { "new 6" }, (await later.NextAsync(100, CancellationToken.None)).Select(e => e.Summary).ToArray(), "no event from before it followed");
@@ -150,7 +150,7 @@ public sealed class StoreEngineTests
         var (store, _, cleanup) = await FreshAsync("postgres");
         using var _ = cleanup;
         using var __ = store;
-        await store.AddEventAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "first" });
+        await store.Events.AddAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "first" });
         var follower = new EventFollower(store, new EventQuery());
         Assert.HasCount(1, (await follower.NextAsync(100, CancellationToken.None)));
 
@@ -161,7 +161,7 @@ public sealed class StoreEngineTests
         {
             await insert.ExecuteNonQueryAsync();
         }
-        await store.AddEventAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "committed first" });
+        await store.Events.AddAsync(new EventRecord { Kind = "token.created", Actor = "alice", Summary = "committed first" });
         CollectionAssert.AreEqual(new[] { "committed first" }, (await follower.NextAsync(100, CancellationToken.None)).Select(e => e.Summary).ToArray());
         await transaction.CommitAsync();
 
@@ -178,27 +178,27 @@ public sealed class StoreEngineTests
         using var __ = cleanup;
         using var ___ = store;
         byte[] secret = [1, 2, 3, 4];
-        await store.AddJoinTokenAsync("t1", secret, DateTimeOffset.UtcNow.AddHours(1), 2, new Dictionary<string, string> { ["role"] = "web" });
+        await store.Enrollment.AddTokenAsync("t1", secret, DateTimeOffset.UtcNow.AddHours(1), 2, new Dictionary<string, string> { ["role"] = "web" });
         var now = DateTimeOffset.UtcNow;
-        Assert.AreEqual(JoinTokenProblem.Unknown, (await store.ConsumeJoinTokenAsync("t1", [9], now)).Problem);
-        Assert.AreEqual("web", (await store.ConsumeJoinTokenAsync("t1", secret, now)).Labels["role"]);
+        Assert.AreEqual(JoinTokenProblem.Unknown, (await store.Enrollment.ConsumeTokenAsync("t1", [9], now)).Problem);
+        Assert.AreEqual("web", (await store.Enrollment.ConsumeTokenAsync("t1", secret, now)).Labels["role"]);
         // Spent from several threads at once, the one use left goes to exactly one.
-        var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(async () => (await store.ConsumeJoinTokenAsync("t1", secret, now)).Problem)));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(async () => (await store.Enrollment.ConsumeTokenAsync("t1", secret, now)).Problem)));
         Assert.AreEqual(1, outcomes.Count(p => p == JoinTokenProblem.None), string.Join(",", outcomes));
         Assert.IsTrue(outcomes.Where(p => p != JoinTokenProblem.None).All(p => p == JoinTokenProblem.UsedUp), string.Join(",", outcomes));
-        Assert.AreEqual(JoinTokenProblem.Expired, (await store.ConsumeJoinTokenAsync("t1", secret, now.AddHours(2))).Problem);
-        Assert.IsTrue((await store.RevokeJoinTokenAsync("t1")));
-        Assert.AreEqual(JoinTokenProblem.Revoked, (await store.ConsumeJoinTokenAsync("t1", secret, now)).Problem);
-        Assert.IsFalse((await store.RevokeJoinTokenAsync("none")));
+        Assert.AreEqual(JoinTokenProblem.Expired, (await store.Enrollment.ConsumeTokenAsync("t1", secret, now.AddHours(2))).Problem);
+        Assert.IsTrue((await store.Enrollment.RevokeTokenAsync("t1")));
+        Assert.AreEqual(JoinTokenProblem.Revoked, (await store.Enrollment.ConsumeTokenAsync("t1", secret, now)).Problem);
+        Assert.IsFalse((await store.Enrollment.RevokeTokenAsync("none")));
 
-        await store.UpsertNodeAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
-        await store.AddCertificateAsync("01ab", "web1", now.AddDays(30));
-        Assert.IsTrue((await store.IsCertificateValidAsync("01ab", "web1")));
-        Assert.IsFalse((await store.IsCertificateValidAsync("01ab", "web2")));
-        Assert.IsTrue((await store.HasValidCertificateAsync("web1")));
-        Assert.AreEqual(1, (await store.RemoveNodeAsync("web1")));
-        Assert.IsFalse((await store.IsCertificateValidAsync("01ab", "web1")));
-        Assert.IsNull((await store.GetNodeAsync("web1")));
+        await store.Nodes.UpsertAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+        await store.Enrollment.AddCertificateAsync("01ab", "web1", now.AddDays(30));
+        Assert.IsTrue((await store.Enrollment.IsCertificateValidAsync("01ab", "web1")));
+        Assert.IsFalse((await store.Enrollment.IsCertificateValidAsync("01ab", "web2")));
+        Assert.IsTrue((await store.Enrollment.HasValidCertificateAsync("web1")));
+        Assert.AreEqual(1, (await store.Nodes.RemoveAsync("web1")));
+        Assert.IsFalse((await store.Enrollment.IsCertificateValidAsync("01ab", "web1")));
+        Assert.IsNull((await store.Nodes.GetAsync("web1")));
     }
 
     [TestMethod]
@@ -210,20 +210,20 @@ public sealed class StoreEngineTests
         using var __ = cleanup;
         using var ___ = store;
         var directory = new Uri("https://ca.example/dir");
-        Assert.IsNull((await store.GetAcmeAccountAsync(directory)));
-        await store.SaveAcmeAccountAsync(directory, [1, 2], new Uri("https://ca.example/acct/1"));
-        await store.SaveAcmeAccountAsync(directory, [3, 4], new Uri("https://ca.example/acct/1"));
-        CollectionAssert.AreEqual(new byte[] { 3, 4 }, (await store.GetAcmeAccountAsync(directory))!.Value.KeySealed);
+        Assert.IsNull((await store.Certificates.GetAccountAsync(directory)));
+        await store.Certificates.SaveAccountAsync(directory, [1, 2], new Uri("https://ca.example/acct/1"));
+        await store.Certificates.SaveAccountAsync(directory, [3, 4], new Uri("https://ca.example/acct/1"));
+        CollectionAssert.AreEqual(new byte[] { 3, 4 }, (await store.Certificates.GetAccountAsync(directory))!.Value.KeySealed);
 
-        await store.RecordCertificateErrorAsync("site", ["a.example", "b.example"], "CA down");
-        Assert.AreEqual("CA down", (await store.GetIssuedCertificateAsync("site"))!.LastError);
+        await store.Certificates.RecordErrorAsync("site", ["a.example", "b.example"], "CA down");
+        Assert.AreEqual("CA down", (await store.Certificates.GetAsync("site"))!.LastError);
         var from = DateTimeOffset.Parse("2026-11-01T00:00:00+00:00");
-        await store.SaveIssuedCertificateAsync(new IssuedCertificateRecord
+        await store.Certificates.SaveAsync(new IssuedCertificateRecord
         {
             Name = "site", Domains = ["a.example", "b.example"], ChainPem = "-----BEGIN CERTIFICATE-----", KeySealed = [7], Serial = "beef",
             NotBefore = from, NotAfter = from.AddDays(90),
         });
-        var held = (await store.ListIssuedCertificatesAsync()).Single();
+        var held = (await store.Certificates.ListAsync()).Single();
         Assert.IsNull(held.LastError);
         Assert.AreEqual("beef", held.Serial);
         CollectionAssert.AreEqual(new[] { "a.example", "b.example" }, held.Domains.ToArray());
@@ -232,34 +232,34 @@ public sealed class StoreEngineTests
         var now = DateTimeOffset.UtcNow;
         foreach (var name in new[] { "web1", "web2" })
         {
-            await store.UpsertNodeAsync(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
+            await store.Nodes.UpsertAsync(new NodeRecord { Name = name, Labels = new Dictionary<string, string>(), AgentVersion = "", FirstSeen = now, LastSeen = now, DesiredRevision = 0, AppliedRevision = 0 });
         }
-        var first = await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Running, 3), new Dictionary<string, ulong?> { ["web1"] = 3, ["web2"] = 0 },
+        var first = await store.Rollouts.SaveAsync(TestRollouts.New(RolloutState.Running, 3), new Dictionary<string, ulong?> { ["web1"] = 3, ["web2"] = 0 },
             [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
-        var second = await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Done, 4));
+        var second = await store.Rollouts.SaveAsync(TestRollouts.New(RolloutState.Done, 4));
         Assert.AreEqual(1UL, first.Id);
         Assert.AreEqual(2UL, second.Id);
-        Assert.AreEqual(1UL, (await store.ActiveRolloutAsync())!.Id);
-        Assert.AreEqual(3UL, (await store.GetNodeAsync("web1"))!.PinnedRevision);
+        Assert.AreEqual(1UL, (await store.Rollouts.ActiveAsync())!.Id);
+        Assert.AreEqual(3UL, (await store.Nodes.GetAsync("web1"))!.PinnedRevision);
         // A plain apply's write (every node to the newest, pins ended) is refused while the rollout is active, and changes nothing.
-        var refused = await Assert.ThrowsExactlyAsync<RolloutActiveException>(() => store.UpdateNodesAsync(
+        var refused = await Assert.ThrowsExactlyAsync<RolloutActiveException>(() => store.Nodes.UpdateAsync(
             new Dictionary<string, ulong> { ["web1"] = 4 }, new Dictionary<string, IReadOnlyDictionary<string, string>>(), followNewest: true));
         Assert.AreEqual(1UL, refused.Id);
-        Assert.AreEqual(3UL, (await store.GetNodeAsync("web1"))!.PinnedRevision);
-        Assert.AreEqual(0UL, (await store.GetNodeAsync("web1"))!.DesiredRevision);
-        Assert.AreEqual(0UL, (await store.GetNodeAsync("web2"))!.PinnedRevision);
-        await store.SetPinsAsync(new Dictionary<string, ulong?> { ["web1"] = null });
-        Assert.IsNull((await store.GetNodeAsync("web1"))!.PinnedRevision);
-        CollectionAssert.AreEqual(new[] { 2UL, 1UL }, (await store.ListRolloutsAsync()).Select(r => r.Id).ToArray());
-        var started = (await store.ListEventsAsync(new EventQuery { Kind = "rollout.started" })).Single();
+        Assert.AreEqual(3UL, (await store.Nodes.GetAsync("web1"))!.PinnedRevision);
+        Assert.AreEqual(0UL, (await store.Nodes.GetAsync("web1"))!.DesiredRevision);
+        Assert.AreEqual(0UL, (await store.Nodes.GetAsync("web2"))!.PinnedRevision);
+        await store.Nodes.SetPinsAsync(new Dictionary<string, ulong?> { ["web1"] = null });
+        Assert.IsNull((await store.Nodes.GetAsync("web1"))!.PinnedRevision);
+        CollectionAssert.AreEqual(new[] { 2UL, 1UL }, (await store.Rollouts.ListAsync()).Select(r => r.Id).ToArray());
+        var started = (await store.Events.ListAsync(new EventQuery { Kind = "rollout.started" })).Single();
         Assert.AreEqual("rollout 1: started", started.Summary);
         Assert.AreEqual(3UL, started.Revision);
 
-        await store.AddEventAsync(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "old", At = now.AddDays(-10) });
-        await store.AddEventAsync(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "new" });
-        Assert.AreEqual(1, (await store.PruneEventsAsync(now.AddDays(-1), 100)));
-        Assert.AreEqual("new", (await store.ListEventsAsync(new EventQuery { Kind = "web" })).Single().Summary);
-        Assert.AreEqual(1, (await store.ListEventsAsync(new EventQuery { Since = now.AddMinutes(-1), Kind = "web" })).Count);
+        await store.Events.AddAsync(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "old", At = now.AddDays(-10) });
+        await store.Events.AddAsync(new EventRecord { Kind = "web.login", Actor = "web:x", Summary = "new" });
+        Assert.AreEqual(1, (await store.Events.PruneAsync(now.AddDays(-1), 100)));
+        Assert.AreEqual("new", (await store.Events.ListAsync(new EventQuery { Kind = "web" })).Single().Summary);
+        Assert.AreEqual(1, (await store.Events.ListAsync(new EventQuery { Since = now.AddMinutes(-1), Kind = "web" })).Count);
     }
 
     [TestMethod]
@@ -270,22 +270,22 @@ public sealed class StoreEngineTests
         var (store, _, cleanup) = await FreshAsync(engine);
         using var __ = cleanup;
         using var ___ = store;
-        var first = (await store.TryAcquireLeaseAsync("certificate:site", "ctl-a", TimeSpan.FromMinutes(1)))!;
+        var first = (await store.Leases.TryAcquireAsync("certificate:site", "ctl-a", TimeSpan.FromMinutes(1)))!;
         Assert.AreEqual(1L, first.Term);
-        Assert.IsNull((await store.TryAcquireLeaseAsync("certificate:site", "ctl-b", TimeSpan.FromMinutes(1))), "held: refused to another");
-        Assert.IsTrue((await store.RenewLeaseAsync(first, TimeSpan.FromMilliseconds(1))));
+        Assert.IsNull((await store.Leases.TryAcquireAsync("certificate:site", "ctl-b", TimeSpan.FromMinutes(1))), "held: refused to another");
+        Assert.IsTrue((await store.Leases.RenewAsync(first, TimeSpan.FromMilliseconds(1))));
         // Expired on the database's clock, it goes to the next taker with the next term.
         StoreLease? second = null;
-        Assert.IsTrue(await Poll.UntilAsync(async () => (second = await store.TryAcquireLeaseAsync("certificate:site", "ctl-b", TimeSpan.FromMinutes(1))) is not null, TimeSpan.FromSeconds(10)));
+        Assert.IsTrue(await Poll.UntilAsync(async () => (second = await store.Leases.TryAcquireAsync("certificate:site", "ctl-b", TimeSpan.FromMinutes(1))) is not null, TimeSpan.FromSeconds(10)));
         Assert.AreEqual(2L, second!.Term);
-        Assert.IsFalse((await store.RenewLeaseAsync(first, TimeSpan.FromMinutes(1))), "the old holder cannot renew");
+        Assert.IsFalse((await store.Leases.RenewAsync(first, TimeSpan.FromMinutes(1))), "the old holder cannot renew");
         var record = new IssuedCertificateRecord { Name = "site", Domains = ["a.example"], ChainPem = "x", KeySealed = [1], Serial = "01", NotBefore = DateTimeOffset.UtcNow, NotAfter = DateTimeOffset.UtcNow.AddDays(1) };
-        await Assert.ThrowsExactlyAsync<LeaseLostException>(() => store.SaveIssuedCertificateAsync(record, first));
-        Assert.IsNull((await store.GetIssuedCertificateAsync("site")), "the fenced write changed nothing");
-        await store.SaveIssuedCertificateAsync(record, second);
-        Assert.AreEqual("01", (await store.GetIssuedCertificateAsync("site"))!.Serial);
-        await store.ReleaseLeaseAsync(second);
-        Assert.AreEqual(3L, (await store.TryAcquireLeaseAsync("certificate:site", "ctl-a", TimeSpan.FromMinutes(1)))!.Term, "a released lease is free at once");
+        await Assert.ThrowsExactlyAsync<LeaseLostException>(() => store.Certificates.SaveAsync(record, first));
+        Assert.IsNull((await store.Certificates.GetAsync("site")), "the fenced write changed nothing");
+        await store.Certificates.SaveAsync(record, second);
+        Assert.AreEqual("01", (await store.Certificates.GetAsync("site"))!.Serial);
+        await store.Leases.ReleaseAsync(second);
+        Assert.AreEqual(3L, (await store.Leases.TryAcquireAsync("certificate:site", "ctl-a", TimeSpan.FromMinutes(1)))!.Term, "a released lease is free at once");
     }
 
     [TestMethod]
@@ -297,9 +297,9 @@ public sealed class StoreEngineTests
         var opened = await Task.WhenAll(Task.Run(() => ControllerStore.Open(location.OpenEngine(false), false)), Task.Run(() => ControllerStore.Open(location.OpenEngine(false), false)));
         using var a = opened[0];
         using var b = opened[1];
-        var numbers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).AddRevisionAsync("x", $"{i}", "apiVersion: hawser/v1\n")).Number)));
+        var numbers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).Revisions.AddAsync("x", $"{i}", "apiVersion: hawser/v1\n")).Number)));
         CollectionAssert.AreEquivalent(Enumerable.Range(1, 20).Select(i => (ulong)i).ToArray(), numbers);
-        var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).SaveRolloutAsync(TestRollouts.New(RolloutState.Done))).Id)));
+        var rollouts = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(async () => (await (i % 2 == 0 ? a : b).Rollouts.SaveAsync(TestRollouts.New(RolloutState.Done))).Id)));
         CollectionAssert.AreEquivalent(Enumerable.Range(1, 10).Select(i => (ulong)i).ToArray(), rollouts);
         Assert.AreEqual(20L, await s_postgres.ScalarAsync(database, "SELECT COUNT(*) FROM events WHERE kind = 'spec.applied'"));
 
@@ -308,7 +308,7 @@ public sealed class StoreEngineTests
         {
             try
             {
-                return (Started: (await (i % 2 == 0 ? a : b).SaveRolloutAsync(TestRollouts.New(RolloutState.Running, 1))).Id, Refused: (string?)null);
+                return (Started: (await (i % 2 == 0 ? a : b).Rollouts.SaveAsync(TestRollouts.New(RolloutState.Running, 1))).Id, Refused: (string?)null);
             }
             catch (RolloutActiveException ex)
             {

@@ -72,21 +72,21 @@ public sealed class StoreMigrateTests
     internal static async Task FillEveryTableAsync(ControllerStore store, Hawser.Controller.Pki.SecretBox box)
     {
         var now = DateTimeOffset.UtcNow;
-        await store.AddRevisionAsync("alice", "first spec", "apiVersion: hawser/v1\n");
-        await store.UpsertNodeAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
-        await store.RecordReportAsync("web1", 1, new StatusReport { Revision = 1 }.ToByteArray(), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
-        await store.AddJoinTokenAsync("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
-        await store.AddCertificateAsync("0a0b", "web1", now.AddDays(30));
-        await store.SaveAcmeAccountAsync(new Uri("https://ca.example/dir"), box.Seal([9, 8, 7]), new Uri("https://ca.example/acct/1"));
-        await store.SaveIssuedCertificateAsync(new IssuedCertificateRecord
+        await store.Revisions.AddAsync("alice", "first spec", "apiVersion: hawser/v1\n");
+        await store.Nodes.UpsertAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
+        await store.Nodes.RecordReportAsync("web1", 1, new StatusReport { Revision = 1 }.ToByteArray(), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
+        await store.Enrollment.AddTokenAsync("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
+        await store.Enrollment.AddCertificateAsync("0a0b", "web1", now.AddDays(30));
+        await store.Certificates.SaveAccountAsync(new Uri("https://ca.example/dir"), box.Seal([9, 8, 7]), new Uri("https://ca.example/acct/1"));
+        await store.Certificates.SaveAsync(new IssuedCertificateRecord
         {
             Name = "site", Domains = ["a.example"], ChainPem = "-----BEGIN CERTIFICATE-----\n", KeySealed = box.Seal("-----BEGIN PRIVATE KEY-----\n"u8), Serial = "beef", NotBefore = now, NotAfter = now.AddDays(90),
         });
-        await store.SaveRolloutAsync(TestRollouts.New(RolloutState.Done, 1) with { Batches = 1, Nodes = [new RolloutNodeRecord { Node = "web1", Batch = 0, State = RolloutNodeState.Healthy, PreviousRevision = 0, MovedAt = now }] }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
-        Assert.IsNotNull((await store.TryAcquireLeaseAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
-        await store.SaveWebSessionAsync("5e55", "csrf", "web:admin", now.AddHours(1));
-        await store.EnqueueNodeMessagesAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
-        await store.SetConnectedToAsync("web1", "ctl-a");
+        await store.Rollouts.SaveAsync(TestRollouts.New(RolloutState.Done, 1) with { Batches = 1, Nodes = [new RolloutNodeRecord { Node = "web1", Batch = 0, State = RolloutNodeState.Healthy, PreviousRevision = 0, MovedAt = now }] }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
+        Assert.IsNotNull((await store.Leases.TryAcquireAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
+        await store.WebSessions.SaveAsync("5e55", "csrf", "web:admin", now.AddHours(1));
+        await store.NodeMessages.EnqueueAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
+        await store.NodeMessages.SetConnectedToAsync("web1", "ctl-a");
     }
 
     private static async Task<Dictionary<string, List<object?[]>>> SqliteTablesAsync(string dataDirectory)

@@ -111,12 +111,12 @@ public sealed class NodesCommandTests
     {
         using var store = ControllerStore.Open(dataDirectory);
         var seen = new DateTimeOffset(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
-        await store.UpsertNodeAsync(new NodeRecord
+        await store.Nodes.UpsertAsync(new NodeRecord
         {
             Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web", ["zone"] = "a" }, AgentVersion = "0.1.0",
             FirstSeen = seen.AddDays(-1), LastSeen = seen, DesiredRevision = 3, AppliedRevision = 2,
         });
-        await store.UpsertNodeAsync(new NodeRecord
+        await store.Nodes.UpsertAsync(new NodeRecord
         {
             Name = "db1", Labels = new Dictionary<string, string> { ["role"] = "db" }, AgentVersion = "0.1.0",
             FirstSeen = seen.AddDays(-1), LastSeen = seen, DesiredRevision = 3, AppliedRevision = 3,

@@ -153,15 +153,15 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         try
         {
             var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
-            await store.SaveIssuedCertificateAsync(record, lease, cancellationToken: cancellationToken);
+            await store.Certificates.SaveAsync(record, lease, cancellationToken: cancellationToken);
             materials.Set(target.Name, record.ChainPem!, keyPem, record.Serial!);
             // The target nodes get their desired state, which now carries the certificate.
             await sessions.PushCurrentAsync(target.Nodes);
-            return (await store.GetIssuedCertificateAsync(target.Name, cancellationToken: cancellationToken))!;
+            return (await store.Certificates.GetAsync(target.Name, cancellationToken: cancellationToken))!;
         }
         catch (Exception ex) when (ex is AcmeException or CertificateOrderException)
         {
-            await store.RecordCertificateErrorAsync(target.Name, target.Domains, ex.Message, cancellationToken: cancellationToken);
+            await store.Certificates.RecordErrorAsync(target.Name, target.Domains, ex.Message, cancellationToken: cancellationToken);
             throw;
         }
     }
@@ -212,7 +212,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     /// <summary>RFC 9773's id of the certificate this order replaces (the client sends it only to a CA with renewalInfo).</summary>
     private async Task<string?> ReplacedIdAsync(string name, CancellationToken cancellationToken)
     {
-        if ((await store.GetIssuedCertificateAsync(name, cancellationToken))?.ChainPem is not { } chain)
+        if ((await store.Certificates.GetAsync(name, cancellationToken))?.ChainPem is not { } chain)
         {
             return null;
         }
@@ -227,7 +227,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     public async Task<DateTimeOffset?> SuggestedRenewalAsync(AcmeSpec acme, IssuedCertificateRecord record, CancellationToken cancellationToken)
     {
         // Asking is not worth creating an account: without one for this CA, its certificate came from elsewhere.
-        if (record.ChainPem is null || record.Serial is null || (await store.GetAcmeAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is null)
+        if (record.ChainPem is null || record.Serial is null || (await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is null)
         {
             return null;
         }
@@ -261,7 +261,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         await _account.WaitAsync(cancellationToken);
         try
         {
-            if ((await store.GetAcmeAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is var (sealedKey, url))
+            if ((await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is var (sealedKey, url))
             {
                 var key = AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
                 materials.Thumbprint = acme.StatelessFallback ? key.Thumbprint : "";
@@ -270,7 +270,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             var created = AcmeAccountKey.CreateEs256();
             var client = new AcmeClient(http, acme.Directory, created, _options.Client);
             var account = await client.NewAccountAsync(acme.Email is { } email ? [$"mailto:{email}"] : [], agreeToTerms: true, null, null, cancellationToken);
-            await store.SaveAcmeAccountAsync(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!, cancellationToken: cancellationToken);
+            await store.Certificates.SaveAccountAsync(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!, cancellationToken: cancellationToken);
             materials.Thumbprint = acme.StatelessFallback ? created.Thumbprint : "";
             return client;
         }

@@ -23,14 +23,14 @@ public sealed class CertificateMaterials
     /// </summary>
     public async Task RefreshAsync(ControllerStore store, SecretBox box, Shared.Spec.AcmeSpec? acme, CancellationToken cancellationToken)
     {
-        foreach (var record in (await store.ListIssuedCertificatesAsync(cancellationToken)).Where(r => r.ChainPem is not null && r.KeySealed is not null))
+        foreach (var record in (await store.Certificates.ListAsync(cancellationToken)).Where(r => r.ChainPem is not null && r.KeySealed is not null))
         {
             if (Get(record.Name) is not { } held || held.Serial != record.Serial)
             {
                 Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
             }
         }
-        if (acme is { StatelessFallback: true } && await store.GetAcmeAccountAsync(acme.Directory, cancellationToken) is var (sealedKey, _))
+        if (acme is { StatelessFallback: true } && await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken) is var (sealedKey, _))
         {
             using var key = Client.AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
             Thumbprint = key.Thumbprint;

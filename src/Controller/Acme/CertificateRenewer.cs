@@ -74,7 +74,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
 
     /// <summary>What the newest revision asks for, or null before any apply.</summary>
     public async Task<CertificatePlan?> CurrentPlanAsync(CancellationToken cancellationToken) =>
-        await store.LatestRevisionAsync(cancellationToken) is { } latest ? desired.CertificatePlan(latest) : null;
+        await store.Revisions.LatestAsync(cancellationToken) is { } latest ? desired.CertificatePlan(latest) : null;
 
     /// <summary>Orders every certificate that is due and not backing off.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
@@ -136,7 +136,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>Whether <paramref name="target"/> needs an order now, as the store holds it: missing, changed, or due for renewal.</summary>
     private async Task<bool> DueAsync(Shared.Spec.AcmeSpec acme, CertificateTarget target, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var held = await store.GetIssuedCertificateAsync(target.Name, cancellationToken: cancellationToken);
+        var held = await store.Certificates.GetAsync(target.Name, cancellationToken: cancellationToken);
         return held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
             || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
     }
@@ -170,7 +170,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>Orders <paramref name="name"/> now, whatever its state or back-off.</summary>
     public async Task<(CertificateTarget Target, IssuedCertificateRecord Issued)> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var latest = (await store.LatestRevisionAsync(cancellationToken: cancellationToken)) ?? throw new CertificateOrderException("no spec has been applied yet");
+        var latest = (await store.Revisions.LatestAsync(cancellationToken: cancellationToken)) ?? throw new CertificateOrderException("no spec has been applied yet");
         var (acme, targets, _) = desired.CertificatePlan(latest);
         var target = targets.FirstOrDefault(t => t.Name == name)
             ?? throw new CertificateOrderException($"revision {latest.Number} has no certificate '{name}' for the controller to obtain"

@@ -77,7 +77,7 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         {
             return Refuse(context, StatusCode.PermissionDenied, $"'{identity.Name}' is not a node certificate");
         }
-        if (!await store.IsCertificateValidAsync(identity.Serial, identity.Name, context.CancellationToken))
+        if (!await store.Enrollment.IsCertificateValidAsync(identity.Serial, identity.Name, context.CancellationToken))
         {
             return Refuse(context, StatusCode.PermissionDenied, $"node '{identity.Name}' certificate {identity.Serial} is revoked or unknown; remove and re-enroll the node");
         }

@@ -21,7 +21,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
     /// <summary>Every certificate the newest revision asks the controller for, as the API shows it (also the web UI's list).</summary>
     internal static async Task<List<Certificate>> ListAsync(ControllerStore store, CertificateRenewer renewer, CancellationToken cancellationToken)
     {
-        var held = (await store.ListIssuedCertificatesAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var held = (await store.Certificates.ListAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
         var installed = await InstalledByNodeAsync(store, cancellationToken);
         return ((await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? []).Select(target => ToMessage(target, held.GetValueOrDefault(target.Name), installed)).ToList();
     }
@@ -32,7 +32,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
 
     /// <summary>Per node, the serials its last report found installed (each report parsed once).</summary>
     private static async Task<Dictionary<string, IReadOnlyDictionary<string, string>>> InstalledByNodeAsync(ControllerStore store, CancellationToken cancellationToken) =>
-        (await store.ListNodesAsync(cancellationToken)).Where(n => n.LastReport is not null)
+        (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null)
             .ToDictionary(n => n.Name, n => (IReadOnlyDictionary<string, string>)StatusReport.Parser.ParseFrom(n.LastReport).InstalledCertificates, StringComparer.Ordinal);
 
     internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)

@@ -40,7 +40,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <inheritdoc/>
     public override async Task<RevisionSpec> GetRevision(GetRevisionRequest request, ServerCallContext context)
     {
-        var revision = await store.GetRevisionAsync(request.Number, context.CancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Number}; `hawserctl revisions` lists them");
+        var revision = await store.Revisions.GetAsync(request.Number, context.CancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Number}; `hawserctl revisions` lists them");
         return new RevisionSpec { Revision = ToMessage(revision), SpecYaml = revision.SpecText };
     }
 
@@ -95,7 +95,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // The token is the last name of the previous page: pages follow name order, so a node added meanwhile is not skipped.
         var after = request.PageToken;
         var response = new ListNodesResponse();
-        foreach (var node in (await store.ListNodesAsync(cancellationToken)).Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
+        foreach (var node in (await store.Nodes.ListAsync(cancellationToken)).Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
             if (!LabelSelector.Matches(request.Selector, node.Labels))
             {
@@ -117,14 +117,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             throw ApiError.Of(StatusCode.InvalidArgument, "name is required");
         }
-        var node = await store.GetNodeAsync(request.Name, cancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
+        var node = await store.Nodes.GetAsync(request.Name, cancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         return ToMessage(node, detail: true);
     }
 
     private async Task<ListRevisionsResponse> ListRevisionsAsync(ListRevisionsRequest request, CancellationToken cancellationToken)
     {
         var response = new ListRevisionsResponse();
-        foreach (var revision in (await store.ListRevisionsAsync(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000), cancellationToken)))
+        foreach (var revision in (await store.Revisions.ListAsync(request.Limit == 0 ? DefaultRevisionLimit : (int)Math.Min(request.Limit, 10_000), cancellationToken)))
         {
             response.Revisions.Add(ToMessage(revision));
         }
@@ -162,13 +162,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
         }
         // While a rollout moves nodes, pushing to all at once would overtake it.
-        if ((await store.ActiveRolloutAsync()) is { } active)
+        if ((await store.Rollouts.ActiveAsync()) is { } active)
         {
             throw ApiError.Of(StatusCode.FailedPrecondition,
                 $"rollout {active.Id} is {Rollouts.RolloutWords.Of(active.State)}; abort it or let it finish before applying again");
         }
         var response = new ApplySpecResponse();
-        var latest = await store.LatestRevisionAsync();
+        var latest = await store.Revisions.LatestAsync();
         var sha = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.SpecYaml)));
         if (latest?.SpecSha256 == sha)
         {
@@ -184,17 +184,17 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             // Every node keeps what it runs before the new revision exists: a node that follows the newest revision
             // would otherwise take it at once (another controller sharing the store pushes it) instead of in its batch.
-            await store.SetPinsAsync((await store.ListNodesAsync()).Where(n => n.PinnedRevision is null)
+            await store.Nodes.SetPinsAsync((await store.Nodes.ListAsync()).Where(n => n.PinnedRevision is null)
                 .ToDictionary(n => n.Name, n => (ulong?)n.DesiredRevision, StringComparer.Ordinal));
         }
-        var revision = await store.AddRevisionAsync(identity.Name, request.Message, request.SpecYaml);
+        var revision = await store.Revisions.AddAsync(identity.Name, request.Message, request.SpecYaml);
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
         applied?.Invoke();
         if (request.Rollout is { } rollout)
         {
             // Labels are the controller's own record (selectors, {address}); they follow the spec at once.
-            await store.UpdateNodesAsync(new Dictionary<string, ulong>(), resolved.Labels);
+            await store.Nodes.UpdateAsync(new Dictionary<string, ulong>(), resolved.Labels);
             try
             {
                 response.RolloutId = (await rollouts!.StartAsync(revision.Number, RolloutWire.Settings(rollout), identity.Name, context.CancellationToken)).Id;
@@ -207,7 +207,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
-        foreach (var node in (await store.ListNodesAsync()))
+        foreach (var node in (await store.Nodes.ListAsync()))
         {
             if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels))
             {
@@ -224,7 +224,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         try
         {
-            await store.UpdateNodesAsync(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
+            await store.Nodes.UpdateAsync(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
         }
         catch (RolloutActiveException ex)
         {
@@ -237,12 +237,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         if (store.Engine.IsShared)
         {
             // The controllers holding other nodes' streams push them on the change's notification.
-            var elsewhere = (await store.ListNodesAsync()).Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
+            var elsewhere = (await store.Nodes.ListAsync()).Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
             pushed = [.. pushed.Concat(elsewhere).Order(StringComparer.Ordinal)];
         }
         response.PushedNodes.Add(pushed);
         var pushedSet = pushed.ToHashSet(StringComparer.Ordinal);
-        await store.AddEventAsync(new EventRecord
+        await store.Events.AddAsync(new EventRecord
         {
             Kind = "spec.pushed", Actor = identity.Name, Revision = revision.Number,
             Summary = $"revision {revision.Number}: {response.ChangedNodes.Count} node(s) changed, pushed to {response.PushedNodes.Count} connected",
@@ -285,23 +285,23 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var id = RandomNumberGenerator.GetString(alphabet, 6);
         var secret = RandomNumberGenerator.GetString(alphabet, 16);
         var expires = DateTimeOffset.UtcNow.AddSeconds(request.TtlSeconds == 0 ? 3600 : request.TtlSeconds);
-        await store.AddJoinTokenAsync(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels, actor, cancellationToken);
+        await store.Enrollment.AddTokenAsync(id, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)), expires, request.Uses == 0 ? 1 : (int)request.Uses, request.Labels, actor, cancellationToken);
         return new CreateJoinTokenResponse { Token = $"{id}.{secret}", CaHash = pki.Ca.Hash, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
     }
 
     private async Task<RevokeJoinTokenResponse> RevokeJoinTokenAsync(RevokeJoinTokenRequest request, string actor, CancellationToken cancellationToken)
     {
         var id = request.Id.Split('.')[0];
-        return await store.RevokeJoinTokenAsync(id, actor, cancellationToken) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
+        return await store.Enrollment.RevokeTokenAsync(id, actor, cancellationToken) ? new RevokeJoinTokenResponse() : throw ApiError.Of(StatusCode.NotFound, $"no join token with id '{id}'");
     }
 
     private async Task<RemoveNodeResponse> RemoveNodeAsync(RemoveNodeRequest request, string actor, CancellationToken cancellationToken)
     {
-        if (await store.GetNodeAsync(request.Name, cancellationToken) is null && !await store.HasValidCertificateAsync(request.Name, cancellationToken))
+        if (await store.Nodes.GetAsync(request.Name, cancellationToken) is null && !await store.Enrollment.HasValidCertificateAsync(request.Name, cancellationToken))
         {
             throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         }
-        var revoked = await store.RemoveNodeAsync(request.Name, actor, cancellationToken);
+        var revoked = await store.Nodes.RemoveAsync(request.Name, actor, cancellationToken);
         sessions.Disconnect(request.Name);
         return new RemoveNodeResponse { RevokedCertificates = (uint)revoked };
     }

@@ -48,11 +48,11 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
             throw Refused(context, request.NodeName, "the join token is not in the form ID.SECRET");
         }
         // The token first: without a valid one, every name gets the same answer, so no one can learn which names are enrolled.
-        if ((await store.ConsumeJoinTokenAsync(id, hash, DateTimeOffset.UtcNow, consume: false, cancellationToken)).Problem is var held and not JoinTokenProblem.None)
+        if ((await store.Enrollment.ConsumeTokenAsync(id, hash, DateTimeOffset.UtcNow, consume: false, cancellationToken)).Problem is var held and not JoinTokenProblem.None)
         {
             throw Refused(context, request.NodeName, TokenProblem(held));
         }
-        if (await store.HasValidCertificateAsync(request.NodeName, cancellationToken))
+        if (await store.Enrollment.HasValidCertificateAsync(request.NodeName, cancellationToken))
         {
             throw Logged(context, ApiError.Of(StatusCode.AlreadyExists,
                 $"node '{request.NodeName}' is already enrolled; run `hawserctl node remove {request.NodeName}` first to enroll it again"));
@@ -67,7 +67,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         {
             throw Logged(context, ex, request.NodeName);
         }
-        var (problem, labels) = await store.ConsumeJoinTokenAsync(id, hash, DateTimeOffset.UtcNow, cancellationToken: cancellationToken);
+        var (problem, labels) = await store.Enrollment.ConsumeTokenAsync(id, hash, DateTimeOffset.UtcNow, cancellationToken: cancellationToken);
         if (problem != JoinTokenProblem.None)
         {
             throw Refused(context, request.NodeName, TokenProblem(problem));
@@ -78,9 +78,9 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
             response.Labels[key] = value;
         }
         var now = DateTimeOffset.UtcNow;
-        if (await store.GetNodeAsync(request.NodeName, cancellationToken) is null)
+        if (await store.Nodes.GetAsync(request.NodeName, cancellationToken) is null)
         {
-            await store.UpsertNodeAsync(new NodeRecord
+            await store.Nodes.UpsertAsync(new NodeRecord
             {
                 Name = request.NodeName, Labels = labels, AgentVersion = string.Empty, FirstSeen = now, LastSeen = now,
                 DesiredRevision = 0, AppliedRevision = 0,
@@ -120,7 +120,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         using (var certificate = pki.Ca.IssueNode(csr, node, pki.NodeCertificateLifetime))
         {
             var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
-            await store.AddCertificateAsync(certificate.SerialNumber, node, notAfter, new EventRecord
+            await store.Enrollment.AddCertificateAsync(certificate.SerialNumber, node, notAfter, new EventRecord
             {
                 Kind = enrolled is null ? "node.certificate-renewed" : "node.enrolled", Actor = $"node:{node}", Node = node,
                 Summary = (enrolled ?? "node certificate renewed") + $"; certificate {certificate.SerialNumber} valid until {notAfter.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",

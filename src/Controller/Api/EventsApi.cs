@@ -19,7 +19,7 @@ public sealed class EventsApi(ControllerStore store)
 
     internal async Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
     {
-        var events = await store.ListEventsAsync(Query(request), context.CancellationToken);
+        var events = await store.Events.ListAsync(Query(request), context.CancellationToken);
         var response = new ListEventsResponse();
         var kept = new List<Event>();
         var size = 0;
@@ -49,7 +49,7 @@ public sealed class EventsApi(ControllerStore store)
             while (!cancellationToken.IsCancellationRequested)
             {
                 // Ask for the wake-up before reading, so an event stored between the read and the wait is not missed.
-                var stored = store.WaitForEventsAsync(cancellationToken);
+                var stored = store.Events.WaitAsync(cancellationToken);
                 // After the first page, every new event (not just the newest few of a burst).
                 foreach (var record in await follower.NextAsync(MaxLimit, context.CancellationToken))
                 {

@@ -130,7 +130,7 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
     {
         while (_unstored.Reader.TryRead(out var record))
         {
-            await store.AddEventAsync(record, cancellationToken);
+            await store.Events.AddAsync(record, cancellationToken);
         }
     }
 

@@ -15,8 +15,8 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 
     internal async Task<Rollout> GetAsync(GetRolloutRequest request, ServerCallContext context)
     {
-        var rollout = request.Id == 0 ? (await store.ListRolloutsAsync(1, context.CancellationToken) is [var newest] ? newest : null)
-            : await store.GetRolloutAsync(request.Id, context.CancellationToken);
+        var rollout = request.Id == 0 ? (await store.Rollouts.ListAsync(1, context.CancellationToken) is [var newest] ? newest : null)
+            : await store.Rollouts.GetAsync(request.Id, context.CancellationToken);
         return rollout is not null ? RolloutWire.Message(rollout)
             : throw ApiError.Of(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
     }
@@ -24,7 +24,7 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
     internal async Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
     {
         var response = new ListRolloutsResponse();
-        response.Rollouts.Add((await store.ListRolloutsAsync(cancellationToken: context.CancellationToken)).Select(RolloutWire.Message));
+        response.Rollouts.Add((await store.Rollouts.ListAsync(cancellationToken: context.CancellationToken)).Select(RolloutWire.Message));
         return response;
     }
 

@@ -44,7 +44,7 @@ public sealed class ControllerMetrics : IDisposable
             description: "Unix time at which each certificate expires, per node whose last report has it installed.");
         _meter.CreateObservableGauge("hawser_rollout_state", RolloutStates, description: "1 for the newest rollout's state (running, paused, rolling-back, done, aborted, rolled-back).");
         _meter.CreateObservableGauge("hawser_rollout_batch", RolloutBatch, description: "The newest rollout's current batch (1-based; equals batches when all moved).");
-        store.EventsAdded += Count;
+        store.Events.Added += Count;
     }
 
     /// <summary>What the fleet gauges show, read by <see cref="RefreshAsync"/>.</summary>
@@ -55,9 +55,9 @@ public sealed class ControllerMetrics : IDisposable
     /// <summary>Reads what the fleet gauges show from the store; called for each scrape before the exporter collects.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        var nodes = await _store.ListNodesAsync(cancellationToken);
-        var issued = await _store.ListIssuedCertificatesAsync(cancellationToken);
-        var latest = await _store.ListRolloutsAsync(1, cancellationToken) is [var rollout] ? rollout : null;
+        var nodes = await _store.Nodes.ListAsync(cancellationToken);
+        var issued = await _store.Certificates.ListAsync(cancellationToken);
+        var latest = await _store.Rollouts.ListAsync(1, cancellationToken) is [var rollout] ? rollout : null;
         _snapshot = new Snapshot(nodes, issued, latest);
     }
 
@@ -136,7 +136,7 @@ public sealed class ControllerMetrics : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _store.EventsAdded -= Count;
+        _store.Events.Added -= Count;
         _meter.Dispose();
     }
 }

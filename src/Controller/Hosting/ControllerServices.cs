@@ -163,7 +163,7 @@ public static class ControllerServices
             RolloutsChanged = async cancellationToken =>
             {
                 rollouts.Wake();
-                if (await store.ListRolloutsAsync(1, cancellationToken) is [var latest])
+                if (await store.Rollouts.ListAsync(1, cancellationToken) is [var latest])
                 {
                     feed.Rollout(latest);
                 }

@@ -42,13 +42,13 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         cancellationToken.ThrowIfCancellationRequested();
         var plan = RolloutPlan.Parse(options);
         // No lock: a second start (here or on another controller) is refused by the store, which keeps one active rollout.
-        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } active)
+        if ((await store.Rollouts.ActiveAsync(cancellationToken: cancellationToken)) is { } active)
         {
             throw new RolloutException(new RolloutActiveException(active.Id, active.State).Message);
         }
-        var record = (await store.GetRevisionAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
+        var record = (await store.Revisions.GetAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
         var named = desired.Nodes(record);
-        var fleet = await store.ListNodesAsync(cancellationToken: cancellationToken);
+        var fleet = await store.Nodes.ListAsync(cancellationToken: cancellationToken);
         var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
         if (targets.Count == 0)
         {
@@ -77,7 +77,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         var pins = fleet.Where(n => n.PinnedRevision is null).ToDictionary(n => n.Name, n => (ulong?)Current(n), StringComparer.Ordinal);
         try
         {
-            await store.SaveRolloutAsync(rollout, pins, RolloutEvents.Between(null, rollout, actor), cancellationToken: cancellationToken);
+            await store.Rollouts.SaveAsync(rollout, pins, RolloutEvents.Between(null, rollout, actor), cancellationToken: cancellationToken);
         }
         catch (RolloutActiveException ex)
         {
@@ -98,11 +98,11 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var rollout = (await store.GetRolloutAsync(id, cancellationToken: cancellationToken)) ?? throw new RolloutException($"rollout {id} does not exist");
+            var rollout = (await store.Rollouts.GetAsync(id, cancellationToken: cancellationToken)) ?? throw new RolloutException($"rollout {id} does not exist");
             var read = rollout.UpdatedAt;
             var state = rollout.State;
             // A finished rollout can be undone only while nothing newer has moved nodes since.
-            if (action == "rollback" && state == RolloutState.Done && (await store.ListRolloutsAsync(1, cancellationToken: cancellationToken)) is [var newest] && newest.Id != id)
+            if (action == "rollback" && state == RolloutState.Done && (await store.Rollouts.ListAsync(1, cancellationToken: cancellationToken)) is [var newest] && newest.Id != id)
             {
                 throw new RolloutException($"rollout {id} is done and rollout {newest.Id} came after it; roll that one back, or start a rollout of the revision you want");
             }
@@ -135,7 +135,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         try
         {
             // After a restart, nodes mid-move get their state again (a no-op for those that have it).
-            if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is { } resumed)
+            if ((await store.Rollouts.ActiveAsync(cancellationToken: cancellationToken)) is { } resumed)
             {
                 LogResumed(resumed);
                 await PushAsync(resumed.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning).Select(n => n.Node));
@@ -198,7 +198,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     public async Task<bool> StepAsync(CancellationToken cancellationToken)
     {
         var checks = await RunChecksAsync(cancellationToken);
-        var rollout = await store.ActiveRolloutAsync(cancellationToken: cancellationToken);
+        var rollout = await store.Rollouts.ActiveAsync(cancellationToken: cancellationToken);
         _idle = rollout is null;
         if (!await HoldLeaseAsync(rollout))
         {
@@ -248,7 +248,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     {
         foreach (var (name, pin) in moves)
         {
-            if (await store.GetNodeAsync(name, cancellationToken) is { } record)
+            if (await store.Nodes.GetAsync(name, cancellationToken) is { } record)
             {
                 var now = (await desired.ForAsync(record, cancellationToken))?.Sha256;
                 var then = (await desired.ForAsync(record with { PinnedRevision = pin }, cancellationToken))?.Sha256;
@@ -264,7 +264,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     private async Task<IReadOnlyDictionary<string, string?>> RunChecksAsync(CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if ((await store.ActiveRolloutAsync(cancellationToken: cancellationToken)) is not { State: RolloutState.Running or RolloutState.RollingBack } rollout || RolloutPlan.Parse(rollout.Settings) is not { Checks.Count: > 0 } plan)
+        if ((await store.Rollouts.ActiveAsync(cancellationToken: cancellationToken)) is not { State: RolloutState.Running or RolloutState.RollingBack } rollout || RolloutPlan.Parse(rollout.Settings) is not { Checks.Count: > 0 } plan)
         {
             return results;
         }
@@ -281,7 +281,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     /// <summary>The node's record and its report of the revision it is moving to, when that report came after the move; else nulls.</summary>
     private async Task<GateView> ReadGateAsync(RolloutNodeRecord node, CancellationToken cancellationToken)
     {
-        if (await store.GetNodeAsync(node.Node, cancellationToken) is not { } record || await desired.ForAsync(record, cancellationToken) is not { } state)
+        if (await store.Nodes.GetAsync(node.Node, cancellationToken) is not { } record || await desired.ForAsync(record, cancellationToken) is not { } state)
         {
             return GateView.Gone;
         }
@@ -383,8 +383,8 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
     private async Task SaveAsync(RolloutRecord rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
         DateTimeOffset? expected = null, CancellationToken cancellationToken = default)
     {
-        var steps = RolloutEvents.Between(await store.GetRolloutAsync(rollout.Id, cancellationToken), rollout, actor);
-        await store.SaveRolloutAsync(rollout, pins, steps, lease, expected, cancellationToken);
+        var steps = RolloutEvents.Between(await store.Rollouts.GetAsync(rollout.Id, cancellationToken), rollout, actor);
+        await store.Rollouts.SaveAsync(rollout, pins, steps, lease, expected, cancellationToken);
         foreach (var step in steps.Where(s => s.Kind is "rollout.node" or "rollout.batch" or "rollout.promoted"))
         {
             // State changes are logged where they are decided (RolloutStopped, RolloutControlled); these are the moves.

@@ -32,7 +32,7 @@ public sealed partial class AgentSessions
         {
             return [];
         }
-        var nodes = (await store.ListNodesAsync()).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var nodes = (await store.Nodes.ListAsync()).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in _sessions.Keys.Where(name => !nodes.Contains(name)))
         {
             Disconnect(name);
@@ -48,7 +48,7 @@ public sealed partial class AgentSessions
             _relayChanged.TrySetResult();
             _relayChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        var claimed = await store.ClaimNodeMessagesAsync(ConnectedNodes, cancellationToken: cancellationToken);
+        var claimed = await store.NodeMessages.ClaimAsync(ConnectedNodes, cancellationToken: cancellationToken);
         await Task.WhenAll(claimed.Select(async message =>
         {
             string state;
@@ -79,7 +79,7 @@ public sealed partial class AgentSessions
                     (state, reply) = ("failed", "disconnected"u8.ToArray());
                 }
             }
-            await store.CompleteNodeMessageAsync(message.Id, state, reply);
+            await store.NodeMessages.CompleteAsync(message.Id, state, reply);
         }));
     }
 
@@ -93,7 +93,7 @@ public sealed partial class AgentSessions
     private async Task RelayBroadcastAsync(List<string> nodes, Func<string, ControllerMessage> make, TimeSpan timeout,
         ConcurrentDictionary<string, string> failures, CancellationToken cancellationToken)
     {
-        var holders = await store.ConnectedToAsync(nodes, cancellationToken: cancellationToken);
+        var holders = await store.NodeMessages.ConnectedToAsync(nodes, cancellationToken: cancellationToken);
         foreach (var node in nodes.Where(n => !holders.ContainsKey(n)))
         {
             failures[node] = "not connected";
@@ -116,7 +116,7 @@ public sealed partial class AgentSessions
     private async Task<StatusReport?> RelayDryRunAsync(string node, ControllerMessage request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // One row, read by its key (ConnectedTo scans every connected row: a diff asks this once per node).
-        if (await store.GetNodeAsync(node, cancellationToken) is not { ConnectedTo: not null })
+        if (await store.Nodes.GetAsync(node, cancellationToken) is not { ConnectedTo: not null })
         {
             return null;
         }
@@ -136,7 +136,7 @@ public sealed partial class AgentSessions
         {
             return answers;
         }
-        var ids = await store.EnqueueNodeMessagesAsync(ControllerId, bodies, cancellationToken: cancellationToken);
+        var ids = await store.NodeMessages.EnqueueAsync(ControllerId, bodies, cancellationToken: cancellationToken);
         var deadline = DateTimeOffset.UtcNow + timeout;
         var open = new Dictionary<long, string>(ids.ToDictionary(p => p.Value, p => p.Key));
         while (open.Count > 0)
@@ -146,7 +146,7 @@ public sealed partial class AgentSessions
             {
                 changed = _relayChanged.Task;
             }
-            foreach (var message in (await store.ReadNodeMessagesAsync(open.Keys, cancellationToken: cancellationToken)).Where(m => m.State is "done" or "failed"))
+            foreach (var message in (await store.NodeMessages.ReadAsync(open.Keys, cancellationToken: cancellationToken)).Where(m => m.State is "done" or "failed"))
             {
                 open.Remove(message.Id);
                 answers[message.Node] = message.State == "failed"

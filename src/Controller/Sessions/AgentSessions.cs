@@ -168,7 +168,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         // What a node says of itself is bounded before it is stored (NodeInputBounds).
         var facts = hello.Facts is null ? [] : NodeInputBounds.Bound(hello.Facts).ToByteArray();
-        await store.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
+        await store.Nodes.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
         using var session = new Session(responseStream, closed, context.Peer, _limits.Options.SendQueueBytes, () => context.GetHttpContext().Abort());
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {
@@ -183,7 +183,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             // Other controllers relay this node's messages here. Marked once the session is registered: an older
             // stream of the node ending meanwhile clears the mark only while no newer one is registered.
-            await store.SetConnectedToAsync(identity.Name, ControllerId);
+            await store.NodeMessages.SetConnectedToAsync(identity.Name, ControllerId);
         }
         var storing = Task.CompletedTask;
         var writing = session.WriteAllAsync();
@@ -236,7 +236,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             {
                 try
                 {
-                    await store.SetConnectedToAsync(identity.Name, null, onlyIf: ControllerId);
+                    await store.NodeMessages.SetConnectedToAsync(identity.Name, null, onlyIf: ControllerId);
                 }
                 catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
                 {
@@ -274,9 +274,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         if (connected.Count > ReadNodesOneByOneUpTo)
         {
             // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one each.
-            if (await store.LatestRevisionAsync() is { } latest)
+            if (await store.Revisions.LatestAsync() is { } latest)
             {
-                foreach (var record in (await store.ListNodesAsync()).Where(n => connected.Contains(n.Name)))
+                foreach (var record in (await store.Nodes.ListAsync()).Where(n => connected.Contains(n.Name)))
                 {
                     if (await desired.ForAsync(record, latest) is { } state)
                     {
@@ -289,7 +289,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             foreach (var name in connected)
             {
-                if (await store.GetNodeAsync(name) is { } record && await desired.ForAsync(record) is { } state)
+                if (await store.Nodes.GetAsync(name) is { } record && await desired.ForAsync(record) is { } state)
                 {
                     states[name] = state;
                 }
@@ -466,13 +466,13 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     private async Task SendDesiredStateAsync(string node, Session session, ulong appliedRevision)
     {
         var ticket = Interlocked.Increment(ref _pushTickets);
-        if (await store.GetNodeAsync(node) is not { } record || await desired.ForAsync(record) is not { } state)
+        if (await store.Nodes.GetAsync(node) is not { } record || await desired.ForAsync(record) is not { } state)
         {
             return;
         }
         if (record.DesiredRevision != state.Revision)
         {
-            await store.SetDesiredRevisionAsync(node, state.Revision);
+            await store.Nodes.SetDesiredRevisionAsync(node, state.Revision);
         }
         // Certificate material and the ACME thumbprint can change without a new revision; an agent
         // that was away gets them again (converging to what it has is cheap).
@@ -595,7 +595,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
 
     private async Task StoreReportAsync(string node, NodeBudget budget, StatusReport report)
     {
-        if (await store.GetNodeAsync(node) is not { } before)
+        if (await store.Nodes.GetAsync(node) is not { } before)
         {
             return;
         }
@@ -621,7 +621,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var outcomeRevision = before.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0;
         var isOutcome = report.DesiredStateNew || outcomeRevision != report.Revision;
-        await store.RecordReportAsync(node, applied, report.ToByteArray(), drift, events, isOutcome);
+        await store.Nodes.RecordReportAsync(node, applied, report.ToByteArray(), drift, events, isOutcome);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";
@@ -654,7 +654,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         ControllerLog.NodeStalled(logger, node, peer, waiting, bytes / 1024);
         try
         {
-            await store.AddEventAsync(record);
+            await store.Events.AddAsync(record);
         }
         catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
         {
@@ -680,7 +680,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 "the newest report is always stored; a real agent stays far inside these limits, so look at what runs on that host",
             ],
         };
-        await store.AddEventAsync(record);
+        await store.Events.AddAsync(record);
         ControllerLog.NodeThrottled(logger, node, record.Summary);
     }
 }

@@ -77,7 +77,7 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         {
             return cached;
         }
-        return await store.GetRevisionAsync(number, cancellationToken) is { } read ? Put(Cached.Revision, number, read, r => r.SpecText.Length) : null;
+        return await store.Revisions.GetAsync(number, cancellationToken) is { } read ? Put(Cached.Revision, number, read, r => r.SpecText.Length) : null;
     }
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
@@ -93,7 +93,7 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     /// </summary>
     /// <remarks>Reads only the newest revision's number: its text (hundreds of KB in a large fleet) is read once per revision.</remarks>
     public async Task<NodeDesiredState?> ForAsync(NodeRecord node, CancellationToken cancellationToken = default) =>
-        await store.LatestRevisionNumberAsync(cancellationToken) is var number && number > 0
+        await store.Revisions.LatestNumberAsync(cancellationToken) is var number && number > 0
             && await RevisionAsync(number, cancellationToken) is { } latest ? await ForAsync(node, latest, cancellationToken) : null;
 
     /// <summary>

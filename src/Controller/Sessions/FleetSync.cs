@@ -98,7 +98,7 @@ public sealed class FleetSync(ControllerStore store, AgentSessions sessions, Cer
                     break;
                 case StoreWatcher.EventsTopic:
                     // Agents on other controllers report there; what changed on them is in their events.
-                    store.SignalEvents();
+                    store.Events.Signal();
                     NodesChanged?.Invoke();
                     break;
             }

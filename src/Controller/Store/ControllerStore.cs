@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Data.Common;
+using System.Globalization;
 using Hawser.Controller.Store.Engines;
+using Hawser.Controller.Store.Repositories;
 
 namespace Hawser.Controller.Store;
 
@@ -10,7 +10,8 @@ public sealed class StoreException(string message, Exception? inner = null) : Ex
 
 /// <summary>
 /// The controller's store: the embedded SQLite file in its data directory (one controller), or a
-/// PostgreSQL database several controllers share. Every query below is written once for both engines;
+/// PostgreSQL database several controllers share: its schema and migrations, connections, the change marks and fences
+/// every write shares, and one repository per aggregate. Every query is written once for both engines;
 /// <see cref="StoreEngine"/> holds what differs.
 /// </summary>
 public sealed partial class ControllerStore : IDisposable
@@ -24,7 +25,43 @@ public sealed partial class ControllerStore : IDisposable
     {
         _engine = engine;
         SchemaVersion = schemaVersion;
+        Nodes = new NodeRepository(this);
+        Revisions = new RevisionRepository(this);
+        Events = new EventRepository(this);
+        Rollouts = new RolloutRepository(this);
+        Certificates = new CertificateRepository(this);
+        Enrollment = new EnrollmentRepository(this);
+        Leases = new LeaseRepository(this);
+        WebSessions = new WebSessionRepository(this);
+        NodeMessages = new NodeMessageRepository(this);
     }
+
+    /// <summary>Nodes and what they report.</summary>
+    public NodeRepository Nodes { get; }
+
+    /// <summary>Spec revisions.</summary>
+    public RevisionRepository Revisions { get; }
+
+    /// <summary>The event log.</summary>
+    public EventRepository Events { get; }
+
+    /// <summary>Rollouts and the pins they set.</summary>
+    public RolloutRepository Rollouts { get; }
+
+    /// <summary>Certificates obtained with ACME, and the ACME accounts.</summary>
+    public CertificateRepository Certificates { get; }
+
+    /// <summary>Join tokens and nodes' enrollment certificates.</summary>
+    public EnrollmentRepository Enrollment { get; }
+
+    /// <summary>Leases of the jobs one controller runs at a time.</summary>
+    public LeaseRepository Leases { get; }
+
+    /// <summary>Web UI sessions.</summary>
+    public WebSessionRepository WebSessions { get; }
+
+    /// <summary>Stream holders and messages relayed between controllers.</summary>
+    public NodeMessageRepository NodeMessages { get; }
 
     /// <summary>The engine: SQLite or PostgreSQL.</summary>
     public StoreEngine Engine => _engine;
@@ -68,80 +105,10 @@ public sealed partial class ControllerStore : IDisposable
         }
     }
 
-    /// <summary>Every node, by name.</summary>
-    public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        command.CommandText = SelectNodes + " ORDER BY name";
-        return (await ReadNodesAsync(command, cancellationToken));
-    }
-
-    /// <summary>One node, or null when there is none by that name.</summary>
-    public async Task<NodeRecord?> GetNodeAsync(string name, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = SelectNodes + " WHERE name = @name";
-        command.Add("@name", name);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadNode(reader) : null;
-    }
-
-    /// <summary>Inserts or replaces a node.</summary>
-    public async Task UpsertNodeAsync(NodeRecord node, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report)
-            VALUES (@name, @labels, @agent, @facts, @first, @last, @desired, @applied, @report)
-            ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts = @facts, last_seen_ms = @last,
-                desired_revision = @desired, applied_revision = @applied, last_report = @report
-            """;
-        command.Add("@name", node.Name);
-        command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(node.Labels), StoreJsonContext.Default.DictionaryStringString));
-        command.Add("@agent", node.AgentVersion);
-        command.Add("@facts", (object?)node.Facts ?? DBNull.Value);
-        command.Add("@first", Time(node.FirstSeen));
-        command.Add("@last", Time(node.LastSeen));
-        command.Add("@desired", (long)node.DesiredRevision);
-        command.Add("@applied", (long)node.AppliedRevision);
-        command.Add("@report", (object?)node.LastReport ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>The newest revisions first, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<RevisionRecord>> ListRevisionsAsync(int limit, CancellationToken cancellationToken = default) => (await ReadRevisionsAsync("ORDER BY number DESC LIMIT @limit", ("@limit", limit), cancellationToken));
-
-    private async Task<List<RevisionRecord>> ReadRevisionsAsync(string clause, (string Name, object Value) parameter, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT number, author, message, created_ms, spec_text, spec_sha256 FROM revisions " + clause;
-        command.Add(parameter.Name, parameter.Value);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var revisions = new List<RevisionRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            revisions.Add(new RevisionRecord
-            {
-                Number = (ulong)reader.GetInt64(reader.GetOrdinal("number")),
-                Author = reader.GetString(reader.GetOrdinal("author")),
-                Message = reader.GetString(reader.GetOrdinal("message")),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(reader.GetOrdinal("created_ms"))),
-                SpecText = reader.GetString(reader.GetOrdinal("spec_text")),
-                SpecSha256 = reader.GetString(reader.GetOrdinal("spec_sha256")),
-            });
-        }
-        return revisions;
-    }
-
     /// <summary>Closes the engine's connections (and releases the data directory's lock).</summary>
     public void Dispose()
     {
-        DisposeReportStatements();
-        _reportGate.Dispose();
+        Nodes.Dispose();
         _engine.Dispose();
     }
 
@@ -295,52 +262,8 @@ public sealed partial class ControllerStore : IDisposable
         }
     }
 
-    /// <summary>The node columns in the order <see cref="ReadNodesAsync"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
-    private string SelectNodes => _selectNodes ??= _engine.Render($$"""
-        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report, drift_corrected, last_report_ms, pinned_revision,
-            CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END AS connected_to,
-            outcome_report
-        FROM nodes
-        """);
-
-    private string? _selectNodes;
-
     /// <summary>The lease each controller sharing the store holds while it lives: <c>controller:ID</c>.</summary>
     public const string ControllerLeasePrefix = "controller:";
-
-    private static async Task<List<NodeRecord>> ReadNodesAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var nodes = new List<NodeRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            nodes.Add(ReadNode(reader));
-        }
-        return nodes;
-    }
-
-    /// <summary>The node at the reader's current row (the columns of <see cref="SelectNodes"/>).</summary>
-    private static NodeRecord ReadNode(DbDataReader reader)
-    {
-        var row = new StoreRow(reader);
-        return new()
-        {
-            Name = row.Text("name"),
-            Labels = JsonSerializer.Deserialize(row.Text("labels_json"), StoreJsonContext.Default.DictionaryStringString) ?? [],
-            AgentVersion = row.Text("agent_version"),
-            Facts = row.BytesOrNull("facts"),
-            FirstSeen = row.Time("first_seen_ms"),
-            LastSeen = row.Time("last_seen_ms"),
-            DesiredRevision = (ulong)row.Number("desired_revision"),
-            AppliedRevision = (ulong)row.Number("applied_revision"),
-            LastReport = row.BytesOrNull("last_report"),
-            DriftCorrected = (int)row.Number("drift_corrected"),
-            LastReportAt = row.TimeOrNull("last_report_ms"),
-            PinnedRevision = row.NumberOrNull("pinned_revision") is { } pinned ? (ulong)pinned : null,
-            ConnectedTo = row.TextOrNull("connected_to"),
-            OutcomeReport = row.BytesOrNull("outcome_report"),
-        };
-    }
 
     /// <summary>A time as the store keeps it: Unix milliseconds.</summary>
     private static long Time(DateTimeOffset time) => time.ToUnixTimeMilliseconds();

@@ -21,8 +21,8 @@ public sealed class EventFollower(ControllerStore store, EventQuery first)
     public async Task<IReadOnlyList<EventRecord>> NextAsync(int limit, CancellationToken cancellationToken)
     {
         // What the log held when following began is the first page's business (its limit, its time); only later ids follow.
-        var floor = _floor ??= Math.Max(_askedAfter, await store.LastEventIdAsync(cancellationToken));
-        var fresh = (await store.ListEventsAsync(_query, cancellationToken)).Where(e => _sent.Add(e.Id)).ToList();
+        var floor = _floor ??= Math.Max(_askedAfter, await store.Events.LastIdAsync(cancellationToken));
+        var fresh = (await store.Events.ListAsync(_query, cancellationToken)).Where(e => _sent.Add(e.Id)).ToList();
         _largest = Math.Max(_largest, fresh.Count == 0 ? 0 : fresh.Max(e => e.Id));
         var after = Math.Max(floor, _largest - (store.Engine.IsShared ? OutOfOrderWindow : 0));
         _sent.RemoveWhere(id => id <= after);

@@ -35,7 +35,7 @@ public sealed class EventPruner(ControllerStore store, TimeSpan retention, ILogg
         int removed;
         do
         {
-            removed = await store.PruneEventsAsync(before, BatchSize, cancellationToken);
+            removed = await store.Events.PruneAsync(before, BatchSize, cancellationToken);
             total += removed;
             await Task.Yield();
         }

@@ -38,7 +38,7 @@ public sealed class HeldLease : IAsyncDisposable
     public static async Task<HeldLease?> TryTakeAsync(ControllerStore store, string name, string holder, TimeSpan ttl, ILogger logger, CancellationToken cancellationToken = default)
     {
         var sent = DateTimeOffset.UtcNow;
-        if (await store.TryAcquireLeaseAsync(name, holder, ttl, cancellationToken) is not { } lease)
+        if (await store.Leases.TryAcquireAsync(name, holder, ttl, cancellationToken) is not { } lease)
         {
             return null;
         }
@@ -57,7 +57,7 @@ public sealed class HeldLease : IAsyncDisposable
                 var sent = DateTimeOffset.UtcNow;
                 try
                 {
-                    if (!await _store.RenewLeaseAsync(Lease, _ttl, _stop.Token))
+                    if (!await _store.Leases.RenewAsync(Lease, _ttl, _stop.Token))
                     {
                         Lose("another controller holds it now");
                         return;
@@ -94,7 +94,7 @@ public sealed class HeldLease : IAsyncDisposable
         {
             try
             {
-                await _store.ReleaseLeaseAsync(Lease);
+                await _store.Leases.ReleaseAsync(Lease);
             }
             catch (Exception ex) when (ex is StoreException or System.Data.Common.DbException)
             {

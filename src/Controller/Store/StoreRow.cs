@@ -23,6 +23,9 @@ internal readonly struct StoreRow(DbDataReader reader)
     /// <summary>A bytes column that may be NULL.</summary>
     public byte[]? BytesOrNull(string column) => reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : (byte[])reader.GetValue(i);
 
+    /// <summary>A time as the store keeps it: Unix milliseconds.</summary>
+    public static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
     /// <summary>A time column (Unix milliseconds).</summary>
     public DateTimeOffset Time(string column) => DateTimeOffset.FromUnixTimeMilliseconds(Number(column));
 

@@ -52,7 +52,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet($"{ApiPrefix}/revisions", Api(false, async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision)));
         app.MapGet($"{ApiPrefix}/revisions/diff", Api(false, (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted)));
         app.MapGet($"{ApiPrefix}/rollouts", Api(false, async (context, _) =>
-            Json((IReadOnlyList<WebRollout>)[.. (await store.ListRolloutsAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
+            Json((IReadOnlyList<WebRollout>)[.. (await store.Rollouts.ListAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
         app.MapGet($"{ApiPrefix}/rollouts/{{id}}", Api(false, (context, _) => RolloutAsync(context)));
         app.MapGet($"{ApiPrefix}/rollouts/{{id}}/timeline", Api(false, (context, _) => RolloutTimelineAsync(context)));
         app.MapPost($"{ApiPrefix}/rollouts", Api(true, StartRolloutAsync));
@@ -187,14 +187,14 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
         if (who is null)
         {
-            await store.AddEventAsync(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
+            await store.Events.AddAsync(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
             _throttle.Failed(address);
             await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
         _throttle.Succeeded(address);
         var session = await logins.CreateAsync(who, context.RequestAborted);
-        await store.AddEventAsync(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" }, context.RequestAborted);
+        await store.Events.AddAsync(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" }, context.RequestAborted);
         context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
         {
             HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = session.Expires,
@@ -286,14 +286,14 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task<List<WebNode>> NodesAsync(CancellationToken cancellationToken)
     {
         var expiry = await CertificateExpiryAsync(cancellationToken);
-        return [.. (await store.ListNodesAsync(cancellationToken)).Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
+        return [.. (await store.Nodes.ListAsync(cancellationToken)).Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
     }
 
     /// <summary>Per node, when the first of its controller-obtained certificates ends.</summary>
     private async Task<Dictionary<string, DateTimeOffset?>> CertificateExpiryAsync(CancellationToken cancellationToken)
     {
         var expiry = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
-        var held = (await store.ListIssuedCertificatesAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var held = (await store.Certificates.ListAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var target in (await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? [])
         {
             if (held.GetValueOrDefault(target.Name)?.NotAfter is not { } notAfter)
@@ -322,11 +322,11 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     private async Task<object?> NodeDetailAsync(string name, CancellationToken cancellationToken)
     {
-        var record = await store.GetNodeAsync(name, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
+        var record = await store.Nodes.GetAsync(name, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
         var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
         var resources = (report?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(r.State), r.Diff, r.Error)).ToList();
         // The node's timeline, newest first: its converges, failures, drift, certificates, rollout steps.
-        var history = (await store.ListEventsAsync(new EventQuery { Node = name, Limit = 100 }, cancellationToken)).Reverse().Select(ToWeb).ToList();
+        var history = (await store.Events.ListAsync(new EventQuery { Node = name, Limit = 100 }, cancellationToken)).Reverse().Select(ToWeb).ToList();
         return Json(new WebNodeDetail(ToWeb(record, (await CertificateExpiryAsync(cancellationToken)).GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);
     }
 
@@ -336,19 +336,19 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task<object?> RolloutTimelineAsync(HttpContext context)
     {
         var prefix = $"rollout {RouteNumber(context, "id")}: ";
-        var steps = (await store.ListEventsAsync(new EventQuery { Kind = "rollout", Limit = 5_000 }, context.RequestAborted))
+        var steps = (await store.Events.ListAsync(new EventQuery { Kind = "rollout", Limit = 5_000 }, context.RequestAborted))
             .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal))
             .Select(e => ToWeb(e with { Summary = e.Summary[prefix.Length..] })).ToList();
         return Json<IReadOnlyList<WebEvent>>(steps, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
 
-    private async Task<List<WebRevision>> RevisionsAsync(CancellationToken cancellationToken) => [.. (await store.ListRevisionsAsync(200, cancellationToken)).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];
+    private async Task<List<WebRevision>> RevisionsAsync(CancellationToken cancellationToken) => [.. (await store.Revisions.ListAsync(200, cancellationToken)).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];
 
     private async Task<object?> DiffAsync(string? from, string? to, CancellationToken cancellationToken)
     {
         async Task<RevisionRecord> ReadAsync(string? text, string which) =>
             ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
-                ? await store.GetRevisionAsync(number, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no revision {number}")
+                ? await store.Revisions.GetAsync(number, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no revision {number}")
                 : throw new WebRequestException(HttpStatusCode.BadRequest, $"'{which}' must be a revision number");
         var left = await ReadAsync(from, "from");
         var right = await ReadAsync(to, "to");
@@ -361,7 +361,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task<object?> RolloutAsync(HttpContext context)
     {
         var id = RouteNumber(context, "id");
-        var rollout = await store.GetRolloutAsync(id, context.RequestAborted) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no rollout {id}");
+        var rollout = await store.Rollouts.GetAsync(id, context.RequestAborted) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no rollout {id}");
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 

@@ -58,7 +58,7 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
             }
             _tokenWho = now;
         }
-        return old is null ? 0 : await store.DeleteWebSessionsOfAsync(old, cancellationToken);
+        return old is null ? 0 : await store.WebSessions.DeleteOfAsync(old, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="token"/> is the admin UI token (<see cref="TokenFile.Check"/>).</summary>
@@ -69,7 +69,7 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
     {
         var session = new WebSession(Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), Base64Url.Encode(RandomNumberGenerator.GetBytes(32)), who,
             DateTimeOffset.UtcNow + _lifetime);
-        await store.SaveWebSessionAsync(Hash(session.Id), session.Csrf, session.Who, session.Expires, cancellationToken);
+        await store.WebSessions.SaveAsync(Hash(session.Id), session.Csrf, session.Who, session.Expires, cancellationToken);
         return session;
     }
 
@@ -81,11 +81,11 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
             return null;
         }
         await EndSessionsOfReplacedTokenAsync(cancellationToken);
-        return await store.FindWebSessionAsync(Hash(id), cancellationToken) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
+        return await store.WebSessions.FindAsync(Hash(id), cancellationToken) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
     }
 
     /// <summary>Ends a session.</summary>
-    public Task EndAsync(string id, CancellationToken cancellationToken) => store.DeleteWebSessionAsync(Hash(id), cancellationToken);
+    public Task EndAsync(string id, CancellationToken cancellationToken) => store.WebSessions.DeleteAsync(Hash(id), cancellationToken);
 
     private static string Hash(string id) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
 }

@@ -1,79 +1,33 @@
-using System.Text;
 using System.Data.Common;
+using System.Text;
 using Hawser.Controller.Store.Engines;
 
-namespace Hawser.Controller.Store;
+namespace Hawser.Controller.Store.Repositories;
 
-/// <summary>One entry of the event log: what happened, when, who caused it, and the lines that say what changed.</summary>
-public sealed record EventRecord
-{
-    /// <summary>Increasing in the order events were stored; 0 for one not stored yet.</summary>
-    public long Id { get; init; }
-
-    /// <summary>When, UTC, millisecond precision.</summary>
-    public DateTimeOffset At { get; init; }
-
-    /// <summary>What kind: area.verb, e.g. <c>spec.applied</c>, <c>node.failed</c>, <c>web.login-refused</c>.</summary>
-    public required string Kind { get; init; }
-
-    /// <summary>Who caused it: an admin certificate's subject, <c>web:LOGIN</c>, <c>node:NAME</c>, or <c>controller</c>.</summary>
-    public required string Actor { get; init; }
-
-    /// <summary>The node it is about; empty when none.</summary>
-    public string Node { get; init; } = "";
-
-    /// <summary>The revision it is about; 0 when none.</summary>
-    public ulong Revision { get; init; }
-
-    /// <summary>One line.</summary>
-    public required string Summary { get; init; }
-
-    /// <summary>One line each: resource changes (<c>target: from -&gt; to</c>), errors.</summary>
-    public IReadOnlyList<string> Details { get; init; } = [];
-}
-
-/// <summary>Which events to read.</summary>
-public sealed record EventQuery
-{
-    /// <summary>Only this node's events; null for all.</summary>
-    public string? Node { get; init; }
-
-    /// <summary>An exact kind, or the area before its dot (<c>node</c> matches <c>node.failed</c>); null for all.</summary>
-    public string? Kind { get; init; }
-
-    /// <summary>Only events at or after this time.</summary>
-    public DateTimeOffset? Since { get; init; }
-
-    /// <summary>Only events with a larger id.</summary>
-    public long AfterId { get; init; }
-
-    /// <summary>The newest this many (returned oldest first).</summary>
-    public int Limit { get; init; } = 200;
-}
-
-/// <summary>The event log (table <c>events</c>).</summary>
-public sealed partial class ControllerStore
+/// <summary>The event log: appended in the transaction of what it records, read by window, pruned by age and count.</summary>
+public sealed class EventRepository(ControllerStore store)
 {
     private readonly Lock _eventSignalLock = new();
+
     private TaskCompletionSource _eventsStored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Stores one event on its own (for events that change no other state: a refusal, a login, a push).</summary>
-    public async Task AddEventAsync(EventRecord record, CancellationToken cancellationToken = default)
+    public async Task AddAsync(EventRecord record, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = InsertEventSql;
         var stored = Stamped(record);
         BindEvent(command, stored);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        EventsStored([stored]);
+        Stored([stored]);
     }
 
     /// <summary>Raised after a commit that stored events, with them (metrics count them; nothing here may throw).</summary>
-    public event Action<IReadOnlyList<EventRecord>>? EventsAdded;
+    public event Action<IReadOnlyList<EventRecord>>? Added;
 
     /// <summary>Completes when an event is stored after this call (the caller then reads from its last id).</summary>
-    public Task WaitForEventsAsync(CancellationToken cancellationToken)
+    public Task WaitAsync(CancellationToken cancellationToken)
     {
         lock (_eventSignalLock)
         {
@@ -82,19 +36,19 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>The largest event id stored (0 when none).</summary>
-    public async Task<long> LastEventIdAsync(CancellationToken cancellationToken = default)
+    public async Task<long> LastIdAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.Command(null, LastEventIdSql);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private const string LastEventIdSql = "SELECT COALESCE(MAX(id), 0) FROM events";
+    internal const string LastEventIdSql = "SELECT COALESCE(MAX(id), 0) FROM events";
 
     /// <summary>The events <paramref name="query"/> selects, oldest first.</summary>
-    public async Task<IReadOnlyList<EventRecord>> ListEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EventRecord>> ListAsync(EventQuery query, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         var where = new List<string> { "id > @after" };
         command.Add("@after", query.AfterId);
@@ -142,15 +96,16 @@ public sealed partial class ControllerStore
     // Rows stored before events were bounded can be megabytes: read no more than a bounded event can hold (and a
     // little more, so EventBounds still sees that they were longer and says so).
     private const int ReadSummaryChars = EventBounds.MaxSummaryChars + 1;
+
     private const int ReadDetailsChars = (EventBounds.MaxDetails + 1) * (EventBounds.MaxDetailChars + 1);
 
     /// <summary>
     /// Deletes up to <paramref name="batch"/> of the oldest events stored before <paramref name="before"/>;
     /// returns how many. Small batches keep each write transaction short, so reports are never held up behind a prune.
     /// </summary>
-    public async Task<int> PruneEventsAsync(DateTimeOffset before, int batch, CancellationToken cancellationToken = default)
+    public async Task<int> PruneAsync(DateTimeOffset before, int batch, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < @before ORDER BY at_ms LIMIT @batch)";
         command.Add("@before", before.ToUnixTimeMilliseconds());
@@ -159,7 +114,7 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes; returns it with its time.</summary>
-    private static async Task<EventRecord> AppendEventAsync(DbConnection connection, DbTransaction? transaction, EventRecord record, CancellationToken cancellationToken)
+    internal static async Task<EventRecord> AppendAsync(DbConnection connection, DbTransaction? transaction, EventRecord record, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -171,16 +126,16 @@ public sealed partial class ControllerStore
     }
 
     /// <summary>The one statement that stores an event, bound by <see cref="BindEvent"/>.</summary>
-    private const string InsertEventSql = """
+    internal const string InsertEventSql = """
         INSERT INTO events (at_ms, kind, actor, node, revision, summary, details)
         VALUES (@at, @kind, @actor, @node, @revision, @summary, @details)
         """;
 
     /// <summary>The record with its time: now, unless the caller gave one.</summary>
-    private static EventRecord Stamped(EventRecord record) => record.At == default ? record with { At = DateTimeOffset.UtcNow } : record;
+    internal static EventRecord Stamped(EventRecord record) => record.At == default ? record with { At = DateTimeOffset.UtcNow } : record;
 
     /// <summary>Sets an event insert's parameters (adding them the first time), line breaks in the text made spaces.</summary>
-    private static void BindEvent(DbCommand command, EventRecord record)
+    internal static void BindEvent(DbCommand command, EventRecord record)
     {
         command.Set("@at", record.At.ToUnixTimeMilliseconds());
         command.Set("@kind", record.Kind);
@@ -192,15 +147,15 @@ public sealed partial class ControllerStore
         command.Set("@details", string.Join('\n', bounded.Details.Select(OneLine)));
     }
 
-    /// <summary>Wakes every <see cref="WaitForEventsAsync"/> and tells <see cref="EventsAdded"/>; called after the commit that stored <paramref name="records"/>.</summary>
-    private void EventsStored(IReadOnlyList<EventRecord> records)
+    /// <summary>Wakes every <see cref="WaitAsync"/> and tells <see cref="Added"/>; called after the commit that stored <paramref name="records"/>.</summary>
+    internal void Stored(IReadOnlyList<EventRecord> records)
     {
-        EventsAdded?.Invoke(records);
-        SignalEvents();
+        Added?.Invoke(records);
+        Signal();
     }
 
-    /// <summary>Wakes every <see cref="WaitForEventsAsync"/> (also when another controller stored events).</summary>
-    public void SignalEvents()
+    /// <summary>Wakes every <see cref="WaitAsync"/> (also when another controller stored events).</summary>
+    public void Signal()
     {
         TaskCompletionSource stored;
         lock (_eventSignalLock)
