@@ -301,9 +301,9 @@ public sealed class AcmeFleetTests
             {
                 db.Open();
                 using var command = db.CreateCommand();
-                command.CommandText = "UPDATE issued_certificates SET not_before = $before, not_after = $after WHERE name = 'www'";
-                command.Parameters.AddWithValue("$before", DateTimeOffset.UtcNow.AddDays(-60).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-                command.Parameters.AddWithValue("$after", DateTimeOffset.UtcNow.AddDays(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                command.CommandText = "UPDATE issued_certificates SET not_before_ms = $before, not_after_ms = $after WHERE name = 'www'";
+                command.Parameters.AddWithValue("$before", DateTimeOffset.UtcNow.AddDays(-60).ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$after", DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
                 Assert.AreEqual(1, command.ExecuteNonQuery());
             }
 

@@ -73,7 +73,8 @@ public sealed partial class ControllerStore
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                topics[reader.GetString(0)] = reader.GetInt64(1);
+                var row = new StoreRow(reader);
+                topics[row.Text("topic")] = row.Number("serial");
             }
         }
         command.CommandText = EventRepository.LastEventIdSql;
@@ -121,7 +122,7 @@ public sealed partial class ControllerStore
         await using var connection = await OpenConnectionAsync(cancellationToken);
         using var command = connection.Command(null, "SELECT cert_pem, key_sealed FROM controller_ca WHERE id = 1");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), (byte[])reader[1]) : null;
+        return await reader.ReadAsync(cancellationToken) && new StoreRow(reader) is var row ? (row.Text("cert_pem"), row.BytesOrNull("key_sealed")!) : null;
     }
 
     /// <summary>Keeps other controllers from numbering a row of <paramref name="table"/> until <paramref name="transaction"/> ends.</summary>

@@ -250,7 +250,7 @@ public sealed partial class ControllerStore : IDisposable
         {
             while (reader.Read())
             {
-                holders.Add(reader.GetString(0));
+                holders.Add(new StoreRow(reader).Text("holder"));
             }
         }
         if (holders.Count > 0)

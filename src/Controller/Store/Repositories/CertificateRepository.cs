@@ -13,7 +13,7 @@ public sealed class CertificateRepository(ControllerStore store)
         command.CommandText = "SELECT key_sealed, url FROM acme_accounts WHERE directory = @directory";
         command.Add("@directory", directory.ToString());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ((byte[])reader[0], new Uri(reader.GetString(1))) : null;
+        return await reader.ReadAsync(cancellationToken) && new StoreRow(reader) is var row ? (row.BytesOrNull("key_sealed")!, new Uri(row.Text("url"))) : null;
     }
 
     /// <summary>Records the account for <paramref name="directory"/> (a key rollover replaces the key).</summary>

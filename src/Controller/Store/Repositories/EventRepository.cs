@@ -69,7 +69,7 @@ public sealed class EventRepository(ControllerStore store)
             command.Add("@since", since.ToUnixTimeMilliseconds());
         }
         command.CommandText = $"""
-            SELECT id, at_ms, kind, actor, node, revision, substr(summary, 1, {ReadSummaryChars}), substr(details, 1, {ReadDetailsChars}) FROM events
+            SELECT id, at_ms, kind, actor, node, revision, substr(summary, 1, {ReadSummaryChars}) AS summary, substr(details, 1, {ReadDetailsChars}) AS details FROM events
             WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT @limit
             """;
         command.Add("@limit", Math.Max(1, query.Limit));
@@ -77,16 +77,17 @@ public sealed class EventRepository(ControllerStore store)
         var events = new List<EventRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
+            var row = new StoreRow(reader);
             events.Add(EventBounds.Bound(new EventRecord
             {
-                Id = reader.GetInt64(0),
-                At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                Kind = reader.GetString(2),
-                Actor = reader.GetString(3),
-                Node = reader.GetString(4),
-                Revision = (ulong)reader.GetInt64(5),
-                Summary = reader.GetString(6),
-                Details = reader.GetString(7) is { Length: > 0 } details ? details.Split('\n') : [],
+                Id = row.Number("id"),
+                At = row.Time("at_ms"),
+                Kind = row.Text("kind"),
+                Actor = row.Text("actor"),
+                Node = row.Text("node"),
+                Revision = (ulong)row.Number("revision"),
+                Summary = row.Text("summary"),
+                Details = row.Text("details") is { Length: > 0 } details ? details.Split('\n') : [],
             }));
         }
         events.Reverse();

@@ -32,9 +32,10 @@ public sealed class NodeMessageRepository(ControllerStore store)
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (wanted.Contains(reader.GetString(0)))
+            var row = new StoreRow(reader);
+            if (wanted.Contains(row.Text("name")))
             {
-                result[reader.GetString(0)] = reader.GetString(1);
+                result[row.Text("name")] = row.Text("connected_to");
             }
         }
         return result;
@@ -81,9 +82,10 @@ public sealed class NodeMessageRepository(ControllerStore store)
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                if (wanted.Contains(reader.GetString(1)))
+                var row = new StoreRow(reader);
+                if (wanted.Contains(row.Text("node")))
                 {
-                    pending.Add(new NodeMessageRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], "pending", null));
+                    pending.Add(new NodeMessageRecord(row.Number("id"), row.Text("node"), row.BytesOrNull("body")!, "pending", null));
                 }
             }
         }
@@ -125,9 +127,10 @@ public sealed class NodeMessageRepository(ControllerStore store)
         var result = new List<NodeMessageRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (wanted.Contains(reader.GetInt64(0)))
+            var row = new StoreRow(reader);
+            if (wanted.Contains(row.Number("id")))
             {
-                result.Add(new NodeMessageRecord(reader.GetInt64(0), reader.GetString(1), (byte[])reader[2], reader.GetString(3), reader.IsDBNull(4) ? null : (byte[])reader[4]));
+                result.Add(new NodeMessageRecord(row.Number("id"), row.Text("node"), row.BytesOrNull("body")!, row.Text("state"), row.BytesOrNull("reply")));
             }
         }
         return result;

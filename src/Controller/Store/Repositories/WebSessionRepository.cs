@@ -30,7 +30,7 @@ public sealed class WebSessionRepository(ControllerStore store)
         command.Add("@id", idSha256);
         command.Add("@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))) : null;
+        return await reader.ReadAsync(cancellationToken) && new StoreRow(reader) is var row ? (row.Text("csrf"), row.Text("who"), row.Time("expires_ms")) : null;
     }
 
     /// <summary>Ends a web session.</summary>
