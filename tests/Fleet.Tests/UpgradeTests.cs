@@ -69,7 +69,7 @@ public sealed class UpgradeTests
             string leftOver, revoked;
             using (HawserProcesses.UseCheckout(older))
             {
-                var controller = await StartAsync(data.Path, listen, store);
+                await using var controller = await StartAsync(data.Path, listen, store);
                 (before, leftOver, revoked) = await MakeOlderStoreAsync(controller, hosts);
                 if (postgres)
                 {
@@ -86,7 +86,6 @@ public sealed class UpgradeTests
                     }
                 }
                 Assert.AreEqual(0, await controller.StopAsync(), string.Join("\n", controller.Log));
-                await controller.DisposeAsync();
             }
 
             await using (var upgraded = await StartAsync(data.Path, listen, store))
@@ -179,30 +178,36 @@ public sealed class UpgradeTests
         var revoke = await CtlAsync(controller, ["token", "revoke", revoked]);
         Assert.AreEqual(0, revoke.ExitCode, revoke.Output);
         var agents = new List<AgentProcess>();
-        foreach (var node in new[] { "web1", "web2" })
+        try
         {
-            var host = NewHost();
-            hosts.Add(host);
-            agents.Add(AgentProcess.Start(host, node, controller.Address, "--join-token", leftOver, "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys")));
+            foreach (var node in new[] { "web1", "web2" })
+            {
+                var host = NewHost();
+                hosts.Add(host);
+                agents.Add(AgentProcess.Start(host, node, controller.Address, "--join-token", leftOver, "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys")));
+            }
+            foreach (var agent in agents)
+            {
+                await agent.WaitForAsync("connected to");
+            }
+            var spec = Path.Join(controller.DataDirectory, "spec.yaml");
+            File.WriteAllText(spec, Spec("600"));
+            var first = await CtlAsync(controller, ["apply", "-f", spec, "-m", "keepalive 600"]);
+            Assert.AreEqual(0, first.ExitCode, first.Output);
+            File.WriteAllText(spec, Spec("700"));
+            var second = await CtlAsync(controller, ["apply", "-f", spec, "-m", "keepalive 700, one node at a time", "--rollout", "--batch", "1"]);
+            Assert.AreEqual(0, second.ExitCode, second.Output);
+            // Every node converged; the rollout is marked done on the engine's next step.
+            Assert.IsTrue(await Poll.UntilAsync(async () =>
+                JsonDocument.Parse((await CtlAsync(controller, ["rollout", "status", "1", "-o", "json"])).StandardOutput).RootElement.GetProperty("state").GetString() == "done",
+                TimeSpan.FromSeconds(30)), "the older release finished its rollout");
         }
-        foreach (var agent in agents)
+        finally
         {
-            await agent.WaitForAsync("connected to");
-        }
-        var spec = Path.Join(controller.DataDirectory, "spec.yaml");
-        File.WriteAllText(spec, Spec("600"));
-        var first = await CtlAsync(controller, ["apply", "-f", spec, "-m", "keepalive 600"]);
-        Assert.AreEqual(0, first.ExitCode, first.Output);
-        File.WriteAllText(spec, Spec("700"));
-        var second = await CtlAsync(controller, ["apply", "-f", spec, "-m", "keepalive 700, one node at a time", "--rollout", "--batch", "1"]);
-        Assert.AreEqual(0, second.ExitCode, second.Output);
-        // Every node converged; the rollout is marked done on the engine's next step.
-        Assert.IsTrue(await Poll.UntilAsync(async () =>
-            JsonDocument.Parse((await CtlAsync(controller, ["rollout", "status", "1", "-o", "json"])).StandardOutput).RootElement.GetProperty("state").GetString() == "done",
-            TimeSpan.FromSeconds(30)), "the older release finished its rollout");
-        foreach (var agent in agents)
-        {
-            await agent.DisposeAsync();
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
         }
         Assert.IsTrue(await Poll.UntilAsync(async () =>
         {
