@@ -20,6 +20,35 @@ public static class RolloutWire
         GateTimeout = options.GateTimeout?.ToTimeSpan(),
     };
 
+    /// <summary>The rollout a wire message describes (stores before schema 8 kept rollouts as these messages).</summary>
+    public static RolloutRecord Record(Rollout message) => new()
+    {
+        Id = message.Id,
+        Revision = message.Revision,
+        State = RolloutWords.RolloutStateOf(message.State),
+        Reason = message.Reason,
+        Settings = Settings(message.Options ?? new RolloutOptions()),
+        Batch = message.Batch,
+        Batches = message.Batches,
+        Promoted = message.Promoted,
+        AcceptedFailures = message.AcceptedFailures,
+        NextBatchAt = message.NextBatchAt?.ToDateTimeOffset(),
+        CreatedAt = message.CreatedAt?.ToDateTimeOffset() ?? default,
+        UpdatedAt = message.UpdatedAt?.ToDateTimeOffset() ?? default,
+        Nodes = [.. message.Nodes.Select(n => new RolloutNodeRecord
+        {
+            Node = n.Node,
+            Batch = n.Batch,
+            State = RolloutWords.NodeStateOf(n.State),
+            Detail = n.Detail,
+            Failure = n.Failure,
+            PreviousRevision = n.PreviousRevision,
+            MovedAt = n.MovedAt?.ToDateTimeOffset(),
+            HealthySince = n.HealthySince?.ToDateTimeOffset(),
+            Unchanged = n.Unchanged,
+        })],
+    };
+
     /// <summary>The wire message of a rollout.</summary>
     public static Rollout Message(RolloutRecord rollout)
     {

@@ -81,34 +81,11 @@ internal static class StoreUpgradeTo8
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var document = Shared.Protocol.V1.Rollout.Parser.ParseFrom((byte[])reader["document"]);
-            rollouts.Add(new RolloutRecord
-            {
-                Id = document.Id,
-                Revision = document.Revision,
-                State = RolloutWords.RolloutStateOf(document.State),
-                Reason = document.Reason,
-                Settings = RolloutWire.Settings(document.Options ?? new Shared.Protocol.V1.RolloutOptions()),
-                Batch = document.Batch,
-                Batches = document.Batches,
-                Promoted = document.Promoted,
-                AcceptedFailures = document.AcceptedFailures,
-                NextBatchAt = document.NextBatchAt?.ToDateTimeOffset(),
-                CreatedAt = document.CreatedAt?.ToDateTimeOffset() ?? Parse((string)reader["created_at"]),
-                UpdatedAt = document.UpdatedAt?.ToDateTimeOffset() ?? Parse((string)reader["updated_at"]),
-                Nodes = [.. document.Nodes.Select(n => new RolloutNodeRecord
-                {
-                    Node = n.Node,
-                    Batch = n.Batch,
-                    State = RolloutWords.NodeStateOf(n.State),
-                    Detail = n.Detail,
-                    Failure = n.Failure,
-                    PreviousRevision = n.PreviousRevision,
-                    MovedAt = n.MovedAt?.ToDateTimeOffset(),
-                    HealthySince = n.HealthySince?.ToDateTimeOffset(),
-                    Unchanged = n.Unchanged,
-                })],
-            });
+            var rollout = RolloutWire.Record(Shared.Protocol.V1.Rollout.Parser.ParseFrom((byte[])reader["document"]));
+            // A document always carries its times; the row's are the fallback.
+            rollout.CreatedAt = rollout.CreatedAt == default ? Parse((string)reader["created_at"]) : rollout.CreatedAt;
+            rollout.UpdatedAt = rollout.UpdatedAt == default ? Parse((string)reader["updated_at"]) : rollout.UpdatedAt;
+            rollouts.Add(rollout);
         }
         return rollouts;
     }
