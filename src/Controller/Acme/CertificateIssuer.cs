@@ -73,32 +73,36 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     public static CertificatePlan PlanOf(string specText, string fileName)
     {
         var parsed = SpecParser.Parse(specText, fileName, SpecRules.Controller);
-        if (!parsed.IsValid)
-        {
-            return new CertificatePlan(null, [], [.. parsed.Errors.Select(e => e.ToString())]);
-        }
+        return parsed.IsValid
+            ? PlanOf(parsed.Spec!.Acme, parsed.Spec.Nodes.Keys.Select(node => SpecResolver.Resolve(parsed.Spec, node)))
+            : new CertificatePlan(null, [], [.. parsed.Errors.Select(e => e.ToString())]);
+    }
+
+    /// <summary>As <see cref="PlanOf(string, string)"/>, from a spec's nodes already resolved (an apply resolves each node once).</summary>
+    public static CertificatePlan PlanOf(AcmeSpec? acme, IEnumerable<ResolvedNode> nodes)
+    {
         var byName = new SortedDictionary<string, (CertificateSpec Spec, List<string> Nodes)>(StringComparer.Ordinal);
         var errors = new List<string>();
-        foreach (var node in parsed.Spec!.Nodes.Keys.Order(StringComparer.Ordinal))
+        foreach (var node in nodes.OrderBy(n => n.Name, StringComparer.Ordinal))
         {
-            foreach (var certificate in SpecResolver.Resolve(parsed.Spec, node).Blocks.Certificates?.Where(c => c.Source is null) ?? [])
+            foreach (var certificate in node.Blocks.Certificates?.Where(c => c.Source is null) ?? [])
             {
                 if (!byName.TryGetValue(certificate.Name, out var entry))
                 {
-                    byName[certificate.Name] = (certificate, [node]);
+                    byName[certificate.Name] = (certificate, [node.Name]);
                 }
                 else if (entry.Spec.Domains.SequenceEqual(certificate.Domains) && entry.Spec.KeyType == certificate.KeyType && entry.Spec.Profile == certificate.Profile
                     && entry.Spec.Challenge == certificate.Challenge)
                 {
-                    entry.Nodes.Add(node);
+                    entry.Nodes.Add(node.Name);
                 }
                 else
                 {
-                    errors.Add($"certificate '{certificate.Name}' has different domains, keyType or profile on {entry.Nodes[0]} and {node}; one name is one certificate");
+                    errors.Add($"certificate '{certificate.Name}' has different domains, keyType or profile on {entry.Nodes[0]} and {node.Name}; one name is one certificate");
                 }
             }
         }
-        return new CertificatePlan(parsed.Spec.Acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Spec.Domains, c.Value.Nodes, c.Value.Spec.KeyType, c.Value.Spec.Profile, c.Value.Spec.Challenge))], errors);
+        return new CertificatePlan(acme, [.. byName.Select(c => new CertificateTarget(c.Key, c.Value.Spec.Domains, c.Value.Nodes, c.Value.Spec.KeyType, c.Value.Spec.Profile, c.Value.Spec.Challenge))], errors);
     }
 
     /// <summary>

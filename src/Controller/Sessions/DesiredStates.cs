@@ -16,8 +16,9 @@ public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256
     public string AcmeThumbprint { get; init; } = "";
 }
 
-/// <summary>A whole spec resolved: each node's spec text and labels.</summary>
-public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Labels);
+/// <summary>A whole spec resolved: each node's spec text and labels, and what it asks of the controller's ACME.</summary>
+public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Labels,
+    Acme.CertificatePlan Plan);
 
 /// <summary>
 /// Resolves revisions into per-node desired states. A node's desired revision is the newest
@@ -57,18 +58,24 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
         }
         var errors = new List<string>();
         var nodes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, node) in parsed.Spec!.Nodes)
+        var resolvedNodes = new List<ResolvedNode>(parsed.Spec!.Nodes.Count);
+        foreach (var (name, node) in parsed.Spec.Nodes)
         {
             var resolved = SpecResolver.Resolve(parsed.Spec, name);
             errors.AddRange(resolved.Conflicts.Select(c => $"{fileName}: node '{name}': {c}"));
             nodes[name] = SpecWriter.WriteNode(name, node.Labels, resolved.Blocks);
+            resolvedNodes.Add(resolved);
         }
         var labels = parsed.Spec.Nodes.ToDictionary(n => n.Key, n => n.Value.Labels, StringComparer.Ordinal);
-        return errors.Count == 0 ? (new ResolvedSpec(nodes, labels), []) : (null, errors);
+        return errors.Count == 0 ? (new ResolvedSpec(nodes, labels, Acme.CertificateIssuer.PlanOf(parsed.Spec.Acme, resolvedNodes)), []) : (null, errors);
     }
 
     /// <summary>Keeps what apply already resolved for a new revision, so it is not parsed again.</summary>
-    public void Remember(RevisionRecord revision, ResolvedSpec spec) => _ = Get(Cached.Nodes, revision.Number, () => spec.Nodes, NodesSize);
+    public void Remember(RevisionRecord revision, ResolvedSpec spec)
+    {
+        _ = Get(Cached.Nodes, revision.Number, () => spec.Nodes, NodesSize);
+        _ = Get(Cached.Plan, revision.Number, () => spec.Plan, _ => PlanSize(revision));
+    }
 
     /// <summary>A stored revision, from the cache when it is there (revisions never change), else read once.</summary>
     private async ValueTask<RevisionRecord?> RevisionAsync(ulong number, CancellationToken cancellationToken)
@@ -82,8 +89,16 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
 
     /// <summary>The per-node spec texts of a stored revision.</summary>
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
-        Get(Cached.Nodes, revision.Number, () => Resolve(revision.SpecText, $"revision {revision.Number}").Spec?.Nodes
-            ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates"), NodesSize);
+        Get(Cached.Nodes, revision.Number, () => ResolveStored(revision).Nodes, NodesSize);
+
+    /// <summary>Resolves a stored revision not in the cache, and keeps its certificate plan too: one parse for both.</summary>
+    private ResolvedSpec ResolveStored(RevisionRecord revision)
+    {
+        var spec = Resolve(revision.SpecText, $"revision {revision.Number}").Spec
+            ?? throw new InvalidOperationException($"stored revision {revision.Number} no longer validates");
+        _ = Get(Cached.Plan, revision.Number, () => spec.Plan, _ => PlanSize(revision));
+        return spec;
+    }
 
     private static long NodesSize(IReadOnlyDictionary<string, string> nodes) => nodes.Sum(n => (long)n.Key.Length + n.Value.Length);
 
@@ -146,7 +161,9 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
 
     /// <summary>What a revision asks of the controller's ACME (computed once per revision: revisions are immutable).</summary>
     public Acme.CertificatePlan CertificatePlan(RevisionRecord revision) =>
-        Get(Cached.Plan, revision.Number, () => Acme.CertificateIssuer.PlanOf(revision.SpecText, $"revision {revision.Number}"), _ => revision.SpecText.Length / 4);
+        Get(Cached.Plan, revision.Number, () => Acme.CertificateIssuer.PlanOf(revision.SpecText, $"revision {revision.Number}"), _ => PlanSize(revision));
+
+    private static long PlanSize(RevisionRecord revision) => revision.SpecText.Length / 4;
 
     /// <inheritdoc/>
     public void Dispose() => _cache.Dispose();

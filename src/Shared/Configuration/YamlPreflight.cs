@@ -4,7 +4,7 @@ using YamlDotNet.Core.Events;
 namespace Hawser.Shared.Configuration;
 
 /// <summary>
-/// One pass over YAML's events before any tree is built: refuses nesting deep enough to exhaust the
+/// Checks on YAML's events before any tree is built from them: refuses nesting deep enough to exhaust the
 /// stack of a recursive reader, control characters in any key or value (a NUL in a sysctl value once
 /// became a second line in sysctl.d), and, where asked, anchors and aliases (alias bombs).
 /// </summary>
@@ -13,48 +13,67 @@ public static class YamlPreflight
     /// <summary>The deepest nesting of mappings and lists accepted; real specs use under ten.</summary>
     public const int MaxDepth = 64;
 
-    /// <summary>The first problem in <paramref name="text"/> with where it is, or null when there is none.</summary>
-    public static (Mark Where, string Message)? Check(string text, bool refuseAnchors)
+    /// <summary>Where and what a loader's <see cref="YamlException"/> says, the checks' own or the parser's.</summary>
+    public static (Mark Where, string Message) Problem(YamlException ex) =>
+        (ex.Start, ex is YamlRefusedException refused ? refused.Reason : ex.InnerException?.Message ?? ex.Message);
+
+    /// <summary>A line indented with a tab, which YamlDotNet reports at 1:1: where it is.</summary>
+    public static (Mark Where, string Message)? TabIndent(string text)
     {
-        // YamlDotNet reports a tab in indentation at 1:1; say where it is.
         var lineNumber = 0;
-        foreach (var line in text.Split('\n'))
+        foreach (var line in text.AsSpan().EnumerateLines())
         {
             lineNumber++;
-            var indent = line.Length - line.TrimStart(' ', '\t').Length;
-            if (line.AsSpan(0, indent).Contains('\t') && indent < line.TrimEnd('\r').Length)
+            var indent = line.Length - line.TrimStart(" \t").Length;
+            if (line[..indent].Contains('\t') && indent < line.TrimEnd('\r').Length)
             {
-                var column = line.IndexOf('\t', StringComparison.Ordinal) + 1;
-                return (new Mark(0, lineNumber, column), "a tab is used for indentation; YAML indents with spaces");
+                return (new Mark(0, lineNumber, line.IndexOf('\t') + 1), "a tab is used for indentation; YAML indents with spaces");
             }
-        }
-        var parser = new Parser(new StringReader(text));
-        var depth = 0;
-        try
-        {
-            while (parser.MoveNext())
-            {
-                switch (parser.Current)
-                {
-                    case AnchorAlias alias when refuseAnchors:
-                        return (alias.Start, $"YAML aliases (*{alias.Value}) are not allowed in a spec; write the value out");
-                    case NodeEvent { Anchor.IsEmpty: false } node when refuseAnchors:
-                        return (node.Start, $"YAML anchors (&{node.Anchor}) are not allowed in a spec; write the value out");
-                    case MappingStart or SequenceStart when ++depth > MaxDepth:
-                        return (parser.Current.Start, $"the YAML nests deeper than {MaxDepth} levels");
-                    case MappingEnd or SequenceEnd:
-                        depth--;
-                        break;
-                    case Scalar scalar when FirstControl(scalar.Value) is { } control:
-                        return (scalar.Start, $"the value contains the control character U+{(int)control:X4}; values are one-line text without control characters");
-                }
-            }
-        }
-        catch (YamlException ex)
-        {
-            return (ex.Start, ex.InnerException?.Message ?? ex.Message);
         }
         return null;
+    }
+
+    /// <summary>
+    /// A parser that checks each event as a loader pulls it, so the text is parsed once: it throws
+    /// <see cref="YamlRefusedException"/> at the first refused event, before the loader has seen it.
+    /// </summary>
+    public sealed class CheckedParser(IParser inner, bool refuseAnchors) : IParser
+    {
+        private int _depth;
+
+        /// <inheritdoc/>
+        public ParsingEvent? Current => inner.Current;
+
+        /// <inheritdoc/>
+        public bool MoveNext()
+        {
+            if (!inner.MoveNext())
+            {
+                return false;
+            }
+            switch (inner.Current)
+            {
+                case AnchorAlias alias when refuseAnchors:
+                    throw new YamlRefusedException(alias.Start, $"YAML aliases (*{alias.Value}) are not allowed in a spec; write the value out");
+                case NodeEvent { Anchor.IsEmpty: false } node when refuseAnchors:
+                    throw new YamlRefusedException(node.Start, $"YAML anchors (&{node.Anchor}) are not allowed in a spec; write the value out");
+                case MappingStart or SequenceStart when ++_depth > MaxDepth:
+                    throw new YamlRefusedException(inner.Current.Start, $"the YAML nests deeper than {MaxDepth} levels");
+                case MappingEnd or SequenceEnd:
+                    _depth--;
+                    break;
+                case Scalar scalar when FirstControl(scalar.Value) is { } control:
+                    throw new YamlRefusedException(scalar.Start, $"the value contains the control character U+{(int)control:X4}; values are one-line text without control characters");
+            }
+            return true;
+        }
+    }
+
+    /// <summary>An event <see cref="CheckedParser"/> refuses; <see cref="Reason"/> is the message without YamlDotNet's position prefix.</summary>
+    public sealed class YamlRefusedException(Mark start, string reason) : YamlException(start, start, reason)
+    {
+        /// <summary>Why the event was refused.</summary>
+        public string Reason { get; } = reason;
     }
 
     /// <summary>

@@ -27,19 +27,20 @@ public sealed class YamlSettingsFile
         var file = new YamlSettingsFile(path);
         var stream = new YamlStream();
         var text = IO.TextInput.ReadUtf8(path);
-        if (YamlPreflight.Check(text, refuseAnchors: false) is { } problem)
+        if (YamlPreflight.TabIndent(text) is { } tab)
         {
-            file.Error(problem.Where, problem.Message);
+            file.Error(tab.Where, tab.Message);
         }
         else
         {
             try
             {
-                stream.Load(new StringReader(text));
+                stream.Load(new YamlPreflight.CheckedParser(new Parser(new StringReader(text)), refuseAnchors: false));
             }
             catch (YamlException ex)
             {
-                file.Error(ex.Start, ex.InnerException?.Message ?? ex.Message);
+                var problem = YamlPreflight.Problem(ex);
+                file.Error(problem.Where, problem.Message);
             }
         }
         var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;

@@ -24,21 +24,22 @@ public static class SpecParser
             reader.Error(1, 1, $"the spec is {text.Length} characters; the limit is {reader.Rules.MaxLength}");
             return new SpecParseResult(null, reader.Errors);
         }
-        // Depth, control characters and anchors before the tree is built: a spec never needs anchors,
-        // and refusing them also refuses alias bombs before any expansion.
-        if (YamlPreflight.Check(text, refuseAnchors: true) is { } problem)
+        if (YamlPreflight.TabIndent(text) is { } tab)
         {
-            reader.Error(problem.Where, problem.Message);
+            reader.Error(tab.Where, tab.Message);
             return new SpecParseResult(null, reader.Errors);
         }
+        // Depth, control characters and anchors are checked as the tree is built, event by event, in the one parse:
+        // a spec never needs anchors, and refusing them also refuses alias bombs before any expansion.
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new YamlPreflight.CheckedParser(new Parser(new StringReader(text)), refuseAnchors: true));
         }
         catch (YamlException ex)
         {
-            reader.Error(ex.Start, ex.InnerException?.Message ?? ex.Message);
+            var problem = YamlPreflight.Problem(ex);
+            reader.Error(problem.Where, problem.Message);
             return new SpecParseResult(null, reader.Errors);
         }
         if (stream.Documents.Count == 0)
