@@ -94,6 +94,36 @@ public sealed class StoreEngineTests
     [TestMethod]
     [DataRow("sqlite")]
     [DataRow("postgres")]
+    public async Task Reports_of_many_nodes_at_once_are_each_stored_with_their_own_events(string engine)
+    {
+        // Thousands of agents answer one apply together; SQLite writes the reports waiting meanwhile in one transaction.
+        var (store, _, cleanup) = await FreshAsync(engine);
+        using var _ = cleanup;
+        using var __ = store;
+        const int Nodes = 300;
+        var seen = DateTimeOffset.UtcNow;
+        for (var i = 0; i < Nodes; i++)
+        {
+            await store.Nodes.UpsertAsync(new NodeRecord { Name = $"n{i}", Labels = new Dictionary<string, string>(), AgentVersion = "1", FirstSeen = seen, LastSeen = seen, DesiredRevision = 3, AppliedRevision = 0 });
+        }
+        await Task.WhenAll(Enumerable.Range(0, Nodes + 1).Select(i => Task.Run(() => store.Nodes.RecordReportAsync($"n{i}", 3, [(byte)(i % 256), 1], driftCorrected: false,
+            [new EventRecord { Kind = "node.converged", Actor = $"node:n{i}", Node = $"n{i}", Revision = 3, Summary = $"n{i} converged" }], isOutcome: true))));
+
+        var nodes = (await store.Nodes.ListAsync()).ToDictionary(n => n.Name);
+        Assert.AreEqual(Nodes, nodes.Count, "a report of a node the store does not hold (n300, removed) adds none");
+        for (var i = 0; i < Nodes; i++)
+        {
+            CollectionAssert.AreEqual(new byte[] { (byte)(i % 256), 1 }, nodes[$"n{i}"].LastReport, $"n{i}'s own report");
+            Assert.AreEqual(3UL, nodes[$"n{i}"].AppliedRevision);
+        }
+        var events = await store.Events.ListAsync(new EventQuery { Kind = "node", Limit = 1000 });
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, Nodes).Select(i => $"n{i} converged").ToArray(), events.Select(e => e.Summary).ToArray(),
+            "one event per stored report, none for the removed node");
+    }
+
+    [TestMethod]
+    [DataRow("sqlite")]
+    [DataRow("postgres")]
     public async Task A_fleet_of_more_nodes_than_one_statement_sets_gets_every_desired_revision_label_and_pin(string engine)
     {
         var (store, _, cleanup) = await FreshAsync(engine);

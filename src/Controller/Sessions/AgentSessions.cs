@@ -50,6 +50,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         /// <summary>Why a report of this stream could not be stored (the stream then ends), or null.</summary>
         public string? StoreFailure { get; set; }
 
+        /// <summary>
+        /// What the store holds of this node's reports since this stream stored one (null before: read from the store). A node's
+        /// reports come over its one stream (a newer stream replaces it), so this is the store's value without a read.
+        /// </summary>
+        public StoredReports? Stored { get; set; }
+
         private readonly Lock _mailboxLock = new();
         private readonly SemaphoreSlim _mailboxFilled = new(0, 1);
         private StatusReport? _held;
@@ -567,7 +573,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 await budget.Reports.TakeAsync(cancellationToken);
                 try
                 {
-                    await StoreReportAsync(node, budget, report);
+                    await StoreReportAsync(node, session, budget, report);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -593,18 +599,28 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
     }
 
-    private async Task StoreReportAsync(string node, NodeBudget budget, StatusReport report)
+    /// <summary>A node's applied revision, its last report's digest and the revision of its stored outcome, as the store holds them.</summary>
+    private sealed record StoredReports(ulong AppliedRevision, ReportDigest? Last, ulong OutcomeRevision);
+
+    private async Task StoreReportAsync(string node, Session session, NodeBudget budget, StatusReport report)
     {
-        if (await store.Nodes.GetAsync(node) is not { } before)
+        var before = session.Stored;
+        if (before is null)
         {
-            return;
+            if (await store.Nodes.GetAsync(node) is not { } record)
+            {
+                return;
+            }
+            before = new StoredReports(record.AppliedRevision,
+                record.LastReport is { } bytes ? ReportDigest.Of(StatusReport.Parser.ParseFrom(bytes)) : null,
+                record.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0);
         }
         // A revision counts as applied once a converge of it left nothing failed, as the agent counts it.
         var applied = StateWords.IsApplied(report) ? report.Revision : before.AppliedRevision;
         // A converge of the revision already applied that had to change something put back drift, unless it was
         // the agent's first of what it was last sent (certificate material renewed under the same revision).
         var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
-        var previous = before.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
+        var previous = before.Last;
         var events = new List<EventRecord>();
         foreach (var record in ReportEvents.Of(node, previous, report, drift))
         {
@@ -619,9 +635,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
-        var outcomeRevision = before.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0;
-        var isOutcome = report.DesiredStateNew || outcomeRevision != report.Revision;
+        var isOutcome = report.DesiredStateNew || before.OutcomeRevision != report.Revision;
+        session.Stored = null;
         await store.Nodes.RecordReportAsync(node, applied, report.ToByteArray(), drift, events, isOutcome);
+        session.Stored = new StoredReports(applied, ReportDigest.Of(report), isOutcome ? report.Revision : before.OutcomeRevision);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";

@@ -5,6 +5,20 @@ using Hawser.Shared.Protocol.V1;
 namespace Hawser.Controller.Sessions;
 
 /// <summary>
+/// A node's previous report, reduced to what the next report's events are decided by: kept per stream, so a report is
+/// compared without reading and parsing the stored one again.
+/// </summary>
+/// <param name="Revision">The revision the report was of.</param>
+/// <param name="Failures">Its failed resources, one line each.</param>
+/// <param name="InstalledCertificates">The serial installed per certificate name.</param>
+public sealed record ReportDigest(ulong Revision, IReadOnlySet<string> Failures, IReadOnlyDictionary<string, string> InstalledCertificates)
+{
+    /// <summary>The digest of <paramref name="report"/>.</summary>
+    public static ReportDigest Of(StatusReport report) =>
+        new(report.Revision, ReportEvents.Failures(report), new Dictionary<string, string>(report.InstalledCertificates, StringComparer.Ordinal));
+}
+
+/// <summary>
 /// The event log's entries for one status report, compared with the node's previous report: a revision
 /// converged or failed, drift put back, a certificate installed. A periodic report that changed nothing
 /// and fails as before adds nothing, so the log holds what happened rather than every heartbeat.
@@ -12,7 +26,7 @@ namespace Hawser.Controller.Sessions;
 public static class ReportEvents
 {
     /// <summary>The events <paramref name="report"/> makes, given the node's <paramref name="previous"/> report (null: none).</summary>
-    public static IReadOnlyList<EventRecord> Of(string node, StatusReport? previous, StatusReport report, bool driftCorrected)
+    public static IReadOnlyList<EventRecord> Of(string node, ReportDigest? previous, StatusReport report, bool driftCorrected)
     {
         var events = new List<EventRecord>();
         var actor = $"node:{node}";
@@ -30,7 +44,7 @@ public static class ReportEvents
         else if (failed.Count > 0)
         {
             // The same failures as last time are not news; a change in them is.
-            if (!sameRevision || changed.Count > 0 || !Failures(previous!).SetEquals(failed.Select(Failed)))
+            if (!sameRevision || changed.Count > 0 || !previous!.Failures.SetEquals(failed.Select(Failed)))
             {
                 events.Add(Event("node.failed", $"revision {report.Revision} failed: {counts}", details));
             }
@@ -58,6 +72,7 @@ public static class ReportEvents
     private static string Failed(ResourceStatus r) =>
         $"{r.Kind}:{r.Name} {(r.State == ResourceState.Skipped ? "skipped" : "failed")}{(r.Error.Length > 0 ? ": " + r.Error : "")}";
 
-    private static HashSet<string> Failures(StatusReport report) =>
+    /// <summary>The failed resources of <paramref name="report"/>, one line each.</summary>
+    internal static HashSet<string> Failures(StatusReport report) =>
         report.Resources.Where(r => StateWords.IsFailed(r.State)).Select(Failed).ToHashSet(StringComparer.Ordinal);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Data;
 using System.Globalization;
@@ -117,10 +118,22 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    // SQLite's one connection is taken by one report at a time; waiting for it holds no thread.
+    // SQLite's one report connection is taken by one writer at a time; waiting for it holds no thread.
     private readonly SemaphoreSlim _reportGate = new(1, 1);
 
+    // Reports waiting for SQLite's report connection: whoever holds it writes all that wait, in one transaction.
+    private readonly ConcurrentQueue<PendingReport> _pendingReports = new();
+
+    /// <summary>The most reports one SQLite transaction takes.</summary>
+    private const int ReportsPerTransaction = 512;
+
     private ReportStatements? _reportStatements;
+
+    /// <summary>One node's report as <see cref="RecordReportAsync"/> writes it, and its outcome once written.</summary>
+    private sealed record PendingReport(string Node, ulong AppliedRevision, byte[] Report, bool DriftCorrected, bool IsOutcome, IReadOnlyList<EventRecord> Events)
+    {
+        public TaskCompletionSource<List<EventRecord>> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>
     /// Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes;
@@ -129,37 +142,68 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     public async Task RecordReportAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null,
         bool isOutcome = false, CancellationToken cancellationToken = default)
     {
+        var pending = new PendingReport(node, appliedRevision, report, driftCorrected, isOutcome, events ?? []);
         List<EventRecord> appended;
         if (store.Engine.IsShared)
         {
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
             // sees often), awaited: thousands of agents reporting at once must not each hold a thread on a round trip.
             using var statements = new ReportStatements(await store.OpenConnectionAsync(cancellationToken), prepare: false);
-            appended = await statements.WriteAsync(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken);
+            appended = (await statements.WriteAsync([pending], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken))[0];
         }
         else
         {
+            // Group commit: SQLite commits one transaction at a time, so the reports that arrived while one was written go
+            // in the next together (thousands of agents answering one apply), each caller still told its own outcome.
+            _pendingReports.Enqueue(pending);
             await _reportGate.WaitAsync(cancellationToken);
             try
             {
-                _reportStatements ??= new ReportStatements(store.OpenConnection());
-                appended = await _reportStatements.WriteAsync(node, appliedRevision, report, driftCorrected, isOutcome, events ?? [], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken);
-            }
-            catch
-            {
-                // A failed write (a full disk, a store gone read-only) leaves nothing half done; the next report starts afresh.
-                _reportStatements?.Dispose();
-                _reportStatements = null;
-                throw;
+                while (!pending.Written.Task.IsCompleted)
+                {
+                    // Not cancelled with this caller: the batch holds other agents' reports too, and a local write is short.
+                    await WritePendingReportsAsync(CancellationToken.None);
+                }
             }
             finally
             {
                 _reportGate.Release();
             }
+            appended = await pending.Written.Task;
         }
         if (appended.Count > 0)
         {
             store.Events.Stored(appended);
+        }
+    }
+
+    /// <summary>Writes up to <see cref="ReportsPerTransaction"/> waiting reports in one transaction; under the report gate.</summary>
+    private async Task WritePendingReportsAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<PendingReport>();
+        while (batch.Count < ReportsPerTransaction && _pendingReports.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+        try
+        {
+            _reportStatements ??= new ReportStatements(store.OpenConnection());
+            var written = await _reportStatements.WriteAsync(batch, StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Written.TrySetResult(written[i]);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A failed write (a full disk, a store gone read-only) leaves nothing half done; each report of the batch is told
+            // so, and the next write starts afresh.
+            _reportStatements?.Dispose();
+            _reportStatements = null;
+            foreach (var failed in batch)
+            {
+                failed.Written.TrySetException(ex);
+            }
         }
     }
 
@@ -204,29 +248,39 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
 
-        public async Task<List<EventRecord>> WriteAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, bool isOutcome,
-            IReadOnlyList<EventRecord> events, long now, CancellationToken cancellationToken)
+        /// <summary>Writes <paramref name="reports"/> in one transaction; the events stored for each, in order.</summary>
+        public async Task<List<List<EventRecord>>> WriteAsync(IReadOnlyList<PendingReport> reports, long now, CancellationToken cancellationToken)
         {
             await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
             _update.Transaction = transaction;
-            _update.Parameters["@node"].Value = node;
-            _update.Parameters["@applied"].Value = (long)appliedRevision;
-            _update.Parameters["@report"].Value = report;
-            _update.Parameters["@now"].Value = now;
-            _update.Parameters["@drift"].Value = driftCorrected ? 1L : 0L;
-            _update.Parameters["@outcome"].Value = isOutcome;
-            await _update.ExecuteNonQueryAsync(cancellationToken);
-            var appended = new List<EventRecord>(events.Count);
             _insert.Transaction = transaction;
-            foreach (var record in events)
+            var written = new List<List<EventRecord>>(reports.Count);
+            foreach (var report in reports)
             {
-                var stored = EventRepository.Stamped(record);
-                EventRepository.BindEvent(_insert, stored);
-                await _insert.ExecuteNonQueryAsync(cancellationToken);
-                appended.Add(stored);
+                _update.Parameters["@node"].Value = report.Node;
+                _update.Parameters["@applied"].Value = (long)report.AppliedRevision;
+                _update.Parameters["@report"].Value = report.Report;
+                _update.Parameters["@now"].Value = now;
+                _update.Parameters["@drift"].Value = report.DriftCorrected ? 1L : 0L;
+                _update.Parameters["@outcome"].Value = report.IsOutcome;
+                if (await _update.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    // Removed meanwhile: its report and events go with it.
+                    written.Add([]);
+                    continue;
+                }
+                var appended = new List<EventRecord>(report.Events.Count);
+                foreach (var record in report.Events)
+                {
+                    var stored = EventRepository.Stamped(record);
+                    EventRepository.BindEvent(_insert, stored);
+                    await _insert.ExecuteNonQueryAsync(cancellationToken);
+                    appended.Add(stored);
+                }
+                written.Add(appended);
             }
             await transaction.CommitAsync(cancellationToken);
-            return appended;
+            return written;
         }
 
         private DbCommand Command(string text, params (string Name, DbType Type)[] parameters)
