@@ -178,7 +178,10 @@ public sealed class HaFleetTests
         return agents;
     }
 
-    private static async Task<JsonElement> WaitRolloutAsync(ControllerCluster cluster, int controller, ulong id, Func<JsonElement, bool> done, string what, int seconds = 90)
+    private static Task<JsonElement> WaitRolloutAsync(ControllerCluster cluster, int controller, ulong id, Func<JsonElement, bool> done, string what, int seconds = 90) =>
+        WaitRolloutAsync(cluster, controller, id, r => Task.FromResult(done(r)), what, seconds);
+
+    private static async Task<JsonElement> WaitRolloutAsync(ControllerCluster cluster, int controller, ulong id, Func<JsonElement, Task<bool>> done, string what, int seconds = 90)
     {
         JsonElement rollout = default;
         var reached = await Poll.UntilAsync(async () =>
@@ -189,7 +192,7 @@ public sealed class HaFleetTests
                 return false;
             }
             rollout = JsonDocument.Parse(status.StandardOutput).RootElement.Clone();
-            return done(rollout);
+            return await done(rollout);
         }, TimeSpan.FromSeconds(seconds));
         Assert.IsTrue(reached, $"rollout {id}: {what} did not happen; last: {rollout}\n{cluster.Diagnostics()}");
         return rollout;
@@ -212,12 +215,14 @@ public sealed class HaFleetTests
     private static async Task<(ulong Id, int Holder)> RollOutHalfwayAsync(ControllerCluster cluster, AgentHost host, int through)
     {
         Assert.AreEqual(0, (await ApplyAsync(cluster, 0, host, "v1.yaml", RolloutScenario.V1)).ExitCode);
-        var started = await ApplyAsync(cluster, through, host, "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "2s", "-o", "json");
+        // Pauses long enough that the rollout is still running when a slow poll on a loaded machine sees two batches moved.
+        var started = await ApplyAsync(cluster, through, host, "v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "1", "--pause", "4s", "-o", "json");
         Assert.AreEqual(0, started.ExitCode, started.Output);
         var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
-        await WaitRolloutAsync(cluster, 0, id, r => NodeState(r, "web2") == "healthy", "two batches moved");
-        var holder = await cluster.HolderOfAsync($"rollout:{id}");
-        Assert.IsTrue(holder >= 0, "a controller holds the rollout's lease\n" + cluster.Diagnostics());
+        var holder = -1;
+        // The holder is read in the same poll that sees web2 healthy, while the rollout is seen running.
+        await WaitRolloutAsync(cluster, 0, id, async r => NodeState(r, "web2") == "healthy" && r.GetProperty("state").GetString() == "running"
+            && (holder = await cluster.HolderOfAsync($"rollout:{id}")) >= 0, "two batches moved, the lease held");
         return (id, holder);
     }
 
