@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
+using Hawser.Controller.Api;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
@@ -52,14 +53,14 @@ public static class EventLogBenchmark
             var report = new StatusReport { Revision = revision };
             report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.Changed, Diff = "7200 -> 600" });
             report.Resources.Add(new ResourceStatus { Kind = "ufw", Name = "forward-policy", State = ResourceState.InSync });
-            var bytes = report.ToByteArray();
+            var kept = ReportWire.Report(report);
             var started = Stopwatch.GetTimestamp();
             for (var i = 0; i < Nodes; i++)
             {
                 var node = $"node{i:0000}";
                 // As AgentSessions.Receive does: the events come from comparing with the previous report.
-                var events = logged ? ReportEvents.Of(node, null, report, driftCorrected: false) : null;
-                await store.Nodes.RecordReportAsync(node, revision, bytes, driftCorrected: false, events);
+                var events = logged ? ReportEvents.Of(node, null, kept, driftCorrected: false) : null;
+                await store.Nodes.RecordReportAsync(node, revision, kept, driftCorrected: false, events);
             }
             var perSecond = Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds;
             (logged ? with : without).Add(perSecond);

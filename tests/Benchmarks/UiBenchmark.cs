@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using Hawser.Controller.Api;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
 using Hawser.TestSupport;
@@ -67,7 +68,7 @@ public static class UiBenchmark
             await store.Nodes.UpsertAsync(new NodeRecord
             {
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string> { ["role"] = "web", ["rack"] = $"r{i % 20}" }, AgentVersion = "0.1.0",
-                FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1, LastReport = report.ToByteArray(),
+                FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1, LastReport = ReportWire.Report(report),
             });
         }
     }

@@ -54,8 +54,9 @@ public sealed class RolloutTransitionsTests
         {
             return new GateView(record, null, revision, Connected: true);
         }
-        var report = new StatusReport { Revision = revision };
-        report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.x", State = seen == Seen.Failed ? ResourceState.Failed : ResourceState.InSync, Error = seen == Seen.Failed ? "write refused" : "" });
+        var report = new NodeReport(revision, DryRun: false, T0,
+            [new ResourceReport("sysctl", "net.ipv4.x", seen == Seen.Failed ? ResourceOutcome.Failed : ResourceOutcome.InSync, "", seen == Seen.Failed ? "write refused" : "", [])],
+            new Dictionary<string, string>(), DesiredStateNew: false);
         return new GateView(record, report, revision, Connected: true);
     }
 

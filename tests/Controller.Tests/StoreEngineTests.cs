@@ -43,6 +43,11 @@ public sealed class StoreEngineTests
             () => ControllerStore.Open(location.OpenEngine(initialized: false), initialized: false), new TempDirectory());
     }
 
+    /// <summary>A report of <paramref name="revision"/> whose one changed resource carries <paramref name="diff"/>.</summary>
+    private static NodeReport Report(ulong revision, string diff) => new(revision, DryRun: false, DateTimeOffset.UnixEpoch,
+        [new ResourceReport("sysctl", "net.ipv4.x", ResourceOutcome.Changed, diff, "", ["a warning"])],
+        new Dictionary<string, string> { ["site"] = $"serial-{diff}" }, DesiredStateNew: false);
+
     [TestMethod]
     [DataRow("sqlite")]
     [DataRow("postgres")]
@@ -62,9 +67,9 @@ public sealed class StoreEngineTests
                 FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
             });
             await store.Nodes.RecordHelloAsync("web1", "1.1", [4, 5], 1);
-            await store.Nodes.RecordReportAsync("web1", 2, [9, 9], driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
-            await store.Nodes.RecordReportAsync("web1", 2, [8], driftCorrected: true);
-            await store.Nodes.RecordReportAsync("web1", 2, [7], driftCorrected: true);
+            await store.Nodes.RecordReportAsync("web1", 2, Report(2, "nine"), driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
+            await store.Nodes.RecordReportAsync("web1", 2, Report(2, "eight"), driftCorrected: true);
+            await store.Nodes.RecordReportAsync("web1", 2, Report(2, "seven"), driftCorrected: true);
         }
         using var reopened = reopen();
         var revision = (await reopened.Revisions.GetAsync(1))!;
@@ -75,8 +80,10 @@ public sealed class StoreEngineTests
         var node = (await reopened.Nodes.GetAsync("web1"))!;
         Assert.AreEqual("1.1", node.AgentVersion);
         CollectionAssert.AreEqual(new byte[] { 4, 5 }, node.Facts);
-        CollectionAssert.AreEqual(new byte[] { 7 }, node.LastReport);
-        CollectionAssert.AreEqual(new byte[] { 9, 9 }, node.OutcomeReport, "later reports that are not the revision's converge leave its outcome");
+        Assert.AreEqual("seven", node.LastReport!.Resources.Single().Diff);
+        Assert.AreEqual(ResourceOutcome.Changed, node.LastReport.Resources.Single().State);
+        Assert.AreEqual("serial-seven", node.LastReport.InstalledCertificates["site"]);
+        Assert.AreEqual("nine", node.OutcomeReport!.Resources.Single().Diff, "later reports that are not the revision's converge leave its outcome");
         Assert.AreEqual(2UL, node.AppliedRevision);
         Assert.AreEqual(2, node.DriftCorrected);
         Assert.AreEqual("web", node.Labels["role"]);
@@ -106,14 +113,14 @@ public sealed class StoreEngineTests
         {
             await store.Nodes.UpsertAsync(new NodeRecord { Name = $"n{i}", Labels = new Dictionary<string, string>(), AgentVersion = "1", FirstSeen = seen, LastSeen = seen, DesiredRevision = 3, AppliedRevision = 0 });
         }
-        await Task.WhenAll(Enumerable.Range(0, Nodes + 1).Select(i => Task.Run(() => store.Nodes.RecordReportAsync($"n{i}", 3, [(byte)(i % 256), 1], driftCorrected: false,
+        await Task.WhenAll(Enumerable.Range(0, Nodes + 1).Select(i => Task.Run(() => store.Nodes.RecordReportAsync($"n{i}", 3, Report(3, $"n{i}"), driftCorrected: false,
             [new EventRecord { Kind = "node.converged", Actor = $"node:n{i}", Node = $"n{i}", Revision = 3, Summary = $"n{i} converged" }], isOutcome: true))));
 
         var nodes = (await store.Nodes.ListAsync()).ToDictionary(n => n.Name);
         Assert.AreEqual(Nodes, nodes.Count, "a report of a node the store does not hold (n300, removed) adds none");
         for (var i = 0; i < Nodes; i++)
         {
-            CollectionAssert.AreEqual(new byte[] { (byte)(i % 256), 1 }, nodes[$"n{i}"].LastReport, $"n{i}'s own report");
+            Assert.AreEqual($"n{i}", nodes[$"n{i}"].LastReport!.Resources.Single().Diff, $"n{i}'s own report");
             Assert.AreEqual(3UL, nodes[$"n{i}"].AppliedRevision);
         }
         var events = await store.Events.ListAsync(new EventQuery { Kind = "node", Limit = 1000 });

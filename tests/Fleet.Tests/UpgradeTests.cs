@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Hawser.Controller.Store;
 using Hawser.TestSupport;
 
 namespace Hawser.Fleet.Tests;
@@ -37,6 +38,8 @@ public sealed class UpgradeTests
     private static readonly string[][] Views =
     [
         ["status", "-o", "json"],
+        // One node in detail: its last report's resources and installed certificates, and its outcome (stored as wire blobs before schema 9).
+        ["status", "web1", "-o", "json"],
         ["revisions", "-o", "json"],
         ["rollout", "list", "-o", "json"],
         ["rollout", "status", "1", "-o", "json"],
@@ -79,7 +82,7 @@ public sealed class UpgradeTests
                         var refused = await HawserProcesses.RunAsync("hawser-controller",
                             ["run", "--listen", $"127.0.0.1:{AgentFleet.FreePort()}", "--data", data.Path, "--store", store!]);
                         Assert.AreEqual(3, refused.ExitCode, refused.Output);
-                        StringAssert.Contains(refused.Output, "has schema version 7 and this hawser-controller would upgrade it to 8, but 1 older controller(s) still run on it");
+                        StringAssert.Contains(refused.Output, $"has schema version 7 and this hawser-controller would upgrade it to {StoreMigrations.LatestVersion}, but 1 older controller(s) still run on it");
                         StringAssert.Contains(refused.Output, "Nothing was changed");
                         Assert.AreEqual(7L, Convert.ToInt64(await s_postgres!.ScalarAsync("upgrade", "SELECT version FROM hawser_schema"), CultureInfo.InvariantCulture), "the store is left as it was");
                         Assert.AreEqual(1L, await s_postgres.ScalarAsync("upgrade", "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'rollouts' AND column_name = 'document'"));
@@ -106,7 +109,7 @@ public sealed class UpgradeTests
                 }
                 if (postgres)
                 {
-                    Assert.AreEqual(8L, Convert.ToInt64(await s_postgres!.ScalarAsync("upgrade", "SELECT version FROM hawser_schema"), CultureInfo.InvariantCulture));
+                    Assert.AreEqual((long)StoreMigrations.LatestVersion, Convert.ToInt64(await s_postgres!.ScalarAsync("upgrade", "SELECT version FROM hawser_schema"), CultureInfo.InvariantCulture));
                 }
 
                 // The agents enrolled before the upgrade come back with their certificates, on revision 2, in sync.
@@ -153,7 +156,7 @@ public sealed class UpgradeTests
                 {
                     var refused = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", listen, "--data", data.Path, "--store", store!]);
                     Assert.AreEqual(3, refused.ExitCode, refused.Output);
-                    StringAssert.Contains(refused.Output, "has schema version 8, but this hawser-controller knows only up to 7; run the newer controller that wrote it");
+                    StringAssert.Contains(refused.Output, $"has schema version {StoreMigrations.LatestVersion}, but this hawser-controller knows only up to 7; run the newer controller that wrote it");
                 }
             }
         }

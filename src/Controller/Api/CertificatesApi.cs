@@ -30,10 +30,10 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
     internal static async Task<Certificate> DescribeAsync(ControllerStore store, CertificateTarget target, IssuedCertificateRecord? held, CancellationToken cancellationToken) =>
         ToMessage(target, held, await InstalledByNodeAsync(store, cancellationToken));
 
-    /// <summary>Per node, the serials its last report found installed (each report parsed once).</summary>
+    /// <summary>Per node, the serials its last report found installed.</summary>
     private static async Task<Dictionary<string, IReadOnlyDictionary<string, string>>> InstalledByNodeAsync(ControllerStore store, CancellationToken cancellationToken) =>
         (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null)
-            .ToDictionary(n => n.Name, n => (IReadOnlyDictionary<string, string>)StatusReport.Parser.ParseFrom(n.LastReport).InstalledCertificates, StringComparer.Ordinal);
+            .ToDictionary(n => n.Name, n => n.LastReport!.InstalledCertificates, StringComparer.Ordinal);
 
     internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
     {

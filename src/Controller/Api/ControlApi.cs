@@ -206,10 +206,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             return response;
         }
         var states = new Dictionary<string, NodeDesiredState>(StringComparer.Ordinal);
+        // Only what differs from the rows just read is written: an apply to thousands of nodes usually changes few labels.
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        var moved = new Dictionary<string, ulong>(StringComparer.Ordinal);
         foreach (var node in (await store.Nodes.ListAsync()))
         {
-            if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels))
+            if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels) && !SameLabels(node.Labels, nodeLabels))
             {
                 labels[node.Name] = nodeLabels;
             }
@@ -217,6 +219,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             if (await desired.ForAsync(node with { PinnedRevision = null }, revision, context.CancellationToken) is { } state)
             {
                 states[node.Name] = state;
+                if (state.Revision != node.DesiredRevision)
+                {
+                    moved[node.Name] = state.Revision;
+                }
             }
         }
         // One transaction for the fleet's new desired revisions, labels and pins, then every push at once.
@@ -224,7 +230,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         response.ChangedNodes.Add(states.Where(s => s.Value.Revision == revision.Number).Select(s => s.Key).Order(StringComparer.Ordinal));
         try
         {
-            await store.Nodes.UpdateAsync(states.ToDictionary(s => s.Key, s => s.Value.Revision, StringComparer.Ordinal), labels, followNewest: true);
+            await store.Nodes.UpdateAsync(moved, labels, followNewest: true);
         }
         catch (RolloutActiveException ex)
         {
@@ -251,6 +257,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         ControllerLog.Applied(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, revision.Number, identity.Name, request.Message, response.ChangedNodes.Count, response.PushedNodes.Count);
         return response;
     }
+
+    private static bool SameLabels(IReadOnlyDictionary<string, string> stored, IReadOnlyDictionary<string, string> spec) =>
+        stored.Count == spec.Count && spec.All(l => stored.TryGetValue(l.Key, out var value) && value == l.Value);
 
     /// <summary>Asks every connected node in the candidate spec for a dry run; stores nothing.</summary>
     private async Task<DiffSpecResponse> DiffSpecAsync(DiffSpecRequest request, ServerCallContext context)
@@ -333,26 +342,26 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             node.Facts = Sessions.NodeInputBounds.Bound(HostFacts.Parser.ParseFrom(record.Facts));
         }
-        if (record.LastReport is not null)
+        // Reports are kept bounded (those stored before the bounds were bounded by the migration to schema 9).
+        if (record.LastReport is { } report)
         {
-            // Bounded again on the way out: a report stored before the bounds existed may be megabytes.
-            var report = Sessions.NodeInputBounds.Bound(StatusReport.Parser.ParseFrom(record.LastReport));
-            node.Counts = StateWords.Count(report.Resources);
+            var resources = report.Resources.Select(ReportWire.Message).ToList();
+            node.Counts = StateWords.Count(resources);
             node.LastReportRevision = report.Revision;
             if (detail)
             {
-                node.Resources.Add(report.Resources);
-                node.InstalledCertificates.Add(report.InstalledCertificates);
+                node.Resources.Add(resources);
+                node.InstalledCertificates.Add(new Dictionary<string, string>(report.InstalledCertificates));
             }
         }
-        if (record.OutcomeReport is not null)
+        if (record.OutcomeReport is { } outcome)
         {
-            var outcome = Sessions.NodeInputBounds.Bound(StatusReport.Parser.ParseFrom(record.OutcomeReport));
+            var resources = outcome.Resources.Select(ReportWire.Message).ToList();
             node.OutcomeRevision = outcome.Revision;
-            node.OutcomeCounts = StateWords.Count(outcome.Resources);
+            node.OutcomeCounts = StateWords.Count(resources);
             if (detail)
             {
-                node.OutcomeResources.Add(outcome.Resources);
+                node.OutcomeResources.Add(resources);
             }
         }
         return node;

@@ -88,8 +88,7 @@ public sealed class ControllerMetrics : IDisposable
         var counts = States.ToDictionary(s => s, _ => 0, StringComparer.Ordinal);
         foreach (var node in _snapshot.Nodes)
         {
-            var report = node.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-            var state = StateWords.Node(_sessions.IsConnected(node), report is not null, report?.Resources.Any(r => StateWords.IsFailed(r.State)) == true,
+            var state = StateWords.Node(_sessions.IsConnected(node), node.LastReport is not null, node.LastReport?.AnyFailed == true,
                 node.AppliedRevision, node.DesiredRevision, node.PinnedRevision);
             counts[state] = counts.GetValueOrDefault(state) + 1;
         }
@@ -109,11 +108,11 @@ public sealed class ControllerMetrics : IDisposable
         var issued = snapshot.Issued.Where(c => c.Serial is not null && c.NotAfter is not null).ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var node in snapshot.Nodes)
         {
-            if (node.LastReport is not { } bytes)
+            if (node.LastReport is not { } report)
             {
                 continue;
             }
-            foreach (var (name, serial) in StatusReport.Parser.ParseFrom(bytes).InstalledCertificates)
+            foreach (var (name, serial) in report.InstalledCertificates)
             {
                 if (issued.TryGetValue(name, out var certificate) && certificate.Serial == serial)
                 {

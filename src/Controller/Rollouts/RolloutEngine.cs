@@ -1,6 +1,5 @@
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Microsoft.Extensions.Logging;
 
@@ -270,7 +269,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
         foreach (var node in rollout.Nodes.Where(n => n.State is RolloutNodeState.Moving or RolloutNodeState.Returning))
         {
-            if (await ReadGateAsync(node, cancellationToken) is { Record: { } record, Fresh: { } report } && !report.Resources.Any(r => StateWords.IsFailed(r.State)))
+            if (await ReadGateAsync(node, cancellationToken) is { Record: { } record, Fresh: { } report } && !report.AnyFailed)
             {
                 results[node.Node] = await FailingCheckAsync(plan.Checks, record, cancellationToken);
             }
@@ -286,7 +285,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             return GateView.Gone;
         }
         var movedAt = node.MovedAt;
-        var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
+        var report = record.LastReport;
         var fresh = report is not null && !report.DryRun && report.Revision == state.Revision
             && (record.LastReportAt > movedAt || record.AppliedRevision == state.Revision && node.Unchanged);
         return new GateView(record, fresh ? report : null, state.Revision, sessions.IsConnected(record));

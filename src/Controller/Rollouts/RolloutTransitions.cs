@@ -1,5 +1,4 @@
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Rollouts;
@@ -189,7 +188,7 @@ public static class RolloutTransitions
             }
             return;
         }
-        var failures = report.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
+        var failures = report.Resources.Where(r => r.IsFailed).ToList();
         if (failures.Count > 0)
         {
             Fail(node, string.Join("; ", failures.Select(r => $"{r.Kind}:{r.Name} {(r.Error.Length > 0 ? r.Error : "skipped")}".Trim())));
@@ -240,7 +239,7 @@ public static class RolloutTransitions
 }
 
 /// <summary>What a rollout's gate sees of one node: its record, its report of the revision it moves to when that came after the move, that revision, and whether it is connected.</summary>
-public sealed record GateView(NodeRecord? Record, StatusReport? Fresh, ulong? Revision, bool Connected)
+public sealed record GateView(NodeRecord? Record, NodeReport? Fresh, ulong? Revision, bool Connected)
 {
     /// <summary>A node gone from the controller or from the revision.</summary>
     public static readonly GateView Gone = new(null, null, null, false);

@@ -602,7 +602,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// <summary>A node's applied revision, its last report's digest and the revision of its stored outcome, as the store holds them.</summary>
     private sealed record StoredReports(ulong AppliedRevision, ReportDigest? Last, ulong OutcomeRevision);
 
-    private async Task StoreReportAsync(string node, Session session, NodeBudget budget, StatusReport report)
+    private async Task StoreReportAsync(string node, Session session, NodeBudget budget, StatusReport sent)
     {
         var before = session.Stored;
         if (before is null)
@@ -611,15 +611,14 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             {
                 return;
             }
-            before = new StoredReports(record.AppliedRevision,
-                record.LastReport is { } bytes ? ReportDigest.Of(StatusReport.Parser.ParseFrom(bytes)) : null,
-                record.OutcomeReport is { } outcome ? StatusReport.Parser.ParseFrom(outcome).Revision : 0);
+            before = new StoredReports(record.AppliedRevision, record.LastReport is { } last ? ReportDigest.Of(last) : null, record.OutcomeReport?.Revision ?? 0);
         }
+        var report = Api.ReportWire.Report(sent);
         // A revision counts as applied once a converge of it left nothing failed, as the agent counts it.
-        var applied = StateWords.IsApplied(report) ? report.Revision : before.AppliedRevision;
+        var applied = report.IsApplied ? report.Revision : before.AppliedRevision;
         // A converge of the revision already applied that had to change something put back drift, unless it was
         // the agent's first of what it was last sent (certificate material renewed under the same revision).
-        var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceState.Changed);
+        var drift = !report.DesiredStateNew && before.AppliedRevision == report.Revision && report.Resources.Any(r => r.State == ResourceOutcome.Changed);
         var previous = before.Last;
         var events = new List<EventRecord>();
         foreach (var record in ReportEvents.Of(node, previous, report, drift))
@@ -637,7 +636,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var isOutcome = report.DesiredStateNew || before.OutcomeRevision != report.Revision;
         session.Stored = null;
-        await store.Nodes.RecordReportAsync(node, applied, report.ToByteArray(), drift, events, isOutcome);
+        await store.Nodes.RecordReportAsync(node, applied, report, drift, events, isOutcome);
         session.Stored = new StoredReports(applied, ReportDigest.Of(report), isOutcome ? report.Revision : before.OutcomeRevision);
         foreach (var record in events)
         {

@@ -1,6 +1,4 @@
 using Hawser.Controller.Store;
-using Hawser.Shared.Protocol;
-using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Sessions;
 
@@ -14,8 +12,7 @@ namespace Hawser.Controller.Sessions;
 public sealed record ReportDigest(ulong Revision, IReadOnlySet<string> Failures, IReadOnlyDictionary<string, string> InstalledCertificates)
 {
     /// <summary>The digest of <paramref name="report"/>.</summary>
-    public static ReportDigest Of(StatusReport report) =>
-        new(report.Revision, ReportEvents.Failures(report), new Dictionary<string, string>(report.InstalledCertificates, StringComparer.Ordinal));
+    public static ReportDigest Of(NodeReport report) => new(report.Revision, ReportEvents.Failures(report), report.InstalledCertificates);
 }
 
 /// <summary>
@@ -26,14 +23,14 @@ public sealed record ReportDigest(ulong Revision, IReadOnlySet<string> Failures,
 public static class ReportEvents
 {
     /// <summary>The events <paramref name="report"/> makes, given the node's <paramref name="previous"/> report (null: none).</summary>
-    public static IReadOnlyList<EventRecord> Of(string node, ReportDigest? previous, StatusReport report, bool driftCorrected)
+    public static IReadOnlyList<EventRecord> Of(string node, ReportDigest? previous, NodeReport report, bool driftCorrected)
     {
         var events = new List<EventRecord>();
         var actor = $"node:{node}";
-        var changed = report.Resources.Where(r => r.State == ResourceState.Changed).ToList();
-        var failed = report.Resources.Where(r => StateWords.IsFailed(r.State)).ToList();
-        var inSync = report.Resources.Count(r => r.State == ResourceState.InSync);
-        var details = changed.Select(Changed).Concat(failed.Select(Failed)).ToList();
+        var changed = report.Resources.Where(r => r.State == ResourceOutcome.Changed).ToList();
+        var failed = report.Resources.Where(r => r.IsFailed).ToList();
+        var inSync = report.Count(ResourceOutcome.InSync);
+        var details = changed.Select(Changed).Concat(failed.Select(r => r.FailureLine())).ToList();
         var counts = $"{changed.Count} changed, {failed.Count} failed, {inSync} in sync";
         var sameRevision = previous is not null && previous.Revision == report.Revision;
         if (driftCorrected)
@@ -44,7 +41,7 @@ public static class ReportEvents
         else if (failed.Count > 0)
         {
             // The same failures as last time are not news; a change in them is.
-            if (!sameRevision || changed.Count > 0 || !previous!.Failures.SetEquals(failed.Select(Failed)))
+            if (!sameRevision || changed.Count > 0 || !previous!.Failures.SetEquals(failed.Select(r => r.FailureLine())))
             {
                 events.Add(Event("node.failed", $"revision {report.Revision} failed: {counts}", details));
             }
@@ -67,12 +64,9 @@ public static class ReportEvents
     }
 
     /// <summary>A changed resource as one line: <c>kind:name target: from -&gt; to</c>.</summary>
-    private static string Changed(ResourceStatus r) => $"{r.Kind}:{r.Name} {r.Diff}".TrimEnd();
-
-    private static string Failed(ResourceStatus r) =>
-        $"{r.Kind}:{r.Name} {(r.State == ResourceState.Skipped ? "skipped" : "failed")}{(r.Error.Length > 0 ? ": " + r.Error : "")}";
+    private static string Changed(ResourceReport r) => $"{r.Kind}:{r.Name} {r.Diff}".TrimEnd();
 
     /// <summary>The failed resources of <paramref name="report"/>, one line each.</summary>
-    internal static HashSet<string> Failures(StatusReport report) =>
-        report.Resources.Where(r => StateWords.IsFailed(r.State)).Select(Failed).ToHashSet(StringComparer.Ordinal);
+    internal static HashSet<string> Failures(NodeReport report) =>
+        report.Resources.Where(r => r.IsFailed).Select(r => r.FailureLine()).ToHashSet(StringComparer.Ordinal);
 }

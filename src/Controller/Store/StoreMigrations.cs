@@ -179,6 +179,8 @@ internal static class StoreMigrations
         // rows of rollouts and rollout_nodes with their states as words; every time still kept as ISO text becomes Unix
         // milliseconds (UTC) in a column named *_ms, as the event log's have been since step 5.
         new("", StoreUpgradeTo8.Run),
+        // 9: each node's latest and outcome report as JSON of the domain's record, no longer a serialized wire message.
+        new("", StoreUpgradeTo9.Run),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -27,11 +27,11 @@ public sealed record NodeRecord
     /// <summary>The revision the node last applied.</summary>
     public required ulong AppliedRevision { get; init; }
 
-    /// <summary>Serialized last <c>hawser.v1.StatusReport</c>, or null.</summary>
-    public byte[]? LastReport { get; init; }
+    /// <summary>The node's latest report, or null before its first.</summary>
+    public NodeReport? LastReport { get; init; }
 
-    /// <summary>Serialized <c>hawser.v1.StatusReport</c> of the node's converge of the revision it was last sent (what that revision did), or null.</summary>
-    public byte[]? OutcomeReport { get; init; }
+    /// <summary>The node's report of its converge of the revision it was last sent (what that revision did), or null.</summary>
+    public NodeReport? OutcomeReport { get; init; }
 
     /// <summary>Drift corrections reported since the desired revision was applied.</summary>
     public int DriftCorrected { get; init; }

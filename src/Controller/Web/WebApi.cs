@@ -310,21 +310,19 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     private WebNode ToWeb(NodeRecord record, DateTimeOffset? certificateExpiry)
     {
-        var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-        var resources = report?.Resources ?? [];
+        var report = record.LastReport;
         var connected = sessions.IsConnected(record);
-        var failed = resources.Count(r => StateWords.IsFailed(r.State));
+        var failed = report?.Resources.Count(r => r.IsFailed) ?? 0;
         var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision, record.PinnedRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,
-            record.LastSeen, record.LastReportAt, resources.Count(r => r.State == ResourceState.InSync), resources.Count(r => r.State == ResourceState.Changed),
+            record.LastSeen, record.LastReportAt, report?.Count(ResourceOutcome.InSync) ?? 0, report?.Count(ResourceOutcome.Changed) ?? 0,
             failed, record.DriftCorrected, certificateExpiry);
     }
 
     private async Task<object?> NodeDetailAsync(string name, CancellationToken cancellationToken)
     {
         var record = await store.Nodes.GetAsync(name, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
-        var report = record.LastReport is { } bytes ? StatusReport.Parser.ParseFrom(bytes) : null;
-        var resources = (report?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(r.State), r.Diff, r.Error)).ToList();
+        var resources = (record.LastReport?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(Hawser.Controller.Api.ReportWire.State(r.State)), r.Diff, r.Error)).ToList();
         // The node's timeline, newest first: its converges, failures, drift, certificates, rollout steps.
         var history = (await store.Events.ListAsync(new EventQuery { Node = name, Limit = 100 }, cancellationToken)).Reverse().Select(ToWeb).ToList();
         return Json(new WebNodeDetail(ToWeb(record, (await CertificateExpiryAsync(cancellationToken)).GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);

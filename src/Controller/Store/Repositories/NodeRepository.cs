@@ -130,7 +130,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     private ReportStatements? _reportStatements;
 
     /// <summary>One node's report as <see cref="RecordReportAsync"/> writes it, and its outcome once written.</summary>
-    private sealed record PendingReport(string Node, ulong AppliedRevision, byte[] Report, bool DriftCorrected, bool IsOutcome, IReadOnlyList<EventRecord> Events)
+    private sealed record PendingReport(string Node, ulong AppliedRevision, string Report, bool DriftCorrected, bool IsOutcome, IReadOnlyList<EventRecord> Events)
     {
         public TaskCompletionSource<List<EventRecord>> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -139,10 +139,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     /// Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes;
     /// <paramref name="isOutcome"/> marks the converge of the revision the node was last sent, kept as what that revision did.
     /// </summary>
-    public async Task RecordReportAsync(string node, ulong appliedRevision, byte[] report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null,
+    public async Task RecordReportAsync(string node, ulong appliedRevision, NodeReport report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null,
         bool isOutcome = false, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingReport(node, appliedRevision, report, driftCorrected, isOutcome, events ?? []);
+        var pending = new PendingReport(node, appliedRevision, Json(report), driftCorrected, isOutcome, events ?? []);
         List<EventRecord> appended;
         if (store.Engine.IsShared)
         {
@@ -207,6 +207,8 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         }
     }
 
+    private static string Json(NodeReport report) => JsonSerializer.Serialize(report, StoreJsonContext.Default.NodeReport);
+
     /// <summary>Closes the report write's connection.</summary>
     public void Dispose()
     {
@@ -239,10 +241,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
             _update = Command("""
                 UPDATE nodes SET
                     drift_corrected = CASE WHEN applied_revision <> @applied THEN 0 ELSE drift_corrected END + @drift,
-                    applied_revision = @applied, last_report = @report, last_report_ms = @now, last_seen_ms = @now,
-                    outcome_report = CASE WHEN @outcome THEN @report ELSE outcome_report END
+                    applied_revision = @applied, last_report_json = @report, last_report_ms = @now, last_seen_ms = @now,
+                    outcome_report_json = CASE WHEN @outcome THEN @report ELSE outcome_report_json END
                 WHERE name = @node
-                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.Binary), ("@now", DbType.Int64), ("@drift", DbType.Int64),
+                """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.String), ("@now", DbType.Int64), ("@drift", DbType.Int64),
                 ("@outcome", DbType.Boolean));
             _insert = Command(EventRepository.InsertEventSql, ("@at", DbType.Int64), ("@kind", DbType.String), ("@actor", DbType.String), ("@node", DbType.String),
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
@@ -345,10 +347,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report)
+            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report_json)
             VALUES (@name, @labels, @agent, @facts, @first, @last, @desired, @applied, @report)
             ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts = @facts, last_seen_ms = @last,
-                desired_revision = @desired, applied_revision = @applied, last_report = @report
+                desired_revision = @desired, applied_revision = @applied, last_report_json = @report
             """;
         command.Add("@name", node.Name);
         command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(node.Labels), StoreJsonContext.Default.DictionaryStringString));
@@ -358,15 +360,15 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         command.Add("@last", StoreRow.Ms(node.LastSeen));
         command.Add("@desired", (long)node.DesiredRevision);
         command.Add("@applied", (long)node.AppliedRevision);
-        command.Add("@report", (object?)node.LastReport ?? DBNull.Value);
+        command.Add("@report", node.LastReport is { } report ? Json(report) : DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The node columns in the order <see cref="ReadNodesAsync"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
     private string SelectNodes => _selectNodes ??= store.Engine.Render($$"""
-        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report, drift_corrected, last_report_ms, pinned_revision,
+        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report_json, drift_corrected, last_report_ms, pinned_revision,
             CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerStore.ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END AS connected_to,
-            outcome_report
+            outcome_report_json
         FROM nodes
         """);
 
@@ -397,12 +399,12 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
             LastSeen = row.Time("last_seen_ms"),
             DesiredRevision = (ulong)row.Number("desired_revision"),
             AppliedRevision = (ulong)row.Number("applied_revision"),
-            LastReport = row.BytesOrNull("last_report"),
+            LastReport = row.TextOrNull("last_report_json") is { } last ? JsonSerializer.Deserialize(last, StoreJsonContext.Default.NodeReport) : null,
             DriftCorrected = (int)row.Number("drift_corrected"),
             LastReportAt = row.TimeOrNull("last_report_ms"),
             PinnedRevision = row.NumberOrNull("pinned_revision") is { } pinned ? (ulong)pinned : null,
             ConnectedTo = row.TextOrNull("connected_to"),
-            OutcomeReport = row.BytesOrNull("outcome_report"),
+            OutcomeReport = row.TextOrNull("outcome_report_json") is { } outcome ? JsonSerializer.Deserialize(outcome, StoreJsonContext.Default.NodeReport) : null,
         };
     }
 }

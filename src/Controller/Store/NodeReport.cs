@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace Hawser.Controller.Store;
+
+/// <summary>What a converge did to one resource, as its node reported it.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ResourceOutcome>))]
+public enum ResourceOutcome
+{
+    /// <summary>The node sent no state (an agent newer than this controller may).</summary>
+    Unknown,
+
+    /// <summary>Already as the spec says.</summary>
+    InSync,
+
+    /// <summary>Changed to what the spec says.</summary>
+    Changed,
+
+    /// <summary>A dry run's: would be changed.</summary>
+    WouldChange,
+
+    /// <summary>Could not be brought to what the spec says.</summary>
+    Failed,
+
+    /// <summary>Not tried: a resource it depends on failed.</summary>
+    Skipped,
+}
+
+/// <summary>One resource of a node's report.</summary>
+/// <param name="Kind">The resource's kind (sysctl, ufw, certificate, ...).</param>
+/// <param name="Name">Its name within the kind.</param>
+/// <param name="State">What the converge did to it.</param>
+/// <param name="Diff">The change, readable; empty when in sync.</param>
+/// <param name="Error">Why it failed; empty otherwise.</param>
+/// <param name="Warnings">What the agent warned of.</param>
+public sealed record ResourceReport(string Kind, string Name, ResourceOutcome State, string Diff, string Error, IReadOnlyList<string> Warnings)
+{
+    /// <summary>True for the states that count as a failed resource (failed, or skipped because a dependency failed).</summary>
+    [JsonIgnore]
+    public bool IsFailed => State is ResourceOutcome.Failed or ResourceOutcome.Skipped;
+
+    /// <summary>The resource as one line: <c>kind:name failed: why</c>.</summary>
+    public string FailureLine() => $"{Kind}:{Name} {(State == ResourceOutcome.Skipped ? "skipped" : "failed")}{(Error.Length > 0 ? ": " + Error : "")}";
+}
+
+/// <summary>A node's report of one converge (or dry run), as the controller keeps it.</summary>
+/// <param name="Revision">The revision the converge was of.</param>
+/// <param name="DryRun">A dry run's report: nothing was changed.</param>
+/// <param name="FinishedAt">When the converge ended, by the node's clock; null when it did not say.</param>
+/// <param name="Resources">Each resource's outcome.</param>
+/// <param name="InstalledCertificates">The serial of each certificate as found on disk after the converge.</param>
+/// <param name="DesiredStateNew">The node had not yet converged, without failure, what it was last sent.</param>
+public sealed record NodeReport(ulong Revision, bool DryRun, DateTimeOffset? FinishedAt, IReadOnlyList<ResourceReport> Resources,
+    IReadOnlyDictionary<string, string> InstalledCertificates, bool DesiredStateNew)
+{
+    /// <summary>True when any resource failed.</summary>
+    [JsonIgnore]
+    public bool AnyFailed => Resources.Any(r => r.IsFailed);
+
+    /// <summary>True when the converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>
+    [JsonIgnore]
+    public bool IsApplied => Resources.All(r => r.State is ResourceOutcome.InSync or ResourceOutcome.Changed);
+
+    /// <summary>How many resources ended in <paramref name="state"/>.</summary>
+    public int Count(ResourceOutcome state) => Resources.Count(r => r.State == state);
+}
