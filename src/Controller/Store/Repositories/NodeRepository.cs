@@ -129,10 +129,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
 
     private ReportStatements? _reportStatements;
 
-    /// <summary>One node's report as <see cref="RecordReportAsync"/> writes it, and its outcome once written.</summary>
+    /// <summary>One node's report as <see cref="RecordReportAsync"/> writes it, and whether it was written.</summary>
     private sealed record PendingReport(string Node, ulong AppliedRevision, string Report, bool DriftCorrected, bool IsOutcome, IReadOnlyList<EventRecord> Events)
     {
-        public TaskCompletionSource<List<EventRecord>> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>
@@ -143,13 +143,16 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         bool isOutcome = false, CancellationToken cancellationToken = default)
     {
         var pending = new PendingReport(node, appliedRevision, Json(report), driftCorrected, isOutcome, events ?? []);
-        List<EventRecord> appended;
         if (store.Engine.IsShared)
         {
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
             // sees often), awaited: thousands of agents reporting at once must not each hold a thread on a round trip.
             using var statements = new ReportStatements(await store.OpenConnectionAsync(cancellationToken), prepare: false);
-            appended = (await statements.WriteAsync([pending], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken))[0];
+            var appended = (await statements.WriteAsync([pending], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken))[0];
+            if (appended.Count > 0)
+            {
+                store.Events.Stored(appended);
+            }
         }
         else
         {
@@ -169,11 +172,9 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
             {
                 _reportGate.Release();
             }
-            appended = await pending.Written.Task;
-        }
-        if (appended.Count > 0)
-        {
-            store.Events.Stored(appended);
+            // The writer said the batch's events (Stored): a caller that stopped waiting (its stream closed) still has its report
+            // written and its events said.
+            await pending.Written.Task;
         }
     }
 
@@ -189,9 +190,13 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         {
             _reportStatements ??= new ReportStatements(store.OpenConnection());
             var written = await _reportStatements.WriteAsync(batch, StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken);
-            for (var i = 0; i < batch.Count; i++)
+            if (written.SelectMany(events => events).ToList() is { Count: > 0 } appended)
             {
-                batch[i].Written.TrySetResult(written[i]);
+                store.Events.Stored(appended);
+            }
+            foreach (var report in batch)
+            {
+                report.Written.TrySetResult();
             }
         }
         catch (Exception ex)
