@@ -21,13 +21,13 @@ public static class YamlPreflight
     public static (Mark Where, string Message)? TabIndent(string text)
     {
         var lineNumber = 0;
-        foreach (var line in text.AsSpan().EnumerateLines())
+        foreach (var line in text.Split('\n'))
         {
             lineNumber++;
-            var indent = line.Length - line.TrimStart(" \t").Length;
-            if (line[..indent].Contains('\t') && indent < line.TrimEnd('\r').Length)
+            var indent = line.Length - line.TrimStart(' ', '\t').Length;
+            if (line.AsSpan(0, indent).Contains('\t') && indent < line.TrimEnd('\r').Length)
             {
-                return (new Mark(0, lineNumber, line.IndexOf('\t') + 1), "a tab is used for indentation; YAML indents with spaces");
+                return (new Mark(0, lineNumber, line.IndexOf('\t', StringComparison.Ordinal) + 1), "a tab is used for indentation; YAML indents with spaces");
             }
         }
         return null;
