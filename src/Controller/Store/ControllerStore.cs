@@ -171,8 +171,7 @@ public sealed partial class ControllerStore : IDisposable
                     var migration = StoreMigrations.Steps[step];
                     if (migration.Sql.Length > 0)
                     {
-                        using var command = connection.Command(transaction, engine.Render(migration.Sql));
-                        command.ExecuteNonQuery();
+                        engine.Execute(connection, transaction, migration.Sql);
                     }
                     migration.Code?.Invoke(connection, transaction, engine);
                     using var written = connection.Command(transaction, engine.WriteVersionSql(step + 1));

@@ -61,7 +61,7 @@ internal static class StoreUpgradeTo8
     {
         // The documents are read before their table is replaced (a rename would keep the old table's index names on PostgreSQL).
         var rollouts = ReadDocuments(connection, transaction);
-        Execute(connection, transaction, engine, "DROP TABLE rollouts;\n" + RolloutTables + string.Concat(Times.SelectMany(t => t.Columns.Select(c =>
+        engine.Execute(connection, transaction, "DROP TABLE rollouts;\n" + RolloutTables + string.Concat(Times.SelectMany(t => t.Columns.Select(c =>
             $"ALTER TABLE {t.Table} ADD COLUMN {c.New} {{int}}{(c.Nullable ? "" : " NOT NULL DEFAULT 0")};\n"))));
         foreach (var (table, key, columns) in Times)
         {
@@ -71,7 +71,7 @@ internal static class StoreUpgradeTo8
         {
             RolloutRows.WriteAsync(connection, transaction, rollout, isNew: true, CancellationToken.None).GetAwaiter().GetResult();
         }
-        Execute(connection, transaction, engine, string.Concat(Times.SelectMany(t => t.Columns.Select(c => $"ALTER TABLE {t.Table} DROP COLUMN {c.Old};\n"))));
+        engine.Execute(connection, transaction, string.Concat(Times.SelectMany(t => t.Columns.Select(c => $"ALTER TABLE {t.Table} DROP COLUMN {c.Old};\n"))));
     }
 
     private static List<RolloutRecord> ReadDocuments(DbConnection connection, DbTransaction transaction)
@@ -119,10 +119,4 @@ internal static class StoreUpgradeTo8
     }
 
     private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
-
-    private static void Execute(DbConnection connection, DbTransaction transaction, StoreEngine engine, string sql)
-    {
-        using var command = connection.Command(transaction, engine.Render(sql));
-        command.ExecuteNonQuery();
-    }
 }

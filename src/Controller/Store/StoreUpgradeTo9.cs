@@ -19,7 +19,7 @@ internal static class StoreUpgradeTo9
     /// <summary>Runs the step on <paramref name="connection"/> inside <paramref name="transaction"/>.</summary>
     public static void Run(DbConnection connection, DbTransaction transaction, StoreEngine engine)
     {
-        Execute(connection, transaction, engine, string.Concat(Columns.Select(c => $"ALTER TABLE nodes ADD COLUMN {c.New} TEXT;\n")));
+        engine.Execute(connection, transaction, string.Concat(Columns.Select(c => $"ALTER TABLE nodes ADD COLUMN {c.New} TEXT;\n")));
         var rows = new List<(string Node, byte[]? Last, byte[]? Outcome)>();
         using (var select = connection.Command(transaction, "SELECT name, last_report, outcome_report FROM nodes"))
         using (var reader = select.ExecuteReader())
@@ -41,17 +41,11 @@ internal static class StoreUpgradeTo9
             outcome.Value = Json(row.Outcome);
             update.ExecuteNonQuery();
         }
-        Execute(connection, transaction, engine, string.Concat(Columns.Select(c => $"ALTER TABLE nodes DROP COLUMN {c.Old};\n")));
+        engine.Execute(connection, transaction, string.Concat(Columns.Select(c => $"ALTER TABLE nodes DROP COLUMN {c.Old};\n")));
     }
 
     /// <summary>A stored blob as the JSON the store now keeps (bounded again: one stored before the bounds may be megabytes).</summary>
     private static object Json(byte[]? blob) => blob is null
         ? DBNull.Value
         : JsonSerializer.Serialize(ReportWire.Report(NodeInputBounds.Bound(StatusReport.Parser.ParseFrom(blob))), StoreJsonContext.Default.NodeReport);
-
-    private static void Execute(DbConnection connection, DbTransaction transaction, StoreEngine engine, string sql)
-    {
-        using var command = connection.Command(transaction, engine.Render(sql));
-        command.ExecuteNonQuery();
-    }
 }

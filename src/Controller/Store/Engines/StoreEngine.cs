@@ -29,6 +29,13 @@ public abstract partial class StoreEngine : IDisposable
     public virtual async ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
 
+    /// <summary>Runs <paramref name="sql"/>, its placeholders rendered, inside <paramref name="transaction"/> (a migration step's statements).</summary>
+    public void Execute(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        using var command = connection.Command(transaction, Render(sql));
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>
     /// A migration step or query with the engine's spelling of the placeholders: <c>{int}</c>, <c>{blob}</c>, <c>{id}</c>,
     /// <c>{unix_ms:COLUMN}</c>, <c>{now_ms}</c> (the database's clock, Unix milliseconds) and <c>{for_update}</c> (a row lock where the engine has one).
