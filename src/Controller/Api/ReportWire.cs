@@ -1,10 +1,9 @@
-using Google.Protobuf.WellKnownTypes;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>Node reports across the API edge: the wire's <c>hawser.v1.StatusReport</c> to and from the domain's <see cref="NodeReport"/>.</summary>
+/// <summary>Node reports across the API edge: the wire's <c>hawser.v1.StatusReport</c> into the domain's <see cref="NodeReport"/>, and its resources back out.</summary>
 public static class ReportWire
 {
     /// <summary>The report an agent sent (bounded by the caller first), as the controller keeps it.</summary>
@@ -12,19 +11,6 @@ public static class ReportWire
         report.Revision, report.DryRun, report.FinishedAt?.ToDateTimeOffset(),
         [.. report.Resources.Select(r => new ResourceReport(r.Kind, r.Name, Outcome(r.State), r.Diff, r.Error, [.. r.Warnings]))],
         new Dictionary<string, string>(report.InstalledCertificates, StringComparer.Ordinal), report.DesiredStateNew);
-
-    /// <summary>A kept report as the wire describes it.</summary>
-    public static StatusReport Message(NodeReport report)
-    {
-        var message = new StatusReport
-        {
-            Revision = report.Revision, DryRun = report.DryRun, DesiredStateNew = report.DesiredStateNew,
-            FinishedAt = report.FinishedAt is { } finished ? Timestamp.FromDateTimeOffset(finished) : null,
-        };
-        message.Resources.Add(report.Resources.Select(Message));
-        message.InstalledCertificates.Add(new Dictionary<string, string>(report.InstalledCertificates));
-        return message;
-    }
 
     /// <summary>A kept resource as the wire describes it.</summary>
     public static ResourceStatus Message(ResourceReport resource)
