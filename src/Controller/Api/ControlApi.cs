@@ -184,7 +184,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             // Every node keeps what it runs before the new revision exists: a node that follows the newest revision
             // would otherwise take it at once (another controller sharing the store pushes it) instead of in its batch.
-            await store.Nodes.SetPinsAsync((await store.Nodes.ListAsync()).Where(n => n.PinnedRevision is null)
+            await store.Nodes.SetPinsAsync((await store.Nodes.ListWithoutReportsAsync()).Where(n => n.PinnedRevision is null)
                 .ToDictionary(n => n.Name, n => (ulong?)n.DesiredRevision, StringComparer.Ordinal));
         }
         var revision = await store.Revisions.AddAsync(identity.Name, request.Message, request.SpecYaml);
@@ -209,7 +209,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // Only what differs from the rows just read is written: an apply to thousands of nodes usually changes few labels.
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         var moved = new Dictionary<string, ulong>(StringComparer.Ordinal);
-        foreach (var node in (await store.Nodes.ListAsync()))
+        foreach (var node in (await store.Nodes.ListWithoutReportsAsync()))
         {
             if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels) && !SameLabels(node.Labels, nodeLabels))
             {
@@ -243,7 +243,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         if (store.Engine.IsShared)
         {
             // The controllers holding other nodes' streams push them on the change's notification.
-            var elsewhere = (await store.Nodes.ListAsync()).Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
+            var elsewhere = (await store.Nodes.ListWithoutReportsAsync()).Where(n => n.ConnectedTo is not null && !sessions.IsConnected(n.Name) && changed.Contains(n.Name)).Select(n => n.Name);
             pushed = [.. pushed.Concat(elsewhere).Order(StringComparer.Ordinal)];
         }
         response.PushedNodes.Add(pushed);

@@ -47,7 +47,7 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
         var record = (await store.Revisions.GetAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
         var named = desired.Nodes(record);
-        var fleet = await store.Nodes.ListAsync(cancellationToken: cancellationToken);
+        var fleet = await store.Nodes.ListWithoutReportsAsync(cancellationToken);
         var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
         if (targets.Count == 0)
         {

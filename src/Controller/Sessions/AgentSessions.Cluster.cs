@@ -32,7 +32,7 @@ public sealed partial class AgentSessions
         {
             return [];
         }
-        var nodes = (await store.Nodes.ListAsync()).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var nodes = (await store.Nodes.ListWithoutReportsAsync()).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in _sessions.Keys.Where(name => !nodes.Contains(name)))
         {
             Disconnect(name);

@@ -282,7 +282,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             // Many nodes (another controller's apply reaching all of this one's agents) are read in one query, not one each.
             if (await store.Revisions.LatestAsync() is { } latest)
             {
-                foreach (var record in (await store.Nodes.ListAsync()).Where(n => connected.Contains(n.Name)))
+                foreach (var record in (await store.Nodes.ListWithoutReportsAsync()).Where(n => connected.Contains(n.Name)))
                 {
                     if (await desired.ForAsync(record, latest) is { } state)
                     {

@@ -327,12 +327,20 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await SetPerNodeAsync(connection, transaction, "pinned_revision", DbType.Int64, pins, revision => revision is { } number ? (long)number : DBNull.Value, cancellationToken);
 
     /// <summary>Every node, by name.</summary>
-    public async Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken cancellationToken = default) => ListAsync(SelectNodes, cancellationToken);
+
+    /// <summary>
+    /// Every node, by name, with <see cref="NodeRecord.LastReport"/> and <see cref="NodeRecord.OutcomeReport"/> left null:
+    /// for the callers that push or select (an apply to thousands of nodes), which would otherwise read and parse every report.
+    /// </summary>
+    public Task<IReadOnlyList<NodeRecord>> ListWithoutReportsAsync(CancellationToken cancellationToken = default) => ListAsync(SelectNodesWithoutReports, cancellationToken);
+
+    private async Task<IReadOnlyList<NodeRecord>> ListAsync(string select, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
-        command.CommandText = SelectNodes + " ORDER BY name";
-        return (await ReadNodesAsync(command, cancellationToken));
+        command.CommandText = select + " ORDER BY name";
+        return await ReadNodesAsync(command, cancellationToken);
     }
 
     /// <summary>One node, or null when there is none by that name.</summary>
@@ -369,15 +377,21 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The node columns in the order <see cref="ReadNodesAsync"/> reads them; a stream counts as held only while its controller's lease lives.</summary>
-    private string SelectNodes => _selectNodes ??= store.Engine.Render($$"""
-        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report_json, drift_corrected, last_report_ms, pinned_revision,
+    /// <summary>The node columns <see cref="ReadNode"/> reads; a stream counts as held only while its controller's lease lives.</summary>
+    private string SelectNodes => _selectNodes ??= Select("last_report_json", "outcome_report_json");
+
+    /// <summary>As <see cref="SelectNodes"/>, the two report columns as NULL.</summary>
+    private string SelectNodesWithoutReports => _selectNodesWithoutReports ??= Select("NULL AS last_report_json", "NULL AS outcome_report_json");
+
+    private string Select(string lastReport, string outcomeReport) => store.Engine.Render($$"""
+        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, {{lastReport}}, drift_corrected, last_report_ms, pinned_revision,
             CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerStore.ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END AS connected_to,
-            outcome_report_json
+            {{outcomeReport}}
         FROM nodes
         """);
 
     private string? _selectNodes;
+    private string? _selectNodesWithoutReports;
 
     private static async Task<List<NodeRecord>> ReadNodesAsync(DbCommand command, CancellationToken cancellationToken)
     {
