@@ -48,7 +48,25 @@ median() {
   done
   printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
 }
+# curl making the same call: TLS 1.3 with the admin certificate, HTTP/2, ListNodes with an empty request (gRPC's
+# five-byte frame header), the reply discarded. What hawserctl adds on top is its own start and the table.
+printf '\0\0\0\0\0' > "$work/empty.grpc"
+curl_call=(curl -sS --fail --http2 --cacert "$work/data/pki/ca.crt" --cert "$work/data/pki/admin.crt" --key "$work/data/pki/admin.key"
+  -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$work/empty.grpc" -o /dev/null
+  "https://127.0.0.1:$port/hawser.v1.ControlService/ListNodes")
+"${curl_call[@]}"
 "$bin/hawserctl" --config "$work/ctl.yaml" status
-aot=$(median "$bin/hawserctl" --config "$work/ctl.yaml" status)
+# Interleaved rounds, so that a busy moment of this machine falls on both.
+aot=() curl=()
+for _ in 1 2 3; do
+  aot+=("$(median "$bin/hawserctl" --config "$work/ctl.yaml" status)")
+  curl+=("$(median "${curl_call[@]}")")
+done
 dev=$(median dotnet "$dev_ctl" --config "$work/ctl.yaml" status)
-echo "hawserctl status, 3 agents, median of $runs: release (NativeAOT) ${aot} ms, development build (dotnet hawserctl.dll) ${dev} ms"
+echo "hawserctl status, 3 agents, median of $runs, three interleaved rounds: release (NativeAOT) ${aot[*]} ms; curl, the same mTLS ListNodes call, ${curl[*]} ms"
+echo "development build (dotnet hawserctl.dll): ${dev} ms"
+# CPU and peak memory of one call each, from the kernel's accounting.
+for call in hawserctl curl; do
+  if [[ $call == hawserctl ]]; then cmd=("$bin/hawserctl" --config "$work/ctl.yaml" status); else cmd=("${curl_call[@]}"); fi
+  /usr/bin/time -f "$call: %e s wall, %U s user, %S s system, %M KiB max RSS" "${cmd[@]}" > /dev/null
+done

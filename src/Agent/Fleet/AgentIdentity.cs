@@ -24,11 +24,8 @@ public sealed class AgentIdentity(HostPaths paths)
     public bool Exists => File.Exists(KeyPath) && File.Exists(CertificatePath) && File.Exists(CaPath);
 
     /// <summary>The node certificate with its key, usable for TLS.</summary>
-    public X509Certificate2 LoadCertificate()
-    {
-        using var pem = X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-    }
+    /// <remarks>On Linux SslStream uses a key loaded from PEM as it is (only Windows needs a PKCS#12 round trip).</remarks>
+    public X509Certificate2 LoadCertificate() => X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
 
     /// <summary>The controller's CA.</summary>
     public X509Certificate2 LoadCa() => X509CertificateLoader.LoadCertificateFromFile(CaPath);

@@ -78,9 +78,8 @@ public sealed class ControllerPki : IDisposable
         var directory = Path.Join(dataDirectory, "pki");
         string Read(string name) => File.ReadAllText(Path.Join(directory, name));
         var ca = CertificateAuthority.Load(Read("ca.crt"), Read("ca.key"));
-        using var server = X509Certificate2.CreateFromPem(Read("server.crt"), Read("server.key"));
-        // Through PKCS#12 so SslStream can use the key.
-        return new ControllerPki(directory, ca, X509CertificateLoader.LoadPkcs12(server.Export(X509ContentType.Pkcs12), null), nodeLifetime ?? TimeSpan.FromDays(30));
+        // On Linux Kestrel's SslStream uses a key loaded from PEM as it is (only Windows needs a PKCS#12 round trip).
+        return new ControllerPki(directory, ca, X509Certificate2.CreateFromPem(Read("server.crt"), Read("server.key")), nodeLifetime ?? TimeSpan.FromDays(30));
     }
 
     /// <summary>
