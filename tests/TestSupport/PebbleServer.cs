@@ -57,9 +57,12 @@ public sealed class PebbleServer : IAsyncDisposable
 
     /// <summary>
     /// Starts both; <paramref name="nonceRejectPercent"/> is PEBBLE_WFE_NONCEREJECT (Pebble's default is 5);
-    /// <paramref name="dnsServer"/> (ADDRESS:PORT) is where Pebble resolves names instead of challtestsrv.
+    /// <paramref name="dnsServer"/> (ADDRESS:PORT) is where Pebble resolves names instead of challtestsrv;
+    /// <paramref name="alwaysValid"/> makes Pebble pass every challenge without connecting (PEBBLE_VA_ALWAYS_VALID),
+    /// for tests about something other than validation whose nodes serve nothing.
     /// </summary>
-    public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0, string? dnsServer = null)
+    public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0, string? dnsServer = null,
+        bool alwaysValid = false)
     {
         var directory = new TempDirectory("hawser-pebble-");
         var tls = new TestCertificates("Pebble test TLS CA");
@@ -90,14 +93,19 @@ public sealed class PebbleServer : IAsyncDisposable
         File.WriteAllText(configPath, config.ToJsonString());
         var dnsProcess = ExternalProcess.Start("pebble-challtestsrv",
             ["-dns01", $"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", $"127.0.0.1:{dnsManagement}", "-defaultIPv4", "", "-defaultIPv6", ""]);
-        Process StartPebble() => ExternalProcess.Start("pebble", ["-config", configPath, "-dnsserver", dnsServer ?? $"127.0.0.1:{dns}"], environment: new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["PEBBLE_VA_NOSLEEP"] = "1",
             ["PEBBLE_WFE_NONCEREJECT"] = nonceRejectPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Every order validates for real: no authorization reused from an earlier order.
             ["PEBBLE_AUTHZREUSE"] = "0",
             ["PEBBLE_ALTERNATE_ROOTS"] = alternateRoots.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
+        if (alwaysValid)
+        {
+            environment["PEBBLE_VA_ALWAYS_VALID"] = "1";
+        }
+        Process StartPebble() => ExternalProcess.Start("pebble", ["-config", configPath, "-dnsserver", dnsServer ?? $"127.0.0.1:{dns}"], environment: environment);
         var pebble = new PebbleServer(directory, tls, StartPebble, dnsProcess, acme, management, dns, dnsManagement) { AccountBindingKeys = requireAccountBinding ? bindings : new Dictionary<string, string>() };
         await pebble.WaitForPortAsync(dnsManagement, dnsProcess, "pebble-challtestsrv");
         await pebble.StartCaAsync();

@@ -155,6 +155,11 @@ public sealed class SimulatedAgents : IAsyncDisposable
                         report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.InSync });
                         await call.RequestStream.WriteAsync(new AgentMessage { Status = report }, token);
                     }
+                    else if (message.BodyCase is ControllerMessage.BodyOneofCase.ChallengePut or ControllerMessage.BodyOneofCase.ChallengeRemove)
+                    {
+                        // Acknowledged as served: nothing listens here, so an order needs a CA that skips validation (PebbleServer's alwaysValid).
+                        await call.RequestStream.WriteAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } }, token);
+                    }
                 }
             }
             catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or ObjectDisposedException || ex is OperationCanceledException && !token.IsCancellationRequested)

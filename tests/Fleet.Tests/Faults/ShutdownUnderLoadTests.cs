@@ -4,8 +4,9 @@ using Hawser.TestSupport;
 namespace Hawser.Fleet.Tests.Faults;
 
 /// <summary>
-/// SIGTERM while the controller is busy: an apply reaching a thousand agents, then a rollout moving them. It stops within
-/// its grace period with nothing left running, loses nothing it acknowledged, and the next start carries on.
+/// SIGTERM while the controller is busy: an apply reaching a thousand agents with a certificate order in flight, then a
+/// rollout moving them. It stops within its grace period with nothing left running, loses nothing it acknowledged, and the
+/// next start carries on (the certificate is ordered and issued once).
 /// </summary>
 [TestClass]
 public sealed class ShutdownUnderLoadTests
@@ -13,24 +14,41 @@ public sealed class ShutdownUnderLoadTests
     private const int Agents = 1000;
 
     [TestMethod]
-    public async Task Stopped_mid_apply_and_mid_rollout_it_exits_within_its_grace_and_the_next_start_carries_on()
+    public async Task Stopped_mid_apply_mid_order_and_mid_rollout_it_exits_within_its_grace_and_the_next_start_carries_on()
     {
-        await using var cluster = await ControllerCluster.StartAsync(1, "--anonymous-rate", "1000", "--shutdown-timeout", "10s");
+        // The simulated agents serve no HTTP-01 answer, so this CA passes every challenge; validation is tested elsewhere.
+        await using var pebble = await PebbleServer.StartAsync(alwaysValid: true);
+        await using var cluster = await ControllerCluster.StartAsync(1, "--anonymous-rate", "1000", "--shutdown-timeout", "10s",
+            "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer);
         await using var fleet = await SimulatedAgents.EnrollAsync(cluster, Agents);
         var received = await fleet.StartTrackedAsync();
         using var temp = new TempDirectory();
         var specFile = Path.Join(temp.Path, "spec.yaml");
 
-        // An apply in flight: its pushes are being written when SIGTERM comes.
-        File.WriteAllText(specFile, SimulatedAgents.Spec(fleet.Nodes, 601));
-        var apply = await cluster.CtlAsync(0, "apply", "-f", specFile, "--no-wait", "-o", "json");
-        Assert.AreEqual(0, apply.ExitCode, apply.Output + cluster.Diagnostics());
-        var applied = JsonDocument.Parse(apply.StandardOutput).RootElement.GetProperty("revision").GetUInt64();
-        await StopWithinGraceAsync(cluster);
+        // An apply in flight (its pushes are being written when SIGTERM comes) and its certificate's order with it: the CA
+        // accepts connections and answers nothing, so the order is waiting on it.
+        Signals.Freeze(pebble.CaProcessId);
+        ulong applied;
+        try
+        {
+            File.WriteAllText(specFile, WithCertificate(SimulatedAgents.Spec(fleet.Nodes, 601), fleet.Nodes.Take(3), pebble.Directory));
+            var apply = await cluster.CtlAsync(0, "apply", "-f", specFile, "--no-wait", "-o", "json");
+            Assert.AreEqual(0, apply.ExitCode, apply.Output + cluster.Diagnostics());
+            applied = JsonDocument.Parse(apply.StandardOutput).RootElement.GetProperty("revision").GetUInt64();
+            Assert.IsTrue(await Poll.UntilAsync(async () => await cluster.HolderOfAsync("certificate:www") == 0, TimeSpan.FromSeconds(30)),
+                "the controller took the order's lease\n" + cluster.Diagnostics());
+            await StopWithinGraceAsync(cluster);
+        }
+        finally
+        {
+            Signals.Thaw(pebble.CaProcessId);
+        }
 
         // What each agent is sent from here on comes from the restarted controller (on connect, its desired state).
         received.Clear();
         await cluster.StartAsync(0);
+        Assert.IsTrue(await Poll.UntilAsync(async () => await IssuedAsync(cluster) == 1, TimeSpan.FromMinutes(2)),
+            $"after the restart the certificate is ordered again and issued: {await IssuedAsync(cluster)} issued\n{cluster.Diagnostics()}");
         Assert.IsTrue(await Poll.UntilAsync(() => Enumerable.Range(0, Agents).All(i => received.TryGetValue(i, out var r) && r == applied), TimeSpan.FromMinutes(3)),
             $"after the restart every agent is sent revision {applied}: {Enumerable.Range(0, Agents).Count(i => received.TryGetValue(i, out var r) && r == applied)} of {Agents}\n{cluster.Diagnostics()}");
         Assert.IsTrue(await Poll.UntilAsync(async () => await AppliedAsync(cluster, applied) == Agents, TimeSpan.FromMinutes(3)),
@@ -50,6 +68,7 @@ public sealed class ShutdownUnderLoadTests
         Assert.IsTrue(await Poll.UntilAsync(async () => await RolloutStateAsync(cluster, id) == "done", TimeSpan.FromMinutes(5)),
             $"the rollout finished after the restart: {await RolloutStateAsync(cluster, id)}\n{cluster.Diagnostics()}");
         Assert.AreEqual(Agents, await AppliedAsync(cluster, rolled), "every node applied the rollout's revision");
+        Assert.AreEqual(1L, await IssuedAsync(cluster), "the certificate was issued once, through both restarts");
     }
 
     /// <summary>
@@ -65,6 +84,22 @@ public sealed class ShutdownUnderLoadTests
         Assert.AreEqual(0, exit, string.Join("\n", log));
         Assert.IsFalse(log.Any(l => l.Contains("did not stop within the shutdown grace period", StringComparison.Ordinal)), string.Join("\n", log));
     }
+
+    /// <summary><paramref name="spec"/> with an ACME account on <paramref name="directory"/> and a certificate www for <paramref name="nodes"/>.</summary>
+    private static string WithCertificate(string spec, IEnumerable<string> nodes, Uri directory)
+    {
+        foreach (var node in nodes)
+        {
+            spec = spec.Replace($"  {node}: {{labels: {{role: web}}}}\n", $"  {node}: {{labels: {{role: web, tls: \"on\"}}}}\n", StringComparison.Ordinal);
+        }
+        return spec.Replace("apiVersion: hawser/v1\n", $"apiVersion: hawser/v1\nacme: {{directory: \"{directory}\", email: ops@example.org, preflight: false}}\n", StringComparison.Ordinal)
+            + "  tls:\n    selector: {tls: \"on\"}\n    certificates:\n      - name: www\n        domains: [www.example.org]\n"
+            + "        install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key}]\n";
+    }
+
+    /// <summary>Certificates the controller stored as issued (the event log's certificate.issued entries).</summary>
+    private static async Task<long> IssuedAsync(ControllerCluster cluster) =>
+        (long)(await cluster.Postgres.ScalarAsync(cluster.Database, "SELECT COUNT(*) FROM events WHERE kind = 'certificate.issued'"))!;
 
     private static async Task<int> AppliedAsync(ControllerCluster cluster, ulong revision)
     {
