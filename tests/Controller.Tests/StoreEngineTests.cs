@@ -63,10 +63,11 @@ public sealed class StoreEngineTests
             var seen = DateTimeOffset.Parse("2026-11-27T01:02:03.456+00:00");
             await store.Nodes.UpsertAsync(new NodeRecord
             {
-                Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1.0", Facts = [1, 2, 3],
+                Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1.0", Facts = new NodeFacts("6.1", "Debian 12", "systemd", [], "", "x86_64", "web1"),
                 FirstSeen = seen, LastSeen = seen, DesiredRevision = 2, AppliedRevision = 0,
             });
-            await store.Nodes.RecordHelloAsync("web1", "1.1", [4, 5], 1);
+            await store.Nodes.RecordHelloAsync("web1", "1.1", new NodeFacts("6.12", "Debian 13", "openrc",
+                [new InterfaceFacts("eth0", ["192.0.2.7/24", "2001:db8::7/64"], true), new InterfaceFacts("docker0", [], false)], "28.1.1", "aarch64", "web1.example"), 1);
             await store.Nodes.RecordReportAsync("web1", 2, Report(2, "nine"), driftCorrected: false, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Revision = 2, Summary = "converged" }], isOutcome: true);
             await store.Nodes.RecordReportAsync("web1", 2, Report(2, "eight"), driftCorrected: true);
             await store.Nodes.RecordReportAsync("web1", 2, Report(2, "seven"), driftCorrected: true);
@@ -79,7 +80,10 @@ public sealed class StoreEngineTests
         Assert.AreEqual(2UL, (await reopened.Revisions.LatestAsync())!.Number);
         var node = (await reopened.Nodes.GetAsync("web1"))!;
         Assert.AreEqual("1.1", node.AgentVersion);
-        CollectionAssert.AreEqual(new byte[] { 4, 5 }, node.Facts);
+        Assert.AreEqual("6.12", node.Facts!.Kernel);
+        Assert.AreEqual("Debian 13 openrc 28.1.1 aarch64 web1.example", $"{node.Facts.Distro} {node.Facts.InitSystem} {node.Facts.DockerVersion} {node.Facts.Architecture} {node.Facts.Hostname}");
+        Assert.AreEqual("eth0 up 192.0.2.7/24 2001:db8::7/64; docker0 down ",
+            string.Join("; ", node.Facts.Interfaces.Select(i => $"{i.Name} {(i.Up ? "up" : "down")} {string.Join(' ', i.Addresses)}")));
         Assert.AreEqual("seven", node.LastReport!.Resources.Single().Diff);
         Assert.AreEqual(ResourceOutcome.Changed, node.LastReport.Resources.Single().State);
         Assert.AreEqual("serial-seven", node.LastReport.InstalledCertificates["site"]);

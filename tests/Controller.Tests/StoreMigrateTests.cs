@@ -73,7 +73,7 @@ public sealed class StoreMigrateTests
     {
         var now = DateTimeOffset.UtcNow;
         await store.Revisions.AddAsync("alice", "first spec", "apiVersion: hawser/v1\n");
-        await store.Nodes.UpsertAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new HostFacts { Kernel = "6.1", Hostname = "web1" }.ToByteArray(), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
+        await store.Nodes.UpsertAsync(new NodeRecord { Name = "web1", Labels = new Dictionary<string, string> { ["role"] = "web" }, AgentVersion = "1", Facts = new NodeFacts("6.1", "", "", [], "", "", "web1"), FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 1 });
         await store.Nodes.RecordReportAsync("web1", 1, new NodeReport(1, false, now, [], new Dictionary<string, string>(), false), driftCorrected: true, [new EventRecord { Kind = "node.converged", Actor = "node:web1", Node = "web1", Summary = "converged", Details = ["a: 1 -> 2", "b"] }]);
         await store.Enrollment.AddTokenAsync("tok1", [5, 6, 7], now.AddDays(1), 3, new Dictionary<string, string> { ["role"] = "web" });
         await store.Enrollment.AddCertificateAsync("0a0b", "web1", now.AddDays(30));

@@ -108,6 +108,10 @@ public sealed class FleetTests
             Assert.IsTrue(status.Where(n => n.Name != "web3").All(n => n.State == "in-sync" && n.Desired == 1), "web1 and web2 were not touched by revision 2");
             var detail = await Ctl(net, controller, "status", "web3", "-o", "json");
             StringAssert.Contains(detail.StandardOutput, "net.core.default_qdisc does not exist here");
+            // What web3's agent said about its host: this machine's kernel, and the interfaces of its network namespace.
+            var text = await Ctl(net, controller, "status", "web3");
+            StringAssert.Contains(text.StandardOutput, $"kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}", text.Output);
+            StringAssert.Matches(text.StandardOutput, new System.Text.RegularExpressions.Regex(@"\ninterfaces: .*\blo\b"), text.Output);
 
             foreach (var agent in agents)
             {

@@ -35,6 +35,9 @@ public sealed class UpgradeTests
         + $"profiles:\n  web:\n    selector: {{role: web}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"{keepalive}\"}}\n";
 
     /// <summary>What hawserctl shows, each by its arguments.</summary>
+    /// <summary>The key under which the views keep web1's host facts, read before the upgrade with this build's hawserctl.</summary>
+    private const string HostView = "status web1: host";
+
     private static readonly string[][] Views =
     [
         ["status", "-o", "json"],
@@ -107,6 +110,12 @@ public sealed class UpgradeTests
                     }
                     AssertSame(old, after, string.Join(' ', view));
                 }
+                var facts = before[HostView];
+                Assert.AreEqual(JsonValueKind.Object, facts.ValueKind, "the older build stored web1's host facts");
+                Assert.IsTrue(facts.GetProperty("hostname").GetString()!.Length > 0 && facts.GetProperty("kernel").GetString()!.Length > 0, facts.GetRawText());
+                var factsNow = JsonDocument.Parse((await CtlAsync(upgraded, ["status", "web1", "-o", "json"])).StandardOutput).RootElement.GetProperty("host");
+                AssertSame(facts, factsNow, HostView);
+                AssertSame(factsNow, facts, HostView);
                 if (postgres)
                 {
                     Assert.AreEqual((long)StoreMigrations.LatestVersion, Convert.ToInt64(await s_postgres!.ScalarAsync("upgrade", "SELECT version FROM hawser_schema"), CultureInfo.InvariantCulture));
@@ -223,6 +232,13 @@ public sealed class UpgradeTests
             var shown = await CtlAsync(controller, view);
             Assert.AreEqual(0, shown.ExitCode, shown.Output);
             views[string.Join(' ', view)] = JsonDocument.Parse(shown.StandardOutput).RootElement.Clone();
+        }
+        // The host facts the older build stored (a wire blob before schema 10), as this build's hawserctl shows them (the older one did not).
+        using (HawserProcesses.UseCheckout(RepoPaths.Root))
+        {
+            var detail = await CtlAsync(controller, ["status", "web1", "-o", "json"]);
+            Assert.AreEqual(0, detail.ExitCode, detail.Output);
+            views[HostView] = JsonDocument.Parse(detail.StandardOutput).RootElement.GetProperty("host").Clone();
         }
         return (views, leftOver, revoked);
     }

@@ -338,9 +338,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             node.Labels[key] = value;
         }
-        if (detail && record.Facts is { Length: > 0 })
+        if (detail && record.Facts is { } facts)
         {
-            node.Facts = Sessions.NodeInputBounds.Bound(HostFacts.Parser.ParseFrom(record.Facts));
+            // Kept bounded (those stored before the bounds were bounded by the migration to schema 10).
+            node.Facts = FactsWire.Message(facts);
         }
         // Reports are kept bounded (those stored before the bounds were bounded by the migration to schema 9).
         if (record.LastReport is { } report)

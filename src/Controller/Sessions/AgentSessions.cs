@@ -173,7 +173,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             throw ApiError.Of(StatusCode.ResourceExhausted, $"node '{identity.Name}' reconnects too often (at most {_limits.Options.ConnectsPerMinute:0.#} streams a minute after a burst of {_limits.Options.ConnectBurst}); try again later");
         }
         // What a node says of itself is bounded before it is stored (NodeInputBounds).
-        var facts = hello.Facts is null ? [] : NodeInputBounds.Bound(hello.Facts).ToByteArray();
+        var facts = hello.Facts is null ? null : Api.FactsWire.Facts(NodeInputBounds.Bound(hello.Facts));
         await store.Nodes.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
         using var session = new Session(responseStream, closed, context.Peer, _limits.Options.SendQueueBytes, () => context.GetHttpContext().Abort());
         if (_sessions.TryGetValue(identity.Name, out var previous))

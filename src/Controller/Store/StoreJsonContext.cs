@@ -6,4 +6,5 @@ namespace Hawser.Controller.Store;
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Rollouts.RolloutSettings))]
 [JsonSerializable(typeof(NodeReport))]
+[JsonSerializable(typeof(NodeFacts))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

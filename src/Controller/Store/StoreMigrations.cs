@@ -181,6 +181,8 @@ internal static class StoreMigrations
         new("", StoreUpgradeTo8.Run),
         // 9: each node's latest and outcome report as JSON of the domain's record, no longer a serialized wire message.
         new("", StoreUpgradeTo9.Run),
+        // 10: each node's host facts as JSON of the domain's record, no longer a serialized wire message.
+        new("", StoreUpgradeTo10.Run),
     ];
 
     /// <summary>The schema version this build writes.</summary>

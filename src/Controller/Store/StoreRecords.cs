@@ -12,8 +12,8 @@ public sealed record NodeRecord
     /// <summary>The agent version it last reported.</summary>
     public required string AgentVersion { get; init; }
 
-    /// <summary>Serialized <c>hawser.v1.HostFacts</c>, or null before the first hello.</summary>
-    public byte[]? Facts { get; init; }
+    /// <summary>What its agent said about the host in its last hello, or null before the first hello (or a hello without facts).</summary>
+    public NodeFacts? Facts { get; init; }
 
     /// <summary>When the node first enrolled.</summary>
     public required DateTimeOffset FirstSeen { get; init; }

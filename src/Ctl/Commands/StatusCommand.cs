@@ -89,6 +89,16 @@ internal sealed class StatusCommand : Command
         }
         output.WriteLine($"{node.Name}: {NodeState.Of(node)}, revision {node.AppliedRevision} applied/{node.DesiredRevision} desired"
             + (NodeState.Pin(node) is { } pin ? $" (a rollout holds it on revision {pin})" : "") + $", agent {node.AgentVersion}, drift corrected {node.DriftCorrected}");
+        if (Host(node) is { } host)
+        {
+            var parts = new[] { host.Hostname, host.Distro, host.Kernel.Length > 0 ? "kernel " + host.Kernel : "", host.Architecture, host.InitSystem,
+                host.DockerVersion.Length > 0 ? "Docker " + host.DockerVersion : "no Docker engine answered" };
+            output.WriteLine("host: " + string.Join(", ", parts.Where(p => p.Length > 0)));
+            if (host.Interfaces.Count > 0)
+            {
+                output.WriteLine("interfaces: " + string.Join("; ", host.Interfaces.Select(i => $"{i.Name}{(i.Up ? "" : " (down)")}{(i.Addresses.Count > 0 ? " " + string.Join(' ', i.Addresses) : "")}")));
+            }
+        }
         var table = new Table().Border(TableBorder.Simple).AddColumns("RESOURCE", "STATE", "DETAIL");
         foreach (var resource in node.Resources)
         {
@@ -101,7 +111,12 @@ internal sealed class StatusCommand : Command
     private static NodeStatusOutput ToOutput(Node node, bool detail) => new(
         node.Name, NodeState.Of(node), node.Connected, node.LastSeen?.ToDateTimeOffset(), node.AgentVersion,
         node.DesiredRevision, node.AppliedRevision, NodeState.Count(node), node.DriftCorrected,
-        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node));
+        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node), detail ? Host(node) : null);
+
+    /// <summary>The host facts a node's agent sent, or null when it has sent none.</summary>
+    private static HostOutput? Host(Node node) => node.Facts is not { } facts ? null : new(
+        facts.Hostname, facts.Distro, facts.Kernel, facts.Architecture, facts.InitSystem, facts.DockerVersion,
+        [.. facts.Interfaces.Select(i => new InterfaceOutput(i.Name, i.Up, [.. i.Addresses]))]);
 
     /// <summary>One resource for JSON.</summary>
     public static ResourceOutput ToOutput(ResourceStatus resource) =>

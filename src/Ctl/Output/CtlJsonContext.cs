@@ -35,7 +35,15 @@ internal sealed record NodeStatusOutput(
     ResourceCounts Resources,
     uint DriftCorrected,
     IReadOnlyList<ResourceOutput>? Detail,
-    ulong? PinnedRevision = null);
+    ulong? PinnedRevision = null,
+    HostOutput? Host = null);
+
+/// <summary>What a node's agent said about its host in its last hello (<c>status NODE</c> only).</summary>
+internal sealed record HostOutput(string Hostname, string Distro, string Kernel, string Architecture, string InitSystem, string DockerVersion,
+    IReadOnlyList<InterfaceOutput> Interfaces);
+
+/// <summary>One network interface in <see cref="HostOutput"/>.</summary>
+internal sealed record InterfaceOutput(string Name, bool Up, IReadOnlyList<string> Addresses);
 
 /// <summary>One resource from a node's last report, or from a dry run.</summary>
 internal sealed record ResourceOutput(string Kind, string Name, string State, string Diff, string Error, IReadOnlyList<string> Warnings);

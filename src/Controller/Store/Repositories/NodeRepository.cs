@@ -71,14 +71,14 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     }
 
     /// <summary>Records what an agent said in its hello: version, facts, the revision it has applied.</summary>
-    public async Task RecordHelloAsync(string node, string agentVersion, byte[] facts, ulong appliedRevision, CancellationToken cancellationToken = default)
+    public async Task RecordHelloAsync(string node, string agentVersion, NodeFacts? facts, ulong appliedRevision, CancellationToken cancellationToken = default)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE nodes SET agent_version = @agent, facts = @facts, applied_revision = @applied, last_seen_ms = @now WHERE name = @node";
+        command.CommandText = "UPDATE nodes SET agent_version = @agent, facts_json = @facts, applied_revision = @applied, last_seen_ms = @now WHERE name = @node";
         command.Add("@node", node);
         command.Add("@agent", agentVersion);
-        command.Add("@facts", facts);
+        command.Add("@facts", FactsJson(facts));
         command.Add("@applied", (long)appliedRevision);
         command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -213,6 +213,8 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     }
 
     private static string Json(NodeReport report) => JsonSerializer.Serialize(report, StoreJsonContext.Default.NodeReport);
+
+    private static object FactsJson(NodeFacts? facts) => facts is null ? DBNull.Value : JsonSerializer.Serialize(facts, StoreJsonContext.Default.NodeFacts);
 
     /// <summary>Closes the report write's connection.</summary>
     public void Dispose()
@@ -360,15 +362,15 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO nodes (name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report_json)
+            INSERT INTO nodes (name, labels_json, agent_version, facts_json, first_seen_ms, last_seen_ms, desired_revision, applied_revision, last_report_json)
             VALUES (@name, @labels, @agent, @facts, @first, @last, @desired, @applied, @report)
-            ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts = @facts, last_seen_ms = @last,
+            ON CONFLICT(name) DO UPDATE SET labels_json = @labels, agent_version = @agent, facts_json = @facts, last_seen_ms = @last,
                 desired_revision = @desired, applied_revision = @applied, last_report_json = @report
             """;
         command.Add("@name", node.Name);
         command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(node.Labels), StoreJsonContext.Default.DictionaryStringString));
         command.Add("@agent", node.AgentVersion);
-        command.Add("@facts", (object?)node.Facts ?? DBNull.Value);
+        command.Add("@facts", FactsJson(node.Facts));
         command.Add("@first", StoreRow.Ms(node.FirstSeen));
         command.Add("@last", StoreRow.Ms(node.LastSeen));
         command.Add("@desired", (long)node.DesiredRevision);
@@ -384,7 +386,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     private string SelectNodesWithoutReports => _selectNodesWithoutReports ??= Select("NULL AS last_report_json", "NULL AS outcome_report_json");
 
     private string Select(string lastReport, string outcomeReport) => store.Engine.Render($$"""
-        SELECT name, labels_json, agent_version, facts, first_seen_ms, last_seen_ms, desired_revision, applied_revision, {{lastReport}}, drift_corrected, last_report_ms, pinned_revision,
+        SELECT name, labels_json, agent_version, facts_json, first_seen_ms, last_seen_ms, desired_revision, applied_revision, {{lastReport}}, drift_corrected, last_report_ms, pinned_revision,
             CASE WHEN EXISTS (SELECT 1 FROM leases WHERE leases.name = '{{ControllerStore.ControllerLeasePrefix}}' || nodes.connected_to AND leases.expires_ms >= {now_ms}) THEN connected_to END AS connected_to,
             {{outcomeReport}}
         FROM nodes
@@ -413,7 +415,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
             Name = row.Text("name"),
             Labels = JsonSerializer.Deserialize(row.Text("labels_json"), StoreJsonContext.Default.DictionaryStringString) ?? [],
             AgentVersion = row.Text("agent_version"),
-            Facts = row.BytesOrNull("facts"),
+            Facts = row.TextOrNull("facts_json") is { } facts ? JsonSerializer.Deserialize(facts, StoreJsonContext.Default.NodeFacts) : null,
             FirstSeen = row.Time("first_seen_ms"),
             LastSeen = row.Time("last_seen_ms"),
             DesiredRevision = (ulong)row.Number("desired_revision"),
