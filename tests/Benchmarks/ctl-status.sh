@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `hawserctl status` as a whole process against a controller with three connected agents: median wall
-# time over N runs (default 20) of the release hawserctl (NativeAOT) beside the development build
-# (`dotnet hawserctl.dll`), in one run. Controller and agents are the release builds, on loopback,
+# time over N runs (default 20) of the release hawserctl (NativeAOT) beside curl making the same mTLS
+# call (three interleaved rounds) and beside the development build (`dotnet hawserctl.dll`), in one run;
+# then one call of each under /usr/bin/time. Controller and agents are the release builds, on loopback,
 # each agent with its own --root and --proc-sys in a temp directory (no root needed).
 # Usage: tests/Benchmarks/ctl-status.sh [N]   (HAWSER_RELEASE=DIR: a build-release.sh output; default: build one)
 set -euo pipefail
