@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
 
 namespace Hawser.Shared.ServiceHosting;
@@ -77,6 +78,18 @@ public static class ServiceLogging
                 });
                 break;
         }
+        // A reader that falls behind (a pipe nobody drains fast enough, a journald under load) must not stall the process:
+        // by default a full queue makes every logging thread wait, and in a controller those are the threads serving
+        // thousands of agent streams. Past MaxQueueLength lines waiting, lines are dropped instead, and the console logger
+        // says how many when it writes again.
+        builder.Services.Configure<ConsoleLoggerOptions>(o =>
+        {
+            o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite;
+            o.MaxQueueLength = MaxQueuedLines;
+        });
         return builder.SetMinimumLevel(minimum);
     }
+
+    /// <summary>How many log lines may wait for the console before lines are dropped (a few MB at most).</summary>
+    public const int MaxQueuedLines = 10_000;
 }
