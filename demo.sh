@@ -68,7 +68,7 @@ down() {
   done
   ip link del "$prefix-h" 2>/dev/null || true
   # The hawserctl config is removed only when it is the demo's own.
-  if [ -f "$ctl_config" ] && grep -q "$demo/controller/pki/ca.crt" "$ctl_config"; then rm -f "$ctl_config"; fi
+  if [ -f "$ctl_config" ] && grep -q "$demo/" "$ctl_config"; then rm -f "$ctl_config"; fi
   rm -rf "$demo"
 }
 
@@ -166,7 +166,8 @@ fi
 "$controller" init --data "$demo/controller" "${store[@]}" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
 start_controller() { # N DATA PORT: start controller N and wait until it serves
   "$controller" run --data "$2" "${store[@]}" --listen "$controller_ip:$3" \
-    --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s >> "$demo/logs/controller$1.log" 2>&1 &
+    --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s \
+    --web-break-glass >> "$demo/logs/controller$1.log" 2>&1 &  # a sandbox: its web UI takes the admin token (break-glass)
   echo $! > "$demo/pids/controller$1"
   for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller$1.log" && break; sleep 0.1; done
   grep -q '^ready' "$demo/logs/controller$1.log" || { echo "error: controller $1 did not start:" >&2; cat "$demo/logs/controller$1.log" >&2; exit 1; }
@@ -184,6 +185,16 @@ token_json=$("$ctl" token create --uses 3 -o json)
 token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<< "$token_json")
 ca_hash=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["caHash"])' <<< "$token_json")
 echo "    token $token, ca-hash $ca_hash"
+
+# The demo's operator by name, as a team would have it: its key made here, its certificate fetched with a one-use token;
+# from here on hawserctl runs as that operator, so the event log says who applied what.
+operator=$(printf '%s' "${SUDO_USER:-${USER:-demo}}" | tr -c 'A-Za-z0-9._@-' '-')
+log "hawserctl operator add $operator --role admin, then operator enroll (the key is made on this machine)"
+enroll_json=$("$ctl" operator add "$operator" --role admin -o json)
+enroll_token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<< "$enroll_json")
+"$ctl" --config "$demo/operator/hawserctl.yaml" --controller "$url" operator enroll --token "$enroll_token" --ca-hash "$ca_hash" | sed 's/^/    /'
+cp "$demo/operator/hawserctl.yaml" "$ctl_config"
+"$ctl" whoami | sed 's/^/    /'
 
 log "per node: its own dockerd and ufw (enabled, in its namespace)"
 image=$demo/image
@@ -276,6 +287,9 @@ if [ "$states" != "in-sync in-sync in-sync" ]; then
   exit 1
 fi
 
+log "who did it: hawserctl events --actor $operator"
+"$ctl" events --actor "$operator" | sed 's/^/    /'
+
 log "certificate for www.demo.hawser.test from Pebble, on every node (hawserctl certs)"
 # Installed on all three: every node's report has the serial the controller holds.
 installed() {
@@ -339,7 +353,7 @@ cat <<EOM
       $ctl status            (hawserctl's config: $ctl_config)
       $ctl status web1
       $ctl certs renew demo-rr   (a new order; Pebble validates through whichever node is first in DNS)
-    web UI: $url/  (log in with the token: cat $demo/controller/ui-token)
+    web UI: $url/  (log in with the break-glass admin token, on in this demo: cat $demo/controller/ui-token)
     try drift: sed -i 's/^DEFAULT_FORWARD_POLICY=.*/DEFAULT_FORWARD_POLICY="DROP"/' .demo/nodes/web2/etc/default/ufw, then watch status (DRIFT)
     IPv6: nsenter --net=/run/netns/$prefix-hub busybox ping -6 -c 1 fd68:6177::2:80
           docker -H unix:///run/$prefix-web2/docker.sock ps ; ip -n $prefix-web2 -6 neigh show proxy

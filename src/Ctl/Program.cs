@@ -17,5 +17,7 @@ var root = new RootCommand("hawserctl: see and steer a Hawser fleet through its 
     new TokenCommand(),
     new CertsCommand(),
     new RolloutCommand(),
+    new OperatorCommand(),
+    new WhoamiCommand(),
 };
 return await CommandLineRunner.RunAsync(root, args);

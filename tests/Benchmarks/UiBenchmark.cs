@@ -25,7 +25,7 @@ public static class UiBenchmark
         {
             await SeedAsync(store, nodes);
         }
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass");
         var token = File.ReadAllText(Path.Combine(data.Path, "ui-token")).Trim();
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });

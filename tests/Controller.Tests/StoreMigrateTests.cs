@@ -87,6 +87,9 @@ public sealed class StoreMigrateTests
         await store.WebSessions.SaveAsync("5e55", "csrf", "web:admin", now.AddHours(1));
         await store.NodeMessages.EnqueueAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
         await store.NodeMessages.SetConnectedToAsync("web1", "ctl-a");
+        await store.Operators.AddAsync(new OperatorRecord { Name = "sam", Role = OperatorRole.Operator, Selector = new Dictionary<string, string> { ["role"] = "web" }, CreatedAt = now },
+            "tok9", [1, 2, 3], now.AddDays(1), "admin");
+        Assert.IsTrue(await store.Operators.AddCertificateAsync("0c0d", "sam", now.AddDays(365), replacesOthers: false, null));
     }
 
     private static async Task<Dictionary<string, List<object?[]>>> SqliteTablesAsync(string dataDirectory)

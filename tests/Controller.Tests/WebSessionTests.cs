@@ -28,12 +28,12 @@ public sealed class WebSessionTests
     {
         using var data = new TempDirectory();
         var cookie = "";
-        await using (var first = await ControllerProcess.StartAsync(data.Path))
+        await using (var first = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass"))
         {
             cookie = await LoginAsync(first);
             Assert.AreEqual(HttpStatusCode.OK, await NodesAsync(first, cookie));
         }
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass");
         Assert.AreEqual(HttpStatusCode.OK, await NodesAsync(controller, cookie), "sessions live in the store: a restart logs nobody out");
 
         // The operator rotates the token (it leaked): every session made with the old one ends, a new login works.

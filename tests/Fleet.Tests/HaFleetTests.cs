@@ -101,7 +101,7 @@ public sealed class HaFleetTests
     [TestMethod]
     public async Task A_web_login_made_on_one_controller_works_on_another_whose_live_view_shows_what_the_first_changed()
     {
-        await using var cluster = await ControllerCluster.StartAsync(2);
+        await using var cluster = await ControllerCluster.StartAsync(2, "--web-break-glass");
         var hosts = new List<AgentHost>();
         var token = await cluster.TokenAsync(0, 1);
         var agent = StartAgent(cluster[0], "web1", token, hosts);
@@ -421,6 +421,33 @@ public sealed class HaFleetTests
         {
             await StopAllAsync(agents, hosts);
         }
+    }
+
+    [TestMethod]
+    public async Task An_operator_added_through_one_controller_works_on_the_other_and_its_revocation_on_the_first_refuses_its_next_call_on_the_second()
+    {
+        await using var cluster = await ControllerCluster.StartAsync(2);
+        using var home = new TempDirectory();
+        // Each controller's init made its own admin credential; both are the operator "admin".
+        foreach (var index in new[] { 0, 1 })
+        {
+            var admin = await cluster.CtlAsync(index, "whoami");
+            Assert.AreEqual(0, admin.ExitCode, admin.Output);
+            StringAssert.StartsWith(admin.StandardOutput, "admin: admin of all nodes");
+        }
+        var alice = await OperatorCredential.AddAsync(cluster[0].CtlConfig, cluster[0].Address, home.Path, "alice", "viewer");
+        var onSecond = await alice.CtlAsync("--controller", cluster[1].Address.ToString(), "whoami");
+        Assert.AreEqual(0, onSecond.ExitCode, onSecond.Output);
+        StringAssert.StartsWith(onSecond.StandardOutput, "alice: viewer of all nodes");
+
+        Assert.AreEqual(0, (await cluster.CtlAsync(0, "operator", "revoke", "alice")).ExitCode);
+        // Each call reads the operator from the store: the very next one on the other controller is refused, no poll needed.
+        var refused = await alice.CtlAsync("--controller", cluster[1].Address.ToString(), "status");
+        Assert.AreEqual(1, refused.ExitCode, refused.Output);
+        StringAssert.Contains(refused.StandardError, "operator 'alice' was revoked at");
+        var events = await cluster.CtlAsync(1, "events", "--actor", "alice", "-o", "json");
+        Assert.IsTrue(System.Text.Json.JsonDocument.Parse(events.StandardOutput).RootElement.GetProperty("events").EnumerateArray()
+            .Any(e => e.GetProperty("kind").GetString() == "rpc.refused" && e.GetProperty("summary").GetString()!.Contains("ListNodes to alice", StringComparison.Ordinal)), events.Output);
     }
 
     [TestMethod]

@@ -116,6 +116,13 @@ public sealed class UpgradeTests
                 var factsNow = JsonDocument.Parse((await CtlAsync(upgraded, ["status", "web1", "-o", "json"])).StandardOutput).RootElement.GetProperty("host");
                 AssertSame(facts, factsNow, HostView);
                 AssertSame(factsNow, facts, HostView);
+                // The admin credential the older init made is the operator "admin" (the store never recorded it), until rotated.
+                var whoami = await CtlAsync(upgraded, ["whoami"]);
+                Assert.AreEqual(0, whoami.ExitCode, whoami.Output);
+                StringAssert.StartsWith(whoami.StandardOutput, "admin: admin of all nodes");
+                var operators = await CtlAsync(upgraded, ["operator", "list", "-o", "json"]);
+                CollectionAssert.AreEqual(new[] { "admin admin live" }, JsonDocument.Parse(operators.StandardOutput).RootElement.EnumerateArray()
+                    .Select(o => $"{o.GetProperty("name").GetString()} {o.GetProperty("role").GetString()} {o.GetProperty("state").GetString()}").ToArray());
                 if (postgres)
                 {
                     Assert.AreEqual((long)StoreMigrations.LatestVersion, Convert.ToInt64(await s_postgres!.ScalarAsync("upgrade", "SELECT version FROM hawser_schema"), CultureInfo.InvariantCulture));

@@ -44,7 +44,7 @@ public sealed class AgentFleet : IAsyncDisposable
     {
         var data = new TempDirectory();
         var listen = $"127.0.0.1:{FreePort()}";
-        var fleet = new AgentFleet(data, listen, nodes, await ControllerProcess.StartAsync(data.Path, listen));
+        var fleet = new AgentFleet(data, listen, nodes, await ControllerProcess.StartAsync(data.Path, listen, extra: "--web-break-glass"));
         var token = await fleet.CtlAsync("token", "create", "--uses", nodes.Count.ToString(CultureInfo.InvariantCulture), "-o", "json");
         var secret = JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
         foreach (var node in nodes)
@@ -130,7 +130,7 @@ public sealed class AgentFleet : IAsyncDisposable
             System.Diagnostics.Process.GetProcessById(Controller.Pid).Kill();
         }
         await Controller.DisposeAsync();
-        Controller = await ControllerProcess.StartAsync(Data.Path, Listen);
+        Controller = await ControllerProcess.StartAsync(Data.Path, Listen, extra: "--web-break-glass");
     }
 
     /// <inheritdoc/>

@@ -120,6 +120,14 @@ public sealed class ControllerProcess : IAsyncDisposable
         return certificate is X509Certificate2 server && chain.Build(server);
     }
 
+    /// <summary>A new join token for <paramref name="uses"/> agents, made with the admin's hawserctl.</summary>
+    public async Task<string> TokenAsync(int uses)
+    {
+        var token = await HawserProcesses.RunAsync("hawserctl", ["--config", CtlConfig, "token", "create", "--uses", uses.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "json"]);
+        Assert.AreEqual(0, token.ExitCode, token.Output);
+        return System.Text.Json.JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
+    }
+
     /// <summary>The web UI's login token.</summary>
     public string WebToken => File.ReadAllText(Path.Combine(DataDirectory, "ui-token")).Trim();
 

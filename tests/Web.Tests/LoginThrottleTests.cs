@@ -32,7 +32,7 @@ public sealed class LoginThrottleTests
     public async Task Wrong_logins_from_one_address_back_off_while_another_address_logs_in()
     {
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass");
         using var attacker = ClientFrom(controller, "127.0.0.1");
         using var operatorClient = ClientFrom(controller, "127.0.0.2");
         var looked = 0;
@@ -67,7 +67,7 @@ public sealed class LoginThrottleTests
     public async Task A_token_file_removed_while_running_fails_the_login_cleanly_and_a_new_one_works()
     {
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass");
         using var client = ClientFrom(controller, "127.0.0.3");
         var old = Token(controller);
         File.Delete(Path.Combine(controller.DataDirectory, "ui-token"));

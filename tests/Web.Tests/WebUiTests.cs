@@ -31,7 +31,7 @@ public sealed class WebUiTests
     public async Task Every_page_and_API_call_needs_a_login_and_every_change_the_CSRF_token()
     {
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: "--web-break-glass");
         var baseUri = controller.Address;
         using var anonymous = Client();
 
@@ -278,7 +278,7 @@ public sealed class WebUiTests
         StringAssert.Contains(timeline, "started: revision 3 to 5 node(s) in 3 batch(es)");
         StringAssert.Contains(timeline, "web4: moving -> failed");
         StringAssert.Contains(timeline, "paused -> rolling-back: rollback requested by the operator");
-        StringAssert.Contains(timeline, "web:admin token", "the rollback is the web session's");
+        StringAssert.Contains(timeline, "break-glass (admin token ", "the rollback is the break-glass login's, by name");
         await ShotAsync(page, "rollout-rolled-back");
 
         Assert.IsTrue(await page.EvaluateAsync<bool>("window.__sameDocument === true"), "the progress arrived without reloading the page");

@@ -20,7 +20,7 @@ PROTO = os.path.join(HERE, "..", "..", "proto")
 
 def load_messages():
     out = tempfile.mkdtemp(prefix="hawser-control-py-")
-    protos = [os.path.join("hawser", "v1", name) for name in ("agent.proto", "control.proto")]
+    protos = [os.path.join("hawser", "v1", name) for name in ("agent.proto", "enrollment.proto", "control.proto")]
     subprocess.run(["protoc", "-I", PROTO, "-I", "/usr/include", "--python_out", out, *protos], check=True)
     sys.path.insert(0, out)
     from hawser.v1 import control_pb2  # noqa: E402  (generated just above)

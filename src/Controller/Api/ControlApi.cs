@@ -11,12 +11,13 @@ using Hawser.Shared.Protocol;
 namespace Hawser.Controller.Api;
 
 /// <summary>
-/// <c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs the admin credential
-/// (<see cref="MethodAuthorization"/>). Certificates and rollouts are answered by their own classes.
+/// <c>hawser.v1.ControlService</c>, the API hawserctl uses; every method needs an operator whose role grants what
+/// <see cref="MethodAuthorization"/> names for it, and an operator scoped by a selector sees and changes its own nodes only
+/// (<see cref="OperatorScope"/>). Certificates, rollouts and operators are answered by their own classes.
 /// </summary>
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
     CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
-    Microsoft.Extensions.Logging.ILogger? logger = null)
+    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>The most uses a join token may have.</summary>
@@ -29,10 +30,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public static readonly TimeSpan DryRunTimeout = TimeSpan.FromSeconds(60);
 
     /// <inheritdoc/>
-    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => ListNodesAsync(request, context.CancellationToken);
+    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => ListNodesAsync(request, CallerIdentity.OperatorOf(context), context.CancellationToken);
 
     /// <inheritdoc/>
-    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) => GetNodeAsync(request, context.CancellationToken);
+    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) => GetNodeAsync(request, CallerIdentity.OperatorOf(context), context.CancellationToken);
 
     /// <inheritdoc/>
     public override Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context) => ListRevisionsAsync(request, context.CancellationToken);
@@ -66,7 +67,26 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<Certificate> RenewCertificate(RenewCertificateRequest request, ServerCallContext context) => certificates.RenewCertificateAsync(request, context);
 
     /// <inheritdoc/>
-    public override Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context) => rolloutsApi.StartAsync(request, context);
+    public override async Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
+    {
+        if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped)
+        {
+            // A rollout gives each node the target revision's state: a node outside the scope must already have it.
+            var target = await store.Revisions.GetAsync(request.Revision, context.CancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Revision}");
+            var targetNodes = desired.Nodes(target);
+            var changed = new List<NodeRecord>();
+            foreach (var node in await store.Nodes.ListWithoutReportsAsync(context.CancellationToken))
+            {
+                var now = await store.Revisions.GetAsync(node.DesiredRevision, context.CancellationToken) is { } held ? desired.Nodes(held).GetValueOrDefault(node.Name) : null;
+                if (now != targetNodes.GetValueOrDefault(node.Name))
+                {
+                    changed.Add(node);
+                }
+            }
+            await RefuseAsync(context, OperatorScope.CheckNodes(scoped, changed, $"rollout to revision {request.Revision} changes"));
+        }
+        return await rolloutsApi.StartAsync(request, context);
+    }
 
     /// <inheritdoc/>
     public override Task<Rollout> GetRollout(GetRolloutRequest request, ServerCallContext context) => rolloutsApi.GetAsync(request, context);
@@ -75,7 +95,16 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<ListRolloutsResponse> ListRollouts(ListRolloutsRequest request, ServerCallContext context) => rolloutsApi.ListAsync(request, context);
 
     /// <inheritdoc/>
-    public override Task<Rollout> ControlRollout(ControlRolloutRequest request, ServerCallContext context) => rolloutsApi.ControlAsync(request, context);
+    public override async Task<Rollout> ControlRollout(ControlRolloutRequest request, ServerCallContext context)
+    {
+        if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped && await store.Rollouts.GetAsync(request.Id, context.CancellationToken) is { } rollout)
+        {
+            var moving = rollout.Nodes.Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+            await RefuseAsync(context, OperatorScope.CheckNodes(scoped, (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => moving.Contains(n.Name)),
+                $"rollout {request.Id} moves"));
+        }
+        return await rolloutsApi.ControlAsync(request, context);
+    }
 
     /// <inheritdoc/>
     public override Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context) => _events.ListAsync(request, context);
@@ -86,10 +115,45 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     private readonly EventsApi _events = new(store);
 
+    /// <summary>With a <paramref name="problem"/> (a change beyond the caller's scope): stores it as an event naming the caller, then refuses the call.</summary>
+    private async Task RefuseAsync(ServerCallContext context, string? problem)
+    {
+        if (problem is null)
+        {
+            return;
+        }
+        var caller = CallerIdentity.Of(context).Name;
+        await store.Events.AddAsync(new EventRecord
+        {
+            Kind = "rpc.refused", Actor = caller, Summary = $"refused {context.Method} to {caller} from {RefusalLog.AddressOf(context)}: {StatusCode.PermissionDenied}", Details = [problem],
+        }, context.CancellationToken);
+        throw ApiError.Of(StatusCode.PermissionDenied, problem);
+    }
+
+    private OperatorsApi Operators => operators ?? throw ApiError.Of(StatusCode.Unimplemented, "this controller manages no operators");
+
+    /// <inheritdoc/>
+    public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context) => Task.FromResult(OperatorsApi.WhoAmI(context));
+
+    /// <inheritdoc/>
+    public override Task<OperatorEnrollment> AddOperator(AddOperatorRequest request, ServerCallContext context) => Operators.AddAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<ListOperatorsResponse> ListOperators(ListOperatorsRequest request, ServerCallContext context) => Operators.ListAsync(context);
+
+    /// <inheritdoc/>
+    public override Task<RevokeOperatorResponse> RevokeOperator(RevokeOperatorRequest request, ServerCallContext context) => Operators.RevokeAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<OperatorEnrollment> ReissueOperator(ReissueOperatorRequest request, ServerCallContext context) => Operators.ReissueAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<OperatorCertificate> RotateOwnCertificate(RotateOwnCertificateRequest request, ServerCallContext context) => Operators.RotateOwnAsync(request, context);
+
     /// <summary>Nodes a listing's page holds when the caller names no size, and the most it ever holds.</summary>
     public const int DefaultPageSize = 500, MaxPageSize = 1000;
 
-    private async Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, CancellationToken cancellationToken)
+    private async Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, OperatorRecord caller, CancellationToken cancellationToken)
     {
         var size = request.PageSize == 0 ? DefaultPageSize : (int)Math.Min(request.PageSize, MaxPageSize);
         // The token is the last name of the previous page: pages follow name order, so a node added meanwhile is not skipped.
@@ -97,7 +161,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         var response = new ListNodesResponse();
         foreach (var node in (await store.Nodes.ListAsync(cancellationToken)).Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
-            if (!LabelSelector.Matches(request.Selector, node.Labels))
+            if (!LabelSelector.Matches(request.Selector, node.Labels) || !caller.Sees(node.Labels))
             {
                 continue;
             }
@@ -111,13 +175,15 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         return response;
     }
 
-    private async Task<Node> GetNodeAsync(GetNodeRequest request, CancellationToken cancellationToken)
+    private async Task<Node> GetNodeAsync(GetNodeRequest request, OperatorRecord caller, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Name))
         {
             throw ApiError.Of(StatusCode.InvalidArgument, "name is required");
         }
-        var node = await store.Nodes.GetAsync(request.Name, cancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
+        // A node outside the caller's scope is answered as one that does not exist: its name is all the caller learns by asking.
+        var node = await store.Nodes.GetAsync(request.Name, cancellationToken) is { } found && caller.Sees(found.Labels) ? found
+            : throw ApiError.Of(StatusCode.NotFound, $"no node named '{request.Name}'");
         return ToMessage(node, detail: true);
     }
 
@@ -169,6 +235,10 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
         var response = new ApplySpecResponse();
         var latest = await store.Revisions.LatestAsync();
+        if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped)
+        {
+            await RefuseAsync(context, OperatorScope.CheckApply(scoped, latest is null ? null : desired.Resolved(latest), resolved));
+        }
         var sha = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(request.SpecYaml)));
         if (latest?.SpecSha256 == sha)
         {

@@ -13,7 +13,7 @@ namespace Hawser.Controller.Api;
 /// <c>hawser.v1.EnrollmentService</c>: the CA for anyone (it is checked against the operator's pin),
 /// a node certificate for a valid join token, renewal for a node that already has one.
 /// </summary>
-public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILogger logger, RefusalLog refusals) : EnrollmentService.EnrollmentServiceBase
+public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILogger logger, RefusalLog refusals, OperatorsApi operators) : EnrollmentService.EnrollmentServiceBase
 {
     /// <inheritdoc/>
     public override Task<GetCaResponse> GetCa(GetCaRequest request, ServerCallContext context) =>
@@ -24,6 +24,9 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
 
     /// <inheritdoc/>
     public override Task<JoinResponse> Renew(RenewRequest request, ServerCallContext context) => RenewAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<OperatorCertificate> EnrollOperator(EnrollOperatorRequest request, ServerCallContext context) => operators.EnrollAsync(request, context);
 
     /// <summary>Splits <c>ID.SECRET</c>; the id finds the row, only the secret's hash is stored.</summary>
     public static (string Id, byte[] SecretHash)? ParseToken(string token)

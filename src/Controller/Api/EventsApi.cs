@@ -5,7 +5,7 @@ using Hawser.Shared.Protocol.V1;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>The event log's methods of <c>hawser.v1.ControlService</c>: list, and watch (list, then follow). Admin only.</summary>
+/// <summary>The event log's methods of <c>hawser.v1.ControlService</c>: list, and watch (list, then follow). Any operator; one scoped by a selector sees the events of its own nodes and those about no node.</summary>
 public sealed class EventsApi(ControllerStore store)
 {
     /// <summary>Events listed when the caller names no limit.</summary>
@@ -19,7 +19,8 @@ public sealed class EventsApi(ControllerStore store)
 
     internal async Task<ListEventsResponse> ListAsync(ListEventsRequest request, ServerCallContext context)
     {
-        var events = await store.Events.ListAsync(Query(request), context.CancellationToken);
+        var visible = await VisibleAsync(context);
+        var events = (await store.Events.ListAsync(Query(request), context.CancellationToken)).Where(visible).ToList();
         var response = new ListEventsResponse();
         var kept = new List<Event>();
         var size = 0;
@@ -43,6 +44,7 @@ public sealed class EventsApi(ControllerStore store)
     internal async Task WatchAsync(ListEventsRequest request, IServerStreamWriter<Event> stream, ServerCallContext context)
     {
         var follower = new EventFollower(store, Query(request));
+        var visible = await VisibleAsync(context);
         var cancellationToken = context.CancellationToken;
         try
         {
@@ -51,7 +53,7 @@ public sealed class EventsApi(ControllerStore store)
                 // Ask for the wake-up before reading, so an event stored between the read and the wait is not missed.
                 var stored = store.Events.WaitAsync(cancellationToken);
                 // After the first page, every new event (not just the newest few of a burst).
-                foreach (var record in await follower.NextAsync(MaxLimit, context.CancellationToken))
+                foreach (var record in (await follower.NextAsync(MaxLimit, context.CancellationToken)).Where(visible))
                 {
                     await stream.WriteAsync(ToMessage(record), cancellationToken);
                 }
@@ -64,10 +66,25 @@ public sealed class EventsApi(ControllerStore store)
         }
     }
 
+    /// <summary>
+    /// Which events the caller sees: all of them, or for an operator scoped by a selector, those about no node or about a
+    /// node in its scope (the nodes' labels read once per call).
+    /// </summary>
+    private async Task<Func<EventRecord, bool>> VisibleAsync(ServerCallContext context)
+    {
+        if (CallerIdentity.OperatorOf(context) is not { IsScoped: true } scoped)
+        {
+            return _ => true;
+        }
+        var seen = (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        return e => e.Node.Length == 0 || seen.Contains(e.Node);
+    }
+
     private static EventQuery Query(ListEventsRequest request) => new()
     {
         Node = request.Node.Length > 0 ? request.Node : null,
         Kind = request.Kind.Length > 0 ? request.Kind : null,
+        Actor = request.Actor.Length > 0 ? request.Actor : null,
         Since = request.Since?.ToDateTimeOffset(),
         AfterId = (long)Math.Min(request.AfterId, long.MaxValue),
         Limit = request.Limit == 0 ? DefaultLimit : (int)Math.Min(request.Limit, MaxLimit),

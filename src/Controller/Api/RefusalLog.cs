@@ -6,9 +6,10 @@ using Microsoft.Extensions.Logging;
 namespace Hawser.Controller.Api;
 
 /// <summary>
-/// Refused calls: each one logged, and stored as events one per peer address per window: the first refusal of a window is
-/// stored in full, the rest are counted and said in one event when the window ends. A peer that calls thousands of times
-/// a second costs the store one row a minute, not one a call.
+/// Refused calls: each one logged, and stored as events one per caller (an operator or node, else the peer address) and
+/// address per window: the first refusal of a window is stored in full, naming who tried what; the rest are counted and
+/// said in one event when the window ends. A peer that calls thousands of times a second costs the store one row a minute,
+/// not one a call.
 /// </summary>
 public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? window = null)
 {
@@ -23,8 +24,10 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, PeerWindow> _peers = new(StringComparer.Ordinal);
 
-    private sealed class PeerWindow(DateTimeOffset start)
+    private sealed class PeerWindow(DateTimeOffset start, string actor, string address)
     {
+        public string Actor { get; } = actor;
+        public string Address { get; } = address;
         public DateTimeOffset Start { get; set; } = start;
         public long Counted { get; set; }
         public string LastMethod { get; set; } = "";
@@ -35,29 +38,34 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
     public static string AddressOf(ServerCallContext context) =>
         context.GetHttpContext().Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : context.Peer;
 
-    /// <summary>Records one refused call; stores an event for the first of its address's window (and for the window that ended before it).</summary>
-    public void Refused(ServerCallContext context, StatusCode code, string message, string? node = null)
+    /// <summary>
+    /// Records one refused call by <paramref name="actor"/> (null: an anonymous peer); stores an event for the first of its
+    /// caller's window (and for the window that ended before it).
+    /// </summary>
+    public void Refused(ServerCallContext context, StatusCode code, string message, string? node = null, string? actor = null)
     {
         var address = AddressOf(context);
+        actor ??= $"peer:{address}";
+        var key = $"{actor} {address}";
         var now = DateTimeOffset.UtcNow;
         EventRecord? ended = null;
         bool first;
         lock (_lock)
         {
-            if (!_peers.TryGetValue(address, out var peer))
+            if (!_peers.TryGetValue(key, out var peer))
             {
                 if (_peers.Count >= MaxPeers && !_peers.ContainsKey(Others))
                 {
-                    address = Others;
+                    key = Others;
                 }
-                if (!_peers.TryGetValue(address, out peer))
+                if (!_peers.TryGetValue(key, out peer))
                 {
-                    peer = _peers[address] = new PeerWindow(now) { Counted = -1 };
+                    peer = _peers[key] = key == Others ? new PeerWindow(now, "peer:" + Others, Others) { Counted = -1 } : new PeerWindow(now, actor, address) { Counted = -1 };
                 }
             }
             if (now - peer.Start >= Window)
             {
-                ended = Summary(address, peer, now);
+                ended = Summary(peer, now);
                 peer.Start = now;
                 peer.Counted = -1;
             }
@@ -65,6 +73,7 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
             peer.LastMethod = context.Method;
             peer.LastCode = code;
             first = peer.Counted == 0;
+            (actor, address) = (peer.Actor, peer.Address);
         }
         // Every refusal is a log line (journald rate-limits a flood of them on its own); the store gets one event a window.
         ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
@@ -76,9 +85,9 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         {
             Store(new EventRecord
             {
-                Kind = "rpc.refused", Actor = $"peer:{address}", Node = node ?? "",
-                Summary = $"refused {context.Method}" + (node is null ? "" : $" for node '{node}'") + $": {code}",
-                Details = [message, $"further refusals from {address} within {Window.TotalSeconds:0} s are counted in one event"],
+                Kind = "rpc.refused", Actor = actor, Node = node ?? "",
+                Summary = $"refused {context.Method}" + (node is null ? "" : $" for node '{node}'") + $" to {actor} from {address}: {code}",
+                Details = [message, $"further refusals of {actor} from {address} within {Window.TotalSeconds:0} s are counted in one event"],
             });
         }
     }
@@ -141,15 +150,15 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         var events = new List<EventRecord>();
         lock (_lock)
         {
-            foreach (var (address, peer) in _peers.ToList())
+            foreach (var (key, peer) in _peers.ToList())
             {
                 if (all || now - peer.Start >= Window)
                 {
-                    if (Summary(address, peer, now) is { } summary)
+                    if (Summary(peer, now) is { } summary)
                     {
                         events.Add(summary);
                     }
-                    _peers.Remove(address);
+                    _peers.Remove(key);
                 }
             }
         }
@@ -159,7 +168,7 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
     }
 
-    private static EventRecord? Summary(string address, PeerWindow peer, DateTimeOffset now)
+    private static EventRecord? Summary(PeerWindow peer, DateTimeOffset now)
     {
         if (peer.Counted <= 0)
         {
@@ -167,8 +176,8 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         }
         return new EventRecord
         {
-            Kind = "rpc.refused", Actor = $"peer:{address}",
-            Summary = $"refused {peer.Counted} more call(s) from {address} in {(now - peer.Start).TotalSeconds:0} s (the last: {peer.LastMethod}, {peer.LastCode})",
+            Kind = "rpc.refused", Actor = peer.Actor,
+            Summary = $"refused {peer.Counted} more call(s) of {peer.Actor} from {peer.Address} in {(now - peer.Start).TotalSeconds:0} s (the last: {peer.LastMethod}, {peer.LastCode})",
         };
     }
 }

@@ -181,6 +181,15 @@ internal sealed class InitCommand : Command
             }
         }
         using var _ = pki;
+        // The admin credential is the operator "admin"'s: recorded, so it is refused once that operator is rotated or revoked.
+        using (var admin = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(pki.AdminCertificatePath))
+        {
+            if (!await opened.Operators.AddCertificateAsync(admin.SerialNumber, "admin", new DateTimeOffset(admin.NotAfter.ToUniversalTime()), replacesOthers: false,
+                new EventRecord { Kind = "operator.enrolled", Actor = "admin", Summary = $"operator admin's certificate {admin.SerialNumber} made by init of {data}" }, CancellationToken.None))
+            {
+                Console.Error.WriteLine($"warning: the operator 'admin' is revoked in {store.Description}, so {pki.AdminCertificatePath} will be refused; use another admin's credential");
+            }
+        }
         Console.WriteLine($"initialized {data}");
         Console.WriteLine($"store     {store.Description}");
         Console.WriteLine($"ca-hash   {pki.Ca.Hash}");

@@ -88,6 +88,12 @@ internal sealed class RunCommand : Command
         DefaultValueFactory = _ => CallerIdentity.DefaultAnonymousCallsPerSecond,
     };
 
+    private readonly Option<bool> _webBreakGlass = new("--web-break-glass")
+    {
+        Description = "Let the web UI's admin token (DATA/ui-token, 0600) log in as an admin: a break-glass login for when no operator's " +
+            "certificate is at hand. Off unless given; every login with it is a web.break-glass event.",
+    };
+
     private readonly Option<int> _nodeSendQueue = new("--node-send-queue")
     {
         HelpName = "KIB",
@@ -119,6 +125,7 @@ internal sealed class RunCommand : Command
         Options.Add(_storeNotify);
         Options.Add(_leaseTtl);
         Options.Add(_anonymousRate);
+        Options.Add(_webBreakGlass);
         Options.Add(_nodeSendQueue);
         Options.Add(_shutdownTimeout);
         Options.Add(_logFormat);
@@ -169,7 +176,9 @@ internal sealed class RunCommand : Command
                 await host.StartAsync(addresses =>
                 {
                     Console.WriteLine($"listening {string.Join(", ", addresses)} (gRPC over TLS, client certificates)");
-                    Console.WriteLine($"web UI    {addresses[0]} (log in with the token in {host.Services.GetRequiredService<WebSessions>().TokenPath}, or the admin client certificate)");
+                    var logins = host.Services.GetRequiredService<WebSessions>();
+                    Console.WriteLine($"web UI    {addresses[0]} (log in with an operator's client certificate" +
+                        (logins.BreakGlass ? $", or the break-glass admin token in {logins.TokenPath})" : "; the admin token login is off: --web-break-glass)"));
                     Console.WriteLine("ready");
                     systemd.Ready($"serving on {string.Join(", ", addresses)}");
                 }, cancellationToken);
@@ -240,6 +249,7 @@ internal sealed class RunCommand : Command
             StoreNotify = parse.GetValue(_storeNotify),
             LeaseTtl = parse.GetValue(_leaseTtl),
             AnonymousRate = rate,
+            WebBreakGlass = parse.GetValue(_webBreakGlass),
             NodeSendQueueBytes = queue * 1024L,
             ShutdownTimeout = parse.GetValue(_shutdownTimeout),
             LogFormat = parse.GetValue(_logFormat),

@@ -46,7 +46,8 @@ public sealed class ControllerHost : IAsyncDisposable
         app.MapGrpcService<EnrollmentApi>();
         app.MapGrpcService<AgentSessions>();
         app.MapGrpcHealthChecksService();
-        MetricsEndpoint.Map(app, app.Services.GetRequiredService<TokenFile>(), app.Services.GetRequiredService<ControllerMetrics>());
+        MetricsEndpoint.Map(app, app.Services.GetRequiredService<TokenFile>(), app.Services.GetRequiredService<ControllerMetrics>(),
+            app.Services.GetRequiredService<CallerIdentity>());
         app.Services.GetRequiredService<TokenFile>().Ensure();
         app.Services.GetRequiredService<WebApi>().MapTo(app);
         ControllerServices.Connect(app.Services);

@@ -39,6 +39,9 @@ public sealed record ControllerOptions
     /// <summary>Calls per second one address may make without a client certificate.</summary>
     public double AnonymousRate { get; init; } = Api.CallerIdentity.DefaultAnonymousCallsPerSecond;
 
+    /// <summary>Whether the web UI's admin token (DATA/ui-token) may log in: the break-glass login, off unless enabled.</summary>
+    public bool WebBreakGlass { get; init; }
+
     /// <summary>Bytes that may wait to be written to one agent's stream.</summary>
     public long NodeSendQueueBytes { get; init; } = new Sessions.NodeRateOptions().SendQueueBytes;
 

@@ -70,18 +70,20 @@ public static class ControllerServices
         services.AddSingleton(sp => new RolloutsApi(store, sp.GetRequiredService<RolloutEngine>()));
         services.AddSingleton(sp => new ControlApi(store, pki, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DesiredStates>(),
             sp.GetRequiredService<CertificatesApi>(), sp.GetRequiredService<RolloutsApi>(), sp.GetRequiredService<CertificateRenewer>().Wake,
-            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>()));
-        services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>()));
+            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>()));
+        services.AddSingleton(sp => new OperatorsApi(store, pki, sp.GetRequiredService<RefusalLog>()));
+        services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<OperatorsApi>()));
         services.AddSingleton(_ =>
         {
-            var logins = new WebSessions(Path.Combine(data, "ui-token"), store);
+            var logins = new WebSessions(Path.Combine(data, "ui-token"), store, breakGlass: options.WebBreakGlass);
             logins.EnsureToken();
             return logins;
         });
         services.AddSingleton<WebEvents>();
         services.AddSingleton<WebLiveFeed>();
         services.AddSingleton(sp => new WebApi(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<RolloutEngine>(),
-            sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSessions>(), sp.GetRequiredService<WebEvents>()));
+            sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSessions>(), sp.GetRequiredService<WebEvents>(),
+            sp.GetRequiredService<CallerIdentity>()));
 
         // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.
         services.AddGrpc().AddServiceOptions<AgentSessions>(o => o.MaxReceiveMessageSize = NodeInputBounds.MaxAgentMessageBytes);

@@ -10,7 +10,7 @@ namespace Hawser.Controller.Hosting;
 
 /// <summary>
 /// <c>GET /metrics</c> in Prometheus's text exposition format, on the controller's TLS port. A scrape must present
-/// the admin client certificate or <c>Authorization: Bearer TOKEN</c> with the token from <see cref="TokenFileName"/>
+/// a live operator's client certificate (any role: metrics are a read) or <c>Authorization: Bearer TOKEN</c> with the token from <see cref="TokenFileName"/>
 /// in the data directory (0600); anything else is 401, and nothing is measured for it.
 /// </summary>
 public static class MetricsEndpoint
@@ -26,15 +26,15 @@ public static class MetricsEndpoint
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ControllerMetrics.MeterName).AddPrometheusExporter());
 
     /// <summary>Maps the endpoint behind its credential check.</summary>
-    public static void Map(WebApplication app, TokenFile token, ControllerMetrics metrics)
+    public static void Map(WebApplication app, TokenFile token, ControllerMetrics metrics, Api.CallerIdentity callers)
     {
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path == Path && !Authorized(context, token))
+            if (context.Request.Path == Path && !await AuthorizedAsync(context, token, callers))
             {
                 context.Response.StatusCode = (int)HttpStatusCode.Unauthorized;
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-                await context.Response.WriteAsync($"scraping needs the admin client certificate or the bearer token in {token.Path}\n");
+                await context.Response.WriteAsync($"scraping needs an operator's client certificate or the bearer token in {token.Path}\n");
                 return;
             }
             if (context.Request.Path == Path)
@@ -46,9 +46,10 @@ public static class MetricsEndpoint
         app.MapPrometheusScrapingEndpoint(Path);
     }
 
-    private static bool Authorized(HttpContext context, TokenFile token)
+    private static async Task<bool> AuthorizedAsync(HttpContext context, TokenFile token, Api.CallerIdentity callers)
     {
-        if (context.Connection.ClientCertificate is { } certificate && Identity.Of(certificate).Role == IdentityRole.Admin)
+        if (context.Connection.ClientCertificate is { } certificate
+            && (await callers.OperatorAsync(Identity.Of(certificate), context.RequestAborted)).Operator is not null)
         {
             return true;
         }

@@ -91,6 +91,9 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
     public IReadOnlyDictionary<string, string> Nodes(RevisionRecord revision) =>
         Get(Cached.Nodes, revision.Number, () => ResolveStored(revision).Nodes, NodesSize);
 
+    /// <summary>A stored revision resolved again: every node's text and labels (for checks that need the labels too, such as an operator's scope).</summary>
+    public ResolvedSpec Resolved(RevisionRecord revision) => ResolveStored(revision);
+
     /// <summary>Resolves a stored revision not in the cache, and keeps its certificate plan too: one parse for both.</summary>
     private ResolvedSpec ResolveStored(RevisionRecord revision)
     {

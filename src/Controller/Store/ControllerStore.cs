@@ -34,6 +34,7 @@ public sealed partial class ControllerStore : IDisposable
         Leases = new LeaseRepository(this);
         WebSessions = new WebSessionRepository(this);
         NodeMessages = new NodeMessageRepository(this);
+        Operators = new OperatorRepository(this);
     }
 
     /// <summary>Nodes and what they report.</summary>
@@ -62,6 +63,9 @@ public sealed partial class ControllerStore : IDisposable
 
     /// <summary>Stream holders and messages relayed between controllers.</summary>
     public NodeMessageRepository NodeMessages { get; }
+
+    /// <summary>Operators, their certificates and enrollment tokens.</summary>
+    public OperatorRepository Operators { get; }
 
     /// <summary>The engine: SQLite or PostgreSQL.</summary>
     public StoreEngine Engine => _engine;

@@ -34,6 +34,9 @@ public sealed record EventQuery
     /// <summary>Only this node's events; null for all.</summary>
     public string? Node { get; init; }
 
+    /// <summary>Only events by this actor (an operator's name, <c>node:NAME</c>, <c>peer:ADDRESS</c>); null for all.</summary>
+    public string? Actor { get; init; }
+
     /// <summary>An exact kind, or the area before its dot (<c>node</c> matches <c>node.failed</c>); null for all.</summary>
     public string? Kind { get; init; }
 

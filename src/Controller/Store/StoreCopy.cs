@@ -14,12 +14,13 @@ public static class StoreCopy
 
     /// <summary>
     /// Copies <paramref name="from"/> into <paramref name="to"/>, telling <paramref name="progress"/> each table
-    /// as it is done; returns the rows copied per table. Refuses a target that holds any row (nothing is changed).
+    /// as it is done; returns the rows copied per table. Refuses a target that holds any row but those its schema wrote
+    /// (nothing is changed); those are replaced by the source's.
     /// </summary>
     public static IReadOnlyList<(string Table, long Rows)> Copy(ControllerStore from, ControllerStore to, Action<string> progress)
     {
         using var target = to.OpenConnection();
-        foreach (var table in StoreTables.All)
+        foreach (var table in StoreTables.All.Where(t => !t.Seeded))
         {
             using var count = target.Command(null, $"SELECT COUNT(*) FROM {table.Name}");
             if (Convert.ToInt64(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) is var rows and > 0)
@@ -32,6 +33,11 @@ public static class StoreCopy
         var copied = new List<(string, long)>();
         foreach (var table in StoreTables.All)
         {
+            if (table.Seeded)
+            {
+                using var clear = target.Command(transaction, $"DELETE FROM {table.Name}");
+                clear.ExecuteNonQuery();
+            }
             using var select = source.Command(null, $"SELECT * FROM {table.Name} ORDER BY {table.Key}");
             using var reader = select.ExecuteReader();
             var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();

@@ -183,6 +183,35 @@ internal static class StoreMigrations
         new("", StoreUpgradeTo9.Run),
         // 10: each node's host facts as JSON of the domain's record, no longer a serialized wire message.
         new("", StoreUpgradeTo10.Run),
+        // 11: operators, named people and machines with a role and a scope, their certificates and one-use enrollment
+        // tokens; the admin credentials made before (one per controller's init) belong to the operator "admin".
+        new("""
+        CREATE TABLE operators (
+            name              TEXT PRIMARY KEY,
+            role              TEXT NOT NULL,
+            selector_json     TEXT NOT NULL DEFAULT '{}',
+            created_ms        {int} NOT NULL,
+            revoked_ms        {int},
+            legacy_before_ms  {int}
+        );
+        CREATE TABLE operator_certificates (
+            serial        TEXT PRIMARY KEY,
+            operator      TEXT NOT NULL,
+            issued_ms     {int} NOT NULL,
+            not_after_ms  {int} NOT NULL,
+            revoked_ms    {int}
+        );
+        CREATE INDEX operator_certificates_operator ON operator_certificates(operator);
+        CREATE TABLE operator_tokens (
+            id           TEXT PRIMARY KEY,
+            operator     TEXT NOT NULL,
+            secret_hash  {blob} NOT NULL,
+            created_ms   {int} NOT NULL,
+            expires_ms   {int} NOT NULL,
+            used_ms      {int},
+            revoked      {int} NOT NULL DEFAULT 0
+        );
+        """, StoreUpgradeTo11.Run),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -1,7 +1,10 @@
 namespace Hawser.Controller.Store;
 
-/// <summary>One table of the store and the column that orders its rows.</summary>
-public sealed record StoreTable(string Name, string Key);
+/// <summary>
+/// One table of the store and the column that orders its rows; <paramref name="Seeded"/> when a new store's schema writes rows of
+/// its own into it (the operator <c>admin</c>), which a copy replaces.
+/// </summary>
+public sealed record StoreTable(string Name, string Key, bool Seeded = false);
 
 /// <summary>The store's tables at the latest schema version, in the order a copy writes them.</summary>
 public static class StoreTables
@@ -23,5 +26,8 @@ public static class StoreTables
         new("web_sessions", "id_sha256"),
         new("controller_ca", "id"),
         new("node_messages", "id"),
+        new("operators", "name", Seeded: true),
+        new("operator_certificates", "serial"),
+        new("operator_tokens", "id"),
     ];
 }

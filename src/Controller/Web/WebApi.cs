@@ -10,7 +10,9 @@ using Hawser.Controller.Pki;
 using Hawser.Controller.Rollouts;
 using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
+using Hawser.Shared.Cli;
 using Hawser.Shared.Pki;
+using Hawser.Controller.Store.Repositories;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
 using Microsoft.AspNetCore.Builder;
@@ -21,16 +23,20 @@ namespace Hawser.Controller.Web;
 
 /// <summary>
 /// The web UI and its JSON API under <c>/api/v1</c>, on the controller's HTTPS port. Every page and
-/// call needs a session from <c>/login</c> (the admin token or the admin client certificate); every
-/// state-changing call also needs the session's CSRF token in <c>X-CSRF-Token</c>.
+/// call needs a session from <c>/login</c> (an operator's client certificate, or the break-glass admin token when enabled)
+/// and the access <see cref="MethodAuthorization.WebRoutes"/> names for it, which the session's operator's role must grant;
+/// every state-changing call also needs the session's CSRF token in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSessions logins, WebEvents events)
+    WebSessions logins, WebEvents events, CallerIdentity callers)
 {
     private const string ApiPrefix = "/api/v1";
     private readonly LoginThrottle _throttle = new();
 
-    /// <summary>Maps the pages and the API onto <paramref name="app"/>.</summary>
+    /// <summary>
+    /// Maps the pages and the API onto <paramref name="app"/>. Each route takes its access from
+    /// <see cref="MethodAuthorization.WebRoutes"/>; a route missing there fails the controller's start.
+    /// </summary>
     public void MapTo(IEndpointRouteBuilder app)
     {
         app.MapGet("/login", context => LoginPageAsync(context, null, HttpStatusCode.OK));
@@ -39,97 +45,155 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet("/favicon.svg", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapGet("/favicon.ico", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapPost("/login", LoginAsync);
-        app.MapPost("/logout", Api(mutating: true, async (context, session) =>
+        foreach (var anonymous in (string[])["GET /login", "GET /login.css", "GET /favicon.svg", "GET /favicon.ico", "POST /login"])
         {
-            await logins.EndAsync(session.Id, context.RequestAborted);
+            _ = MethodAuthorization.WebRoutes[anonymous] == Access.Anonymous ? 0 : throw new InvalidOperationException($"{anonymous} is served without a login");
+        }
+        app.MapPost("/logout", Api("POST /logout", async (context, caller) =>
+        {
+            await logins.EndAsync(caller.Session.Id, context.RequestAborted);
             context.Response.Cookies.Delete(WebSessions.CookieName);
             return null;
         }));
-        app.MapGet("/", Page(IndexAsync));
-        app.MapGet("/assets/{file}", Page(AssetAsync));
-        app.MapGet($"{ApiPrefix}/nodes", Api(false, async (context, _) => Json(await NodesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebNode)));
-        app.MapGet($"{ApiPrefix}/nodes/{{name}}", Api(false, (context, _) => NodeDetailAsync((string)context.GetRouteValue("name")!, context.RequestAborted)));
-        app.MapGet($"{ApiPrefix}/revisions", Api(false, async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision)));
-        app.MapGet($"{ApiPrefix}/revisions/diff", Api(false, (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted)));
-        app.MapGet($"{ApiPrefix}/rollouts", Api(false, async (context, _) =>
-            Json((IReadOnlyList<WebRollout>)[.. (await store.Rollouts.ListAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout)));
-        app.MapGet($"{ApiPrefix}/rollouts/{{id}}", Api(false, (context, _) => RolloutAsync(context)));
-        app.MapGet($"{ApiPrefix}/rollouts/{{id}}/timeline", Api(false, (context, _) => RolloutTimelineAsync(context)));
-        app.MapPost($"{ApiPrefix}/rollouts", Api(true, StartRolloutAsync));
-        app.MapPost($"{ApiPrefix}/rollouts/{{id}}/{{action}}", Api(true, ControlRolloutAsync));
-        app.MapGet($"{ApiPrefix}/certificates", Api(false, async (context, _) => Json(await CertificatesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate)));
-        app.MapPost($"{ApiPrefix}/certificates/{{name}}/renew", Api(true, RenewAsync));
-        app.MapGet($"{ApiPrefix}/events", Page(EventsAsync, api: true));
+        app.MapGet("/", Page("GET /", IndexAsync));
+        app.MapGet("/assets/{file}", Page("GET /assets/{file}", AssetAsync));
+        Get(app, "/whoami", (_, caller) => Task.FromResult(Json(new WebWhoAmI(caller.Actor, OperatorRepository.RoleWord(caller.Role), caller.Operator?.Scope ?? "all nodes"), WebJsonContext.Default.WebWhoAmI)));
+        Get(app, "/nodes", async (context, caller) => Json(await NodesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebNode));
+        Get(app, "/nodes/{name}", (context, caller) => NodeDetailAsync((string)context.GetRouteValue("name")!, caller, context.RequestAborted));
+        Get(app, "/revisions", async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision));
+        Get(app, "/revisions/diff", (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted));
+        Get(app, "/rollouts", async (context, _) =>
+            Json((IReadOnlyList<WebRollout>)[.. (await store.Rollouts.ListAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout));
+        Get(app, "/rollouts/{id}", (context, _) => RolloutAsync(context));
+        Get(app, "/rollouts/{id}/timeline", (context, _) => RolloutTimelineAsync(context));
+        Post(app, "/rollouts", StartRolloutAsync);
+        Post(app, "/rollouts/{id}/{action}", ControlRolloutAsync);
+        Get(app, "/certificates", async (context, _) => Json(await CertificatesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate));
+        Post(app, "/certificates/{name}/renew", RenewAsync);
+        app.MapGet($"{ApiPrefix}/events", Page($"GET {ApiPrefix}/events", EventsAsync, api: true));
     }
+
+    private void Get(IEndpointRouteBuilder app, string path, Func<HttpContext, WebCaller, Task<object?>> handler) =>
+        app.MapGet(ApiPrefix + path, Api($"GET {ApiPrefix}{path}", handler));
+
+    private void Post(IEndpointRouteBuilder app, string path, Func<HttpContext, WebCaller, Task<object?>> handler) =>
+        app.MapPost(ApiPrefix + path, Api($"POST {ApiPrefix}{path}", handler));
 
     /// <summary>The web UI's JSON for a rollout (also what the event stream sends).</summary>
     public static WebRollout ToWeb(RolloutRecord r) => new(r.Id, r.Revision, RolloutWords.Of(r.State), r.Reason, r.Batch, r.Batches, r.Promoted,
         r.CreatedAt, r.UpdatedAt, r.NextBatchAt,
         [.. r.Nodes.Select(n => new WebRolloutNode(n.Node, n.Batch, RolloutWords.Of(n.State), n.Detail, n.Failure, n.PreviousRevision))]);
 
-    private Task<WebSession?> AuthenticateAsync(HttpContext context) => logins.FindAsync(context.Request.Cookies[WebSessions.CookieName], context.RequestAborted);
+    /// <summary>
+    /// The signed-in caller: an operator (looked up on every request, so a revocation or a new role holds at once; a revoked
+    /// operator's session ends) or the break-glass admin token; null without a live session.
+    /// </summary>
+    private async Task<WebCaller?> AuthenticateAsync(HttpContext context)
+    {
+        if (await logins.FindAsync(context.Request.Cookies[WebSessions.CookieName], context.RequestAborted) is not { } session)
+        {
+            return null;
+        }
+        if (WebSessions.OperatorOf(session) is not { } name)
+        {
+            return new WebCaller(session, $"break-glass ({session.Who})", OperatorRole.Admin, null);
+        }
+        if (await store.Operators.GetAsync(name, context.RequestAborted) is { RevokedAt: null } found)
+        {
+            return new WebCaller(session, found.Name, found.Role, found);
+        }
+        await logins.EndAsync(session.Id, context.RequestAborted);
+        return null;
+    }
+
+    /// <summary>Whether the caller's role holds the route's access; if not, answers 403 naming who and what, and stores the refusal.</summary>
+    private async Task<bool> AllowedAsync(HttpContext context, WebCaller caller, string route)
+    {
+        var needed = MethodAuthorization.WebRoutes[route];
+        if (MethodAuthorization.Grants(caller.Role, needed))
+        {
+            return true;
+        }
+        var message = $"operator '{caller.Actor}' is a {OperatorRepository.RoleWord(caller.Role)}: {route} needs {CallerIdentity.Needs(needed)}";
+        await store.Events.AddAsync(new EventRecord { Kind = "web.refused", Actor = caller.Actor, Summary = $"refused {route} to {caller.Actor}", Details = [message] }, context.RequestAborted);
+        await Error(context, HttpStatusCode.Forbidden, message);
+        return false;
+    }
 
     /// <summary>A page: without a session, the browser is sent to the login page (an API stream gets 401).</summary>
-    private RequestDelegate Page(Func<HttpContext, WebSession, Task> handler, bool api = false) => async context =>
+    private RequestDelegate Page(string route, Func<HttpContext, WebCaller, Task> handler, bool api = false)
     {
-        Secure(context.Response);
-        if (await AuthenticateAsync(context) is not { } session)
+        _ = MethodAuthorization.WebRoutes[route];
+        return async context =>
         {
-            if (api)
+            Secure(context.Response);
+            if (await AuthenticateAsync(context) is not { } caller)
+            {
+                if (api)
+                {
+                    await Error(context, HttpStatusCode.Unauthorized, "log in first (POST /login)");
+                    return;
+                }
+                context.Response.Redirect("/login");
+                return;
+            }
+            if (await AllowedAsync(context, caller, route))
+            {
+                await handler(context, caller);
+            }
+        };
+    }
+
+    /// <summary>An API call: 401 without a session, 403 for a state change without the CSRF token or beyond the caller's role; bad requests answer 400 or 409 with the reason.</summary>
+    private RequestDelegate Api(string route, Func<HttpContext, WebCaller, Task<object?>> handler)
+    {
+        _ = MethodAuthorization.WebRoutes[route];
+        var mutating = route.StartsWith("POST ", StringComparison.Ordinal);
+        return async context =>
+        {
+            Secure(context.Response);
+            context.Response.Headers.CacheControl = "no-store";
+            if (await AuthenticateAsync(context) is not { } caller)
             {
                 await Error(context, HttpStatusCode.Unauthorized, "log in first (POST /login)");
                 return;
             }
-            context.Response.Redirect("/login");
-            return;
-        }
-        await handler(context, session);
-    };
-
-    /// <summary>An API call: 401 without a session, 403 for a state change without the CSRF token; bad requests answer 400 or 409 with the reason.</summary>
-    private RequestDelegate Api(bool mutating, Func<HttpContext, WebSession, Task<object?>> handler) => async context =>
-    {
-        Secure(context.Response);
-        context.Response.Headers.CacheControl = "no-store";
-        if (await AuthenticateAsync(context) is not { } session)
-        {
-            await Error(context, HttpStatusCode.Unauthorized, "log in first (POST /login)");
-            return;
-        }
-        if (mutating && context.Request.Headers["X-CSRF-Token"] != session.Csrf)
-        {
-            await Error(context, HttpStatusCode.Forbidden, "missing or wrong X-CSRF-Token (the page's csrf-token meta)");
-            return;
-        }
-        try
-        {
-            if (await handler(context, session) is (string json, int status))
+            if (mutating && context.Request.Headers["X-CSRF-Token"] != caller.Session.Csrf)
             {
-                context.Response.StatusCode = status;
-                context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync(json, context.RequestAborted);
+                await Error(context, HttpStatusCode.Forbidden, "missing or wrong X-CSRF-Token (the page's csrf-token meta)");
+                return;
             }
-            else if (!context.Response.HasStarted)
+            if (!await AllowedAsync(context, caller, route))
             {
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
             }
-        }
-        catch (WebRequestException ex)
-        {
-            await Error(context, ex.Status, ex.Message);
-        }
-        catch (RolloutException ex)
-        {
-            await Error(context, HttpStatusCode.Conflict, ex.Message);
-        }
-        catch (Exception ex) when (ex is CertificateOrderException or Acme.Client.AcmeException)
-        {
-            await Error(context, HttpStatusCode.Conflict, ex.Message);
-        }
-    };
-
-    /// <summary>The event log's actor for what a web session does: its login (the admin token, or the certificate's subject).</summary>
-    private static string WebActor(WebSession session) => $"web:{session.Who}";
+            try
+            {
+                if (await handler(context, caller) is (string json, int status))
+                {
+                    context.Response.StatusCode = status;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync(json, context.RequestAborted);
+                }
+                else if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                }
+            }
+            catch (WebRequestException ex)
+            {
+                await Error(context, ex.Status, ex.Message);
+            }
+            catch (RolloutException ex)
+            {
+                await Error(context, HttpStatusCode.Conflict, ex.Message);
+            }
+            catch (Exception ex) when (ex is CertificateOrderException or Acme.Client.AcmeException)
+            {
+                await Error(context, HttpStatusCode.Conflict, ex.Message);
+            }
+        };
+    }
 
     private static void Secure(HttpResponse response)
     {
@@ -165,20 +229,30 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             return;
         }
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
-        string? who = null;
-        var error = "That is not the admin token (see the file named below), nor an admin client certificate.";
-        if (form?["method"].ToString() == "certificate" && context.Connection.ClientCertificate is { } certificate && Identity.Of(certificate) is { Role: IdentityRole.Admin } admin)
+        string? who = null, actor = null;
+        var error = logins.BreakGlass ? "That is not the admin token (see the file named below), nor a live operator's client certificate."
+            : "That is not a live operator's client certificate (the admin token login is off).";
+        if (form?["method"].ToString() == "certificate" && context.Connection.ClientCertificate is { } certificate)
         {
-            who = $"certificate {admin.Name}";
+            var (found, problem) = await callers.OperatorAsync(Identity.Of(certificate), context.RequestAborted);
+            if (found is not null)
+            {
+                (who, actor) = (WebSessions.OperatorWho(found.Name), found.Name);
+            }
+            else
+            {
+                error = $"Your certificate is refused: {problem}.";
+            }
         }
         else if (form?["token"].ToString() is { Length: > 0 } token)
         {
-            switch (logins.Check(token))
+            switch (logins.BreakGlass ? logins.Check(token) : TokenCheck.DoesNotMatch)
             {
                 case TokenCheck.Matches:
                     // Named by fingerprint: replacing the token file ends the sessions made with this token.
                     await logins.EndSessionsOfReplacedTokenAsync(context.RequestAborted);
                     who = logins.TokenWho() ?? "admin token";
+                    actor = $"break-glass ({who})";
                     break;
                 case TokenCheck.FileWasMissing:
                     error = $"The token file was missing, so no token could match; a new token was written to {logins.TokenPath}.";
@@ -187,14 +261,19 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
         if (who is null)
         {
-            await store.Events.AddAsync(new EventRecord { Kind = "web.login-refused", Actor = $"web:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
+            await store.Events.AddAsync(new EventRecord { Kind = "web.login-refused", Actor = $"peer:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
             _throttle.Failed(address);
             await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
         _throttle.Succeeded(address);
         var session = await logins.CreateAsync(who, context.RequestAborted);
-        await store.Events.AddAsync(new EventRecord { Kind = "web.login", Actor = WebActor(session), Summary = $"web login from {address} with the {who}" }, context.RequestAborted);
+        // Every use of the break-glass token is an event of its own kind, for alerts to follow.
+        await store.Events.AddAsync(new EventRecord
+        {
+            Kind = WebSessions.OperatorOf(session) is null ? "web.break-glass" : "web.login", Actor = actor!,
+            Summary = $"web login of {actor} from {address}",
+        }, context.RequestAborted);
         context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
         {
             HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = session.Expires,
@@ -207,17 +286,19 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         Secure(context.Response);
         context.Response.StatusCode = (int)status;
         context.Response.ContentType = "text/html; charset=utf-8";
-        var certificate = context.Connection.ClientCertificate is { } presented && Identity.Of(presented).Role == IdentityRole.Admin
-            ? """<form method="post"><input type="hidden" name="method" value="certificate"><button>Log in with my admin certificate</button></form>"""
+        var certificate = context.Connection.ClientCertificate is { } presented && Identity.Of(presented) is { Role: IdentityRole.Operator } named
+            ? $"""<form method="post"><input type="hidden" name="method" value="certificate"><button>Log in as {WebUtility.HtmlEncode(TerminalText.Neutralize(named.Name))} (my client certificate)</button></form>"""
             : "";
+        var token = logins.BreakGlass ? $"""
+            <form method="post"><label>Admin token (break-glass)<input name="token" type="password" autocomplete="current-password" autofocus></label>
+            <button>Log in</button></form>
+            <p><small>The token is in <code>{WebUtility.HtmlEncode(logins.TokenPath)}</code> on the controller (readable by its user only); every use is in the event log.</small></p>
+            """ : "<p>Log in with an operator's client certificate: import it into this browser (<code>hawserctl operator enroll</code> made it).</p>";
         var message = error is null ? "" : $"""<p class="error" role="alert">{WebUtility.HtmlEncode(error)}</p>""";
         return context.Response.WriteAsync($"""
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Hawser: log in</title><link rel="stylesheet" href="/login.css"><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head><body>
-            <h1>Hawser</h1>{message}
-            <form method="post"><label>Admin token<input name="token" type="password" autocomplete="current-password" autofocus></label>
-            <button>Log in</button></form>{certificate}
-            <p><small>The token is in <code>{WebUtility.HtmlEncode(logins.TokenPath)}</code> on the controller (readable by its user only).</small></p>
+            <h1>Hawser</h1>{message}{certificate}{token}
             </body></html>
             """, context.RequestAborted);
     }
@@ -230,14 +311,16 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return context.Response.WriteAsync(Asset(file)!, context.RequestAborted);
     }
 
-    private static async Task IndexAsync(HttpContext context, WebSession session)
+    private static async Task IndexAsync(HttpContext context, WebCaller caller)
     {
-        var html = Asset("index.html")!.Replace("{{csrf}}", session.Csrf, StringComparison.Ordinal);
+        var html = Asset("index.html")!.Replace("{{csrf}}", caller.Session.Csrf, StringComparison.Ordinal)
+            .Replace("{{role}}", OperatorRepository.RoleWord(caller.Role), StringComparison.Ordinal)
+            .Replace("{{who}}", WebUtility.HtmlEncode(TerminalText.Neutralize(caller.Actor)), StringComparison.Ordinal);
         context.Response.ContentType = "text/html; charset=utf-8";
         await context.Response.WriteAsync(html, context.RequestAborted);
     }
 
-    private static async Task AssetAsync(HttpContext context, WebSession session)
+    private static async Task AssetAsync(HttpContext context, WebCaller caller)
     {
         var file = (string)context.GetRouteValue("file")!;
         if (file is not ("app.js" or "app.css") || Asset(file) is not { } text)
@@ -259,7 +342,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     });
 
     /// <summary>Server-sent events: <c>rollout</c> (the rollout's JSON) when one changes, <c>nodes</c> when a node reports.</summary>
-    private async Task EventsAsync(HttpContext context, WebSession session)
+    private async Task EventsAsync(HttpContext context, WebCaller caller)
     {
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-store";
@@ -283,10 +366,11 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         }
     }
 
-    private async Task<List<WebNode>> NodesAsync(CancellationToken cancellationToken)
+    private async Task<List<WebNode>> NodesAsync(WebCaller caller, CancellationToken cancellationToken)
     {
         var expiry = await CertificateExpiryAsync(cancellationToken);
-        return [.. (await store.Nodes.ListAsync(cancellationToken)).Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
+        // A scoped operator sees its own nodes only, as in hawserctl.
+        return [.. (await store.Nodes.ListAsync(cancellationToken)).Where(n => caller.Operator?.Sees(n.Labels) ?? true).Select(n => ToWeb(n, expiry.GetValueOrDefault(n.Name)))];
     }
 
     /// <summary>Per node, when the first of its controller-obtained certificates ends.</summary>
@@ -319,9 +403,10 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             failed, record.DriftCorrected, certificateExpiry);
     }
 
-    private async Task<object?> NodeDetailAsync(string name, CancellationToken cancellationToken)
+    private async Task<object?> NodeDetailAsync(string name, WebCaller caller, CancellationToken cancellationToken)
     {
-        var record = await store.Nodes.GetAsync(name, cancellationToken) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
+        var record = await store.Nodes.GetAsync(name, cancellationToken) is { } found && (caller.Operator?.Sees(found.Labels) ?? true) ? found
+            : throw new WebRequestException(HttpStatusCode.NotFound, $"no node '{name}'");
         var resources = (record.LastReport?.Resources ?? []).Select(r => new WebResource(r.Kind, r.Name, StateWords.Resource(Hawser.Controller.Api.ReportWire.State(r.State)), r.Diff, r.Error)).ToList();
         // The node's timeline, newest first: its converges, failures, drift, certificates, rollout steps.
         var history = (await store.Events.ListAsync(new EventQuery { Node = name, Limit = 100 }, cancellationToken)).Reverse().Select(ToWeb).ToList();
@@ -363,7 +448,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
-    private async Task<object?> StartRolloutAsync(HttpContext context, WebSession session)
+    private async Task<object?> StartRolloutAsync(HttpContext context, WebCaller caller)
     {
         WebRolloutRequest? request;
         try
@@ -391,13 +476,13 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
                 : [],
             GateTimeout = WebDuration(request.GateTimeout, "gate timeout"),
         };
-        var rollout = await rollouts.StartAsync(request.Revision, settings, WebActor(session), context.RequestAborted);
+        var rollout = await rollouts.StartAsync(request.Revision, settings, caller.Actor, context.RequestAborted);
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
     }
 
-    private async Task<object?> ControlRolloutAsync(HttpContext context, WebSession session)
+    private async Task<object?> ControlRolloutAsync(HttpContext context, WebCaller caller)
     {
-        var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, WebActor(session), context.RequestAborted);
+        var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, caller.Actor, context.RequestAborted);
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
@@ -407,7 +492,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private static WebCertificate ToWeb(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed));
 
-    private async Task<object?> RenewAsync(HttpContext context, WebSession session)
+    private async Task<object?> RenewAsync(HttpContext context, WebCaller caller)
     {
         var (target, issued) = await renewer.RenewAsync((string)context.GetRouteValue("name")!, null, context.RequestAborted);
         return Json(ToWeb(await CertificatesApi.DescribeAsync(store, target, issued, context.RequestAborted)), WebJsonContext.Default.WebCertificate);

@@ -10,6 +10,9 @@ public sealed record WebNode(string Name, bool Connected, string State, IReadOnl
 /// <summary>One resource of a node's last report.</summary>
 public sealed record WebResource(string Kind, string Name, string State, string Diff, string Error);
 
+/// <summary>Who the web UI's caller is.</summary>
+public sealed record WebWhoAmI(string Name, string Role, string Scope);
+
 /// <summary>One entry of a node's history (drift corrected, ...).</summary>
 public sealed record WebEvent(DateTimeOffset At, string Kind, string Actor, string Summary, IReadOnlyList<string> Details);
 
@@ -89,6 +92,7 @@ public sealed record WebError(string Error);
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(IReadOnlyList<WebNode>))]
 [JsonSerializable(typeof(WebNodeDetail))]
+[JsonSerializable(typeof(WebWhoAmI))]
 [JsonSerializable(typeof(IReadOnlyList<WebEvent>))]
 [JsonSerializable(typeof(IReadOnlyList<WebRevision>))]
 [JsonSerializable(typeof(WebDiff))]

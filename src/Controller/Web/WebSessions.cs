@@ -8,21 +8,36 @@ using Hawser.Controller.Store;
 
 namespace Hawser.Controller.Web;
 
-/// <summary>A logged-in browser: who, its CSRF token, and until when.</summary>
+/// <summary>A logged-in browser: who (<c>operator:NAME</c>, or the admin token's fingerprint), its CSRF token, and until when.</summary>
 public sealed record WebSession(string Id, string Csrf, string Who, DateTimeOffset Expires);
 
+/// <summary>A request's signed-in caller: its session, the event log's name for it, its role, and its operator (null for the break-glass token).</summary>
+public sealed record WebCaller(WebSession Session, string Actor, Store.OperatorRole Role, Store.OperatorRecord? Operator);
+
 /// <summary>
-/// Browser sessions for the web UI: a login with the admin token (a 0600 file in the data
-/// directory) or the admin client certificate yields an opaque session id and a CSRF token.
+/// Browser sessions for the web UI: a login with an operator's client certificate, or with the admin token (a 0600 file in
+/// the data directory; the break-glass login, off unless <paramref name="breakGlass"/>), yields an opaque session id and a
+/// CSRF token.
 /// Sessions are kept in the store, by the SHA-256 of their id (the id is the browser's secret), so a
 /// browser logged in through one controller is logged in on every controller sharing the store, and a restart
 /// logs nobody out. A session made with the admin token names the token's fingerprint: when this controller's token
 /// file is replaced, the sessions made with the old token end (on every controller sharing the store).
 /// </summary>
-public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpan? lifetime = null)
+public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpan? lifetime = null, bool breakGlass = false)
 {
     /// <summary>The session cookie's name.</summary>
     public const string CookieName = "hawser_session";
+
+    private const string OperatorPrefix = "operator:";
+
+    /// <summary>Whether the admin token may log in (break-glass); when off, sessions made with it are not honoured either.</summary>
+    public bool BreakGlass => breakGlass;
+
+    /// <summary>What a session of operator <paramref name="name"/> stores as its who.</summary>
+    public static string OperatorWho(string name) => OperatorPrefix + name;
+
+    /// <summary>The operator a session belongs to, or null for a session of the admin token.</summary>
+    public static string? OperatorOf(WebSession session) => session.Who.StartsWith(OperatorPrefix, StringComparison.Ordinal) ? session.Who[OperatorPrefix.Length..] : null;
 
     private readonly TimeSpan _lifetime = lifetime ?? TimeSpan.FromHours(12);
 
@@ -81,7 +96,8 @@ public sealed class WebSessions(string tokenPath, ControllerStore store, TimeSpa
             return null;
         }
         await EndSessionsOfReplacedTokenAsync(cancellationToken);
-        return await store.WebSessions.FindAsync(Hash(id), cancellationToken) is var (csrf, who, expires) ? new WebSession(id, csrf, who, expires) : null;
+        return await store.WebSessions.FindAsync(Hash(id), cancellationToken) is var (csrf, who, expires)
+            && (breakGlass || who.StartsWith(OperatorPrefix, StringComparison.Ordinal)) ? new WebSession(id, csrf, who, expires) : null;
     }
 
     /// <summary>Ends a session.</summary>

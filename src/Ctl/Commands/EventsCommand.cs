@@ -14,7 +14,12 @@ internal sealed class EventsCommand : Command
     private readonly Option<string> _kind = new("--kind")
     {
         HelpName = "KIND",
-        Description = "Only this kind (node.failed), or every kind of an area (node, spec, certificate, rollout, token, web, rpc).",
+        Description = "Only this kind (node.failed), or every kind of an area (node, spec, certificate, rollout, token, operator, web, rpc).",
+    };
+    private readonly Option<string> _actor = new("--actor")
+    {
+        HelpName = "NAME",
+        Description = "Only what this actor did or was refused: an operator's name, node:NODE, or peer:ADDRESS.",
     };
     private readonly Option<TimeSpan> _since = Durations.Option("--since", "Only events of the last DURATION");
     private readonly Option<uint> _limit = new("--limit") { Description = "Show the newest this many (default 200, at most 10000)." };
@@ -25,11 +30,12 @@ internal sealed class EventsCommand : Command
     {
         Options.Add(_node);
         Options.Add(_kind);
+        Options.Add(_actor);
         Options.Add(_since);
         Options.Add(_limit);
         Options.Add(_follow);
         SetAction(RunAsync);
-        CommandExamples.Set(this, "hawserctl events --node web2 --since 1h", "hawserctl events --kind node.failed -o json", "hawserctl events --follow");
+        CommandExamples.Set(this, "hawserctl events --node web2 --since 1h", "hawserctl events --kind node.failed -o json", "hawserctl events --actor alice --since 24h", "hawserctl events --follow");
     }
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -39,6 +45,7 @@ internal sealed class EventsCommand : Command
         {
             Node = parse.GetValue(_node) ?? "",
             Kind = parse.GetValue(_kind) ?? "",
+            Actor = parse.GetValue(_actor) ?? "",
             Limit = parse.GetValue(_limit),
         };
         if (parse.GetResult(_since) is not null)

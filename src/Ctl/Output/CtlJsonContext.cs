@@ -93,6 +93,19 @@ internal sealed record RevisionOutput(ulong Number, string Author, string Messag
 /// <summary><c>hawserctl token create -o json</c>.</summary>
 internal sealed record TokenOutput(string Token, string CaHash, DateTimeOffset ExpiresAt);
 
+/// <summary>An operator's one-use enrollment token, as `operator add` and `operator rotate NAME` print it.</summary>
+internal sealed record OperatorEnrollmentOutput(string Name, string Token, string CaHash, DateTimeOffset ExpiresAt, string Enroll);
+
+/// <summary>One operator, as `operator list` prints it.</summary>
+internal sealed record OperatorOutput(string Name, string Role, IReadOnlyDictionary<string, string> Selector, string State, int Certificates,
+    DateTimeOffset? NotAfter, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>Who the caller is, as `whoami` prints it.</summary>
+internal sealed record WhoAmIOutput(string Name, string Role, IReadOnlyDictionary<string, string> Selector, string Certificate);
+
+/// <summary>Where `operator enroll` and `operator rotate` wrote the operator's credential.</summary>
+internal sealed record OperatorCredentialOutput(string Name, string Role, string Config, string Certificate, string Key, DateTimeOffset NotAfter);
+
 /// <summary><c>hawserctl certs -o json</c>.</summary>
 internal sealed record CertificatesOutput(IReadOnlyList<CertificateOutput> Certificates);
 
@@ -116,6 +129,10 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(DiffOutput))]
 [JsonSerializable(typeof(RevisionsOutput))]
 [JsonSerializable(typeof(TokenOutput))]
+[JsonSerializable(typeof(OperatorEnrollmentOutput))]
+[JsonSerializable(typeof(IReadOnlyList<OperatorOutput>))]
+[JsonSerializable(typeof(WhoAmIOutput))]
+[JsonSerializable(typeof(OperatorCredentialOutput))]
 [JsonSerializable(typeof(ErrorOutput))]
 [JsonSerializable(typeof(CertificatesOutput))]
 [JsonSerializable(typeof(CertificateOutput))]

@@ -61,10 +61,18 @@ public sealed class CertificateAuthority : IDisposable
     public X509Certificate2 IssueAdmin(string user, TimeSpan lifetime)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(Subject(user, Identity.AdminOrganization), key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(Subject(user, Identity.OperatorOrganization), key, HashAlgorithmName.SHA256);
         AddLeafExtensions(request, ClientAuth);
         using var signed = Sign(request, lifetime);
         return WithKey(signed, key);
+    }
+
+    /// <summary>An operator certificate for <paramref name="name"/> from the operator's CSR: only its key is used, as for a node.</summary>
+    public X509Certificate2 IssueOperator(CertificateRequest csr, string name, TimeSpan lifetime)
+    {
+        var request = new CertificateRequest(Subject(name, Identity.OperatorOrganization), csr.PublicKey, HashAlgorithmName.SHA256);
+        AddLeafExtensions(request, ClientAuth);
+        return Sign(request, lifetime);
     }
 
     /// <summary>

@@ -11,18 +11,18 @@ public enum IdentityRole
     /// <summary>An agent, by node name.</summary>
     Node,
 
-    /// <summary>An operator using hawserctl or the UI.</summary>
-    Admin,
+    /// <summary>An operator (a person or machine using hawserctl or the UI), by operator name; its role is in the controller's store.</summary>
+    Operator,
 }
 
 /// <summary>A certificate's role and name: the organization says the role, the common name the node or user.</summary>
-public sealed record Identity(IdentityRole Role, string Name, string Serial)
+public sealed record Identity(IdentityRole Role, string Name, string Serial, DateTimeOffset NotBefore = default)
 {
     /// <summary>Organization of node certificates.</summary>
     public const string NodeOrganization = "hawser-node";
 
-    /// <summary>Organization of admin certificates.</summary>
-    public const string AdminOrganization = "hawser-admin";
+    /// <summary>Organization of operator certificates (named for the one admin credential there was before operators).</summary>
+    public const string OperatorOrganization = "hawser-admin";
 
     /// <summary>Reads the identity of a certificate the CA issued.</summary>
     public static Identity Of(X509Certificate2 certificate)
@@ -45,9 +45,9 @@ public sealed record Identity(IdentityRole Role, string Name, string Serial)
         var role = organization switch
         {
             NodeOrganization => IdentityRole.Node,
-            AdminOrganization => IdentityRole.Admin,
+            OperatorOrganization => IdentityRole.Operator,
             _ => IdentityRole.None,
         };
-        return new Identity(commonName is null ? IdentityRole.None : role, commonName ?? string.Empty, certificate.SerialNumber);
+        return new Identity(commonName is null ? IdentityRole.None : role, commonName ?? string.Empty, certificate.SerialNumber, certificate.NotBefore.ToUniversalTime());
     }
 }

@@ -57,6 +57,11 @@ public sealed class EventRepository(ControllerStore store)
             where.Add("node = @node");
             command.Add("@node", node);
         }
+        if (query.Actor is { Length: > 0 } actor)
+        {
+            where.Add("actor = @actor");
+            command.Add("@actor", actor);
+        }
         if (query.Kind is { Length: > 0 } kind)
         {
             // An area matches its kinds: node -> node.*; the prefix is compared as text, not a LIKE pattern.

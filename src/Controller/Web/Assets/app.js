@@ -2,6 +2,8 @@
 "use strict";
 
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
+// A viewer is shown no control it may not use (the server refuses such calls anyway).
+const canChange = document.querySelector('meta[name="role"]').content !== "viewer";
 const view = document.getElementById("view");
 let current = { name: "", arg: "" };
 
@@ -199,7 +201,7 @@ async function rolloutsPage() {
       location.hash = `#/rollouts/${started.id}`;
     } catch (error) { message.replaceChildren(failure(error)); }
   });
-  show(el("h1", {}, "Rollouts"), el("h2", {}, "Start one"), form, message, el("h2", {}, "All rollouts"), el("div", { id: "rollout-list" }, rolloutList(rollouts)));
+  show(el("h1", {}, "Rollouts"), ...(canChange ? [el("h2", {}, "Start one"), form, message] : []), el("h2", {}, "All rollouts"), el("div", { id: "rollout-list" }, rolloutList(rollouts)));
 }
 
 function rolloutList(rollouts) {
@@ -232,7 +234,7 @@ function renderRollout(r) {
   let root = view.querySelector(`[data-rollout-view="${r.id}"]`);
   if (!root) {
     const message = el("div", { id: "rollout-message" });
-    const buttons = Object.keys(actions).map((action) => el("button", {
+    const buttons = Object.keys(canChange ? actions : {}).map((action) => el("button", {
       type: "button", id: `rollout-${action}`,
       onclick: async () => {
         if (confirmations[action] && !confirm(confirmations[action](r.id))) return;
@@ -250,7 +252,7 @@ function renderRollout(r) {
   root.querySelector("#rollout-summary").replaceChildren(`Revision ${r.revision} · `, el("span", { id: "rollout-state", "data-state": r.state }, r.state),
     ` · batch ${Math.min(r.batch + 1, r.batches)} of ${r.batches}`, r.promoted ? " · promoted" : "", r.nextBatchAt ? ` · next batch at ${time(r.nextBatchAt)}` : "");
   root.querySelector("#rollout-reason").textContent = r.reason || "";
-  for (const action of Object.keys(actions)) root.querySelector(`#rollout-${action}`).disabled = !actions[action](r.state, r);
+  for (const action of Object.keys(canChange ? actions : {})) root.querySelector(`#rollout-${action}`).disabled = !actions[action](r.state, r);
   root.querySelector("#rollout-nodes").replaceChildren(
     table(["Node", "Batch", "State", "From revision", "Detail"], r.nodes.map((n) => el("tr", { "data-node": n.node, "data-state": n.state },
       el("td", {}, n.node), el("td", {}, n.batch + 1), el("td", { class: "state" }, n.state), el("td", {}, n.previousRevision),
@@ -302,7 +304,7 @@ async function certificatesPage() {
         el("td", {}, c.name), el("td", {}, c.domains.join(", ")),
         el("td", {}, c.nodes.map((n) => c.installed[n] === c.serial ? n : `${n} (${c.installed[n] ? "has " + c.installed[n] : "none installed"})`).join(", ")),
         el("td", {}, c.serial || "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
-        el("td", {}, el("button", { type: "button", onclick: async (event) => {
+        el("td", {}, !canChange ? null : el("button", { type: "button", onclick: async (event) => {
           if (!confirm(`Order a new certificate for ${c.name} now? Every node it names gets it and reloads.`)) return;
           event.target.disabled = true;
           try { await api(`/certificates/${encodeURIComponent(c.name)}/renew`, "POST"); route(); } catch (error) { message.replaceChildren(failure(error)); event.target.disabled = false; }
