@@ -84,7 +84,7 @@ public sealed class StoreMigrateTests
         });
         await store.Rollouts.SaveAsync(TestRollouts.New(RolloutState.Done, 1) with { Batches = 1, Nodes = [new RolloutNodeRecord { Node = "web1", Batch = 0, State = RolloutNodeState.Healthy, PreviousRevision = 0, MovedAt = now }] }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
         Assert.IsNotNull((await store.Leases.TryAcquireAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
-        await store.WebSessions.SaveAsync("5e55", "csrf", "web:admin", now.AddHours(1));
+        await store.WebSessions.SaveAsync("5e55", "operator:admin", [1, 2, 3], now.AddHours(1));
         await store.NodeMessages.EnqueueAsync("ctl-a", new Dictionary<string, byte[]> { ["web1"] = [1, 2] });
         await store.NodeMessages.SetConnectedToAsync("web1", "ctl-a");
         await store.Operators.AddAsync(new OperatorRecord { Name = "sam", Role = OperatorRole.Operator, Selector = new Dictionary<string, string> { ["role"] = "web" }, CreatedAt = now },

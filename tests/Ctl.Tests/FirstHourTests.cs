@@ -102,6 +102,13 @@ public sealed class FirstHourTests
     [DataRow("hawserctl", new[] { "rollout", "start" })]
     [DataRow("hawserctl", new[] { "rollout", "status" })]
     [DataRow("hawserctl", new[] { "certs", "renew" })]
+    [DataRow("hawserctl", new[] { "operator", "add" })]
+    [DataRow("hawserctl", new[] { "operator", "enroll" })]
+    [DataRow("hawserctl", new[] { "operator", "rotate" })]
+    [DataRow("hawserctl", new[] { "operator", "revoke" })]
+    [DataRow("hawserctl", new[] { "operator", "list" })]
+    [DataRow("hawserctl", new[] { "whoami" })]
+    [DataRow("hawserctl", new[] { "events" })]
     [DataRow("hawser-agent", new[] { "apply" })]
     [DataRow("hawser-agent", new[] { "run" })]
     [DataRow("hawser-controller", new[] { "run" })]
@@ -127,6 +134,11 @@ public sealed class FirstHourTests
 
         StringAssert.Contains(help.StandardOutput, "  status [NODE]");
         Assert.DoesNotContain("status <NODE>", help.StandardOutput);
+        // The operators' verbs are listed, with examples of them.
+        StringAssert.Contains(help.StandardOutput, "\n  operator ");
+        StringAssert.Contains(help.StandardOutput, "\n  whoami ");
+        StringAssert.Contains(help.StandardOutput, "\nExamples:\n");
+        StringAssert.Contains(help.StandardOutput, "  hawserctl operator add alice --role viewer\n");
     }
 
     [TestMethod]

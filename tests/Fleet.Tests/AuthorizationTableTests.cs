@@ -125,10 +125,10 @@ public sealed class AuthorizationTableTests
 
         // The web UI's routes, by the same table: each operator signs in with its certificate; the revoked one cannot.
         var routes = MethodAuthorization.WebRoutes.Keys.Order(StringComparer.Ordinal).ToList();
-        // Those who sign in first: the refused logins after them feed the per-address login throttle (every caller here is 127.0.0.1).
-        foreach (var (who, _, certificate) in callers.Where(c => !c.Who.IsNode).OrderBy(c => c.Who.Role is null))
+        var addresses = 10;
+        foreach (var (who, _, certificate) in callers.Where(c => !c.Who.IsNode))
         {
-            using var client = await WebClientAsync(controller, who, certificate);
+            using var client = await WebClientAsync(controller, who, certificate, IPAddress.Parse($"127.0.0.{addresses++}"));
             var csrf = client.Csrf;
             foreach (var route in routes)
             {
@@ -183,19 +183,30 @@ public sealed class AuthorizationTableTests
         public void Dispose() => Client.Dispose();
     }
 
-    /// <summary>A web client signed in with <paramref name="certificate"/> (the admin's when none) where the caller is an operator; its CSRF token, or null when not signed in.</summary>
-    private static async Task<SignedIn> WebClientAsync(ControllerProcess controller, Who who, X509Certificate2? certificate)
+    /// <summary>
+    /// A web client signed in with <paramref name="certificate"/> (the admin's when none) where the caller is an operator; its
+    /// CSRF token, or null when not signed in. Each caller comes from its own loopback address (<paramref name="source"/>), as
+    /// people do: the login rate limit counts per address.
+    /// </summary>
+    private static async Task<SignedIn> WebClientAsync(ControllerProcess controller, Who who, X509Certificate2? certificate, IPAddress source)
     {
-        var handler = new HttpClientHandler
+        var handler = new SocketsHttpHandler
         {
-            ServerCertificateCustomValidationCallback = (_, served, _, _) => controller.IsServedBy(served),
+            SslOptions = { RemoteCertificateValidationCallback = (_, served, _, _) => controller.IsServedBy(served) },
             AllowAutoRedirect = false,
-            CookieContainer = new System.Net.CookieContainer(),
+            CookieContainer = new CookieContainer(),
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
         };
         if (who.Authenticated)
         {
-            handler.ClientCertificates.Add(certificate ?? X509Certificate2.CreateFromPemFile(
-                Path.Combine(controller.DataDirectory, "pki", "admin.crt"), Path.Combine(controller.DataDirectory, "pki", "admin.key")));
+            handler.SslOptions.ClientCertificates = [certificate ?? X509Certificate2.CreateFromPemFile(
+                Path.Combine(controller.DataDirectory, "pki", "admin.crt"), Path.Combine(controller.DataDirectory, "pki", "admin.key"))];
         }
         var client = new HttpClient(handler) { BaseAddress = controller.Address };
         using var login = await client.PostAsync("/login", new FormUrlEncodedContent([new("method", "certificate")]));

@@ -27,7 +27,7 @@ public sealed class TestCertificates : IDisposable
     /// <summary>A client certificate with the given common name.</summary>
     public X509Certificate2 IssueClient(string commonName) => Issue($"CN={commonName}", server: false);
 
-    /// <summary>A web server certificate for <paramref name="domains"/> as PEM: the chain (leaf, then this CA) and the PKCS#8 key.</summary>
+    /// <summary>A web server certificate for <paramref name="domains"/> (an IP address as such) as PEM: the chain (leaf, then this CA) and the PKCS#8 key.</summary>
     public (string Chain, string Key) IssuePem(params string[] domains)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -35,7 +35,14 @@ public sealed class TestCertificates : IDisposable
         var san = new SubjectAlternativeNameBuilder();
         foreach (var domain in domains)
         {
-            san.AddDnsName(domain);
+            if (IPAddress.TryParse(domain, out var address))
+            {
+                san.AddIpAddress(address);
+            }
+            else
+            {
+                san.AddDnsName(domain);
+            }
         }
         request.CertificateExtensions.Add(san.Build());
         var notAfter = new DateTimeOffset(Ca.NotAfter.ToUniversalTime()).AddMinutes(-1);

@@ -79,6 +79,7 @@ public static class MethodAuthorization
     {
         ["GET /login"] = Access.Anonymous,
         ["POST /login"] = Access.Anonymous,
+        ["GET /login/sso"] = Access.Anonymous,
         ["GET /login.css"] = Access.Anonymous,
         ["GET /favicon.svg"] = Access.Anonymous,
         ["GET /favicon.ico"] = Access.Anonymous,

@@ -190,6 +190,8 @@ internal sealed class InitCommand : Command
                 Console.Error.WriteLine($"warning: the operator 'admin' is revoked in {store.Description}, so {pki.AdminCertificatePath} will be refused; use another admin's credential");
             }
         }
+        // The first key that protects web sign-ins, made now so controllers started together share it.
+        Web.WebAuthentication.EnsureKey(opened, SecretBox.Open(data));
         Console.WriteLine($"initialized {data}");
         Console.WriteLine($"store     {store.Description}");
         Console.WriteLine($"ca-hash   {pki.Ca.Hash}");

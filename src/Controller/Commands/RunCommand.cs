@@ -94,6 +94,13 @@ internal sealed class RunCommand : Command
             "certificate is at hand. Off unless given; every login with it is a web.break-glass event.",
     };
 
+    private readonly Option<string> _sso = new("--sso")
+    {
+        HelpName = "FILE",
+        Description = "Single sign-on to the web UI through an OpenID Connect provider: a YAML file naming the provider (authority), this " +
+            "controller's client (clientId, clientSecretFile) and which of its groups grant which role and scope (groups). See the README's Operators and roles.",
+    };
+
     private readonly Option<int> _nodeSendQueue = new("--node-send-queue")
     {
         HelpName = "KIB",
@@ -126,6 +133,7 @@ internal sealed class RunCommand : Command
         Options.Add(_leaseTtl);
         Options.Add(_anonymousRate);
         Options.Add(_webBreakGlass);
+        Options.Add(_sso);
         Options.Add(_nodeSendQueue);
         Options.Add(_shutdownTimeout);
         Options.Add(_logFormat);
@@ -176,7 +184,7 @@ internal sealed class RunCommand : Command
                 await host.StartAsync(addresses =>
                 {
                     Console.WriteLine($"listening {string.Join(", ", addresses)} (gRPC over TLS, client certificates)");
-                    var logins = host.Services.GetRequiredService<WebSessions>();
+                    var logins = host.Services.GetRequiredService<WebSignIn>();
                     Console.WriteLine($"web UI    {addresses[0]} (log in with an operator's client certificate" +
                         (logins.BreakGlass ? $", or the break-glass admin token in {logins.TokenPath})" : "; the admin token login is off: --web-break-glass)"));
                     Console.WriteLine("ready");
@@ -216,6 +224,20 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
             return null;
         }
+        Web.SsoSettings? sso = null;
+        if (parse.GetValue(_sso) is { } ssoFile)
+        {
+            try
+            {
+                sso = Web.SsoSettings.Load(ssoFile);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                // A settings error names the file and line already; one the file cannot be read names the file.
+                await Console.Error.WriteLineAsync(ex is InvalidDataException ? $"error: --sso: {ex.Message}" : $"error: --sso {ssoFile}: {ex.Message}");
+                return null;
+            }
+        }
         if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
         {
             await Console.Error.WriteLineAsync($"error: --node-send-queue {queue}: give KiB from 64 to 1048576 (1 GiB)");
@@ -250,6 +272,7 @@ internal sealed class RunCommand : Command
             LeaseTtl = parse.GetValue(_leaseTtl),
             AnonymousRate = rate,
             WebBreakGlass = parse.GetValue(_webBreakGlass),
+            Sso = sso,
             NodeSendQueueBytes = queue * 1024L,
             ShutdownTimeout = parse.GetValue(_shutdownTimeout),
             LogFormat = parse.GetValue(_logFormat),

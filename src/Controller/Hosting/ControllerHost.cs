@@ -42,6 +42,9 @@ public sealed class ControllerHost : IAsyncDisposable
             .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("System", LogLevel.Warning));
         builder.Services.AddController(options, store, pki);
         var app = builder.Build();
+        // The web UI's sign-in (cookies, the identity provider's callback) and its login rate limit; gRPC callers present none of it.
+        app.UseAuthentication();
+        app.UseRateLimiter();
         app.MapGrpcService<ControlApi>();
         app.MapGrpcService<EnrollmentApi>();
         app.MapGrpcService<AgentSessions>();

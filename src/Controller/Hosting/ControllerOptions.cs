@@ -42,6 +42,9 @@ public sealed record ControllerOptions
     /// <summary>Whether the web UI's admin token (DATA/ui-token) may log in: the break-glass login, off unless enabled.</summary>
     public bool WebBreakGlass { get; init; }
 
+    /// <summary>Single sign-on to the web UI (<c>--sso FILE</c>), or null.</summary>
+    public Web.SsoSettings? Sso { get; init; }
+
     /// <summary>Bytes that may wait to be written to one agent's stream.</summary>
     public long NodeSendQueueBytes { get; init; } = new Sessions.NodeRateOptions().SendQueueBytes;
 

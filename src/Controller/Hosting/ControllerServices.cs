@@ -75,15 +75,16 @@ public static class ControllerServices
         services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<OperatorsApi>()));
         services.AddSingleton(_ =>
         {
-            var logins = new WebSessions(Path.Combine(data, "ui-token"), store, breakGlass: options.WebBreakGlass);
+            var logins = new WebSignIn(Path.Combine(data, "ui-token"), store, breakGlass: options.WebBreakGlass);
             logins.EnsureToken();
             return logins;
         });
         services.AddSingleton<WebEvents>();
         services.AddSingleton<WebLiveFeed>();
         services.AddSingleton(sp => new WebApi(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<RolloutEngine>(),
-            sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSessions>(), sp.GetRequiredService<WebEvents>(),
-            sp.GetRequiredService<CallerIdentity>()));
+            sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSignIn>(), sp.GetRequiredService<WebEvents>(),
+            sp.GetRequiredService<CallerIdentity>(), sp.GetRequiredService<Microsoft.AspNetCore.Antiforgery.IAntiforgery>(), options.Sso));
+        services.AddWebAuthentication(store, SecretBox.Open(data), options.Sso);
 
         // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.
         services.AddGrpc().AddServiceOptions<AgentSessions>(o => o.MaxReceiveMessageSize = NodeInputBounds.MaxAgentMessageBytes);

@@ -212,6 +212,22 @@ internal static class StoreMigrations
             revoked      {int} NOT NULL DEFAULT 0
         );
         """, StoreUpgradeTo11.Run),
+        // 12: the web UI on ASP.NET Core's cookie authentication: its tickets (by the hash of their key) replace the hand-made
+        // sessions, and the keys that protect cookies and antiforgery tokens are shared by every controller (sealed with
+        // pki/secrets.key). A web session of an earlier version ends: its user signs in again.
+        """
+        CREATE TABLE web_tickets (
+            key_sha256  TEXT PRIMARY KEY,
+            who         TEXT NOT NULL,
+            ticket      {blob} NOT NULL,
+            expires_ms  {int} NOT NULL
+        );
+        CREATE TABLE data_protection_keys (
+            name    TEXT PRIMARY KEY,
+            sealed  {blob} NOT NULL
+        );
+        DROP TABLE web_sessions;
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -15,6 +15,8 @@ using Hawser.Shared.Pki;
 using Hawser.Controller.Store.Repositories;
 using Hawser.Shared.Protocol;
 using Hawser.Shared.Protocol.V1;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -22,16 +24,15 @@ using Microsoft.AspNetCore.Routing;
 namespace Hawser.Controller.Web;
 
 /// <summary>
-/// The web UI and its JSON API under <c>/api/v1</c>, on the controller's HTTPS port. Every page and
-/// call needs a session from <c>/login</c> (an operator's client certificate, or the break-glass admin token when enabled)
-/// and the access <see cref="MethodAuthorization.WebRoutes"/> names for it, which the session's operator's role must grant;
-/// every state-changing call also needs the session's CSRF token in <c>X-CSRF-Token</c>.
+/// The web UI and its JSON API under <c>/api/v1</c>, on the controller's HTTPS port. Every page and call needs a sign-in
+/// (<see cref="WebAuthentication"/>: an operator's client certificate, the identity provider, or the break-glass admin token
+/// when enabled) and the access <see cref="MethodAuthorization.WebRoutes"/> names for it, which the caller's role must grant;
+/// every state-changing call also needs the antiforgery token (the page's csrf-token meta) in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSessions logins, WebEvents events, CallerIdentity callers)
+    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, SsoSettings? sso = null)
 {
     private const string ApiPrefix = "/api/v1";
-    private readonly LoginThrottle _throttle = new();
 
     /// <summary>
     /// Maps the pages and the API onto <paramref name="app"/>. Each route takes its access from
@@ -44,15 +45,15 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet("/login.css", context => PublicAssetAsync(context, "login.css"));
         app.MapGet("/favicon.svg", context => PublicAssetAsync(context, "favicon.svg"));
         app.MapGet("/favicon.ico", context => PublicAssetAsync(context, "favicon.svg"));
-        app.MapPost("/login", LoginAsync);
-        foreach (var anonymous in (string[])["GET /login", "GET /login.css", "GET /favicon.svg", "GET /favicon.ico", "POST /login"])
+        app.MapPost("/login", LoginAsync).RequireRateLimiting(WebAuthentication.LoginPolicy);
+        app.MapGet("/login/sso", SsoAsync).RequireRateLimiting(WebAuthentication.LoginPolicy);
+        foreach (var anonymous in (string[])["GET /login", "GET /login.css", "GET /favicon.svg", "GET /favicon.ico", "POST /login", "GET /login/sso"])
         {
             _ = MethodAuthorization.WebRoutes[anonymous] == Access.Anonymous ? 0 : throw new InvalidOperationException($"{anonymous} is served without a login");
         }
-        app.MapPost("/logout", Api("POST /logout", async (context, caller) =>
+        app.MapPost("/logout", Api("POST /logout", async (context, _) =>
         {
-            await logins.EndAsync(caller.Session.Id, context.RequestAborted);
-            context.Response.Cookies.Delete(WebSessions.CookieName);
+            await context.SignOutAsync(WebAuthentication.CookieScheme);
             return null;
         }));
         app.MapGet("/", Page("GET /", IndexAsync));
@@ -90,19 +91,17 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     /// </summary>
     private async Task<WebCaller?> AuthenticateAsync(HttpContext context)
     {
-        if (await logins.FindAsync(context.Request.Cookies[WebSessions.CookieName], context.RequestAborted) is not { } session)
+        var result = await context.AuthenticateAsync(WebAuthentication.CookieScheme);
+        if (!result.Succeeded)
         {
             return null;
         }
-        if (WebSessions.OperatorOf(session) is not { } name)
+        if (await logins.CallerAsync(result.Principal, context.RequestAborted) is { } caller)
         {
-            return new WebCaller(session, $"break-glass ({session.Who})", OperatorRole.Admin, null);
+            return caller;
         }
-        if (await store.Operators.GetAsync(name, context.RequestAborted) is { RevokedAt: null } found)
-        {
-            return new WebCaller(session, found.Name, found.Role, found);
-        }
-        await logins.EndAsync(session.Id, context.RequestAborted);
+        // A sign-in that no longer holds (revoked operator, break-glass off or its token replaced) ends here, on every controller.
+        await context.SignOutAsync(WebAuthentication.CookieScheme);
         return null;
     }
 
@@ -158,7 +157,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
                 await Error(context, HttpStatusCode.Unauthorized, "log in first (POST /login)");
                 return;
             }
-            if (mutating && context.Request.Headers["X-CSRF-Token"] != caller.Session.Csrf)
+            if (mutating && !await antiforgery.IsRequestValidAsync(context))
             {
                 await Error(context, HttpStatusCode.Forbidden, "missing or wrong X-CSRF-Token (the page's csrf-token meta)");
                 return;
@@ -220,65 +219,105 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private async Task LoginAsync(HttpContext context)
     {
         Secure(context.Response);
-        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        if (_throttle.WaitFor(address) is { Ticks: > 0 } wait)
-        {
-            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await LoginPageAsync(context, $"Too many wrong logins from {address}; try again in {seconds} s.", HttpStatusCode.TooManyRequests);
-            return;
-        }
+        var address = WebAuthentication.AddressOf(context);
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
-        string? who = null, actor = null;
+        System.Security.Claims.ClaimsPrincipal? principal = null;
         var error = logins.BreakGlass ? "That is not the admin token (see the file named below), nor a live operator's client certificate."
             : "That is not a live operator's client certificate (the admin token login is off).";
         if (form?["method"].ToString() == "certificate" && context.Connection.ClientCertificate is { } certificate)
         {
             var (found, problem) = await callers.OperatorAsync(Identity.Of(certificate), context.RequestAborted);
-            if (found is not null)
-            {
-                (who, actor) = (WebSessions.OperatorWho(found.Name), found.Name);
-            }
-            else
-            {
-                error = $"Your certificate is refused: {problem}.";
-            }
+            principal = found is null ? null : WebSignIn.Operator(found);
+            error = found is null ? $"Your certificate is refused: {problem}." : error;
         }
         else if (form?["token"].ToString() is { Length: > 0 } token)
         {
             switch (logins.BreakGlass ? logins.Check(token) : TokenCheck.DoesNotMatch)
             {
                 case TokenCheck.Matches:
-                    // Named by fingerprint: replacing the token file ends the sessions made with this token.
-                    await logins.EndSessionsOfReplacedTokenAsync(context.RequestAborted);
-                    who = logins.TokenWho() ?? "admin token";
-                    actor = $"break-glass ({who})";
+                    // Named by fingerprint: replacing the token file ends the sign-ins made with this token.
+                    await logins.EndSignInsOfReplacedTokenAsync(context.RequestAborted);
+                    principal = WebSignIn.BreakGlassAdmin(logins.TokenWho() ?? "admin token");
                     break;
                 case TokenCheck.FileWasMissing:
                     error = $"The token file was missing, so no token could match; a new token was written to {logins.TokenPath}.";
                     break;
             }
         }
-        if (who is null)
+        if (principal is null)
         {
             await store.Events.AddAsync(new EventRecord { Kind = "web.login-refused", Actor = $"peer:{address}", Summary = $"web login refused from {address}", Details = [error] }, context.RequestAborted);
-            _throttle.Failed(address);
             await LoginPageAsync(context, error, HttpStatusCode.Unauthorized);
             return;
         }
-        _throttle.Succeeded(address);
-        var session = await logins.CreateAsync(who, context.RequestAborted);
-        // Every use of the break-glass token is an event of its own kind, for alerts to follow.
+        await SignInAsync(context, principal, address);
+        context.Response.Redirect("/", permanent: false);
+    }
+
+    /// <summary>Signs <paramref name="principal"/> in for <see cref="WebAuthentication.Lifetime"/>, with its event (the break-glass token's of its own kind).</summary>
+    private async Task SignInAsync(HttpContext context, System.Security.Claims.ClaimsPrincipal principal, IPAddress address)
+    {
+        await context.SignInAsync(WebAuthentication.CookieScheme, principal,
+            new Microsoft.AspNetCore.Authentication.AuthenticationProperties { IsPersistent = true, ExpiresUtc = DateTimeOffset.UtcNow + WebAuthentication.Lifetime });
+        var actor = principal.Identity!.Name!;
         await store.Events.AddAsync(new EventRecord
         {
-            Kind = WebSessions.OperatorOf(session) is null ? "web.break-glass" : "web.login", Actor = actor!,
+            Kind = WebSignIn.KindOf(principal) == WebSignInKind.BreakGlass ? "web.break-glass" : "web.login", Actor = actor,
             Summary = $"web login of {actor} from {address}",
         }, context.RequestAborted);
-        context.Response.Cookies.Append(WebSessions.CookieName, session.Id, new CookieOptions
+    }
+
+    /// <summary>The login form's answer when an address tries too often: 429 with when to try again.</summary>
+    internal Task TooManyLoginsAsync(HttpContext context, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return LoginPageAsync(context, $"Too many logins from {WebAuthentication.AddressOf(context)}; try again in {seconds} s.", HttpStatusCode.TooManyRequests);
+    }
+
+    /// <summary>GET /login/sso: off to the identity provider, which sends the browser back to <see cref="WebAuthentication.SsoCallbackPath"/>.</summary>
+    private async Task SsoAsync(HttpContext context)
+    {
+        Secure(context.Response);
+        if (sso is null)
         {
-            HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = "/", Expires = session.Expires,
-        });
-        context.Response.Redirect("/", permanent: false);
+            await LoginPageAsync(context, "Single sign-on is not set up on this controller (hawser-controller run --sso FILE).", HttpStatusCode.NotFound);
+            return;
+        }
+        await context.ChallengeAsync(WebAuthentication.SsoScheme, new Microsoft.AspNetCore.Authentication.AuthenticationProperties { RedirectUri = "/" });
+    }
+
+    /// <summary>
+    /// The identity provider vouched for someone: the first configured group they are in decides their role and scope, and
+    /// they are signed in under their e-mail (else their subject); in no configured group, they are refused, with an event.
+    /// </summary>
+    internal async Task SsoSignedInAsync(Microsoft.AspNetCore.Authentication.TicketReceivedContext context, SsoSettings settings)
+    {
+        var provided = context.Principal!;
+        var subject = provided.FindFirst("sub")?.Value ?? "";
+        var actor = TerminalText.Neutralize(provided.FindFirst("email")?.Value is { Length: > 0 } email ? email : $"sso:{subject}");
+        var address = WebAuthentication.AddressOf(context.HttpContext);
+        if (settings.Grant(provided.FindAll(settings.GroupsClaim).Select(c => c.Value)) is not { } grant)
+        {
+            await store.Events.AddAsync(new EventRecord
+            {
+                Kind = "web.login-refused", Actor = actor, Summary = $"web login of {actor} from {address} refused: in none of the groups the controller maps",
+                Details = [$"subject {TerminalText.Neutralize(subject)}", $"groups: {string.Join(", ", provided.FindAll(settings.GroupsClaim).Select(c => TerminalText.Neutralize(c.Value)))}"],
+            }, context.HttpContext.RequestAborted);
+            context.HandleResponse();
+            await LoginPageAsync(context.HttpContext, $"{actor} signed in at {settings.DisplayName}, but is in none of the groups this controller grants a role to.", HttpStatusCode.Forbidden);
+            return;
+        }
+        context.HandleResponse();
+        await SignInAsync(context.HttpContext, WebSignIn.Sso(actor, subject, grant), address);
+        context.HttpContext.Response.Redirect("/", permanent: false);
+    }
+
+    /// <summary>The provider's answer could not be used (a wrong state, an error from the provider): said on the login page, never a stack trace.</summary>
+    internal async Task SsoFailedAsync(Microsoft.AspNetCore.Authentication.RemoteFailureContext context)
+    {
+        context.HandleResponse();
+        await LoginPageAsync(context.HttpContext, $"Single sign-on failed: {context.Failure?.Message}", HttpStatusCode.Unauthorized);
     }
 
     private Task LoginPageAsync(HttpContext context, string? error, HttpStatusCode status)
@@ -289,16 +328,17 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var certificate = context.Connection.ClientCertificate is { } presented && Identity.Of(presented) is { Role: IdentityRole.Operator } named
             ? $"""<form method="post"><input type="hidden" name="method" value="certificate"><button>Log in as {WebUtility.HtmlEncode(TerminalText.Neutralize(named.Name))} (my client certificate)</button></form>"""
             : "";
+        var single = sso is null ? "" : $"""<p><a class="button" id="sso" href="/login/sso">Sign in with {WebUtility.HtmlEncode(sso.DisplayName)}</a></p>""";
         var token = logins.BreakGlass ? $"""
             <form method="post"><label>Admin token (break-glass)<input name="token" type="password" autocomplete="current-password" autofocus></label>
             <button>Log in</button></form>
             <p><small>The token is in <code>{WebUtility.HtmlEncode(logins.TokenPath)}</code> on the controller (readable by its user only); every use is in the event log.</small></p>
-            """ : "<p>Log in with an operator's client certificate: import it into this browser (<code>hawserctl operator enroll</code> made it).</p>";
+            """ : sso is null ? "<p>Log in with an operator's client certificate: import it into this browser (<code>hawserctl operator enroll</code> made it).</p>" : "";
         var message = error is null ? "" : $"""<p class="error" role="alert">{WebUtility.HtmlEncode(error)}</p>""";
         return context.Response.WriteAsync($"""
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Hawser: log in</title><link rel="stylesheet" href="/login.css"><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head><body>
-            <h1>Hawser</h1>{message}{certificate}{token}
+            <h1>Hawser</h1>{message}{single}{certificate}{token}
             </body></html>
             """, context.RequestAborted);
     }
@@ -311,9 +351,9 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return context.Response.WriteAsync(Asset(file)!, context.RequestAborted);
     }
 
-    private static async Task IndexAsync(HttpContext context, WebCaller caller)
+    private async Task IndexAsync(HttpContext context, WebCaller caller)
     {
-        var html = Asset("index.html")!.Replace("{{csrf}}", caller.Session.Csrf, StringComparison.Ordinal)
+        var html = Asset("index.html")!.Replace("{{csrf}}", antiforgery.GetAndStoreTokens(context).RequestToken, StringComparison.Ordinal)
             .Replace("{{role}}", OperatorRepository.RoleWord(caller.Role), StringComparison.Ordinal)
             .Replace("{{who}}", WebUtility.HtmlEncode(TerminalText.Neutralize(caller.Actor)), StringComparison.Ordinal);
         context.Response.ContentType = "text/html; charset=utf-8";

@@ -26,7 +26,7 @@ internal static class CtlOptions
     public static readonly Option<string> Config = new("--config")
     {
         HelpName = "FILE",
-        Description = $"hawserctl's config (controller URL, CA, admin credential). Default: ${Configuration.CtlConfig.ConfigVariable}, else ~/.config/hawser/hawserctl.yaml.",
+        Description = $"hawserctl's config (controller URL, CA, your operator credential). Default: ${Configuration.CtlConfig.ConfigVariable}, else ~/.config/hawser/hawserctl.yaml.",
         Recursive = true,
         DefaultValueFactory = _ => Configuration.CtlConfig.DefaultPath(),
     };

@@ -42,6 +42,7 @@ internal sealed class OperatorCommand : Command
         };
         var selector = new Option<string[]>("--selector", "-l")
         {
+            HelpName = "k=v,...",
             Description = "Scope: only nodes with these labels, key=value (repeat or separate with commas); the operator sees and changes no other node.",
             AllowMultipleArgumentsPerToken = true,
         };
