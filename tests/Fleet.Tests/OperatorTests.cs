@@ -56,7 +56,11 @@ public sealed class OperatorTests
         Assert.AreNotEqual(0, (await sam.CtlAsync("status", "db1")).ExitCode, "a node outside the scope is not shown");
 
         // An apply that changes db1 is refused naming it, and stores nothing; one that changes web1 only goes through.
-        var beyond = await sam.CtlAsync("apply", "-f", Write(data.Path, "v2.yaml", Spec("610", "710")), "--no-wait");
+        var v2 = Write(data.Path, "v2.yaml", Spec("610", "710"));
+        var diff = await sam.CtlAsync("diff", "-f", v2);
+        StringAssert.Contains(diff.Output, "web1");
+        Assert.DoesNotContain("db1", diff.Output, "a scoped diff asks and shows only the operator's own nodes");
+        var beyond = await sam.CtlAsync("apply", "-f", v2, "--no-wait");
         Assert.AreEqual(1, beyond.ExitCode, beyond.Output);
         StringAssert.Contains(beyond.StandardError, "operator 'sam' is scoped to role=web, but this apply changes node db1 outside it; nothing was stored");
         var relabel = await sam.CtlAsync("apply", "-f", Write(data.Path, "v2b.yaml", Spec("600", "700").Replace("db1: {labels: {role: db}}", "db1: {labels: {role: web}}", StringComparison.Ordinal)), "--no-wait");

@@ -26,7 +26,8 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         }));
 
     private const string UserStateKey = "hawser.identity";
-    private const string OperatorStateKey = "hawser.operator";
+    /// <summary>Where a call's operator is kept in its user state.</summary>
+    internal const string OperatorStateKey = "hawser.operator";
     private static readonly Identity Anonymous = new(IdentityRole.None, string.Empty, string.Empty);
 
     /// <summary>The identity <see cref="AuthorizeAsync"/> accepted for this call (anonymous for an anonymous method).</summary>

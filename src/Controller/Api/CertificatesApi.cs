@@ -8,13 +8,19 @@ using Grpc.Core;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Admin only.</summary>
+/// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Any operator lists them (one scoped by a selector, those of its nodes); renewing needs the operator role and every node of the certificate in the caller's scope.</summary>
 public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer)
 {
     internal async Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
     {
         var response = new ListCertificatesResponse();
-        response.Certificates.Add(await ListAsync(store, renewer, context.CancellationToken));
+        var certificates = await ListAsync(store, renewer, context.CancellationToken);
+        if (await OperatorScope.VisibleNodesAsync(store, context) is { } sees)
+        {
+            // A scoped operator sees the certificates of its nodes, and of those only its nodes.
+            certificates = [.. certificates.Where(c => c.Nodes.Any(sees)).Select(c => Visible(c, sees))];
+        }
+        response.Certificates.Add(certificates);
         return response;
     }
 
@@ -35,8 +41,26 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null)
             .ToDictionary(n => n.Name, n => n.LastReport!.InstalledCertificates, StringComparer.Ordinal);
 
+    private static Certificate Visible(Certificate certificate, Func<string, bool> sees)
+    {
+        var visible = certificate.Clone();
+        visible.Nodes.Clear();
+        visible.Nodes.Add(certificate.Nodes.Where(sees));
+        visible.Installed.Clear();
+        visible.Installed.Add(certificate.Installed.Where(i => sees(i.Key)).ToDictionary(i => i.Key, i => i.Value));
+        return visible;
+    }
+
     internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
     {
+        if (await OperatorScope.VisibleNodesAsync(store, context) is { } sees
+            && ((await renewer.CurrentPlanAsync(context.CancellationToken))?.Targets ?? []).FirstOrDefault(t => t.Name == request.Name) is { } planned
+            && planned.Nodes.Where(n => !sees(n)).ToList() is { Count: > 0 } outside)
+        {
+            // A renewal reloads every node the certificate is on: all of them must be the caller's.
+            throw ApiError.Of(StatusCode.PermissionDenied, $"operator '{CallerIdentity.Of(context).Name}' is scoped to {CallerIdentity.OperatorOf(context).Scope}, " +
+                $"but certificate '{request.Name}' is also on {string.Join(", ", outside)} outside it; nothing was ordered");
+        }
         try
         {
             var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);

@@ -339,7 +339,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         {
             throw ApiError.Of(StatusCode.InvalidArgument, string.Join("\n", errors));
         }
-        var diffs = await Task.WhenAll(resolved.Nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
+        // A scoped operator's diff asks only its own nodes for a dry run (the others are not shown to it).
+        var sees = await OperatorScope.VisibleNodesAsync(store, context) ?? (_ => true);
+        var diffs = await Task.WhenAll(resolved.Nodes.Where(n => sees(n.Key)).OrderBy(n => n.Key, StringComparer.Ordinal).Select(async pair =>
         {
             var report = await sessions.DryRunAsync(pair.Key, pair.Value, DryRunTimeout, context.CancellationToken);
             var diff = new NodeDiff { Node = pair.Key, Reachable = report is not null };

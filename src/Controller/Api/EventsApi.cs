@@ -66,19 +66,9 @@ public sealed class EventsApi(ControllerStore store)
         }
     }
 
-    /// <summary>
-    /// Which events the caller sees: all of them, or for an operator scoped by a selector, those about no node or about a
-    /// node in its scope (the nodes' labels read once per call).
-    /// </summary>
-    private async Task<Func<EventRecord, bool>> VisibleAsync(ServerCallContext context)
-    {
-        if (CallerIdentity.OperatorOf(context) is not { IsScoped: true } scoped)
-        {
-            return _ => true;
-        }
-        var seen = (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        return e => e.Node.Length == 0 || seen.Contains(e.Node);
-    }
+    /// <summary>Which events the caller sees: all, or for an operator scoped by a selector, those about no node or about one in its scope.</summary>
+    private async Task<Func<EventRecord, bool>> VisibleAsync(ServerCallContext context) =>
+        await OperatorScope.VisibleNodesAsync(store, context) is { } sees ? e => e.Node.Length == 0 || sees(e.Node) : _ => true;
 
     private static EventQuery Query(ListEventsRequest request) => new()
     {

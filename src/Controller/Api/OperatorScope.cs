@@ -39,6 +39,21 @@ public static class OperatorScope
     public static string? CheckNodes(OperatorRecord scoped, IEnumerable<NodeRecord> nodes, string what) =>
         Problem(scoped, new SortedSet<string>(nodes.Where(n => !scoped.Sees(n.Labels)).Select(n => n.Name), StringComparer.Ordinal), what);
 
+    /// <summary>
+    /// Which nodes the caller may see, by name: null for an operator of every node (or a call without one); for one scoped by
+    /// a selector, the nodes whose labels it matches now (read once per call).
+    /// </summary>
+    public static async Task<Func<string, bool>?> VisibleNodesAsync(ControllerStore store, Grpc.Core.ServerCallContext context)
+    {
+        if (!context.UserState.ContainsKey(CallerIdentity.OperatorStateKey) || CallerIdentity.OperatorOf(context) is not { IsScoped: true } scoped)
+        {
+            return null;
+        }
+        var seen = (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name)
+            .ToHashSet(StringComparer.Ordinal);
+        return seen.Contains;
+    }
+
     private static bool InScope(OperatorRecord scoped, IReadOnlyDictionary<string, string>? labels) => labels is null || scoped.Sees(labels);
 
     private static string? Problem(OperatorRecord scoped, SortedSet<string> outside, string what)

@@ -5,7 +5,7 @@ using Grpc.Core;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>The rollout methods of <c>hawser.v1.ControlService</c>: start, get, list, control. Admin only.</summary>
+/// <summary>The rollout methods of <c>hawser.v1.ControlService</c>: start, get, list, control. Any operator reads them (one scoped by a selector sees its own nodes in them); starting and steering need the operator role.</summary>
 public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
 {
     internal async Task<Rollout> StartAsync(StartRolloutRequest request, ServerCallContext context)
@@ -17,16 +17,21 @@ public sealed class RolloutsApi(ControllerStore store, RolloutEngine engine)
     {
         var rollout = request.Id == 0 ? (await store.Rollouts.ListAsync(1, context.CancellationToken) is [var newest] ? newest : null)
             : await store.Rollouts.GetAsync(request.Id, context.CancellationToken);
-        return rollout is not null ? RolloutWire.Message(rollout)
+        return rollout is not null ? RolloutWire.Message(Visible(rollout, await OperatorScope.VisibleNodesAsync(store, context)))
             : throw ApiError.Of(StatusCode.NotFound, request.Id == 0 ? "no rollout has been started" : $"rollout {request.Id} does not exist");
     }
 
     internal async Task<ListRolloutsResponse> ListAsync(ListRolloutsRequest request, ServerCallContext context)
     {
         var response = new ListRolloutsResponse();
-        response.Rollouts.Add((await store.Rollouts.ListAsync(cancellationToken: context.CancellationToken)).Select(RolloutWire.Message));
+        var sees = await OperatorScope.VisibleNodesAsync(store, context);
+        response.Rollouts.Add((await store.Rollouts.ListAsync(cancellationToken: context.CancellationToken)).Select(r => RolloutWire.Message(Visible(r, sees))));
         return response;
     }
+
+    /// <summary>A rollout with only the nodes a scoped caller sees (all for others).</summary>
+    private static RolloutRecord Visible(RolloutRecord rollout, Func<string, bool>? sees) =>
+        sees is null ? rollout : rollout with { Nodes = [.. rollout.Nodes.Where(n => sees(n.Node))] };
 
     internal async Task<Rollout> ControlAsync(ControlRolloutRequest request, ServerCallContext context)
     {
