@@ -17,7 +17,7 @@ namespace Hawser.Controller.Api;
 /// </summary>
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
     CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
-    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null)
+    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>The most uses a join token may have.</summary>
@@ -115,18 +115,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     private readonly EventsApi _events = new(store);
 
-    /// <summary>With a <paramref name="problem"/> (a change beyond the caller's scope): stores it as an event naming the caller, then refuses the call.</summary>
-    private async Task RefuseAsync(ServerCallContext context, string? problem)
+    /// <summary>With a <paramref name="problem"/> (a change beyond the caller's scope): recorded as a refusal naming the caller, then the call refused.</summary>
+    private Task RefuseAsync(ServerCallContext context, string? problem)
     {
         if (problem is null)
         {
-            return;
+            return Task.CompletedTask;
         }
-        var caller = CallerIdentity.Of(context).Name;
-        await store.Events.AddAsync(new EventRecord
-        {
-            Kind = "rpc.refused", Actor = caller, Summary = $"refused {context.Method} to {caller} from {RefusalLog.AddressOf(context)}: {StatusCode.PermissionDenied}", Details = [problem],
-        }, context.CancellationToken);
+        refusals?.Refused(context, StatusCode.PermissionDenied, problem, actor: CallerIdentity.Of(context).Name);
         throw ApiError.Of(StatusCode.PermissionDenied, problem);
     }
 

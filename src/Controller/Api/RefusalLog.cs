@@ -42,9 +42,15 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
     /// Records one refused call by <paramref name="actor"/> (null: an anonymous peer); stores an event for the first of its
     /// caller's window (and for the window that ended before it).
     /// </summary>
-    public void Refused(ServerCallContext context, StatusCode code, string message, string? node = null, string? actor = null)
+    public void Refused(ServerCallContext context, StatusCode code, string message, string? node = null, string? actor = null) =>
+        Refused("rpc.refused", context.Method, context.Peer, AddressOf(context), code, message, node, actor);
+
+    /// <summary>As for a gRPC call, for a web request (<c>web.refused</c>): <paramref name="route"/> refused to <paramref name="actor"/> from <paramref name="address"/>.</summary>
+    public void WebRefused(string route, string address, string message, string actor) =>
+        Refused("web.refused", route, address, address, StatusCode.PermissionDenied, message, null, actor);
+
+    private void Refused(string kind, string method, string peerText, string address, StatusCode code, string message, string? node, string? actor)
     {
-        var address = AddressOf(context);
         actor ??= $"peer:{address}";
         var key = $"{actor} {address}";
         var now = DateTimeOffset.UtcNow;
@@ -70,13 +76,13 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
                 peer.Counted = -1;
             }
             peer.Counted++;
-            peer.LastMethod = context.Method;
+            peer.LastMethod = method;
             peer.LastCode = code;
             first = peer.Counted == 0;
             (actor, address) = (peer.Actor, peer.Address);
         }
         // Every refusal is a log line (journald rate-limits a flood of them on its own); the store gets one event a window.
-        ControllerLog.Refused(logger, context.Method, context.Peer, code, message);
+        ControllerLog.Refused(logger, method, peerText, code, message);
         if (ended is not null)
         {
             Store(ended);
@@ -85,8 +91,8 @@ public sealed class RefusalLog(ControllerStore store, ILogger logger, TimeSpan? 
         {
             Store(new EventRecord
             {
-                Kind = "rpc.refused", Actor = actor, Node = node ?? "",
-                Summary = $"refused {context.Method}" + (node is null ? "" : $" for node '{node}'") + $" to {actor} from {address}: {code}",
+                Kind = kind, Actor = actor, Node = node ?? "",
+                Summary = $"refused {method}" + (node is null ? "" : $" for node '{node}'") + $" to {actor} from {address}: {code}",
                 Details = [message, $"further refusals of {actor} from {address} within {Window.TotalSeconds:0} s are counted in one event"],
             });
         }

@@ -30,7 +30,7 @@ namespace Hawser.Controller.Web;
 /// every state-changing call also needs the antiforgery token (the page's csrf-token meta) in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, SsoSettings? sso = null)
+    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, SsoSettings? sso = null)
 {
     private const string ApiPrefix = "/api/v1";
 
@@ -114,7 +114,8 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             return true;
         }
         var message = $"operator '{caller.Actor}' is a {OperatorRepository.RoleWord(caller.Role)}: {route} needs {CallerIdentity.Needs(needed)}";
-        await store.Events.AddAsync(new EventRecord { Kind = "web.refused", Actor = caller.Actor, Summary = $"refused {route} to {caller.Actor}", Details = [message] }, context.RequestAborted);
+        // Counted per caller and address like every refusal: a flood of them is one event a minute, not one a request.
+        refusals.WebRefused(route, WebAuthentication.AddressOf(context).ToString(), message, caller.Actor);
         await Error(context, HttpStatusCode.Forbidden, message);
         return false;
     }
