@@ -217,7 +217,7 @@ internal sealed class OperatorCommand : Command
         var (certificate, keyPath) = OperatorCredentialFiles.Write(configPath, controller, issued.Name, issued.CaPem, issued.CertificatePem, key.ExportPkcs8PrivateKeyPem());
         if (replaced is not null)
         {
-            OperatorCredentialFiles.Remove(replaced);
+            OperatorCredentialFiles.Remove(configPath, issued.Name, replaced);
         }
         var result = new OperatorCredentialOutput(issued.Name, issued.Role, Path.GetFullPath(configPath), certificate, keyPath, issued.NotAfter.ToDateTimeOffset());
         if (output.Format == OutputFormat.Json)

@@ -19,7 +19,8 @@ internal static class OperatorCredentialFiles
         var config = Path.GetFullPath(configPath);
         var directory = Path.GetDirectoryName(config)!;
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var stem = Path.Join(directory, $"{name}-{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}");
+        // A new name each time (a rotation within the same second included), so the files being replaced are never overwritten.
+        var stem = Path.Join(directory, $"{name}-{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}");
         var (certificate, key, ca) = ($"{stem}.crt", $"{stem}.key", $"{stem}-ca.crt");
         AtomicFile.Write(key, System.Text.Encoding.ASCII.GetBytes(keyPem), Private);
         AtomicFile.Write(certificate, System.Text.Encoding.ASCII.GetBytes(certificatePem), Public);
@@ -36,17 +37,23 @@ internal static class OperatorCredentialFiles
         return (certificate, key);
     }
 
-    /// <summary>Deletes a replaced credential's files (best effort: they are revoked already).</summary>
-    public static void Remove(CtlConfig replaced)
+    /// <summary>
+    /// Deletes a replaced credential's key and certificate when this class wrote them (beside <paramref name="configPath"/>,
+    /// named for the operator); a credential kept elsewhere, such as the controller's own pki/admin.key, is left alone.
+    /// Best effort: the certificate is revoked already.
+    /// </summary>
+    public static void Remove(string configPath, string name, CtlConfig replaced)
     {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
         foreach (var path in new[] { replaced.Key, replaced.Certificate })
         {
+            if (path is null || Path.GetDirectoryName(path) != directory || !Path.GetFileName(path).StartsWith($"{name}-", StringComparison.Ordinal))
+            {
+                continue;
+            }
             try
             {
-                if (path is not null)
-                {
-                    File.Delete(path);
-                }
+                File.Delete(path);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
