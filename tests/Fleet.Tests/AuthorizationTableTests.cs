@@ -136,7 +136,8 @@ public sealed class AuthorizationTableTests
                 var status = await WebCallAsync(controller, client.Client, csrf, route);
                 if (route == "POST /login" && csrf is not null)
                 {
-                    csrf = await CsrfAsync(client.Client); // signing in again made a new session
+                    await client.RefreshCsrfAsync(); // signing in again made a new session
+                    csrf = client.Csrf;
                 }
                 checkedCalls++;
                 var signedIn = csrf is not null;
@@ -184,51 +185,25 @@ public sealed class AuthorizationTableTests
         }
     }
 
-    private sealed record SignedIn(HttpClient Client, string? Csrf) : IDisposable
-    {
-        public void Dispose() => Client.Dispose();
-    }
-
     /// <summary>
-    /// A web client signed in with <paramref name="certificate"/> (the admin's when none) where the caller is an operator; its
-    /// CSRF token, or null when not signed in. Each caller comes from its own loopback address (<paramref name="source"/>), as
-    /// people do: the login rate limit counts per address.
+    /// A web client signed in with <paramref name="certificate"/> (the admin's when none, nothing without a credential) where the
+    /// caller is a live operator, from its own loopback address; refused at the door otherwise.
     /// </summary>
-    private static async Task<SignedIn> WebClientAsync(ControllerProcess controller, Who who, X509Certificate2? certificate, IPAddress source)
+    private static async Task<WebSignInClient> WebClientAsync(ControllerProcess controller, Who who, X509Certificate2? certificate, IPAddress source)
     {
-        var handler = new SocketsHttpHandler
+        var presented = !who.Authenticated ? null : certificate ?? X509Certificate2.CreateFromPemFile(
+            Path.Combine(controller.DataDirectory, "pki", "admin.crt"), Path.Combine(controller.DataDirectory, "pki", "admin.key"));
+        var client = await WebSignInClient.SignInAsync(controller, presented, source);
+        if (who.Role is null)
         {
-            SslOptions = { RemoteCertificateValidationCallback = (_, served, _, _) => controller.IsServedBy(served) },
-            AllowAutoRedirect = false,
-            CookieContainer = new CookieContainer(),
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-                socket.Bind(new IPEndPoint(source, 0));
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        if (who.Authenticated)
-        {
-            handler.SslOptions.ClientCertificates = [certificate ?? X509Certificate2.CreateFromPemFile(
-                Path.Combine(controller.DataDirectory, "pki", "admin.crt"), Path.Combine(controller.DataDirectory, "pki", "admin.key"))];
+            Assert.IsNull(client.Csrf, $"{who.Name} signed in to the web UI");
         }
-        var client = new HttpClient(handler) { BaseAddress = controller.Address };
-        using var login = await client.PostAsync("/login", new FormUrlEncodedContent([new("method", "certificate")]));
-        if (login.StatusCode != HttpStatusCode.Redirect)
+        else
         {
-            // Only a live operator signs in; the rest are refused at the door.
-            Assert.IsNull(who.Role, $"{who.Name} could not sign in: {(int)login.StatusCode} {await login.Content.ReadAsStringAsync()}");
-            return new SignedIn(client, null);
+            Assert.IsNotNull(client.Csrf, $"{who.Name} could not sign in: {client.Refusal}");
         }
-        Assert.IsNotNull(who.Role, $"{who.Name} signed in to the web UI");
-        return new SignedIn(client, await CsrfAsync(client));
+        return client;
     }
-
-    /// <summary>The CSRF token of the client's session, from the page's meta.</summary>
-    private static async Task<string> CsrfAsync(HttpClient client) =>
-        System.Text.RegularExpressions.Regex.Match(await client.GetStringAsync("/"), "name=\"csrf-token\" content=\"([^\"]+)\"").Groups[1].Value;
 
     /// <summary>Calls a route (its parameters filled in) as the UI would; returns the status.</summary>
     private static async Task<HttpStatusCode> WebCallAsync(ControllerProcess controller, HttpClient client, string? csrf, string route)

@@ -8,7 +8,7 @@ using Grpc.Core;
 
 namespace Hawser.Controller.Api;
 
-/// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Any operator lists them (one scoped by a selector, those of its nodes); renewing needs the operator role and every node of the certificate in the caller's scope.</summary>
+/// <summary>The certificate methods of <c>hawser.v1.ControlService</c>: list, and renew now. Any operator lists them (one scoped by a selector, those of its nodes); renewing needs the operator role (and, for a scoped operator, <see cref="ScopedChanges.RenewAsync"/>).</summary>
 public sealed class CertificatesApi(ControllerStore store, CertificateRenewer renewer)
 {
     internal async Task<ListCertificatesResponse> ListCertificatesAsync(ListCertificatesRequest request, ServerCallContext context)
@@ -53,14 +53,6 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
 
     internal async Task<Certificate> RenewCertificateAsync(RenewCertificateRequest request, ServerCallContext context)
     {
-        if (await OperatorScope.VisibleNodesAsync(store, context) is { } sees
-            && ((await renewer.CurrentPlanAsync(context.CancellationToken))?.Targets ?? []).FirstOrDefault(t => t.Name == request.Name) is { } planned
-            && planned.Nodes.Where(n => !sees(n)).ToList() is { Count: > 0 } outside)
-        {
-            // A renewal reloads every node the certificate is on: all of them must be the caller's.
-            throw ApiError.Of(StatusCode.PermissionDenied, $"operator '{CallerIdentity.Of(context).Name}' is scoped to {CallerIdentity.OperatorOf(context).Scope}, " +
-                $"but certificate '{request.Name}' is also on {string.Join(", ", outside)} outside it; nothing was ordered");
-        }
         try
         {
             var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);

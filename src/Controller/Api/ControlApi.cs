@@ -17,7 +17,7 @@ namespace Hawser.Controller.Api;
 /// </summary>
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
     CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
-    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null)
+    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null, ScopedChanges? scoped = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>The most uses a join token may have.</summary>
@@ -64,27 +64,16 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override Task<ListCertificatesResponse> ListCertificates(ListCertificatesRequest request, ServerCallContext context) => certificates.ListCertificatesAsync(request, context);
 
     /// <inheritdoc/>
-    public override Task<Certificate> RenewCertificate(RenewCertificateRequest request, ServerCallContext context) => certificates.RenewCertificateAsync(request, context);
+    public override async Task<Certificate> RenewCertificate(RenewCertificateRequest request, ServerCallContext context)
+    {
+        await RefuseAsync(context, await Scoped.RenewAsync(CallerIdentity.OperatorOf(context), request.Name, context.CancellationToken));
+        return await certificates.RenewCertificateAsync(request, context);
+    }
 
     /// <inheritdoc/>
     public override async Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
     {
-        if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped)
-        {
-            // A rollout gives each node the target revision's state: a node outside the scope must already have it.
-            var target = await store.Revisions.GetAsync(request.Revision, context.CancellationToken) ?? throw ApiError.Of(StatusCode.NotFound, $"there is no revision {request.Revision}");
-            var targetNodes = desired.Nodes(target);
-            var changed = new List<NodeRecord>();
-            foreach (var node in await store.Nodes.ListWithoutReportsAsync(context.CancellationToken))
-            {
-                var now = await store.Revisions.GetAsync(node.DesiredRevision, context.CancellationToken) is { } held ? desired.Nodes(held).GetValueOrDefault(node.Name) : null;
-                if (now != targetNodes.GetValueOrDefault(node.Name))
-                {
-                    changed.Add(node);
-                }
-            }
-            await RefuseAsync(context, OperatorScope.CheckNodes(scoped, changed, $"rollout to revision {request.Revision} changes"));
-        }
+        await RefuseAsync(context, await Scoped.RolloutStartAsync(CallerIdentity.OperatorOf(context), request.Revision, context.CancellationToken));
         return await rolloutsApi.StartAsync(request, context);
     }
 
@@ -97,12 +86,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <inheritdoc/>
     public override async Task<Rollout> ControlRollout(ControlRolloutRequest request, ServerCallContext context)
     {
-        if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped && await store.Rollouts.GetAsync(request.Id, context.CancellationToken) is { } rollout)
-        {
-            var moving = rollout.Nodes.Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
-            await RefuseAsync(context, OperatorScope.CheckNodes(scoped, (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => moving.Contains(n.Name)),
-                $"rollout {request.Id} moves"));
-        }
+        await RefuseAsync(context, await Scoped.RolloutControlAsync(CallerIdentity.OperatorOf(context), request.Id, context.CancellationToken));
         return await rolloutsApi.ControlAsync(request, context);
     }
 
@@ -125,6 +109,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         refusals?.Refused(context, StatusCode.PermissionDenied, problem, actor: CallerIdentity.Of(context).Name);
         throw ApiError.Of(StatusCode.PermissionDenied, problem);
     }
+
+    private ScopedChanges Scoped => scoped ?? throw ApiError.Of(StatusCode.Unimplemented, "this controller checks no operator scopes");
 
     private OperatorsApi Operators => operators ?? throw ApiError.Of(StatusCode.Unimplemented, "this controller manages no operators");
 

@@ -70,7 +70,8 @@ public static class ControllerServices
         services.AddSingleton(sp => new RolloutsApi(store, sp.GetRequiredService<RolloutEngine>()));
         services.AddSingleton(sp => new ControlApi(store, pki, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DesiredStates>(),
             sp.GetRequiredService<CertificatesApi>(), sp.GetRequiredService<RolloutsApi>(), sp.GetRequiredService<CertificateRenewer>().Wake,
-            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>(), sp.GetRequiredService<RefusalLog>()));
+            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>()));
+        services.AddSingleton(sp => new ScopedChanges(store, sp.GetRequiredService<DesiredStates>(), sp.GetRequiredService<CertificateRenewer>()));
         services.AddSingleton(sp => new OperatorsApi(store, pki, sp.GetRequiredService<RefusalLog>()));
         services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<OperatorsApi>()));
         services.AddSingleton(_ =>
@@ -83,7 +84,7 @@ public static class ControllerServices
         services.AddSingleton<WebLiveFeed>();
         services.AddSingleton(sp => new WebApi(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<RolloutEngine>(),
             sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSignIn>(), sp.GetRequiredService<WebEvents>(),
-            sp.GetRequiredService<CallerIdentity>(), sp.GetRequiredService<Microsoft.AspNetCore.Antiforgery.IAntiforgery>(), sp.GetRequiredService<RefusalLog>(), options.Sso));
+            sp.GetRequiredService<CallerIdentity>(), sp.GetRequiredService<Microsoft.AspNetCore.Antiforgery.IAntiforgery>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>(), options.Sso));
         services.AddWebAuthentication(store, SecretBox.Open(data), options.Sso);
 
         // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.

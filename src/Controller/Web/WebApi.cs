@@ -30,7 +30,7 @@ namespace Hawser.Controller.Web;
 /// every state-changing call also needs the antiforgery token (the page's csrf-token meta) in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, SsoSettings? sso = null)
+    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, ScopedChanges scoped, SsoSettings? sso = null)
 {
     private const string ApiPrefix = "/api/v1";
 
@@ -517,13 +517,16 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
                 : [],
             GateTimeout = WebDuration(request.GateTimeout, "gate timeout"),
         };
+        RefuseBeyondScope(context, caller, "POST /api/v1/rollouts", await scoped.RolloutStartAsync(caller.Operator, request.Revision, context.RequestAborted));
         var rollout = await rollouts.StartAsync(request.Revision, settings, caller.Actor, context.RequestAborted);
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout, StatusCodes.Status201Created);
     }
 
     private async Task<object?> ControlRolloutAsync(HttpContext context, WebCaller caller)
     {
-        var rollout = await rollouts.ControlAsync(RouteNumber(context, "id"), (string)context.GetRouteValue("action")!, caller.Actor, context.RequestAborted);
+        var id = RouteNumber(context, "id");
+        RefuseBeyondScope(context, caller, "POST /api/v1/rollouts/{id}/{action}", await scoped.RolloutControlAsync(caller.Operator, id, context.RequestAborted));
+        var rollout = await rollouts.ControlAsync(id, (string)context.GetRouteValue("action")!, caller.Actor, context.RequestAborted);
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
@@ -535,8 +538,21 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     private async Task<object?> RenewAsync(HttpContext context, WebCaller caller)
     {
-        var (target, issued) = await renewer.RenewAsync((string)context.GetRouteValue("name")!, null, context.RequestAborted);
+        var name = (string)context.GetRouteValue("name")!;
+        RefuseBeyondScope(context, caller, "POST /api/v1/certificates/{name}/renew", await scoped.RenewAsync(caller.Operator, name, context.RequestAborted));
+        var (target, issued) = await renewer.RenewAsync(name, null, context.RequestAborted);
         return Json(ToWeb(await CertificatesApi.DescribeAsync(store, target, issued, context.RequestAborted)), WebJsonContext.Default.WebCertificate);
+    }
+
+    /// <summary>With a <paramref name="problem"/> (a change beyond a scoped caller's nodes): recorded as a refusal, then answered 403.</summary>
+    private void RefuseBeyondScope(HttpContext context, WebCaller caller, string route, string? problem)
+    {
+        if (problem is null)
+        {
+            return;
+        }
+        refusals.WebRefused(route, WebAuthentication.AddressOf(context).ToString(), problem, caller.Actor);
+        throw new WebRequestException(HttpStatusCode.Forbidden, problem);
     }
 
     private static ulong RouteNumber(HttpContext context, string name) =>
