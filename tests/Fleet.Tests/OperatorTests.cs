@@ -93,6 +93,23 @@ public sealed class OperatorTests
         }
         Assert.AreEqual("700", File.ReadAllText(dbHost.PathOf("/proc-sys/net/ipv4/tcp_keepalive_time")).Trim(), "db1 was not touched");
 
+        // The admin may; sam then sees that rollout with its own nodes only, in hawserctl and in the web UI.
+        var started = await Admin(controller, "rollout", "start", "3", "-o", "json");
+        Assert.AreEqual(0, started.ExitCode, started.Output);
+        var id = JsonDocument.Parse(started.StandardOutput).RootElement.GetProperty("id").GetUInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var asAdmin = await Admin(controller, "rollout", "status", id, "-o", "json");
+        CollectionAssert.Contains(RolloutNodes(asAdmin.StandardOutput), "db1", asAdmin.Output);
+        var asSam = await sam.CtlAsync("rollout", "status", id, "-o", "json");
+        Assert.AreEqual(0, asSam.ExitCode, asSam.Output);
+        CollectionAssert.DoesNotContain(RolloutNodes(asSam.StandardOutput), "db1", asSam.Output);
+        using (var samCertificate = sam.Certificate())
+        using (var browser = await WebSignInClient.SignInAsync(controller, samCertificate, System.Net.IPAddress.Parse("127.0.0.22")))
+        {
+            var rollouts = await browser.Client.GetStringAsync("/api/v1/rollouts");
+            Assert.DoesNotContain("db1", rollouts, "the web UI's rollouts show sam its own nodes");
+            StringAssert.Contains(await browser.Client.GetStringAsync($"/api/v1/rollouts/{id}"), $"\"id\":{id}");
+        }
+
         // A viewer looks and is refused a change, by role.
         var viewed = await vera.CtlAsync("status", "-o", "json");
         Assert.AreEqual(2, JsonDocument.Parse(viewed.StandardOutput).RootElement.GetProperty("nodes").GetArrayLength(), viewed.Output);
@@ -136,6 +153,9 @@ public sealed class OperatorTests
         var self = await Admin(controller, "operator", "revoke", "admin");
         Assert.AreEqual(1, self.ExitCode, "an admin cannot lock itself out: " + self.Output);
     }
+
+    private static string[] RolloutNodes(string json) =>
+        [.. JsonDocument.Parse(json).RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("node").GetString()!)];
 
     private static Task<ProcessResult> Admin(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);

@@ -41,7 +41,8 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null)
             .ToDictionary(n => n.Name, n => n.LastReport!.InstalledCertificates, StringComparer.Ordinal);
 
-    private static Certificate Visible(Certificate certificate, Func<string, bool> sees)
+    /// <summary>A certificate with only the nodes <paramref name="sees"/> lets through.</summary>
+    internal static Certificate Visible(Certificate certificate, Func<string, bool> sees)
     {
         var visible = certificate.Clone();
         visible.Nodes.Clear();

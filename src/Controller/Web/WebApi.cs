@@ -63,13 +63,17 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         Get(app, "/nodes/{name}", (context, caller) => NodeDetailAsync((string)context.GetRouteValue("name")!, caller, context.RequestAborted));
         Get(app, "/revisions", async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision));
         Get(app, "/revisions/diff", (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted));
-        Get(app, "/rollouts", async (context, _) =>
-            Json((IReadOnlyList<WebRollout>)[.. (await store.Rollouts.ListAsync(cancellationToken: context.RequestAborted)).Select(ToWeb)], WebJsonContext.Default.IReadOnlyListWebRollout));
-        Get(app, "/rollouts/{id}", (context, _) => RolloutAsync(context));
-        Get(app, "/rollouts/{id}/timeline", (context, _) => RolloutTimelineAsync(context));
+        Get(app, "/rollouts", async (context, caller) =>
+        {
+            var sees = await VisibleAsync(caller, context.RequestAborted);
+            return Json((IReadOnlyList<WebRollout>)[.. (await store.Rollouts.ListAsync(cancellationToken: context.RequestAborted)).Select(r => ToWeb(r, sees))],
+                WebJsonContext.Default.IReadOnlyListWebRollout);
+        });
+        Get(app, "/rollouts/{id}", RolloutAsync);
+        Get(app, "/rollouts/{id}/timeline", RolloutTimelineAsync);
         Post(app, "/rollouts", StartRolloutAsync);
         Post(app, "/rollouts/{id}/{action}", ControlRolloutAsync);
-        Get(app, "/certificates", async (context, _) => Json(await CertificatesAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate));
+        Get(app, "/certificates", async (context, caller) => Json(await CertificatesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate));
         Post(app, "/certificates/{name}/renew", RenewAsync);
         app.MapGet($"{ApiPrefix}/events", Page($"GET {ApiPrefix}/events", EventsAsync, api: true));
     }
@@ -80,10 +84,21 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private void Post(IEndpointRouteBuilder app, string path, Func<HttpContext, WebCaller, Task<object?>> handler) =>
         app.MapPost(ApiPrefix + path, Api($"POST {ApiPrefix}{path}", handler));
 
-    /// <summary>The web UI's JSON for a rollout (also what the event stream sends).</summary>
-    public static WebRollout ToWeb(RolloutRecord r) => new(r.Id, r.Revision, RolloutWords.Of(r.State), r.Reason, r.Batch, r.Batches, r.Promoted,
+    /// <summary>The web UI's JSON for a rollout (also what the event stream sends), with only the nodes <paramref name="sees"/> lets through.</summary>
+    public static WebRollout ToWeb(RolloutRecord r, Func<string, bool>? sees = null) => new(r.Id, r.Revision, RolloutWords.Of(r.State), r.Reason, r.Batch, r.Batches, r.Promoted,
         r.CreatedAt, r.UpdatedAt, r.NextBatchAt,
-        [.. r.Nodes.Select(n => new WebRolloutNode(n.Node, n.Batch, RolloutWords.Of(n.State), n.Detail, n.Failure, n.PreviousRevision))]);
+        [.. r.Nodes.Where(n => sees?.Invoke(n.Node) ?? true).Select(n => new WebRolloutNode(n.Node, n.Batch, RolloutWords.Of(n.State), n.Detail, n.Failure, n.PreviousRevision))]);
+
+    /// <summary>Which nodes a caller scoped by a selector sees, by name (their labels read now); null for a caller who sees every node.</summary>
+    private async Task<Func<string, bool>?> VisibleAsync(WebCaller caller, CancellationToken cancellationToken)
+    {
+        if (caller.Operator is not { IsScoped: true } scoped)
+        {
+            return null;
+        }
+        var seen = (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        return seen.Contains;
+    }
 
     /// <summary>
     /// The signed-in caller: an operator (looked up on every request, so a revocation or a new role holds at once; a revoked
@@ -392,9 +407,31 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             await context.Response.WriteAsync(": connected\n\n", context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
+            // A scoped caller's stream carries its own nodes only; which those are is read again at most every 10 s.
+            var sees = await VisibleAsync(caller, context.RequestAborted);
+            var seenAt = DateTimeOffset.UtcNow;
             await foreach (var (name, data) in channel.Reader.ReadAllAsync(context.RequestAborted))
             {
-                await context.Response.WriteAsync($"event: {name}\ndata: {data}\n\n", context.RequestAborted);
+                var sent = data;
+                if (sees is not null)
+                {
+                    if (DateTimeOffset.UtcNow - seenAt > TimeSpan.FromSeconds(10))
+                    {
+                        (sees, seenAt) = (await VisibleAsync(caller, context.RequestAborted), DateTimeOffset.UtcNow);
+                    }
+                    sent = name switch
+                    {
+                        "nodes" when !sees!(JsonSerializer.Deserialize(data, WebJsonContext.Default.String) ?? "") => null,
+                        "rollout" when JsonSerializer.Deserialize(data, WebJsonContext.Default.WebRollout) is { } rollout =>
+                            JsonSerializer.Serialize(rollout with { Nodes = [.. rollout.Nodes.Where(n => sees!(n.Node))] }, WebJsonContext.Default.WebRollout),
+                        _ => data,
+                    };
+                    if (sent is null)
+                    {
+                        continue;
+                    }
+                }
+                await context.Response.WriteAsync($"event: {name}\ndata: {sent}\n\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
             }
         }
@@ -457,11 +494,12 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private static WebEvent ToWeb(EventRecord e) => new(e.At, e.Kind, e.Actor, e.Summary, e.Details);
 
     /// <summary>Every step of one rollout from the event log, oldest first (the store prefixes each with "rollout ID: ").</summary>
-    private async Task<object?> RolloutTimelineAsync(HttpContext context)
+    private async Task<object?> RolloutTimelineAsync(HttpContext context, WebCaller caller)
     {
         var prefix = $"rollout {RouteNumber(context, "id")}: ";
+        var sees = await VisibleAsync(caller, context.RequestAborted);
         var steps = (await store.Events.ListAsync(new EventQuery { Kind = "rollout", Limit = 5_000 }, context.RequestAborted))
-            .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal))
+            .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal) && (e.Node.Length == 0 || (sees?.Invoke(e.Node) ?? true)))
             .Select(e => ToWeb(e with { Summary = e.Summary[prefix.Length..] })).ToList();
         return Json<IReadOnlyList<WebEvent>>(steps, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
@@ -482,11 +520,11 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return Json(new WebDiff(left.Number, right.Number, hunks, SideBySide.Rows(left.SpecText, right.SpecText)), WebJsonContext.Default.WebDiff);
     }
 
-    private async Task<object?> RolloutAsync(HttpContext context)
+    private async Task<object?> RolloutAsync(HttpContext context, WebCaller caller)
     {
         var id = RouteNumber(context, "id");
         var rollout = await store.Rollouts.GetAsync(id, context.RequestAborted) ?? throw new WebRequestException(HttpStatusCode.NotFound, $"no rollout {id}");
-        return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
+        return Json(ToWeb(rollout, await VisibleAsync(caller, context.RequestAborted)), WebJsonContext.Default.WebRollout);
     }
 
     private async Task<object?> StartRolloutAsync(HttpContext context, WebCaller caller)
@@ -530,8 +568,16 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return Json(ToWeb(rollout), WebJsonContext.Default.WebRollout);
     }
 
-    private async Task<List<WebCertificate>> CertificatesAsync(CancellationToken cancellationToken) =>
-        [.. (await CertificatesApi.ListAsync(store, renewer, cancellationToken)).Select(ToWeb)];
+    private async Task<List<WebCertificate>> CertificatesAsync(WebCaller caller, CancellationToken cancellationToken)
+    {
+        var certificates = await CertificatesApi.ListAsync(store, renewer, cancellationToken);
+        if (await VisibleAsync(caller, cancellationToken) is { } sees)
+        {
+            // As in hawserctl: a scoped caller sees the certificates of its nodes, and of those only its nodes.
+            certificates = [.. certificates.Where(c => c.Nodes.Any(sees)).Select(c => CertificatesApi.Visible(c, sees))];
+        }
+        return [.. certificates.Select(ToWeb)];
+    }
 
     private static WebCertificate ToWeb(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed));
