@@ -66,6 +66,10 @@ public sealed class OperatorTests
         var relabel = await sam.CtlAsync("apply", "-f", Write(data.Path, "v2b.yaml", Spec("600", "700").Replace("db1: {labels: {role: db}}", "db1: {labels: {role: web}}", StringComparison.Ordinal)), "--no-wait");
         Assert.AreEqual(1, relabel.ExitCode, "relabelling a node into the scope is a change to a node outside it: " + relabel.Output);
         StringAssert.Contains(relabel.StandardError, "node db1 outside it");
+        // The ACME account serves every node: a scoped operator may not point the fleet at another CA.
+        var acme = await sam.CtlAsync("apply", "-f", Write(data.Path, "v2c.yaml", Spec("600", "700") + "acme:\n  directory: https://acme.example/dir\n"), "--no-wait");
+        Assert.AreEqual(1, acme.ExitCode, acme.Output);
+        StringAssert.Contains(acme.StandardError, "this apply changes the spec's acme settings, which serve every node");
         var revisions = JsonDocument.Parse((await Admin(controller, "revisions", "-o", "json")).StandardOutput).RootElement.GetProperty("revisions");
         Assert.AreEqual(1, revisions.GetArrayLength(), "the refused applies stored no revision");
         var own = await sam.CtlAsync("apply", "-f", Write(data.Path, "v3.yaml", Spec("620", "700")), "-m", "web keepalive");

@@ -18,6 +18,14 @@ public static class OperatorScope
     /// </summary>
     public static string? CheckApply(OperatorRecord scoped, ResolvedSpec? current, ResolvedSpec next)
     {
+        // The ACME account is the whole fleet's: which CA, which contact, DNS-01's zone and key.
+        if (current?.Plan.Acme != next.Plan.Acme)
+        {
+            return $"operator '{scoped.Name}' is scoped to {scoped.Scope}, but this apply changes the spec's acme settings, which serve every node; " +
+                "only an operator of all nodes may change them; nothing was stored";
+        }
+        // A node's resolved state includes the certificates it installs (their domains, key, challenge): changing one that is
+        // also on a node outside the scope changes that node.
         var outside = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var name in next.Nodes.Keys.Union(current?.Nodes.Keys ?? []))
         {
