@@ -80,9 +80,14 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
     /// The live operator a certificate belongs to (its role and scope from the store, read on every call so a revocation on
     /// any controller holds at once), or null and why not.
     /// </summary>
-    public Task<(OperatorRecord? Operator, string? Problem)> OperatorAsync(Identity identity, CancellationToken cancellationToken) =>
-        identity.Role == IdentityRole.Operator ? store.Operators.ResolveAsync(identity.Serial, identity.Name, identity.NotBefore, cancellationToken)
-        : Task.FromResult<(OperatorRecord?, string?)>((null, identity.Role == IdentityRole.Node ? $"node '{identity.Name}' is not an operator" : "no operator certificate"));
+    public async Task<(OperatorRecord? Operator, string? Problem)> OperatorAsync(Identity identity, CancellationToken cancellationToken)
+    {
+        if (identity.Role != IdentityRole.Operator)
+        {
+            return (null, identity.Role == IdentityRole.Node ? $"node '{identity.Name}' is not an operator" : "no operator certificate");
+        }
+        return await store.Operators.ResolveAsync(identity.Serial, identity.Name, identity.NotBefore, cancellationToken);
+    }
 
     private async Task<Identity> RequireOperatorAsync(ServerCallContext context, Identity identity, Access needed)
     {

@@ -20,13 +20,11 @@ public sealed class ScopedChanges(ControllerStore store, DesiredStates desired, 
         }
         var targetNodes = desired.Nodes(target);
         var changed = new List<NodeRecord>();
-        foreach (var node in await store.Nodes.ListWithoutReportsAsync(cancellationToken))
+        // Each revision the fleet holds is read once, however many nodes hold it.
+        foreach (var holding in (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).GroupBy(n => n.DesiredRevision))
         {
-            var now = await store.Revisions.GetAsync(node.DesiredRevision, cancellationToken) is { } held ? desired.Nodes(held).GetValueOrDefault(node.Name) : null;
-            if (now != targetNodes.GetValueOrDefault(node.Name))
-            {
-                changed.Add(node);
-            }
+            var held = await store.Revisions.GetAsync(holding.Key, cancellationToken) is { } holdingRevision ? desired.Nodes(holdingRevision) : null;
+            changed.AddRange(holding.Where(node => held?.GetValueOrDefault(node.Name) != targetNodes.GetValueOrDefault(node.Name)));
         }
         return OperatorScope.CheckNodes(caller, changed, $"a rollout to revision {revision} changes");
     }
