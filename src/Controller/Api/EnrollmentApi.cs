@@ -105,7 +105,7 @@ public sealed class EnrollmentApi(ControllerStore store, ControllerPki pki, ILog
         IssueAsync(ReadSigningRequest(request.CsrDer), CallerIdentity.Of(context).Name, null, context.CancellationToken);
 
     /// <summary>The CSR, or INVALID_ARGUMENT saying why it cannot be signed.</summary>
-    private static System.Security.Cryptography.X509Certificates.CertificateRequest ReadSigningRequest(Google.Protobuf.ByteString der)
+    internal static System.Security.Cryptography.X509Certificates.CertificateRequest ReadSigningRequest(Google.Protobuf.ByteString der)
     {
         try
         {

@@ -51,13 +51,17 @@ public static class OperatorScope
     /// Which nodes the caller may see, by name: null for an operator of every node (or a call without one); for one scoped by
     /// a selector, the nodes whose labels it matches now (read once per call).
     /// </summary>
-    public static async Task<Func<string, bool>?> VisibleNodesAsync(ControllerStore store, Grpc.Core.ServerCallContext context)
+    public static Task<Func<string, bool>?> VisibleNodesAsync(ControllerStore store, Grpc.Core.ServerCallContext context) =>
+        VisibleNodesAsync(store, context.UserState.ContainsKey(CallerIdentity.OperatorStateKey) ? CallerIdentity.OperatorOf(context) : null, context.CancellationToken);
+
+    /// <summary>As for a gRPC call, for <paramref name="caller"/> (null: a caller of every node, such as the break-glass login).</summary>
+    public static async Task<Func<string, bool>?> VisibleNodesAsync(ControllerStore store, OperatorRecord? caller, CancellationToken cancellationToken)
     {
-        if (!context.UserState.ContainsKey(CallerIdentity.OperatorStateKey) || CallerIdentity.OperatorOf(context) is not { IsScoped: true } scoped)
+        if (caller is not { IsScoped: true } scoped)
         {
             return null;
         }
-        var seen = (await store.Nodes.ListWithoutReportsAsync(context.CancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name)
+        var seen = (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name)
             .ToHashSet(StringComparer.Ordinal);
         return seen.Contains;
     }

@@ -102,14 +102,14 @@ public sealed class OperatorsApi(ControllerStore store, ControllerPki pki, Refus
     internal Task<OperatorCertificate> RotateOwnAsync(RotateOwnCertificateRequest request, ServerCallContext context)
     {
         var self = CallerIdentity.OperatorOf(context);
-        return IssueAsync(self, ReadSigningRequest(request.CsrDer), replacesOthers: true,
+        return IssueAsync(self, EnrollmentApi.ReadSigningRequest(request.CsrDer), replacesOthers: true,
             $"operator {self.Name} rotated its certificate from {RefusalLog.AddressOf(context)}", "operator.rotated", context.CancellationToken);
     }
 
     internal async Task<OperatorCertificate> EnrollAsync(EnrollOperatorRequest request, ServerCallContext context)
     {
         // The CSR before the token: a request that cannot be signed must not spend it.
-        var csr = ReadSigningRequest(request.CsrDer);
+        var csr = EnrollmentApi.ReadSigningRequest(request.CsrDer);
         if (EnrollmentApi.ParseToken(request.Token) is not var (id, hash))
         {
             throw Refused(context, "the operator enrollment token is not in the form ID.SECRET");
@@ -164,18 +164,6 @@ public sealed class OperatorsApi(ControllerStore store, ControllerPki pki, Refus
 
     private OperatorEnrollment Enrollment(string name, string id, string secret, DateTimeOffset expires) =>
         new() { Name = name, Token = $"{id}.{secret}", ExpiresAt = Timestamp.FromDateTimeOffset(expires), CaHash = pki.Ca.Hash };
-
-    private static System.Security.Cryptography.X509Certificates.CertificateRequest ReadSigningRequest(Google.Protobuf.ByteString der)
-    {
-        try
-        {
-            return Shared.Pki.CertificateAuthority.LoadSigningRequest(der.ToByteArray());
-        }
-        catch (ArgumentException ex)
-        {
-            throw ApiError.Of(StatusCode.InvalidArgument, ex.Message);
-        }
-    }
 
     private RpcException Refused(ServerCallContext context, string message)
     {

@@ -90,15 +90,8 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         [.. r.Nodes.Where(n => sees?.Invoke(n.Node) ?? true).Select(n => new WebRolloutNode(n.Node, n.Batch, RolloutWords.Of(n.State), n.Detail, n.Failure, n.PreviousRevision))]);
 
     /// <summary>Which nodes a caller scoped by a selector sees, by name (their labels read now); null for a caller who sees every node.</summary>
-    private async Task<Func<string, bool>?> VisibleAsync(WebCaller caller, CancellationToken cancellationToken)
-    {
-        if (caller.Operator is not { IsScoped: true } scoped)
-        {
-            return null;
-        }
-        var seen = (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).Where(n => scoped.Sees(n.Labels)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        return seen.Contains;
-    }
+    private Task<Func<string, bool>?> VisibleAsync(WebCaller caller, CancellationToken cancellationToken) =>
+        OperatorScope.VisibleNodesAsync(store, caller.Operator, cancellationToken);
 
     /// <summary>
     /// The signed-in caller: an operator (looked up on every request, so a revocation or a new role holds at once; a revoked
