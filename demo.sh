@@ -4,7 +4,7 @@
 # three nodes), hawser-controller and three agents (web1..web3), each agent in its own network
 # namespace with its own root under .demo/, enrolls them with a join token, applies
 # examples/opam-demo.yaml, and prints `hawserctl status` with all three in sync and
-# `hawserctl certs` with the round-robin name's certificate installed on all three. The IPv6 half:
+# `hawserctl certs` with the round-robin name's certificate installed and served (nginx per node) on all three. The IPv6 half:
 # each node runs its own dockerd (data under .demo/, sockets in /run/hw-demo-webN/) and ufw (its
 # /etc/ufw and /etc/default bound from the node's root in the agent's own mount namespace); the spec
 # gives each node NDP proxying, Docker IPv6 with a user network and a firewall rule, and the demo ends
@@ -292,13 +292,17 @@ log "who did it: hawserctl events --actor $operator"
 
 log "certificate for www.demo.hawser.test from Pebble, on every node (hawserctl certs)"
 # Installed on all three: every node's report has the serial the controller holds.
-installed() {
+# every_node installed|served: "yes" once each of demo-rr's nodes reports the serial the controller holds installed
+# (on disk), or served (read back from the node's server).
+every_node() {
   "$ctl" certs -o json | python3 -c '
 import json, sys
 for c in json.load(sys.stdin)["certificates"]:
-    if c["name"] == "demo-rr" and c["serial"] and all(s == c["serial"] for s in c["installed"].values()):
-        print("yes")'
+    has = {n for n, s in c["installed"].items() if s == c["serial"]} if sys.argv[1] == "installed" else {s["node"] for s in c["served"] if s["serial"] == c["serial"]}
+    if c["name"] == "demo-rr" and c["serial"] and has == set(c["nodes"]):
+        print("yes")' "$1"
 }
+installed() { every_node installed; }
 for _ in $(seq 1 120); do [ "$(installed)" = yes ] && break; sleep 0.5; done
 "$ctl" certs
 if [ "$(installed)" != yes ]; then
@@ -306,6 +310,31 @@ if [ "$(installed)" != yes ]; then
   exit 1
 fi
 echo "    installed as /etc/nginx/certs/demo.crt + .key under each node's root (.demo/nodes/webN)"
+
+log "what each node really serves: nginx on the node's 127.0.0.1:443, reading the installed files"
+# The agent opens TLS to 127.0.0.1:443 (an install's default verify:) on every converge and reports the leaf it is
+# served; hawserctl certs says 'served' once that is the serial the controller holds.
+for i in 1 2 3; do
+  root=$demo/nodes/web$i run=/run/$prefix-web$i
+  mkdir -p "$run/nginx"
+  cat > "$run/nginx/nginx.conf" <<EON
+daemon on; worker_processes 1; user root; pid $run/nginx/nginx.pid; error_log $demo/logs/nginx-web$i.log;
+events {}
+http {
+  access_log off; client_body_temp_path $run/nginx/t1; proxy_temp_path $run/nginx/t2; fastcgi_temp_path $run/nginx/t3;
+  uwsgi_temp_path $run/nginx/t4; scgi_temp_path $run/nginx/t5;
+  server { listen 127.0.0.1:443 ssl; ssl_certificate $root/etc/nginx/certs/demo.crt; ssl_certificate_key $root/etc/nginx/certs/demo.key; return 200 "web$i\n"; }
+}
+EON
+  nsenter --net="/run/netns/$prefix-web$i" nginx -c "$run/nginx/nginx.conf"
+done
+served() { every_node served; }
+for _ in $(seq 1 120); do [ "$(served)" = yes ] && break; sleep 0.5; done
+"$ctl" certs
+if [ "$(served)" != yes ]; then
+  echo "error: not every node's nginx serves the certificate the controller holds; logs in $demo/logs" >&2
+  exit 1
+fi
 
 log "IPv6: a container on each node's user network, at its static service address"
 for i in 1 2 3; do

@@ -5,7 +5,7 @@
 # ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
 # pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
-# prometheus to scrape the controller's /metrics, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
+# prometheus to scrape the controller's /metrics, nginx, haproxy and hitch (installed, never started) as the TLS servers whose served certificate tests read, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
 # postgresql as the store several controllers share (tests run their own clusters in temporary directories),
 # clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static and the arm64 libssl3 (multiarch) to run the arm64 build;
 # npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
@@ -27,6 +27,9 @@ packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-
   clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium prometheus
   bind9 bind9-utils bind9-dnsutils postgresql)
+# TLS servers whose served certificate the tests read; installed without starting them (their packages would start
+# nginx on port 80 and HAProxy, hitch as system services), since each test starts its own in a network namespace.
+tls_servers=(nginx haproxy hitch)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
@@ -41,13 +44,33 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-if [ "${#missing[@]}" -gt 0 ] || [ "${HAWSER_APT_UPDATE:-}" = 1 ]; then
+missing_servers=()
+for package in "${tls_servers[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing_servers+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ] || [ "${#missing_servers[@]}" -gt 0 ] || [ "${HAWSER_APT_UPDATE:-}" = 1 ]; then
   log "apt-get update"
   as_root apt-get update -q
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if [ "${#missing_servers[@]}" -gt 0 ]; then
+  log "apt-get install ${missing_servers[*]} (not started: a policy-rc.d refuses service starts during the install)"
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_servers[@]}" || status=$?
+  [ -n "$made_policy" ] && as_root rm -f /usr/sbin/policy-rc.d
+  [ "${status:-0}" -eq 0 ] || exit "$status"
+  # Not started at boot either: they are test tools here.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --quiet "${missing_servers[@]}" 2>/dev/null || true
+  fi
 fi
 
 if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then

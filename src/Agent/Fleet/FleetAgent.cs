@@ -527,6 +527,12 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 return report;
             }
             report.Resources.Add(result.Resources.Select(ToStatus));
+            report.ServedCertificates.Add(result.Served.Select(served => new Shared.Protocol.V1.ServedCertificate
+            {
+                Certificate = served.Certificate, Target = served.Target, Serial = served.Serial ?? "", CoversName = served.CoversName, Error = served.Error ?? "",
+                NotBefore = served.NotBefore is { } from ? Timestamp.FromDateTimeOffset(from) : null,
+                NotAfter = served.NotAfter is { } to ? Timestamp.FromDateTimeOffset(to) : null,
+            }));
             foreach (var certificate in blocks.Certificates ?? [])
             {
                 if (CertificateFilesResource.InstalledSerial(certificate, paths) is { } serial)

@@ -23,7 +23,7 @@ public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandR
         var resources = new ResourceSetBuilder(config, paths, state, specDirectory).Build(blocks);
         started?.Invoke(resources.Count);
         var context = new ResourceContext(paths, WritableArea.For(config, paths), runner, AgentConfigLoader.CreateServiceManager(config, runner), state, docker);
-        var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, progress);
+        var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, progress) with { Served = [.. context.Served.Values] };
         if (dryRun)
         {
             return report;

@@ -18,6 +18,9 @@ public sealed class ResourceContext(HostPaths paths, WritableArea area, ICommand
     /// <summary>Ids of the resources that failed or were skipped so far in this converge (a later resource may leave out what they did not set).</summary>
     public HashSet<string> Failed { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>What each certificate's servers served when last checked in this converge, by certificate and address.</summary>
+    public Dictionary<(string Certificate, string Target), Kinds.Certificates.ServedCertificate> Served { get; } = [];
+
     /// <summary>Where writes may go, checked on the real file system.</summary>
     public WritableArea Area { get; } = area;
 

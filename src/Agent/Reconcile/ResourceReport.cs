@@ -25,6 +25,9 @@ public sealed record ResourceReport(string Id, ResourceOutcome Outcome, IReadOnl
 /// <summary>A whole converge's result, in the order resources ran.</summary>
 public sealed record ConvergeReport(IReadOnlyList<ResourceReport> Resources, bool DryRun)
 {
+    /// <summary>What each certificate's servers served when the converge last checked them.</summary>
+    public IReadOnlyList<Kinds.Certificates.ServedCertificate> Served { get; init; } = [];
+
     /// <summary>True when any resource failed or was skipped.</summary>
     public bool Failed => Resources.Any(r => r.Outcome is ResourceOutcome.Failed or ResourceOutcome.Skipped);
 

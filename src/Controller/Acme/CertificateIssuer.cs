@@ -34,7 +34,14 @@ public sealed record CertificatePlan(AcmeSpec? Acme, IReadOnlyList<CertificateTa
 }
 
 /// <summary>An order that could not be placed or completed; the message names the certificate and what failed.</summary>
-public sealed class CertificateOrderException(string message, Exception? inner = null) : Exception(message, inner);
+public class CertificateOrderException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The breaker refused an order: too many for the same names lately. <see cref="Until"/> is when the oldest leaves the window.</summary>
+public sealed class BreakerException(string message, DateTimeOffset until) : CertificateOrderException(message)
+{
+    /// <summary>When the breaker would let an order through.</summary>
+    public DateTimeOffset Until { get; } = until;
+}
 
 /// <summary>Tuning for <see cref="CertificateIssuer"/>.</summary>
 public sealed record CertificateIssuerOptions
@@ -112,11 +119,11 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     /// is stored only while the lease is held (<see cref="LeaseLostException"/> otherwise).
     /// </summary>
     public async Task<IssuedCertificateRecord> IssueAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken,
-        StoreLease? lease = null)
+        StoreLease? lease = null, bool force = false)
     {
         while (true)
         {
-            var mine = new Lazy<Task<IssuedCertificateRecord>>(() => OrderAndDeliverAsync(acme, target, progress, lease, cancellationToken));
+            var mine = new Lazy<Task<IssuedCertificateRecord>>(() => OrderAndDeliverAsync(acme, target, progress, lease, force, cancellationToken));
             var running = _orders.GetOrAdd(target.Name, (target, mine));
             if (ReferenceEquals(running.Order, mine))
             {
@@ -152,11 +159,11 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         && a.Nodes.SequenceEqual(b.Nodes, StringComparer.Ordinal);
 
     private async Task<IssuedCertificateRecord> OrderAndDeliverAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, StoreLease? lease,
-        CancellationToken cancellationToken)
+        bool force, CancellationToken cancellationToken)
     {
         try
         {
-            var (record, keyPem) = await OrderAsync(acme, target, progress, cancellationToken);
+            var (record, keyPem) = await OrderAsync(acme, target, progress, force, cancellationToken);
             await store.Certificates.SaveAsync(record, lease, cancellationToken: cancellationToken);
             materials.Set(target.Name, record.ChainPem!, keyPem, record.Serial!);
             // The target nodes get their desired state, which now carries the certificate.
@@ -171,8 +178,13 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     }
 
     /// <summary>One order to the end; the record to store (key sealed) and the key's PEM for delivery.</summary>
-    private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, CancellationToken cancellationToken)
+    private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, bool force,
+        CancellationToken cancellationToken)
     {
+        if (!force)
+        {
+            await CheckBreakerAsync(target, cancellationToken);
+        }
         var client = await AccountAsync(acme, cancellationToken);
         // The preflight asks the nodes over HTTP; a dns-01 name need not point at them at all.
         if (acme.Preflight && _options.Preflight is { } preflight && target.Challenge == "http-01")
@@ -180,6 +192,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             await preflight.CheckAsync(target, acme.ValidationPort, acme.StatelessFallback ? client.Key.Thumbprint : null, progress, cancellationToken);
         }
         var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], target.Profile, await ReplacedIdAsync(target.Name, cancellationToken), cancellationToken);
+        await store.Certificates.RecordOrderAsync(target.Name, target.Domains, cancellationToken);
         progress?.Report($"{target.Name}: order {order.Location} for {string.Join(", ", target.Domains)}");
         foreach (var url in order.Authorizations)
         {
@@ -212,6 +225,31 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             NotAfter = leaf.NotAfter.ToUniversalTime(),
         }, keyPem);
     }
+
+    /// <summary>Most orders for one set of names within the breaker's window; the next is refused unless forced.</summary>
+    public const int BreakerOrders = 3;
+
+    /// <summary>
+    /// Refuses a fourth order for the same set of names within a week, or within one lifetime of the certificate held when
+    /// that is shorter (a 6-day certificate is renewed about twice a week): more is a storm (a renewal that never sticks, a
+    /// restart loop), which would burn the CA's duplicate-certificate limit for every host behind these names.
+    /// </summary>
+    private async Task CheckBreakerAsync(CertificateTarget target, CancellationToken cancellationToken)
+    {
+        var held = await store.Certificates.GetAsync(target.Name, cancellationToken);
+        var window = held is { NotBefore: { } from, NotAfter: { } to } && to - from < BreakerWindow ? to - from : BreakerWindow;
+        var orders = await store.Certificates.OrdersSinceAsync(target.Domains, DateTimeOffset.UtcNow - window, cancellationToken);
+        if (orders.Count >= BreakerOrders)
+        {
+            var until = orders[^BreakerOrders] + window;
+            throw new BreakerException($"certificate '{target.Name}': {orders.Count} orders for {string.Join(", ", target.Domains)} since {orders[0]:yyyy-MM-dd HH:mm:ss}Z; "
+                + $"the breaker allows {BreakerOrders} in {Hawser.Shared.Cli.Durations.Format(window)}, so a fourth is not placed before {until:yyyy-MM-dd HH:mm:ss}Z "
+                + $"(this protects the CA's limits from an order storm); hawserctl certs renew {target.Name} --force orders anyway", until);
+        }
+    }
+
+    /// <summary>The breaker's longest window.</summary>
+    public static readonly TimeSpan BreakerWindow = TimeSpan.FromDays(7);
 
     /// <summary>RFC 9773's id of the certificate this order replaces (the client sends it only to a CA with renewalInfo).</summary>
     private async Task<string?> ReplacedIdAsync(string name, CancellationToken cancellationToken)

@@ -9,7 +9,8 @@ namespace Hawser.Controller.Acme;
 /// whose domains or key type changed, that is within the last third of its lifetime, or whose
 /// CA-suggested renewal time (RFC 9773, when the CA offers it) has come, after each apply and
 /// every check interval. A failed order backs off per certificate (<paramref name="firstBackoff"/>, default
-/// a minute, doubling to at most an hour, or longer when the CA says Retry-After) and is then retried.
+/// a minute, doubling to at most an hour, or longer when the CA says Retry-After) and is then retried; the back-off
+/// is kept in the store with the certificate, so a restart or another controller continues it.
 /// With several controllers on one store, each order runs under the certificate's lease (<c>certificate:NAME</c>)
 /// on one controller; after taking it, the controller reads the certificate again, since another may have obtained it.
 /// </summary>
@@ -27,8 +28,8 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>How long an order's lease lasts unless renewed (shared stores only).</summary>
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
 
-    // RenewAsync (an API call) clears a back-off while the loop reads them.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset Until, TimeSpan Last)> _backoff = new(StringComparer.Ordinal);
+    // The earliest stored next attempt the last check saw: the loop wakes for it.
+    private DateTimeOffset? _nextAttempt;
 
     /// <summary>Checks soon (after an apply).</summary>
     public void Wake()
@@ -64,10 +65,9 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         {
             wait = retry - DateTimeOffset.UtcNow;
         }
-        foreach (var (until, _) in _backoff.Values)
+        if (_nextAttempt is { } next && next - DateTimeOffset.UtcNow < wait)
         {
-            var left = until - DateTimeOffset.UtcNow;
-            wait = left < wait ? left : wait;
+            wait = next - DateTimeOffset.UtcNow;
         }
         return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
     }
@@ -85,9 +85,10 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         }
         var now = DateTimeOffset.UtcNow;
         _leaseRetryAt = null;
+        _nextAttempt = null;
         foreach (var target in targets)
         {
-            if (_backoff.TryGetValue(target.Name, out var wait) && wait.Until > now)
+            if (await BackingOffAsync(target.Name, now, cancellationToken))
             {
                 continue;
             }
@@ -102,8 +103,8 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
                 _leaseRetryAt = now + LeaseTtl;
                 continue;
             }
-            // Obtained meanwhile (by the controller that held the lease before)? Then there is nothing to do.
-            if (lease is not null && !await DueAsync(acme, target, now, cancellationToken))
+            // Obtained meanwhile (by the controller that held the lease before), or failed there and backing off? Then not now.
+            if (lease is not null && (!await DueAsync(acme, target, now, cancellationToken) || await BackingOffAsync(target.Name, now, cancellationToken)))
             {
                 continue;
             }
@@ -111,7 +112,6 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             try
             {
                 var issued = await issuer.IssueAsync(acme, target, null, order.Token, lease?.Lease);
-                _backoff.TryRemove(target.Name, out _);
                 ControllerLog.CertificateIssued(logger, target.Name, issued.Serial!, issued.NotAfter!.Value);
             }
             catch (Exception ex) when (ex is LeaseLostException || ex is OperationCanceledException && lease is { IsLost: true } && !cancellationToken.IsCancellationRequested)
@@ -122,13 +122,21 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             // Any failure of one order (the CA, a node, the store) backs off that certificate; the loop goes on.
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                var next = _backoff.TryGetValue(target.Name, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Last.Ticks * 2, MaxBackoff.Ticks)) : _firstBackoff;
-                if (ex is Client.AcmeException { RetryAfter: { } retryAfter } && retryAfter > next)
+                var held = await store.Certificates.GetAsync(target.Name, cancellationToken);
+                var next = held?.Backoff is { } previous ? TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxBackoff.Ticks)) : _firstBackoff;
+                var at = DateTimeOffset.UtcNow + next;
+                if (ex is Client.AcmeException { RetryAfter: { } retryAfter } && DateTimeOffset.UtcNow + retryAfter > at)
                 {
-                    next = retryAfter;
+                    at = DateTimeOffset.UtcNow + retryAfter;
                 }
-                _backoff[target.Name] = (now + next, next);
-                ControllerLog.CertificateFailed(logger, target.Name, ex.Message, Math.Round(next.TotalMinutes, 1));
+                if (ex is BreakerException { Until: var until } && until > at)
+                {
+                    at = until;
+                }
+                // The issuer stored the failure (with its event); this adds when the next attempt may be made.
+                await store.Certificates.SetBackoffAsync(target.Name, target.Domains, at, next, cancellationToken);
+                _nextAttempt = _nextAttempt is { } soonest && soonest < at ? soonest : at;
+                ControllerLog.CertificateFailed(logger, target.Name, ex.Message, Math.Round((at - DateTimeOffset.UtcNow).TotalMinutes, 1));
             }
         }
     }
@@ -139,6 +147,17 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         var held = await store.Certificates.GetAsync(target.Name, cancellationToken: cancellationToken);
         return held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
             || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
+    }
+
+    /// <summary>True when <paramref name="name"/>'s stored back-off has not ended; the loop then wakes when it does.</summary>
+    private async Task<bool> BackingOffAsync(string name, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if ((await store.Certificates.GetAsync(name, cancellationToken))?.NextAttempt is not { } next || next <= now)
+        {
+            return false;
+        }
+        _nextAttempt = _nextAttempt is { } soonest && soonest < next ? soonest : next;
+        return true;
     }
 
     /// <summary>With a shared store, the lease on ordering <paramref name="name"/>, or null when another controller holds it; null with the embedded store, which needs none.</summary>
@@ -167,8 +186,12 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         return rsa is null ? "ecdsa-p256" : $"rsa-{rsa.KeySize}";
     }
 
-    /// <summary>Orders <paramref name="name"/> now, whatever its state or back-off.</summary>
-    public async Task<(CertificateTarget Target, IssuedCertificateRecord Issued)> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Orders <paramref name="name"/> now, whatever its state or back-off; a breaker's refusal or a CA's Retry-After still
+    /// holds unless <paramref name="force"/>.
+    /// </summary>
+    public async Task<(CertificateTarget Target, IssuedCertificateRecord Issued)> RenewAsync(string name, IProgress<string>? progress, CancellationToken cancellationToken,
+        bool force = false)
     {
         var latest = (await store.Revisions.LatestAsync(cancellationToken: cancellationToken)) ?? throw new CertificateOrderException("no spec has been applied yet");
         var (acme, targets, _) = desired.CertificatePlan(latest);
@@ -185,9 +208,14 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             // Held by another controller, or by this one's renewer in the background: either way an order is under way.
             throw new CertificateOrderException($"certificate '{name}' is being ordered now (its lease certificate:{name} is held); wait for that order (hawserctl certs)");
         }
+        var held = await store.Certificates.GetAsync(name, cancellationToken);
+        if (!force && held is { NextAttempt: { } next, LastError: { } why } && next > DateTimeOffset.UtcNow && why.Contains("rateLimited", StringComparison.Ordinal))
+        {
+            throw new CertificateOrderException($"certificate '{name}': the CA limited its orders ({why}); not before {next:yyyy-MM-dd HH:mm:ss}Z. "
+                + $"hawserctl certs renew {name} --force orders anyway");
+        }
         using var order = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Lost ?? CancellationToken.None);
-        var issued = await issuer.IssueAsync(acme, target, progress, order.Token, lease?.Lease);
-        _backoff.TryRemove(name, out _);
+        var issued = await issuer.IssueAsync(acme, target, progress, order.Token, lease?.Lease, force);
         return (target, issued);
     }
 

@@ -28,18 +28,17 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
     internal static async Task<List<Certificate>> ListAsync(ControllerStore store, CertificateRenewer renewer, CancellationToken cancellationToken)
     {
         var held = (await store.Certificates.ListAsync(cancellationToken)).ToDictionary(c => c.Name, StringComparer.Ordinal);
-        var installed = await InstalledByNodeAsync(store, cancellationToken);
-        return ((await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? []).Select(target => ToMessage(target, held.GetValueOrDefault(target.Name), installed)).ToList();
+        var reports = await ReportsByNodeAsync(store, cancellationToken);
+        return ((await renewer.CurrentPlanAsync(cancellationToken))?.Targets ?? []).Select(target => ToMessage(target, held.GetValueOrDefault(target.Name), reports)).ToList();
     }
 
     /// <summary>One certificate, as the API shows it.</summary>
     internal static async Task<Certificate> DescribeAsync(ControllerStore store, CertificateTarget target, IssuedCertificateRecord? held, CancellationToken cancellationToken) =>
-        ToMessage(target, held, await InstalledByNodeAsync(store, cancellationToken));
+        ToMessage(target, held, await ReportsByNodeAsync(store, cancellationToken));
 
-    /// <summary>Per node, the serials its last report found installed.</summary>
-    private static async Task<Dictionary<string, IReadOnlyDictionary<string, string>>> InstalledByNodeAsync(ControllerStore store, CancellationToken cancellationToken) =>
-        (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null)
-            .ToDictionary(n => n.Name, n => n.LastReport!.InstalledCertificates, StringComparer.Ordinal);
+    /// <summary>Per node, its last report: what it found installed and served.</summary>
+    private static async Task<Dictionary<string, NodeReport>> ReportsByNodeAsync(ControllerStore store, CancellationToken cancellationToken) =>
+        (await store.Nodes.ListAsync(cancellationToken)).Where(n => n.LastReport is not null).ToDictionary(n => n.Name, n => n.LastReport!, StringComparer.Ordinal);
 
     /// <summary>A certificate with only the nodes <paramref name="sees"/> lets through.</summary>
     internal static Certificate Visible(Certificate certificate, Func<string, bool> sees)
@@ -49,6 +48,10 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         visible.Nodes.Add(certificate.Nodes.Where(sees));
         visible.Installed.Clear();
         visible.Installed.Add(certificate.Installed.Where(i => sees(i.Key)).ToDictionary(i => i.Key, i => i.Value));
+        visible.Served.Clear();
+        visible.Served.Add(certificate.Served.Where(s => sees(s.Node)));
+        visible.NodeErrors.Clear();
+        visible.NodeErrors.Add(certificate.NodeErrors.Where(e => sees(e.Key)).ToDictionary(e => e.Key, e => e.Value));
         return visible;
     }
 
@@ -56,7 +59,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
     {
         try
         {
-            var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken);
+            var (target, issued) = await renewer.RenewAsync(request.Name, null, context.CancellationToken, request.Force);
             return await DescribeAsync(store, target, issued, context.CancellationToken);
         }
         catch (CertificateOrderException ex)
@@ -71,15 +74,28 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         }
     }
 
-    /// <summary>A certificate as the API shows it: the plan, what is held, and what each node reported installed.</summary>
-    private static Certificate ToMessage(CertificateTarget target, IssuedCertificateRecord? held, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> installed)
+    /// <summary>A certificate as the API shows it: the plan, what is held, and what each node reported installed and served.</summary>
+    private static Certificate ToMessage(CertificateTarget target, IssuedCertificateRecord? held, IReadOnlyDictionary<string, NodeReport> reports)
     {
         var message = new Certificate { Name = target.Name, Serial = held?.Serial ?? "", LastError = held?.LastError ?? "" };
         message.Domains.Add(target.Domains);
         message.Nodes.Add(target.Nodes);
         foreach (var node in target.Nodes)
         {
-            message.Installed[node] = installed.GetValueOrDefault(node)?.GetValueOrDefault(target.Name) ?? "";
+            var report = reports.GetValueOrDefault(node);
+            message.Installed[node] = report?.InstalledCertificates.GetValueOrDefault(target.Name) ?? "";
+            foreach (var served in report?.Served.Where(s => s.Certificate == target.Name) ?? [])
+            {
+                message.Served.Add(new CertificateServed
+                {
+                    Node = node, Target = served.Target, Serial = served.Serial, CoversName = served.CoversName, Error = served.Error,
+                    NotAfter = served.NotAfter is { } end ? Timestamp.FromDateTimeOffset(end) : null,
+                });
+            }
+            if (report?.Resources.FirstOrDefault(r => r.Kind == "certificate" && r.Name == target.Name && r.IsFailed) is { } failed)
+            {
+                message.NodeErrors[node] = failed.Error;
+            }
         }
         if (held?.NotAfter is { } notAfter)
         {
@@ -92,6 +108,10 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
         if (held?.IssuedAt is { } issuedAt)
         {
             message.IssuedAt = Timestamp.FromDateTimeOffset(issuedAt);
+        }
+        if (held?.NextAttempt is { } next)
+        {
+            message.NextAttempt = Timestamp.FromDateTimeOffset(next);
         }
         if (held?.LastAttempt is { } attempt)
         {

@@ -10,7 +10,11 @@ public static class ReportWire
     public static NodeReport Report(StatusReport report) => new(
         report.Revision, report.DryRun, report.FinishedAt?.ToDateTimeOffset(),
         [.. report.Resources.Select(r => new ResourceReport(r.Kind, r.Name, Outcome(r.State), r.Diff, r.Error, [.. r.Warnings]))],
-        new Dictionary<string, string>(report.InstalledCertificates, StringComparer.Ordinal), report.DesiredStateNew);
+        new Dictionary<string, string>(report.InstalledCertificates, StringComparer.Ordinal), report.DesiredStateNew)
+    {
+        Served = [.. report.ServedCertificates.Select(s => new ServedCertificateReport(s.Certificate, s.Target, s.Serial,
+            s.NotBefore?.ToDateTimeOffset(), s.NotAfter?.ToDateTimeOffset(), s.CoversName, s.Error))],
+    };
 
     /// <summary>A kept resource as the wire describes it.</summary>
     public static ResourceStatus Message(ResourceReport resource)

@@ -42,6 +42,8 @@ public sealed class ControllerMetrics : IDisposable
         _meter.CreateObservableGauge("hawser_node_last_report_age", ReportAges, unit: "s", description: "Seconds since each node's last status report.");
         _meter.CreateObservableGauge("hawser_certificate_not_after", CertificateExpiries, unit: "s",
             description: "Unix time at which each certificate expires, per node whose last report has it installed.");
+        _meter.CreateObservableGauge("hawser_certificate_served_not_after", ServedExpiries, unit: "s",
+            description: "Unix time at which the certificate each node's server serves expires, per certificate, node and address the agent checked.");
         _meter.CreateObservableGauge("hawser_rollout_state", RolloutStates, description: "1 for the newest rollout's state (running, paused, rolling-back, done, aborted, rolled-back).");
         _meter.CreateObservableGauge("hawser_rollout_batch", RolloutBatch, description: "The newest rollout's current batch (1-based; equals batches when all moved).");
         store.Events.Added += Count;
@@ -122,6 +124,14 @@ public sealed class ControllerMetrics : IDisposable
             }
         }
     }
+
+    private IEnumerable<Measurement<long>> ServedExpiries() =>
+        from node in _snapshot.Nodes
+        where node.LastReport is not null
+        from served in node.LastReport!.Served
+        where served.NotAfter is not null
+        select new Measurement<long>(served.NotAfter!.Value.ToUnixTimeSeconds(), new KeyValuePair<string, object?>("certificate", served.Certificate),
+            new KeyValuePair<string, object?>("node", node.Name), new KeyValuePair<string, object?>("target", served.Target));
 
     private IEnumerable<Measurement<int>> RolloutStates() => _snapshot.Latest is { } rollout
         ? [new Measurement<int>(1, new KeyValuePair<string, object?>("id", rollout.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),

@@ -38,6 +38,9 @@ public static class NodeInputBounds
     /// <summary>Most installed certificates one report may name, and the lengths of a name and a serial.</summary>
     public const int MaxCertificates = 256, MaxCertificateNameChars = 64, MaxSerialChars = 128;
 
+    /// <summary>A served certificate's address (HOST:PORT).</summary>
+    public const int MaxTargetChars = 270;
+
     /// <summary>The agent version a hello names, and the host facts' strings.</summary>
     public const int MaxVersionChars = 64, MaxFactChars = 256;
 
@@ -78,12 +81,20 @@ public static class NodeInputBounds
     {
         var bounded = new StatusReport
         {
-            Revision = report.Revision, DryRun = report.DryRun, FinishedAt = report.FinishedAt, InReplyTo = report.InReplyTo,
+            Revision = report.Revision, DryRun = report.DryRun, FinishedAt = Time(report.FinishedAt), InReplyTo = report.InReplyTo,
             DesiredStateNew = report.DesiredStateNew, NeedsDesiredState = report.NeedsDesiredState,
         };
         foreach (var (name, serial) in report.InstalledCertificates.Take(MaxCertificates))
         {
             bounded.InstalledCertificates[Cut(name, MaxCertificateNameChars)] = Cut(serial, MaxSerialChars);
+        }
+        foreach (var served in report.ServedCertificates.Take(MaxCertificates))
+        {
+            bounded.ServedCertificates.Add(new ServedCertificate
+            {
+                Certificate = Cut(served.Certificate, MaxCertificateNameChars), Target = Cut(served.Target, MaxTargetChars), Serial = Cut(served.Serial, MaxSerialChars),
+                NotBefore = Time(served.NotBefore), NotAfter = Time(served.NotAfter), CoversName = served.CoversName, Error = Cut(served.Error, MaxWarningChars),
+            });
         }
         var size = bounded.CalculateSize();
         var kept = 0;
@@ -112,6 +123,10 @@ public static class NodeInputBounds
         }
         return bounded;
     }
+
+    /// <summary><paramref name="time"/> when it is a time at all (years 1 to 9999, nanos below a second); null otherwise, so reading it never throws.</summary>
+    public static Google.Protobuf.WellKnownTypes.Timestamp? Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is { Seconds: >= -62_135_596_800 and <= 253_402_300_799, Nanos: >= 0 and <= 999_999_999 } ? time : null;
 
     /// <summary>A bounded copy of one resource's status.</summary>
     public static ResourceStatus Bound(ResourceStatus resource)

@@ -9,10 +9,13 @@ namespace Hawser.Controller.Sessions;
 /// <param name="Revision">The revision the report was of.</param>
 /// <param name="Failures">Its failed resources, one line each.</param>
 /// <param name="InstalledCertificates">The serial installed per certificate name.</param>
-public sealed record ReportDigest(ulong Revision, IReadOnlySet<string> Failures, IReadOnlyDictionary<string, string> InstalledCertificates)
+/// <param name="Served">What its servers served, by certificate and address.</param>
+/// <param name="At">When the digest was made (a served leaf's age is judged as of then).</param>
+public sealed record ReportDigest(ulong Revision, IReadOnlySet<string> Failures, IReadOnlyDictionary<string, string> InstalledCertificates,
+    IReadOnlyList<ServedCertificateReport> Served, DateTimeOffset At)
 {
-    /// <summary>The digest of <paramref name="report"/>.</summary>
-    public static ReportDigest Of(NodeReport report) => new(report.Revision, ReportEvents.Failures(report), report.InstalledCertificates);
+    /// <summary>The digest of <paramref name="report"/>, now.</summary>
+    public static ReportDigest Of(NodeReport report) => new(report.Revision, ReportEvents.Failures(report), report.InstalledCertificates, report.Served, DateTimeOffset.UtcNow);
 }
 
 /// <summary>
@@ -57,10 +60,39 @@ public static class ReportEvents
                 events.Add(Event("certificate.installed", $"certificate {name} installed: serial {serial}", []));
             }
         }
+        events.AddRange(Served(previous, report, DateTimeOffset.UtcNow).Select(e => Event(e.Kind, e.Summary, [])));
         return events;
 
         EventRecord Event(string kind, string summary, IReadOnlyList<string> lines) =>
             new() { Kind = kind, Actor = actor, Node = node, Revision = report.Revision, Summary = summary, Details = lines };
+    }
+
+    /// <summary>
+    /// What changed in what the node's servers serve: a server that serves another certificate than the one installed
+    /// (it missed a reload), one that serves the installed one again, and a served leaf in the last sixth of its life
+    /// (whatever the controller holds: that is what clients get). Each is said once, when it starts.
+    /// </summary>
+    private static IEnumerable<(string Kind, string Summary)> Served(ReportDigest? previous, NodeReport report, DateTimeOffset now)
+    {
+        foreach (var served in report.Served.Where(s => s.Serial.Length > 0))
+        {
+            var before = previous?.Served.FirstOrDefault(p => p.Certificate == served.Certificate && p.Target == served.Target);
+            var installed = report.InstalledCertificates.GetValueOrDefault(served.Certificate) ?? "";
+            var mismatch = served.CoversName && installed.Length > 0 && served.Serial != installed;
+            if (mismatch && (before?.Serial != served.Serial || previous?.InstalledCertificates.GetValueOrDefault(served.Certificate) != installed))
+            {
+                yield return ("certificate.not-served", $"certificate {served.Certificate}: {served.Target} serves {served.Serial}, installed {installed} (not reloaded?)");
+            }
+            else if (!mismatch && served.Serial == installed && before?.Serial != served.Serial)
+            {
+                yield return ("certificate.served", $"certificate {served.Certificate}: {served.Target} serves serial {served.Serial}");
+            }
+            if (served.InLastSixth(now) && (before?.Serial != served.Serial || !before.InLastSixth(previous!.At)))
+            {
+                yield return ("certificate.served-expiring", $"warning: certificate {served.Certificate}: {served.Target} serves serial {served.Serial}, "
+                    + $"which ends {served.NotAfter:yyyy-MM-dd HH:mm:ss}Z, in the last sixth of its life");
+            }
+        }
     }
 
     /// <summary>A changed resource as one line: <c>kind:name target: from -&gt; to</c>.</summary>

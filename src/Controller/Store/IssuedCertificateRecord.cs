@@ -33,6 +33,12 @@ public sealed record IssuedCertificateRecord
     /// <summary>When an order was last tried.</summary>
     public DateTimeOffset? LastAttempt { get; init; }
 
+    /// <summary>After a failed order, when the next may be made (the back-off, or the CA's Retry-After); null when not backing off.</summary>
+    public DateTimeOffset? NextAttempt { get; init; }
+
+    /// <summary>The length of the last back-off, which the next failure doubles.</summary>
+    public TimeSpan? Backoff { get; init; }
+
     /// <summary>When it is due: a third of its lifetime before it ends.</summary>
     public DateTimeOffset? RenewAt => NotBefore is { } from && NotAfter is { } to ? to - (to - from) / 3 : null;
 }

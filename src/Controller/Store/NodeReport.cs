@@ -42,6 +42,21 @@ public sealed record ResourceReport(string Kind, string Name, ResourceOutcome St
     public string FailureLine() => $"{Kind}:{Name} {(State == ResourceOutcome.Skipped ? "skipped" : "failed")}{(Error.Length > 0 ? ": " + Error : "")}";
 }
 
+/// <summary>The leaf one of a node's servers served when its agent checked (an install's <c>verify:</c>), or why none was read.</summary>
+/// <param name="Certificate">The spec's certificate name.</param>
+/// <param name="Target">The address the agent asked, HOST:PORT.</param>
+/// <param name="Serial">The served leaf's serial; empty when none was read.</param>
+/// <param name="NotBefore">The served leaf's start of validity.</param>
+/// <param name="NotAfter">The served leaf's end of validity.</param>
+/// <param name="CoversName">The leaf covers the name asked for.</param>
+/// <param name="Error">Why no leaf was read; empty when one was.</param>
+public sealed record ServedCertificateReport(string Certificate, string Target, string Serial, DateTimeOffset? NotBefore, DateTimeOffset? NotAfter,
+    bool CoversName, string Error)
+{
+    /// <summary>True when, at <paramref name="now"/>, the leaf is in the last sixth of its lifetime (a renewal due at a third was missed).</summary>
+    public bool InLastSixth(DateTimeOffset now) => NotBefore is { } from && NotAfter is { } to && to - now < (to - from) / 6;
+}
+
 /// <summary>A node's report of one converge (or dry run), as the controller keeps it.</summary>
 /// <param name="Revision">The revision the converge was of.</param>
 /// <param name="DryRun">A dry run's report: nothing was changed.</param>
@@ -52,6 +67,14 @@ public sealed record ResourceReport(string Kind, string Name, ResourceOutcome St
 public sealed record NodeReport(ulong Revision, bool DryRun, DateTimeOffset? FinishedAt, IReadOnlyList<ResourceReport> Resources,
     IReadOnlyDictionary<string, string> InstalledCertificates, bool DesiredStateNew)
 {
+    /// <summary>What the node's servers served when its agent last checked them.</summary>
+    public IReadOnlyList<ServedCertificateReport> Served { get; init; } = [];
+
+    /// <summary>The served leaf of <paramref name="certificate"/> whose serial is not the installed one, if any server serves such a leaf for its name.</summary>
+    public ServedCertificateReport? NotServed(string certificate) =>
+        InstalledCertificates.GetValueOrDefault(certificate) is { Length: > 0 } installed
+            ? Served.FirstOrDefault(s => s.Certificate == certificate && s.CoversName && s.Serial.Length > 0 && s.Serial != installed) : null;
+
     /// <summary>True when any resource failed.</summary>
     [JsonIgnore]
     public bool AnyFailed => Resources.Any(r => r.IsFailed);

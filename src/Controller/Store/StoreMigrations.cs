@@ -228,6 +228,20 @@ internal static class StoreMigrations
         );
         DROP TABLE web_sessions;
         """,
+        // 13: orders survive restarts without storms: a certificate's back-off (when the next attempt may be made, and how
+        // long the last wait was) is kept with it, and every order placed at a CA is recorded by its set of names, so the
+        // breaker counts them whichever controller placed them.
+        """
+        ALTER TABLE issued_certificates ADD COLUMN next_attempt_ms {int};
+        ALTER TABLE issued_certificates ADD COLUMN backoff_ms {int};
+        CREATE TABLE certificate_orders (
+            id           {id},
+            names        TEXT NOT NULL,
+            certificate  TEXT NOT NULL,
+            at_ms        {int} NOT NULL
+        );
+        CREATE INDEX certificate_orders_names ON certificate_orders (names, at_ms);
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -30,5 +30,6 @@ public static class StoreTables
         new("operators", "name", Seeded: true),
         new("operator_certificates", "serial"),
         new("operator_tokens", "id"),
+        new("certificate_orders", "id"),
     ];
 }

@@ -14,21 +14,27 @@ internal sealed class CertsCommand : Command
     /// <summary>An order waits for the CA and every node; give it longer than a plain call.</summary>
     private static readonly TimeSpan RenewTimeout = TimeSpan.FromMinutes(5);
 
-    public CertsCommand() : base("certs", "List the certificates the controller obtains with ACME: domains, nodes (and any node without the current serial), serial, expiry, next renewal, last error.")
+    public CertsCommand() : base("certs", "List the certificates the controller obtains with ACME: domains, each node and how far the current serial got "
+        + "(served: a server the agent checked serves it; installed: on disk, no server checked; failed, with why below the table), serial, expiry, next renewal, last error.")
     {
         SetAction((parse, cancellationToken) => ListAsync(parse, cancellationToken));
         var name = new Argument<string>("NAME") { Description = "The spec's certificate name." };
         var noWait = new Option<bool>("--no-wait") { Description = "Exit once the certificate is issued and sent, without waiting for the nodes' reports." };
+        var force = new Option<bool>("--force")
+        {
+            Description = "Order even when the breaker refuses (a fourth order for the same names within a week, or within one lifetime of a shorter certificate) "
+                + "or the CA's rate limit has not passed.",
+        };
         var waitTimeout = Durations.Option("--wait-timeout", "How long each node has to report the new serial installed; default 2m", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1));
         var renew = new Command("renew", "Order the certificate now (whatever its expiry), wait for it, deliver it to its nodes and wait until each reports it installed: " +
-            "a recap per node, exit 0 all installed, 1 a node failed, 4 a node did not report in time.") { name, waitTimeout, noWait };
-        CommandExamples.Set(renew, "hawserctl certs renew www");
+            "a recap per node, exit 0 all installed, 1 a node failed, 4 a node did not report in time.") { name, waitTimeout, noWait, force };
+        CommandExamples.Set(renew, "hawserctl certs renew www", "hawserctl certs renew www --force");
         renew.SetAction(async (parse, cancellationToken) =>
         {
             var output = new ConsoleOutput(parse.GetValue(CtlOptions.Output));
             return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
-                var certificate = await client.RenewCertificateAsync(new RenewCertificateRequest { Name = parse.GetValue(name)! }, options);
+                var certificate = await client.RenewCertificateAsync(new RenewCertificateRequest { Name = parse.GetValue(name)!, Force = parse.GetValue(force) }, options);
                 if (output.Format != OutputFormat.Json)
                 {
                     output.WriteLine($"{certificate.Name}: serial {certificate.Serial}, valid until {certificate.NotAfter.ToDateTimeOffset():u}, sent to {string.Join(", ", certificate.Nodes)}");
@@ -77,22 +83,30 @@ internal sealed class CertsCommand : Command
             foreach (var c in certificates)
             {
                 table.AddRow(ConsoleOutput.Cell(c.Name), ConsoleOutput.Cell(string.Join(", ", c.Domains)), ConsoleOutput.Cell(NodesColumn(c)),
-                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), ConsoleOutput.Cell(c.LastError.Length > 0 ? c.LastError : "-"));
+                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), ConsoleOutput.Cell(c.LastError.Length > 0 ? c.LastError + (c.NextAttempt is { } next ? $" (next attempt {Time(next)})" : "") : "-"));
             }
             output.WriteTable(table);
+            // Why a node failed is too long for a cell, and it is what the operator needs next.
+            foreach (var c in certificates)
+            {
+                foreach (var (node, error) in c.NodeErrors.OrderBy(e => e.Key, StringComparer.Ordinal))
+                {
+                    output.WriteLine(ConsoleOutput.Cell($"{c.Name} on {node}: {error}"));
+                }
+            }
             return ExitCodes.Ok;
         }, cancellationToken);
     }
 
-    /// <summary>Each node, with the serial it has when that is not the current one (or none yet).</summary>
-    private static string NodesColumn(Certificate c) => string.Join(", ", c.Nodes.Select(node =>
-        c.Installed.GetValueOrDefault(node) is not { Length: > 0 } serial ? $"{node} (none installed)"
-        : serial == c.Serial ? node
-        : $"{node} (has {serial})"));
+    /// <summary>Each node and how far the current serial got (<see cref="CertificateNodeWords"/>).</summary>
+    internal static string NodesColumn(Certificate c) => string.Join(", ", c.Nodes.Select(node => $"{node} {CertificateNodeWords.Of(c, node)}"));
 
     private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
         time is null ? "-" : time.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture);
 
     private static CertificateOutput ToOutput(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
-        c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed));
+        c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed),
+        [.. c.Served.Select(s => new ServedOutput(s.Node, s.Target, s.Serial.Length > 0 ? s.Serial : null, s.NotAfter?.ToDateTimeOffset(), s.CoversName,
+            s.Error.Length > 0 ? s.Error : null))],
+        new Dictionary<string, string>(c.NodeErrors), c.NextAttempt?.ToDateTimeOffset());
 }

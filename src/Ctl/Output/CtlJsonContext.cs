@@ -109,9 +109,17 @@ internal sealed record OperatorCredentialOutput(string Name, string Role, string
 /// <summary><c>hawserctl certs -o json</c>.</summary>
 internal sealed record CertificatesOutput(IReadOnlyList<CertificateOutput> Certificates);
 
-/// <summary>One certificate the controller obtains; <c>installed</c> maps each node to the serial its last report found on disk ("" for none).</summary>
+/// <summary>
+/// One certificate the controller obtains; <c>installed</c> maps each node to the serial its last report found on disk ("" for none),
+/// <c>served</c> lists what each node's servers served when its agent checked, <c>nodeErrors</c> why a node's certificate failed,
+/// <c>nextAttempt</c> when an order that failed is tried again.
+/// </summary>
 internal sealed record CertificateOutput(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes, string? Serial,
-    DateTimeOffset? NotAfter, DateTimeOffset? RenewAt, string? LastError, Dictionary<string, string> Installed);
+    DateTimeOffset? NotAfter, DateTimeOffset? RenewAt, string? LastError, Dictionary<string, string> Installed, IReadOnlyList<ServedOutput> Served,
+    Dictionary<string, string> NodeErrors, DateTimeOffset? NextAttempt);
+
+/// <summary>What one node's server served: the serial (null when none was read), its end of validity, and why none was read.</summary>
+internal sealed record ServedOutput(string Node, string Target, string? Serial, DateTimeOffset? NotAfter, bool CoversName, string? Error);
 
 /// <summary>An error, as printed with -o json.</summary>
 internal sealed record ErrorOutput(string Error, string? Code);
@@ -136,4 +144,5 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(ErrorOutput))]
 [JsonSerializable(typeof(CertificatesOutput))]
 [JsonSerializable(typeof(CertificateOutput))]
+[JsonSerializable(typeof(ServedOutput))]
 internal sealed partial class CtlJsonContext : JsonSerializerContext;

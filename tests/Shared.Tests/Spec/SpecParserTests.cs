@@ -143,6 +143,38 @@ public sealed class SpecParserTests
     }
 
     [TestMethod]
+    [DataRow("{connect: \"127.0.0.1\"}", "install verify connect '127.0.0.1' is not HOST:PORT (e.g. 127.0.0.1:443, [::1]:8443)")]
+    [DataRow("{connect: \"127.0.0.1:70000\"}", "install verify connect '127.0.0.1:70000' is not HOST:PORT")]
+    [DataRow("{connect: \"[::1]:443\", sni: \"*.example.org\"}", "install verify sni '*.example.org' is not a lower-case DNS name (no wildcard)")]
+    [DataRow("{connect: \"127.0.0.1:443\", port: 443}", "port")]
+    [DataRow("maybe", "install verify must be {connect: HOST:PORT, sni: NAME} or false")]
+    public void A_served_check_is_checked_with_its_line(string verify, string message)
+    {
+        var error = SingleError(Header + $"nodes:\n  w:\n    certificates:\n      - name: www\n        domains: [www.example.org]\n        install:\n          - {{format: combined, path: /etc/ssl/hawser/www.pem, verify: {verify}}}\n");
+
+        StringAssert.Contains(error.Message, message);
+        Assert.AreEqual(8, error.Line);
+    }
+
+    [TestMethod]
+    public void A_served_check_is_read_written_and_read_back_alike()
+    {
+        var yaml = Header + "nodes:\n  w:\n    certificates:\n      - name: www\n        domains: [\"*.example.org\"]\n        challenge: dns-01\n        install:\n"
+            + "          - {format: combined, path: /etc/ssl/hawser/a.pem, verify: {connect: \"[::1]:8443\", sni: www.example.org}}\n"
+            + "          - {format: combined, path: /etc/ssl/hawser/b.pem, verify: false}\n"
+            + "          - {format: combined, path: /etc/ssl/hawser/c.pem}\n";
+        var installs = Parse(yaml).Spec!.Nodes["w"].Blocks.Certificates!.Single().Install;
+
+        Assert.AreEqual(new CertificateVerifySpec { Connect = "[::1]:8443", Sni = "www.example.org" }, installs[0].Verify);
+        Assert.IsTrue(installs[1].Verify!.IsOff);
+        Assert.IsNull(installs[2].Verify, "left out: the default");
+        Assert.AreEqual("hawser-verify.example.org", CertificateVerifySpec.Default.ServerName(["*.example.org"]), "a wildcard's default name is one it covers");
+        var written = SpecParser.Parse(SpecWriter.WriteNode("w", new Dictionary<string, string>(), Parse(yaml).Spec!.Nodes["w"].Blocks), "written.yaml");
+        Assert.IsTrue(written.IsValid, string.Join("\n", written.Errors));
+        CollectionAssert.AreEqual(installs.ToArray(), written.Spec!.Nodes["w"].Blocks.Certificates!.Single().Install.ToArray());
+    }
+
+    [TestMethod]
     public void Acme_validation_port_must_be_a_port_and_preflight_defaults_on()
     {
         var error = SingleError(Header + "acme: {directory: \"https://ca.example/dir\", validationPort: 70000}\nnodes:\n  w: {ufw: {forwardPolicy: ACCEPT}}\n");

@@ -25,7 +25,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     public IReadOnlyList<string> DependsOn => [];
 
     /// <inheritdoc/>
-    public Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
+    public async Task<ResourcePlan> PlanAsync(ResourceContext context, CancellationToken cancellationToken)
     {
         var changes = new List<Change>();
         foreach (var target in Targets())
@@ -37,8 +37,101 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         {
             changes.Add(new Change("reload", "pending (last attempt failed)", "done"));
         }
-        return Task.FromResult(new ResourcePlan { Changes = changes, Warnings = material.Warnings(spec.Domains) });
+        if (changes.Count == 0)
+        {
+            // The files are right; what the servers serve is the other half of "installed".
+            foreach (var check in Checks())
+            {
+                if (Mismatch(check, await ProbeAsync(context, check, cancellationToken)) is { } change)
+                {
+                    changes.Add(change);
+                }
+            }
+        }
+        return new ResourcePlan { Changes = changes, Warnings = material.Warnings(spec.Domains) };
     }
+
+    /// <summary>The prefix of a change that is a server serving another certificate than the installed one.</summary>
+    private const string ServedChange = "served at ";
+
+    /// <summary>One address to check, with the file whose certificate it should serve (for messages).</summary>
+    private sealed record ServedCheck(string Connect, string ServerName, bool Explicit, string File);
+
+    /// <summary>The distinct addresses this certificate's installs are served at; none for <c>verify: false</c>.</summary>
+    private IEnumerable<ServedCheck> Checks() => spec.Install
+        .Select(install => (install, verify: install.Verify ?? CertificateVerifySpec.Default))
+        .Where(i => !i.verify.IsOff && i.install.Files.Count > 0)
+        .Select(i => new ServedCheck(i.verify.Connect, i.verify.ServerName(spec.Domains), i.verify.Explicit, i.install.Files[0]))
+        .DistinctBy(c => (c.Connect, c.ServerName));
+
+    private async Task<ServedCertificate> ProbeAsync(ResourceContext context, ServedCheck check, CancellationToken cancellationToken)
+    {
+        var served = await ServedCertificateProbe.ReadAsync(spec.Name, check.Connect, check.ServerName, cancellationToken);
+        context.Served[(spec.Name, check.Connect)] = served;
+        return served;
+    }
+
+    /// <summary>
+    /// The change a served certificate asks for: none when it is the installed one; a reload when another one covering the
+    /// name is served. A server that does not answer fails a check the spec wrote, and is left alone for the default
+    /// (a guess at where the server listens), as is a default's leaf for other names (another server on that port).
+    /// </summary>
+    private Change? Mismatch(ServedCheck check, ServedCertificate served)
+    {
+        if (served.Serial == material.Leaf.SerialNumber || !check.Explicit && (served.Serial is null || !served.CoversName))
+        {
+            return null;
+        }
+        if (served.Serial is null)
+        {
+            throw new ResourceException($"{check.File} installed {Short(material.Leaf.SerialNumber)}, but {check.Connect} does not serve it: {served.Error}");
+        }
+        return new Change(ServedChange + check.Connect, Short(served.Serial), Short(material.Leaf.SerialNumber));
+    }
+
+    /// <summary>
+    /// After the files changed or a reload, waits (bounded) for each server to serve the installed leaf: proxies reload
+    /// in the background, so the first handshake after a reload may still meet the old one.
+    /// </summary>
+    private async Task VerifyServedAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        foreach (var check in Checks())
+        {
+            var deadline = DateTime.UtcNow + ServedWait;
+            var served = await ProbeAsync(context, check, cancellationToken);
+            while (Mismatch(check, served) is not null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+                served = await ProbeAsync(context, check, cancellationToken);
+            }
+            if (Mismatch(check, served) is not null)
+            {
+                throw new ResourceException($"{check.File} installed {Short(material.Leaf.SerialNumber)}, {check.Connect} serves {Short(served.Serial!)}"
+                    + (spec.Reload is null ? " (the spec has no reload: for this certificate)" : " (not reloaded?)"));
+            }
+        }
+    }
+
+    /// <summary>How long a server has to serve a new certificate after its reload.</summary>
+    public static TimeSpan ServedWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>What each checked server serves, for a reload failure's message: "; 127.0.0.1:443 serves 1A2B… (installed 4F5D…)".</summary>
+    private async Task<string> ServedNowAsync(ResourceContext context, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        foreach (var check in Checks())
+        {
+            var served = await ProbeAsync(context, check, cancellationToken);
+            if (served.Serial is { } serial && serial != material.Leaf.SerialNumber)
+            {
+                text.Append($"; {check.Connect} serves {Short(serial)} (installed {Short(material.Leaf.SerialNumber)})");
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A serial short enough to read, long enough to tell apart.</summary>
+    private static string Short(string serial) => serial.Length <= 12 ? serial : serial[..12] + "…";
 
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
@@ -73,10 +166,28 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
                 InstallPair(context, targets, index, uid, gid);
             }
         }
-        if (context.State.PendingReloads.Contains(spec.Name))
+        if (!wrote && plan.Changes.Any(c => c.Target.StartsWith(ServedChange, StringComparison.Ordinal)))
         {
-            await ReloadAsync(context, cancellationToken);
+            // The files are right but a server still serves another certificate: it missed a reload.
+            context.State.PendingReloads.Add(spec.Name);
+            context.SaveState();
+        }
+        var reloaded = context.State.PendingReloads.Contains(spec.Name);
+        if (reloaded)
+        {
+            try
+            {
+                await ReloadAsync(context, cancellationToken);
+            }
+            catch (ResourceException ex)
+            {
+                throw new ResourceException(ex.Message + await ServedNowAsync(context, cancellationToken), ex);
+            }
             context.State.PendingReloads.Remove(spec.Name);
+        }
+        if (wrote || reloaded)
+        {
+            await VerifyServedAsync(context, cancellationToken);
         }
     }
 

@@ -57,7 +57,8 @@ public sealed class CertificateRepository(ControllerStore store)
             INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before_ms, not_after_ms, issued_ms, last_error, last_attempt_ms)
             VALUES (@name, @domains, @chain, @key, @serial, @notBefore, @notAfter, @now, NULL, @now)
             ON CONFLICT(name) DO UPDATE SET domains = @domains, chain_pem = @chain, key_sealed = @key, serial = @serial,
-                not_before_ms = @notBefore, not_after_ms = @notAfter, issued_ms = @now, last_error = NULL, last_attempt_ms = @now
+                not_before_ms = @notBefore, not_after_ms = @notAfter, issued_ms = @now, last_error = NULL, last_attempt_ms = @now,
+                next_attempt_ms = NULL, backoff_ms = NULL
             """;
         command.Add("@name", record.Name);
         command.Add("@domains", string.Join(' ', record.Domains));
@@ -103,6 +104,58 @@ public sealed class CertificateRepository(ControllerStore store)
         store.Events.Stored([appended]);
     }
 
+    /// <summary>
+    /// After a failed order, when the next may be made (<paramref name="nextAttempt"/>, after a wait of <paramref name="backoff"/>).
+    /// Kept in the store, so a restart, or another controller taking the order's lease, continues the back-off rather than ordering at once.
+    /// </summary>
+    public async Task SetBackoffAsync(string name, IReadOnlyList<string> domains, DateTimeOffset nextAttempt, TimeSpan backoff, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO issued_certificates (name, domains, next_attempt_ms, backoff_ms) VALUES (@name, @domains, @next, @backoff)
+            ON CONFLICT(name) DO UPDATE SET next_attempt_ms = @next, backoff_ms = @backoff
+            """;
+        command.Add("@name", name);
+        command.Add("@domains", string.Join(' ', domains));
+        command.Add("@next", StoreRow.Ms(nextAttempt));
+        command.Add("@backoff", (long)backoff.TotalMilliseconds);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Records an order placed at a CA for <paramref name="names"/> (the breaker counts them).</summary>
+    public async Task RecordOrderAsync(string certificate, IReadOnlyList<string> names, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO certificate_orders (names, certificate, at_ms) VALUES (@names, @certificate, @now)";
+        command.Add("@names", NamesKey(names));
+        command.Add("@certificate", certificate);
+        command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>When each order for exactly <paramref name="names"/> was placed since <paramref name="since"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<DateTimeOffset>> OrdersSinceAsync(IReadOnlyList<string> names, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT at_ms FROM certificate_orders WHERE names = @names AND at_ms >= @since ORDER BY at_ms";
+        command.Add("@names", NamesKey(names));
+        command.Add("@since", StoreRow.Ms(since));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var times = new List<DateTimeOffset>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            times.Add(new StoreRow(reader).Time("at_ms"));
+        }
+        return times;
+    }
+
+    /// <summary>A set of names as one key: sorted, lower case, space-separated (a CA counts duplicates by the set, not the order).</summary>
+    private static string NamesKey(IReadOnlyList<string> names) =>
+        string.Join(' ', names.Select(n => n.ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+
     private async Task<List<IssuedCertificateRecord>> ReadIssuedAsync(string clause, string? name, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
@@ -129,6 +182,8 @@ public sealed class CertificateRepository(ControllerStore store)
                 IssuedAt = row.TimeOrNull("issued_ms"),
                 LastError = row.TextOrNull("last_error"),
                 LastAttempt = row.TimeOrNull("last_attempt_ms"),
+                NextAttempt = row.TimeOrNull("next_attempt_ms"),
+                Backoff = row.NumberOrNull("backoff_ms") is { } backoff ? TimeSpan.FromMilliseconds(backoff) : null,
             });
         }
         return records;

@@ -300,9 +300,9 @@ async function certificatesPage() {
   const message = el("div");
   show(el("h1", {}, "Certificates"), message,
     certificates.length === 0 ? el("p", { class: "muted" }, "The newest revision asks the controller for no certificates.")
-      : table(["Name", "Domains", "Nodes (installed serial)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
+      : table(["Name", "Domains", "Nodes (served, installed, failed)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
         el("td", {}, c.name), el("td", {}, c.domains.join(", ")),
-        el("td", {}, c.nodes.map((n) => c.installed[n] === c.serial ? n : `${n} (${c.installed[n] ? "has " + c.installed[n] : "none installed"})`).join(", ")),
+        el("td", {}, c.nodes.map((n) => el("div", { "data-node": n, title: c.nodeErrors[n] || "" }, `${n} ${c.nodeStates[n]}`, c.nodeErrors[n] ? el("div", { class: "muted" }, c.nodeErrors[n]) : null))),
         el("td", {}, c.serial || "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
         el("td", {}, !canChange ? null : el("button", { type: "button", onclick: async (event) => {
           if (!confirm(`Order a new certificate for ${c.name} now? Every node it names gets it and reloads.`)) return;

@@ -62,6 +62,9 @@ public sealed record CertificateInstallSpec
     /// <summary>Group of the files (name or gid); the agent's own when unset.</summary>
     public string? Group { get; init; }
 
+    /// <summary>How the server that reads these files is reached to check what it serves; null for the default (<see cref="CertificateVerifySpec.Default"/>).</summary>
+    public CertificateVerifySpec? Verify { get; init; }
+
     /// <summary>The files this install writes, in order: the certificate (or combined) file, then the key file if separate.</summary>
     public IReadOnlyList<string> Files => Format switch
     {
@@ -77,6 +80,36 @@ public sealed record CertificateInstallSpec
     /// </summary>
     public string? StoreDirectory(string certificateName, int index) => Files.Count < 2 ? null
         : System.IO.Path.Join(System.IO.Path.GetDirectoryName(Files[0]), $".hawser-{certificateName}-{index}") + "/";
+}
+
+/// <summary>
+/// Where the agent opens TLS to read the certificate a server really serves (<c>verify:</c>): an address and the
+/// name it asks for (SNI). Written out, a mismatch or a server that does not answer fails the certificate; the default
+/// (127.0.0.1:443, the first domain) is a guess, so it only counts a served leaf that covers that name.
+/// </summary>
+public sealed record CertificateVerifySpec
+{
+    /// <summary>HOST:PORT to connect to (an IPv6 address in brackets); empty when checks are off.</summary>
+    public required string Connect { get; init; }
+
+    /// <summary>The server name to ask for; null for the certificate's first domain.</summary>
+    public string? Sni { get; init; }
+
+    /// <summary>False for the default, which the spec did not write.</summary>
+    public bool Explicit { get; init; } = true;
+
+    /// <summary><c>verify: false</c>: nothing is checked.</summary>
+    public static CertificateVerifySpec Off { get; } = new() { Connect = "" };
+
+    /// <summary>Where proxies listen unless told otherwise: HTTPS on this host.</summary>
+    public static CertificateVerifySpec Default { get; } = new() { Connect = "127.0.0.1:443", Explicit = false };
+
+    /// <summary>True when nothing is to be checked.</summary>
+    public bool IsOff => Connect.Length == 0;
+
+    /// <summary>The name to ask for: <see cref="Sni"/>, or the first domain (a wildcard's as a name it covers).</summary>
+    public string ServerName(IReadOnlyList<string> domains) =>
+        Sni ?? (domains.Count == 0 ? "localhost" : domains[0].StartsWith("*.", StringComparison.Ordinal) ? "hawser-verify" + domains[0][1..] : domains[0]);
 }
 
 /// <summary>Reload actions after a certificate changed.</summary>
@@ -229,7 +262,7 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
 
     private static CertificateInstallSpec? ReadInstall(YamlNode node, string what, SpecReader reader)
     {
-        if (reader.Block(node, what, "format", "cert", "key", "path", "owner", "group") is not { } map)
+        if (reader.Block(node, what, "format", "cert", "key", "path", "owner", "group", "verify") is not { } map)
         {
             return null;
         }
@@ -263,6 +296,7 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
             Path = reader.AllowedPath(map, "path", what),
             Owner = AccountName(map, "owner", what, reader),
             Group = AccountName(map, "group", what, reader),
+            Verify = SpecReader.Get(map, "verify") is { } verifyNode ? ReadVerify(verifyNode, $"{what} verify", reader) : null,
         };
         if (install is { Cert: { } certPath, Key: { } keyPath } && System.IO.Path.GetFullPath(certPath) == System.IO.Path.GetFullPath(keyPath))
         {
@@ -270,6 +304,40 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
             reader.Error(SpecReader.Get(map, "key")!, $"{what} key is the same file as its cert ({certPath}); give the private key a path of its own");
         }
         return install;
+    }
+
+    [GeneratedRegex(@"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([0-9]{1,5})\z")]
+    private static partial Regex HostPort();
+
+    /// <summary><c>verify: {connect: HOST:PORT, sni: NAME}</c>, or <c>verify: false</c>.</summary>
+    private static CertificateVerifySpec? ReadVerify(YamlNode node, string what, SpecReader reader)
+    {
+        if (node is YamlScalarNode { Value: "false" or "off" or "no" })
+        {
+            return CertificateVerifySpec.Off;
+        }
+        if (node is YamlScalarNode)
+        {
+            reader.Error(node, $"{what} must be {{connect: HOST:PORT, sni: NAME}} or false");
+            return null;
+        }
+        if (reader.Block(node, what, "connect", "sni") is not { } map || reader.RequiredString(map, "connect", what) is not { } connect)
+        {
+            return null;
+        }
+        var match = HostPort().Match(connect);
+        if (!match.Success || !int.TryParse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            reader.Error(SpecReader.Get(map, "connect")!, $"{what} connect '{connect}' is not HOST:PORT (e.g. 127.0.0.1:443, [::1]:8443)");
+            return null;
+        }
+        var sni = reader.OptionalString(map, "sni", what);
+        if (sni is not null && !HostName().IsMatch(sni) || sni?.StartsWith("*.", StringComparison.Ordinal) == true)
+        {
+            reader.Error(SpecReader.Get(map, "sni")!, $"{what} sni '{sni}' is not a lower-case DNS name (no wildcard)");
+            return null;
+        }
+        return new CertificateVerifySpec { Connect = connect, Sni = sni };
     }
 
     private static CertificateReloadSpec? ReadReload(YamlNode node, string what, SpecReader reader)
@@ -418,6 +486,16 @@ public sealed partial class CertificatesKind : SpecKind<IReadOnlyList<Certificat
                 SpecYaml.AddIf(install, "path", i.Path);
                 SpecYaml.AddIf(install, "owner", i.Owner);
                 SpecYaml.AddIf(install, "group", i.Group);
+                if (i.Verify is { IsOff: true })
+                {
+                    install.Add("verify", "false");
+                }
+                else if (i.Verify is { } verify)
+                {
+                    var verifyMap = new YamlMappingNode { { "connect", verify.Connect } };
+                    SpecYaml.AddIf(verifyMap, "sni", verify.Sni);
+                    install.Add("verify", verifyMap);
+                }
                 return (YamlNode)install;
             })));
         }

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Hawser.TestSupport;
+
+namespace Hawser.Fleet.Tests;
+
+/// <summary>
+/// Issue 27: orders that survive restarts without storms. A certificate's back-off is kept in the store, so a restarted
+/// controller waits for it rather than ordering at once; and a breaker refuses a fourth order for the same names within
+/// a week unless forced. Real Pebble, a real agent answering HTTP-01.
+/// </summary>
+[TestClass]
+public sealed class OrderBackoffTests
+{
+    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
+        HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+
+    private static string Spec(Uri directory, string domain) => $$$"""
+        apiVersion: hawser/v1
+        acme: {directory: "{{{directory}}}", validationPort: {{{PebbleServer.HttpChallengePort}}}}
+        nodes:
+          web1:
+            certificates:
+              - name: www
+                domains: [{{{domain}}}]
+                install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key, verify: false}]
+        """;
+
+    private static async Task<AgentProcess> StartAgentAsync(ControllerProcess controller, AgentHost host, string address)
+    {
+        var token = JsonDocument.Parse((await Ctl(controller, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
+        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{address}:{PebbleServer.HttpChallengePort}\"}}\n");
+        var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+        return agent;
+    }
+
+    private static async Task<List<DateTimeOffset>> FailuresAsync(ControllerProcess controller) =>
+        [.. JsonDocument.Parse((await Ctl(controller, "events", "--kind", "certificate.order-failed", "-o", "json")).StandardOutput).RootElement
+            .GetProperty("events").EnumerateArray().Select(e => e.GetProperty("at").GetDateTimeOffset()).Order()];
+
+    [TestMethod]
+    public async Task A_restarted_controller_continues_the_stored_back_off_instead_of_ordering_at_once()
+    {
+        const string domain = "backoff.rr-fleet.test";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.StopCaAsync();
+        await pebble.SetAddressesAsync(domain, "127.0.4.81");
+        using var data = new TempDirectory();
+        string[] flags = ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:00:20", "--certificate-check-interval", "00:00:01"];
+        var controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
+        using var host = new AgentHost();
+        await using var agent = await StartAgentAsync(controller, host, "127.0.4.81");
+        try
+        {
+            var spec = Path.Combine(data.Path, "spec.yaml");
+            File.WriteAllText(spec, Spec(pebble.Directory, domain));
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+
+            // The CA is down: the order fails, and when the next may be made is stored and shown.
+            JsonElement certificate = default;
+            Assert.IsTrue(await Poll.UntilAsync(async () =>
+            {
+                certificate = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
+                return certificate.GetProperty("nextAttempt").ValueKind == JsonValueKind.String;
+            }, TimeSpan.FromSeconds(60)), "the order failed and backs off: " + certificate + "\n" + string.Join("\n", controller.Log));
+            var nextAttempt = certificate.GetProperty("nextAttempt").GetDateTimeOffset();
+            StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "cannot reach the CA");
+            Assert.HasCount(1, await FailuresAsync(controller));
+            var listing = await Ctl(controller, "certs");
+            StringAssert.Contains(listing.StandardOutput.ReplaceLineEndings(" "), "next attempt", listing.Output);
+
+            // A restart right away: the new process reads the back-off and does not order before it ends.
+            await controller.StopAsync();
+            await controller.DisposeAsync();
+            controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
+            List<DateTimeOffset> failures = [];
+            Assert.IsTrue(await Poll.UntilAsync(async () => (failures = await FailuresAsync(controller)).Count >= 2, TimeSpan.FromSeconds(120)),
+                "the order is tried again once its back-off ended\n" + string.Join("\n", controller.Log));
+            Assert.IsGreaterThanOrEqualTo(nextAttempt, failures[1], $"the second attempt ({failures[1]:O}) waited for the stored time ({nextAttempt:O})");
+        }
+        finally
+        {
+            await controller.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    public async Task The_breaker_refuses_a_fourth_order_for_the_same_names_within_a_week_unless_forced()
+    {
+        const string domain = "breaker.rr-fleet.test";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(domain, "127.0.4.82");
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
+        using var host = new AgentHost();
+        await using var agent = await StartAgentAsync(controller, host, "127.0.4.82");
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, Spec(pebble.Directory, domain));
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+        // The apply's own order, then two by hand: three orders for these names.
+        Assert.IsTrue(await Poll.UntilAsync(async () => JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement
+            .GetProperty("certificates")[0].GetProperty("serial").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(60)), string.Join("\n", controller.Log));
+        for (var i = 0; i < 2; i++)
+        {
+            var renewed = await Ctl(controller, "certs", "renew", "www", "--no-wait");
+            Assert.AreEqual(0, renewed.ExitCode, renewed.Output);
+        }
+        var orders = pebble.Log.Split('\n').Count(l => l.Contains("Added order", StringComparison.Ordinal));
+
+        var refused = await Ctl(controller, "certs", "renew", "www", "--no-wait");
+
+        Assert.AreEqual(1, refused.ExitCode, refused.Output);
+        StringAssert.Contains(refused.StandardError, $"certificate 'www': 3 orders for {domain} since");
+        StringAssert.Contains(refused.StandardError, "the breaker allows 3 in 7d");
+        StringAssert.Contains(refused.StandardError, "hawserctl certs renew www --force orders anyway");
+        Assert.AreEqual(orders, pebble.Log.Split('\n').Count(l => l.Contains("Added order", StringComparison.Ordinal)), "nothing reached the CA");
+
+        var forced = await Ctl(controller, "certs", "renew", "www", "--no-wait", "--force");
+        Assert.AreEqual(0, forced.ExitCode, forced.Output);
+        StringAssert.Contains(forced.StandardOutput, "www: serial");
+    }
+}
