@@ -59,13 +59,15 @@ public sealed class PebbleServer : IAsyncDisposable
     /// Starts both; <paramref name="nonceRejectPercent"/> is PEBBLE_WFE_NONCEREJECT (Pebble's default is 5);
     /// <paramref name="dnsServer"/> (ADDRESS:PORT) is where Pebble resolves names instead of challtestsrv;
     /// <paramref name="alwaysValid"/> makes Pebble pass every challenge without connecting (PEBBLE_VA_ALWAYS_VALID),
-    /// for tests about something other than validation whose nodes serve nothing.
+    /// for tests about something other than validation whose nodes serve nothing; <paramref name="validitySeconds"/> is how
+    /// long the certificates it issues are valid (its certificateValidityPeriod; 0 for Pebble's default of five years).
     /// </summary>
     public static async Task<PebbleServer> StartAsync(int nonceRejectPercent = 0, bool requireAccountBinding = false, int alternateRoots = 0, string? dnsServer = null,
-        bool alwaysValid = false)
+        bool alwaysValid = false, int validitySeconds = 0)
     {
         var directory = new TempDirectory("hawser-pebble-");
-        var tls = new TestCertificates("Pebble test TLS CA");
+        // A name of its own: a client trusting two Pebbles tells their roots apart by name.
+        var tls = new TestCertificates($"Pebble test TLS CA {Guid.NewGuid():N}");
         using var server = tls.IssueServer();
         var certificate = Path.Combine(directory.Path, "cert.pem");
         var key = Path.Combine(directory.Path, "key.pem");
@@ -89,6 +91,10 @@ public sealed class PebbleServer : IAsyncDisposable
                 ["externalAccountMACKeys"] = requireAccountBinding ? new JsonObject { ["kid-1"] = bindings["kid-1"] } : new JsonObject(),
             },
         };
+        if (validitySeconds > 0)
+        {
+            config["pebble"]!["certificateValidityPeriod"] = validitySeconds;
+        }
         var configPath = Path.Combine(directory.Path, "pebble-config.json");
         File.WriteAllText(configPath, config.ToJsonString());
         var dnsProcess = ExternalProcess.Start("pebble-challtestsrv",

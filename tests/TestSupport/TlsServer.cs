@@ -99,6 +99,35 @@ public sealed class TlsServer
         return server;
     }
 
+    /// <summary>The install target (a spec's flow mapping, without its closing brace) whose files this kind of server reads.</summary>
+    public static string InstallOf(TlsServerKind kind) => kind switch
+    {
+        TlsServerKind.Nginx => "{format: pem-pair, cert: /etc/nginx/certs/www.crt, key: /etc/nginx/private/www.key",
+        TlsServerKind.HAProxy => "{format: haproxy, path: /etc/haproxy/certs/www.pem",
+        _ => "{format: combined, path: /etc/hitch/www.pem",
+    };
+
+    /// <summary>
+    /// Puts a certificate from elsewhere (<paramref name="chain"/>, <paramref name="key"/>) where <paramref name="host"/>'s install
+    /// for <paramref name="kind"/> goes (<see cref="InstallOf"/>), as a host has before Hawser manages it, and starts the server on it
+    /// in a new namespace linked to the runner (<paramref name="runnerAddress"/> a CIDR on the runner's end, <paramref name="address"/> the server's).
+    /// </summary>
+    public static async Task<TlsServer> StartOnHostAsync(TlsServerKind kind, AgentHost host, NetworkNamespace ns, string runnerAddress, string address, string directory,
+        string chain, string key)
+    {
+        await ns.LinkToRunnerAsync(runnerAddress, $"{address}/{runnerAddress.Split('/')[1]}");
+        switch (kind)
+        {
+            case TlsServerKind.Nginx:
+                return await StartAsync(kind, ns, address, directory, host.WriteFile("/etc/nginx/certs/www.crt", chain), host.WriteFile("/etc/nginx/private/www.key", key));
+            case TlsServerKind.HAProxy:
+                host.WriteFile("/etc/haproxy/certs/www.pem.key", key);
+                return await StartAsync(kind, ns, address, directory, host.WriteFile("/etc/haproxy/certs/www.pem", chain));
+            default:
+                return await StartAsync(kind, ns, address, directory, host.WriteFile("/etc/hitch/www.pem", key + chain));
+        }
+    }
+
     /// <summary>
     /// Breaks the reload as it breaks in the field: nginx's config made invalid (its <c>-s reload</c> refuses), HAProxy's
     /// config made invalid (the check before the signal fails), hitch's script no longer signalling it (it exits 0).

@@ -177,7 +177,11 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         }
     }
 
-    /// <summary>One order to the end; the record to store (key sealed) and the key's PEM for delivery.</summary>
+    /// <summary>
+    /// One order to the end, at the first issuer that can: an order that fails at one CA for a reason the next could fix (it
+    /// cannot be reached, limits this account, refuses the names by policy or CAA, wants an account binding) goes to the next.
+    /// The record to store (key sealed, its issuer named) and the key's PEM for delivery.
+    /// </summary>
     private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAsync(AcmeSpec acme, CertificateTarget target, IProgress<string>? progress, bool force,
         CancellationToken cancellationToken)
     {
@@ -185,13 +189,44 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         {
             await CheckBreakerAsync(target, cancellationToken);
         }
-        var client = await AccountAsync(acme, cancellationToken);
-        // The preflight asks the nodes over HTTP; a dns-01 name need not point at them at all.
+        // The preflight asks the nodes over HTTP; a dns-01 name need not point at them at all. It is the same for every CA.
         if (acme.Preflight && _options.Preflight is { } preflight && target.Challenge == "http-01")
         {
-            await preflight.CheckAsync(target, acme.ValidationPort, acme.StatelessFallback ? client.Key.Thumbprint : null, progress, cancellationToken);
+            var thumbprint = acme.StatelessFallback ? (await AccountKeyAsync(cancellationToken)).Thumbprint : null;
+            await preflight.CheckAsync(target, acme.ValidationPort, thumbprint, progress, cancellationToken);
         }
-        var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], target.Profile, await ReplacedIdAsync(target.Name, cancellationToken), cancellationToken);
+        var failures = new List<string>();
+        var issuers = acme.Issuers;
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                return await OrderAtAsync(acme, issuers[i], target, progress, cancellationToken);
+            }
+            catch (AcmeException ex) when (i < issuers.Count - 1 && FailsOver(ex))
+            {
+                failures.Add($"{issuers[i].Directory}: {ex.Message}");
+                progress?.Report($"{target.Name}: {issuers[i].Directory} could not issue it ({ex.Message}); trying {issuers[i + 1].Directory}");
+            }
+            catch (AcmeException ex) when (failures.Count > 0)
+            {
+                throw new CertificateOrderException($"certificate '{target.Name}': no issuer could issue it: {string.Join("; ", failures)}; {issuers[i].Directory}: {ex.Message}", ex);
+            }
+        }
+    }
+
+    /// <summary>True for a failure another CA could not share: this one unreachable or failing, rate limiting, refusing the names by policy or CAA, or wanting an account binding.</summary>
+    internal static bool FailsOver(AcmeException failure) =>
+        failure.Kind is AcmeErrorKind.ServerInternal or AcmeErrorKind.RateLimited or AcmeErrorKind.RejectedIdentifier or AcmeErrorKind.ExternalAccountRequired
+        || failure.Type?.EndsWith(":caa", StringComparison.Ordinal) == true;
+
+    /// <summary>One order at one CA.</summary>
+    private async Task<(IssuedCertificateRecord Record, string KeyPem)> OrderAtAsync(AcmeSpec acme, AcmeIssuerSpec issuer, CertificateTarget target, IProgress<string>? progress,
+        CancellationToken cancellationToken)
+    {
+        var client = await AccountAsync(acme, issuer, cancellationToken);
+        var order = await client.NewOrderAsync([.. target.Domains.Select(AcmeIdentifier.Dns)], target.Profile, await ReplacedIdAsync(acme, target.Name, issuer.Directory, cancellationToken),
+            cancellationToken);
         await store.Certificates.RecordOrderAsync(target.Name, target.Domains, cancellationToken);
         progress?.Report($"{target.Name}: order {order.Location} for {string.Join(", ", target.Domains)}");
         foreach (var url in order.Authorizations)
@@ -212,7 +247,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         var valid = await client.FinalizeAsync(order, AcmeClient.CreateSigningRequest(target.Domains, key), cancellationToken);
         var chain = await client.DownloadCertificateAsync(valid.Certificate!, cancellationToken);
         using var leaf = X509Certificate2.CreateFromPem(chain.ChainPem);
-        progress?.Report($"{target.Name}: issued serial {leaf.SerialNumber}, valid until {leaf.NotAfter.ToUniversalTime():u}");
+        progress?.Report($"{target.Name}: issued serial {leaf.SerialNumber} by {issuer.Directory}, valid until {leaf.NotAfter.ToUniversalTime():u}");
         var keyPem = key.ExportPkcs8PrivateKeyPem();
         return (new IssuedCertificateRecord
         {
@@ -223,6 +258,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
             Serial = leaf.SerialNumber,
             NotBefore = leaf.NotBefore.ToUniversalTime(),
             NotAfter = leaf.NotAfter.ToUniversalTime(),
+            Issuer = issuer.Directory.ToString(),
         }, keyPem);
     }
 
@@ -251,10 +287,13 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
     /// <summary>The breaker's longest window.</summary>
     public static readonly TimeSpan BreakerWindow = TimeSpan.FromDays(7);
 
-    /// <summary>RFC 9773's id of the certificate this order replaces (the client sends it only to a CA with renewalInfo).</summary>
-    private async Task<string?> ReplacedIdAsync(string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// RFC 9773's id of the certificate this order replaces (the client sends it only to a CA with renewalInfo), for an order
+    /// at <paramref name="directory"/> only when that CA issued it: another CA does not know the certificate.
+    /// </summary>
+    private async Task<string?> ReplacedIdAsync(AcmeSpec acme, string name, Uri directory, CancellationToken cancellationToken)
     {
-        if ((await store.Certificates.GetAsync(name, cancellationToken))?.ChainPem is not { } chain)
+        if (await store.Certificates.GetAsync(name, cancellationToken) is not { ChainPem: { } chain } held || IssuerOf(acme, held)?.Directory != directory)
         {
             return null;
         }
@@ -262,18 +301,24 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         return leaf.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().Any() ? AcmeClient.RenewalCertificateId(leaf) : null;
     }
 
+    /// <summary>The spec's issuer that issued <paramref name="record"/> (one stored before issuers were recorded came from the first); null when the spec no longer lists it.</summary>
+    private static AcmeIssuerSpec? IssuerOf(AcmeSpec acme, IssuedCertificateRecord record) =>
+        record.Issuer is { } recorded ? acme.Issuers.FirstOrDefault(i => i.Directory.ToString() == recorded) : acme.Issuers[0];
+
     /// <summary>
     /// When the CA's renewal information (RFC 9773) says to renew <paramref name="record"/>: a point inside
     /// its suggested window, fixed per serial so each check does not pick anew; null when the CA has none.
+    /// Asked of the CA that issued it.
     /// </summary>
     public async Task<DateTimeOffset?> SuggestedRenewalAsync(AcmeSpec acme, IssuedCertificateRecord record, CancellationToken cancellationToken)
     {
         // Asking is not worth creating an account: without one for this CA, its certificate came from elsewhere.
-        if (record.ChainPem is null || record.Serial is null || (await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is null)
+        if (record.ChainPem is null || record.Serial is null || IssuerOf(acme, record) is not { } issuer
+            || (await store.Certificates.GetAccountAsync(issuer.Directory, cancellationToken: cancellationToken)) is null)
         {
             return null;
         }
-        var client = await AccountAsync(acme, cancellationToken);
+        var client = await AccountAsync(acme, issuer, cancellationToken);
         using var leaf = X509Certificate2.CreateFromPem(record.ChainPem);
         return await client.GetRenewalInfoAsync(leaf, cancellationToken) is { } info ? PointInWindow(info.SuggestedWindow, record.Serial) : null;
     }
@@ -297,23 +342,47 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         await context.Client.WaitForAuthorizationAsync(authorization, cancellationToken);
     }
 
-    /// <summary>The account for the spec's directory: from the store, or created now (and stored, key sealed).</summary>
-    private async Task<AcmeClient> AccountAsync(AcmeSpec acme, CancellationToken cancellationToken)
+    // The account key made for a first account, until that account is registered and the key stored with it.
+    private AcmeAccountKey? _newKey;
+
+    /// <summary>
+    /// The one account key, used at every CA: the stored one, or one made now (stored with the first account). One key means
+    /// one thumbprint, so the agents' stateless HTTP-01 answer is right whichever CA validates.
+    /// </summary>
+    private async Task<AcmeAccountKey> AccountKeyAsync(CancellationToken cancellationToken)
     {
         await _account.WaitAsync(cancellationToken);
         try
         {
-            if ((await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken: cancellationToken)) is var (sealedKey, url))
+            return await StoredKeyAsync(cancellationToken) ?? (_newKey ??= AcmeAccountKey.CreateEs256());
+        }
+        finally
+        {
+            _account.Release();
+        }
+    }
+
+    private async Task<AcmeAccountKey?> StoredKeyAsync(CancellationToken cancellationToken) =>
+        await store.Certificates.AnyAccountKeyAsync(cancellationToken) is { } sealedKey ? AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey))) : null;
+
+    /// <summary>The account at <paramref name="issuer"/>: from the store, or registered now with the one account key (and stored, key sealed), with its binding when it has one.</summary>
+    private async Task<AcmeClient> AccountAsync(AcmeSpec acme, AcmeIssuerSpec issuer, CancellationToken cancellationToken)
+    {
+        await _account.WaitAsync(cancellationToken);
+        try
+        {
+            if ((await store.Certificates.GetAccountAsync(issuer.Directory, cancellationToken: cancellationToken)) is var (sealedKey, url))
             {
                 var key = AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
                 materials.Thumbprint = acme.StatelessFallback ? key.Thumbprint : "";
-                return new AcmeClient(http, acme.Directory, key, _options.Client) { AccountUrl = url };
+                return new AcmeClient(http, issuer.Directory, key, _options.Client) { AccountUrl = url };
             }
-            var created = AcmeAccountKey.CreateEs256();
-            var client = new AcmeClient(http, acme.Directory, created, _options.Client);
-            var account = await client.NewAccountAsync(acme.Email is { } email ? [$"mailto:{email}"] : [], agreeToTerms: true, null, null, cancellationToken);
-            await store.Certificates.SaveAccountAsync(acme.Directory, box.Seal(Encoding.ASCII.GetBytes(created.ExportPem())), account.Location!, cancellationToken: cancellationToken);
-            materials.Thumbprint = acme.StatelessFallback ? created.Thumbprint : "";
+            var accountKey = await StoredKeyAsync(cancellationToken) ?? (_newKey ??= AcmeAccountKey.CreateEs256());
+            var client = new AcmeClient(http, issuer.Directory, accountKey, _options.Client);
+            var (kid, hmac) = issuer.Eab is { } eab ? (eab.Kid, ReadMacKey(eab)) : ((string?)null, (string?)null);
+            var account = await client.NewAccountAsync(acme.Email is { } email ? [$"mailto:{email}"] : [], agreeToTerms: true, kid, hmac, cancellationToken);
+            await store.Certificates.SaveAccountAsync(issuer.Directory, box.Seal(Encoding.ASCII.GetBytes(accountKey.ExportPem())), account.Location!, cancellationToken: cancellationToken);
+            materials.Thumbprint = acme.StatelessFallback ? accountKey.Thumbprint : "";
             return client;
         }
         finally
@@ -322,9 +391,27 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         }
     }
 
+    /// <summary>An account binding's MAC key, from its file on the controller; refused when others may read it.</summary>
+    private static string ReadMacKey(AcmeEabSpec eab)
+    {
+        try
+        {
+            if ((File.GetUnixFileMode(eab.HmacKeyFile) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+            {
+                throw new CertificateOrderException($"eab hmacKeyFile {eab.HmacKeyFile} may be read by group or others; chmod 600 it (it is the CA account's secret)");
+            }
+            return File.ReadAllText(eab.HmacKeyFile).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CertificateOrderException($"eab hmacKeyFile {eab.HmacKeyFile}: {ex.Message}", ex);
+        }
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
         _account.Dispose();
+        _newKey?.Dispose();
     }
 }

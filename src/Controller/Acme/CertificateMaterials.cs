@@ -30,7 +30,8 @@ public sealed class CertificateMaterials
                 Set(record.Name, record.ChainPem!, Encoding.ASCII.GetString(box.Open(record.KeySealed)), record.Serial!);
             }
         }
-        if (acme is { StatelessFallback: true } && await store.Certificates.GetAccountAsync(acme.Directory, cancellationToken) is var (sealedKey, _))
+        // Every account shares one key, so any account's thumbprint is the one the agents answer with.
+        if (acme is { StatelessFallback: true } && await store.Certificates.AnyAccountKeyAsync(cancellationToken) is { } sealedKey)
         {
             using var key = Client.AcmeAccountKey.FromPem(Encoding.ASCII.GetString(box.Open(sealedKey)));
             Thumbprint = key.Thumbprint;

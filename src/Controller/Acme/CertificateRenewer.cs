@@ -28,7 +28,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     /// <summary>How long an order's lease lasts unless renewed (shared stores only).</summary>
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(15);
 
-    // The earliest stored next attempt the last check saw: the loop wakes for it.
+    // The earliest time the last check saw something due (a back-off's end, a renewal time): the loop wakes for it.
     private DateTimeOffset? _nextAttempt;
 
     /// <summary>Checks soon (after an apply).</summary>
@@ -56,7 +56,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         }
     }
 
-    /// <summary>Until the next check: the interval, or sooner when a failed order's back-off ends.</summary>
+    /// <summary>Until the next check: the interval, or sooner when a failed order's back-off ends or a certificate's renewal time comes.</summary>
     private TimeSpan NextWait()
     {
         var wait = interval;
@@ -113,6 +113,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             {
                 var issued = await issuer.IssueAsync(acme, target, null, order.Token, lease?.Lease);
                 ControllerLog.CertificateIssued(logger, target.Name, issued.Serial!, issued.NotAfter!.Value);
+                Wakes(issued.RenewAt);
             }
             catch (Exception ex) when (ex is LeaseLostException || ex is OperationCanceledException && lease is { IsLost: true } && !cancellationToken.IsCancellationRequested)
             {
@@ -125,7 +126,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
                 var held = await store.Certificates.GetAsync(target.Name, cancellationToken);
                 var next = held?.Backoff is { } previous ? TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxBackoff.Ticks)) : _firstBackoff;
                 var at = DateTimeOffset.UtcNow + next;
-                if (ex is Client.AcmeException { RetryAfter: { } retryAfter } && DateTimeOffset.UtcNow + retryAfter > at)
+                if ((ex as Client.AcmeException ?? ex.InnerException as Client.AcmeException) is { RetryAfter: { } retryAfter } && DateTimeOffset.UtcNow + retryAfter > at)
                 {
                     at = DateTimeOffset.UtcNow + retryAfter;
                 }
@@ -135,7 +136,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
                 }
                 // The issuer stored the failure (with its event); this adds when the next attempt may be made.
                 await store.Certificates.SetBackoffAsync(target.Name, target.Domains, at, next, cancellationToken);
-                _nextAttempt = _nextAttempt is { } soonest && soonest < at ? soonest : at;
+                Wakes(at);
                 ControllerLog.CertificateFailed(logger, target.Name, ex.Message, Math.Round((at - DateTimeOffset.UtcNow).TotalMinutes, 1));
             }
         }
@@ -145,9 +146,23 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     private async Task<bool> DueAsync(Shared.Spec.AcmeSpec acme, CertificateTarget target, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var held = await store.Certificates.GetAsync(target.Name, cancellationToken: cancellationToken);
-        return held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType || held.RenewAt <= now
-            || await SuggestedRenewalAsync(acme, held, cancellationToken) <= now;
+        if (held?.ChainPem is null || !held.Domains.SequenceEqual(target.Domains) || KeyTypeOf(held.ChainPem) != target.KeyType)
+        {
+            return true;
+        }
+        var renewAt = await SuggestedRenewalAsync(acme, held, cancellationToken) is { } suggested && suggested < held.RenewAt ? suggested : held.RenewAt;
+        if (renewAt <= now)
+        {
+            return true;
+        }
+        // Not yet: the loop wakes when it is, so a short-lived certificate (6 days, or minutes at a test CA) is never
+        // checked later than its renewal time, whatever the check interval.
+        Wakes(renewAt);
+        return false;
     }
+
+    /// <summary>Makes the loop check again no later than <paramref name="at"/>.</summary>
+    private void Wakes(DateTimeOffset? at) => _nextAttempt = at is not { } time ? _nextAttempt : _nextAttempt is { } soonest && soonest < time ? soonest : time;
 
     /// <summary>True when <paramref name="name"/>'s stored back-off has not ended; the loop then wakes when it does.</summary>
     private async Task<bool> BackingOffAsync(string name, DateTimeOffset now, CancellationToken cancellationToken)
@@ -156,7 +171,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         {
             return false;
         }
-        _nextAttempt = _nextAttempt is { } soonest && soonest < next ? soonest : next;
+        Wakes(next);
         return true;
     }
 
@@ -216,6 +231,8 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         }
         using var order = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Lost ?? CancellationToken.None);
         var issued = await issuer.IssueAsync(acme, target, progress, order.Token, lease?.Lease, force);
+        // The loop learns the new certificate's renewal time at its next check: now.
+        Wake();
         return (target, issued);
     }
 

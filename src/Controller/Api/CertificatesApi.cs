@@ -77,7 +77,7 @@ public sealed class CertificatesApi(ControllerStore store, CertificateRenewer re
     /// <summary>A certificate as the API shows it: the plan, what is held, and what each node reported installed and served.</summary>
     private static Certificate ToMessage(CertificateTarget target, IssuedCertificateRecord? held, IReadOnlyDictionary<string, NodeReport> reports)
     {
-        var message = new Certificate { Name = target.Name, Serial = held?.Serial ?? "", LastError = held?.LastError ?? "" };
+        var message = new Certificate { Name = target.Name, Serial = held?.Serial ?? "", LastError = held?.LastError ?? "", Issuer = held?.Serial is null ? "" : held.Issuer ?? "" };
         message.Domains.Add(target.Domains);
         message.Nodes.Add(target.Nodes);
         foreach (var node in target.Nodes)

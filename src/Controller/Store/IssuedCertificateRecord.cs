@@ -33,6 +33,9 @@ public sealed record IssuedCertificateRecord
     /// <summary>When an order was last tried.</summary>
     public DateTimeOffset? LastAttempt { get; init; }
 
+    /// <summary>The directory URL of the CA that issued it; null for one stored before issuers were recorded (the spec's first).</summary>
+    public string? Issuer { get; init; }
+
     /// <summary>After a failed order, when the next may be made (the back-off, or the CA's Retry-After); null when not backing off.</summary>
     public DateTimeOffset? NextAttempt { get; init; }
 

@@ -230,10 +230,11 @@ internal static class StoreMigrations
         """,
         // 13: orders survive restarts without storms: a certificate's back-off (when the next attempt may be made, and how
         // long the last wait was) is kept with it, and every order placed at a CA is recorded by its set of names, so the
-        // breaker counts them whichever controller placed them.
+        // breaker counts them whichever controller placed them. A certificate records the CA (directory URL) that issued it.
         """
         ALTER TABLE issued_certificates ADD COLUMN next_attempt_ms {int};
         ALTER TABLE issued_certificates ADD COLUMN backoff_ms {int};
+        ALTER TABLE issued_certificates ADD COLUMN issuer TEXT;
         CREATE TABLE certificate_orders (
             id           {id},
             names        TEXT NOT NULL,

@@ -108,5 +108,5 @@ internal sealed class CertsCommand : Command
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed),
         [.. c.Served.Select(s => new ServedOutput(s.Node, s.Target, s.Serial.Length > 0 ? s.Serial : null, s.NotAfter?.ToDateTimeOffset(), s.CoversName,
             s.Error.Length > 0 ? s.Error : null))],
-        new Dictionary<string, string>(c.NodeErrors), c.NextAttempt?.ToDateTimeOffset());
+        new Dictionary<string, string>(c.NodeErrors), c.NextAttempt?.ToDateTimeOffset(), c.Issuer.Length > 0 ? c.Issuer : null);
 }

@@ -112,11 +112,11 @@ internal sealed record CertificatesOutput(IReadOnlyList<CertificateOutput> Certi
 /// <summary>
 /// One certificate the controller obtains; <c>installed</c> maps each node to the serial its last report found on disk ("" for none),
 /// <c>served</c> lists what each node's servers served when its agent checked, <c>nodeErrors</c> why a node's certificate failed,
-/// <c>nextAttempt</c> when an order that failed is tried again.
+/// <c>nextAttempt</c> when an order that failed is tried again, <c>issuer</c> the directory URL of the CA that issued the serial.
 /// </summary>
 internal sealed record CertificateOutput(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes, string? Serial,
     DateTimeOffset? NotAfter, DateTimeOffset? RenewAt, string? LastError, Dictionary<string, string> Installed, IReadOnlyList<ServedOutput> Served,
-    Dictionary<string, string> NodeErrors, DateTimeOffset? NextAttempt);
+    Dictionary<string, string> NodeErrors, DateTimeOffset? NextAttempt, string? Issuer);
 
 /// <summary>What one node's server served: the serial (null when none was read), its end of validity, and why none was read.</summary>
 internal sealed record ServedOutput(string Node, string Target, string? Serial, DateTimeOffset? NotAfter, bool CoversName, string? Error);

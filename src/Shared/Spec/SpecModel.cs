@@ -19,8 +19,11 @@ public sealed record SpecDocument
 /// <summary>The ACME account the controller uses.</summary>
 public sealed record AcmeSpec
 {
-    /// <summary>The CA's directory URL.</summary>
+    /// <summary>The first CA's directory URL.</summary>
     public required Uri Directory { get; init; }
+
+    /// <summary>The CAs to order from, in order: an order that fails at one for a reason the next could fix goes to the next. One, from <c>directory</c>, unless <c>issuers</c> lists more.</summary>
+    public IReadOnlyList<AcmeIssuerSpec> Issuers { get => field ?? [new AcmeIssuerSpec { Directory = Directory }]; init; }
 
     /// <summary>The account's contact address.</summary>
     public string? Email { get; init; }
@@ -36,6 +39,33 @@ public sealed record AcmeSpec
 
     /// <summary>How DNS-01 challenges are published (RFC 2136 updates); null when no certificate uses dns-01.</summary>
     public AcmeDns01Spec? Dns01 { get; init; }
+
+    /// <summary>Equal settings, issuers compared by content (a list compares by reference otherwise).</summary>
+    public bool Equals(AcmeSpec? other) => other is not null && Directory == other.Directory && Issuers.SequenceEqual(other.Issuers) && Email == other.Email
+        && StatelessFallback == other.StatelessFallback && Preflight == other.Preflight && ValidationPort == other.ValidationPort && Equals(Dns01, other.Dns01);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Directory, Issuers.Count, Email, StatelessFallback, Preflight, ValidationPort, Dns01);
+}
+
+/// <summary>One CA of <c>acme.issuers</c>.</summary>
+public sealed record AcmeIssuerSpec
+{
+    /// <summary>Its directory URL.</summary>
+    public required Uri Directory { get; init; }
+
+    /// <summary>External account binding, for a CA that requires one (ZeroSSL, Google, most private CAs); null when it does not.</summary>
+    public AcmeEabSpec? Eab { get; init; }
+}
+
+/// <summary>An external account binding (RFC 8555 7.3.4): the key id the CA gave, and a file on the controller holding its MAC key.</summary>
+public sealed record AcmeEabSpec
+{
+    /// <summary>The key identifier.</summary>
+    public required string Kid { get; init; }
+
+    /// <summary>An absolute path on the controller to the base64url MAC key, readable by its owner only.</summary>
+    public required string HmacKeyFile { get; init; }
 }
 
 /// <summary>DNS-01 through RFC 2136 dynamic updates, signed with a TSIG key (RFC 8945) the controller reads from a file.</summary>

@@ -13,7 +13,7 @@ namespace Hawser.Shared.Spec;
 public static class SpecParser
 {
     private static readonly string[] TopKeys = ["apiVersion", "acme", "nodes", "profiles"];
-    private static readonly string[] AcmeKeys = ["directory", "email", "statelessFallback", "preflight", "validationPort", "dns01"];
+    private static readonly string[] AcmeKeys = ["directory", "issuers", "email", "statelessFallback", "preflight", "validationPort", "dns01"];
 
     /// <summary>Parses and validates <paramref name="text"/>, read from <paramref name="fileName"/>.</summary>
     public static SpecParseResult Parse(string text, string fileName, SpecRules? rules = null)
@@ -130,15 +130,45 @@ public static class SpecParser
         {
             return null;
         }
-        var directory = reader.RequiredString(map, "directory", "acme");
-        if (directory is not null && (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != "https"))
+        var issuers = new List<AcmeIssuerSpec>();
+        if (SpecReader.Get(map, "directory") is { } directoryNode)
         {
-            reader.Error(SpecReader.Get(map, "directory")!, $"acme.directory '{directory}' must be an https:// URL");
-            return null;
+            if (SpecReader.Get(map, "issuers") is not null)
+            {
+                reader.Error(directoryNode, "acme has both directory and issuers; list every CA under issuers (the first is asked first)");
+            }
+            else if (DirectoryOf(directoryNode, "acme.directory", reader) is { } only)
+            {
+                issuers.Add(new AcmeIssuerSpec { Directory = only });
+            }
         }
-        return directory is null ? null : new AcmeSpec
+        else if (SpecReader.Get(map, "issuers") is not { } issuersNode)
         {
-            Directory = new Uri(directory),
+            reader.Error(map, "acme needs a directory (the CA's directory URL), or issuers: a list of CAs, each with its directory");
+        }
+        else
+        {
+            var items = reader.Sequence(map, "issuers", "acme").ToList();
+            if (items.Count == 0)
+            {
+                reader.Error(issuersNode, "acme.issuers must list at least one CA ({directory: URL})");
+            }
+            foreach (var item in items)
+            {
+                if (ReadIssuer(item, $"acme.issuers[{issuers.Count + 1}]", reader) is { } issuer)
+                {
+                    if (issuers.Any(i => i.Directory == issuer.Directory))
+                    {
+                        reader.Error(item, $"acme.issuers lists {issuer.Directory} twice");
+                    }
+                    issuers.Add(issuer);
+                }
+            }
+        }
+        return issuers.Count == 0 ? null : new AcmeSpec
+        {
+            Directory = issuers[0].Directory,
+            Issuers = issuers,
             Email = reader.OptionalString(map, "email", "acme"),
             StatelessFallback = reader.OptionalBool(map, "statelessFallback", "acme") ?? true,
             Preflight = reader.OptionalBool(map, "preflight", "acme") ?? true,
@@ -146,6 +176,48 @@ public static class SpecParser
             Dns01 = SpecReader.Get(map, "dns01") is { } dns01 ? ReadDns01(dns01, reader) : null,
         };
     }
+
+    private static Uri? DirectoryOf(YamlNode node, string what, SpecReader reader)
+    {
+        var directory = reader.Scalar(node, what);
+        if (directory is not null && (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != "https"))
+        {
+            reader.Error(node, $"{what} '{directory}' must be an https:// URL");
+            return null;
+        }
+        return directory is null ? null : new Uri(directory);
+    }
+
+    /// <summary>One CA of acme.issuers: <c>{directory: URL, eab: {kid: ID, hmacKeyFile: /PATH}}</c>.</summary>
+    private static AcmeIssuerSpec? ReadIssuer(YamlNode node, string what, SpecReader reader)
+    {
+        if (reader.Block(node, what, "directory", "eab") is not { } map)
+        {
+            return null;
+        }
+        if (SpecReader.Get(map, "directory") is not { } directoryNode)
+        {
+            reader.Error(map, $"{what} needs a directory (the CA's directory URL)");
+            return null;
+        }
+        var directory = DirectoryOf(directoryNode, $"{what} directory", reader);
+        AcmeEabSpec? eab = null;
+        if (SpecReader.Get(map, "eab") is { } eabNode && reader.Block(eabNode, $"{what} eab", "kid", "hmacKeyFile") is { } eabMap)
+        {
+            var kid = reader.RequiredString(eabMap, "kid", $"{what} eab");
+            var keyFile = reader.RequiredString(eabMap, "hmacKeyFile", $"{what} eab");
+            if (keyFile is not null && !IsControllerPath(keyFile))
+            {
+                reader.Error(SpecReader.Get(eabMap, "hmacKeyFile")!, $"{what} eab hmacKeyFile '{keyFile}' must be an absolute path on the controller without '.' or '..' segments");
+                keyFile = null;
+            }
+            eab = kid is not null && keyFile is not null ? new AcmeEabSpec { Kid = kid, HmacKeyFile = keyFile } : null;
+        }
+        return directory is null ? null : new AcmeIssuerSpec { Directory = directory, Eab = eab };
+    }
+
+    /// <summary>An absolute path without '.' or '..' segments: a file on the controller a spec may name.</summary>
+    private static bool IsControllerPath(string path) => path.StartsWith('/') && !path.Split('/').Any(segment => segment is "." or "..");
 
     private static AcmeDns01Spec? ReadDns01(YamlNode node, SpecReader reader)
     {
@@ -155,7 +227,7 @@ public static class SpecParser
             return null;
         }
         var keyFile = reader.RequiredString(map, "tsigKeyFile", what);
-        if (keyFile is not null && (!keyFile.StartsWith('/') || keyFile.Split('/').Any(segment => segment is "." or "..")))
+        if (keyFile is not null && !IsControllerPath(keyFile))
         {
             reader.Error(SpecReader.Get(map, "tsigKeyFile")!, $"{what} tsigKeyFile '{keyFile}' must be an absolute path on the controller without '.' or '..' segments");
             keyFile = null;

@@ -157,6 +157,31 @@ public sealed class SpecParserTests
     }
 
     [TestMethod]
+    [DataRow("acme: {directory: \"https://a.example/dir\", issuers: [{directory: \"https://b.example/dir\"}]}", "acme has both directory and issuers", 2)]
+    [DataRow("acme: {email: ops@example.org}", "acme needs a directory (the CA's directory URL), or issuers", 2)]
+    [DataRow("acme:\n  issuers:\n    - {directory: \"http://a.example/dir\"}", "acme.issuers[1] directory 'http://a.example/dir' must be an https:// URL", 4)]
+    [DataRow("acme:\n  issuers:\n    - directory: \"https://a.example/dir\"\n      eab: {kid: k1, hmacKeyFile: keys/zerossl.hmac}", "acme.issuers[1] eab hmacKeyFile 'keys/zerossl.hmac' must be an absolute path", 5)]
+    public void Issuers_are_checked_with_their_line(string acme, string message, int line)
+    {
+        var error = SingleError(Header + acme + "\nnodes:\n  w: {ufw: {forwardPolicy: ACCEPT}}\n");
+
+        StringAssert.Contains(error.Message, message);
+        Assert.AreEqual(line, error.Line);
+    }
+
+    [TestMethod]
+    public void A_single_directory_is_one_issuer_and_issuers_keep_their_order_and_binding()
+    {
+        var single = Parse(Header + "acme: {directory: \"https://a.example/dir\"}\nnodes:\n  w: {ufw: {forwardPolicy: ACCEPT}}\n").Spec!.Acme!;
+        Assert.AreEqual(new AcmeIssuerSpec { Directory = new Uri("https://a.example/dir") }, single.Issuers.Single());
+        var two = Parse(Header + "acme:\n  issuers:\n    - {directory: \"https://a.example/dir\"}\n    - {directory: \"https://b.example/dir\", eab: {kid: k1, hmacKeyFile: /etc/hawser/b.hmac}}\nnodes:\n  w: {ufw: {forwardPolicy: ACCEPT}}\n").Spec!.Acme!;
+        Assert.AreEqual(new Uri("https://a.example/dir"), two.Directory, "the first is the directory older code reads");
+        Assert.AreEqual(new AcmeEabSpec { Kid = "k1", HmacKeyFile = "/etc/hawser/b.hmac" }, two.Issuers[1].Eab);
+        Assert.AreEqual(two, Parse(Header + "acme:\n  issuers:\n    - {directory: \"https://a.example/dir\"}\n    - {directory: \"https://b.example/dir\", eab: {kid: k1, hmacKeyFile: /etc/hawser/b.hmac}}\nnodes:\n  w: {ufw: {forwardPolicy: ACCEPT}}\n").Spec!.Acme,
+            "equal settings are equal (a scoped operator's apply compares them)");
+    }
+
+    [TestMethod]
     public void A_served_check_is_read_written_and_read_back_alike()
     {
         var yaml = Header + "nodes:\n  w:\n    certificates:\n      - name: www\n        domains: [\"*.example.org\"]\n        challenge: dns-01\n        install:\n"

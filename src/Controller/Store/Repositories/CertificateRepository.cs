@@ -16,6 +16,16 @@ public sealed class CertificateRepository(ControllerStore store)
         return await reader.ReadAsync(cancellationToken) && new StoreRow(reader) is var row ? (row.BytesOrNull("key_sealed")!, new Uri(row.Text("url"))) : null;
     }
 
+    /// <summary>The sealed key of some stored account (every account shares one key), or null before the first.</summary>
+    public async Task<byte[]?> AnyAccountKeyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT key_sealed FROM acme_accounts ORDER BY created_ms, directory LIMIT 1";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new StoreRow(reader).BytesOrNull("key_sealed") : null;
+    }
+
     /// <summary>Records the account for <paramref name="directory"/> (a key rollover replaces the key).</summary>
     public async Task SaveAccountAsync(Uri directory, byte[] keySealed, Uri url, CancellationToken cancellationToken = default)
     {
@@ -54,9 +64,9 @@ public sealed class CertificateRepository(ControllerStore store)
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before_ms, not_after_ms, issued_ms, last_error, last_attempt_ms)
-            VALUES (@name, @domains, @chain, @key, @serial, @notBefore, @notAfter, @now, NULL, @now)
-            ON CONFLICT(name) DO UPDATE SET domains = @domains, chain_pem = @chain, key_sealed = @key, serial = @serial,
+            INSERT INTO issued_certificates (name, domains, chain_pem, key_sealed, serial, not_before_ms, not_after_ms, issued_ms, last_error, last_attempt_ms, issuer)
+            VALUES (@name, @domains, @chain, @key, @serial, @notBefore, @notAfter, @now, NULL, @now, @issuer)
+            ON CONFLICT(name) DO UPDATE SET domains = @domains, chain_pem = @chain, key_sealed = @key, serial = @serial, issuer = @issuer,
                 not_before_ms = @notBefore, not_after_ms = @notAfter, issued_ms = @now, last_error = NULL, last_attempt_ms = @now,
                 next_attempt_ms = NULL, backoff_ms = NULL
             """;
@@ -65,6 +75,7 @@ public sealed class CertificateRepository(ControllerStore store)
         command.Add("@chain", record.ChainPem!);
         command.Add("@key", record.KeySealed!);
         command.Add("@serial", record.Serial!);
+        command.Add("@issuer", record.Issuer);
         command.Add("@notBefore", StoreRow.Ms(record.NotBefore!.Value));
         command.Add("@notAfter", StoreRow.Ms(record.NotAfter!.Value));
         command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
@@ -72,7 +83,8 @@ public sealed class CertificateRepository(ControllerStore store)
         var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.issued", Actor = "controller",
-            Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z",
+            Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z"
+                + (record.Issuer is { } issuer ? $", by {issuer}" : ""),
             Details = [$"domains {string.Join(' ', record.Domains)}"],
         }, cancellationToken));
         await store.MarkChangedAsync(connection, transaction, ControllerStore.Topics.Certificates, cancellationToken);
@@ -183,6 +195,7 @@ public sealed class CertificateRepository(ControllerStore store)
                 LastError = row.TextOrNull("last_error"),
                 LastAttempt = row.TimeOrNull("last_attempt_ms"),
                 NextAttempt = row.TimeOrNull("next_attempt_ms"),
+                Issuer = row.TextOrNull("issuer"),
                 Backoff = row.NumberOrNull("backoff_ms") is { } backoff ? TimeSpan.FromMilliseconds(backoff) : null,
             });
         }
