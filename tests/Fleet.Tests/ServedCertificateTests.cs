@@ -51,12 +51,7 @@ public sealed class ServedCertificateTests
         Assert.IsNotNull(before);
 
         var spec = Path.Combine(data.Path, "spec.yaml");
-        File.WriteAllText(spec, $"""
-            apiVersion: hawser/v1
-            acme: {"{"}directory: "{pebble.Directory}", validationPort: {PebbleServer.HttpChallengePort}{"}"}
-            nodes:
-            {fleet.NodesYaml(Domain)}
-            """);
+        File.WriteAllText(spec, fleet.Spec(pebble.Directory, Domain));
         var applied = await Ctl(controller, "apply", "-f", spec, "--no-wait");
         Assert.AreEqual(0, applied.ExitCode, applied.Output);
 

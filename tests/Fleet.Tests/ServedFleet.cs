@@ -79,6 +79,10 @@ internal sealed class ServedFleet : IAsyncDisposable
     public static Task<ProcessResult> CtlAsync(ControllerProcess controller, params string[] arguments) =>
         HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
 
+    /// <summary>A spec ordering from <paramref name="directory"/>, with <see cref="NodesYaml"/>.</summary>
+    public string Spec(Uri directory, string domain) =>
+        $"apiVersion: hawser/v1\nacme: {{directory: \"{directory}\", validationPort: {PebbleServer.HttpChallengePort}}}\nnodes:\n{NodesYaml(domain)}";
+
     /// <summary>The spec's nodes: each with certificate 'www' for <paramref name="domain"/>, installed where its server reads it, checked at its server, reloaded by its script.</summary>
     public string NodesYaml(string domain) => string.Concat(Nodes.Select((node, i) =>
         $"  {node.Name}:\n"

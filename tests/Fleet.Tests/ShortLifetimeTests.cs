@@ -28,12 +28,7 @@ public sealed class ShortLifetimeTests
         await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
         await using var fleet = await ServedFleet.StartAsync(controller, Domain, data.Path, Nodes);
         var spec = Path.Combine(data.Path, "spec.yaml");
-        File.WriteAllText(spec, $"""
-            apiVersion: hawser/v1
-            acme: {"{"}directory: "{pebble.Directory}", validationPort: {PebbleServer.HttpChallengePort}{"}"}
-            nodes:
-            {fleet.NodesYaml(Domain)}
-            """);
+        File.WriteAllText(spec, fleet.Spec(pebble.Directory, Domain));
         var applied = await ServedFleet.CtlAsync(controller, "apply", "-f", spec, "--no-wait");
         Assert.AreEqual(0, applied.ExitCode, applied.Output);
 
