@@ -47,6 +47,33 @@ public sealed class NodeInputBoundsTests
     }
 
     [TestMethod]
+    public void Served_certificates_are_counted_cut_and_a_time_that_is_no_time_is_dropped_so_reading_it_never_throws()
+    {
+        var report = new StatusReport { Revision = 4, FinishedAt = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = long.MaxValue } };
+        for (var i = 0; i < 1000; i++)
+        {
+            report.ServedCertificates.Add(new ServedCertificate
+            {
+                Certificate = $"c{i}" + new string('c', 500), Target = new string('t', 5000), Serial = new string('s', 500), Error = new string('e', 100_000),
+                NotBefore = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = -1, Nanos = -5 },
+                NotAfter = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+            });
+        }
+
+        var bounded = NodeInputBounds.Bound(report);
+
+        Assert.IsLessThanOrEqualTo(NodeInputBounds.MaxServed, bounded.ServedCertificates.Count);
+        var first = bounded.ServedCertificates[0];
+        Assert.IsLessThanOrEqualTo(NodeInputBounds.MaxTargetChars, first.Target.Length);
+        Assert.IsLessThanOrEqualTo(NodeInputBounds.MaxWarningChars, first.Error.Length);
+        Assert.IsNull(first.NotBefore, "negative nanos are no time");
+        Assert.IsNull(bounded.FinishedAt, "a second count past year 9999 is no time");
+        var kept = Hawser.Controller.Api.ReportWire.Report(bounded);
+        Assert.AreEqual(new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), kept.Served[0].NotAfter);
+        Assert.IsLessThanOrEqualTo(NodeInputBounds.MaxReportBytes + 1024, bounded.CalculateSize());
+    }
+
+    [TestMethod]
     public void A_report_within_the_bounds_is_kept_whole()
     {
         var report = new StatusReport { Revision = 3 };

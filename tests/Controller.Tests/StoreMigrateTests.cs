@@ -81,7 +81,10 @@ public sealed class StoreMigrateTests
         await store.Certificates.SaveAsync(new IssuedCertificateRecord
         {
             Name = "site", Domains = ["a.example"], ChainPem = "-----BEGIN CERTIFICATE-----\n", KeySealed = box.Seal("-----BEGIN PRIVATE KEY-----\n"u8), Serial = "beef", NotBefore = now, NotAfter = now.AddDays(90),
+            Issuer = "https://ca.example/dir",
         });
+        await store.Certificates.RecordOrderAsync("site", ["a.example"]);
+        await store.Certificates.SetBackoffAsync("site", ["a.example"], now.AddMinutes(2), TimeSpan.FromMinutes(1));
         await store.Rollouts.SaveAsync(TestRollouts.New(RolloutState.Done, 1) with { Batches = 1, Nodes = [new RolloutNodeRecord { Node = "web1", Batch = 0, State = RolloutNodeState.Healthy, PreviousRevision = 0, MovedAt = now }] }, new Dictionary<string, ulong?> { ["web1"] = 1 }, [new EventRecord { Kind = "rollout.started", Actor = "alice", Summary = "started" }]);
         Assert.IsNotNull((await store.Leases.TryAcquireAsync("rollout:1", "ctl-a", TimeSpan.FromMinutes(1))));
         await store.WebSessions.SaveAsync("5e55", "operator:admin", [1, 2, 3], now.AddHours(1));

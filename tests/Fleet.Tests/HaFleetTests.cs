@@ -352,12 +352,13 @@ public sealed class HaFleetTests
     }
 
     [TestMethod]
-    public async Task Two_controllers_started_at_once_with_a_certificate_due_order_it_once()
+    public async Task Two_controllers_started_at_once_with_a_certificate_due_order_it_once_after_its_stored_back_off()
     {
         await using var pebble = await PebbleServer.StartAsync();
         await pebble.SetAddressesAsync(CertificateDomain, CertificateAddresses);
         await pebble.StopCaAsync();
-        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s", "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer);
+        await using var cluster = await ControllerCluster.StartAsync(2, "--lease-ttl", "3s", "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer,
+            "--certificate-retry", "00:00:10");
         var hosts = new List<AgentHost>();
         var agents = await StartCertificateAgentsAsync(cluster, hosts);
         try
@@ -367,15 +368,20 @@ public sealed class HaFleetTests
             File.WriteAllText(spec, CertificateSpec(pebble.Directory));
             Assert.AreEqual(0, (await cluster.CtlAsync(0, "apply", "-f", spec, "--no-wait")).ExitCode);
             Assert.IsTrue(await Poll.UntilAsync(async () => (long)(await cluster.Postgres.ScalarAsync(cluster.Database,
-                "SELECT COUNT(*) FROM issued_certificates WHERE last_error IS NOT NULL"))! > 0, TimeSpan.FromSeconds(30)), cluster.Diagnostics());
+                "SELECT COUNT(*) FROM issued_certificates WHERE last_error IS NOT NULL AND next_attempt_ms IS NOT NULL"))! > 0, TimeSpan.FromSeconds(30)), cluster.Diagnostics());
             await cluster.StopAsync(0);
             await cluster.StopAsync(1);
             await pebble.StartCaAsync();
+            var nextAttempt = DateTimeOffset.FromUnixTimeMilliseconds((long)(await cluster.Postgres.ScalarAsync(cluster.Database,
+                "SELECT next_attempt_ms FROM issued_certificates WHERE name = 'www'"))!);
 
-            // Both check at start, both find it due; the lease lets one order it.
+            // Both check at start, both find it due but backing off: neither orders before the stored time, then the lease lets one order it.
             await Task.WhenAll(cluster.StartAsync(0), cluster.StartAsync(1));
             await WaitForOneCertificateAsync(hosts, () => cluster.Diagnostics() + string.Concat(agents.Select(a => a.Output)));
             Assert.AreEqual(1L, await IssuedEventsAsync(cluster), "ordered once\n" + cluster.Diagnostics());
+            var issuedAt = DateTimeOffset.FromUnixTimeMilliseconds((long)(await cluster.Postgres.ScalarAsync(cluster.Database,
+                "SELECT at_ms FROM events WHERE kind = 'certificate.issued'"))!);
+            Assert.IsGreaterThanOrEqualTo(nextAttempt, issuedAt, $"issued at {issuedAt:O}, after the stored next attempt {nextAttempt:O}");
         }
         finally
         {

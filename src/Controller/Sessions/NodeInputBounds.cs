@@ -41,6 +41,9 @@ public static class NodeInputBounds
     /// <summary>A served certificate's address (HOST:PORT).</summary>
     public const int MaxTargetChars = 270;
 
+    /// <summary>Most served certificates one report may list (one per certificate and address checked); with the installed ones, well inside <see cref="MaxReportBytes"/>.</summary>
+    public const int MaxServed = 64;
+
     /// <summary>The agent version a hello names, and the host facts' strings.</summary>
     public const int MaxVersionChars = 64, MaxFactChars = 256;
 
@@ -88,7 +91,7 @@ public static class NodeInputBounds
         {
             bounded.InstalledCertificates[Cut(name, MaxCertificateNameChars)] = Cut(serial, MaxSerialChars);
         }
-        foreach (var served in report.ServedCertificates.Take(MaxCertificates))
+        foreach (var served in report.ServedCertificates.Take(MaxServed))
         {
             bounded.ServedCertificates.Add(new ServedCertificate
             {

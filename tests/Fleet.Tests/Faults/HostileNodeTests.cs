@@ -60,7 +60,9 @@ public sealed partial class HostileNodeTests
         var hello = new Hello { AgentVersion = Poison, Facts = new HostFacts { Hostname = new string('h', 100_000) + Poison, Kernel = Poison } };
         await using var evil = await HostileNode.EnrollAsync(controller, "evil", hello);
         var spec = Path.Join(data.Path, "spec.yaml");
-        await File.WriteAllTextAsync(spec, "apiVersion: hawser/v1\nnodes:\n  evil:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+        // A certificate too, ordered from a CA that is not there: hawserctl certs then lists what the node says it installed and serves.
+        await File.WriteAllTextAsync(spec, "apiVersion: hawser/v1\nacme: {directory: \"https://127.0.0.1:9/dir\"}\nnodes:\n  evil:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n"
+            + "    certificates: [{name: www, domains: [www.evil.test], install: [{format: combined, path: /etc/ssl/hawser/www.pem}]}]\n");
 
         // The operator applies; the node answers the pushed revision with a report built to break the operator's view:
         // a 900 KB error full of escape sequences and a forged recap line, the same in every other text field.
@@ -84,12 +86,15 @@ public sealed partial class HostileNodeTests
         var huge = Poison + new string('e', 900_000) + Poison;
         var report = new StatusReport { Revision = revision, DesiredStateNew = true };
         report.Resources.Add(new ResourceStatus { Kind = "sysctl" + Poison, Name = Poison, State = ResourceState.Failed, Error = huge, Diff = Poison, Warnings = { Poison, Poison } });
+        report.Resources.Add(new ResourceStatus { Kind = "certificate", Name = "www", State = ResourceState.Failed, Error = Poison + new string('e', 10_000) });
         report.InstalledCertificates[Poison] = Poison;
+        report.InstalledCertificates["www"] = Poison;
+        report.ServedCertificates.Add(new ServedCertificate { Certificate = "www", Target = Poison, Serial = Poison + new string('s', 10_000), CoversName = true, Error = Poison });
         await evil.SendAsync(report);
         var applied = await applying;
 
         Assert.AreEqual(1, applied.ExitCode, applied.Output);
-        StringAssert.Contains(applied.StandardOutput, "evil : ok=0 changed=0 failed=1");
+        StringAssert.Contains(applied.StandardOutput, "evil : ok=0 changed=0 failed=2");
         StringAssert.Contains(applied.StandardOutput, NodeCut);
         AssertNeutral("apply's recap", applied.StandardOutput);
         foreach (var command in new[] { new[] { "status" }, ["status", "evil"], ["nodes"], ["events"], ["certs"], ["status", "evil", "-o", "wide"] })
@@ -108,6 +113,9 @@ public sealed partial class HostileNodeTests
         StringAssert.StartsWith(error, Poison);
         StringAssert.Contains(error, "cut by the controller: 900,");
         Assert.IsLessThan(4096, error.Length);
+        var certs = await Ctl(controller, "certs");
+        StringAssert.Contains(certs.StandardOutput, "evil serves", "the node's served serial is shown, neutralised: " + certs.Output);
+        StringAssert.Contains(certs.StandardOutput, "www on evil:", certs.Output);
     }
 
     private const string NodeCut = "cut by the controller";
