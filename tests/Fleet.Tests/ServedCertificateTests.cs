@@ -120,5 +120,34 @@ public sealed class ServedCertificateTests
         }
         var status = JsonDocument.Parse((await Ctl(controller, "status", "-o", "json")).StandardOutput).RootElement.GetProperty("nodes");
         Assert.IsTrue(status.EnumerateArray().All(n => n.GetProperty("state").GetString() == "in-sync"), status.ToString());
+
+        // The web UI's certificates page reads the same words.
+        var pki = Path.Combine(data.Path, "pki");
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(Path.Combine(pki, "admin.crt"), Path.Combine(pki, "admin.key"));
+        using var admin = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+            pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        using var browser = await WebSignInClient.SignInAsync(controller, admin, System.Net.IPAddress.Loopback);
+        Assert.IsNotNull(browser.Csrf, browser.Refusal);
+        var web = JsonDocument.Parse(await browser.Client.GetStringAsync("/api/v1/certificates")).RootElement[0];
+        foreach (var node in Names)
+        {
+            Assert.AreEqual("served", web.GetProperty("nodeStates").GetProperty(node).GetString(), web.ToString());
+        }
+        StringAssert.StartsWith(web.GetProperty("issuer").GetString(), pebble.Directory.ToString().Split("/dir")[0]);
+        var metrics = string.Join("\n", (await MetricsAsync(controller)).Split('\n').Where(l => l.StartsWith("hawser_certificate_served_not_after_seconds{", StringComparison.Ordinal)));
+        foreach (var node in Nodes)
+        {
+            StringAssert.Contains(metrics, $"certificate=\"www\",node=\"{node.Name}\",target=\"{node.Server}:443\"}} ", metrics);
+        }
+    }
+
+    /// <summary>The controller's /metrics, read with its scrape token.</summary>
+    private static async Task<string> MetricsAsync(ControllerProcess controller)
+    {
+        using var client = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, served, _, _) => controller.IsServedBy(served) });
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(controller.Address, "/metrics"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(controller.DataDirectory, "metrics-token")).Trim());
+        using var response = await client.SendAsync(request);
+        return await response.Content.ReadAsStringAsync();
     }
 }

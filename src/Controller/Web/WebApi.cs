@@ -574,7 +574,8 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     private static WebCertificate ToWeb(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed),
-        c.Nodes.ToDictionary(n => n, n => CertificateNodeWords.Of(c, n), StringComparer.Ordinal), new Dictionary<string, string>(c.NodeErrors));
+        c.Nodes.ToDictionary(n => n, n => CertificateNodeWords.Of(c, n), StringComparer.Ordinal), new Dictionary<string, string>(c.NodeErrors),
+        c.Issuer.Length > 0 ? c.Issuer : null);
 
     private async Task<object?> RenewAsync(HttpContext context, WebCaller caller)
     {

@@ -81,10 +81,10 @@ public sealed record WebRolloutRequest
     public string? GateTimeout { get; init; }
 }
 
-/// <summary>A certificate the controller obtains; <c>nodeStates</c> says how far its serial got on each node (served, installed, failed, ...), <c>nodeErrors</c> why one failed.</summary>
+/// <summary>A certificate the controller obtains; <c>nodeStates</c> says how far its serial got on each node (served, installed, failed, ...), <c>nodeErrors</c> why one failed, <c>issuer</c> which CA issued it.</summary>
 public sealed record WebCertificate(string Name, IReadOnlyList<string> Domains, IReadOnlyList<string> Nodes, string? Serial,
     DateTimeOffset? NotAfter, DateTimeOffset? RenewAt, string? LastError, IReadOnlyDictionary<string, string> Installed,
-    IReadOnlyDictionary<string, string> NodeStates, IReadOnlyDictionary<string, string> NodeErrors);
+    IReadOnlyDictionary<string, string> NodeStates, IReadOnlyDictionary<string, string> NodeErrors, string? Issuer);
 
 /// <summary>An error answer: what went wrong, for the person who clicked.</summary>
 public sealed record WebError(string Error);

@@ -130,8 +130,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         return text.ToString();
     }
 
-    /// <summary>A serial short enough to read, long enough to tell apart.</summary>
-    private static string Short(string serial) => serial.Length <= 12 ? serial : serial[..12] + "…";
+    private static string Short(string serial) => Shared.Protocol.CertificateNodeWords.Abbreviated(serial);
 
     /// <inheritdoc/>
     public async Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)

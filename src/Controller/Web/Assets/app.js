@@ -303,7 +303,7 @@ async function certificatesPage() {
       : table(["Name", "Domains", "Nodes (served, installed, failed)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
         el("td", {}, c.name), el("td", {}, c.domains.join(", ")),
         el("td", {}, c.nodes.map((n) => el("div", { "data-node": n, title: c.nodeErrors[n] || "" }, `${n} ${c.nodeStates[n]}`, c.nodeErrors[n] ? el("div", { class: "muted" }, c.nodeErrors[n]) : null))),
-        el("td", {}, c.serial || "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
+        el("td", { title: c.issuer || "" }, c.serial ? (c.issuer ? `${c.serial} (${new URL(c.issuer).host})` : c.serial) : "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
         el("td", {}, !canChange ? null : el("button", { type: "button", onclick: async (event) => {
           if (!confirm(`Order a new certificate for ${c.name} now? Every node it names gets it and reloads.`)) return;
           event.target.disabled = true;
