@@ -69,6 +69,13 @@ internal sealed class ApplyConsole(bool json)
                     [.. r.Changes.Select(c => new ChangeOutput(c.Target, c.From, c.To))], r.Warnings, r.Error))], []));
             return;
         }
+        // What each certificate's server serves: the other half of "installed" (an install's verify:). A check the spec
+        // wrote that read nothing failed its certificate above; the default's silence is not news.
+        foreach (var served in report.Served.Where(s => s.Serial is not null))
+        {
+            _out.WriteLine($"served        certificate:{served.Certificate} at {served.Target}: serial {served.Serial}, valid until {served.NotAfter:yyyy-MM-dd HH:mm:ss}Z"
+                + (served.CoversName ? "" : " (a certificate for other names)"));
+        }
         var s = Summary(report);
         _out.WriteLine($"{s.InSync} in sync, {s.Changed} changed, {s.WouldChange} would change, {s.Failed} failed, {s.Skipped} skipped");
     }
