@@ -90,19 +90,23 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     }
 
     /// <summary>
-    /// After the files changed or a reload, waits (bounded) for each server to serve the installed leaf: proxies reload
-    /// in the background, so the first handshake after a reload may still meet the old one.
+    /// After the files changed or a reload, waits (bounded) for each server to serve the installed leaf, on several
+    /// handshakes in a row: proxies reload in the background, and while old workers shut down a handshake may still meet
+    /// one of them, so one good answer is not yet the server's answer.
     /// </summary>
     private async Task VerifyServedAsync(ResourceContext context, CancellationToken cancellationToken)
     {
+        const int InARow = 3;
         foreach (var check in Checks())
         {
             var deadline = DateTime.UtcNow + ServedWait;
             var served = await ProbeAsync(context, check, cancellationToken);
-            while (Mismatch(check, served) is not null && DateTime.UtcNow < deadline)
+            var good = Mismatch(check, served) is null ? 1 : 0;
+            while (good < InARow && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
                 served = await ProbeAsync(context, check, cancellationToken);
+                good = Mismatch(check, served) is null ? good + 1 : 0;
             }
             if (Mismatch(check, served) is not null)
             {
