@@ -377,8 +377,15 @@ if [ -n "$ha" ]; then
   start_controller 1 "$demo/controller" 7443
   echo "    controller 1 is back; both serve everything (hawserctl --controller https://$controller_ip:7444 ...)"
 fi
+# The closing words say what clients of each node get, read back from each node's nginx just now.
+served_now=$("$ctl" certs -o json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["certificates"]:
+    if c["name"] == "demo-rr":
+        served = {s["node"] for s in c["served"] if s["serial"] == c["serial"]}
+        print(", ".join(n + (" served" if n in served else " NOT served") for n in c["nodes"]) + " (serial " + str(c["serial"]) + ")")')
 cat <<EOM
-==> the demo runs. From this checkout:
+==> the demo runs: certificate demo-rr on $served_now. From this checkout:
       $ctl status            (hawserctl's config: $ctl_config)
       $ctl status web1
       $ctl certs renew demo-rr   (a new order; Pebble validates through whichever node is first in DNS)
