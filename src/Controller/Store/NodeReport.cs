@@ -70,11 +70,6 @@ public sealed record NodeReport(ulong Revision, bool DryRun, DateTimeOffset? Fin
     /// <summary>What the node's servers served when its agent last checked them.</summary>
     public IReadOnlyList<ServedCertificateReport> Served { get; init; } = [];
 
-    /// <summary>The served leaf of <paramref name="certificate"/> whose serial is not the installed one, if any server serves such a leaf for its name.</summary>
-    public ServedCertificateReport? NotServed(string certificate) =>
-        InstalledCertificates.GetValueOrDefault(certificate) is { Length: > 0 } installed
-            ? Served.FirstOrDefault(s => s.Certificate == certificate && s.CoversName && s.Serial.Length > 0 && s.Serial != installed) : null;
-
     /// <summary>True when any resource failed.</summary>
     [JsonIgnore]
     public bool AnyFailed => Resources.Any(r => r.IsFailed);

@@ -117,7 +117,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     }
 
     /// <summary>How long a server has to serve a new certificate after its reload.</summary>
-    public static TimeSpan ServedWait { get; set; } = TimeSpan.FromSeconds(10);
+    public static TimeSpan ServedWait { get; } = TimeSpan.FromSeconds(10);
 
     /// <summary>What each checked server serves, for a reload failure's message: "; 127.0.0.1:443 serves 1A2B… (installed 4F5D…)".</summary>
     private async Task<string> ServedNowAsync(ResourceContext context, CancellationToken cancellationToken)

@@ -25,7 +25,7 @@ public sealed record ServedCertificate(string Certificate, string Target, string
 public static class ServedCertificateProbe
 {
     /// <summary>How long a connect and handshake may take together.</summary>
-    public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+    public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Reads the leaf served at <paramref name="connect"/> (HOST:PORT) for <paramref name="serverName"/>.</summary>
     public static async Task<ServedCertificate> ReadAsync(string certificate, string connect, string serverName, CancellationToken cancellationToken)
