@@ -59,23 +59,31 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         private readonly Lock _mailboxLock = new();
         private readonly SemaphoreSlim _mailboxFilled = new(0, 1);
         private StatusReport? _held;
+        // The converge of a pushed revision (its outcome), kept when a later round of the same revision replaced it
+        // before it was stored: stored first, so what the revision changed is not lost to a round that changed nothing.
+        private StatusReport? _heldOutcome;
 
         /// <summary>
         /// Holds <paramref name="report"/> for storing, replacing one not stored yet (true: it replaced one). A replaced
-        /// report's "new desired state" flag carries over to the newer report of the same revision, so coalescing never
-        /// turns the converge of a pushed revision into drift.
+        /// report of a newly pushed revision is kept apart and stored first, so coalescing never turns the converge of a
+        /// pushed revision into drift, nor loses what it changed; at most two reports are ever held.
         /// </summary>
         public bool Hold(StatusReport report)
         {
             lock (_mailboxLock)
             {
                 var replaced = _held;
-                if (replaced is { DesiredStateNew: true } && replaced.Revision == report.Revision)
+                if (report.DesiredStateNew)
                 {
-                    report.DesiredStateNew = true;
+                    // A newer converge of a new state is the outcome now.
+                    _heldOutcome = null;
+                }
+                else if (replaced is { DesiredStateNew: true } && replaced.Revision == report.Revision)
+                {
+                    _heldOutcome = replaced;
                 }
                 _held = report;
-                if (replaced is null)
+                if (replaced is null && _heldOutcome is null)
                 {
                     _mailboxFilled.Release();
                 }
@@ -83,12 +91,19 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
 
-        /// <summary>Waits for a held report and takes it.</summary>
+        /// <summary>Waits for a held report and takes it (a held outcome before the newest report).</summary>
         public async Task<StatusReport> TakeAsync(CancellationToken cancellationToken)
         {
             await _mailboxFilled.WaitAsync(cancellationToken);
             lock (_mailboxLock)
             {
+                if (_heldOutcome is { } outcome)
+                {
+                    _heldOutcome = null;
+                    // The newest report is still held: the next take gets it without waiting.
+                    _mailboxFilled.Release();
+                    return outcome;
+                }
                 var report = _held!;
                 _held = null;
                 return report;
