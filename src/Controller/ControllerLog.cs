@@ -119,4 +119,13 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Lease} (term {Term}) lost: {Why}; its work stops here")]
     public static partial void LeaseLost(ILogger logger, string lease, long term, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "notification {Kind} ({Count} event(s)) delivered to {Receiver}")]
+    public static partial void NotificationDelivered(ILogger logger, string kind, int count, string receiver);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "notification {Kind} to {Receiver} failed (attempt {Attempt}): {Error}; tried again at {Next:u}")]
+    public static partial void NotificationFailed(ILogger logger, string kind, string receiver, int attempt, string error, DateTimeOffset next);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "notification {Kind} to {Receiver} is undeliverable: {Error}")]
+    public static partial void NotificationUndeliverable(ILogger logger, string kind, string receiver, string error);
 }

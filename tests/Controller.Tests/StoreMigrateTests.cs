@@ -93,6 +93,17 @@ public sealed class StoreMigrateTests
         await store.Operators.AddAsync(new OperatorRecord { Name = "sam", Role = OperatorRole.Operator, Selector = new Dictionary<string, string> { ["role"] = "web" }, CreatedAt = now },
             "tok9", [1, 2, 3], now.AddDays(1), "admin");
         Assert.IsTrue(await store.Operators.AddCertificateAsync("0c0d", "sam", now.AddDays(365), replacesOthers: false, null));
+        // A notification queued with its event.
+        store.Outbox.Router = new Hawser.Controller.Notifications.NotificationRouter(new Hawser.Controller.Notifications.NotificationSettings
+        {
+            Receivers = new Dictionary<string, Hawser.Controller.Notifications.ReceiverSettings>
+            {
+                ["oncall"] = new("oncall", Hawser.Controller.Notifications.ReceiverFormat.Ntfy, new Uri("http://127.0.0.1:9/x"), null),
+            },
+            Routes = [new Hawser.Controller.Notifications.RouteSettings { Name = "all", To = ["oncall"] }],
+        });
+        await store.Events.AddAsync(new EventRecord { Kind = "node.failed", Actor = "node:web1", Node = "web1", Summary = "failed" });
+        store.Outbox.Router = null;
     }
 
     private static async Task<Dictionary<string, List<object?[]>>> SqliteTablesAsync(string dataDirectory)

@@ -21,6 +21,8 @@ public sealed class AgentFleet : IAsyncDisposable
         Controller = controller;
     }
 
+    private string[] _controllerExtra = [];
+
     /// <summary>The controller's data directory, where specs are written too.</summary>
     public TempDirectory Data { get; }
 
@@ -39,12 +41,18 @@ public sealed class AgentFleet : IAsyncDisposable
     /// <summary>Each node's agent, in node order.</summary>
     public IReadOnlyList<AgentProcess> Agents => _agents;
 
-    /// <summary>Starts the controller and enrolls one agent per node; <paramref name="prepare"/> sets up each host's files first.</summary>
-    public static async Task<AgentFleet> StartAsync(IReadOnlyList<string> nodes, Action<string, AgentHost> prepare)
+    /// <summary>
+    /// Starts the controller (with <paramref name="controllerExtra"/> on its command line) and enrolls one agent per node;
+    /// <paramref name="prepare"/> sets up each host's files first.
+    /// </summary>
+    public static async Task<AgentFleet> StartAsync(IReadOnlyList<string> nodes, Action<string, AgentHost> prepare, params string[] controllerExtra)
     {
         var data = new TempDirectory();
         var listen = $"127.0.0.1:{FreePort()}";
-        var fleet = new AgentFleet(data, listen, nodes, await ControllerProcess.StartAsync(data.Path, listen, extra: "--web-break-glass"));
+        var fleet = new AgentFleet(data, listen, nodes, await ControllerProcess.StartAsync(data.Path, listen, null, ["--web-break-glass", .. controllerExtra]))
+        {
+            _controllerExtra = controllerExtra,
+        };
         var token = await fleet.CtlAsync("token", "create", "--uses", nodes.Count.ToString(CultureInfo.InvariantCulture), "-o", "json");
         var secret = JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
         foreach (var node in nodes)
@@ -130,7 +138,7 @@ public sealed class AgentFleet : IAsyncDisposable
             System.Diagnostics.Process.GetProcessById(Controller.Pid).Kill();
         }
         await Controller.DisposeAsync();
-        Controller = await ControllerProcess.StartAsync(Data.Path, Listen, extra: "--web-break-glass");
+        Controller = await ControllerProcess.StartAsync(Data.Path, Listen, null, ["--web-break-glass", .. _controllerExtra]);
     }
 
     /// <inheritdoc/>

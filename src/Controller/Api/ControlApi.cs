@@ -17,7 +17,8 @@ namespace Hawser.Controller.Api;
 /// </summary>
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
     CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
-    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null, ScopedChanges? scoped = null)
+    Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null, ScopedChanges? scoped = null,
+    NotificationsApi? notifications = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>The most uses a join token may have.</summary>
@@ -131,6 +132,16 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
 
     /// <inheritdoc/>
     public override Task<OperatorCertificate> RotateOwnCertificate(RotateOwnCertificateRequest request, ServerCallContext context) => Operators.RotateOwnAsync(request, context);
+
+    /// <inheritdoc/>
+    public override Task<ListReceiversResponse> ListReceivers(ListReceiversRequest request, ServerCallContext context) =>
+        Notifications.ListAsync(context.CancellationToken);
+
+    /// <inheritdoc/>
+    public override Task<TestReceiverResponse> TestReceiver(TestReceiverRequest request, ServerCallContext context) =>
+        Notifications.TestAsync(request, CallerIdentity.Of(context).Name, context.CancellationToken);
+
+    private NotificationsApi Notifications => notifications ?? new NotificationsApi(store, null, null);
 
     /// <summary>Nodes a listing's page holds when the caller names no size, and the most it ever holds.</summary>
     public const int DefaultPageSize = 500, MaxPageSize = 1000;

@@ -53,12 +53,15 @@ public static class MethodAuthorization
         [Control + "WhoAmI"] = Access.Read,
         // Any operator replaces its own key; the call acts on the caller only.
         [Control + "RotateOwnCertificate"] = Access.Read,
+        [Control + "ListReceivers"] = Access.Read,
         [Control + "ApplySpec"] = Access.Change,
         // A diff asks every agent for a dry run of the new spec: it runs on the hosts, so it is a change's first half.
         [Control + "DiffSpec"] = Access.Change,
         [Control + "RenewCertificate"] = Access.Change,
         [Control + "StartRollout"] = Access.Change,
         [Control + "ControlRollout"] = Access.Change,
+        // A sample notification reaches people: only those who change the fleet send one.
+        [Control + "TestReceiver"] = Access.Change,
         [Control + "CreateJoinToken"] = Access.Admin,
         [Control + "RevokeJoinToken"] = Access.Admin,
         [Control + "RemoveNode"] = Access.Admin,

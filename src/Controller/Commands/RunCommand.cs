@@ -101,6 +101,14 @@ internal sealed class RunCommand : Command
             "controller's client (clientId, clientSecretFile) and which of its groups grant which role and scope (groups). See the README's Operators and roles.",
     };
 
+    private readonly Option<string> _notifications = new("--notifications")
+    {
+        HelpName = "FILE",
+        Description = "Send notifications of events (a node failed or offline, an order failed, a rollout paused...): a YAML file naming " +
+            "receivers (a signed webhook, Slack/Mattermost, ntfy) and routes (which kinds, nodes, labels and severity go where). " +
+            "Give every controller sharing a store the same file. See the README's Alerts and notifications.",
+    };
+
     private readonly Option<int> _nodeSendQueue = new("--node-send-queue")
     {
         HelpName = "KIB",
@@ -134,6 +142,7 @@ internal sealed class RunCommand : Command
         Options.Add(_anonymousRate);
         Options.Add(_webBreakGlass);
         Options.Add(_sso);
+        Options.Add(_notifications);
         Options.Add(_nodeSendQueue);
         Options.Add(_shutdownTimeout);
         Options.Add(_logFormat);
@@ -224,19 +233,10 @@ internal sealed class RunCommand : Command
             await Console.Error.WriteLineAsync($"error: --anonymous-rate {rate}: give calls per second from 1 to 100000");
             return null;
         }
-        Web.SsoSettings? sso = null;
-        if (parse.GetValue(_sso) is { } ssoFile)
+        if (!TryLoad("--sso", parse.GetValue(_sso), Web.SsoSettings.Load, out var sso)
+            || !TryLoad("--notifications", parse.GetValue(_notifications), Notifications.NotificationSettings.Load, out var notifications))
         {
-            try
-            {
-                sso = Web.SsoSettings.Load(ssoFile);
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                // A settings error names the file and line already; one the file cannot be read names the file.
-                await Console.Error.WriteLineAsync(ex is InvalidDataException ? $"error: --sso: {ex.Message}" : $"error: --sso {ssoFile}: {ex.Message}");
-                return null;
-            }
+            return null;
         }
         if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
         {
@@ -273,9 +273,31 @@ internal sealed class RunCommand : Command
             AnonymousRate = rate,
             WebBreakGlass = parse.GetValue(_webBreakGlass),
             Sso = sso,
+            Notifications = notifications,
             NodeSendQueueBytes = queue * 1024L,
             ShutdownTimeout = parse.GetValue(_shutdownTimeout),
             LogFormat = parse.GetValue(_logFormat),
         };
+    }
+
+    /// <summary>Reads a settings file an option names (none: null); false, said on stderr with the file and line, when it is wrong.</summary>
+    private static bool TryLoad<T>(string option, string? file, Func<string, T> load, out T? settings) where T : class
+    {
+        settings = null;
+        if (file is null)
+        {
+            return true;
+        }
+        try
+        {
+            settings = load(file);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            // A settings error names the file and line already; one the file cannot be read names the file.
+            Console.Error.WriteLine(ex is InvalidDataException ? $"error: {option}: {ex.Message}" : $"error: {option} {file}: {ex.Message}");
+            return false;
+        }
     }
 }

@@ -45,6 +45,9 @@ public sealed record ControllerOptions
     /// <summary>Single sign-on to the web UI (<c>--sso FILE</c>), or null.</summary>
     public Web.SsoSettings? Sso { get; init; }
 
+    /// <summary>Notification receivers and routes (<c>--notifications FILE</c>), or null: notifications off.</summary>
+    public Notifications.NotificationSettings? Notifications { get; init; }
+
     /// <summary>Bytes that may wait to be written to one agent's stream.</summary>
     public long NodeSendQueueBytes { get; init; } = new Sessions.NodeRateOptions().SendQueueBytes;
 

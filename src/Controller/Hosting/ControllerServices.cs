@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Hawser.Controller.Acme;
 using Hawser.Controller.Api;
+using Hawser.Controller.Notifications;
 using Hawser.Controller.Pki;
 using Hawser.Controller.Rollouts;
 using Hawser.Controller.Sessions;
@@ -70,7 +71,8 @@ public static class ControllerServices
         services.AddSingleton(sp => new RolloutsApi(store, sp.GetRequiredService<RolloutEngine>()));
         services.AddSingleton(sp => new ControlApi(store, pki, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DesiredStates>(),
             sp.GetRequiredService<CertificatesApi>(), sp.GetRequiredService<RolloutsApi>(), sp.GetRequiredService<CertificateRenewer>().Wake,
-            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>()));
+            sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>(),
+            sp.GetRequiredService<NotificationsApi>()));
         services.AddSingleton(sp => new ScopedChanges(store, sp.GetRequiredService<DesiredStates>(), sp.GetRequiredService<CertificateRenewer>()));
         services.AddSingleton(sp => new OperatorsApi(store, pki, sp.GetRequiredService<RefusalLog>()));
         services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<OperatorsApi>()));
@@ -99,6 +101,24 @@ public static class ControllerServices
         services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false).AddCheck<JobsHealthCheck>("background-jobs");
         MetricsEndpoint.AddServices(services);
         services.Configure<HostOptions>(o => ConfigureStop(o, options.ShutdownTimeout));
+
+        // Notifications: off without --notifications (no router: no outbox rows, nothing asked on the report path, no loop).
+        if (options.Notifications is { } notifications)
+        {
+            store.Outbox.Router = new NotificationRouter(notifications);
+            services.AddSingleton(sp =>
+            {
+                var sender = new NotificationSender(store, notifications, sp.GetRequiredService<AgentSessions>(), NotificationHttp(), sp.GetRequiredService<ILogger>())
+                {
+                    Holder = sp.GetRequiredService<AgentSessions>().ControllerId, LeaseTtl = options.LeaseTtl, Poll = options.StorePoll,
+                };
+                store.Outbox.Queued += sender.Wake;
+                return sender;
+            });
+            services.AddJob("notification sender", sp => sp.GetRequiredService<NotificationSender>().RunAsync);
+        }
+        services.AddSingleton(sp => new NotificationsApi(store, options.Notifications,
+            options.Notifications is null ? null : sp.GetRequiredService<NotificationSender>()));
 
         // The loops, each supervised.
         services.AddJob("certificate renewer", sp => sp.GetRequiredService<CertificateRenewer>().RunAsync);
@@ -153,6 +173,13 @@ public static class ControllerServices
     }
 
     private const string AcmeHttpKey = "acme";
+
+    /// <summary>The client notifications are posted with: bounded waits, no redirects (a receiver's URL is where it is).</summary>
+    private static HttpClient NotificationHttp() => new(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+        DefaultRequestHeaders = { { "User-Agent", "hawser-controller" } },
+    };
 
     private static FleetSync FleetSyncFor(IServiceProvider sp, ControllerStore store)
     {

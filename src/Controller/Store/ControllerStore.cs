@@ -28,6 +28,7 @@ public sealed partial class ControllerStore : IDisposable
         Nodes = new NodeRepository(this);
         Revisions = new RevisionRepository(this);
         Events = new EventRepository(this);
+        Outbox = new OutboxRepository(this);
         Rollouts = new RolloutRepository(this);
         Certificates = new CertificateRepository(this);
         Enrollment = new EnrollmentRepository(this);
@@ -45,6 +46,9 @@ public sealed partial class ControllerStore : IDisposable
 
     /// <summary>The event log.</summary>
     public EventRepository Events { get; }
+
+    /// <summary>Notifications waiting to be sent, written with the events they are about.</summary>
+    public OutboxRepository Outbox { get; }
 
     /// <summary>Rollouts and the pins they set.</summary>
     public RolloutRepository Rollouts { get; }

@@ -243,6 +243,31 @@ internal static class StoreMigrations
         );
         CREATE INDEX certificate_orders_names ON certificate_orders (names, at_ms);
         """,
+        // 14: notifications: a row per event and receiver, written in the event's transaction, sent by one controller,
+        // retried until delivered or given up on (kept a week after either).
+        """
+        CREATE TABLE notification_outbox (
+            id         {id},
+            key        TEXT NOT NULL,
+            receiver   TEXT NOT NULL,
+            group_key  TEXT NOT NULL,
+            at_ms      {int} NOT NULL,
+            kind       TEXT NOT NULL,
+            actor      TEXT NOT NULL,
+            node       TEXT NOT NULL,
+            revision   {int} NOT NULL,
+            severity   TEXT NOT NULL,
+            summary    TEXT NOT NULL,
+            details    TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            attempts   {int} NOT NULL,
+            next_ms    {int} NOT NULL,
+            last_error TEXT,
+            done_ms    {int}
+        );
+        CREATE INDEX notification_outbox_due ON notification_outbox (state, next_ms);
+        CREATE INDEX notification_outbox_group ON notification_outbox (group_key, state);
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -31,5 +31,6 @@ public static class StoreTables
         new("operator_certificates", "serial"),
         new("operator_tokens", "id"),
         new("certificate_orders", "id"),
+        new("notification_outbox", "id"),
     ];
 }

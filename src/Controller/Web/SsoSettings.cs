@@ -96,18 +96,7 @@ public sealed record SsoSettings
                 map.Invalid("role", $"groups.{name}.role must be viewer, operator or admin");
                 continue;
             }
-            var selector = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var pair in (map.Text("selector") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (pair.Split('=', 2) is [{ Length: > 0 } key, { Length: > 0 } value])
-                {
-                    selector[key] = value;
-                }
-                else
-                {
-                    map.Invalid("selector", $"groups.{name}.selector: '{pair}' is not key=value (e.g. role=web,tier=front)");
-                }
-            }
+            var selector = map.Selector("selector");
             if (role == OperatorRole.Admin && selector.Count > 0)
             {
                 map.Invalid("selector", $"groups.{name}: an admin cannot be scoped; give role operator or viewer with a selector");

@@ -121,6 +121,16 @@ internal sealed record CertificateOutput(string Name, IReadOnlyList<string> Doma
 /// <summary>What one node's server served: the serial (null when none was read), its end of validity, and why none was read.</summary>
 internal sealed record ServedOutput(string Node, string Target, string? Serial, DateTimeOffset? NotAfter, bool CoversName, string? Error);
 
+/// <summary><c>hawserctl notifications -o json</c>: whether notifications are on, and each receiver.</summary>
+internal sealed record ReceiversOutput(bool Enabled, IReadOnlyList<ReceiverOutput> Receivers);
+
+/// <summary>One receiver: where it is (scheme and host), its last delivery, counts kept a week, its newest failure and the routes to it.</summary>
+internal sealed record ReceiverOutput(string Name, string Format, string Url, DateTimeOffset? LastDelivered, ulong Delivered, ulong Pending,
+    ulong FailedAttempts, ulong Undeliverable, string? LastError, IReadOnlyList<string> Routes);
+
+/// <summary><c>hawserctl notifications test NAME -o json</c>.</summary>
+internal sealed record ReceiverTestOutput(string Receiver, bool Delivered, string Id, string? Error);
+
 /// <summary>An error, as printed with -o json.</summary>
 internal sealed record ErrorOutput(string Error, string? Code);
 
@@ -142,6 +152,8 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(WhoAmIOutput))]
 [JsonSerializable(typeof(OperatorCredentialOutput))]
 [JsonSerializable(typeof(ErrorOutput))]
+[JsonSerializable(typeof(ReceiversOutput))]
+[JsonSerializable(typeof(ReceiverTestOutput))]
 [JsonSerializable(typeof(CertificatesOutput))]
 [JsonSerializable(typeof(CertificateOutput))]
 [JsonSerializable(typeof(ServedOutput))]

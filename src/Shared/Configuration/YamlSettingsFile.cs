@@ -140,6 +140,24 @@ public sealed class YamlSettingsMap
         return null;
     }
 
+    /// <summary>Labels to select nodes by, written <c>key=value,key=value</c>; empty when absent, each malformed pair recorded.</summary>
+    public IReadOnlyDictionary<string, string> Selector(string key)
+    {
+        var selector = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (Text(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (pair.Split('=', 2) is [{ Length: > 0 } name, { Length: > 0 } value])
+            {
+                selector[name] = value;
+            }
+            else
+            {
+                Invalid(key, $"{_prefix}{key}: '{pair}' is not key=value (e.g. role=web,tier=front)");
+            }
+        }
+        return selector;
+    }
+
     /// <summary>A nested mapping, e.g. acmeChallenge: {listen: ...}; null when absent.</summary>
     public YamlSettingsMap? Section(string key)
     {

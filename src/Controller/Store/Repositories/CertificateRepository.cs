@@ -80,7 +80,7 @@ public sealed class CertificateRepository(ControllerStore store)
         command.Add("@notAfter", StoreRow.Ms(record.NotAfter!.Value));
         command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.issued", Actor = "controller",
             Summary = $"certificate {record.Name} issued: serial {record.Serial}, valid until {record.NotAfter:yyyy-MM-dd HH:mm:ss}Z"
@@ -108,7 +108,7 @@ public sealed class CertificateRepository(ControllerStore store)
         command.Add("@error", error);
         command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.order-failed", Actor = "controller", Summary = $"certificate {name}: the order failed", Details = [error],
         }, cancellationToken));

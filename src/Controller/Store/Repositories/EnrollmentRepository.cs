@@ -26,7 +26,7 @@ public sealed class EnrollmentRepository(ControllerStore store)
         command.Add("@uses", uses);
         command.Add("@labels", JsonSerializer.Serialize(new Dictionary<string, string>(labels), StoreJsonContext.Default.DictionaryStringString));
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "token.created", Actor = actor,
             Summary = $"join token {id} created: {uses} use(s), expires {expiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z",
@@ -97,7 +97,7 @@ public sealed class EnrollmentRepository(ControllerStore store)
         {
             return false;
         }
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord { Kind = "token.revoked", Actor = actor, Summary = $"join token {id} revoked" }, cancellationToken));
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord { Kind = "token.revoked", Actor = actor, Summary = $"join token {id} revoked" }, cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         store.Events.Stored([appended]);
         return true;
@@ -116,7 +116,7 @@ public sealed class EnrollmentRepository(ControllerStore store)
         command.Add("@issued", StoreRow.Ms(DateTimeOffset.UtcNow));
         command.Add("@notAfter", StoreRow.Ms(notAfter));
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = @event is null ? null : (await EventRepository.AppendAsync(connection, transaction, @event, cancellationToken));
+        var appended = @event is null ? null : (await store.Events.AppendAsync(connection, transaction, @event, cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         if (appended is not null)
         {

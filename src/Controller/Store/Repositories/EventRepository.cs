@@ -15,11 +15,20 @@ public sealed class EventRepository(ControllerStore store)
     public async Task AddAsync(EventRecord record, CancellationToken cancellationToken = default)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = InsertEventSql;
-        var stored = Stamped(record);
-        BindEvent(command, stored);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (store.Outbox.Router is null)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = InsertEventSql;
+            var alone = Stamped(record);
+            BindEvent(command, alone);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            Stored([alone]);
+            return;
+        }
+        // With notifications on, the event and its notifications commit together.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var stored = await AppendAsync(connection, transaction, record, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         Stored([stored]);
     }
 
@@ -119,8 +128,11 @@ public sealed class EventRepository(ControllerStore store)
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes; returns it with its time.</summary>
-    internal static async Task<EventRecord> AppendAsync(DbConnection connection, DbTransaction? transaction, EventRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts <paramref name="record"/> inside the caller's transaction, so it commits with the state it describes, with the
+    /// notifications it routes to (<see cref="OutboxRepository"/>); returns it with its time.
+    /// </summary>
+    internal async Task<EventRecord> AppendAsync(DbConnection connection, DbTransaction? transaction, EventRecord record, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -128,6 +140,7 @@ public sealed class EventRepository(ControllerStore store)
         var stored = Stamped(record);
         BindEvent(command, stored);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        await store.Outbox.EnqueueAsync(connection, transaction, stored, cancellationToken);
         return stored;
     }
 
@@ -158,6 +171,7 @@ public sealed class EventRepository(ControllerStore store)
     {
         Added?.Invoke(records);
         Signal();
+        store.Outbox.Signal();
     }
 
     /// <summary>Wakes every <see cref="WaitAsync"/> (also when another controller stored events).</summary>

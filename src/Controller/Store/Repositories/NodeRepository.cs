@@ -97,7 +97,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         var revoked = await command.ExecuteNonQueryAsync(cancellationToken);
         command.CommandText = "DELETE FROM nodes WHERE name = @node";
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "node.removed", Actor = actor, Node = node, Summary = $"node {node} removed; {revoked} certificate(s) revoked",
         }, cancellationToken));
@@ -147,7 +147,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         {
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
             // sees often), awaited: thousands of agents reporting at once must not each hold a thread on a round trip.
-            using var statements = new ReportStatements(await store.OpenConnectionAsync(cancellationToken), prepare: false);
+            using var statements = new ReportStatements(await store.OpenConnectionAsync(cancellationToken), store.Outbox, prepare: false);
             var appended = (await statements.WriteAsync([pending], StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken))[0];
             if (appended.Count > 0)
             {
@@ -188,7 +188,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         }
         try
         {
-            _reportStatements ??= new ReportStatements(store.OpenConnection());
+            _reportStatements ??= new ReportStatements(store.OpenConnection(), store.Outbox);
             var written = await _reportStatements.WriteAsync(batch, StoreRow.Ms(DateTimeOffset.UtcNow), cancellationToken);
             if (written.SelectMany(events => events).ToList() is { Count: > 0 } appended)
             {
@@ -239,9 +239,11 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         private readonly DbCommand _update;
         private readonly DbCommand _insert;
         private readonly bool _prepare;
+        private readonly OutboxRepository _outbox;
 
-        public ReportStatements(DbConnection connection, bool prepare = true)
+        public ReportStatements(DbConnection connection, OutboxRepository outbox, bool prepare = true)
         {
+            _outbox = outbox;
             _connection = connection;
             _prepare = prepare;
             // A newly applied revision starts the drift count again.
@@ -284,6 +286,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
                     var stored = EventRepository.Stamped(record);
                     EventRepository.BindEvent(_insert, stored);
                     await _insert.ExecuteNonQueryAsync(cancellationToken);
+                    await _outbox.EnqueueAsync(_connection, transaction, stored, cancellationToken);
                     appended.Add(stored);
                 }
                 written.Add(appended);

@@ -299,7 +299,7 @@ public sealed class OperatorRepository(ControllerStore store)
 
     private async Task CommitWithEventAsync(DbConnection connection, DbTransaction transaction, EventRecord? @event, CancellationToken cancellationToken)
     {
-        var appended = @event is null ? null : await EventRepository.AppendAsync(connection, transaction, @event, cancellationToken);
+        var appended = @event is null ? null : await store.Events.AppendAsync(connection, transaction, @event, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         if (appended is not null)
         {

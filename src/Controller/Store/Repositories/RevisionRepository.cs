@@ -37,7 +37,7 @@ public sealed class RevisionRepository(ControllerStore store)
         command.Add("@text", specText);
         command.Add("@sha", revision.SpecSha256);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        var appended = (await EventRepository.AppendAsync(connection, transaction, new EventRecord
+        var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             At = revision.CreatedAt, Kind = "spec.applied", Actor = author, Revision = number,
             Summary = message.Length == 0 ? $"revision {number} stored" : $"revision {number} stored: {message}",

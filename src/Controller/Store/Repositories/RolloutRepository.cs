@@ -58,7 +58,7 @@ public sealed class RolloutRepository(ControllerStore store)
         var appended = new List<EventRecord>();
         foreach (var record in events ?? [])
         {
-            appended.Add(await EventRepository.AppendAsync(connection, transaction, record with
+            appended.Add(await store.Events.AppendAsync(connection, transaction, record with
             {
                 Revision = record.Revision == 0 ? rollout.Revision : record.Revision,
                 Summary = $"rollout {rollout.Id}: {record.Summary}",
