@@ -87,6 +87,22 @@ public sealed class PrometheusServer : IAsyncDisposable
             double.Parse(series.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture)))];
     }
 
+    /// <summary>Why Prometheus refuses <paramref name="expression"/> (its errorType and error), or null when it evaluates it.</summary>
+    public async Task<string?> QueryErrorAsync(string expression)
+    {
+        using var response = await _http.GetAsync(new Uri(Api, "api/v1/query?query=" + Uri.EscapeDataString(expression)));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return json.GetProperty("status").GetString() == "success" ? null
+            : $"{json.GetProperty("errorType").GetString()}: {json.GetProperty("error").GetString()}";
+    }
+
+    /// <summary>Every metric name Prometheus holds series of (what it scraped).</summary>
+    public async Task<IReadOnlySet<string>> MetricNamesAsync()
+    {
+        var json = await _http.GetStringAsync(new Uri(Api, "api/v1/label/__name__/values"));
+        return JsonDocument.Parse(json).RootElement.GetProperty("data").EnumerateArray().Select(n => n.GetString()!).ToHashSet(StringComparer.Ordinal);
+    }
+
     /// <summary>The one value of <paramref name="expression"/>, or null when it has no series (yet).</summary>
     public async Task<double?> ValueAsync(string expression) => (await QueryAsync(expression)) is [var only] ? only.Value : null;
 

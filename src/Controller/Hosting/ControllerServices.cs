@@ -44,7 +44,7 @@ public static class ControllerServices
         services.AddSingleton(sp => new FailureInterceptor(sp.GetRequiredService<ILogger>()));
         services.AddSingleton(sp => new AuthorizationInterceptor(sp.GetRequiredService<CallerIdentity>()));
         services.AddSingleton(sp => new MetricsInterceptor(sp.GetRequiredService<ControllerMetrics>()));
-        services.AddSingleton(sp => new ControllerMetrics(store, sp.GetRequiredService<AgentSessions>()));
+        services.AddSingleton(sp => new ControllerMetrics(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<BackgroundJobs>()));
         services.AddSingleton(_ => new TokenFile(Path.Combine(data, MetricsEndpoint.TokenFileName)));
 
         // Certificates: ACME over the CA's HTTPS, a preflight through the agents, DNS for DNS-01.

@@ -82,6 +82,7 @@ public sealed class HeldLease : IAsyncDisposable
     private void Lose(string why)
     {
         ControllerLog.LeaseLost(_logger, Lease.Name, Lease.Term, why);
+        _store.Leases.Lost(Lease.Name);
         _lost.Cancel();
     }
 

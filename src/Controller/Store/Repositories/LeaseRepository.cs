@@ -7,6 +7,12 @@ namespace Hawser.Controller.Store.Repositories;
 /// <summary>Leases: the jobs one controller at a time runs on a shared store, with terms that fence their writes.</summary>
 public sealed class LeaseRepository(ControllerStore store)
 {
+    /// <summary>Raised with a lease's name when this controller lost a lease it held (metrics count them).</summary>
+    public event Action<string>? LostLease;
+
+    /// <summary>Says this controller lost <paramref name="name"/> (another took it, or renewals failed for a whole term).</summary>
+    internal void Lost(string name) => LostLease?.Invoke(name);
+
     /// <summary>
     /// Takes the lease <paramref name="name"/> for <paramref name="holder"/> for <paramref name="ttl"/> when it is free or
     /// expired (on the database's clock), with a term one past the last; null when another holds it.
