@@ -5,7 +5,7 @@
 # ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
 # systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
 # pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
-# prometheus to scrape the controller's /metrics, nginx, haproxy and hitch (installed, never started) as the TLS servers whose served certificate tests read, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
+# prometheus (with promtool) to scrape the controller's /metrics and check the alert rules, prometheus-node-exporter (installed, never started) to read the agent's textfile metrics, nginx, haproxy and hitch (installed, never started) as the TLS servers whose served certificate tests read, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
 # postgresql as the store several controllers share (tests run their own clusters in temporary directories),
 # clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static and the arm64 libssl3 (multiarch) to run the arm64 build;
 # npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
@@ -27,9 +27,10 @@ packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-
   clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
   docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium prometheus
   bind9 bind9-utils bind9-dnsutils postgresql)
-# TLS servers whose served certificate the tests read; installed without starting them (their packages would start
-# nginx on port 80 and HAProxy, hitch as system services), since each test starts its own in a network namespace.
-tls_servers=(nginx haproxy hitch)
+# TLS servers whose served certificate the tests read, and node_exporter whose textfile collector reads the agent's
+# metrics; installed without starting them (their packages would start nginx on port 80, HAProxy, hitch and
+# node_exporter on port 9100 as system services), since each test starts its own.
+tls_servers=(nginx haproxy hitch prometheus-node-exporter)
 # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

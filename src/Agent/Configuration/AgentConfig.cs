@@ -39,6 +39,9 @@ public sealed record AgentConfig
     /// <summary>Commands for services by name (docker, ndppd), replacing the init system's.</summary>
     public IReadOnlyDictionary<string, ServiceCommands> Services { get; init; } = new Dictionary<string, ServiceCommands>();
 
+    /// <summary>node_exporter's textfile collector directory, where the agent writes <c>hawser.prom</c>; null: no metrics file.</summary>
+    public string? TextfileCollector { get; init; }
+
     /// <summary>How the agent answers ACME HTTP-01 challenges the controller shares.</summary>
     public AcmeChallengeConfig AcmeChallenge { get; init; } = new();
 

@@ -42,7 +42,7 @@ public static class AgentConfigLoader
         }
         var root = file.Root;
         root.AllowOnly("allowedPaths", "allowedCommands", "sysctlFile", "modulesFile", "ndppdConfig", "dockerConfig", "dockerSocket",
-            "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge");
+            "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge", "textfileCollector");
         var defaults = new AgentConfig();
         var config = new AgentConfig
         {
@@ -57,6 +57,7 @@ public static class AgentConfigLoader
             InitSystem = root.Text("initSystem") ?? defaults.InitSystem,
             Services = (root.Maps("services") ?? []).ToDictionary(s => s.Name, s => ReadService(s.Map)),
             AcmeChallenge = root.Section("acmeChallenge") is { } challenge ? ReadChallenge(challenge) : defaults.AcmeChallenge,
+            TextfileCollector = root.Text("textfileCollector"),
         };
         file.ThrowIfInvalid();
         var errors = Validate(config).Select(e => $"{path}: {e}").ToList();
@@ -118,6 +119,10 @@ public static class AgentConfigLoader
         if (config.AcmeChallenge.Listen != "none" && !System.Net.IPEndPoint.TryParse(config.AcmeChallenge.Listen, out _))
         {
             yield return $"acmeChallenge.listen '{config.AcmeChallenge.Listen}' must be IP:PORT, e.g. [::]:80 or 0.0.0.0:80, or none";
+        }
+        if (config.TextfileCollector is { } textfile && (!textfile.StartsWith('/') || textfile.Split('/').Any(s => s is "." or "..")))
+        {
+            yield return $"textfileCollector '{textfile}' must be an absolute path without '.' or '..' (node_exporter's --collector.textfile.directory, e.g. /var/lib/prometheus/node-exporter)";
         }
         if (config.AcmeChallenge.Webroot is { } webroot && !webroot.StartsWith('/'))
         {

@@ -63,6 +63,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private string _wakeReason = "";
     private SystemdNotifier? _systemd;
     private readonly ControllerList _controllers = new(options.Controllers, Random.Shared);
+    private readonly NodeExporterTextfile? _textfile = config.TextfileCollector is { } directory
+        ? new NodeExporterTextfile(directory, HostServices.WritableArea.For(config, paths), log) : null;
+    private IReadOnlyList<InstalledLeaf> _installed = [];
 
     /// <summary>The controller in use.</summary>
     private Uri Controller => _controllers.Current.Url;
@@ -259,6 +262,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         _stream = stream.RequestStream;
         _controllers.Succeeded();
         AgentLog.Connected(log, _controllers.Current);
+        _textfile?.Connected(true);
         try
         {
             await foreach (var message in stream.ResponseStream.ReadAllAsync(cancellationToken))
@@ -269,6 +273,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         finally
         {
             _stream = null;
+            _textfile?.Connected(false);
         }
     }
 
@@ -474,6 +479,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             _converging.Release();
         }
+        _textfile?.Converged(report, _installed);
         var changed = report.Resources.Count(r => r.State == ResourceState.Changed);
         var failed = report.Resources.Count(r => StateWords.IsFailed(r.State));
         if (changed > 0 || failed > 0)
@@ -533,12 +539,18 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 NotBefore = served.NotBefore is { } from ? Timestamp.FromDateTimeOffset(from) : null,
                 NotAfter = served.NotAfter is { } to ? Timestamp.FromDateTimeOffset(to) : null,
             }));
+            var installed = new List<InstalledLeaf>();
             foreach (var certificate in blocks.Certificates ?? [])
             {
-                if (CertificateFilesResource.InstalledSerial(certificate, paths) is { } serial)
+                if (CertificateFilesResource.InstalledLeaf(certificate, paths) is { } leaf)
                 {
-                    report.InstalledCertificates[certificate.Name] = serial;
+                    report.InstalledCertificates[certificate.Name] = leaf.Serial;
+                    installed.Add(leaf);
                 }
+            }
+            if (!dryRun)
+            {
+                _installed = installed;
             }
         }
         finally

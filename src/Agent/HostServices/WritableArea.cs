@@ -13,9 +13,10 @@ namespace Hawser.Agent.HostServices;
 /// </summary>
 public sealed class WritableArea(HostPaths paths, IReadOnlyCollection<string> allowed)
 {
-    /// <summary>The area agent.yaml describes: its allowedPaths plus the files it names itself (sysctl.d, ndppd.conf, ...).</summary>
+    /// <summary>The area agent.yaml describes: its allowedPaths plus the files it names itself (sysctl.d, ndppd.conf, node_exporter's textfile, ...).</summary>
     public static WritableArea For(Configuration.AgentConfig config, HostPaths paths) => new(paths,
-        [.. config.AllowedPaths, config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Kinds.Ufw.UfwForwardPolicyResource.DefaultsFile]);
+        [.. config.AllowedPaths, config.SysctlFile, config.ModulesFile, config.NdppdConfig, config.DockerConfig, Kinds.Ufw.UfwForwardPolicyResource.DefaultsFile,
+            .. config.TextfileCollector is { } textfile ? [textfile.TrimEnd('/') + "/" + Fleet.NodeExporterTextfile.FileName] : Array.Empty<string>()]);
 
     /// <summary>The on-disk path to write host file <paramref name="hostPath"/>; refuses, naming the link, when its real location is not allowed.</summary>
     public string ForWrite(string hostPath) => Resolve(hostPath, Purpose.Write);

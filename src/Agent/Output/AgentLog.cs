@@ -82,4 +82,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 24, Level = LogLevel.Warning, Message = "{Error}; {Consequence}")]
     public static partial void ChallengePortUnavailable(ILogger logger, string error, string consequence);
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "cannot write node_exporter's textfile {Path}: {Error} (said once until it works again)")]
+    public static partial void TextfileFailed(ILogger logger, string path, string error);
 }

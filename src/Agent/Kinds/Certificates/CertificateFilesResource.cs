@@ -275,7 +275,10 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
     }
 
     /// <summary>The serial of the leaf in <paramref name="spec"/>'s first install file, or null when there is none or it cannot be read.</summary>
-    public static string? InstalledSerial(CertificateSpec spec, HostPaths paths)
+    public static string? InstalledSerial(CertificateSpec spec, HostPaths paths) => InstalledLeaf(spec, paths)?.Serial;
+
+    /// <summary>The serial and validity of the leaf in the certificate's first install file, or null when none is readable there.</summary>
+    public static InstalledLeaf? InstalledLeaf(CertificateSpec spec, HostPaths paths)
     {
         if (spec.Install.Count == 0 || spec.Install[0] is not { } first || (first.Format == "pem-pair" ? first.Cert : first.Path) is not { } hostPath)
         {
@@ -284,7 +287,7 @@ public sealed class CertificateFilesResource(CertificateSpec spec, CertificateMa
         try
         {
             using var leaf = X509Certificate2.CreateFromPem(File.ReadAllText(paths.Map(hostPath)));
-            return leaf.SerialNumber;
+            return new InstalledLeaf(spec.Name, leaf.SerialNumber, new DateTimeOffset(leaf.NotBefore.ToUniversalTime()), new DateTimeOffset(leaf.NotAfter.ToUniversalTime()));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
