@@ -229,6 +229,8 @@ services:
     stop: [$run/stop.sh]
     isActive: [sh, -c, "kill -0 \$(cat $run/dockerd.pid)"]
     logs: [tail, -n, "5", $demo/logs/dockerd-web$i.log]
+# The agent's own metrics, for node_exporter's textfile collector (README: The agent in node_exporter).
+textfileCollector: /var/lib/prometheus/node-exporter
 EOY
   nsenter --net="/run/netns/$prefix-web$i" "$run/restart.sh"
   # ufw as the node's own: Debian's rules, IPv6 on, forwarding dropped until the spec says otherwise.
@@ -393,6 +395,9 @@ cat <<EOM
     try drift: sed -i 's/^DEFAULT_FORWARD_POLICY=.*/DEFAULT_FORWARD_POLICY="DROP"/' .demo/nodes/web2/etc/default/ufw, then watch status (DRIFT)
     IPv6: nsenter --net=/run/netns/$prefix-hub busybox ping -6 -c 1 fd68:6177::2:80
           docker -H unix:///run/$prefix-web2/docker.sock ps ; ip -n $prefix-web2 -6 neigh show proxy
+    told, not polled (README: Alerts and notifications): $ctl notifications (off here: start a controller with --notifications FILE)
+      alert rules packaging/prometheus/hawser-rules.yml, dashboard packaging/grafana/hawser-dashboard.json
+      each agent's metrics for node_exporter: cat .demo/nodes/web1/var/lib/prometheus/node-exporter/hawser.prom
     remove everything: ./demo.sh down
 EOM
 if [ "$ctl_config" = "$demo/hawserctl.yaml" ]; then echo "    (export HAWSER_CONFIG=$ctl_config first)"; fi
