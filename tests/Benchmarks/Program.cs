@@ -13,6 +13,7 @@ using Hawser.Benchmarks;
 // flood [SECONDS]  one node floods the controller while hawserctl status runs; beside a quiet window: CPU, RSS, status p50/p99
 // frozen [AGENTS ROUNDS]  one simulated agent stops reading its stream while applies send it ~300 KB each: apply call and arrival at the others, beside none frozen
 // eventlog [ROUNDS] the event log: 1000 reports stored without and with their events; events --since 24h on 1,000,000 events
+// outbox [ROUNDS]  the notification outbox on the report path: 1000 reports (one event each) with notifications off, on but not routed, routed
 // anything else    BenchmarkDotNet (e.g. --filter '*')
 switch (args.FirstOrDefault())
 {
@@ -35,6 +36,8 @@ switch (args.FirstOrDefault())
             args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 20);
     case "eventlog":
         return await EventLogBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10, writesOnly: args.Contains("--writes"));
+    case "outbox":
+        return await OutboxBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
     case "acme":
         return await AcmeBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 6);
     case "rollout":
