@@ -68,7 +68,11 @@ public sealed class WebhookReceiver : IDisposable
         listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         listener.Start();
         _listener = listener;
-        _ = ServeAsync(listener);
+        _ = HttpListenerLoop.ServeAsync(listener, (path, headers, body) =>
+        {
+            _requests.Enqueue(new ReceivedRequest(path, headers, body));
+            return 200;
+        });
     }
 
     /// <summary>Stops listening: connections are refused until <see cref="Up"/>.</summary>
@@ -77,28 +81,6 @@ public sealed class WebhookReceiver : IDisposable
         var listener = _listener;
         _listener = null;
         listener?.Close();
-    }
-
-    private async Task ServeAsync(HttpListener listener)
-    {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            var headers = context.Request.Headers.AllKeys.OfType<string>().ToDictionary(k => k, k => context.Request.Headers[k] ?? "", StringComparer.OrdinalIgnoreCase);
-            _requests.Enqueue(new ReceivedRequest(context.Request.Url?.AbsolutePath ?? "", headers, body.ToArray()));
-            context.Response.StatusCode = 200;
-            context.Response.Close();
-        }
     }
 
     /// <inheritdoc/>

@@ -66,6 +66,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private readonly NodeExporterTextfile? _textfile = config.TextfileCollector is { } directory
         ? new NodeExporterTextfile(directory, HostServices.WritableArea.For(config, paths), log) : null;
     private IReadOnlyList<InstalledLeaf> _installed = [];
+    private (ulong Revision, string TraceParent)? _traceParent;
 
     /// <summary>The controller in use.</summary>
     private Uri Controller => _controllers.Current.Url;
@@ -299,6 +300,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                     _desiredFiles.Release();
                 }
                 _challenges?.UseThumbprint(desired.AcmeAccountThumbprint is { Length: > 0 } thumbprint ? thumbprint : null);
+                // Kept in memory only: a restart before the converge loses the trace, never the state.
+                _traceParent = desired.TraceParent.Length > 0 ? (desired.Revision, desired.TraceParent) : null;
                 await SendAsync(new AgentMessage { Ack = new Ack { InReplyTo = message.MessageId, Ok = true } });
                 AgentLog.DesiredState(log, desired.Revision);
                 Wake($"revision {message.DesiredState.Revision}");
@@ -457,7 +460,16 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 return;
             }
             revision = stored;
-            report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken);
+            // The first converge of a pushed state the controller traces reports its spans under the push.
+            var traced = mark is not null && _traceParent is { } trace && trace.Revision == revision ? trace.TraceParent : null;
+            var spans = traced is null ? null : new List<ConvergeSpan>();
+            report = await ConvergeAsync(yaml, revision, dryRun: false, cancellationToken, spans);
+            if (traced is not null)
+            {
+                report.TraceParent = traced;
+                report.Spans.Add(spans!);
+                _traceParent = null;
+            }
             // A state pushed while this converge ran (new certificate material under the same revision is read from disk
             // mid-run) makes what it changed the controller's change, not drift on the host.
             report.DesiredStateNew = mark is not null || _desired.IsNew;
@@ -500,8 +512,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     }
 
     /// <summary>One converge of a node spec text, as a report for the controller; the caller holds the converge lock.</summary>
-    private async Task<StatusReport> ConvergeAsync(string yaml, ulong revision, bool dryRun, CancellationToken cancellationToken)
+    private async Task<StatusReport> ConvergeAsync(string yaml, ulong revision, bool dryRun, CancellationToken cancellationToken, List<ConvergeSpan>? spans = null)
     {
+        var started = DateTimeOffset.UtcNow;
         var report = new StatusReport { Revision = revision, DryRun = dryRun };
         try
         {
@@ -522,8 +535,19 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             Reconcile.ConvergeReport result;
             try
             {
+                // Resources run one after another: each one's span starts where the one before ended.
+                var previous = started;
                 result = await converger.ConvergeAsync(blocks, Path.GetDirectoryName(_desired.SpecPath)!, dryRun, cancellationToken,
-                    progress: _ => _systemd?.WatchdogPing());
+                    progress: resource =>
+                    {
+                        _systemd?.WatchdogPing();
+                        if (spans is not null)
+                        {
+                            var now = DateTimeOffset.UtcNow;
+                            spans.Add(Span(resource.Id, previous, now, resource.Error, ToStatus(resource).State));
+                            previous = now;
+                        }
+                    });
             }
             catch (InvalidDataException ex)
             {
@@ -556,9 +580,17 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         finally
         {
             report.FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow);
+            // The converge's own span first, so the controller can parent the resources' under it.
+            spans?.Insert(0, Span("converge", started, report.FinishedAt.ToDateTimeOffset(), null, report.Resources.Any(r => StateWords.IsFailed(r.State)) ? ResourceState.Failed : ResourceState.InSync));
         }
         return report;
     }
+
+    private static ConvergeSpan Span(string name, DateTimeOffset start, DateTimeOffset end, string? error, ResourceState outcome) => new()
+    {
+        Name = name, Start = Timestamp.FromDateTimeOffset(start), End = Timestamp.FromDateTimeOffset(end), Error = error ?? "",
+        Outcome = StateWords.Resource(outcome),
+    };
 
     private static ResourceStatus ToStatus(ResourceReport report)
     {

@@ -5,6 +5,7 @@ using Hawser.Controller.Sessions;
 using Hawser.Controller.Store;
 using Hawser.Shared.Protocol.V1;
 using Grpc.Core;
+using Hawser.Controller.Tracing;
 using Hawser.Shared.Spec;
 using Hawser.Shared.Protocol;
 
@@ -204,7 +205,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     {
         var identity = CallerIdentity.Of(context);
         var fileName = string.IsNullOrEmpty(request.FileName) ? "spec.yaml" : request.FileName;
+        var validating = ControllerTracing.Source.StartActivity("validate");
         var (resolved, errors) = DesiredStates.Resolve(request.SpecYaml, fileName);
+        validating?.Dispose();
         if (resolved is null)
         {
             throw ApiError.Of(StatusCode.InvalidArgument, string.Join("\n", errors));
@@ -250,12 +253,15 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             await store.Nodes.SetPinsAsync((await store.Nodes.ListWithoutReportsAsync()).Where(n => n.PinnedRevision is null)
                 .ToDictionary(n => n.Name, n => (ulong?)n.DesiredRevision, StringComparer.Ordinal));
         }
+        var storing = ControllerTracing.Source.StartActivity("store");
         var revision = await store.Revisions.AddAsync(identity.Name, request.Message, request.SpecYaml);
+        storing?.SetTag("hawser.revision", (long)revision.Number);
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
         applied?.Invoke();
         if (request.Rollout is { } rollout)
         {
+            storing?.Dispose();
             // Labels are the controller's own record (selectors, {address}); they follow the spec at once.
             await store.Nodes.UpdateAsync(new Dictionary<string, ulong>(), resolved.Labels);
             try
@@ -300,7 +306,17 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             // A rollout started through another controller after the check above: it moves the nodes, not this apply.
             throw ApiError.Of(StatusCode.FailedPrecondition, $"revision {revision.Number} stored but not pushed: {ex.Message}");
         }
-        var pushed = sessions.Push(states).ToList();
+        finally
+        {
+            storing?.Dispose();
+        }
+        List<string> pushed;
+        using (var pushing = ControllerTracing.Source.StartActivity("push"))
+        {
+            pushing?.SetTag("hawser.revision", (long)revision.Number);
+            pushed = [.. sessions.Push(states)];
+            pushing?.SetTag("hawser.pushed", pushed.Count);
+        }
         // Sets, not the response's lists: a fleet of thousands would make each lookup a scan.
         var changed = response.ChangedNodes.ToHashSet(StringComparer.Ordinal);
         if (store.Engine.IsShared)

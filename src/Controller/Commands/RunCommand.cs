@@ -109,6 +109,14 @@ internal sealed class RunCommand : Command
             "Give every controller sharing a store the same file. See the README's Alerts and notifications.",
     };
 
+    private readonly Option<string> _otlpEndpoint = new("--otlp-endpoint")
+    {
+        HelpName = "URL",
+        Description = "Export traces with OpenTelemetry (OTLP over HTTP, protobuf) to the collector at URL (e.g. http://collector:4318/; " +
+            "spans go to URL/v1/traces): an apply's validate, store and push, and each agent's converge with its resources, in one trace " +
+            "(hawserctl apply --trace starts it and prints its id). Off unless given.",
+    };
+
     private readonly Option<int> _nodeSendQueue = new("--node-send-queue")
     {
         HelpName = "KIB",
@@ -143,6 +151,7 @@ internal sealed class RunCommand : Command
         Options.Add(_webBreakGlass);
         Options.Add(_sso);
         Options.Add(_notifications);
+        Options.Add(_otlpEndpoint);
         Options.Add(_nodeSendQueue);
         Options.Add(_shutdownTimeout);
         Options.Add(_logFormat);
@@ -238,6 +247,13 @@ internal sealed class RunCommand : Command
         {
             return null;
         }
+        Uri? otlp = null;
+        if (parse.GetValue(_otlpEndpoint) is { } endpoint
+            && (!Uri.TryCreate(endpoint, UriKind.Absolute, out otlp) || (otlp.Scheme != Uri.UriSchemeHttp && otlp.Scheme != Uri.UriSchemeHttps)))
+        {
+            await Console.Error.WriteLineAsync($"error: --otlp-endpoint '{endpoint}' must be an http:// or https:// URL (e.g. http://collector:4318/)");
+            return null;
+        }
         if (parse.GetValue(_nodeSendQueue) is var queue && queue is < 64 or > 1024 * 1024)
         {
             await Console.Error.WriteLineAsync($"error: --node-send-queue {queue}: give KiB from 64 to 1048576 (1 GiB)");
@@ -274,6 +290,8 @@ internal sealed class RunCommand : Command
             WebBreakGlass = parse.GetValue(_webBreakGlass),
             Sso = sso,
             Notifications = notifications,
+            // A base URL: v1/traces goes beneath it, also when it was written without the final slash.
+            OtlpEndpoint = otlp is null || otlp.AbsolutePath.EndsWith('/') ? otlp : new Uri(otlp + "/"),
             NodeSendQueueBytes = queue * 1024L,
             ShutdownTimeout = parse.GetValue(_shutdownTimeout),
             LogFormat = parse.GetValue(_logFormat),

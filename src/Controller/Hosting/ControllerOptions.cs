@@ -45,6 +45,9 @@ public sealed record ControllerOptions
     /// <summary>Single sign-on to the web UI (<c>--sso FILE</c>), or null.</summary>
     public Web.SsoSettings? Sso { get; init; }
 
+    /// <summary>Where traces go (an OTLP/HTTP collector's base URL, e.g. http://collector:4318/), or null: tracing off.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>Notification receivers and routes (<c>--notifications FILE</c>), or null: notifications off.</summary>
     public Notifications.NotificationSettings? Notifications { get; init; }
 

@@ -100,6 +100,10 @@ public static class ControllerServices
         // Evaluated on each Check call, not from a cache refreshed every 30 s.
         services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false).AddCheck<JobsHealthCheck>("background-jobs");
         MetricsEndpoint.AddServices(services);
+        if (options.OtlpEndpoint is { } otlp)
+        {
+            Tracing.TracingExport.AddServices(services, otlp);
+        }
         services.Configure<HostOptions>(o => ConfigureStop(o, options.ShutdownTimeout));
 
         // Notifications: off without --notifications (no router: no outbox rows, nothing asked on the report path, no loop).

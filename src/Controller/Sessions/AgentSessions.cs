@@ -56,6 +56,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         /// </summary>
         public StoredReports? Stored { get; set; }
 
+        /// <summary>The trace parent of the state last pushed on this stream (empty: not traced): the only trace its converge spans may join.</summary>
+        public string TraceParent { get; set; } = "";
+
         private readonly Lock _mailboxLock = new();
         private readonly SemaphoreSlim _mailboxFilled = new(0, 1);
         private StatusReport? _held;
@@ -361,7 +364,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         session.LastPushedSha = state.Sha256;
         try
         {
-            session.Send(Message(state));
+            var message = Message(state);
+            session.TraceParent = message.DesiredState.TraceParent;
+            session.Send(message);
             return true;
         }
         catch (OperationCanceledException)
@@ -373,7 +378,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
 
     private ControllerMessage Message(NodeDesiredState state)
     {
-        var message = new DesiredState { Revision = state.Revision, NodeSpecYaml = state.Yaml, AcmeAccountThumbprint = state.AcmeThumbprint };
+        var message = new DesiredState
+        {
+            Revision = state.Revision, NodeSpecYaml = state.Yaml, AcmeAccountThumbprint = state.AcmeThumbprint,
+            // Pushed inside a traced apply: the agent's converge reports its spans under this push.
+            TraceParent = System.Diagnostics.Activity.Current is { Recorded: true, IdFormat: System.Diagnostics.ActivityIdFormat.W3C } push ? push.Id! : "",
+        };
         foreach (var (name, material) in state.Certificates)
         {
             message.Certificates[name] = material;
@@ -534,6 +544,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     private void Receive(string node, Session session, NodeBudget budget, StatusReport sent)
     {
         var report = NodeInputBounds.Bound(sent);
+        // A node's spans join only the trace of the push it was sent, never one it names itself.
+        if (report.Spans.Count > 0 && report.TraceParent.Length > 0 && report.TraceParent == session.TraceParent)
+        {
+            session.TraceParent = "";
+            Tracing.ControllerTracing.ExportConverge(node, report);
+        }
         if (report.NeedsDesiredState && budget.TryStartResend())
         {
             ControllerLog.DesiredStateResent(logger, node, report.Resources.FirstOrDefault()?.Error ?? "");

@@ -44,6 +44,9 @@ public static class NodeInputBounds
     /// <summary>Most served certificates one report may list (one per certificate and address checked); with the installed ones, well inside <see cref="MaxReportBytes"/>.</summary>
     public const int MaxServed = 64;
 
+    /// <summary>Spans of one traced converge (the converge's and one per resource); a W3C traceparent is 55 characters.</summary>
+    public const int MaxSpans = 256, MaxTraceParentChars = 64;
+
     /// <summary>The agent version a hello names, and the host facts' strings.</summary>
     public const int MaxVersionChars = 64, MaxFactChars = 256;
 
@@ -98,6 +101,19 @@ public static class NodeInputBounds
                 Certificate = Cut(served.Certificate, MaxCertificateNameChars), Target = Cut(served.Target, MaxTargetChars), Serial = Cut(served.Serial, MaxSerialChars),
                 NotBefore = Time(served.NotBefore), NotAfter = Time(served.NotAfter), CoversName = served.CoversName, Error = Cut(served.Error, MaxWarningChars),
             });
+        }
+        // Spans only with a trace to put them in; their text cut like a resource's, their times dropped when no time.
+        if (report.TraceParent.Length is > 0 and <= MaxTraceParentChars)
+        {
+            bounded.TraceParent = report.TraceParent;
+            foreach (var span in report.Spans.Take(MaxSpans))
+            {
+                bounded.Spans.Add(new ConvergeSpan
+                {
+                    Name = Cut(span.Name, MaxKindChars + 1 + MaxNameChars), Start = Time(span.Start), End = Time(span.End),
+                    Error = Cut(span.Error, MaxTextChars), Outcome = Cut(span.Outcome, MaxKindChars),
+                });
+            }
         }
         var size = bounded.CalculateSize();
         var kept = 0;

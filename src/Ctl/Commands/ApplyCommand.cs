@@ -19,6 +19,12 @@ internal sealed class ApplyCommand : Command
     private readonly Option<bool> _rollout = new("--rollout") { Description = "Roll the new revision out in batches (the rollout options below) instead of pushing it to every node at once." };
     private readonly RolloutOptionSet _rolloutOptions = new();
 
+    private readonly Option<bool> _trace = new("--trace")
+    {
+        Description = "Start a W3C trace for this apply and print its id: a controller run with --otlp-endpoint exports the apply " +
+            "(validate, store, push) and each agent's converge of it, resource by resource, under that id.",
+    };
+
     public ApplyCommand() : base("apply", "Validate a spec, store it as a new revision, push each connected node its own state (or, with --rollout, roll it out), " +
         "and wait for every changed node's report: a recap per node, exit 0 all converged, 1 a node failed, 4 a node did not report in time. Nothing is stored when the spec is invalid.")
     {
@@ -27,6 +33,7 @@ internal sealed class ApplyCommand : Command
         Options.Add(_noWait);
         Options.Add(_waitTimeout);
         Options.Add(_rollout);
+        Options.Add(_trace);
         _rolloutOptions.AddTo(this);
         SetAction(RunAsync);
         CommandExamples.Set(this, "hawserctl apply -f fleet.yaml -m \"BBR on the web hosts\"", "hawserctl apply -f fleet.yaml --rollout --batch 25% --pause 5m --check \"http://{address}/health\"");
@@ -47,12 +54,16 @@ internal sealed class ApplyCommand : Command
         }
         var wait = !parse.GetValue(_noWait) && !parse.GetValue(_rollout);
         var waitTimeout = parse.GetValue(_waitTimeout);
+        // hawserctl's own span is the trace's root: its id is printed, not exported (hawserctl has no exporter).
+        var traceParent = parse.GetValue(_trace)
+            ? $"00-{System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString()}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"
+            : null;
         return await ControllerClient.RunAsync(parse, output, async (client, options) =>
         {
             ApplySpecResponse response;
             try
             {
-                response = await client.ApplySpecAsync(request, options);
+                response = await client.ApplySpecAsync(request, traceParent is null ? options : options.WithHeaders(WithTraceParent(options.Headers, traceParent)));
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {
@@ -68,6 +79,10 @@ internal sealed class ApplyCommand : Command
             IReadOnlyList<NodeOutcome>? outcomes = null;
             if (output.Format != OutputFormat.Json)
             {
+                if (traceParent is not null)
+                {
+                    output.WriteLine($"trace {traceParent.Split('-')[1]} (traceparent {traceParent})");
+                }
                 PrintStored(output, response, wait);
             }
             if (wait && !response.Unchanged && response.ChangedNodes.Count > 0)
@@ -82,6 +97,17 @@ internal sealed class ApplyCommand : Command
             }
             return outcomes is null ? ExitCodes.Ok : ConvergeRecap.Print(output, $"revision {response.Revision}", outcomes);
         }, cancellationToken);
+    }
+
+    private static Metadata WithTraceParent(Metadata? headers, string traceParent)
+    {
+        var merged = new Metadata();
+        foreach (var entry in headers ?? [])
+        {
+            merged.Add(entry);
+        }
+        merged.Add("traceparent", traceParent);
+        return merged;
     }
 
     /// <summary>What the controller did with the spec, before any wait.</summary>
