@@ -550,6 +550,8 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             session.TraceParent = "";
             Tracing.ControllerTracing.ExportConverge(node, report);
         }
+        // Exported or not, spans are not kept with the report while it waits for the store.
+        report.Spans.Clear();
         if (report.NeedsDesiredState && budget.TryStartResend())
         {
             ControllerLog.DesiredStateResent(logger, node, report.Resources.FirstOrDefault()?.Error ?? "");

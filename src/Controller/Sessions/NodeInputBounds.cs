@@ -102,19 +102,6 @@ public static class NodeInputBounds
                 NotBefore = Time(served.NotBefore), NotAfter = Time(served.NotAfter), CoversName = served.CoversName, Error = Cut(served.Error, MaxWarningChars),
             });
         }
-        // Spans only with a trace to put them in; their text cut like a resource's, their times dropped when no time.
-        if (report.TraceParent.Length is > 0 and <= MaxTraceParentChars)
-        {
-            bounded.TraceParent = report.TraceParent;
-            foreach (var span in report.Spans.Take(MaxSpans))
-            {
-                bounded.Spans.Add(new ConvergeSpan
-                {
-                    Name = Cut(span.Name, MaxKindChars + 1 + MaxNameChars), Start = Time(span.Start), End = Time(span.End),
-                    Error = Cut(span.Error, MaxTextChars), Outcome = Cut(span.Outcome, MaxKindChars),
-                });
-            }
-        }
         var size = bounded.CalculateSize();
         var kept = 0;
         // Room is kept for the line that says resources were dropped, so bounding a bounded report changes nothing.
@@ -139,6 +126,20 @@ public static class NodeInputBounds
                 Kind = "report", Name = "resources", State = ResourceState.Failed,
                 Error = $"the node reported {report.Resources.Count.ToString("N0", CultureInfo.InvariantCulture)} resources ({report.CalculateSize().ToString("N0", CultureInfo.InvariantCulture)} bytes); the controller keeps the first {kept} (at most {MaxResources}, {MaxReportBytes / 1024} KiB)",
             });
+        }
+        // Spans only with a trace to put them in; their text cut like a resource's, their times dropped when no time. Added
+        // after the resources: they are exported, never stored, so they take nothing from the report's stored bound.
+        if (report.TraceParent.Length is > 0 and <= MaxTraceParentChars)
+        {
+            bounded.TraceParent = report.TraceParent;
+            foreach (var span in report.Spans.Take(MaxSpans))
+            {
+                bounded.Spans.Add(new ConvergeSpan
+                {
+                    Name = Cut(span.Name, MaxKindChars + 1 + MaxNameChars), Start = Time(span.Start), End = Time(span.End),
+                    Error = Cut(span.Error, MaxTextChars), Outcome = Cut(span.Outcome, MaxKindChars),
+                });
+            }
         }
         return bounded;
     }
