@@ -18,7 +18,8 @@ namespace Hawser.Benchmarks;
 /// </summary>
 public static class EventLogBenchmark
 {
-    private const int Nodes = 1000;
+    /// <summary>Nodes that report in each round.</summary>
+    internal const int Nodes = 1000;
 
     /// <summary>Runs both parts (or only the writes).</summary>
     public static async Task<int> RunAsync(int rounds, bool writesOnly = false)
@@ -35,6 +36,24 @@ public static class EventLogBenchmark
     {
         using var data = new TempDirectory("hawser-eventlog-bench-");
         using var store = ControllerStore.Open(data.Path);
+        await SeedNodesAsync(store);
+        var without = new List<double>();
+        var with = new List<double>();
+        ulong revision = 1;
+        for (var round = 0; round < rounds * 2; round++)
+        {
+            var logged = round % 2 == 1;
+            (logged ? with : without).Add(await ReportRoundAsync(store, ++revision, logged));
+        }
+        var medianWithout = Median(without);
+        var medianWith = Median(with);
+        Console.WriteLine(FormattableString.Invariant(
+            $"reports: {Nodes} nodes x {rounds} rounds each way; stored per second, median: without the log {medianWithout:0}, with it {medianWith:0}; the log costs {(1 - medianWith / medianWithout) * 100:0.0}%"));
+    }
+
+    /// <summary>Enrols the benchmark's <see cref="Nodes"/> nodes (node0000...) in <paramref name="store"/>.</summary>
+    internal static async Task SeedNodesAsync(ControllerStore store)
+    {
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < Nodes; i++)
         {
@@ -43,32 +62,27 @@ public static class EventLogBenchmark
                 Name = $"node{i:0000}", Labels = new Dictionary<string, string>(), AgentVersion = "bench", FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 0,
             });
         }
-        var without = new List<double>();
-        var with = new List<double>();
-        ulong revision = 1;
-        for (var round = 0; round < rounds * 2; round++)
+    }
+
+    /// <summary>
+    /// Every node records a report of <paramref name="revision"/> that changed one resource (with the event it makes when
+    /// <paramref name="withEvents"/>); returns the reports stored per second.
+    /// </summary>
+    internal static async Task<double> ReportRoundAsync(ControllerStore store, ulong revision, bool withEvents)
+    {
+        var report = new StatusReport { Revision = revision };
+        report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.Changed, Diff = "7200 -> 600" });
+        report.Resources.Add(new ResourceStatus { Kind = "ufw", Name = "forward-policy", State = ResourceState.InSync });
+        var kept = ReportWire.Report(report);
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < Nodes; i++)
         {
-            var logged = round % 2 == 1;
-            revision++;
-            var report = new StatusReport { Revision = revision };
-            report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.Changed, Diff = "7200 -> 600" });
-            report.Resources.Add(new ResourceStatus { Kind = "ufw", Name = "forward-policy", State = ResourceState.InSync });
-            var kept = ReportWire.Report(report);
-            var started = Stopwatch.GetTimestamp();
-            for (var i = 0; i < Nodes; i++)
-            {
-                var node = $"node{i:0000}";
-                // As AgentSessions.Receive does: the events come from comparing with the previous report.
-                var events = logged ? ReportEvents.Of(node, null, kept, driftCorrected: false) : null;
-                await store.Nodes.RecordReportAsync(node, revision, kept, driftCorrected: false, events);
-            }
-            var perSecond = Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds;
-            (logged ? with : without).Add(perSecond);
+            var node = $"node{i:0000}";
+            // As AgentSessions.Receive does: the events come from comparing with the previous report.
+            var events = withEvents ? ReportEvents.Of(node, null, kept, driftCorrected: false) : null;
+            await store.Nodes.RecordReportAsync(node, revision, kept, driftCorrected: false, events);
         }
-        var medianWithout = Median(without);
-        var medianWith = Median(with);
-        Console.WriteLine(FormattableString.Invariant(
-            $"reports: {Nodes} nodes x {rounds} rounds each way; stored per second, median: without the log {medianWithout:0}, with it {medianWith:0}; the log costs {(1 - medianWith / medianWithout) * 100:0.0}%"));
+        return Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     private static async Task ReadsAsync()

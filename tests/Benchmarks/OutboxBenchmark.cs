@@ -16,7 +16,7 @@ namespace Hawser.Benchmarks;
 /// </summary>
 public static class OutboxBenchmark
 {
-    private const int Nodes = 1000;
+    private const int Nodes = EventLogBenchmark.Nodes;
 
     private enum Mode { Off, OnNotRouted, OnRouted }
 
@@ -25,14 +25,7 @@ public static class OutboxBenchmark
     {
         using var data = new TempDirectory("hawser-outbox-bench-");
         using var store = ControllerStore.Open(data.Path);
-        var now = DateTimeOffset.UtcNow;
-        for (var i = 0; i < Nodes; i++)
-        {
-            await store.Nodes.UpsertAsync(new NodeRecord
-            {
-                Name = $"node{i:0000}", Labels = new Dictionary<string, string>(), AgentVersion = "bench", FirstSeen = now, LastSeen = now, DesiredRevision = 1, AppliedRevision = 0,
-            });
-        }
+        await EventLogBenchmark.SeedNodesAsync(store);
         var receivers = new Dictionary<string, ReceiverSettings> { ["oncall"] = new("oncall", ReceiverFormat.Ntfy, new Uri("http://127.0.0.1:9/x"), null) };
         NotificationRouter Router(string kind) => new(new NotificationSettings { Receivers = receivers, Routes = [new RouteSettings { Name = "r", To = ["oncall"], Kinds = [kind] }] });
         var routers = new Dictionary<Mode, NotificationRouter?>
@@ -45,18 +38,7 @@ public static class OutboxBenchmark
         {
             var mode = (Mode)(round % 3);
             store.Outbox.Router = routers[mode];
-            revision++;
-            var report = new StatusReport { Revision = revision };
-            report.Resources.Add(new ResourceStatus { Kind = "sysctl", Name = "net.ipv4.tcp_keepalive_time", State = ResourceState.Changed, Diff = "7200 -> 600" });
-            report.Resources.Add(new ResourceStatus { Kind = "ufw", Name = "forward-policy", State = ResourceState.InSync });
-            var kept = ReportWire.Report(report);
-            var started = Stopwatch.GetTimestamp();
-            for (var i = 0; i < Nodes; i++)
-            {
-                var node = $"node{i:0000}";
-                await store.Nodes.RecordReportAsync(node, revision, kept, driftCorrected: false, ReportEvents.Of(node, null, kept, driftCorrected: false));
-            }
-            perSecond[mode].Add(Nodes / Stopwatch.GetElapsedTime(started).TotalSeconds);
+            perSecond[mode].Add(await EventLogBenchmark.ReportRoundAsync(store, ++revision, withEvents: true));
         }
         var off = Median(perSecond[Mode.Off]);
         var notRouted = Median(perSecond[Mode.OnNotRouted]);
