@@ -153,7 +153,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // The token is the last name of the previous page: pages follow name order, so a node added meanwhile is not skipped.
         var after = request.PageToken;
         var response = new ListNodesResponse();
-        foreach (var node in (await store.Nodes.ListAsync(cancellationToken)).Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
+        var enrolled = await store.Nodes.ListAsync(cancellationToken);
+        foreach (var node in enrolled.Where(n => string.CompareOrdinal(n.Name, after) > 0).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
             if (!LabelSelector.Matches(request.Selector, node.Labels) || !caller.Sees(node.Labels))
             {
@@ -166,7 +167,31 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
             response.Nodes.Add(ToMessage(node, detail: false));
         }
+        if (response.NextPageToken.Length == 0 && await store.Revisions.LatestAsync(cancellationToken) is { } latest)
+        {
+            var spec = desired.Resolved(latest);
+            var named = spec.Nodes.Keys.Where(n => spec.Labels.TryGetValue(n, out var labels)
+                ? LabelSelector.Matches(request.Selector, labels) && caller.Sees(labels)
+                : request.Selector.Count == 0 && caller.Selector.Count == 0);
+            response.Unenrolled.Add(await UnenrolledAsync(named, enrolled, cancellationToken));
+        }
         return response;
+    }
+
+    /// <summary>
+    /// The nodes of <paramref name="named"/> with no enrolled node: whether each was removed (its node.removed event), and
+    /// the enrolled name one or two edits away, for the typo a spec may hold.
+    /// </summary>
+    private async Task<List<UnenrolledNode>> UnenrolledAsync(IEnumerable<string> named, IReadOnlyList<NodeRecord> enrolled, CancellationToken cancellationToken)
+    {
+        var names = enrolled.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = new List<UnenrolledNode>();
+        foreach (var name in named.Where(n => !names.Contains(n)).Order(StringComparer.Ordinal))
+        {
+            var removed = await store.Events.ListAsync(new EventQuery { Node = name, Kind = "node.removed", Limit = 1 }, cancellationToken);
+            missing.Add(new UnenrolledNode { Name = name, Removed = removed.Count > 0, Nearest = Shared.Cli.NearestName.Of(names, name) ?? "" });
+        }
+        return missing;
     }
 
     private async Task<Node> GetNodeAsync(GetNodeRequest request, OperatorRecord caller, CancellationToken cancellationToken)
@@ -278,7 +303,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         // Only what differs from the rows just read is written: an apply to thousands of nodes usually changes few labels.
         var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         var moved = new Dictionary<string, ulong>(StringComparer.Ordinal);
-        foreach (var node in (await store.Nodes.ListWithoutReportsAsync()))
+        var enrolled = await store.Nodes.ListWithoutReportsAsync();
+        response.Unenrolled.Add(await UnenrolledAsync(resolved.Nodes.Keys, enrolled, context.CancellationToken));
+        foreach (var node in enrolled)
         {
             if (resolved.Labels.TryGetValue(node.Name, out var nodeLabels) && !SameLabels(node.Labels, nodeLabels))
             {

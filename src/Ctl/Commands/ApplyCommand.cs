@@ -84,6 +84,10 @@ internal sealed class ApplyCommand : Command
                     output.WriteLine($"trace {traceParent.Split('-')[1]} (traceparent {traceParent})");
                 }
                 PrintStored(output, response, wait);
+                foreach (var missing in response.Unenrolled)
+                {
+                    output.WriteLine(StatusCommand.UnenrolledLine(missing));
+                }
             }
             if (wait && !response.Unchanged && response.ChangedNodes.Count > 0)
             {
@@ -93,7 +97,7 @@ internal sealed class ApplyCommand : Command
             if (output.Format == OutputFormat.Json)
             {
                 output.WriteJson(new ApplyOutput(response.Revision, response.Unchanged, [.. response.PushedNodes], response.RolloutId == 0 ? null : response.RolloutId,
-                    [.. response.ChangedNodes], outcomes?.Select(ApplyOutcomeOutput.Of).ToList()), CtlJsonContext.Default.ApplyOutput);
+                    [.. response.ChangedNodes], outcomes?.Select(ApplyOutcomeOutput.Of).ToList(), [.. response.Unenrolled.Select(UnenrolledOutput.Of)]), CtlJsonContext.Default.ApplyOutput);
             }
             return outcomes is null ? ExitCodes.Ok : ConvergeRecap.Print(output, $"revision {response.Revision}", outcomes);
         }, cancellationToken);

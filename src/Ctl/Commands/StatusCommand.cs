@@ -14,7 +14,8 @@ internal sealed class StatusCommand : Command
     private readonly Argument<string?> _node = new("NODE") { Description = "Show this node's resources one by one.", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<bool> _check = new("--check")
     {
-        Description = "For scripts: exit 0 only when every node shown is in sync (pinned nodes count when they run their pin); 1 when a node failed; 4 when one is pending, offline or new.",
+        Description = "For scripts: exit 0 only when every node shown is in sync (pinned nodes count when they run their pin); 1 when a node failed; " +
+            "4 when one is pending, offline or new, or the spec names a node that is not enrolled (or was removed).",
     };
 
     public StatusCommand() : base("status", "The fleet at a glance: connection, agent, applied/desired revision (and a rollout's pin), resources, drift corrected.")
@@ -38,9 +39,10 @@ internal sealed class StatusCommand : Command
                 PrintDetail(output, node);
                 return check ? CheckCode([node]) : ExitCodes.Ok;
             }
-            var nodes = await client.ListAllNodesAsync(new ListNodesRequest(), options);
-            PrintFleet(output, nodes);
-            return check ? CheckCode(nodes) : ExitCodes.Ok;
+            var (nodes, unenrolled) = await client.ListFleetAsync(new ListNodesRequest(), options);
+            PrintFleet(output, nodes, unenrolled);
+            var code = CheckCode(nodes);
+            return !check ? ExitCodes.Ok : code == ExitCodes.Ok && unenrolled.Count > 0 ? ExitCodes.NoReport : code;
         }, cancellationToken);
     }
 
@@ -51,14 +53,15 @@ internal sealed class StatusCommand : Command
         return states.Contains("failed") ? ExitCodes.Failed : states.All(s => s == "in-sync") ? ExitCodes.Ok : ExitCodes.NoReport;
     }
 
-    private static void PrintFleet(ConsoleOutput output, List<Node> nodes)
+    private static void PrintFleet(ConsoleOutput output, List<Node> nodes, List<UnenrolledNode> unenrolled)
     {
         if (output.Format == OutputFormat.Json)
         {
-            output.WriteJson(new StatusOutput([.. nodes.Select(n => ToOutput(n, detail: false))]), CtlJsonContext.Default.StatusOutput);
+            output.WriteJson(new StatusOutput([.. nodes.Select(n => ToOutput(n, detail: false))],
+                [.. unenrolled.Select(UnenrolledOutput.Of)]), CtlJsonContext.Default.StatusOutput);
             return;
         }
-        if (nodes.Count == 0)
+        if (nodes.Count == 0 && unenrolled.Count == 0)
         {
             output.WriteLine("No nodes have enrolled yet. `hawserctl token create` makes a join token.");
             return;
@@ -77,8 +80,21 @@ internal sealed class StatusCommand : Command
                 node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "0",
                 node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture));
         }
+        foreach (var missing in unenrolled)
+        {
+            table.AddRow(ConsoleOutput.Cell(missing.Name), missing.Removed ? "[red]removed[/]" : "[red]not enrolled[/]", "", "", "", "", "never");
+        }
         output.WriteTable(table);
+        foreach (var missing in unenrolled)
+        {
+            output.WriteLine(UnenrolledLine(missing));
+        }
     }
+
+    /// <summary>What to say of a node the spec names that is not enrolled (apply says the same).</summary>
+    public static string UnenrolledLine(UnenrolledNode missing) =>
+        $"{missing.Name}: {(missing.Removed ? "removed, but the spec still names it (take it out of the spec, or enroll it again)" : "named by the spec but not enrolled (`hawserctl token create` makes a join token)")}"
+        + (missing.Nearest.Length > 0 ? $"; did you mean {missing.Nearest}?" : "");
 
     private static void PrintDetail(ConsoleOutput output, Node node)
     {

@@ -21,7 +21,15 @@ internal sealed record NodeOutput(
 internal sealed record ResourceCounts(int InSync, int Changed, int Failed, int Other);
 
 /// <summary><c>hawserctl status -o json</c>.</summary>
-internal sealed record StatusOutput(IReadOnlyList<NodeStatusOutput> Nodes);
+internal sealed record StatusOutput(IReadOnlyList<NodeStatusOutput> Nodes, IReadOnlyList<UnenrolledOutput> Unenrolled);
+
+/// <summary>A node the spec names with no enrolled node: its state (not enrolled, removed) and the enrolled name it may be a typo of.</summary>
+internal sealed record UnenrolledOutput(string Name, string State, string? DidYouMean)
+{
+    /// <summary>The output of <paramref name="node"/>.</summary>
+    public static UnenrolledOutput Of(Hawser.Shared.Protocol.V1.UnenrolledNode node) =>
+        new(node.Name, node.Removed ? "removed" : "not enrolled", node.Nearest.Length > 0 ? node.Nearest : null);
+}
 
 /// <summary>One node's line in <see cref="StatusOutput"/>.</summary>
 internal sealed record NodeStatusOutput(
@@ -50,7 +58,7 @@ internal sealed record ResourceOutput(string Kind, string Name, string State, st
 
 /// <summary><c>hawserctl apply -o json</c>.</summary>
 internal sealed record ApplyOutput(ulong Revision, bool Unchanged, IReadOnlyList<string> PushedNodes, ulong? RolloutId = null,
-    IReadOnlyList<string>? ChangedNodes = null, IReadOnlyList<ApplyOutcomeOutput>? Outcomes = null);
+    IReadOnlyList<string>? ChangedNodes = null, IReadOnlyList<ApplyOutcomeOutput>? Outcomes = null, IReadOnlyList<UnenrolledOutput>? Unenrolled = null);
 
 /// <summary>The event log, oldest first.</summary>
 internal sealed record EventsOutput(IReadOnlyList<EventOutput> Events);

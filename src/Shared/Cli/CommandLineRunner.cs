@@ -111,32 +111,5 @@ public static class CommandLineRunner
     }
 
     /// <summary>The subcommand of <paramref name="command"/> nearest to <paramref name="word"/> (edit distance at most 2, or a prefix), or null.</summary>
-    internal static string? Nearest(Command command, string word)
-    {
-        var best = command.Subcommands.Where(c => !c.Hidden)
-            .Select(c => (c.Name, Distance: c.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase) ? 0 : Distance(c.Name, word.ToLowerInvariant())))
-            .OrderBy(c => c.Distance).ThenBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault();
-        return best.Name is not null && best.Distance <= Math.Max(1, Math.Min(2, word.Length / 3)) ? best.Name : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        // Damerau-Levenshtein (optimal string alignment): a swapped pair of letters is one edit, as in "stauts".
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) { d[i, 0] = i; }
-        for (var j = 0; j <= b.Length; j++) { d[0, j] = j; }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                {
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-                }
-            }
-        }
-        return d[a.Length, b.Length];
-    }
+    internal static string? Nearest(Command command, string word) => NearestName.Of(command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name), word, prefixes: true);
 }
