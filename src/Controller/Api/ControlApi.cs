@@ -167,15 +167,27 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
             response.Nodes.Add(ToMessage(node, detail: false));
         }
-        if (response.NextPageToken.Length == 0 && await store.Revisions.LatestAsync(cancellationToken) is { } latest)
+        if (response.NextPageToken.Length == 0 && await store.Revisions.LatestAsync(cancellationToken) is { } latest && Resolved(latest) is { } spec)
         {
-            var spec = desired.Resolved(latest);
             var named = spec.Nodes.Keys.Where(n => spec.Labels.TryGetValue(n, out var labels)
                 ? LabelSelector.Matches(request.Selector, labels) && caller.Sees(labels)
                 : request.Selector.Count == 0 && caller.Selector.Count == 0);
             response.Unenrolled.Add(await UnenrolledAsync(named, enrolled, cancellationToken));
         }
         return response;
+    }
+
+    /// <summary>The stored revision resolved, or null when it no longer validates (a listing still lists the enrolled nodes).</summary>
+    private ResolvedSpec? Resolved(RevisionRecord revision)
+    {
+        try
+        {
+            return desired.Resolved(revision);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
