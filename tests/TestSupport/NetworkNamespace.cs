@@ -87,13 +87,28 @@ public sealed class NetworkNamespace : IDisposable
         }
     }
 
+    /// <summary>The processes in the namespace.</summary>
+    private HashSet<int> Pids() => [.. ExternalProcess.RunAsync("ip", ["netns", "pids", Name], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult()
+        .StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(pid => int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>Kills whatever still runs in the namespace, then deletes it.</summary>
     public void Dispose()
     {
-        var pids = ExternalProcess.RunAsync("ip", ["netns", "pids", Name], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-        foreach (var pid in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        // Again until none is left: a process forked while the first were killed (nginx starting a worker for a reload that
+        // was on its way) would otherwise outlive the test, keep the namespace and its veth alive, and answer the next run.
+        for (var round = 0; round < 20; round++)
         {
-            Signals.Kill(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture));
+            var pids = Pids();
+            if (pids.Count == 0)
+            {
+                break;
+            }
+            foreach (var pid in pids)
+            {
+                Signals.Kill(pid);
+            }
+            // The killed are gone once the listing no longer has them; a fork that was in flight shows in the next round.
+            Poll.UntilAsync(() => !Pids().Overlaps(pids), TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
         }
         ExternalProcess.RunAsync("ip", ["netns", "del", Name], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
     }
