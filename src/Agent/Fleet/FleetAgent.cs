@@ -544,7 +544,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                         if (spans is not null)
                         {
                             var now = DateTimeOffset.UtcNow;
-                            spans.Add(Span(resource.Id, previous, now, resource.Error, ToStatus(resource).State));
+                            spans.Add(Span(resource.Id, previous, now, resource.Error, State(resource.Outcome)));
                             previous = now;
                         }
                     });
@@ -586,6 +586,15 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         return report;
     }
 
+    private static ResourceState State(ResourceOutcome outcome) => outcome switch
+    {
+        ResourceOutcome.InSync => ResourceState.InSync,
+        ResourceOutcome.Changed => ResourceState.Changed,
+        ResourceOutcome.WouldChange => ResourceState.WouldChange,
+        ResourceOutcome.Failed => ResourceState.Failed,
+        _ => ResourceState.Skipped,
+    };
+
     private static ConvergeSpan Span(string name, DateTimeOffset start, DateTimeOffset end, string? error, ResourceState outcome) => new()
     {
         Name = name, Start = Timestamp.FromDateTimeOffset(start), End = Timestamp.FromDateTimeOffset(end), Error = error ?? "",
@@ -599,14 +608,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             Kind = colon < 0 ? report.Id : report.Id[..colon],
             Name = colon < 0 ? string.Empty : report.Id[(colon + 1)..],
-            State = report.Outcome switch
-            {
-                ResourceOutcome.InSync => ResourceState.InSync,
-                ResourceOutcome.Changed => ResourceState.Changed,
-                ResourceOutcome.WouldChange => ResourceState.WouldChange,
-                ResourceOutcome.Failed => ResourceState.Failed,
-                _ => ResourceState.Skipped,
-            },
+            State = State(report.Outcome),
             Diff = string.Join("; ", report.Changes.Select(c => $"{c.Target}: {c.From ?? "(absent)"} -> {c.To ?? "(absent)"}")),
             Error = report.Error ?? string.Empty,
         };

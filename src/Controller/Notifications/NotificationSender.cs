@@ -20,6 +20,10 @@ public sealed class NotificationSender(ControllerStore store, NotificationSettin
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Dictionary<string, DateTimeOffset> _saidOffline = new(StringComparer.Ordinal);
 
+    // Whether any route takes node.offline: decided once, not on every check.
+    private readonly bool _offlineRouted = settings.Routes.Any(r => r.Kinds.Count == 0
+        || r.Kinds.Any(k => EventKinds.Matches(k, new EventRecord { Kind = "node.offline", Actor = "", Summary = "" })));
+
     /// <summary>Who holds the lease (this controller's id).</summary>
     public string Holder { get; init; } = "controller";
 
@@ -217,7 +221,7 @@ public sealed class NotificationSender(ControllerStore store, NotificationSettin
     /// <summary>Stores <c>node.offline</c> once for each node not connected since longer than the grace period.</summary>
     private async Task SayOfflineAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!settings.Routes.Any(r => r.Kinds.Count == 0 || r.Kinds.Any(k => EventKinds.Matches(k, new EventRecord { Kind = "node.offline", Actor = "", Summary = "" }))))
+        if (!_offlineRouted)
         {
             return;
         }
