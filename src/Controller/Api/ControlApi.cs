@@ -279,9 +279,21 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             response.Unchanged = true;
             return response;
         }
-        if (request.Rollout is not null && rollouts is null)
+        if (request.Rollout is { } planned)
         {
-            throw ApiError.Of(StatusCode.FailedPrecondition, "this controller runs no rollout engine");
+            if (rollouts is null)
+            {
+                throw ApiError.Of(StatusCode.FailedPrecondition, "this controller runs no rollout engine");
+            }
+            try
+            {
+                // Checked before anything is stored: a revision whose rollout cannot start is not kept.
+                await rollouts.CheckStartableAsync(resolved, RolloutWire.Settings(planned), context.CancellationToken);
+            }
+            catch (Rollouts.RolloutException ex)
+            {
+                throw ApiError.Of(StatusCode.FailedPrecondition, $"rollout: {ex.Message}; nothing stored");
+            }
         }
         if (request.Rollout is not null)
         {

@@ -145,7 +145,7 @@ public sealed class ControllerMetrics : IDisposable
 
     private IEnumerable<(string Node, string State)> StateOfEach() => _snapshot.Nodes.Select(node => (node.Name,
         StateWords.Node(_sessions.IsConnected(node), node.LastReport is not null, node.LastReport?.AnyFailed == true,
-            node.AppliedRevision, node.DesiredRevision, node.PinnedRevision)));
+            node.AppliedRevision, node.DesiredRevision)));
 
     private IEnumerable<Measurement<double>> ReportAges()
     {

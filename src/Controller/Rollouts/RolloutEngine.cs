@@ -46,22 +46,9 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             throw new RolloutException(new RolloutActiveException(active.Id, active.State).Message);
         }
         var record = (await store.Revisions.GetAsync(revision, cancellationToken: cancellationToken)) ?? throw new RolloutException($"revision {revision} does not exist (hawserctl revisions lists them)");
-        var named = desired.Nodes(record);
         var fleet = await store.Nodes.ListWithoutReportsAsync(cancellationToken);
-        var targets = fleet.Where(n => plan.Selects(n) && named.ContainsKey(n.Name)).Select(n => n.Name).ToList();
-        if (targets.Count == 0)
-        {
-            throw new RolloutException($"no enrolled node that revision {revision} names matches the selector '{options.Selector}'");
-        }
         var byName = fleet.ToDictionary(n => n.Name, StringComparer.Ordinal);
-        foreach (var check in options.Checks.Where(c => c.Url.Contains("{address}", StringComparison.Ordinal)))
-        {
-            var missing = targets.Where(t => !byName[t].Labels.ContainsKey("address")).ToList();
-            if (missing.Count > 0)
-            {
-                throw new RolloutException($"check '{check.Url}' uses {{address}}, but these nodes have no 'address' label: {string.Join(", ", missing)}");
-            }
-        }
+        var targets = Targets(plan, options, desired.Nodes(record).Keys, fleet.Select(n => n.Name), node => byName[node].Labels, $"revision {revision}");
         var batches = RolloutPlan.Batches(targets, options);
         var rollout = new RolloutRecord
         {
@@ -87,6 +74,37 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         Changed?.Invoke(rollout);
         Wake();
         return rollout;
+    }
+
+    /// <summary>
+    /// Refuses, with the reason, a rollout of <paramref name="spec"/> that could not start (checked before an apply stores it):
+    /// no enrolled node it names matches the selector, or a check needs a label a target lacks. Labels are the spec's.
+    /// </summary>
+    public async Task CheckStartableAsync(ResolvedSpec spec, RolloutSettings options, CancellationToken cancellationToken)
+    {
+        var enrolled = (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).Select(n => n.Name);
+        _ = Targets(RolloutPlan.Parse(options), options, spec.Nodes.Keys, enrolled, node => spec.Labels[node], "the spec");
+    }
+
+    /// <summary>The enrolled nodes a rollout moves, in order; refused when there is none, or a check needs a label one lacks.</summary>
+    private static List<string> Targets(RolloutPlan plan, RolloutSettings options, IEnumerable<string> named, IEnumerable<string> enrolled,
+        Func<string, IReadOnlyDictionary<string, string>> labels, string what)
+    {
+        var names = named.ToHashSet(StringComparer.Ordinal);
+        var targets = enrolled.Where(n => names.Contains(n) && plan.Selects(labels(n))).ToList();
+        if (targets.Count == 0)
+        {
+            throw new RolloutException($"no enrolled node that {what} names matches the selector '{options.Selector}'");
+        }
+        foreach (var check in options.Checks.Where(c => c.Url.Contains("{address}", StringComparison.Ordinal)))
+        {
+            var missing = targets.Where(t => !labels(t).ContainsKey("address")).ToList();
+            if (missing.Count > 0)
+            {
+                throw new RolloutException($"check '{check.Url}' uses {{address}}, but these nodes have no 'address' label: {string.Join(", ", missing)}");
+            }
+        }
+        return targets;
     }
 
     /// <summary>Pause, resume, abort, promote or rollback, at any moment it makes sense.</summary>
@@ -215,14 +233,14 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         {
             ControllerLog.RolloutStopped(logger, rollout.Id, RolloutWords.Of(rollout.State), rollout.Reason);
         }
-        await MarkUnchangedAsync(rollout, push, cancellationToken);
+        var numbered = await MarkUnchangedAsync(rollout, push, cancellationToken);
         if (rollout.Equals(before))
         {
             return false;
         }
         try
         {
-            await SaveAsync(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, lease: _lease?.Lease,
+            await SaveAsync(rollout, push.Count > 0 ? push.ToDictionary(p => p.Node, p => (ulong?)p.Pin, StringComparer.Ordinal) : null, numbered, lease: _lease?.Lease,
                 expected: before.UpdatedAt, cancellationToken: cancellationToken);
         }
         catch (LeaseLostException)
@@ -242,18 +260,66 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
             || rollout.Nodes.Zip(before.Nodes).Any(pair => pair.First.State != pair.Second.State);
     }
 
-    /// <summary>A node whose state the new pin does not change gets no push and sends no new report; its gate does not wait for one.</summary>
-    private async Task MarkUnchangedAsync(RolloutRecord rollout, List<(string Node, ulong Pin)> moves, CancellationToken cancellationToken)
+    /// <summary>
+    /// A node whose state the new pin does not change gets no push and sends no new report; its gate does not wait for one.
+    /// Returns the revision each moved node's state is numbered by under its new pin (what status compares applied with).
+    /// </summary>
+    private async Task<Dictionary<string, ulong>> MarkUnchangedAsync(RolloutRecord rollout, List<(string Node, ulong Pin)> moves, CancellationToken cancellationToken)
     {
+        var numbered = new Dictionary<string, ulong>(StringComparer.Ordinal);
         foreach (var (name, pin) in moves)
         {
             if (await store.Nodes.GetAsync(name, cancellationToken) is { } record)
             {
-                var now = (await desired.ForAsync(record, cancellationToken))?.Sha256;
-                var then = (await desired.ForAsync(record with { PinnedRevision = pin }, cancellationToken))?.Sha256;
-                rollout.Nodes.First(n => n.Node == name).Unchanged = now is not null && now == then;
+                var now = await desired.ForAsync(record, cancellationToken);
+                var then = await desired.ForAsync(record with { PinnedRevision = pin }, cancellationToken);
+                rollout.Nodes.First(n => n.Node == name).Unchanged = now is not null && now.Sha256 == then?.Sha256;
+                if (then is not null)
+                {
+                    numbered[name] = then.Revision;
+                }
             }
         }
+        return numbered;
+    }
+
+    /// <summary>
+    /// When a rollout ends (done, aborted, rolled back): the pins that hold a node on what the newest revision gives it anyway
+    /// end (null), so a pin left afterwards is one that holds something different; with the revisions those nodes are numbered by.
+    /// <paramref name="pins"/> are those being written in the same save.
+    /// </summary>
+    private async Task<(Dictionary<string, ulong?> Pins, Dictionary<string, ulong> Desired)> ReleasePinsAsync(IReadOnlyDictionary<string, ulong?>? pins,
+        IReadOnlyDictionary<string, ulong>? numbered, CancellationToken cancellationToken)
+    {
+        var released = new Dictionary<string, ulong?>(pins ?? new Dictionary<string, ulong?>(), StringComparer.Ordinal);
+        var revisions = new Dictionary<string, ulong>(numbered ?? new Dictionary<string, ulong>(), StringComparer.Ordinal);
+        if (await store.Revisions.LatestAsync(cancellationToken) is not { } latest)
+        {
+            return (released, revisions);
+        }
+        foreach (var stored in await store.Nodes.ListWithoutReportsAsync(cancellationToken))
+        {
+            var node = stored with
+            {
+                PinnedRevision = released.TryGetValue(stored.Name, out var pin) ? pin : stored.PinnedRevision,
+                DesiredRevision = revisions.TryGetValue(stored.Name, out var revision) ? revision : stored.DesiredRevision,
+            };
+            if (node.PinnedRevision is null)
+            {
+                continue;
+            }
+            var held = await desired.ForAsync(node, latest, cancellationToken);
+            var following = await desired.ForAsync(node with { PinnedRevision = null }, latest, cancellationToken);
+            if (held?.Sha256 == following?.Sha256)
+            {
+                released[node.Name] = null;
+                if (following is not null)
+                {
+                    revisions[node.Name] = following.Revision;
+                }
+            }
+        }
+        return (released, revisions);
     }
 
     /// <summary>
@@ -378,12 +444,20 @@ public sealed class RolloutEngine(ControllerStore store, DesiredStates desired, 
         }
     }
 
-    /// <summary>Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted).</summary>
-    private async Task SaveAsync(RolloutRecord rollout, IReadOnlyDictionary<string, ulong?>? pins = null, string actor = "controller", StoreLease? lease = null,
-        DateTimeOffset? expected = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Stores the rollout with the events of this step (by <paramref name="actor"/>: the engine itself unless an operator acted),
+    /// the pins it sets and, when it ends here, the pins it no longer needs released.
+    /// </summary>
+    private async Task SaveAsync(RolloutRecord rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyDictionary<string, ulong>? numbered = null,
+        string actor = "controller", StoreLease? lease = null, DateTimeOffset? expected = null, CancellationToken cancellationToken = default)
     {
-        var steps = RolloutEvents.Between(await store.Rollouts.GetAsync(rollout.Id, cancellationToken), rollout, actor);
-        await store.Rollouts.SaveAsync(rollout, pins, steps, lease, expected, cancellationToken);
+        var stored = await store.Rollouts.GetAsync(rollout.Id, cancellationToken);
+        var steps = RolloutEvents.Between(stored, rollout, actor);
+        if (stored is not null && RolloutWords.IsActive(stored.State) && !RolloutWords.IsActive(rollout.State))
+        {
+            (pins, numbered) = await ReleasePinsAsync(pins, numbered, cancellationToken);
+        }
+        await store.Rollouts.SaveAsync(rollout, pins, steps, lease, expected, numbered, cancellationToken);
         foreach (var step in steps.Where(s => s.Kind is "rollout.node" or "rollout.batch" or "rollout.promoted"))
         {
             // State changes are logged where they are decided (RolloutStopped, RolloutControlled); these are the moves.

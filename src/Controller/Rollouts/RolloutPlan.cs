@@ -127,7 +127,10 @@ public sealed record RolloutPlan
     public static int MaxFailures(RolloutSettings options, int total) => options.MaxFailures.Length == 0 ? 0 : Resolve(options.MaxFailures, total);
 
     /// <summary>True when <paramref name="node"/> has every label of the selector.</summary>
-    public bool Selects(NodeRecord node) => Selector.All(s => node.Labels.TryGetValue(s.Key, out var value) && value == s.Value);
+    public bool Selects(NodeRecord node) => Selects(node.Labels);
+
+    /// <summary>True when a node with <paramref name="labels"/> matches the selector.</summary>
+    public bool Selects(IReadOnlyDictionary<string, string> labels) => Selector.All(s => labels.TryGetValue(s.Key, out var value) && value == s.Value);
 
     /// <summary>"3" or "25%" of <paramref name="total"/> (a percentage rounds up).</summary>
     private static int Resolve(string text, int total)

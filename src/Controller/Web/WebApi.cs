@@ -468,7 +468,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var report = record.LastReport;
         var connected = sessions.IsConnected(record);
         var failed = report?.Resources.Count(r => r.IsFailed) ?? 0;
-        var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision, record.PinnedRevision);
+        var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,
             record.LastSeen, record.LastReportAt, report?.Count(ResourceOutcome.InSync) ?? 0, report?.Count(ResourceOutcome.Changed) ?? 0,
             failed, record.DriftCorrected, certificateExpiry);

@@ -8,7 +8,7 @@ internal static class NodeState
 {
     /// <summary>in-sync, pending (applied behind desired), failed, offline, or new (never reported).</summary>
     public static string Of(Node node) =>
-        StateWords.Node(node.Connected, node.LastReportAt is not null, Counts(node) is { } c && c.Failed + c.Skipped > 0, node.AppliedRevision, node.DesiredRevision, Pin(node));
+        StateWords.Node(node.Connected, node.LastReportAt is not null, Counts(node) is { } c && c.Failed + c.Skipped > 0, node.AppliedRevision, node.DesiredRevision);
 
     /// <summary>
     /// The counts of the node's last report: the controller's (a listing carries counts, not resources), or counted here

@@ -6,14 +6,15 @@ namespace Hawser.Shared.Protocol;
 public static class StateWords
 {
     /// <summary>
-    /// in-sync, pending (applied behind what it should run), failed, offline, or new (never reported). A node a rollout
-    /// pinned should run its <paramref name="pinned"/> revision, not the newest: on it, it is in sync.
+    /// in-sync, pending (applied is not what it should run), failed, offline, or new (never reported). <paramref name="desired"/>
+    /// is the revision that numbers the state the node should run, a rollout's pin included (a pinned revision that changed
+    /// nothing on the node is numbered by the one before it).
     /// </summary>
-    public static string Node(bool connected, bool reported, bool anyFailed, ulong applied, ulong desired, ulong? pinned = null) =>
+    public static string Node(bool connected, bool reported, bool anyFailed, ulong applied, ulong desired) =>
         !connected ? "offline"
         : !reported ? "new"
         : anyFailed ? "failed"
-        : applied != (pinned ?? desired) ? "pending"
+        : applied != desired ? "pending"
         : "in-sync";
 
     /// <summary>True when a converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>

@@ -31,7 +31,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
             unpin.CommandText = "UPDATE nodes SET pinned_revision = NULL WHERE pinned_revision IS NOT NULL";
             await unpin.ExecuteNonQueryAsync(cancellationToken);
         }
-        await SetPerNodeAsync(connection, transaction, "desired_revision", DbType.Int64, desiredRevisions, number => (long)number, cancellationToken);
+        await WriteDesiredRevisionsAsync(connection, transaction, desiredRevisions, cancellationToken);
         await SetPerNodeAsync(connection, transaction, "labels_json", DbType.String, labels,
             values => JsonSerializer.Serialize(new Dictionary<string, string>(values), StoreJsonContext.Default.DictionaryStringString), cancellationToken);
         await store.MarkChangedAsync(connection, transaction, ControllerStore.Topics.Desired, cancellationToken);
@@ -327,6 +327,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
         await store.MarkChangedAsync(connection, transaction, ControllerStore.Topics.Desired, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>Sets nodes' desired revisions inside <paramref name="transaction"/>.</summary>
+    internal static async Task WriteDesiredRevisionsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<string, ulong> revisions, CancellationToken cancellationToken) =>
+        await SetPerNodeAsync(connection, transaction, "desired_revision", DbType.Int64, revisions, number => (long)number, cancellationToken);
 
     internal static async Task WritePinsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyDictionary<string, ulong?> pins, CancellationToken cancellationToken) =>
         await SetPerNodeAsync(connection, transaction, "pinned_revision", DbType.Int64, pins, revision => revision is { } number ? (long)number : DBNull.Value, cancellationToken);

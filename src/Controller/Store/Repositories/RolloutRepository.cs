@@ -17,9 +17,10 @@ public sealed class RolloutRepository(ControllerStore store)
     /// With <paramref name="expectedUpdatedAt"/>, it is refused (<see cref="RolloutChangedException"/>) when the stored rollout changed since it was read.
     /// A new active rollout is refused (<see cref="RolloutActiveException"/>) while another is active, checked under the numbering lock so two
     /// controllers starting one at the same moment cannot both pass.
+    /// <paramref name="desiredRevisions"/> are the revisions the pinned nodes' states are numbered by now (what status compares applied with).
     /// </summary>
     public async Task<RolloutRecord> SaveAsync(RolloutRecord rollout, IReadOnlyDictionary<string, ulong?>? pins = null, IReadOnlyList<EventRecord>? events = null,
-        StoreLease? lease = null, DateTimeOffset? expectedUpdatedAt = null, CancellationToken cancellationToken = default)
+        StoreLease? lease = null, DateTimeOffset? expectedUpdatedAt = null, IReadOnlyDictionary<string, ulong>? desiredRevisions = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -52,6 +53,7 @@ public sealed class RolloutRepository(ControllerStore store)
         if (pins is not null)
         {
             await NodeRepository.WritePinsAsync(connection, transaction, pins, cancellationToken);
+            await NodeRepository.WriteDesiredRevisionsAsync(connection, transaction, desiredRevisions ?? new Dictionary<string, ulong>(), cancellationToken);
             await store.MarkChangedAsync(connection, transaction, ControllerStore.Topics.Desired, cancellationToken);
         }
         await store.MarkChangedAsync(connection, transaction, ControllerStore.Topics.Rollouts, cancellationToken);
