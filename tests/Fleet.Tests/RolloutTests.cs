@@ -219,6 +219,18 @@ public sealed class RolloutTests
             }
         }
         Assert.IsTrue(lines.Count > 0 && countdown.IsMatch(lines[^1]), "a countdown while the pause runs\n" + string.Join("\n", lines));
+        // Someone pauses it: the watch says so and goes on following it (issue 29, item 10).
+        Assert.AreEqual(0, (await fleet.CtlAsync("rollout", "pause", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).ExitCode);
+        while (await watch.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120)) is { } line)
+        {
+            lines.Add(line);
+            if (line.Contains("still watching: it goes on when resumed", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+        Assert.IsTrue(lines.Any(l => l.Contains($"rollout {id}: paused", StringComparison.Ordinal)), string.Join("\n", lines));
+        Assert.AreEqual(0, (await fleet.CtlAsync("rollout", "resume", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).ExitCode);
         Assert.AreEqual(0, (await fleet.CtlAsync("rollout", "promote", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).ExitCode);
         lines.AddRange((await watch.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120))).Split('\n'));
         await watch.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));

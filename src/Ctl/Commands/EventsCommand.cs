@@ -23,7 +23,10 @@ internal sealed class EventsCommand : Command
     };
     private readonly Option<TimeSpan> _since = Durations.Option("--since", "Only events of the last DURATION");
     private readonly Option<uint> _limit = new("--limit") { Description = "Show the newest this many (default 200, at most 10000)." };
-    private readonly Option<bool> _follow = new("--follow", "-f") { Description = "Keep printing events as they happen, until interrupted." };
+    private readonly Option<bool> _follow = new("--follow", "-f")
+    {
+        Description = "Print events as they happen, from now until interrupted (with --since: those of that time first).",
+    };
 
     public EventsCommand() : base("events", "The controller's event log, oldest first: applies, pushes, each node's converge results (every resource changed, " +
         "target: from -> to), drift corrected, failures, certificates, rollout steps, enrollments, tokens, logins and refusals, with time and actor.")
@@ -54,8 +57,16 @@ internal sealed class EventsCommand : Command
         }
         if (parse.GetValue(_follow))
         {
+            var fromNow = parse.GetResult(_since) is null;
             return await ControllerClient.RunAsync(parse, output, async (client, options) =>
             {
+                if (fromNow)
+                {
+                    // From now: after the newest event there is (the controller sends every one stored after it).
+                    var newest = await client.ListEventsAsync(new ListEventsRequest { Limit = 1 }, options.WithDeadline(DateTime.UtcNow.AddSeconds(30)));
+                    request.AfterId = newest.Events.Count > 0 ? newest.Events[^1].Id : 0;
+                    output.WriteNote("following new events (Ctrl-C stops; --since 1h shows the last hour's first)");
+                }
                 using var call = client.WatchEvents(request, options);
                 try
                 {

@@ -23,7 +23,8 @@ internal sealed class RolloutCommand : Command
         rolloutOptions.AddTo(start);
         var watch = new Option<bool>("--watch", "-w")
         {
-            Description = "Follow it until it is done, paused, rolled back or aborted, then print a recap per node; exit 0 only when done with every node converged, " +
+            Description = "Follow it until it is done, rolled back or aborted (through pauses: it goes on when resumed), then print a recap per node; " +
+                "exit 0 only when done with every node converged, " +
                 "1 when a node failed or the rollout stopped short, 4 when a node did not report.",
         };
         start.Options.Add(watch);
@@ -118,7 +119,8 @@ internal sealed class RolloutCommand : Command
         while (true)
         {
             Progress(output, rollout, seen);
-            if (rollout.State != "running" && rollout.State != "rolling-back")
+            // A pause is not an end: someone resumes, rolls back or aborts it, and the watch shows what follows.
+            if (rollout.State is not ("running" or "rolling-back" or "paused"))
             {
                 break;
             }
@@ -196,6 +198,11 @@ internal sealed class RolloutCommand : Command
         {
             output.WriteLine(stamp + head);
             seen[""] = head;
+        }
+        if (rollout.State == "paused" && seen.GetValueOrDefault("paused") != head)
+        {
+            output.WriteLine($"{stamp}  still watching: it goes on when resumed (hawserctl rollout resume|rollback|abort {rollout.Id}; Ctrl-C stops watching, not the rollout)");
+            seen["paused"] = head;
         }
         if (rollout.State == "running" && rollout.NextBatchAt?.ToDateTimeOffset() is { } next && next > now)
         {

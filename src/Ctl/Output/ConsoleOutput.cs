@@ -79,6 +79,13 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     /// <summary>Prints a plain line for people (never in JSON mode).</summary>
     public void WriteLine(string text) => _stdout.WriteLine(TerminalText.Neutralize(text));
 
+    /// <summary>A note for the person about what the command does (stderr, so stdout stays the data; plain text in every format).</summary>
+    public void WriteNote(string text)
+    {
+        _stderr.WriteLine(TerminalText.Neutralize(text));
+        _stderr.Flush();
+    }
+
     /// <summary>Prints an error to stderr, with an optional machine-readable code.</summary>
     public void WriteError(string message, string? code = null)
     {

@@ -143,7 +143,7 @@ internal sealed record ReceiverTestOutput(string Receiver, bool Delivered, strin
 internal sealed record ErrorOutput(string Error, string? Code);
 
 /// <summary>Source-generated JSON for every -o json shape (trim-safe).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, Converters = [typeof(UtcTimeJsonConverter)])]
 [JsonSerializable(typeof(NodesOutput))]
 [JsonSerializable(typeof(StatusOutput))]
 [JsonSerializable(typeof(NodeStatusOutput))]
@@ -166,3 +166,13 @@ internal sealed record ErrorOutput(string Error, string? Code);
 [JsonSerializable(typeof(CertificateOutput))]
 [JsonSerializable(typeof(ServedOutput))]
 internal sealed partial class CtlJsonContext : JsonSerializerContext;
+
+/// <summary>Every time in hawserctl's JSON in one form: UTC with milliseconds and 'Z' (2026-12-06T21:30:08.123Z), whatever the command.</summary>
+internal sealed class UtcTimeJsonConverter : System.Text.Json.Serialization.JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, DateTimeOffset value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+}
