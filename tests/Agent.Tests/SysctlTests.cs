@@ -81,6 +81,32 @@ public sealed class SysctlTests
     }
 
     [TestMethod]
+    public async Task A_bad_new_value_fails_and_the_boot_file_keeps_the_last_good_one()
+    {
+        using var ns = await NetworkNamespace.CreateAsync("keepboot");
+        using var host = new AgentHost(ns);
+        string Spec(string keepalive) => $$"""
+            apiVersion: hawser/v1
+            nodes:
+              web1:
+                sysctls:
+                  net.ipv4.tcp_keepalive_time: "{{keepalive}}"
+                  net.ipv4.tcp_fin_timeout: "30"
+            """;
+        Assert.AreEqual(0, (await host.ApplyAsync(host.WriteSpec(Spec("300")), "web1")).ExitCode);
+
+        var bad = await host.ApplyAsync(host.WriteSpec(Spec("five minutes")), "web1");
+
+        // Issue 29, item 5: the value fails, and a reboot still gets the 300 that worked.
+        Assert.AreEqual(1, bad.ExitCode, bad.Output);
+        StringAssert.Contains(bad.StandardOutput, "net.ipv4.tcp_keepalive_time keeps 300 in /etc/sysctl.d/60-hawser.conf (the last value set)");
+        var file = host.ReadFile("/etc/sysctl.d/60-hawser.conf");
+        StringAssert.Contains(file, "net.ipv4.tcp_keepalive_time = 300\n");
+        StringAssert.Contains(file, "net.ipv4.tcp_fin_timeout = 30\n");
+        Assert.AreEqual("300", await ns.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"));
+    }
+
+    [TestMethod]
     public async Task A_dry_run_refuses_values_the_kernel_cannot_take()
     {
         using var ns = await NetworkNamespace.CreateAsync("types");

@@ -34,9 +34,11 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     {
         var warnings = OverrideWarnings(context);
         warnings.AddRange(notes);
-        var (persisted, left) = Persisted(context);
-        warnings.AddRange(left.Select(key => $"{key} is left out of {hostPath}: its live value could not be set, and a key the kernel refuses is not written for boot"));
         var current = context.ReadFile(hostPath);
+        var (persisted, left) = Persisted(context, current);
+        warnings.AddRange(left.Select(key => persisted.TryGetValue(key, out var kept)
+            ? $"{key} keeps {kept} in {hostPath} (the last value set): the new one could not be set live, and a value the kernel refuses is not written for boot"
+            : $"{key} is left out of {hostPath}: its live value could not be set, and a key the kernel refuses is not written for boot"));
         var wanted = Content(persisted);
         if (current is not null && current.AsSpan().SequenceEqual(wanted))
         {
@@ -47,7 +49,7 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
             return Task.FromResult(new ResourcePlan { Changes = [new Change(hostPath, null, $"{persisted.Count} keys")], Warnings = warnings });
         }
         // Say which keys differ, as a reviewer of the plan would want to see.
-        var written = Parse(Encoding.UTF8.GetString(current)).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+        var written = Written(current);
         var changes = persisted.Keys.Union(written.Keys).Order(StringComparer.Ordinal)
             .Where(key => written.GetValueOrDefault(key) != persisted.GetValueOrDefault(key))
             .Select(key => new Change($"{hostPath} {key}", written.GetValueOrDefault(key), persisted.GetValueOrDefault(key)))
@@ -62,17 +64,36 @@ public sealed class SysctlFileResource(string hostPath, IReadOnlyDictionary<stri
     /// <inheritdoc/>
     public Task ApplyAsync(ResourcePlan plan, ResourceContext context, CancellationToken cancellationToken)
     {
-        context.WriteFile(hostPath, Id, Content(Persisted(context).Values));
+        context.WriteFile(hostPath, Id, Content(Persisted(context, context.ReadFile(hostPath)).Values));
         return Task.CompletedTask;
     }
 
-    /// <summary>The keys to write for boot: those whose live resource did not fail in this converge, and the ones left out.</summary>
-    private (IReadOnlyDictionary<string, string> Values, List<string> Left) Persisted(ResourceContext context)
+    /// <summary>
+    /// The keys to write for boot: those whose live resource did not fail in this converge, and those that failed (left),
+    /// each kept at the value the file holds now when it holds one: a bad new value never costs the last good boot setting.
+    /// </summary>
+    private (IReadOnlyDictionary<string, string> Values, List<string> Left) Persisted(ResourceContext context, byte[]? current)
     {
         var left = values.Keys.Where(key => context.Failed.Contains($"sysctl:{key}")).Order(StringComparer.Ordinal).ToList();
-        return left.Count == 0 ? (values, left)
-            : (values.Where(p => !left.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), left);
+        if (left.Count == 0)
+        {
+            return (values, left);
+        }
+        var written = current is null ? new Dictionary<string, string>(StringComparer.Ordinal) : Written(current);
+        var persisted = values.Where(p => !left.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        foreach (var key in left)
+        {
+            if (written.TryGetValue(key, out var kept))
+            {
+                persisted[key] = kept;
+            }
+        }
+        return (persisted, left);
     }
+
+    /// <summary>The keys a sysctl file sets (the last line wins, as when it is applied).</summary>
+    private static Dictionary<string, string> Written(byte[] content) =>
+        Parse(Encoding.UTF8.GetString(content)).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
 
     private List<string> OverrideWarnings(ResourceContext context)
     {
