@@ -429,7 +429,8 @@ public sealed class AcmeFleetTests
             int Reloads() => File.Exists(reloads) ? File.ReadAllLines(reloads).Length : 0;
             File.WriteAllText(spec, Spec(pebble.Directory, reloads));
 
-            var apply = await Ctl(controller, "apply", "-f", spec, "--no-wait");
+            // apply waits while the controller obtains the certificate: that wait is neither a failure nor a lost change.
+            var apply = await Ctl(controller, "apply", "-f", spec);
             var first = new List<string>();
             for (var i = 0; i < Nodes.Length; i++)
             {
@@ -437,6 +438,13 @@ public sealed class AcmeFleetTests
             }
 
             Assert.AreEqual(0, apply.ExitCode, apply.Output);
+            foreach (var node in Nodes)
+            {
+                StringAssert.Matches(apply.StandardOutput, new System.Text.RegularExpressions.Regex($@"{node} : ok=\d+ changed=[1-9]\d* failed=0 unreachable=0\n(    changed .*\n)*    changed certificate:www"), apply.Output);
+            }
+            var failedEvents = await Ctl(controller, "events", "--kind", "node.failed", "-o", "json");
+            Assert.AreEqual(0, JsonDocument.Parse(failedEvents.StandardOutput).RootElement.GetProperty("events").GetArrayLength(),
+                "waiting for the certificate is not a failure\n" + failedEvents.Output);
             Assert.IsGreaterThan(0, Answers(agents[1]), "web2, first in DNS, answered the CA's first validation");
             Assert.AreEqual(0, Answers(agents[0]) + Answers(agents[2]), "no other host was asked");
             Assert.AreEqual(1, first.Distinct().Count(), "every node installed the same certificate: " + string.Join(", ", first));

@@ -632,8 +632,11 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
     }
 
-    /// <summary>A node's applied revision, its last report's digest and the revision of its stored outcome, as the store holds them.</summary>
-    private sealed record StoredReports(ulong AppliedRevision, ReportDigest? Last, ulong OutcomeRevision);
+    /// <summary>A node's applied revision, its last report's digest and its stored outcome, as the store holds them.</summary>
+    private sealed record StoredReports(ulong AppliedRevision, ReportDigest? Last, NodeReport? Outcome)
+    {
+        public ulong OutcomeRevision => Outcome?.Revision ?? 0;
+    }
 
     private async Task StoreReportAsync(string node, Session session, NodeBudget budget, StatusReport sent)
     {
@@ -644,7 +647,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             {
                 return;
             }
-            before = new StoredReports(record.AppliedRevision, record.LastReport is { } last ? ReportDigest.Of(last) : null, record.OutcomeReport?.Revision ?? 0);
+            before = new StoredReports(record.AppliedRevision, record.LastReport is { } last ? ReportDigest.Of(last) : null, record.OutcomeReport);
         }
         var report = Api.ReportWire.Report(sent);
         // A revision counts as applied once a converge of it left nothing failed, as the agent counts it.
@@ -668,9 +671,14 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var isOutcome = report.DesiredStateNew || before.OutcomeRevision != report.Revision;
+        if (isOutcome)
+        {
+            // A round after an unfinished one (a certificate awaited, a failure retried) adds to what the revision did.
+            report = report.AfterUnfinished(before.Outcome);
+        }
         session.Stored = null;
         await store.Nodes.RecordReportAsync(node, applied, report, drift, events, isOutcome);
-        session.Stored = new StoredReports(applied, ReportDigest.Of(report), isOutcome ? report.Revision : before.OutcomeRevision);
+        session.Stored = new StoredReports(applied, ReportDigest.Of(report), isOutcome ? report : before.Outcome);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";

@@ -31,10 +31,13 @@ public static class ReportEvents
         var events = new List<EventRecord>();
         var actor = $"node:{node}";
         var changed = report.Resources.Where(r => r.State == ResourceOutcome.Changed).ToList();
-        var failed = report.Resources.Where(r => r.IsFailed).ToList();
+        // A certificate the controller is still obtaining is waited for, not failed: the node did its part.
+        var failed = report.Resources.Where(r => r.IsFailed && !r.AwaitsCertificateMaterial).ToList();
+        var waiting = report.Resources.Where(r => r.AwaitsCertificateMaterial).ToList();
         var inSync = report.Count(ResourceOutcome.InSync);
-        var details = changed.Select(Changed).Concat(failed.Select(r => r.FailureLine())).ToList();
-        var counts = $"{changed.Count} changed, {failed.Count} failed, {inSync} in sync";
+        var details = changed.Select(Changed).Concat(failed.Select(r => r.FailureLine()))
+            .Concat(waiting.Select(r => $"{r.Kind}:{r.Name} waiting for the controller to obtain it")).ToList();
+        var counts = $"{changed.Count} changed, {failed.Count} failed, {inSync} in sync" + (waiting.Count > 0 ? $", {waiting.Count} waiting for a certificate" : "");
         var sameRevision = previous is not null && previous.Revision == report.Revision;
         if (driftCorrected)
         {
@@ -100,5 +103,5 @@ public static class ReportEvents
 
     /// <summary>The failed resources of <paramref name="report"/>, one line each.</summary>
     internal static HashSet<string> Failures(NodeReport report) =>
-        report.Resources.Where(r => r.IsFailed).Select(r => r.FailureLine()).ToHashSet(StringComparer.Ordinal);
+        report.Resources.Where(r => r.IsFailed && !r.AwaitsCertificateMaterial).Select(r => r.FailureLine()).ToHashSet(StringComparer.Ordinal);
 }

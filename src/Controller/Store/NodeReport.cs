@@ -38,6 +38,13 @@ public sealed record ResourceReport(string Kind, string Name, ResourceOutcome St
     [JsonIgnore]
     public bool IsFailed => State is ResourceOutcome.Failed or ResourceOutcome.Skipped;
 
+    /// <summary>
+    /// True for a certificate that failed only for want of its material: under a controller, one the controller is still
+    /// obtaining (it sends it on once issued), so not a failure of the node's.
+    /// </summary>
+    [JsonIgnore]
+    public bool AwaitsCertificateMaterial => Kind == "certificate" && IsFailed && Error.StartsWith(Shared.Protocol.StateWords.NoCertificateMaterial, StringComparison.Ordinal);
+
     /// <summary>The resource as one line: <c>kind:name failed: why</c>.</summary>
     public string FailureLine() => $"{Kind}:{Name} {(State == ResourceOutcome.Skipped ? "skipped" : "failed")}{(Error.Length > 0 ? ": " + Error : "")}";
 }
@@ -77,6 +84,25 @@ public sealed record NodeReport(ulong Revision, bool DryRun, DateTimeOffset? Fin
     /// <summary>True when the converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>
     [JsonIgnore]
     public bool IsApplied => Resources.All(r => r.State is ResourceOutcome.InSync or ResourceOutcome.Changed);
+
+    /// <summary>
+    /// This report as the outcome of its revision when <paramref name="earlier"/> was an unfinished converge of the same
+    /// revision (something failed, a certificate was awaited): a resource it changed that is in sync now still counts as
+    /// changed, so the outcome says what the revision did on the node, not only its last round.
+    /// </summary>
+    public NodeReport AfterUnfinished(NodeReport? earlier)
+    {
+        if (earlier is null || earlier.Revision != Revision || earlier.DryRun || !earlier.AnyFailed)
+        {
+            return this;
+        }
+        var changed = earlier.Resources.Where(r => r.State == ResourceOutcome.Changed).ToDictionary(r => (r.Kind, r.Name), r => r.Diff);
+        return changed.Count == 0 ? this : this with
+        {
+            Resources = [.. Resources.Select(r => r.State == ResourceOutcome.InSync && changed.TryGetValue((r.Kind, r.Name), out var diff)
+                ? r with { State = ResourceOutcome.Changed, Diff = diff } : r)],
+        };
+    }
 
     /// <summary>How many resources ended in <paramref name="state"/>.</summary>
     public int Count(ResourceOutcome state) => Resources.Count(r => r.State == state);

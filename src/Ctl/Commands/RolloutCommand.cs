@@ -133,7 +133,7 @@ internal sealed class RolloutCommand : Command
         var nodes = (await client.ListAllNodesAsync(new ListNodesRequest(), listOptions)).ToDictionary(n => n.Name, StringComparer.Ordinal);
         foreach (var name in nodes.Keys.ToList())
         {
-            nodes[name] = await NodeOutcome.DetailAsync(client, nodes[name], listOptions);
+            nodes[name] = await NodeOutcome.DetailAsync(client, nodes[name], listOptions, nodes.Count <= ConvergeRecap.ChangesListedUpTo);
         }
         var outcomes = rollout.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => n.State switch
         {

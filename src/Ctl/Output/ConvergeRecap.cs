@@ -6,9 +6,16 @@ using Spectre.Console;
 
 namespace Hawser.Ctl.Output;
 
-/// <summary>How one node came out of a change: its counts from the report of the awaited revision, or why there is none.</summary>
+/// <summary>
+/// How one node came out of a change: its counts from the report of the awaited revision, or why there is none. Counted as
+/// Ansible counts a play: <c>ok</c> is every resource as the spec says at the end (changed ones included), <c>changed</c>
+/// those of them this revision changed, <c>failed</c> those that are not.
+/// </summary>
 internal sealed record NodeOutcome(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why = null)
 {
+    /// <summary>Each resource the revision changed, <c>kind:name target: from -&gt; to</c> (empty when the node was not read whole).</summary>
+    public IReadOnlyList<string> Changes { get; init; } = [];
+
     /// <summary>ok, changed, failed or unreachable: the recap's word for the node, from what its revision did.</summary>
     /// <remarks>A listing carries counts only: a node with failures is read whole (<see cref="DetailAsync"/>, the caller) for the lines that say why.</remarks>
     public static NodeOutcome From(Node node)
@@ -19,14 +26,20 @@ internal sealed record NodeOutcome(string Node, string Result, int Ok, int Chang
             .Select(r => $"{r.Kind}:{r.Name}: {(r.Error.Length > 0 ? r.Error : StateWords.Resource(r.State))}").ToList();
         var failed = Math.Max(failures.Count, counts.Failed + (int)NodeState.OutcomeCounts(node).Skipped);
         var result = failed > 0 ? "failed" : counts.Changed > 0 ? "changed" : "ok";
-        return new NodeOutcome(node.Name, result, counts.InSync, counts.Changed, failed, failures);
+        return new NodeOutcome(node.Name, result, counts.InSync + counts.Changed, counts.Changed, failed, failures)
+        {
+            Changes = [.. resources.Where(r => r.State == ResourceState.Changed).Select(r => $"{r.Kind}:{r.Name} {r.Diff}".TrimEnd())],
+        };
     }
 
-    /// <summary>The node as GetNode has it (with its resources) when its listing says something failed; else the listing's node.</summary>
-    public static async Task<Node> DetailAsync(ControlService.ControlServiceClient client, Node node, CallOptions options)
+    /// <summary>
+    /// The node as GetNode has it (with its resources) when its listing says something failed, or with
+    /// <paramref name="changes"/> that something changed; else the listing's node.
+    /// </summary>
+    public static async Task<Node> DetailAsync(ControlService.ControlServiceClient client, Node node, CallOptions options, bool changes = false)
     {
         var counts = NodeState.OutcomeCounts(node);
-        return counts.Failed + counts.Skipped > 0 && node.OutcomeResources.Count == 0 && node.Resources.Count == 0
+        return (counts.Failed + counts.Skipped > 0 || changes && counts.Changed > 0) && node.OutcomeResources.Count == 0 && node.Resources.Count == 0
             ? await client.GetNodeAsync(new GetNodeRequest { Name = node.Name }, options)
             : node;
     }
@@ -56,6 +69,9 @@ internal interface IConvergeProgress
 /// </summary>
 internal static class ConvergeRecap
 {
+    /// <summary>Up to how many nodes the recap lists each change (one read of each node); beyond, the counts (events lists them).</summary>
+    public const int ChangesListedUpTo = 50;
+
     /// <summary>How often the controller is asked while waiting.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
@@ -104,7 +120,7 @@ internal static class ConvergeRecap
                     }
                     // Whether its failures are only certificates still being obtained needs its resources.
                     var node = readWhole ? await client.GetNodeAsync(new GetNodeRequest { Name = name }, callOptions)
-                        : NodeState.Outcome(listed).Revision >= revision ? await NodeOutcome.DetailAsync(client, listed, callOptions) : listed;
+                        : NodeState.Outcome(listed).Revision >= revision ? await NodeOutcome.DetailAsync(client, listed, callOptions, expected.Count <= ChangesListedUpTo) : listed;
                     if (isDone(node, revision))
                     {
                         last[name] = node;
@@ -165,9 +181,14 @@ internal static class ConvergeRecap
             {
                 var line = $"{o.Node.PadRight(width)} : ok={o.Ok} changed={o.Changed} failed={o.Failed} unreachable={(o.Result == "unreachable" ? 1 : 0)}";
                 output.WriteColoured(line, o.Result switch { "failed" => "red", "unreachable" => "yellow", "changed" => "green", _ => null });
+                // What failed first: it is what the reader acts on.
                 foreach (var failure in o.Failures)
                 {
                     output.WriteLine($"    {failure}");
+                }
+                foreach (var change in o.Changes)
+                {
+                    output.WriteLine($"    changed {change}");
                 }
                 if (o.Why is { } why)
                 {

@@ -71,9 +71,9 @@ internal sealed record EventOutput(ulong Id, DateTimeOffset At, string Kind, str
 }
 
 /// <summary>One node's outcome of a change (the recap's line): ok, changed, failed or unreachable.</summary>
-internal sealed record ApplyOutcomeOutput(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Failures, string? Why)
+internal sealed record ApplyOutcomeOutput(string Node, string Result, int Ok, int Changed, int Failed, IReadOnlyList<string> Changes, IReadOnlyList<string> Failures, string? Why)
 {
-    public static ApplyOutcomeOutput Of(NodeOutcome o) => new(o.Node, o.Result, o.Ok, o.Changed, o.Failed, o.Failures, o.Why);
+    public static ApplyOutcomeOutput Of(NodeOutcome o) => new(o.Node, o.Result, o.Ok, o.Changed, o.Failed, o.Changes, o.Failures, o.Why);
 }
 
 /// <summary><c>hawserctl rollout status -o json</c>: one rollout and each node's state.</summary>
