@@ -114,7 +114,7 @@ public sealed class RolloutTests
 
         // Done, but web4 failed its revision (the failure was accepted, not undone): the recap names it and the exit code says so.
         Assert.AreEqual(1, watched.ExitCode, watched.Output + fleet.Diagnostics());
-        StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web4 : ok=0 changed=0 failed=1 unreachable=0\n    sysctl:net.ipv4.tcp_fin_timeout"));
+        StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web4 : ok=[1-9]\d* changed=\d+ failed=1 unreachable=0\n    sysctl:net.ipv4.tcp_fin_timeout"));
         StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web5 : ok=\d+ changed=\d+ failed=0 unreachable=0\n"));
         // web1 moved in the first batch and has reported in-sync drift checks since (every second while the rollout
         // waited): its line is still what revision 2 changed there.
@@ -187,6 +187,16 @@ public sealed class RolloutTests
             StringAssert.Contains(NodeDetail(paused, "web4"), $"check http://127.0.6.4:{port}/health: no answer within 1s", "the check's own timeout");
             Assert.AreEqual("pending", NodeState(paused, "web5"), "no batch after the failing one moved");
             Assert.IsGreaterThan(0, ((HttpStatusServer)services[0]).Requests, "the check asked web1's service");
+
+            // Rolled back: web3's check fails on revision 1 too. Its line says so once, and its recap counts what it applied (issue 29, item 12).
+            Assert.AreEqual(0, (await fleet.CtlAsync("rollout", "rollback", id.ToString(System.Globalization.CultureInfo.InvariantCulture))).ExitCode);
+            var watched = await fleet.CtlAsync("rollout", "status", "--watch");
+            Assert.AreEqual(1, watched.ExitCode, watched.Output);
+            var check = $"check http://127.0.6.3:{port}/health: HTTP 503, expected (2|3)[0-9][0-9]";
+            StringAssert.Contains(watched.StandardOutput, $"web3: returned (failed: {check}; did not return cleanly: the same on revision 1)", watched.Output);
+            Assert.AreEqual(1, System.Text.RegularExpressions.Regex.Count(watched.StandardOutput.Split("RECAP")[0].Split('\n').Last(l => l.Contains("web3: returned", StringComparison.Ordinal)),
+                System.Text.RegularExpressions.Regex.Escape(check)), "the check's text once");
+            StringAssert.Matches(watched.StandardOutput, new System.Text.RegularExpressions.Regex(@"web3 : ok=[1-9]\d* changed=\d+ failed=1 unreachable=0\n"), watched.Output);
         }
         finally
         {

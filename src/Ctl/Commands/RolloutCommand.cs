@@ -135,12 +135,7 @@ internal sealed class RolloutCommand : Command
         {
             nodes[name] = await NodeOutcome.DetailAsync(client, nodes[name], listOptions, nodes.Count <= ConvergeRecap.ChangesListedUpTo);
         }
-        var outcomes = rollout.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => n.State switch
-        {
-            "failed" => new NodeOutcome(n.Node, "failed", 0, 0, 1, [n.Failure.Length > 0 ? n.Failure : n.Detail]),
-            "healthy" or "returned" when nodes.TryGetValue(n.Node, out var node) => NodeOutcome.From(node),
-            _ => new NodeOutcome(n.Node, "not-moved", 0, 0, 0, [], $"{n.State}: the rollout is {rollout.State}"),
-        }).ToList();
+        var outcomes = rollout.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => Recap(n, nodes.TryGetValue(n.Node, out var node) ? NodeOutcome.From(node) : null, rollout.State)).ToList();
         var code = ConvergeRecap.Print(output, $"rollout {rollout.Id} (revision {rollout.Revision}): {rollout.State}", outcomes);
         return rollout.State == "done" ? code : ExitCodes.Failed;
     }
@@ -243,9 +238,37 @@ internal sealed class RolloutCommand : Command
         output.WriteTable(table);
     }
 
-    /// <summary>What a node is doing, and why it failed when it did, even after it returned.</summary>
-    private static string Detail(RolloutNode node) =>
-        node.Failure.Length > 0 && node.State != "failed" ? $"failed: {node.Failure}; {node.Detail}".TrimEnd(' ', ';') : node.Detail;
+    /// <summary>
+    /// A rollout node's recap line: the counts of what its revision did (a node that failed a check still applied its
+    /// resources), failed when it failed or did not return cleanly, with why.
+    /// </summary>
+    private static NodeOutcome Recap(RolloutNode n, NodeOutcome? converged, string rolloutState)
+    {
+        var failedToReturn = n.State == "returned" && n.Detail.StartsWith(NotCleanly, StringComparison.Ordinal);
+        if (n.State == "failed" || failedToReturn && converged is not null)
+        {
+            var outcome = converged ?? new NodeOutcome(n.Node, "failed", 0, 0, 0, []);
+            var why = failedToReturn ? Detail(n) : n.Failure.Length > 0 ? n.Failure : n.Detail;
+            return outcome with { Result = "failed", Failed = Math.Max(1, outcome.Failed), Failures = outcome.Failures.Count > 0 && !failedToReturn ? outcome.Failures : [why] };
+        }
+        return n.State is "healthy" or "returned" && converged is not null ? converged
+            : new NodeOutcome(n.Node, "not-moved", 0, 0, 0, [], $"{n.State}: the rollout is {rolloutState}");
+    }
+
+    /// <summary>How the controller begins the detail of a node whose return failed too.</summary>
+    private const string NotCleanly = "did not return cleanly: ";
+
+    /// <summary>What a node is doing, and why it failed when it did, even after it returned (a failure the return met again said once).</summary>
+    private static string Detail(RolloutNode node)
+    {
+        if (node.Failure.Length == 0 || node.State == "failed")
+        {
+            return node.Detail;
+        }
+        var detail = node.Detail.StartsWith(NotCleanly, StringComparison.Ordinal) && node.Detail[NotCleanly.Length..] == node.Failure
+            ? $"did not return cleanly: the same on revision {node.PreviousRevision}" : node.Detail;
+        return $"failed: {node.Failure}; {detail}".TrimEnd(' ', ';');
+    }
 
     internal static RolloutOutput ToOutput(Rollout r) => new(r.Id, r.Revision, r.State, r.Reason, r.Batch, r.Batches, r.Promoted,
         r.CreatedAt?.ToDateTimeOffset(), r.UpdatedAt?.ToDateTimeOffset(), r.NextBatchAt?.ToDateTimeOffset(),
