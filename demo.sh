@@ -8,8 +8,9 @@
 # each node runs its own dockerd (data under .demo/, sockets in /run/hw-demo-webN/) and ufw (its
 # /etc/ufw and /etc/default bound from the node's root in the agent's own mount namespace); the spec
 # gives each node NDP proxying, Docker IPv6 with a user network and a firewall rule, and the demo ends
-# by reaching each node's container over IPv6 from the hub (the provider's router), once with the
-# kernel's proxy entry removed (it fails) and again after the agent put it back.
+# by reaching each node's container over IPv6 from the hub (the provider's router), then starting a
+# second container on web1 at an address the spec does not proxy, which the hub cannot reach (no
+# proxy entry answers the router's neighbour solicitation for it).
 #   ./demo.sh          bring the demo up (again: it first removes a previous one)
 #   ./demo.sh --ha     the same with two controllers on one PostgreSQL (Debian's, a cluster of its own in
 #                      /run/hw-demo-pg), agents given both; ends by stopping controller 1 and showing the
