@@ -141,7 +141,8 @@ public sealed class SecurityTests
 
         Assert.AreEqual(0, remove.ExitCode, remove.Output);
         StringAssert.Contains(remove.StandardOutput, "revoked 1 certificate(s)");
-        await agent.WaitForAsync("is revoked or unknown", TimeSpan.FromSeconds(30));
+        Assert.AreEqual(3, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)), "a removed node's agent stops\n" + agent.Output);
+        StringAssert.Contains(agent.Output, "was removed from the controller");
         Assert.IsEmpty(await NodeNamesAsync(controller), "a revoked agent's reconnects do not bring the node back");
         using var revoked = host.NodeCertificate();
         using var channel = controller.Channel(admin: false, clientCertificate: revoked);

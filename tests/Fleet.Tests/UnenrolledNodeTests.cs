@@ -34,6 +34,10 @@ public sealed class UnenrolledNodeTests
 
         var removed = await fleet.CtlAsync("node", "remove", "web4");
         Assert.AreEqual(0, removed.ExitCode, removed.Output);
+        // Its agent is told so when it comes back, and stops with its own exit code instead of retrying for ever (item 16).
+        var web4 = fleet.Agents.Single(a => a.Node == "web4");
+        Assert.AreEqual(3, await web4.WaitForExitAsync(TimeSpan.FromSeconds(60)), web4.Output);
+        StringAssert.Contains(web4.Output, "stopping: node 'web4' was removed from the controller; the agent stops (enroll it again with a new join token to bring it back)");
         var json = JsonDocument.Parse((await fleet.CtlAsync("status", "-o", "json")).StandardOutput).RootElement.GetProperty("unenrolled");
         var states = json.EnumerateArray().ToDictionary(u => u.GetProperty("name").GetString()!, u => u.GetProperty("state").GetString());
         Assert.AreEqual("removed", states["web4"]);

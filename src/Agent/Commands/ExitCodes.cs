@@ -14,6 +14,9 @@ internal static class ExitCodes
     /// <summary>A dry run found changes.</summary>
     public const int ChangesPending = 2;
 
+    /// <summary>The controller removed this node: retrying cannot help (the systemd unit does not restart on it).</summary>
+    public const int Removed = 3;
+
     /// <summary>The command line does not parse (EX_USAGE, as 2 already means "changes pending").</summary>
     public const int Usage = 64;
 }

@@ -78,6 +78,18 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     /// <summary>Runs until <paramref name="cancellationToken"/> fires; returns an exit code.</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        // Stopped by the service manager, or by the controller saying this node was removed (then with its own exit code).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _stop = stop;
+        var code = await RunUntilStoppedAsync(stop.Token);
+        return _removed ? Commands.ExitCodes.Removed : code;
+    }
+
+    private CancellationTokenSource? _stop;
+    private volatile bool _removed;
+
+    private async Task<int> RunUntilStoppedAsync(CancellationToken cancellationToken)
+    {
         _identity.Recover();
         if (!_identity.Exists)
         {
@@ -145,6 +157,13 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                break;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied && ex.Trailers.GetValue(Shared.Protocol.NodeRefusal.Trailer) == Shared.Protocol.NodeRefusal.Removed)
+            {
+                AgentLog.NodeRemoved(log, ex.Status.Detail);
+                _removed = true;
+                await _stop!.CancelAsync();
                 break;
             }
             catch (RpcException ex)

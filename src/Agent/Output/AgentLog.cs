@@ -29,6 +29,9 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "{Error}")]
     public static partial void EnrollmentRefused(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "stopping: {Reason}")]
+    public static partial void NodeRemoved(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "controller stream ended: {Code} {Reason}")]
     public static partial void StreamEnded(ILogger logger, Grpc.Core.StatusCode code, string reason);
 

@@ -135,6 +135,14 @@ public sealed class CallerIdentity(ControllerStore store, RefusalLog refusals, d
         }
         if (!await store.Enrollment.IsCertificateValidAsync(identity.Serial, identity.Name, context.CancellationToken))
         {
+            if (await store.Nodes.GetAsync(identity.Name, context.CancellationToken) is null)
+            {
+                // Removed: no retry can help, so the agent is told to stop rather than knock for ever.
+                refusals.Refused(context, StatusCode.PermissionDenied, $"node '{identity.Name}' was removed", actor: ActorOf(identity));
+                throw new RpcException(new Status(StatusCode.PermissionDenied,
+                    $"node '{identity.Name}' was removed from the controller; the agent stops (enroll it again with a new join token to bring it back)"),
+                    new Metadata { { Shared.Protocol.NodeRefusal.Trailer, Shared.Protocol.NodeRefusal.Removed } });
+            }
             return Refuse(context, identity, StatusCode.PermissionDenied, $"node '{identity.Name}' certificate {identity.Serial} is revoked or unknown; remove and re-enroll the node");
         }
         return identity;
