@@ -78,6 +78,9 @@ public sealed class LoginThrottleTests
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, refused.StatusCode, page);
         StringAssert.Contains(page, "The token file was missing");
+        // The page is shown to anyone who can reach the port: it names the file, not where the controller keeps its data (item 16).
+        Assert.DoesNotContain(controller.DataDirectory, page);
+        Assert.DoesNotContain(controller.DataDirectory, await (await client.GetAsync(new Uri(controller.Address, "/login"))).Content.ReadAsStringAsync());
         Assert.AreNotEqual(old, Token(controller));
         Assert.AreEqual(HttpStatusCode.Redirect, fresh.StatusCode);
     }

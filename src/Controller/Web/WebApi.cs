@@ -249,7 +249,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
                     principal = WebSignIn.BreakGlassAdmin(logins.TokenWho() ?? "admin token");
                     break;
                 case TokenCheck.FileWasMissing:
-                    error = $"The token file was missing, so no token could match; a new token was written to {logins.TokenPath}.";
+                    error = $"The token file was missing, so no token could match; a new token was written to {Path.GetFileName(logins.TokenPath)} in the controller's data directory.";
                     break;
             }
         }
@@ -341,7 +341,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var token = logins.BreakGlass ? $"""
             <form method="post"><label>Admin token (break-glass)<input name="token" type="password" autocomplete="current-password" autofocus></label>
             <button>Log in</button></form>
-            <p><small>The token is in <code>{WebUtility.HtmlEncode(logins.TokenPath)}</code> on the controller (readable by its user only); every use is in the event log.</small></p>
+            <p><small>The token is the file <code>{WebUtility.HtmlEncode(Path.GetFileName(logins.TokenPath))}</code> in the controller's data directory (readable by its user only; the controller's log names the path at start); every use is in the event log.</small></p>
             """ : sso is null ? "<p>Log in with an operator's client certificate: import it into this browser (<code>hawserctl operator enroll</code> made it).</p>" : "";
         var message = error is null ? "" : $"""<p class="error" role="alert">{WebUtility.HtmlEncode(error)}</p>""";
         return context.Response.WriteAsync($"""
