@@ -127,8 +127,6 @@ public sealed class RolloutTests
         // Bad requests are refused with every reason, and start nothing.
         foreach (var (arguments, reason) in new (string[], string)[]
         {
-            (["start", "2", "--batch", "0"], "batch: '0' must be at least 1 node or 1%"),
-            (["start", "2", "--on-failure", "explode", "--max-failures", "lots"], "max-failures: 'lots' is not a count (3) or a percentage (25%); on-failure: 'explode' is not pause or rollback"),
             (["start", "99"], "revision 99 does not exist"),
             (["start", "2", "--selector", "role=db"], "no enrolled node that revision 2 names matches the selector 'role=db'"),
             (["pause", id.ToString(System.Globalization.CultureInfo.InvariantCulture)], $"rollout {id} is done; it cannot pause now"),
@@ -137,6 +135,20 @@ public sealed class RolloutTests
             var refused = await fleet.CtlAsync(["rollout", .. arguments]);
             Assert.AreEqual(1, refused.ExitCode, refused.Output);
             StringAssert.Contains(refused.StandardError, reason);
+        }
+        // A bad option value is a bad command line, whichever option it is (issue 29, item 15): exit 2, one error each.
+        foreach (var (arguments, reason) in new (string[], string)[]
+        {
+            (["start", "2", "--batch", "0"], "--batch '0' is not a count or a percentage of at least 1"),
+            (["start", "2", "--max-failures", "lots"], "--max-failures 'lots' is not a count or a percentage"),
+            (["start", "2", "--on-failure", "explode"], "explode"),
+            (["start", "2", "--pause", "5"], "--pause '5' has no unit"),
+        })
+        {
+            var refused = await fleet.CtlAsync(["rollout", .. arguments]);
+            Assert.AreEqual(2, refused.ExitCode, refused.Output);
+            StringAssert.Contains(refused.StandardError, reason);
+            Assert.AreEqual(1, refused.StandardError.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), refused.Output);
         }
         var listed = await fleet.CtlAsync("rollout", "list", "-o", "json");
         Assert.AreEqual(1, System.Text.Json.JsonDocument.Parse(listed.StandardOutput).RootElement.GetProperty("rollouts").GetArrayLength(), "nothing else was started");

@@ -20,6 +20,30 @@ internal sealed class RolloutOptionSet
     private readonly Option<TimeSpan> _checkTimeout = Durations.Option("--check-timeout", "How long one check request may take before the check fails; default 5s", minimum: TimeSpan.FromMilliseconds(1));
     private readonly Option<TimeSpan> _gateTimeout = Durations.Option("--gate-timeout", "How long a node has to report the revision applied and pass its checks; default 2m");
 
+    public RolloutOptionSet()
+    {
+        // Bad values are bad command lines (exit 2) like every other option's, found before the controller is asked.
+        _batch.Validators.Add(result => Count(result, "--batch", least: 1));
+        _maxFailures.Validators.Add(result => Count(result, "--max-failures", least: 0));
+        _onFailure.AcceptOnlyFromAmong("pause", "rollback");
+    }
+
+    /// <summary>A count (3) or a percentage (25%) of at least <paramref name="least"/>, and a percentage at most 100.</summary>
+    private static void Count(System.CommandLine.Parsing.OptionResult result, string name, int least)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return;
+        }
+        var text = result.Tokens[0].Value;
+        var percent = text.EndsWith('%');
+        if (!int.TryParse(percent ? text[..^1] : text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            || number < least || percent && number > 100)
+        {
+            result.AddError($"{name} '{text}' is not a count or a percentage of at least {least}{(least > 0 ? $" ({least} or {least}%)" : "")}, at most 100%: 3 or 25%");
+        }
+    }
+
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {

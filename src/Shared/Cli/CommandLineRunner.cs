@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Hawser.Shared.Cli;
 
 /// <summary>Runs a root command with the exit-code convention all Hawser binaries share.</summary>
-public static class CommandLineRunner
+public static partial class CommandLineRunner
 {
     /// <summary>Exit code for a command line that does not parse.</summary>
     public const int UsageExitCode = 2;
@@ -85,7 +85,7 @@ public static class CommandLineRunner
                 help = help.Replace($"  {sub.Name} <{name}>", $"  {sub.Name} [{name}]", StringComparison.Ordinal);
             }
         }
-        await Console.Out.WriteAsync(help.TrimEnd() + Environment.NewLine);
+        await Console.Out.WriteAsync(OneDefault(help).TrimEnd() + Environment.NewLine);
         if (CommandExamples.Of(command) is { Count: > 0 } examples)
         {
             await Console.Out.WriteLineAsync();
@@ -97,6 +97,22 @@ public static class CommandLineRunner
         }
         return code;
     }
+
+    /// <summary>
+    /// One way to say a default: System.CommandLine's <c>[default: 00:02:00]</c> goes where the description says its
+    /// default already, a duration is written as the options take it (2m), an enum's as typed (table).
+    /// </summary>
+    internal static string OneDefault(string help) => string.Join('\n', help.Split('\n').Select(line =>
+        DefaultShown().Match(line) is not { Success: true } shown ? line
+        : line[..shown.Index].Contains("default", StringComparison.OrdinalIgnoreCase) ? line.Remove(shown.Index, shown.Length)
+        : TimeSpan.TryParse(shown.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var duration) && shown.Groups[1].Value.Contains(':', StringComparison.Ordinal)
+            ? line.Remove(shown.Index, shown.Length).Insert(shown.Index, $" [default: {Durations.Format(duration)}]")
+        : System.Text.RegularExpressions.Regex.IsMatch(shown.Groups[1].Value, "^[A-Z][a-z]+$")
+            ? line.Remove(shown.Index, shown.Length).Insert(shown.Index, $" [default: {shown.Groups[1].Value.ToLowerInvariant()}]")
+        : line));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" ?\[default: ([^\]]*)\]")]
+    private static partial System.Text.RegularExpressions.Regex DefaultShown();
 
     /// <summary>The word where a verb was expected but none matched, with the command it was given to; null otherwise.</summary>
     private static (Command Parent, string Word)? UnknownVerb(ParseResult parse)

@@ -78,8 +78,14 @@ public static partial class Durations
             Description = $"{description} ({Examples})",
             CustomParser = result =>
             {
-                var value = Parse(result);
-                if (minimum is { } least && value < least && !result.Errors.Any())
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                if (!TryParse(text, name, out var value, out var error))
+                {
+                    // One mistake, one error: the minimum is not judged on a value that did not parse.
+                    result.AddError(error!);
+                    return TimeSpan.Zero;
+                }
+                if (minimum is { } least && value < least)
                 {
                     result.AddError($"{name} must be a positive duration of at least {Format(least)}, not '{result.Tokens[0].Value}'");
                 }
