@@ -194,9 +194,10 @@ public sealed class FirstHourTests
         await agent.WaitForAsync("connected to");
 
         // A real terminal of 60 columns (a pseudo-terminal from util-linux's script).
-        async Task<string> OnTerminalAsync(params string[] arguments)
+        async Task<string> OnTerminalAsync(params string[] arguments) => await OnTerminalOfAsync(60, arguments);
+        async Task<string> OnTerminalOfAsync(int columns, params string[] arguments)
         {
-            var command = $"stty cols 60 rows 40; dotnet {HawserProcesses.DllPath("hawserctl")} --config {controller.CtlConfig} {string.Join(' ', arguments)}";
+            var command = $"stty cols {columns} rows 40; dotnet {HawserProcesses.DllPath("hawserctl")} --config {controller.CtlConfig} {string.Join(' ', arguments)}";
             var result = await ExternalProcess.RunAsync("script", ["-qec", command, "/dev/null"]);
             Assert.AreEqual(0, result.ExitCode, result.Output);
             return System.Text.RegularExpressions.Regex.Replace(result.StandardOutput, @"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r", "");
@@ -204,9 +205,17 @@ public sealed class FirstHourTests
         var narrow = await OnTerminalAsync("status");
         var wide = await OnTerminalAsync("-o", "wide", "status");
 
+        var eighty = await OnTerminalOfAsync(80, "status");
+
         Assert.IsTrue(narrow.Split('\n').All(l => l.Length <= 60), "fits 60 columns:\n" + narrow);
-        StringAssert.Contains(narrow, "(hidden: RESOURCES, DRIFT, LAST SEEN; -o wide shows all)");
+        StringAssert.Contains(narrow, "(hidden: LAST SEEN, AGENT; -o wide shows all)");
         StringAssert.Contains(narrow, "  web1 ");
-        StringAssert.Matches(wide, new System.Text.RegularExpressions.Regex(@"web1 .* \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"), "-o wide keeps every column, each value whole on its line");
+        // Issue 29, item 6: on 80 columns what an operator watches stays (drift and last seen); the agent's version gives way.
+        Assert.IsTrue(eighty.Split('\n').All(l => l.Length <= 80), "fits 80 columns:\n" + eighty);
+        StringAssert.Contains(eighty, "DRIFT", eighty);
+        StringAssert.Contains(eighty, "LAST SEEN", eighty);
+        Assert.DoesNotContain("LAST SEEN,", eighty, "last seen is not hidden on 80 columns");
+        StringAssert.Matches(eighty, new System.Text.RegularExpressions.Regex(@"web1 .* \d+/\d+/\d+ .* (now|\d+s ago)"), "compact counts and an age:\n" + eighty);
+        StringAssert.Matches(wide, new System.Text.RegularExpressions.Regex(@"web1 .* (now|\d+s ago) .*\d"), "-o wide keeps every column, each value whole on its line");
     }
 }

@@ -38,7 +38,8 @@ public sealed class NodesCommandTests
         Assert.AreEqual(0, table.ExitCode, table.Output);
         var lines = table.StandardOutput.Split('\n');
         var web1 = lines.Single(l => l.Contains("web1", StringComparison.Ordinal));
-        StringAssert.Contains(web1, "disconnected");
+        // The same STATE word as status (offline), and whether its stream is up (issue 29, item 15).
+        StringAssert.Matches(web1, new System.Text.RegularExpressions.Regex(@"^\s*web1\s+offline\s.*\sno$"));
         StringAssert.Contains(web1, "role=web,zone=a");
         StringAssert.Contains(web1, "2/3");
         Assert.IsTrue(lines.Any(l => l.Contains("db1", StringComparison.Ordinal)), table.Output);

@@ -79,13 +79,15 @@ internal sealed class CertsCommand : Command
                 output.WriteLine("The latest revision asks for no certificates (a certificates: entry without source:, and an acme: block).");
                 return ExitCodes.Ok;
             }
-            var table = new Table().Border(TableBorder.Simple).AddColumns("NAME", "DOMAINS", "NODES", "SERIAL", "NOT AFTER", "RENEW AT", "LAST ERROR");
+            // On 80 columns: when it ends, when it renews and what went wrong stay; the serial and the domains give way first.
+            var table = new Table().Border(TableBorder.Simple).AddColumns("NAME", "NOT AFTER", "RENEW AT", "NODES", "LAST ERROR", "DOMAINS", "SERIAL");
             foreach (var c in certificates)
             {
-                table.AddRow(ConsoleOutput.Cell(c.Name), ConsoleOutput.Cell(string.Join(", ", c.Domains)), ConsoleOutput.Cell(NodesColumn(c)),
-                    c.Serial.Length > 0 ? c.Serial : "-", Time(c.NotAfter), Time(c.RenewAt), ConsoleOutput.Cell(c.LastError.Length > 0 ? c.LastError + (c.NextAttempt is { } next ? $" (next attempt {Time(next)})" : "") : "-"));
+                table.AddRow(ConsoleOutput.Cell(c.Name), Time(c.NotAfter), Time(c.RenewAt), ConsoleOutput.Cell(NodesColumn(c)),
+                    ConsoleOutput.Cell(c.LastError.Length > 0 ? c.LastError + (c.NextAttempt is { } next ? $" (next attempt {Time(next)})" : "") : "-"),
+                    ConsoleOutput.Cell(string.Join(", ", c.Domains)), c.Serial.Length > 0 ? c.Serial : "-");
             }
-            output.WriteTable(table);
+            output.WriteTable(table, new TableLayout([6, 5], new HashSet<int> { 4 }));
             // Why a node failed is too long for a cell, and it is what the operator needs next.
             foreach (var c in certificates)
             {
@@ -102,7 +104,7 @@ internal sealed class CertsCommand : Command
     internal static string NodesColumn(Certificate c) => string.Join(", ", c.Nodes.Select(node => $"{node} {CertificateNodeWords.Of(c, node)}"));
 
     private static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null ? "-" : time.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture);
+        time is null ? "-" : time.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture);
 
     private static CertificateOutput ToOutput(Certificate c) => new(c.Name, [.. c.Domains], [.. c.Nodes], c.Serial.Length > 0 ? c.Serial : null,
         c.NotAfter?.ToDateTimeOffset(), c.RenewAt?.ToDateTimeOffset(), c.LastError.Length > 0 ? c.LastError : null, new Dictionary<string, string>(c.Installed),

@@ -59,21 +59,22 @@ internal sealed class NodesCommand : Command
             output.WriteLine("No nodes have enrolled yet.");
             return;
         }
+        // The same words and cells as status (STATE is the node's state there and here; CONNECTED says the stream).
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumns("NODE", "STATE", "LABELS", "AGENT", "APPLIED/DESIRED", "RESOURCES", "LAST SEEN");
+            .AddColumns("NODE", "STATE", "LABELS", "APPLIED/DESIRED", NodeState.CountsHeader, "LAST SEEN", "AGENT", "CONNECTED");
         foreach (var node in nodes)
         {
-            var counts = Count(node);
             table.AddRow(
                 ConsoleOutput.Cell(node.Name),
-                node.Connected ? "[green]connected[/]" : "[grey]disconnected[/]",
+                NodeState.StateCell(node),
                 ConsoleOutput.Cell(string.Join(",", node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))),
+                NodeState.Revisions(node),
+                NodeState.CountsCell(node),
+                NodeState.LastSeen(node),
                 ConsoleOutput.Cell(node.AgentVersion),
-                node.AppliedRevision == (NodeState.Pin(node) ?? node.DesiredRevision) ? NodeState.Revisions(node) : $"[yellow]{NodeState.Revisions(node)}[/]",
-                counts.Failed > 0 ? $"[red]{counts.Failed} failed[/], {counts.InSync} ok" : $"{counts.InSync} ok",
-                node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture));
+                node.Connected ? "yes" : "[grey]no[/]");
         }
-        output.WriteTable(table);
+        output.WriteTable(table, new TableLayout([7, 6, 5], new HashSet<int>()));
     }
 
     private static NodeOutput ToOutput(Node node) => new(

@@ -156,13 +156,14 @@ internal sealed class RolloutCommand : Command
                 output.WriteLine("No rollouts yet (hawserctl rollout start REVISION, or apply --rollout).");
                 return ExitCodes.Ok;
             }
-            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "REVISION", "STATE", "BATCH", "NODES", "STARTED", "REASON");
+            var table = new Table().Border(TableBorder.Simple).AddColumns("ID", "STATE", "REVISION", "BATCH", "NODES", "STARTED", "REASON");
             foreach (var r in rollouts)
             {
-                table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), r.Revision.ToString(CultureInfo.InvariantCulture), r.State, BatchWords(r),
+                table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), r.State, r.Revision.ToString(CultureInfo.InvariantCulture), BatchWords(r),
                     r.Nodes.Count.ToString(CultureInfo.InvariantCulture), r.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? "-", ConsoleOutput.Cell(r.Reason));
             }
-            output.WriteTable(table);
+            // The reason wraps rather than going: it is why a rollout stopped.
+            output.WriteTable(table, new TableLayout([5, 4], new HashSet<int> { 6 }));
             return ExitCodes.Ok;
         }, cancellationToken);
     }
@@ -235,7 +236,8 @@ internal sealed class RolloutCommand : Command
             table.AddRow(ConsoleOutput.Cell(node.Node), (node.Batch + 1).ToString(CultureInfo.InvariantCulture), node.State,
                 node.PreviousRevision.ToString(CultureInfo.InvariantCulture), ConsoleOutput.Cell(Detail(node) is { Length: > 0 } detail ? detail : "-"));
         }
-        output.WriteTable(table);
+        // The detail wraps rather than going: it says why a node failed.
+        output.WriteTable(table, new TableLayout([3, 1], new HashSet<int> { 4 }));
     }
 
     /// <summary>

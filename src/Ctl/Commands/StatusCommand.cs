@@ -66,25 +66,24 @@ internal sealed class StatusCommand : Command
             output.WriteLine("No nodes have enrolled yet. `hawserctl token create` makes a join token.");
             return;
         }
-        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "AGENT", "APPLIED/DESIRED", "RESOURCES", "DRIFT", "LAST SEEN");
+        // What an operator looks at first stays on 80 columns: the agent's version gives way first, then the times.
+        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "APPLIED/DESIRED", NodeState.CountsHeader, "DRIFT", "LAST SEEN", "AGENT");
         foreach (var node in nodes)
         {
-            var counts = NodeState.Count(node);
-            var state = NodeState.Of(node);
             table.AddRow(
                 ConsoleOutput.Cell(node.Name),
-                state switch { "in-sync" => "[green]in-sync[/]", "failed" => "[red]failed[/]", "offline" => "[grey]offline[/]", _ => $"[yellow]{state}[/]" },
-                ConsoleOutput.Cell(node.AgentVersion),
+                NodeState.StateCell(node),
                 NodeState.Revisions(node),
-                $"{counts.InSync} in sync, {counts.Changed} changed, {(counts.Failed > 0 ? $"[red]{counts.Failed} failed[/]" : "0 failed")}",
-                node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} corrected[/]" : "0",
-                node.LastSeen is null ? "never" : node.LastSeen.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture));
+                NodeState.CountsCell(node),
+                node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} fixed[/]" : "0",
+                NodeState.LastSeen(node),
+                ConsoleOutput.Cell(node.AgentVersion));
         }
         foreach (var missing in unenrolled)
         {
-            table.AddRow(ConsoleOutput.Cell(missing.Name), missing.Removed ? "[red]removed[/]" : "[red]not enrolled[/]", "", "", "", "", "never");
+            table.AddRow(ConsoleOutput.Cell(missing.Name), missing.Removed ? "[red]removed[/]" : "[red]not enrolled[/]", "", "", "", "never", "");
         }
-        output.WriteTable(table);
+        output.WriteTable(table, new TableLayout([6, 5, 4], new HashSet<int>()));
         foreach (var missing in unenrolled)
         {
             output.WriteLine(UnenrolledLine(missing));

@@ -41,12 +41,12 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     /// <summary>A table cell showing <paramref name="text"/> as it is: no markup, no control character, one line.</summary>
     public static string Cell(string text) => Markup.Escape(TerminalText.Neutralize(text));
 
-    /// <summary>Prints a table.</summary>
-    public void WriteTable(Table table)
+    /// <summary>Prints a table; on a terminal narrower than it, columns give way as <paramref name="layout"/> says (default: the last first).</summary>
+    public void WriteTable(Table table, TableLayout? layout = null)
     {
         if (_stdout.Profile.Capabilities.Ansi)
         {
-            WriteFitted(table);
+            WriteFitted(table, layout ?? TableLayout.LastFirst);
             return;
         }
         // In a pipe or a file: no padding lines, no trailing blanks, so grep, diff and copy see only the values.
@@ -165,11 +165,11 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         : $"ok={o.Ok} changed={o.Changed} failed={o.Failed}";
 
     /// <summary>
-    /// On a terminal: no value is ever broken across lines (a serial must stay copyable). When the table is wider
-    /// than the terminal, its last columns give way (the first two, the row's name and state, stay) and a line
-    /// says which; <c>-o wide</c> keeps them all.
+    /// On a terminal: no value is ever broken across lines (a serial must stay copyable), except prose columns, which wrap
+    /// at spaces. When the table is wider than the terminal, columns give way in the layout's order (the first two, the
+    /// row's name and state, stay) and a line says which; <c>-o wide</c> keeps them all.
     /// </summary>
-    private void WriteFitted(Table table)
+    private void WriteFitted(Table table, TableLayout layout)
     {
         var options = RenderOptions.Create(_stdout, _stdout.Profile.Capabilities);
         var columns = table.Columns.Count;
@@ -188,16 +188,20 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
             }
         }
         var kept = Enumerable.Range(0, columns).ToList();
+        // A prose column needs only room for a few words: it wraps into what is left.
+        int Needs(int c) => layout.Prose.Contains(c) ? Math.Min(natural[c], TableLayout.ProseWidth) : natural[c];
         // Each column of the simple border takes its width and three more (padding and rule).
-        int Width() => kept.Sum(c => natural[c] + 3) + 1;
+        int Width() => kept.Sum(c => Needs(c) + 3) + 1;
+        var order = layout.GiveWay(columns);
         while (Format != OutputFormat.Wide && Width() > _stdout.Profile.Width && kept.Count > 2)
         {
-            kept.RemoveAt(kept.Count - 1);
+            kept.Remove(order.First(kept.Contains));
         }
         var fitted = new Table().Border(table.Border);
         foreach (var c in kept)
         {
-            fitted.AddColumn(new TableColumn(table.Columns[c].Header).NoWrap());
+            var column = new TableColumn(table.Columns[c].Header);
+            fitted.AddColumn(Format != OutputFormat.Wide && layout.Prose.Contains(c) ? column : column.NoWrap());
         }
         foreach (var row in table.Rows)
         {
@@ -207,7 +211,7 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
         if (Format == OutputFormat.Wide)
         {
             // Let the terminal fold the long lines; the table itself breaks no value.
-            _stdout.Profile.Width = Math.Max(_stdout.Profile.Width, Width());
+            _stdout.Profile.Width = Math.Max(_stdout.Profile.Width, kept.Sum(c => natural[c] + 3) + 1);
         }
         _stdout.Write(fitted);
         if (kept.Count < columns)
@@ -220,4 +224,21 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
 
     private static string Plain(IRenderable renderable, RenderOptions options) =>
         string.Concat(renderable.Render(options, int.MaxValue).Select(segment => segment.Text)).Trim();
+}
+
+/// <summary>
+/// How a table fits a narrow terminal: which columns give way first (their indices; the rest, last first, after them), and
+/// which hold prose that may wrap at spaces instead of being hidden.
+/// </summary>
+internal sealed record TableLayout(IReadOnlyList<int> GivesWayFirst, IReadOnlySet<int> Prose)
+{
+    /// <summary>The last column gives way first, nothing wraps.</summary>
+    public static readonly TableLayout LastFirst = new([], new HashSet<int>());
+
+    /// <summary>How narrow a prose column may get before it gives way too.</summary>
+    public const int ProseWidth = 24;
+
+    /// <summary>Every column index in the order they give way.</summary>
+    public IReadOnlyList<int> GiveWay(int columns) =>
+        [.. GivesWayFirst.Where(c => c < columns), .. Enumerable.Range(0, columns).Reverse().Except(GivesWayFirst)];
 }

@@ -27,6 +27,36 @@ internal static class NodeState
     public static string Revisions(Node node) =>
         $"{node.AppliedRevision}/{node.DesiredRevision}" + (Pin(node) is { } pin ? $" pinned {pin}" : "");
 
+    /// <summary>The node's state as a coloured table cell.</summary>
+    public static string StateCell(Node node) => Of(node) switch
+    {
+        "in-sync" => "[green]in-sync[/]",
+        "failed" => "[red]failed[/]",
+        "offline" => "[grey]offline[/]",
+        var other => $"[yellow]{other}[/]",
+    };
+
+    /// <summary>The RESOURCES column's header: what <see cref="CountsCell"/> counts, in order.</summary>
+    public const string CountsHeader = "SYNC/CHG/FAIL";
+
+    /// <summary>The last report's counts in one short cell, <c>12/0/0</c> (in sync / changed / failed), the failures red.</summary>
+    public static string CountsCell(Node node) => Count(node) is var c && c.Failed > 0 ? $"{c.InSync}/{c.Changed}/[red]{c.Failed}[/]" : $"{c.InSync}/{c.Changed}/0";
+
+    /// <summary>When the node was last seen, as an age: <c>4s ago</c>, <c>5m ago</c>, <c>2h ago</c>, <c>3d ago</c>, or <c>never</c>.</summary>
+    public static string LastSeen(Node node)
+    {
+        if (node.LastSeen is null)
+        {
+            return "never";
+        }
+        var age = DateTimeOffset.UtcNow - node.LastSeen.ToDateTimeOffset();
+        return age.TotalSeconds < 1 ? "now"
+            : age.TotalMinutes < 1 ? $"{(int)age.TotalSeconds}s ago"
+            : age.TotalHours < 1 ? $"{(int)age.TotalMinutes}m ago"
+            : age.TotalDays < 1 ? $"{(int)age.TotalHours}h ago"
+            : $"{(int)age.TotalDays}d ago";
+    }
+
     /// <summary>Per-state resource counts from the node's last report.</summary>
     public static ResourceCounts Count(Node node) => Count(Counts(node));
 
