@@ -68,16 +68,65 @@ internal sealed class ConsoleOutput(OutputFormat format, IAnsiConsole? stdout = 
     public void WriteColoured(string line, string? style)
     {
         line = TerminalText.Neutralize(line);
-        if (style is null || !_stdout.Profile.Capabilities.Ansi)
+        if (!_stdout.Profile.Capabilities.Ansi)
         {
             _stdout.Profile.Out.Writer.WriteLine(line);
             return;
         }
-        _stdout.MarkupLine($"[{style}]{Markup.Escape(line)}[/]");
+        foreach (var piece in Wrap(line, _stdout.Profile.Width))
+        {
+            _stdout.Profile.Out.Writer.WriteLine(style is null ? piece : Colour(piece, style));
+        }
     }
 
-    /// <summary>Prints a plain line for people (never in JSON mode).</summary>
-    public void WriteLine(string text) => _stdout.WriteLine(TerminalText.Neutralize(text));
+    /// <summary>Prints a plain line for people (never in JSON mode); on a terminal it wraps at spaces, never inside a word.</summary>
+    public void WriteLine(string text) => WriteColoured(text, null);
+
+    private static string Colour(string text, string style) => style switch
+    {
+        "red" => $"\u001b[31m{text}\u001b[0m",
+        "yellow" => $"\u001b[33m{text}\u001b[0m",
+        "green" => $"\u001b[32m{text}\u001b[0m",
+        _ => text,
+    };
+
+    /// <summary>
+    /// A line cut at spaces into pieces no wider than <paramref name="width"/>, each after the first indented as the line
+    /// is and four more; a word wider than that stays whole (a path or a serial is copied, not read across a break).
+    /// </summary>
+    internal static IEnumerable<string> Wrap(string line, int width)
+    {
+        if (line.Length <= width || width < 20)
+        {
+            yield return line;
+            yield break;
+        }
+        var indent = new string(' ', Math.Min(line.Length - line.TrimStart(' ').Length + 4, width / 2));
+        var current = new System.Text.StringBuilder();
+        var first = true;
+        foreach (var word in line.TrimStart(' ').Split(' '))
+        {
+            var lead = first ? line[..(line.Length - line.TrimStart(' ').Length)] : indent;
+            if (current.Length > 0 && current.Length + 1 + word.Length > width)
+            {
+                yield return current.ToString();
+                current.Clear();
+                first = false;
+            }
+            if (current.Length == 0)
+            {
+                current.Append(first ? lead : indent).Append(word);
+            }
+            else
+            {
+                current.Append(' ').Append(word);
+            }
+        }
+        if (current.Length > 0)
+        {
+            yield return current.ToString();
+        }
+    }
 
     /// <summary>A note for the person about what the command does (stderr, so stdout stays the data; plain text in every format).</summary>
     public void WriteNote(string text)
