@@ -90,6 +90,23 @@ public sealed class HaFleetTests
             StringAssert.Contains(diff.StandardOutput, "would-change  sysctl:net.ipv4.tcp_keepalive_time 610 -> 611\n");
             StringAssert.EndsWith(diff.StandardOutput, "2 of 2 node(s) would change (4 resource(s)), 0 would fail, 0 not connected\n");
             Assert.AreEqual("610", hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim(), "a dry run changes nothing");
+
+            // Issue 29, item 8: one config naming both controllers, with A's admin credential; status says which holds each agent.
+            var both = Path.Join(hosts[0].Root, "both.yaml");
+            File.WriteAllLines(both, [$"controllers: [{cluster[0].Address}, {cluster[1].Address}]",
+                .. File.ReadAllLines(cluster[0].CtlConfig).Where(l => !l.StartsWith("controller:", StringComparison.Ordinal))]);
+            var held = JsonDocument.Parse((await HawserProcesses.RunAsync("hawserctl", ["--config", both, "status", "-o", "json"])).StandardOutput).RootElement
+                .GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("name").GetString()!, n => n.GetProperty("controller").GetString());
+            Assert.IsFalse(string.IsNullOrEmpty(held["web1"]) || string.IsNullOrEmpty(held["web2"]), string.Join(", ", held));
+            Assert.AreNotEqual(held["web1"], held["web2"], "web1 is on B, web2 on A");
+            StringAssert.Contains((await HawserProcesses.RunAsync("hawserctl", ["--config", both, "-o", "wide", "status"])).StandardOutput, "CONTROLLER");
+            // A stops: the same command line moves on to B, says so, and answers.
+            var first = cluster[0].Address;
+            await cluster.StopAsync(0);
+            var failedOver = await HawserProcesses.RunAsync("hawserctl", ["--config", both, "status", "-o", "json"]);
+            Assert.AreEqual(0, failedOver.ExitCode, failedOver.Output);
+            StringAssert.Contains(failedOver.StandardError, $"the controller at {first} cannot be reached; trying the next the config names");
+            Assert.AreEqual(2, JsonDocument.Parse(failedOver.StandardOutput).RootElement.GetProperty("nodes").GetArrayLength(), failedOver.Output);
         }
         finally
         {

@@ -461,6 +461,8 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             AppliedRevision = record.AppliedRevision,
             DriftCorrected = (uint)record.DriftCorrected,
             PinnedRevision = record.PinnedRevision ?? 0,
+            // Only with several controllers: which one an operator's call about this node's stream reaches.
+            Controller = !store.Engine.IsShared ? "" : sessions.IsConnected(record.Name) ? sessions.ControllerId : record.ConnectedTo ?? "",
         };
         if (record.LastReportAt is { } reportAt)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Grpc.Core;
+using Grpc.Net.Client;
 using Hawser.Ctl.Configuration;
 using Hawser.Ctl.Output;
 using Hawser.Shared.Protocol.V1;
@@ -26,12 +27,16 @@ internal static class ControllerClient
         CtlConfig? config;
         ControllerChannelOptions options;
         Uri controller;
+        IReadOnlyList<Uri> candidates;
         try
         {
             config = CtlConfig.Load(configPath);
-            controller = parse.GetValue(CtlOptions.Controller) ?? config?.Controller ?? new Uri(CtlOptions.DefaultController);
+            // An explicit --controller (or $HAWSER_CONTROLLER) is that one; the config may name several sharing a store.
+            candidates = parse.GetValue(CtlOptions.Controller) is { } chosen ? [chosen]
+                : config?.AllControllers is { Count: > 0 } named ? named : [new Uri(CtlOptions.DefaultController)];
+            controller = candidates[0];
             options = new ControllerChannelOptions { ConnectTimeout = TimeSpan.FromSeconds(5) };
-            if (controller.Scheme == "https")
+            if (candidates.Any(c => c.Scheme == "https"))
             {
                 if (config is null)
                 {
@@ -50,7 +55,35 @@ internal static class ControllerClient
             output.WriteError(ex.Message, "BadConfig");
             return ExitCodes.Usage;
         }
-        using var channel = ControllerChannel.Create(controller, options);
+        GrpcChannel? reached = null;
+        if (candidates.Count > 1)
+        {
+            // The first that answers: a controller that is down costs one connect timeout, then the next is asked.
+            foreach (var candidate in candidates)
+            {
+                var trying = ControllerChannel.Create(candidate, options);
+                try
+                {
+                    using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    connect.CancelAfter(options.ConnectTimeout);
+                    await trying.ConnectAsync(connect.Token);
+                    reached = trying;
+                    controller = candidate;
+                    break;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or RpcException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+                {
+                    trying.Dispose();
+                    output.WriteNote($"the controller at {candidate} cannot be reached; trying the next the config names");
+                }
+            }
+            if (reached is null)
+            {
+                output.WriteError($"cannot reach any controller the config names ({string.Join(", ", candidates)}). Is hawser-controller running there?", "Unavailable");
+                return ExitCodes.Unreachable;
+            }
+        }
+        using var channel = reached ?? ControllerChannel.Create(controller, options);
         // An infinite timeout (a watch) sets no deadline; each call inside sets its own.
         var callOptions = new CallOptions(deadline: timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + (timeout ?? CallTimeout), cancellationToken: cancellationToken);
         try

@@ -66,24 +66,31 @@ internal sealed class StatusCommand : Command
             output.WriteLine("No nodes have enrolled yet. `hawserctl token create` makes a join token.");
             return;
         }
-        // What an operator looks at first stays on 80 columns: the agent's version gives way first, then the times.
-        var table = new Table().Border(TableBorder.Simple).AddColumns("NODE", "STATE", "APPLIED/DESIRED", NodeState.CountsHeader, "DRIFT", "LAST SEEN", "AGENT");
+        // What an operator looks at first stays on 80 columns: which controller holds the agent (several controllers
+        // only) gives way first, then the agent's version, then the times.
+        var byController = nodes.Any(n => n.Controller.Length > 0);
+        string[] headers = ["NODE", "STATE", "APPLIED/DESIRED", NodeState.CountsHeader, "DRIFT", "LAST SEEN", "AGENT"];
+        var table = new Table().Border(TableBorder.Simple).AddColumns(byController ? [.. headers, "CONTROLLER"] : headers);
         foreach (var node in nodes)
         {
-            table.AddRow(
+            string[] cells =
+            [
                 ConsoleOutput.Cell(node.Name),
                 NodeState.StateCell(node),
                 NodeState.Revisions(node),
                 NodeState.CountsCell(node),
                 node.DriftCorrected > 0 ? $"[yellow]{node.DriftCorrected} fixed[/]" : "0",
                 NodeState.LastSeen(node),
-                ConsoleOutput.Cell(node.AgentVersion));
+                ConsoleOutput.Cell(node.AgentVersion),
+            ];
+            table.AddRow(byController ? [.. cells, ConsoleOutput.Cell(node.Controller.Length > 0 ? node.Controller : "-")] : cells);
         }
         foreach (var missing in unenrolled)
         {
-            table.AddRow(ConsoleOutput.Cell(missing.Name), missing.Removed ? "[red]removed[/]" : "[red]not enrolled[/]", "", "", "", "never", "");
+            string[] cells = [ConsoleOutput.Cell(missing.Name), missing.Removed ? "[red]removed[/]" : "[red]not enrolled[/]", "", "", "", "never", ""];
+            table.AddRow(byController ? [.. cells, ""] : cells);
         }
-        output.WriteTable(table, new TableLayout([6, 5, 4], new HashSet<int>()));
+        output.WriteTable(table, new TableLayout([7, 6, 5, 4], new HashSet<int>()));
         foreach (var missing in unenrolled)
         {
             output.WriteLine(UnenrolledLine(missing));
@@ -126,7 +133,7 @@ internal sealed class StatusCommand : Command
     private static NodeStatusOutput ToOutput(Node node, bool detail) => new(
         node.Name, NodeState.Of(node), node.Connected, node.LastSeen?.ToDateTimeOffset(), node.AgentVersion,
         node.DesiredRevision, node.AppliedRevision, NodeState.Count(node), node.DriftCorrected,
-        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node), detail ? Host(node) : null);
+        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node), detail ? Host(node) : null, node.Controller.Length > 0 ? node.Controller : null);
 
     /// <summary>The host facts a node's agent sent, or null when it has sent none.</summary>
     private static HostOutput? Host(Node node) => node.Facts is not { } facts ? null : new(

@@ -16,6 +16,12 @@ public sealed record CtlConfig
     /// <summary>The controller's URL.</summary>
     public Uri? Controller { get; init; }
 
+    /// <summary>Several controllers sharing one store, tried in order when one cannot be reached (<c>controllers:</c>).</summary>
+    public IReadOnlyList<Uri> Controllers { get; init; } = [];
+
+    /// <summary>Every controller the config names, in the order they are tried.</summary>
+    public IReadOnlyList<Uri> AllControllers => Controller is { } one ? [one, .. Controllers.Where(c => c != one)] : Controllers;
+
     /// <summary>The controller's CA certificate (PEM file).</summary>
     public string? Ca { get; init; }
 
@@ -46,16 +52,28 @@ public sealed record CtlConfig
             return null;
         }
         var file = YamlSettingsFile.Load(path);
-        file.Root.AllowOnly("controller", "ca", "certificate", "key");
+        file.Root.AllowOnly("controller", "controllers", "ca", "certificate", "key");
         Uri? controller = null;
         if (file.Root.Text("controller") is { } url && !Uri.TryCreate(url, UriKind.Absolute, out controller))
         {
             file.Root.Invalid("controller", $"controller '{url}' is not a URL, e.g. https://controller.example:7443");
         }
+        var controllers = new List<Uri>();
+        foreach (var item in file.Root.StringList("controllers") ?? [])
+        {
+            if (Uri.TryCreate(item, UriKind.Absolute, out var each) && each.Scheme is "http" or "https")
+            {
+                controllers.Add(each);
+            }
+            else
+            {
+                file.Root.Invalid("controllers", $"controllers: '{item}' is not an http:// or https:// URL, e.g. https://ctl2.example:7443");
+            }
+        }
         // Relative credential paths are relative to the config file.
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         string? FullPath(string key) => file.Root.Text(key) is { } value ? Path.GetFullPath(value, directory) : null;
-        var config = new CtlConfig { Controller = controller, Ca = FullPath("ca"), Certificate = FullPath("certificate"), Key = FullPath("key") };
+        var config = new CtlConfig { Controller = controller, Controllers = controllers, Ca = FullPath("ca"), Certificate = FullPath("certificate"), Key = FullPath("key") };
         file.ThrowIfInvalid();
         return config;
     }
