@@ -82,7 +82,7 @@ ha=
 [ "${1:-}" = "--ha" ] && { ha=1; shift; }
 [ -n "${1:-}" ] && { echo "usage: ./demo.sh [--ha | down]" >&2; exit 2; }
 
-scripts/install-deps.sh
+scripts/install-deps.sh --demo ${ha:+--ha}
 log "dotnet build -c Release"
 dotnet build Cluster.sln -c Release -nologo -v quiet -warnaserror | grep -vE '^\s*$' | tail -n 3
 down

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Installs what building and testing Hawser needs on Debian 12, and nothing that is already there.
-# Debian packages: the gRPC peers for interop tests (python3-grpcio, protoc and the well-known protos), node and npm when
-# missing, and the host components the agent tests drive for real: dockerd and its CLI (docker.io),
-# ndppd, ufw with iptables, iproute2 for network namespaces, busybox-static for a container image,
-# systemd (systemd-analyze) and openrc for the service definitions, lintian for the release .deb,
-# pebble (with pebble-challtestsrv) as the ACME CA, dnsmasq-base as a DNS server that truncates, chromium for the web UI's browser tests,
-# prometheus (with promtool) to scrape the controller's /metrics and check the alert rules, prometheus-node-exporter (installed, never started) to read the agent's textfile metrics, nginx, haproxy and hitch (installed, never started) as the TLS servers whose served certificate tests read, bind9 (named, tsig-keygen, dig) as the zones DNS-01 updates,
-# postgresql as the store several controllers share (tests run their own clusters in temporary directories),
-# clang, lld and the aarch64 cross binutils, libc and libgcc for the NativeAOT release (x64 and arm64), qemu-user-static and the arm64 libssl3 (multiarch) to run the arm64 build;
-# npm packages: grpc-js and proto-loader from tests/interop/package-lock.json.
+# Installs what Hawser needs on Debian 12, and nothing that is already there.
+#   scripts/install-deps.sh --demo [--ha]   what ./demo.sh needs: docker.io (dockerd per node), ufw with iptables,
+#                                           iproute2 and util-linux (namespaces), busybox-static (the containers'
+#                                           image), openssl, python3, pebble (the ACME CA) and nginx (each node's
+#                                           TLS server); with --ha also postgresql
+#   scripts/install-deps.sh                 everything the tests need besides: the gRPC peers for interop tests
+#                                           (python3-grpcio, protoc and the well-known protos, node and npm when
+#                                           missing, grpc-js from tests/interop), ndppd, systemd-analyze and openrc
+#                                           for the service definitions, lintian, dnsmasq-base (a DNS server that
+#                                           truncates), chromium (browser tests), prometheus and promtool,
+#                                           prometheus-node-exporter, haproxy and hitch, bind9 (DNS-01 zones),
+#                                           postgresql, and for the NativeAOT release clang, lld, the aarch64 cross
+#                                           binutils, libc and libgcc, qemu-user-static and the arm64 libssl3 (this
+#                                           adds dpkg's arm64 architecture).
+# Services are test tools here: a package installed by this script is not left enabled at boot (docker, containerd,
+# ufw, named, postgresql, prometheus, nginx, haproxy, hitch, node_exporter); the TLS servers and node_exporter are not
+# started either. What was already installed is left as it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,20 +30,33 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-packages=(python3 python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev dnsmasq-base
-  clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
-  docker.io ndppd ufw iptables iproute2 util-linux busybox-static tar openssl systemd openrc lintian pebble chromium prometheus
-  bind9 bind9-utils bind9-dnsutils postgresql)
-# TLS servers whose served certificate the tests read, and node_exporter whose textfile collector reads the agent's
-# metrics; installed without starting them (their packages would start nginx on port 80, HAProxy, hitch and
-# node_exporter on port 9100 as system services), since each test starts its own.
-tls_servers=(nginx haproxy hitch prometheus-node-exporter)
-# Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+demo=; ha=
+for argument in "$@"; do
+  case "$argument" in
+    --demo) demo=1 ;;
+    --ha) ha=1 ;;
+    *) echo "usage: scripts/install-deps.sh [--demo [--ha]]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(python3 docker.io ufw iptables iproute2 util-linux busybox-static tar openssl pebble)
+# TLS servers whose served certificate the demo and tests read, and node_exporter whose textfile collector reads the
+# agent's metrics; installed without starting them (their packages would start nginx on port 80, HAProxy, hitch and
+# node_exporter on port 9100 as system services), since the demo and each test start their own.
+tls_servers=(nginx)
+[ -n "$ha" ] && packages+=(postgresql)
+if [ -z "$demo" ]; then
+  packages+=(python3-grpcio python3-protobuf protobuf-compiler libprotobuf-dev dnsmasq-base
+    clang lld binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static libssl3:arm64
+    ndppd systemd openrc lintian chromium prometheus bind9 bind9-utils bind9-dnsutils postgresql)
+  tls_servers+=(haproxy hitch prometheus-node-exporter)
+  # Node may come from elsewhere (e.g. NodeSource, which bundles npm); only ask Debian for what is missing.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 # The arm64 release agent runs under qemu-user-static (`-L /`) with Debian's arm64 libc and libssl3 (multiarch).
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if [ -z "$demo" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
   log "dpkg --add-architecture arm64"
   as_root dpkg --add-architecture arm64
   HAWSER_APT_UPDATE=1
@@ -56,6 +76,21 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Installed here as tools, not as the machine's services: not started at the next boot (running ones keep running).
+  units=()
+  for package in "${missing[@]}"; do
+    case "$package" in
+      docker.io) units+=(docker.service docker.socket containerd.service) ;;
+      ufw) units+=(ufw.service) ;;
+      bind9) units+=(named.service) ;;
+      postgresql) units+=(postgresql.service) ;;
+      prometheus) units+=(prometheus.service) ;;
+    esac
+  done
+  if [ "${#units[@]}" -gt 0 ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    log "systemctl disable ${units[*]} (installed as tools: not started at boot)"
+    as_root systemctl disable --quiet "${units[@]}" 2>/dev/null || true
+  fi
 fi
 if [ "${#missing_servers[@]}" -gt 0 ]; then
   log "apt-get install ${missing_servers[*]} (not started: a policy-rc.d refuses service starts during the install)"
@@ -74,6 +109,7 @@ if [ "${#missing_servers[@]}" -gt 0 ]; then
   fi
 fi
 
+[ -n "$demo" ] && exit 0
 if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
   log "npm ci (tests/interop)"
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
