@@ -671,14 +671,12 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         // What a revision did is its first converge on the node (and every retry while that fails), not a later drift check.
         var isOutcome = report.DesiredStateNew || before.OutcomeRevision != report.Revision;
-        if (isOutcome)
-        {
-            // A round after an unfinished one (a certificate awaited, a failure retried) adds to what the revision did.
-            report = report.AfterUnfinished(before.Outcome);
-        }
+        // A round after an unfinished one (a certificate awaited, a failure retried) adds to what the revision did; the
+        // last report stays what this round did.
+        var outcome = isOutcome ? report.AfterUnfinished(before.Outcome) : before.Outcome;
         session.Stored = null;
-        await store.Nodes.RecordReportAsync(node, applied, report, drift, events, isOutcome);
-        session.Stored = new StoredReports(applied, ReportDigest.Of(report), isOutcome ? report : before.Outcome);
+        await store.Nodes.RecordReportAsync(node, applied, report, drift, events, isOutcome, isOutcome ? outcome : null);
+        session.Stored = new StoredReports(applied, ReportDigest.Of(report), outcome);
         foreach (var record in events)
         {
             var line = record.Details.Count == 0 ? record.Summary : $"{record.Summary}: {string.Join("; ", record.Details)}";

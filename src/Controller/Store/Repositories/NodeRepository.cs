@@ -130,19 +130,21 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
     private ReportStatements? _reportStatements;
 
     /// <summary>One node's report as <see cref="RecordReportAsync"/> writes it, and whether it was written.</summary>
-    private sealed record PendingReport(string Node, ulong AppliedRevision, string Report, bool DriftCorrected, bool IsOutcome, IReadOnlyList<EventRecord> Events)
+    private sealed record PendingReport(string Node, ulong AppliedRevision, string Report, bool DriftCorrected, string? Outcome, IReadOnlyList<EventRecord> Events)
     {
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>
     /// Records an agent's report: its applied revision, the report, a drift correction when it was one, and the events it makes;
-    /// <paramref name="isOutcome"/> marks the converge of the revision the node was last sent, kept as what that revision did.
+    /// <paramref name="isOutcome"/> marks the converge of the revision the node was last sent, kept as what that revision did
+    /// (<paramref name="outcome"/> when it differs from the report: the rounds of one revision added up).
     /// </summary>
     public async Task RecordReportAsync(string node, ulong appliedRevision, NodeReport report, bool driftCorrected, IReadOnlyList<EventRecord>? events = null,
-        bool isOutcome = false, CancellationToken cancellationToken = default)
+        bool isOutcome = false, NodeReport? outcome = null, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingReport(node, appliedRevision, Json(report), driftCorrected, isOutcome, events ?? []);
+        var json = Json(report);
+        var pending = new PendingReport(node, appliedRevision, json, driftCorrected, !isOutcome ? null : outcome is null ? json : Json(outcome), events ?? []);
         if (store.Engine.IsShared)
         {
             // PostgreSQL takes reports side by side, each on a pooled connection (Npgsql prepares the statements it
@@ -251,10 +253,10 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
                 UPDATE nodes SET
                     drift_corrected = CASE WHEN applied_revision <> @applied THEN 0 ELSE drift_corrected END + @drift,
                     applied_revision = @applied, last_report_json = @report, last_report_ms = @now, last_seen_ms = @now,
-                    outcome_report_json = CASE WHEN @outcome THEN @report ELSE outcome_report_json END
+                    outcome_report_json = COALESCE(@outcome, outcome_report_json)
                 WHERE name = @node
                 """, ("@node", DbType.String), ("@applied", DbType.Int64), ("@report", DbType.String), ("@now", DbType.Int64), ("@drift", DbType.Int64),
-                ("@outcome", DbType.Boolean));
+                ("@outcome", DbType.String));
             _insert = Command(EventRepository.InsertEventSql, ("@at", DbType.Int64), ("@kind", DbType.String), ("@actor", DbType.String), ("@node", DbType.String),
                 ("@revision", DbType.Int64), ("@summary", DbType.String), ("@details", DbType.String));
         }
@@ -273,7 +275,7 @@ public sealed class NodeRepository(ControllerStore store) : IDisposable
                 _update.Parameters["@report"].Value = report.Report;
                 _update.Parameters["@now"].Value = now;
                 _update.Parameters["@drift"].Value = report.DriftCorrected ? 1L : 0L;
-                _update.Parameters["@outcome"].Value = report.IsOutcome;
+                _update.Parameters["@outcome"].Value = (object?)report.Outcome ?? DBNull.Value;
                 if (await _update.ExecuteNonQueryAsync(cancellationToken) == 0)
                 {
                     // Removed meanwhile: its report and events go with it.
