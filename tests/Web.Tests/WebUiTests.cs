@@ -135,12 +135,12 @@ public sealed class WebUiTests
         await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
         Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1, "-m", "keepalive 600")).ExitCode);
         await fleet.WaitAppliedAsync(1);
-        // Stored without pushing (a rollout matching no node starts nothing): both go out from the browser.
+        // Stored without pushing: both go out from the browser.
         foreach (var (file, spec, message) in new[] { ("v2.yaml", RolloutScenario.V2Good, "keepalive 610, ufw accept"), ("v3.yaml", RolloutScenario.V2, "and fin_timeout 30") })
         {
-            var stored = await fleet.ApplyAsync(file, spec, "-m", message, "--rollout", "--selector", "role=none");
-            Assert.AreEqual(1, stored.ExitCode, stored.Output);
-            StringAssert.Contains(stored.StandardError, "stored, but its rollout did not start");
+            var stored = await fleet.ApplyAsync(file, spec, "-m", message, "--store-only");
+            Assert.AreEqual(0, stored.ExitCode, stored.Output);
+            StringAssert.Contains(stored.StandardOutput, "stored; nothing pushed (hawserctl rollout start");
         }
         var shots = Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), "screenshots");
         Directory.CreateDirectory(shots);
@@ -250,6 +250,13 @@ public sealed class WebUiTests
         }
         await fleet.Controller.WaitForReportsAsync(2);
         Assert.AreEqual("pending", await page.GetAttributeAsync("tr[data-node=web3]", "data-state"), "paused past the pause between batches: nothing moved");
+        // Issue 29, item 9: a paused rollout promises no next batch, and a held node's page says what holds it.
+        Assert.DoesNotContain("next batch at", await page.InnerTextAsync("#rollout-summary"));
+        var held = await page.Context.NewPageAsync();
+        await held.GotoAsync(page.Url.Split('#')[0] + "#/nodes/web3");
+        await held.WaitForSelectorAsync("#node-why");
+        StringAssert.Contains(await held.InnerTextAsync("#node-why"), "A rollout holds it on revision 1 (pinned).");
+        await held.CloseAsync();
         await page.ClickAsync("#rollout-resume");
         await page.WaitForSelectorAsync("#rollout-state[data-state=done]", new() { Timeout = 60_000 });
         Assert.AreEqual(5, await page.Locator("tr[data-state=healthy]").CountAsync(), "every node healthy on revision 2");

@@ -295,7 +295,11 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
                 throw ApiError.Of(StatusCode.FailedPrecondition, $"rollout: {ex.Message}; nothing stored");
             }
         }
-        if (request.Rollout is not null)
+        if (request.Rollout is not null && request.StoreOnly)
+        {
+            throw ApiError.Of(StatusCode.InvalidArgument, "store-only and a rollout exclude each other: store it, then `hawserctl rollout start REVISION`");
+        }
+        if (request.Rollout is not null || request.StoreOnly)
         {
             // Every node keeps what it runs before the new revision exists: a node that follows the newest revision
             // would otherwise take it at once (another controller sharing the store pushes it) instead of in its batch.
@@ -308,6 +312,13 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         response.Revision = revision.Number;
         desired.Remember(revision, resolved);
         applied?.Invoke();
+        if (request.StoreOnly)
+        {
+            storing?.Dispose();
+            await store.Nodes.UpdateAsync(new Dictionary<string, ulong>(), resolved.Labels);
+            response.Unenrolled.Add(await UnenrolledAsync(resolved.Nodes.Keys, await store.Nodes.ListWithoutReportsAsync(), context.CancellationToken));
+            return response;
+        }
         if (request.Rollout is { } rollout)
         {
             storing?.Dispose();

@@ -17,6 +17,10 @@ internal sealed class ApplyCommand : Command
         "How long to wait for each changed node to report the new revision; a node that does not is counted unreachable (exit 4); default 2m", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1));
 
     private readonly Option<bool> _rollout = new("--rollout") { Description = "Roll the new revision out in batches (the rollout options below) instead of pushing it to every node at once." };
+    private readonly Option<bool> _storeOnly = new("--store-only")
+    {
+        Description = "Store the revision and push nothing: every node keeps what it runs until `hawserctl rollout start REVISION` (or a plain apply) moves it.",
+    };
     private readonly RolloutOptionSet _rolloutOptions = new();
 
     private readonly Option<bool> _trace = new("--trace")
@@ -33,6 +37,7 @@ internal sealed class ApplyCommand : Command
         Options.Add(_noWait);
         Options.Add(_waitTimeout);
         Options.Add(_rollout);
+        Options.Add(_storeOnly);
         Options.Add(_trace);
         _rolloutOptions.AddTo(this);
         SetAction(RunAsync);
@@ -52,7 +57,8 @@ internal sealed class ApplyCommand : Command
         {
             request.Rollout = _rolloutOptions.Read(parse);
         }
-        var wait = !parse.GetValue(_noWait) && !parse.GetValue(_rollout);
+        request.StoreOnly = parse.GetValue(_storeOnly);
+        var wait = !parse.GetValue(_noWait) && !parse.GetValue(_rollout) && !request.StoreOnly;
         var waitTimeout = parse.GetValue(_waitTimeout);
         // hawserctl's own span is the trace's root: its id is printed, not exported (hawserctl has no exporter).
         var traceParent = parse.GetValue(_trace)
@@ -83,7 +89,7 @@ internal sealed class ApplyCommand : Command
                 {
                     output.WriteLine($"trace {traceParent.Split('-')[1]} (traceparent {traceParent})");
                 }
-                PrintStored(output, response, wait);
+                PrintStored(output, response, wait, request.StoreOnly);
                 foreach (var missing in response.Unenrolled)
                 {
                     output.WriteLine(StatusCommand.UnenrolledLine(missing));
@@ -115,11 +121,15 @@ internal sealed class ApplyCommand : Command
     }
 
     /// <summary>What the controller did with the spec, before any wait.</summary>
-    private static void PrintStored(ConsoleOutput output, ApplySpecResponse response, bool wait)
+    private static void PrintStored(ConsoleOutput output, ApplySpecResponse response, bool wait, bool storeOnly)
     {
         if (response.Unchanged)
         {
             output.WriteLine($"unchanged: the spec equals revision {response.Revision}; nothing stored or pushed");
+        }
+        else if (storeOnly)
+        {
+            output.WriteLine($"revision {response.Revision} stored; nothing pushed (hawserctl rollout start {response.Revision} rolls it out)");
         }
         else if (response.RolloutId != 0)
         {

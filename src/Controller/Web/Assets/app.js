@@ -121,11 +121,24 @@ function renderNodes() {
     rows.length < nodesShown.length ? el("p", { class: "muted" }, `${nodesShown.length - rows.length} node(s) hidden by the filter.`) : "");
 }
 
+// Why a node is in its state, in words, with the pin that holds it when one does: what its resources alone cannot say.
+function why(n) {
+  const pin = n.pinnedRevision !== null && n.pinnedRevision !== undefined ? ` A rollout holds it on revision ${n.pinnedRevision} (pinned).` : "";
+  switch (n.state) {
+    case "pending": return `Pending: it has applied revision ${n.appliedRevision} and should run revision ${n.desiredRevision}; its resources are from its last report, before that.${pin}`;
+    case "offline": return `Offline: its agent is not connected; it gets what it should run when it connects.${pin}`;
+    case "new": return "New: connected, no report yet.";
+    case "failed": return `Failed: a resource below could not be brought to what the spec says.${pin}`;
+    default: return pin.trim();
+  }
+}
+
 async function nodePage(name) {
   const detail = await api(`/nodes/${encodeURIComponent(name)}`);
   const n = detail.node;
   show(el("h1", {}, n.name), el("p", { "data-state": n.state }, "State: ", el("span", { class: "state" }, n.state),
       ` · revision ${n.appliedRevision}/${n.desiredRevision} · agent ${n.agentVersion || "-"} · labels ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(", ") || "-"}`),
+    el("p", { id: "node-why" }, why(n)),
     el("h2", {}, "Resources (last report)"),
     table(["Kind", "Name", "State", "Change", "Error"], detail.resources.map((r) => el("tr", { "data-state": r.state },
       el("td", {}, r.kind), el("td", {}, r.name), el("td", { class: "state" }, r.state), el("td", {}, r.diff || "-"), el("td", {}, r.error || "-")))),
@@ -250,7 +263,9 @@ function renderRollout(r) {
   if (root.dataset.updated && r.updatedAt && new Date(r.updatedAt) < new Date(root.dataset.updated)) return;
   root.dataset.updated = r.updatedAt || "";
   root.querySelector("#rollout-summary").replaceChildren(`Revision ${r.revision} · `, el("span", { id: "rollout-state", "data-state": r.state }, r.state),
-    ` · batch ${Math.min(r.batch + 1, r.batches)} of ${r.batches}`, r.promoted ? " · promoted" : "", r.nextBatchAt ? ` · next batch at ${time(r.nextBatchAt)}` : "");
+    ` · batch ${Math.min(r.batch + 1, r.batches)} of ${r.batches}`, r.promoted ? " · promoted" : "",
+    // A paused rollout has no next batch until someone resumes it.
+    r.state === "running" && r.nextBatchAt ? ` · next batch at ${time(r.nextBatchAt)}` : "");
   root.querySelector("#rollout-reason").textContent = r.reason || "";
   for (const action of Object.keys(canChange ? actions : {})) root.querySelector(`#rollout-${action}`).disabled = !actions[action](r.state, r);
   root.querySelector("#rollout-nodes").replaceChildren(
