@@ -185,7 +185,14 @@ public sealed class WebUiTests
         await ShotAsync(page, "login");
         await page.FillAsync("input[name=token]", Token(fleet.Controller));
         await page.ClickAsync("button:has-text('Log in')");
+        // The first page is the overview (issue 29): tiles count the nodes by state, and each leads to the nodes it counts.
+        await page.WaitForSelectorAsync("#node-summary [data-count=in-sync]");
+        await page.WaitForFunctionAsync("document.querySelector('#node-summary [data-count=\"in-sync\"] .state')?.textContent === '5'");
+        StringAssert.Contains(await page.InnerTextAsync("#rollout-banner"), "No rollout is running.");
+        await ShotAsync(page, "overview");
+        await page.ClickAsync("#node-summary [data-count=in-sync]");
         await page.WaitForSelectorAsync("tr[data-node=web5][data-state=in-sync]");
+        await page.FillAsync("#node-filter", "");
         // The nodes page: counts by state, a filter that outlives live refreshes, sortable columns, "ago" times.
         await page.WaitForFunctionAsync("document.querySelector('#node-summary [data-count=\"in-sync\"] .state')?.textContent === '5'");
         StringAssert.Matches(await page.InnerTextAsync("tr[data-node=web1] td[data-last-seen]"), new System.Text.RegularExpressions.Regex(@"^\d+ (s|min|h|d) ago$"));
@@ -272,6 +279,22 @@ public sealed class WebUiTests
         await page.WaitForSelectorAsync("#rollout-state[data-state=paused]", new() { Timeout = 60_000 });
         Assert.IsTrue(await page.IsDisabledAsync("#rollout-promote"), "no promote past a failure");
         StringAssert.Contains(await page.InnerTextAsync("#rollout-reason"), "web4");
+        // The overview, at a glance: the paused rollout with its batches (placed / healthy / failed), the failed node
+        // counted, and its failure among the recent ones; on a laptop and on a phone.
+        foreach (var (width, height, shot) in new[] { (1280, 900, "overview-paused"), (390, 844, "overview-paused-phone") })
+        {
+            var glance = await context.NewPageAsync();
+            await glance.SetViewportSizeAsync(width, height);
+            await glance.GotoAsync(new Uri(fleet.Controller.Address, "/#/overview").ToString());
+            await glance.WaitForSelectorAsync("#rollout-banner[data-state=paused]");
+            await glance.WaitForSelectorAsync("#trouble li[data-kind='node.failed']");
+            Assert.AreEqual("1", await glance.InnerTextAsync("#node-summary [data-count=failed] .state"), "web4 counted as failed");
+            Assert.AreEqual(1, await glance.Locator("#rollout-banner li[data-failed='1']").CountAsync(), "one batch with web4's failure");
+            StringAssert.Contains(await glance.InnerTextAsync("#trouble"), "web4 node.failed");
+            Assert.IsTrue(await glance.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"no sideways scrolling at {width} px");
+            await ShotAsync(glance, shot);
+            await glance.CloseAsync();
+        }
         await page.ClickAsync("#rollout-abort");
         Assert.IsTrue(dialogs.Any(d => d.StartsWith("Abort rollout", StringComparison.Ordinal)), string.Join("; ", dialogs));
         await fleet.Controller.WaitForReportsAsync(1);

@@ -71,6 +71,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         });
         Get(app, "/rollouts/{id}", RolloutAsync);
         Get(app, "/rollouts/{id}/timeline", RolloutTimelineAsync);
+        Get(app, "/events/recent", RecentTroubleAsync);
         Post(app, "/rollouts", StartRolloutAsync);
         Post(app, "/rollouts/{id}/{action}", ControlRolloutAsync);
         Get(app, "/certificates", async (context, caller) => Json(await CertificatesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate));
@@ -495,6 +496,23 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
             .Where(e => e.Summary.StartsWith(prefix, StringComparison.Ordinal) && (e.Node.Length == 0 || (sees?.Invoke(e.Node) ?? true)))
             .Select(e => ToWeb(e with { Summary = e.Summary[prefix.Length..] })).ToList();
         return Json<IReadOnlyList<WebEvent>>(steps, WebJsonContext.Default.IReadOnlyListWebEvent);
+    }
+
+    /// <summary>The kinds the overview lists as recent trouble: failures, drift put back, certificates not ordered or not served.</summary>
+    private static readonly string[] TroubleKinds = ["node.failed", "node.drift-corrected", "certificate.order-failed", "certificate.not-served", "certificate.served-expiring"];
+
+    /// <summary>The overview's recent failures and drift, newest first (at most 20), only about nodes the caller sees.</summary>
+    private async Task<object?> RecentTroubleAsync(HttpContext context, WebCaller caller)
+    {
+        var sees = await VisibleAsync(caller, context.RequestAborted);
+        var recent = new List<EventRecord>();
+        foreach (var kind in TroubleKinds)
+        {
+            recent.AddRange(await store.Events.ListAsync(new EventQuery { Kind = kind, Limit = 20 }, context.RequestAborted));
+        }
+        IReadOnlyList<WebEvent> newest = [.. recent.Where(e => e.Node.Length == 0 || (sees?.Invoke(e.Node) ?? true))
+            .OrderByDescending(e => e.At).ThenByDescending(e => e.Id).Take(20).Select(ToWeb)];
+        return Json(newest, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
 
     private async Task<List<WebRevision>> RevisionsAsync(CancellationToken cancellationToken) => [.. (await store.Revisions.ListAsync(200, cancellationToken)).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];

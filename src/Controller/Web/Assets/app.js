@@ -69,6 +69,55 @@ function ago(value) {
   return `${size} ${unit} ago`;
 }
 
+// --- overview: is the fleet healthy, and what is changing right now? -----------------------------
+const nodeStates = ["in-sync", "pending", "failed", "offline", "new"];
+
+async function overviewPage() {
+  const [nodes, rollouts, certificates, trouble] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent")]);
+  const count = (state) => nodes.filter((n) => n.state === state).length;
+  // Tiles: counts by state, each a link to the nodes it counts.
+  const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => s !== "new" || count(s) > 0).map((state) =>
+    el("a", { class: count(state) === 0 ? "tile zero" : "tile", href: "#/nodes", "data-count": state, "data-state": state, onclick: () => { nodeView.filter = state; } },
+      el("span", { class: "state" }, count(state)), el("span", {}, state))));
+  const active = rollouts.find((r) => ["running", "paused", "rolling-back"].includes(r.state));
+  show(el("h1", {}, "Overview"), tiles, active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
+    el("div", { class: "columns" },
+      el("section", { id: "expiring" }, el("h2", {}, "Certificates by time left"), expiring(certificates)),
+      el("section", { id: "trouble" }, el("h2", {}, "Recent failures and drift"),
+        trouble.length === 0 ? el("p", { class: "muted" }, "Nothing failed or drifted recently.")
+          : el("ul", { class: "plain" }, trouble.map((e) => el("li", { "data-kind": e.kind },
+            el("span", { class: "muted", title: e.at }, eventTime(e.at)), " ", el("strong", {}, e.actor.replace(/^node:/, "")), ` ${e.kind}: ${e.summary}`))))));
+}
+
+// Nomad's deployment panel for a rollout: per batch, how many nodes were placed, are healthy, failed.
+function rolloutBanner(r) {
+  const batches = Array.from({ length: r.batches }, (_, b) => r.nodes.filter((n) => n.batch === b));
+  return el("section", { id: "rollout-banner", class: "banner", "data-state": r.state },
+    el("p", {}, el("a", { href: `#/rollouts/${r.id}` }, `Rollout ${r.id}`), ` · revision ${r.revision} · `, el("span", { class: "state" }, r.state),
+      ` · batch ${Math.min(r.batch + 1, r.batches)} of ${r.batches}`, r.reason ? el("div", { class: "muted" }, r.reason) : null),
+    el("ol", { class: "batches" }, batches.map((nodes, b) => {
+      const placed = nodes.filter((n) => n.state !== "pending").length;
+      const healthy = nodes.filter((n) => n.state === "healthy").length;
+      const failed = nodes.filter((n) => n.state === "failed").length;
+      return el("li", { "data-batch": b + 1, "data-placed": placed, "data-healthy": healthy, "data-failed": failed },
+        `Batch ${b + 1}: ${placed}/${nodes.length} placed · ${healthy} healthy · ${failed} failed`,
+        el("span", { class: "bar", "aria-hidden": "true" }, nodes.map((n) => el("span", { class: `cell ${n.state}`, title: `${n.node}: ${n.state}` }))));
+    })),
+    el("p", {}, el("a", { href: `#/rollouts/${r.id}` }, canChange ? "Open it to pause, resume, promote, abort or roll back" : "Open it")));
+}
+
+// Certificates soonest to expire first, with the days left coloured: red under a week, amber under 30 days.
+function expiring(certificates) {
+  const dated = certificates.filter((c) => c.notAfter).sort((a, b) => new Date(a.notAfter) - new Date(b.notAfter));
+  if (dated.length === 0) return el("p", { class: "muted" }, "No certificate issued yet.");
+  return el("ul", { class: "plain" }, dated.map((c) => {
+    const days = Math.floor((new Date(c.notAfter) - Date.now()) / 86400000);
+    const level = days < 7 ? "bad" : days < 30 ? "warn" : "ok";
+    return el("li", { "data-certificate": c.name, "data-days": days, class: level }, el("strong", {}, c.name), ` ${days} day(s) left (until ${time(c.notAfter)})`,
+      c.lastError ? el("div", { class: "muted" }, c.lastError) : null);
+  }));
+}
+
 // The nodes page's filter and sort outlive its live refreshes.
 const nodeView = { filter: "", sort: "name", descending: false };
 const nodeColumns = [
@@ -328,7 +377,7 @@ async function certificatesPage() {
 
 // --- routing and live updates -------------------------------------------------------------
 async function route() {
-  const [, name = "nodes", arg = ""] = location.hash.split("/").map(decodeURIComponent);
+  const [, name = "overview", arg = ""] = location.hash.split("/").map(decodeURIComponent);
   current = { name, arg };
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.view === name));
   try {
@@ -337,7 +386,8 @@ async function route() {
     else if (name === "rollouts" && arg) await rolloutPage(arg);
     else if (name === "rollouts") await rolloutsPage();
     else if (name === "certificates") await certificatesPage();
-    else await nodesPage();
+    else if (name === "nodes") await nodesPage();
+    else await overviewPage();
   } catch (error) { show(failure(error)); }
 }
 
@@ -367,13 +417,14 @@ function live() {
   source.onerror = () => dot.classList.remove("on");
   source.addEventListener("rollout", (event) => {
     const rollout = JSON.parse(event.data);
+    if (current.name === "overview") refreshSoon();
     if (current.name === "rollouts" && current.arg === String(rollout.id)) renderRollout(rollout);
     else if (current.name === "rollouts" && !current.arg) refreshSoon(refreshRolloutList);
   });
   source.addEventListener("nodes", () => {
     // On the list, only the table is redrawn: the filter box keeps its text and focus.
     if (current.name === "nodes" && !current.arg) refreshSoon(refreshNodes);
-    else if (current.name === "nodes" || current.name === "certificates") refreshSoon();
+    else if (current.name === "nodes" || current.name === "certificates" || current.name === "overview") refreshSoon();
   });
 }
 
