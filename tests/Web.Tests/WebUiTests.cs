@@ -170,11 +170,18 @@ public sealed class WebUiTests
             dialogs.Add(dialog.Message);
             await (acceptDialogs ? dialog.AcceptAsync() : dialog.DismissAsync());
         };
+        // Every page shot is also checked by axe-core against WCAG 2.1 A and AA (issue 29): each violation is kept with its page.
+        var accessibility = new List<string>();
+        var axe = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Interop, "node_modules", "axe-core", "axe.min.js"));
         async Task ShotAsync(IPage on, string name)
         {
             var path = Path.Combine(shots, $"{name}.png");
             await on.ScreenshotAsync(new() { Path = path, FullPage = true });
             TestContext.AddResultFile(path);
+            await on.EvaluateAsync(axe);
+            accessibility.AddRange((await on.EvaluateAsync<string[]>(
+                "async () => (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations" +
+                ".map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)")).Select(v => $"{name}: {v}"));
         }
 
         await page.GotoAsync(fleet.Controller.Address.ToString());
@@ -325,6 +332,7 @@ public sealed class WebUiTests
         await page.GotoAsync(new Uri(fleet.Controller.Address, "/#/nodes/web4").ToString());
         await page.WaitForSelectorAsync("tr[data-kind='node.failed']");
         StringAssert.Contains(await page.InnerTextAsync("tr[data-kind='node.failed'] >> nth=0"), "sysctl:net.ipv4.tcp_fin_timeout failed");
+        await ShotAsync(page, "node");
 
         // On a phone: the page fits the width (wide tables scroll inside their box).
         var phone = await context.NewPageAsync();
@@ -334,5 +342,6 @@ public sealed class WebUiTests
         Assert.IsTrue(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling of the page on a phone");
         await ShotAsync(phone, "nodes-phone");
         Assert.IsEmpty(consoleErrors, "the console stayed clean on every page: " + string.Join("\n", consoleErrors));
+        Assert.IsEmpty(accessibility, "axe-core found WCAG 2.1 A/AA violations:\n" + string.Join("\n", accessibility));
     }
 }
