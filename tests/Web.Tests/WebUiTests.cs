@@ -288,10 +288,12 @@ public sealed class WebUiTests
         StringAssert.Contains(await page.InnerTextAsync("#rollout-reason"), "web4");
         // The overview, at a glance: the paused rollout with its batches (placed / healthy / failed), the failed node
         // counted, and its failure among the recent ones; on a laptop and on a phone.
-        foreach (var (width, height, shot) in new[] { (1280, 900, "overview-paused"), (390, 844, "overview-paused-phone") })
+        foreach (var (width, height, shot, dark) in new[] { (1280, 900, "overview-paused", false), (390, 844, "overview-paused-phone", false), (1280, 900, "overview-paused-dark", true) })
         {
             var glance = await context.NewPageAsync();
             await glance.SetViewportSizeAsync(width, height);
+            // The dark theme follows the system's preference.
+            await glance.EmulateMediaAsync(new() { ColorScheme = dark ? ColorScheme.Dark : ColorScheme.Light });
             await glance.GotoAsync(new Uri(fleet.Controller.Address, "/#/overview").ToString());
             await glance.WaitForSelectorAsync("#rollout-banner[data-state=paused]");
             await glance.WaitForSelectorAsync("#trouble li[data-kind='node.failed']");
@@ -299,6 +301,10 @@ public sealed class WebUiTests
             Assert.AreEqual(1, await glance.Locator("#rollout-banner li[data-failed='1']").CountAsync(), "one batch with web4's failure");
             StringAssert.Contains(await glance.InnerTextAsync("#trouble"), "web4 node.failed");
             Assert.IsTrue(await glance.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"no sideways scrolling at {width} px");
+            if (dark)
+            {
+                Assert.AreEqual("rgb(18, 20, 23)", await glance.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor"), "the dark theme is applied");
+            }
             await ShotAsync(glance, shot);
             await glance.CloseAsync();
         }
