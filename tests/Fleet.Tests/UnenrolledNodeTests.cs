@@ -31,6 +31,17 @@ public sealed class UnenrolledNodeTests
         StringAssert.Matches(status.StandardOutput, new System.Text.RegularExpressions.Regex(@"wbe4\s+not enrolled"), status.Output);
         StringAssert.Contains(status.StandardOutput, "wbe4: named by the spec but not enrolled");
         Assert.AreEqual(4, (await fleet.CtlAsync("status", "--check")).ExitCode, "a named node is not enrolled");
+        // The web UI shows them too (its overview and nodes page read this), with the same suggestion.
+        var pki = Path.Combine(fleet.Controller.DataDirectory, "pki");
+        using (var admin = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(Path.Combine(pki, "admin.crt"), Path.Combine(pki, "admin.key")))
+        using (var browser = await WebSignInClient.SignInAsync(fleet.Controller, admin, System.Net.IPAddress.Loopback))
+        {
+            Assert.IsNotNull(browser.Csrf, browser.Refusal);
+            var web = JsonDocument.Parse(await browser.Client.GetStringAsync("/api/v1/nodes-unenrolled")).RootElement.EnumerateArray()
+                .ToDictionary(u => u.GetProperty("name").GetString()!, u => u.GetProperty("nearest").GetString());
+            CollectionAssert.AreEquivalent(new[] { "db1", "wbe4" }, web.Keys.ToArray());
+            Assert.AreEqual("web4", web["wbe4"]);
+        }
 
         var removed = await fleet.CtlAsync("node", "remove", "web4");
         Assert.AreEqual(0, removed.ExitCode, removed.Output);

@@ -190,21 +190,9 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         }
     }
 
-    /// <summary>
-    /// The nodes of <paramref name="named"/> with no enrolled node: whether each was removed (its node.removed event), and
-    /// the enrolled name one or two edits away, for the typo a spec may hold.
-    /// </summary>
-    private async Task<List<UnenrolledNode>> UnenrolledAsync(IEnumerable<string> named, IReadOnlyList<NodeRecord> enrolled, CancellationToken cancellationToken)
-    {
-        var names = enrolled.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        var missing = new List<UnenrolledNode>();
-        foreach (var name in named.Where(n => !names.Contains(n)).Order(StringComparer.Ordinal))
-        {
-            var removed = await store.Events.ListAsync(new EventQuery { Node = name, Kind = "node.removed", Limit = 1 }, cancellationToken);
-            missing.Add(new UnenrolledNode { Name = name, Removed = removed.Count > 0, Nearest = Shared.Cli.NearestName.Of(names, name) ?? "" });
-        }
-        return missing;
-    }
+    /// <summary>The nodes of <paramref name="named"/> with no enrolled node, as the API says them.</summary>
+    private async Task<IEnumerable<UnenrolledNode>> UnenrolledAsync(IEnumerable<string> named, IReadOnlyList<NodeRecord> enrolled, CancellationToken cancellationToken) =>
+        (await UnenrolledNodes.FindAsync(store, named, enrolled, cancellationToken)).Select(u => new UnenrolledNode { Name = u.Name, Removed = u.Removed, Nearest = u.Nearest ?? "" });
 
     private async Task<Node> GetNodeAsync(GetNodeRequest request, OperatorRecord caller, CancellationToken cancellationToken)
     {

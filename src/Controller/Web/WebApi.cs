@@ -30,7 +30,7 @@ namespace Hawser.Controller.Web;
 /// every state-changing call also needs the antiforgery token (the page's csrf-token meta) in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, ScopedChanges scoped, SsoSettings? sso = null)
+    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, ScopedChanges scoped, DesiredStates desired, SsoSettings? sso = null)
 {
     private const string ApiPrefix = "/api/v1";
 
@@ -72,6 +72,9 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         Get(app, "/rollouts/{id}", RolloutAsync);
         Get(app, "/rollouts/{id}/timeline", RolloutTimelineAsync);
         Get(app, "/events/recent", RecentTroubleAsync);
+        Get(app, "/nodes-unenrolled", async (context, caller) => Json<IReadOnlyList<UnenrolledNodeRecord>>(
+            await UnenrolledNodes.OfNewestAsync(store, desired, await store.Nodes.ListWithoutReportsAsync(context.RequestAborted), labels => caller.Operator?.Sees(labels) ?? true, context.RequestAborted),
+            WebJsonContext.Default.IReadOnlyListUnenrolledNodeRecord));
         Post(app, "/rollouts", StartRolloutAsync);
         Post(app, "/rollouts/{id}/{action}", ControlRolloutAsync);
         Get(app, "/certificates", async (context, caller) => Json(await CertificatesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebCertificate));

@@ -95,6 +95,7 @@ public sealed record WebError(string Error);
 [JsonSerializable(typeof(WebNodeDetail))]
 [JsonSerializable(typeof(WebWhoAmI))]
 [JsonSerializable(typeof(IReadOnlyList<WebEvent>))]
+[JsonSerializable(typeof(IReadOnlyList<Hawser.Controller.Sessions.UnenrolledNodeRecord>))]
 [JsonSerializable(typeof(IReadOnlyList<WebRevision>))]
 [JsonSerializable(typeof(WebDiff))]
 [JsonSerializable(typeof(WebRollout))]

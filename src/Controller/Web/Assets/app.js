@@ -53,7 +53,7 @@ function table(headers, rows) {
 }
 
 function show(...content) {
-  view.replaceChildren(...content);
+  view.replaceChildren(...content.filter((part) => part !== null && part !== undefined));
 }
 
 function failure(error) {
@@ -73,20 +73,31 @@ function ago(value) {
 const nodeStates = ["in-sync", "pending", "failed", "offline", "new"];
 
 async function overviewPage() {
-  const [nodes, rollouts, certificates, trouble] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent")]);
+  const [nodes, rollouts, certificates, trouble, unenrolled] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"), api("/nodes-unenrolled")]);
   const count = (state) => nodes.filter((n) => n.state === state).length;
   // Tiles: counts by state, each a link to the nodes it counts.
   const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => s !== "new" || count(s) > 0).map((state) =>
     el("a", { class: count(state) === 0 ? "tile zero" : "tile", href: "#/nodes", "data-count": state, "data-state": state, onclick: () => { nodeView.filter = state; } },
-      el("span", { class: "state" }, count(state)), el("span", {}, state))));
+      el("span", { class: "state" }, count(state)), el("span", {}, state))),
+    unenrolled.length === 0 ? null : el("a", { class: "tile", href: "#/nodes", "data-count": "not-enrolled", "data-state": "failed" },
+      el("span", { class: "state" }, unenrolled.length), el("span", {}, "not enrolled")));
   const active = rollouts.find((r) => ["running", "paused", "rolling-back"].includes(r.state));
-  show(el("h1", {}, "Overview"), tiles, active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
+  show(el("h1", {}, "Overview"), tiles, unenrolledList(unenrolled), active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
     el("div", { class: "columns" },
       el("section", { id: "expiring" }, el("h2", {}, "Certificates by time left"), expiring(certificates)),
       el("section", { id: "trouble" }, el("h2", {}, "Recent failures and drift"),
         trouble.length === 0 ? el("p", { class: "muted" }, "Nothing failed or drifted recently.")
           : el("ul", { class: "plain" }, trouble.map((e) => el("li", { "data-kind": e.kind },
             el("span", { class: "muted", title: e.at }, eventTime(e.at)), " ", el("strong", {}, e.actor.replace(/^node:/, "")), ` ${e.kind}: ${e.summary}`))))));
+}
+
+// The nodes the newest revision names that no agent enrolled as: a typo (with the nearest name), a host not joined yet, or one removed.
+function unenrolledList(unenrolled) {
+  if (unenrolled.length === 0) return null;
+  return el("section", { id: "unenrolled" }, el("h2", {}, "Named by the spec, not enrolled"),
+    el("ul", { class: "plain" }, unenrolled.map((u) => el("li", { "data-unenrolled": u.name, "data-state": "failed" },
+      el("strong", {}, u.name), u.removed ? ": removed, but the spec still names it" : ": not enrolled (hawserctl token create makes a join token)",
+      u.nearest ? `; did you mean ${u.nearest}?` : ""))));
 }
 
 // Nomad's deployment panel for a rollout: per batch, how many nodes were placed, are healthy, failed.
@@ -134,8 +145,9 @@ async function nodesPage() {
 }
 
 let nodesShown = [];
+let unenrolledShown = [];
 async function refreshNodes() {
-  nodesShown = await api("/nodes");
+  [nodesShown, unenrolledShown] = await Promise.all([api("/nodes"), api("/nodes-unenrolled")]);
   renderNodes();
 }
 
@@ -167,7 +179,8 @@ function renderNodes() {
       el("td", {}, n.driftCorrected),
       el("td", {}, time(n.certificateExpiry)),
       el("td", { title: time(n.lastSeen), "data-last-seen": n.lastSeen || "" }, ago(n.lastSeen))))))),
-    rows.length < nodesShown.length ? el("p", { class: "muted" }, `${nodesShown.length - rows.length} node(s) hidden by the filter.`) : "");
+    rows.length < nodesShown.length ? el("p", { class: "muted" }, `${nodesShown.length - rows.length} node(s) hidden by the filter.`) : "",
+    unenrolledList(unenrolledShown) || "");
 }
 
 // Why a node is in its state, in words, with the pin that holds it when one does: what its resources alone cannot say.
