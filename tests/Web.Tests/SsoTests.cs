@@ -53,7 +53,7 @@ public sealed class SsoTests
         await page.WaitForSelectorAsync("#node-summary");
 
         // The rollouts page has the list but no form, and the certificates page no renew button.
-        await page.GotoAsync(new Uri(controller.Address, "/#/rollouts").ToString());
+        await page.GoAsync(new Uri(controller.Address, "/#/rollouts").ToString());
         await page.WaitForSelectorAsync("#rollout-list");
         Assert.AreEqual(0, await page.Locator("#rollout-form").CountAsync(), "a viewer is shown no rollout form");
         Assert.AreEqual(0, await page.Locator("#rollout-start").CountAsync());
@@ -86,7 +86,7 @@ public sealed class SsoTests
     /// <summary>From the login page through the provider's own login and consent forms, back to the controller.</summary>
     private static async Task SignInAsync(IPage page, ControllerProcess controller, string login)
     {
-        await page.GotoAsync(new Uri(controller.Address, "/login").ToString());
+        await page.GoAsync(new Uri(controller.Address, "/login").ToString());
         await page.ClickAsync("#sso");
         await page.FillAsync("input[name=login]", login);
         await page.FillAsync("input[name=password]", "any");

@@ -184,7 +184,7 @@ public sealed class WebUiTests
                 ".map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)")).Select(v => $"{name}: {v}"));
         }
 
-        await page.GotoAsync(fleet.Controller.Address.ToString());
+        await page.GoAsync(fleet.Controller.Address.ToString());
         Assert.EndsWith("/login", page.Url, "not logged in: the page sends the browser to the login form");
         Assert.AreEqual("448px", await page.EvaluateAsync<string>("getComputedStyle(document.body).maxWidth"), "the login page's stylesheet is applied (28em at 16px)");
         var favicon = await page.APIRequest.GetAsync(new Uri(fleet.Controller.Address, "/favicon.ico").ToString());
@@ -267,7 +267,7 @@ public sealed class WebUiTests
         // Issue 29, item 9: a paused rollout promises no next batch, and a held node's page says what holds it.
         Assert.DoesNotContain("next batch at", await page.InnerTextAsync("#rollout-summary"));
         var held = await page.Context.NewPageAsync();
-        await held.GotoAsync(page.Url.Split('#')[0] + "#/nodes/web3");
+        await held.GoAsync(page.Url.Split('#')[0] + "#/nodes/web3");
         await held.WaitForSelectorAsync("#node-why");
         StringAssert.Contains(await held.InnerTextAsync("#node-why"), "A rollout holds it on revision 1 (pinned).");
         await held.CloseAsync();
@@ -294,7 +294,7 @@ public sealed class WebUiTests
             await glance.SetViewportSizeAsync(width, height);
             // The dark theme follows the system's preference.
             await glance.EmulateMediaAsync(new() { ColorScheme = dark ? ColorScheme.Dark : ColorScheme.Light });
-            await glance.GotoAsync(new Uri(fleet.Controller.Address, "/#/overview").ToString());
+            await glance.GoAsync(new Uri(fleet.Controller.Address, "/#/overview").ToString());
             await glance.WaitForSelectorAsync("#rollout-banner[data-state=paused]");
             await glance.WaitForSelectorAsync("#trouble li[data-kind='node.failed']");
             Assert.AreEqual("1", await glance.InnerTextAsync("#node-summary [data-count=failed] .state"), "web4 counted as failed");
@@ -335,15 +335,29 @@ public sealed class WebUiTests
         }
 
         // web4's node page: its timeline holds the failure with the resource and the error.
-        await page.GotoAsync(new Uri(fleet.Controller.Address, "/#/nodes/web4").ToString());
+        await page.GoAsync(new Uri(fleet.Controller.Address, "/#/nodes/web4").ToString());
         await page.WaitForSelectorAsync("tr[data-kind='node.failed']");
         StringAssert.Contains(await page.InnerTextAsync("tr[data-kind='node.failed'] >> nth=0"), "sysctl:net.ipv4.tcp_fin_timeout failed");
         await ShotAsync(page, "node");
 
+        // The event log page: filtered to failures, it lists web4's; it follows live (a new event appears without a reload).
+        await page.ClickAsync("nav a[data-view=events]");
+        await page.WaitForSelectorAsync("#event-filter");
+        await page.SelectOptionAsync("#event-filter select[name=kind]", "node.failed");
+        await page.WaitForSelectorAsync("#event-log tr[data-kind='node.failed'][data-node=web4]");
+        Assert.AreEqual(0, await page.Locator("#event-log tr:not([data-kind='node.failed'])").CountAsync() - 1, "only failures (and the header row)");
+        await page.SelectOptionAsync("#event-filter select[name=kind]", "token");
+        await page.WaitForSelectorAsync("#event-log p.muted, #event-log tr[data-kind^='token']");
+        var rows = await page.Locator("#event-log tr[data-kind^='token']").CountAsync();
+        Assert.AreEqual(0, (await fleet.CtlAsync("token", "create")).ExitCode);
+        Assert.IsTrue(await Poll.UntilAsync(async () => await page.Locator("#event-log tr[data-kind^='token']").CountAsync() > rows, TimeSpan.FromSeconds(30)),
+            "the new token's event appears without a reload");
+        await ShotAsync(page, "events");
+
         // On a phone: the page fits the width (wide tables scroll inside their box).
         var phone = await context.NewPageAsync();
         await phone.SetViewportSizeAsync(390, 844);
-        await phone.GotoAsync(new Uri(fleet.Controller.Address, "/#/nodes").ToString());
+        await phone.GoAsync(new Uri(fleet.Controller.Address, "/#/nodes").ToString());
         await phone.WaitForSelectorAsync("tr[data-node=web5]");
         Assert.IsTrue(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling of the page on a phone");
         await ShotAsync(phone, "nodes-phone");

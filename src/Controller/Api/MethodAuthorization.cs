@@ -98,6 +98,7 @@ public static class MethodAuthorization
         ["GET /api/v1/rollouts/{id}"] = Table[Control + "GetRollout"],
         ["GET /api/v1/rollouts/{id}/timeline"] = Table[Control + "GetRollout"],
         ["GET /api/v1/events/recent"] = Table[Control + "ListEvents"],
+        ["GET /api/v1/events/log"] = Table[Control + "ListEvents"],
         ["GET /api/v1/nodes-unenrolled"] = Table[Control + "ListNodes"],
         ["POST /api/v1/rollouts"] = Table[Control + "StartRollout"],
         ["POST /api/v1/rollouts/{id}/{action}"] = Table[Control + "ControlRollout"],

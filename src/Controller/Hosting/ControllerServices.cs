@@ -130,6 +130,7 @@ public static class ControllerServices
         services.AddJob("rollout engine", sp => sp.GetRequiredService<RolloutEngine>().RunAsync);
         services.AddJob("event pruner", sp => new EventPruner(store, options.EventRetention, sp.GetRequiredService<ILogger>()).RunAsync);
         services.AddJob("refusal counts", sp => sp.GetRequiredService<RefusalLog>().RunAsync);
+        services.AddJob("web event log feed", sp => cancellationToken => sp.GetRequiredService<WebLiveFeed>().FollowLogAsync(store, cancellationToken));
         if (store.Engine.IsShared)
         {
             services.AddSingleton(sp => FleetSyncFor(sp, store));

@@ -72,6 +72,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         Get(app, "/rollouts/{id}", RolloutAsync);
         Get(app, "/rollouts/{id}/timeline", RolloutTimelineAsync);
         Get(app, "/events/recent", RecentTroubleAsync);
+        Get(app, "/events/log", EventLogAsync);
         Get(app, "/nodes-unenrolled", async (context, caller) => Json<IReadOnlyList<UnenrolledNodeRecord>>(
             await UnenrolledNodes.OfNewestAsync(store, desired, await store.Nodes.ListWithoutReportsAsync(context.RequestAborted), labels => caller.Operator?.Sees(labels) ?? true, context.RequestAborted),
             WebJsonContext.Default.IReadOnlyListUnenrolledNodeRecord));
@@ -488,7 +489,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         return Json(new WebNodeDetail(ToWeb(record, (await CertificateExpiryAsync(cancellationToken)).GetValueOrDefault(name)), resources, history), WebJsonContext.Default.WebNodeDetail);
     }
 
-    private static WebEvent ToWeb(EventRecord e) => new(e.At, e.Kind, e.Actor, e.Summary, e.Details);
+    private static WebEvent ToWeb(EventRecord e) => new(e.At, e.Kind, e.Actor, e.Summary, e.Details) { Node = e.Node };
 
     /// <summary>Every step of one rollout from the event log, oldest first (the store prefixes each with "rollout ID: ").</summary>
     private async Task<object?> RolloutTimelineAsync(HttpContext context, WebCaller caller)
@@ -516,6 +517,29 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         IReadOnlyList<WebEvent> newest = [.. recent.Where(e => e.Node.Length == 0 || (sees?.Invoke(e.Node) ?? true))
             .OrderByDescending(e => e.At).ThenByDescending(e => e.Id).Take(20).Select(ToWeb)];
         return Json(newest, WebJsonContext.Default.IReadOnlyListWebEvent);
+    }
+
+    /// <summary>
+    /// The event log's page: newest first, at most 200, filtered by kind (or area), node, actor and age (<c>since</c>, a duration
+    /// such as 1h); only about nodes the caller sees.
+    /// </summary>
+    private async Task<object?> EventLogAsync(HttpContext context, WebCaller caller)
+    {
+        var query = context.Request.Query;
+        TimeSpan? since = null;
+        if (query["since"].ToString() is { Length: > 0 } text)
+        {
+            since = Shared.Cli.Durations.TryParse(text, "since", out var age, out var error) ? age : throw new WebRequestException(HttpStatusCode.BadRequest, error!);
+        }
+        var sees = await VisibleAsync(caller, context.RequestAborted);
+        string? Filter(string key) => query[key].ToString() is { Length: > 0 } value ? value : null;
+        var events = await store.Events.ListAsync(new EventQuery
+        {
+            Kind = Filter("kind"), Node = Filter("node"), Actor = Filter("actor"), Limit = 200,
+            Since = DateTimeOffset.UtcNow - since,
+        }, context.RequestAborted);
+        IReadOnlyList<WebEvent> shown = [.. events.Where(e => e.Node.Length == 0 || (sees?.Invoke(e.Node) ?? true)).OrderByDescending(e => e.Id).Select(ToWeb)];
+        return Json(shown, WebJsonContext.Default.IReadOnlyListWebEvent);
     }
 
     private async Task<List<WebRevision>> RevisionsAsync(CancellationToken cancellationToken) => [.. (await store.Revisions.ListAsync(200, cancellationToken)).Select(r => new WebRevision(r.Number, r.Author, r.Message, r.CreatedAt))];

@@ -14,7 +14,11 @@ public sealed record WebResource(string Kind, string Name, string State, string 
 public sealed record WebWhoAmI(string Name, string Role, string Scope);
 
 /// <summary>One entry of a node's history (drift corrected, ...).</summary>
-public sealed record WebEvent(DateTimeOffset At, string Kind, string Actor, string Summary, IReadOnlyList<string> Details);
+public sealed record WebEvent(DateTimeOffset At, string Kind, string Actor, string Summary, IReadOnlyList<string> Details)
+{
+    /// <summary>The node the event is about; empty for none.</summary>
+    public string Node { get; init; } = "";
+}
 
 /// <summary><c>GET /api/v1/nodes/{name}</c>: the node, its resources and its drift history.</summary>
 public sealed record WebNodeDetail(WebNode Node, IReadOnlyList<WebResource> Resources, IReadOnlyList<WebEvent> Events);

@@ -11,4 +11,18 @@ public sealed class WebLiveFeed(WebEvents events)
 
     /// <summary>Says that <paramref name="node"/> changed ("" when the caller does not know which).</summary>
     public void Nodes(string node) => events.Publish("nodes", JsonSerializer.Serialize(node, WebJsonContext.Default.String));
+
+    /// <summary>
+    /// Until cancelled, says "log" each time the event log grew, at most once a second (a busy fleet stores many), so the
+    /// events page follows it; the page reads what it shows through its own filters and scope.
+    /// </summary>
+    public async Task FollowLogAsync(Store.ControllerStore store, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await store.Events.WaitAsync(cancellationToken);
+            events.Publish("log", "{}");
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
 }

@@ -129,6 +129,34 @@ function expiring(certificates) {
   }));
 }
 
+// --- the event log: every event, filtered by kind, node, actor and time, following live ---------
+const eventView = { kind: "", node: "", actor: "", since: "24h" };
+const eventAreas = ["", "node", "node.failed", "node.drift-corrected", "spec", "rollout", "certificate", "operator", "token", "web", "rpc", "notification"];
+
+async function eventsPage() {
+  const field = (name, label, input) => el("label", {}, label, input);
+  const kind = el("select", { name: "kind" }, eventAreas.map((k) => el("option", { value: k, selected: k === eventView.kind }, k || "every kind")));
+  const node = el("input", { name: "node", type: "search", value: eventView.node, placeholder: "web1", size: 12 });
+  const actor = el("input", { name: "actor", type: "search", value: eventView.actor, placeholder: "alice, node:web1", size: 14 });
+  const since = el("select", { name: "since" }, [["1h", "last hour"], ["24h", "last day"], ["168h", "last week"], ["", "all"]].map(([v, t]) => el("option", { value: v, selected: v === eventView.since }, t)));
+  const form = el("form", { id: "event-filter", class: "inline", onsubmit: (event) => event.preventDefault() },
+    field("kind", "Kind", kind), field("node", "Node", node), field("actor", "Actor", actor), field("since", "Since", since));
+  for (const input of [kind, node, actor, since]) input.addEventListener("input", () => { eventView[input.name] = input.value; refreshEvents(); });
+  show(el("h1", {}, "Events"), form, el("p", { class: "muted" }, "Newest first, at most 200; follows live."), el("div", { id: "event-log" }));
+  await refreshEvents();
+}
+
+async function refreshEvents() {
+  const holder = document.getElementById("event-log");
+  if (!holder) return;
+  const query = new URLSearchParams(Object.entries(eventView).filter(([, v]) => v));
+  const events = await api(`/events/log?${query}`);
+  holder.replaceChildren(events.length === 0 ? el("p", { class: "muted" }, "No event matches.")
+    : table(["When", "Kind", "Node", "By", "What"], events.map((e) => el("tr", { "data-kind": e.kind, "data-node": e.node || "" },
+      el("td", { title: e.at }, eventTime(e.at)), el("td", {}, e.kind), el("td", {}, e.node || "-"), el("td", {}, e.actor),
+      el("td", {}, el("div", {}, e.summary), ...e.details.map((d) => el("div", { class: "muted" }, d)))))));
+}
+
 // The nodes page's filter and sort outlive its live refreshes.
 const nodeView = { filter: "", sort: "name", descending: false };
 const nodeColumns = [
@@ -400,6 +428,7 @@ async function route() {
     else if (name === "rollouts") await rolloutsPage();
     else if (name === "certificates") await certificatesPage();
     else if (name === "nodes") await nodesPage();
+    else if (name === "events") await eventsPage();
     else await overviewPage();
   } catch (error) { show(failure(error)); }
 }
@@ -431,13 +460,16 @@ function live() {
   source.addEventListener("rollout", (event) => {
     const rollout = JSON.parse(event.data);
     if (current.name === "overview") refreshSoon();
+    else if (current.name === "events") refreshSoon(refreshEvents);
     if (current.name === "rollouts" && current.arg === String(rollout.id)) renderRollout(rollout);
     else if (current.name === "rollouts" && !current.arg) refreshSoon(refreshRolloutList);
   });
+  source.addEventListener("log", () => { if (current.name === "events") refreshSoon(refreshEvents); });
   source.addEventListener("nodes", () => {
     // On the list, only the table is redrawn: the filter box keeps its text and focus.
     if (current.name === "nodes" && !current.arg) refreshSoon(refreshNodes);
     else if (current.name === "nodes" || current.name === "certificates" || current.name === "overview") refreshSoon();
+    else if (current.name === "events") refreshSoon(refreshEvents);
   });
 }
 
