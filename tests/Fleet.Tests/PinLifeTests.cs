@@ -27,16 +27,32 @@ public sealed class PinLifeTests
     private static string NodeState(JsonElement rollout, string node) =>
         rollout.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == node).GetProperty("state").GetString()!;
 
-    /// <summary>Rolls 500 out in batches of one and aborts it once web1 moved: web1 runs 500, web2 and web3 still 400.</summary>
-    private static async Task AbortAfterFirstBatchAsync(AgentFleet fleet, string name)
+    /// <summary>
+    /// A fleet with 400 applied (revision 1), then 500 (revision 2) rolled out in batches of one and aborted once web1
+    /// moved: web1 runs 500, web2 and web3 still 400.
+    /// </summary>
+    private static async Task<AgentFleet> StartAbortedAsync()
     {
-        var id = RolloutId(await fleet.ApplyAsync(name, Spec(500), "--rollout", "--batch", "1", "--pause", "10m", "-o", "json"));
-        await fleet.WaitRolloutAsync(id, r => NodeState(r, "web1") == "healthy", "web1 healthy");
-        var aborted = await fleet.CtlAsync("rollout", "abort", id.ToString(CultureInfo.InvariantCulture));
-        Assert.AreEqual(0, aborted.ExitCode, aborted.Output);
-        await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "aborted", "aborted");
-        Assert.AreEqual("500", fleet.Hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
-        Assert.AreEqual("400", fleet.Hosts[1].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+        var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
+        try
+        {
+            Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", Spec(400))).ExitCode);
+            await fleet.WaitAppliedAsync(1);
+            var id = RolloutId(await fleet.ApplyAsync("v2.yaml", Spec(500), "--rollout", "--batch", "1", "--pause", "10m", "-o", "json"));
+            await fleet.WaitRolloutAsync(id, r => NodeState(r, "web1") == "healthy", "web1 healthy");
+            var aborted = await fleet.CtlAsync("rollout", "abort", id.ToString(CultureInfo.InvariantCulture));
+            Assert.AreEqual(0, aborted.ExitCode, aborted.Output);
+            await fleet.WaitRolloutAsync(id, r => r.GetProperty("state").GetString() == "aborted", "aborted");
+            Assert.AreEqual("500", fleet.Hosts[0].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+            Assert.AreEqual("400", fleet.Hosts[1].ReadFile("/proc-sys/net/ipv4/tcp_keepalive_time").Trim());
+            return fleet;
+        }
+        catch
+        {
+            // A fleet that did not get there is stopped here: its agents and namespaces must not outlive the test.
+            await fleet.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Status as JSON: each node's state, applied, desired and pin (0: none).</summary>
@@ -63,10 +79,7 @@ public sealed class PinLifeTests
     [TestMethod]
     public async Task After_an_abort_a_plain_apply_of_the_old_content_brings_every_node_to_it_and_leaves_no_pin()
     {
-        await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
-        Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", Spec(400))).ExitCode);
-        await fleet.WaitAppliedAsync(1);
-        await AbortAfterFirstBatchAsync(fleet, "v2.yaml");
+        await using var fleet = await StartAbortedAsync();
 
         var applied = await fleet.ApplyAsync("v3.yaml", Spec(400));
 
@@ -95,10 +108,7 @@ public sealed class PinLifeTests
     [TestMethod]
     public async Task A_rollout_of_what_the_unmoved_nodes_already_run_passes_their_gates_and_a_finished_rollout_leaves_no_pin()
     {
-        await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
-        Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", Spec(400))).ExitCode);
-        await fleet.WaitAppliedAsync(1);
-        await AbortAfterFirstBatchAsync(fleet, "v2.yaml");
+        await using var fleet = await StartAbortedAsync();
 
         // Revision 3 is revision 1's content: web2 and web3 already run it, web1 goes back to 400.
         var id = RolloutId(await fleet.ApplyAsync("v3.yaml", Spec(400), "--rollout", "--batch", "1", "-o", "json"));

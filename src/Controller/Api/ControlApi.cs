@@ -167,32 +167,21 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             }
             response.Nodes.Add(ToMessage(node, detail: false));
         }
-        if (response.NextPageToken.Length == 0 && await store.Revisions.LatestAsync(cancellationToken) is { } latest && Resolved(latest) is { } spec)
+        if (response.NextPageToken.Length == 0)
         {
-            var named = spec.Nodes.Keys.Where(n => spec.Labels.TryGetValue(n, out var labels)
-                ? LabelSelector.Matches(request.Selector, labels) && caller.Sees(labels)
-                : request.Selector.Count == 0 && caller.Selector.Count == 0);
-            response.Unenrolled.Add(await UnenrolledAsync(named, enrolled, cancellationToken));
+            // The newest revision's named nodes the caller's selector and scope let through (none when it no longer validates).
+            var missing = await UnenrolledNodes.OfNewestAsync(store, desired, enrolled,
+                labels => LabelSelector.Matches(request.Selector, labels) && caller.Sees(labels), cancellationToken);
+            response.Unenrolled.Add(missing.Select(ToMessage));
         }
         return response;
     }
 
-    /// <summary>The stored revision resolved, or null when it no longer validates (a listing still lists the enrolled nodes).</summary>
-    private ResolvedSpec? Resolved(RevisionRecord revision)
-    {
-        try
-        {
-            return desired.Resolved(revision);
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>The nodes of <paramref name="named"/> with no enrolled node, as the API says them.</summary>
     private async Task<IEnumerable<UnenrolledNode>> UnenrolledAsync(IEnumerable<string> named, IReadOnlyList<NodeRecord> enrolled, CancellationToken cancellationToken) =>
-        (await UnenrolledNodes.FindAsync(store, named, enrolled, cancellationToken)).Select(u => new UnenrolledNode { Name = u.Name, Removed = u.Removed, Nearest = u.Nearest ?? "" });
+        (await UnenrolledNodes.FindAsync(store, named, enrolled, cancellationToken)).Select(ToMessage);
+
+    private static UnenrolledNode ToMessage(UnenrolledNodeRecord u) => new() { Name = u.Name, Removed = u.Removed, Nearest = u.Nearest ?? "" };
 
     private async Task<Node> GetNodeAsync(GetNodeRequest request, OperatorRecord caller, CancellationToken cancellationToken)
     {
