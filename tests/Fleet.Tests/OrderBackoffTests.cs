@@ -85,6 +85,60 @@ public sealed class OrderBackoffTests
     }
 
     [TestMethod]
+    public async Task A_rate_limit_answer_holds_orders_until_its_Retry_After_across_a_restart_and_renew_needs_force()
+    {
+        const string domain = "limited.rr-fleet.test";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(domain, "127.0.4.83");
+        // Pebble has no rate limits: the stand-in answers newOrder the way Let's Encrypt does when one is hit.
+        await using var front = await RateLimitingAcmeFront.StartAsync(pebble, TimeSpan.FromSeconds(30));
+        using var data = new TempDirectory();
+        // A first back-off of 1 s: only the CA's Retry-After can make the wait 30 s.
+        string[] flags = ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:00:01", "--certificate-check-interval", "00:00:01"];
+        var controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
+        using var host = new AgentHost();
+        await using var agent = await StartAgentAsync(controller, host, "127.0.4.83");
+        try
+        {
+            var spec = Path.Combine(data.Path, "spec.yaml");
+            File.WriteAllText(spec, Spec(front.Directory, domain));
+            Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+
+            JsonElement certificate = default;
+            Assert.IsTrue(await Poll.UntilAsync(async () =>
+            {
+                certificate = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
+                return certificate.GetProperty("nextAttempt").ValueKind == JsonValueKind.String;
+            }, TimeSpan.FromSeconds(60)), "the order was refused and backs off: " + certificate + "\n" + string.Join("\n", controller.Log));
+            var nextAttempt = certificate.GetProperty("nextAttempt").GetDateTimeOffset();
+            StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "rateLimited");
+            Assert.HasCount(1, front.Orders);
+            Assert.IsGreaterThanOrEqualTo(front.Orders[0].AddSeconds(29), nextAttempt, "the stored time is the CA's Retry-After, not the 1 s back-off");
+
+            // A restart on the same address (the agent reconnects): the new process reads the limit; an operator's renew is
+            // refused until it ends, naming it.
+            var listen = $"127.0.0.1:{controller.Address.Port}";
+            await controller.StopAsync();
+            await controller.DisposeAsync();
+            controller = await ControllerProcess.StartAsync(data.Path, listen, extra: flags);
+            var refused = await Ctl(controller, "certs", "renew", "www", "--no-wait");
+            if (DateTimeOffset.UtcNow < nextAttempt.AddSeconds(-1))
+            {
+                Assert.AreEqual(1, refused.ExitCode, refused.Output);
+                StringAssert.Contains(refused.StandardError, "the CA limited its orders");
+                StringAssert.Contains(refused.StandardError, "hawserctl certs renew www --force orders anyway");
+            }
+            Assert.IsTrue(await Poll.UntilAsync(() => Task.FromResult(front.Orders.Count >= 2), TimeSpan.FromSeconds(120)),
+                "the order is made again once the limit ended\n" + string.Join("\n", controller.Log) + "\n" + agent.Output);
+            Assert.IsGreaterThanOrEqualTo(nextAttempt, front.Orders[1], $"the second order ({front.Orders[1]:O}) waited for the CA's time ({nextAttempt:O})");
+        }
+        finally
+        {
+            await controller.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
     public async Task The_breaker_refuses_a_fourth_order_for_the_same_names_within_a_week_unless_forced()
     {
         const string domain = "breaker.rr-fleet.test";

@@ -49,6 +49,12 @@ public sealed class PebbleServer : IAsyncDisposable
     /// <summary>The PEM file of the CA that signed Pebble's TLS certificate (for a client's extra trust, e.g. --acme-ca-file).</summary>
     public string TlsCaFile => Path.Combine(_directory.Path, "tls-ca.pem");
 
+    /// <summary>Pebble's TLS server certificate (PEM), issued by <see cref="TlsCaFile"/>.</summary>
+    public string CertificateFile => Path.Combine(_directory.Path, "cert.pem");
+
+    /// <summary>The key of <see cref="CertificateFile"/> (PEM).</summary>
+    public string KeyFile => Path.Combine(_directory.Path, "key.pem");
+
     /// <summary>Pebble's management interface (roots, certificate status).</summary>
     public Uri ManagementUrl { get; }
 
