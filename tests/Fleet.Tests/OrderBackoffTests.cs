@@ -38,6 +38,18 @@ public sealed class OrderBackoffTests
         [.. JsonDocument.Parse((await Ctl(controller, "events", "--kind", "certificate.order-failed", "-o", "json")).StandardOutput).RootElement
             .GetProperty("events").EnumerateArray().Select(e => e.GetProperty("at").GetDateTimeOffset()).Order()];
 
+    /// <summary>The certificate as <c>certs -o json</c> lists it, once its <paramref name="property"/> is set (within a minute).</summary>
+    private static async Task<JsonElement> CertificateOnceAsync(ControllerProcess controller, string property, string what)
+    {
+        JsonElement certificate = default;
+        Assert.IsTrue(await Poll.UntilAsync(async () =>
+        {
+            certificate = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
+            return certificate.GetProperty(property).ValueKind == JsonValueKind.String;
+        }, TimeSpan.FromSeconds(60)), what + ": " + certificate + "\n" + string.Join("\n", controller.Log));
+        return certificate;
+    }
+
     [TestMethod]
     public async Task A_restarted_controller_continues_the_stored_back_off_instead_of_ordering_at_once()
     {
@@ -57,22 +69,19 @@ public sealed class OrderBackoffTests
             Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
 
             // The CA is down: the order fails, and when the next may be made is stored and shown.
-            JsonElement certificate = default;
-            Assert.IsTrue(await Poll.UntilAsync(async () =>
-            {
-                certificate = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
-                return certificate.GetProperty("nextAttempt").ValueKind == JsonValueKind.String;
-            }, TimeSpan.FromSeconds(60)), "the order failed and backs off: " + certificate + "\n" + string.Join("\n", controller.Log));
+            var certificate = await CertificateOnceAsync(controller, "nextAttempt", "the order failed and backs off");
             var nextAttempt = certificate.GetProperty("nextAttempt").GetDateTimeOffset();
             StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "cannot reach the CA");
             Assert.HasCount(1, await FailuresAsync(controller));
             var listing = await Ctl(controller, "certs");
             StringAssert.Contains(listing.StandardOutput.ReplaceLineEndings(" "), "next attempt", listing.Output);
 
-            // A restart right away: the new process reads the back-off and does not order before it ends.
+            // A restart right away, on the same address (the agent reconnects): the new process reads the back-off and does
+            // not order before it ends.
+            var listen = $"127.0.0.1:{controller.Address.Port}";
             await controller.StopAsync();
             await controller.DisposeAsync();
-            controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
+            controller = await ControllerProcess.StartAsync(data.Path, listen, extra: flags);
             List<DateTimeOffset> failures = [];
             Assert.IsTrue(await Poll.UntilAsync(async () => (failures = await FailuresAsync(controller)).Count >= 2, TimeSpan.FromSeconds(120)),
                 "the order is tried again once its back-off ended\n" + string.Join("\n", controller.Log));
@@ -104,12 +113,7 @@ public sealed class OrderBackoffTests
             File.WriteAllText(spec, Spec(front.Directory, domain));
             Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
 
-            JsonElement certificate = default;
-            Assert.IsTrue(await Poll.UntilAsync(async () =>
-            {
-                certificate = JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement.GetProperty("certificates")[0];
-                return certificate.GetProperty("nextAttempt").ValueKind == JsonValueKind.String;
-            }, TimeSpan.FromSeconds(60)), "the order was refused and backs off: " + certificate + "\n" + string.Join("\n", controller.Log));
+            var certificate = await CertificateOnceAsync(controller, "nextAttempt", "the order was refused and backs off");
             var nextAttempt = certificate.GetProperty("nextAttempt").GetDateTimeOffset();
             StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "rateLimited");
             Assert.HasCount(1, front.Orders);
@@ -136,6 +140,35 @@ public sealed class OrderBackoffTests
         {
             await controller.DisposeAsync();
         }
+    }
+
+    [TestMethod]
+    public async Task An_order_whose_node_is_not_connected_waits_for_it_without_failing_and_is_made_when_it_reports()
+    {
+        const string domain = "waiting.rr-fleet.test";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(domain, "127.0.4.84");
+        using var data = new TempDirectory();
+        // A first back-off of ten minutes: only the node's report can bring the order within this test.
+        await using var controller = await ControllerProcess.StartAsync(data.Path,
+            extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:10:00"]);
+        using var host = new AgentHost();
+        var agent = await StartAgentAsync(controller, host, "127.0.4.84");
+        await agent.DisposeAsync();
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, Spec(pebble.Directory, domain));
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+
+        var certificate = await CertificateOnceAsync(controller, "lastError", "the order was looked at");
+        StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "waiting for web1 to connect before ordering");
+        Assert.IsEmpty(await FailuresAsync(controller), "waiting for a node is not an order failure");
+        Assert.AreEqual(0, pebble.Log.Split('\n').Count(l => l.Contains("Added order", StringComparison.Ordinal)), "nothing reached the CA");
+
+        await using var back = AgentProcess.Start(host, "web1", controller.Address);
+        Assert.IsTrue(await Poll.UntilAsync(async () => JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement
+            .GetProperty("certificates")[0].GetProperty("serial").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(90)),
+            "the node's report brought the order\n" + string.Join("\n", controller.Log) + "\n" + back.Output);
+        Assert.IsEmpty(await FailuresAsync(controller));
     }
 
     [TestMethod]

@@ -43,6 +43,17 @@ public sealed class BreakerException(string message, DateTimeOffset until) : Cer
     public DateTimeOffset Until { get; } = until;
 }
 
+/// <summary>
+/// The order waits for target nodes no controller can reach: their addresses cannot answer HTTP-01 for them yet (a
+/// controller just started, an agent restarting). Nothing was asked of the CA, so it is not an order failure: no event,
+/// no growing back-off; the certificate is tried again soon and its last error says whom it waits for.
+/// </summary>
+public sealed class AwaitingNodesException(string message, IReadOnlyList<string> nodes) : CertificateOrderException(message)
+{
+    /// <summary>The target nodes that are not connected.</summary>
+    public IReadOnlyList<string> Nodes { get; } = nodes;
+}
+
 /// <summary>Tuning for <see cref="CertificateIssuer"/>.</summary>
 public sealed record CertificateIssuerOptions
 {
@@ -172,7 +183,7 @@ public sealed class CertificateIssuer(ControllerStore store, SecretBox box, Cert
         }
         catch (Exception ex) when (ex is AcmeException or CertificateOrderException)
         {
-            await store.Certificates.RecordErrorAsync(target.Name, target.Domains, ex.Message, cancellationToken: cancellationToken);
+            await store.Certificates.RecordErrorAsync(target.Name, target.Domains, ex.Message, failed: ex is not AwaitingNodesException, cancellationToken: cancellationToken);
             throw;
         }
     }

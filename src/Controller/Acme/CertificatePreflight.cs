@@ -50,7 +50,13 @@ public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, 
         }
         if (errors.Count == 0)
         {
-            await ProbeAsync(target, addresses, port, thumbprint, errors, progress, cancellationToken);
+            var unreached = await ProbeAsync(target, addresses, port, thumbprint, errors, progress, cancellationToken);
+            if (errors.Count > 0 && unreached.Count > 0)
+            {
+                // An address that does not answer for its node is most likely that node, not told the probe.
+                throw new AwaitingNodesException($"certificate '{target.Name}': waiting for {string.Join(", ", unreached)} to connect before ordering "
+                    + $"(their HTTP-01 answers come from the agent); nothing was ordered: {string.Join("; ", errors)}", unreached);
+            }
         }
         if (errors.Count > 0)
         {
@@ -58,7 +64,8 @@ public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, 
         }
     }
 
-    private async Task ProbeAsync(CertificateTarget target, List<(string Domain, IPAddress Address)> addresses, int port, string? thumbprint, List<string> errors,
+    /// <summary>Asks every address for the probe; returns the target nodes that could not be told it because they are not connected.</summary>
+    private async Task<IReadOnlyList<string>> ProbeAsync(CertificateTarget target, List<(string Domain, IPAddress Address)> addresses, int port, string? thumbprint, List<string> errors,
         IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var token = Base64Url.Encode(RandomNumberGenerator.GetBytes(32));
@@ -93,6 +100,7 @@ public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, 
             {
                 progress?.Report($"{target.Name}: preflight: not told the probe: {string.Join(", ", refused.Select(r => $"{r.Key} ({r.Value})"))}");
             }
+            return [.. refused.Where(r => r.Value == AgentSessions.NotConnected).Select(r => r.Key).Order(StringComparer.Ordinal)];
         }
         finally
         {

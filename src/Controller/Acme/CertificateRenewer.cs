@@ -21,6 +21,8 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DateTimeOffset? _leaseRetryAt;
+    // Target nodes an order waits for (not connected at its preflight): the first report of any wakes the renewer.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _awaitedNodes = new(StringComparer.Ordinal);
 
     /// <summary>This controller's name in leases (shared stores only).</summary>
     public string Holder { get; init; } = Environment.MachineName;
@@ -37,6 +39,15 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
         if (_wake.CurrentCount == 0)
         {
             _wake.Release();
+        }
+    }
+
+    /// <summary>Checks soon when an order waits for <paramref name="node"/>, which has just reported.</summary>
+    public void NodeReported(string node)
+    {
+        if (_awaitedNodes.TryRemove(node, out _))
+        {
+            Wake();
         }
     }
 
@@ -119,6 +130,16 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
             {
                 // The lease went to another controller (HeldLease logged it), which orders the certificate now.
                 _leaseRetryAt = now + LeaseTtl;
+            }
+            // Not a failure: nothing was ordered. Tried again when one of those nodes reports, or after the first back-off.
+            catch (AwaitingNodesException waiting)
+            {
+                foreach (var node in waiting.Nodes)
+                {
+                    _awaitedNodes[node] = 0;
+                }
+                Wakes(DateTimeOffset.UtcNow + _firstBackoff);
+                ControllerLog.CertificateAwaitingNodes(logger, target.Name, waiting.Nodes);
             }
             // Any failure of one order (the CA, a node, the store) backs off that certificate; the loop goes on.
             catch (Exception ex) when (ex is not OperationCanceledException)

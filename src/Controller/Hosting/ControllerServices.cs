@@ -154,17 +154,19 @@ public static class ControllerServices
 
     /// <summary>
     /// Connects the parts that tell each other of changes (which would be a cycle as constructor arguments): a report
-    /// wakes the rollout engine, and rollouts and reports reach the web UI's live view.
+    /// wakes the rollout engine and a certificate order waiting for its node, and rollouts and reports reach the web UI's live view.
     /// </summary>
     public static void Connect(IServiceProvider services)
     {
         var rollouts = services.GetRequiredService<RolloutEngine>();
         var feed = services.GetRequiredService<WebLiveFeed>();
         rollouts.Changed += feed.Rollout;
+        var renewer = services.GetRequiredService<CertificateRenewer>();
         services.GetRequiredService<AgentSessions>().Reported = node =>
         {
             rollouts.WakeForReport();
             feed.Nodes(node);
+            renewer.NodeReported(node);
         };
     }
 

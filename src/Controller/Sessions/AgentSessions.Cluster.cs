@@ -96,7 +96,7 @@ public sealed partial class AgentSessions
         var holders = await store.NodeMessages.ConnectedToAsync(nodes, cancellationToken: cancellationToken);
         foreach (var node in nodes.Where(n => !holders.ContainsKey(n)))
         {
-            failures[node] = "not connected";
+            failures[node] = NotConnected;
         }
         var bodies = nodes.Where(holders.ContainsKey).ToDictionary(n => n, n => make(n).ToByteArray(), StringComparer.Ordinal);
         foreach (var (node, (reply, why)) in await RelayThroughStoreAsync(bodies, timeout, cancellationToken))

@@ -391,6 +391,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         return new ControllerMessage { MessageId = (ulong)Interlocked.Increment(ref _nextMessageId), DesiredState = message };
     }
 
+    /// <summary>Why <see cref="BroadcastAsync"/> could not tell a node: no controller holds a stream from it.</summary>
+    public const string NotConnected = "not connected";
+
     /// <summary>
     /// Sends each of <paramref name="nodes"/> a message made by <paramref name="make"/> and waits for every
     /// acknowledgement; returns, for each node that did not acknowledge it as done, why (empty: all did).
@@ -404,7 +407,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         {
             if (!_sessions.TryGetValue(node, out var session))
             {
-                failures[node] = "not connected";
+                failures[node] = NotConnected;
                 return;
             }
             try

@@ -92,8 +92,11 @@ public sealed class CertificateRepository(ControllerStore store)
         store.Events.Stored([appended]);
     }
 
-    /// <summary>Records why an order failed, with its <c>certificate.order-failed</c> event; a certificate already held stays.</summary>
-    public async Task RecordErrorAsync(string name, IReadOnlyList<string> domains, string error, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Records why an order failed, with its <c>certificate.order-failed</c> event unless it did not fail but waits
+    /// (<paramref name="failed"/> false: nothing reached the CA); a certificate already held stays.
+    /// </summary>
+    public async Task RecordErrorAsync(string name, IReadOnlyList<string> domains, string error, bool failed = true, CancellationToken cancellationToken = default)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -108,6 +111,11 @@ public sealed class CertificateRepository(ControllerStore store)
         command.Add("@error", error);
         command.Add("@now", StoreRow.Ms(DateTimeOffset.UtcNow));
         await command.ExecuteNonQueryAsync(cancellationToken);
+        if (!failed)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
         var appended = (await store.Events.AppendAsync(connection, transaction, new EventRecord
         {
             Kind = "certificate.order-failed", Actor = "controller", Summary = $"certificate {name}: the order failed", Details = [error],
