@@ -354,13 +354,31 @@ public sealed class WebUiTests
             "the new token's event appears without a reload");
         await ShotAsync(page, "events");
 
-        // On a phone: the page fits the width (wide tables scroll inside their box).
+        // Search on every list: the rollouts list keeps the rows holding every word typed, and says how many it hid.
+        await page.GoAsync(new Uri(fleet.Controller.Address, "/#/rollouts").ToString());
+        await page.WaitForSelectorAsync("#rollout-list tr[data-rollout]");
+        var listed = await page.Locator("#rollout-list tr[data-rollout]").CountAsync();
+        await page.FillAsync("#rollout-search", "rolled-back");
+        Assert.AreEqual(1, await page.Locator("#rollout-list tr[data-rollout]:visible").CountAsync(), "only the rolled-back rollout is left");
+        StringAssert.Contains(await page.InnerTextAsync("#rollout-list tr[data-rollout]:visible"), "rolled-back");
+        Assert.AreEqual($"{listed - 1} of {listed} hidden by the search.", await page.InnerTextAsync("#rollout-list .search-note"));
+
+        // On a phone: the page fits the width, and each list's rows are cards with every cell named by its column.
         var phone = await context.NewPageAsync();
         await phone.SetViewportSizeAsync(390, 844);
         await phone.GoAsync(new Uri(fleet.Controller.Address, "/#/nodes").ToString());
         await phone.WaitForSelectorAsync("tr[data-node=web5]");
         Assert.IsTrue(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling of the page on a phone");
+        Assert.IsTrue(await phone.EvaluateAsync<bool>("[...document.querySelectorAll('.table-wrap')].every((w) => w.scrollWidth <= w.clientWidth)"), "no table scrolls sideways either");
+        Assert.AreEqual("block", await phone.EvaluateAsync<string>("getComputedStyle(document.querySelector('tr[data-node=web5]')).display"), "a node is a card");
+        Assert.AreEqual("State: ", await phone.EvaluateAsync<string>("getComputedStyle(document.querySelector('tr[data-node=web5] td.state'), '::before').content.replaceAll('\"', '')"));
         await ShotAsync(phone, "nodes-phone");
+        // The side-by-side diff needs two columns of text: on a phone the diff is unified, with no toggle.
+        await phone.GoAsync(new Uri(fleet.Controller.Address, "/#/revisions").ToString());
+        await phone.WaitForSelectorAsync("#diff table.diff.unified");
+        Assert.AreEqual(0, await phone.Locator("#diff-toggle").CountAsync(), "no side-by-side on a phone");
+        Assert.IsTrue(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the revisions page and its diff fit a phone");
+        await ShotAsync(phone, "revisions-phone");
         Assert.IsEmpty(consoleErrors, "the console stayed clean on every page: " + string.Join("\n", consoleErrors));
         Assert.IsEmpty(accessibility, "axe-core found WCAG 2.1 A/AA violations:\n" + string.Join("\n", accessibility));
     }

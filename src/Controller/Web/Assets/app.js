@@ -49,7 +49,40 @@ const time = (value) => value ? new Date(value).toISOString().replace("T", " ").
 const eventTime = (value) => value ? new Date(value).toISOString().replace("T", " ") : "-";
 
 function table(headers, rows) {
-  return el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
+  return cards(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))), el("tbody", {}, rows))));
+}
+
+// On a narrow screen each row is a card: every cell carries its column's name, shown before it (app.css).
+function cards(wrap) {
+  const table = wrap.querySelector("table");
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.replace(/[▴▾]/g, "").trim());
+  table.classList.add("cards");
+  for (const row of table.querySelectorAll("tbody tr")) [...row.children].forEach((cell, i) => { if (names[i]) cell.dataset.label = names[i]; });
+  return wrap;
+}
+
+// A search box over a list's rows: words typed hide the rows that do not contain them all; what was typed outlives refreshes.
+const searches = {};
+function searchBox(id, holderId, placeholder) {
+  const input = el("input", { id, type: "search", class: "search", placeholder, value: searches[id] || "", size: 28, "aria-label": placeholder });
+  input.addEventListener("input", () => { searches[id] = input.value; applySearch(id, holderId); });
+  return input;
+}
+
+function applySearch(id, holderId) {
+  const holder = document.getElementById(holderId);
+  if (!holder) return;
+  const words = (searches[id] || "").trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const rows = [...holder.querySelectorAll("tbody tr")];
+  let hidden = 0;
+  for (const row of rows) {
+    const text = row.textContent.toLowerCase();
+    row.hidden = !words.every((w) => text.includes(w));
+    if (row.hidden) hidden++;
+  }
+  let note = holder.querySelector(".search-note");
+  if (!note) { note = el("p", { class: "muted search-note" }); holder.append(note); }
+  note.textContent = hidden > 0 ? `${hidden} of ${rows.length} hidden by the search.` : "";
 }
 
 function show(...content) {
@@ -197,7 +230,7 @@ function renderNodes() {
   const headers = nodeColumns.map(([id, title]) => el("th", { "data-sort": id, "aria-sort": nodeView.sort === id ? (nodeView.descending ? "descending" : "ascending") : "none" },
     el("button", { type: "button", class: "sort", onclick: () => { nodeView.descending = nodeView.sort === id && !nodeView.descending; nodeView.sort = id; renderNodes(); } },
       title + (nodeView.sort === id ? (nodeView.descending ? " ▾" : " ▴") : ""))));
-  holder.replaceChildren(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers)), el("tbody", {},
+  holder.replaceChildren(cards(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, headers)), el("tbody", {},
     rows.map((n) => el("tr", { "data-node": n.name, "data-state": n.state },
       el("td", {}, el("a", { href: `#/nodes/${encodeURIComponent(n.name)}` }, n.name)),
       el("td", { class: "state" }, n.state),
@@ -206,7 +239,7 @@ function renderNodes() {
       el("td", {}, `${n.inSync} in sync, ${n.changed} changed, ${n.failed} failed`),
       el("td", {}, n.driftCorrected),
       el("td", {}, time(n.certificateExpiry)),
-      el("td", { title: time(n.lastSeen), "data-last-seen": n.lastSeen || "" }, ago(n.lastSeen))))))),
+      el("td", { title: time(n.lastSeen), "data-last-seen": n.lastSeen || "" }, ago(n.lastSeen)))))))),
     rows.length < nodesShown.length ? el("p", { class: "muted" }, `${nodesShown.length - rows.length} node(s) hidden by the filter.`) : "",
     unenrolledList(unenrolledShown) || "");
 }
@@ -249,9 +282,11 @@ async function revisionsPage() {
   let sideBySide = false;
   const sign = { added: "+", removed: "-", same: " " };
   // Unified first (hunks with line numbers, as hawserctl revisions diff prints them); side by side on request.
+  // Side by side needs two columns of spec text: on a narrow screen the diff stays unified.
+  const narrow = matchMedia("(max-width: 40em)").matches;
   const render = (diff) => {
-    const toggle = el("button", { type: "button", id: "diff-toggle", onclick: () => { sideBySide = !sideBySide; render(diff); } }, sideBySide ? "Unified" : "Side by side");
-    const body = sideBySide
+    const toggle = narrow ? null : el("button", { type: "button", id: "diff-toggle", onclick: () => { sideBySide = !sideBySide; render(diff); } }, sideBySide ? "Unified" : "Side by side");
+    const body = sideBySide && !narrow
       ? el("table", { class: "diff" }, el("thead", {}, el("tr", {}, el("th", {}, `revision ${diff.from}`), el("th", {}, `revision ${diff.to}`))),
         el("tbody", {}, diff.rows.map((row) => el("tr", {}, el("td", { class: row.changed ? "changed" : "" }, row.left ?? ""), el("td", { class: row.changed ? "changed" : "" }, row.right ?? "")))))
       : diff.hunks.length === 0 ? el("p", { class: "muted" }, "The two revisions store the same spec.")
@@ -259,17 +294,18 @@ async function revisionsPage() {
         el("tr", { class: "hunk" }, el("td", { colspan: 3 }, hunk.header)),
         ...hunk.lines.map((line) => el("tr", { class: line.change },
           el("td", { class: "number" }, line.old || ""), el("td", { class: "number" }, line.new || ""), el("td", {}, sign[line.change] + line.text)))])));
-    result.replaceChildren(toggle, body);
+    result.replaceChildren(...[toggle, body].filter(Boolean));
   };
   const compare = async (event) => {
     if (event) event.preventDefault();
     try { render(await api(`/revisions/diff?from=${from.value}&to=${to.value}`)); } catch (error) { result.replaceChildren(failure(error)); }
   };
-  show(el("h1", {}, "Revisions"),
-    table(["Number", "Message", "Author", "Stored"], revisions.map((r) => el("tr", {}, el("td", {}, r.number), el("td", {}, r.message || "-"), el("td", {}, r.author), el("td", {}, time(r.createdAt))))),
+  show(el("h1", {}, "Revisions"), searchBox("revision-search", "revision-list", "Search: number, message, author"),
+    el("div", { id: "revision-list" }, table(["Number", "Message", "Author", "Stored"], revisions.map((r) => el("tr", {}, el("td", {}, r.number), el("td", {}, r.message || "-"), el("td", {}, r.author), el("td", {}, time(r.createdAt)))))),
     el("h2", {}, "Compare"),
     el("form", { class: "inline", onsubmit: compare }, el("label", {}, "From", from), el("label", {}, "To", to), el("button", { type: "submit" }, "Show diff")),
     result);
+  applySearch("revision-search", "revision-list");
   if (revisions.length > 1) compare();
 }
 
@@ -304,7 +340,9 @@ async function rolloutsPage() {
       location.hash = `#/rollouts/${started.id}`;
     } catch (error) { message.replaceChildren(failure(error)); }
   });
-  show(el("h1", {}, "Rollouts"), ...(canChange ? [el("h2", {}, "Start one"), form, message] : []), el("h2", {}, "All rollouts"), el("div", { id: "rollout-list" }, rolloutList(rollouts)));
+  show(el("h1", {}, "Rollouts"), ...(canChange ? [el("h2", {}, "Start one"), form, message] : []), el("h2", {}, "All rollouts"),
+    searchBox("rollout-search", "rollout-list", "Search: id, state, revision, reason"), el("div", { id: "rollout-list" }, rolloutList(rollouts)));
+  applySearch("rollout-search", "rollout-list");
 }
 
 function rolloutList(rollouts) {
@@ -318,6 +356,7 @@ function rolloutList(rollouts) {
 async function refreshRolloutList() {
   const list = document.getElementById("rollout-list");
   if (list) list.replaceChildren(rolloutList(await api("/rollouts")));
+  applySearch("rollout-search", "rollout-list");
 }
 
 const actions = {
@@ -345,7 +384,7 @@ function renderRollout(r) {
       },
     }, action[0].toUpperCase() + action.slice(1)));
     root = el("section", { "data-rollout-view": r.id }, el("h1", {}, `Rollout ${r.id}`), el("p", { id: "rollout-summary" }), el("p", { id: "rollout-reason" }),
-      el("div", { class: "buttons" }, buttons), message, el("div", { id: "rollout-nodes" }),
+      el("div", { class: "buttons" }, buttons), message, searchBox("rollout-node-search", "rollout-nodes", "Search: node, state, detail"), el("div", { id: "rollout-nodes" }),
       el("h2", {}, "Timeline"), el("p", { id: "rollout-countdown", class: "muted" }), el("div", { id: "rollout-timeline" }));
     show(root);
   }
@@ -362,6 +401,7 @@ function renderRollout(r) {
     table(["Node", "Batch", "State", "From revision", "Detail"], r.nodes.map((n) => el("tr", { "data-node": n.node, "data-state": n.state },
       el("td", {}, n.node), el("td", {}, n.batch + 1), el("td", { class: "state" }, n.state), el("td", {}, n.previousRevision),
       el("td", {}, [n.failure && n.state !== "failed" ? `failed: ${n.failure}; ` : "", n.detail || "-"].join(""))))));
+  applySearch("rollout-node-search", "rollout-nodes");
   countdown(root.querySelector("#rollout-countdown"), r);
   renderTimeline(root.querySelector("#rollout-timeline"), r.id);
 }
@@ -403,9 +443,9 @@ async function rolloutPage(id) {
 async function certificatesPage() {
   const certificates = await api("/certificates");
   const message = el("div");
-  show(el("h1", {}, "Certificates"), message,
+  show(el("h1", {}, "Certificates"), message, searchBox("certificate-search", "certificate-list", "Search: name, domain, node, serial"),
     certificates.length === 0 ? el("p", { class: "muted" }, "The newest revision asks the controller for no certificates.")
-      : table(["Name", "Domains", "Nodes (served, installed, failed)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
+      : el("div", { id: "certificate-list" }, table(["Name", "Domains", "Nodes (served, installed, failed)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
         el("td", {}, c.name), el("td", {}, c.domains.join(", ")),
         el("td", {}, c.nodes.map((n) => el("div", { "data-node": n, title: c.nodeErrors[n] || "" }, `${n} ${c.nodeStates[n]}`, c.nodeErrors[n] ? el("div", { class: "muted" }, c.nodeErrors[n]) : null))),
         el("td", { title: c.issuer || "" }, c.serial ? (c.issuer ? `${c.serial} (${new URL(c.issuer).host})` : c.serial) : "-"), el("td", {}, time(c.notAfter)), el("td", {}, time(c.renewAt)), el("td", {}, c.lastError || "-"),
@@ -413,7 +453,8 @@ async function certificatesPage() {
           if (!confirm(`Order a new certificate for ${c.name} now? Every node it names gets it and reloads.`)) return;
           event.target.disabled = true;
           try { await api(`/certificates/${encodeURIComponent(c.name)}/renew`, "POST"); route(); } catch (error) { message.replaceChildren(failure(error)); event.target.disabled = false; }
-        } }, "Renew"))))));
+        } }, "Renew")))))));
+  applySearch("certificate-search", "certificate-list");
 }
 
 // --- routing and live updates -------------------------------------------------------------
