@@ -135,7 +135,15 @@ public sealed class HaFleetTests
             using var nodes = new HttpRequestMessage(HttpMethod.Get, "/api/v1/nodes") { Headers = { { "Cookie", cookie } } };
             using var listed = await b.SendAsync(nodes);
             Assert.AreEqual(System.Net.HttpStatusCode.OK, listed.StatusCode);
-            StringAssert.Contains(await listed.Content.ReadAsStringAsync(), "\"web1\"");
+            var web1 = JsonDocument.Parse(await listed.Content.ReadAsStringAsync()).RootElement.EnumerateArray().Single(n => n.GetProperty("name").GetString() == "web1");
+            // B's overview says which controller holds each agent: web1's stream is A's, and B says it is serving.
+            StringAssert.StartsWith(web1.GetProperty("controller").GetString(), $"{Environment.MachineName}/{cluster[0].Pid}/", web1.ToString());
+            using var health = new HttpRequestMessage(HttpMethod.Get, "/api/v1/controller") { Headers = { { "Cookie", cookie } } };
+            using var answered = await b.SendAsync(health);
+            var controller = JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
+            StringAssert.StartsWith(controller.GetProperty("id").GetString(), $"{Environment.MachineName}/{cluster[1].Pid}/", controller.ToString());
+            Assert.IsTrue(controller.GetProperty("serving").GetBoolean() && controller.GetProperty("shared").GetBoolean(), controller.ToString());
+            Assert.AreEqual("postgres", controller.GetProperty("store").GetString());
 
             // B's live view (server-sent events) shows what was changed through A, whose agent reports to A.
             using var subscribe = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events") { Headers = { { "Cookie", cookie } } };

@@ -196,6 +196,10 @@ public sealed class WebUiTests
         await page.WaitForSelectorAsync("#node-summary [data-count=in-sync]");
         await page.WaitForFunctionAsync("document.querySelector('#node-summary [data-count=\"in-sync\"] .state')?.textContent === '5'");
         StringAssert.Contains(await page.InnerTextAsync("#rollout-banner"), "No rollout is running.");
+        // The controller's own health: serving, its store, the agents it holds.
+        Assert.AreEqual("true", await page.GetAttributeAsync("#controller-health", "data-serving"));
+        StringAssert.Contains(await page.InnerTextAsync("#controller-health"), "serving · version ");
+        StringAssert.Contains(await page.InnerTextAsync("#controller-health"), "store sqlite · 5 of 5 agent(s) connected");
         await ShotAsync(page, "overview");
         await page.ClickAsync("#node-summary [data-count=in-sync]");
         await page.WaitForSelectorAsync("tr[data-node=web5][data-state=in-sync]");

@@ -450,7 +450,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             DriftCorrected = (uint)record.DriftCorrected,
             PinnedRevision = record.PinnedRevision ?? 0,
             // Only with several controllers: which one an operator's call about this node's stream reaches.
-            Controller = !store.Engine.IsShared ? "" : sessions.IsConnected(record.Name) ? sessions.ControllerId : record.ConnectedTo ?? "",
+            Controller = sessions.HolderOf(record),
         };
         if (record.LastReportAt is { } reportAt)
         {

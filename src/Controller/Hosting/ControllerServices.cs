@@ -87,7 +87,7 @@ public static class ControllerServices
         services.AddSingleton(sp => new WebApi(store, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<RolloutEngine>(),
             sp.GetRequiredService<CertificateRenewer>(), sp.GetRequiredService<WebSignIn>(), sp.GetRequiredService<WebEvents>(),
             sp.GetRequiredService<CallerIdentity>(), sp.GetRequiredService<Microsoft.AspNetCore.Antiforgery.IAntiforgery>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>(),
-            sp.GetRequiredService<DesiredStates>(), options.Sso));
+            sp.GetRequiredService<DesiredStates>(), sp.GetRequiredService<BackgroundJobs>(), options.Sso));
         services.AddWebAuthentication(store, SecretBox.Open(data), options.Sso);
 
         // A node's messages are bounded tighter than the operator's: what one node sends never nears the 4 MiB limit.

@@ -165,6 +165,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// <summary>True when <paramref name="node"/> has a stream open to this controller, or to another live one sharing the store.</summary>
     public bool IsConnected(NodeRecord node) => _sessions.ContainsKey(node.Name) || node.ConnectedTo is not null;
 
+    /// <summary>With several controllers, the one holding <paramref name="node"/>'s stream (this one's id, another's, or empty for none); empty with a store of one's own.</summary>
+    public string HolderOf(NodeRecord node) => !store.Engine.IsShared ? "" : _sessions.ContainsKey(node.Name) ? ControllerId : node.ConnectedTo ?? "";
+
     /// <summary>Called after a node's status report is stored (the rollout engine judges its gate then).</summary>
     public Action<string>? Reported { get; set; }
 

@@ -30,9 +30,13 @@ namespace Hawser.Controller.Web;
 /// every state-changing call also needs the antiforgery token (the page's csrf-token meta) in <c>X-CSRF-Token</c>.
 /// </summary>
 public sealed class WebApi(ControllerStore store, AgentSessions sessions, RolloutEngine rollouts, CertificateRenewer renewer,
-    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, ScopedChanges scoped, DesiredStates desired, SsoSettings? sso = null)
+    WebSignIn logins, WebEvents events, CallerIdentity callers, IAntiforgery antiforgery, RefusalLog refusals, ScopedChanges scoped, DesiredStates desired, Hosting.BackgroundJobs jobs,
+    SsoSettings? sso = null)
 {
     private const string ApiPrefix = "/api/v1";
+
+    // The controller's version, as agents report theirs.
+    private static readonly string ThisVersion = typeof(WebApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>
     /// Maps the pages and the API onto <paramref name="app"/>. Each route takes its access from
@@ -60,6 +64,8 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet("/assets/{file}", Page("GET /assets/{file}", AssetAsync));
         Get(app, "/whoami", (_, caller) => Task.FromResult(Json(new WebWhoAmI(caller.Actor, OperatorRepository.RoleWord(caller.Role), caller.Operator?.Scope ?? "all nodes"), WebJsonContext.Default.WebWhoAmI)));
         Get(app, "/nodes", async (context, caller) => Json(await NodesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebNode));
+        Get(app, "/controller", (_, _) => Task.FromResult(Json(new WebControllerHealth(sessions.ControllerId, jobs.Problems.Count == 0,
+            [.. jobs.Problems.Select(p => $"{p.Key}: {p.Value}")], store.Engine.Name, store.Engine.IsShared, ThisVersion), WebJsonContext.Default.WebControllerHealth)));
         Get(app, "/nodes/{name}", (context, caller) => NodeDetailAsync((string)context.GetRouteValue("name")!, caller, context.RequestAborted));
         Get(app, "/revisions", async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision));
         Get(app, "/revisions/diff", (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted));
@@ -476,7 +482,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,
             record.LastSeen, record.LastReportAt, report?.Count(ResourceOutcome.InSync) ?? 0, report?.Count(ResourceOutcome.Changed) ?? 0,
-            failed, record.DriftCorrected, certificateExpiry);
+            failed, record.DriftCorrected, certificateExpiry, sessions.HolderOf(record));
     }
 
     private async Task<object?> NodeDetailAsync(string name, WebCaller caller, CancellationToken cancellationToken)

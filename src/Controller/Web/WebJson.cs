@@ -2,10 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace Hawser.Controller.Web;
 
-/// <summary>A node in <c>GET /api/v1/nodes</c>.</summary>
+/// <summary>A node in <c>GET /api/v1/nodes</c>; <c>controller</c> holds its stream when several controllers share a store (else empty).</summary>
 public sealed record WebNode(string Name, bool Connected, string State, IReadOnlyDictionary<string, string> Labels, string AgentVersion,
     ulong DesiredRevision, ulong AppliedRevision, ulong? PinnedRevision, DateTimeOffset LastSeen, DateTimeOffset? LastReportAt,
-    int InSync, int Changed, int Failed, int DriftCorrected, DateTimeOffset? CertificateExpiry);
+    int InSync, int Changed, int Failed, int DriftCorrected, DateTimeOffset? CertificateExpiry, string Controller);
+
+/// <summary><c>GET /api/v1/controller</c>: the controller that answered, whether it serves (every background job running), and its store.</summary>
+public sealed record WebControllerHealth(string Id, bool Serving, IReadOnlyList<string> Problems, string Store, bool Shared, string Version);
 
 /// <summary>One resource of a node's last report.</summary>
 public sealed record WebResource(string Kind, string Name, string State, string Diff, string Error);
@@ -100,6 +103,7 @@ public sealed record WebError(string Error);
 [JsonSerializable(typeof(WebWhoAmI))]
 [JsonSerializable(typeof(IReadOnlyList<WebEvent>))]
 [JsonSerializable(typeof(IReadOnlyList<Hawser.Controller.Sessions.UnenrolledNodeRecord>))]
+[JsonSerializable(typeof(WebControllerHealth))]
 [JsonSerializable(typeof(IReadOnlyList<WebRevision>))]
 [JsonSerializable(typeof(WebDiff))]
 [JsonSerializable(typeof(WebRollout))]

@@ -106,7 +106,8 @@ function ago(value) {
 const nodeStates = ["in-sync", "pending", "failed", "offline", "new"];
 
 async function overviewPage() {
-  const [nodes, rollouts, certificates, trouble, unenrolled] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"), api("/nodes-unenrolled")]);
+  const [nodes, rollouts, certificates, trouble, unenrolled, controller] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"),
+    api("/nodes-unenrolled"), api("/controller")]);
   const count = (state) => nodes.filter((n) => n.state === state).length;
   // Tiles: counts by state, each a link to the nodes it counts.
   const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => s !== "new" || count(s) > 0).map((state) =>
@@ -117,11 +118,25 @@ async function overviewPage() {
   const active = rollouts.find((r) => ["running", "paused", "rolling-back"].includes(r.state));
   show(el("h1", {}, "Overview"), tiles, unenrolledList(unenrolled), active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
     el("div", { class: "columns" },
+      controllerHealth(controller, nodes),
       el("section", { id: "expiring" }, el("h2", {}, "Certificates by time left"), expiring(certificates)),
       el("section", { id: "trouble" }, el("h2", {}, "Recent failures and drift"),
         trouble.length === 0 ? el("p", { class: "muted" }, "Nothing failed or drifted recently.")
           : el("ul", { class: "plain" }, trouble.map((e) => el("li", { "data-kind": e.kind },
             el("span", { class: "muted", title: e.at }, eventTime(e.at)), " ", el("strong", {}, e.actor.replace(/^node:/, "")), ` ${e.kind}: ${e.summary}`))))));
+}
+
+// The controller that served this page: serving or why not, its store, and with several controllers which holds how many agents.
+function controllerHealth(c, nodes) {
+  const connected = nodes.filter((n) => n.connected).length;
+  const held = {};
+  for (const n of nodes.filter((n) => n.connected && n.controller)) held[n.controller] = (held[n.controller] || 0) + 1;
+  return el("section", { id: "controller-health", "data-serving": c.serving ? "true" : "false" }, el("h2", {}, "Controller"),
+    el("p", { "data-state": c.serving ? "in-sync" : "failed" }, el("span", { class: "state" }, c.serving ? "serving" : "not serving"),
+      ` · version ${c.version} · store ${c.store}${c.shared ? " (shared by several controllers)" : ""} · ${connected} of ${nodes.length} agent(s) connected`),
+    c.problems.length === 0 ? null : el("ul", { class: "plain" }, c.problems.map((p) => el("li", { class: "error" }, p))),
+    !c.shared ? null : el("ul", { class: "plain", id: "controller-holders" }, Object.entries(held).sort().map(([id, count]) =>
+      el("li", { "data-controller": id, "data-agents": count }, el("strong", {}, id), id === c.id ? " (this page's)" : "", `: ${count} agent(s)`))));
 }
 
 // The nodes the newest revision names that no agent enrolled as: a typo (with the nearest name), a host not joined yet, or one removed.
