@@ -142,8 +142,6 @@ public sealed class WebUiTests
             Assert.AreEqual(0, stored.ExitCode, stored.Output);
             StringAssert.Contains(stored.StandardOutput, "stored; nothing pushed (hawserctl rollout start");
         }
-        var shots = Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), "screenshots");
-        Directory.CreateDirectory(shots);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
@@ -171,18 +169,9 @@ public sealed class WebUiTests
             await (acceptDialogs ? dialog.AcceptAsync() : dialog.DismissAsync());
         };
         // Every page shot is also checked by axe-core against WCAG 2.1 A and AA (issue 29): each violation is kept with its page.
-        var accessibility = new List<string>();
-        var axe = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Interop, "node_modules", "axe-core", "axe.min.js"));
-        async Task ShotAsync(IPage on, string name)
-        {
-            var path = Path.Combine(shots, $"{name}.png");
-            await on.ScreenshotAsync(new() { Path = path, FullPage = true });
-            TestContext.AddResultFile(path);
-            await on.EvaluateAsync(axe);
-            accessibility.AddRange((await on.EvaluateAsync<string[]>(
-                "async () => (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations" +
-                ".map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)")).Select(v => $"{name}: {v}"));
-        }
+        var checks = await PageChecks.CreateAsync(TestContext);
+        var accessibility = checks.Violations;
+        Task ShotAsync(IPage on, string name) => checks.ShotAsync(on, name);
 
         await page.GoAsync(fleet.Controller.Address.ToString());
         Assert.EndsWith("/login", page.Url, "not logged in: the page sends the browser to the login form");
@@ -200,6 +189,11 @@ public sealed class WebUiTests
         Assert.AreEqual("true", await page.GetAttributeAsync("#controller-health", "data-serving"));
         StringAssert.Contains(await page.InnerTextAsync("#controller-health"), "serving · version ");
         StringAssert.Contains(await page.InnerTextAsync("#controller-health"), "store sqlite · 5 of 5 agent(s) connected");
+        // The charts, drawn from the event log and the reports: revision 1's five converges in this hour, no drift yet.
+        StringAssert.Contains(await page.GetAttributeAsync("#chart-outcomes svg", "aria-label"), ": 5 converged, 0 failed, 0 drift corrected");
+        Assert.AreEqual(5, await page.EvaluateAsync<int>("[...document.querySelectorAll('#chart-outcomes rect.converged')].reduce((sum, r) => sum + Number(r.dataset.count), 0)"),
+            "the bars add up to the five converges");
+        StringAssert.Contains(await page.InnerTextAsync("#chart-drift"), "No drift corrected");
         await ShotAsync(page, "overview");
         await page.ClickAsync("#node-summary [data-count=in-sync]");
         await page.WaitForSelectorAsync("tr[data-node=web5][data-state=in-sync]");
@@ -304,6 +298,7 @@ public sealed class WebUiTests
             Assert.AreEqual("1", await glance.InnerTextAsync("#node-summary [data-count=failed] .state"), "web4 counted as failed");
             Assert.AreEqual(1, await glance.Locator("#rollout-banner li[data-failed='1']").CountAsync(), "one batch with web4's failure");
             StringAssert.Contains(await glance.InnerTextAsync("#trouble"), "web4 node.failed");
+            Assert.IsGreaterThanOrEqualTo(1, await glance.Locator("#chart-outcomes rect.failed").CountAsync(), "web4's failure is in the chart");
             Assert.IsTrue(await glance.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), $"no sideways scrolling at {width} px");
             if (dark)
             {

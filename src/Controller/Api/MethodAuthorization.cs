@@ -99,6 +99,7 @@ public static class MethodAuthorization
         ["GET /api/v1/rollouts/{id}/timeline"] = Table[Control + "GetRollout"],
         ["GET /api/v1/events/recent"] = Table[Control + "ListEvents"],
         ["GET /api/v1/events/log"] = Table[Control + "ListEvents"],
+        ["GET /api/v1/charts/outcomes"] = Table[Control + "ListEvents"],
         ["GET /api/v1/nodes-unenrolled"] = Table[Control + "ListNodes"],
         ["GET /api/v1/controller"] = Table[Control + "ListNodes"],
         ["POST /api/v1/rollouts"] = Table[Control + "StartRollout"],

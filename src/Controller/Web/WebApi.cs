@@ -79,6 +79,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         Get(app, "/rollouts/{id}/timeline", RolloutTimelineAsync);
         Get(app, "/events/recent", RecentTroubleAsync);
         Get(app, "/events/log", EventLogAsync);
+        Get(app, "/charts/outcomes", OutcomeChartAsync);
         Get(app, "/nodes-unenrolled", async (context, caller) => Json<IReadOnlyList<UnenrolledNodeRecord>>(
             await UnenrolledNodes.OfNewestAsync(store, desired, await store.Nodes.ListWithoutReportsAsync(context.RequestAborted), labels => caller.Operator?.Sees(labels) ?? true, context.RequestAborted),
             WebJsonContext.Default.IReadOnlyListUnenrolledNodeRecord));
@@ -510,6 +511,19 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     /// <summary>The kinds the overview lists as recent trouble: failures, drift put back, certificates not ordered or not served.</summary>
     private static readonly string[] TroubleKinds = ["node.failed", "node.drift-corrected", "certificate.order-failed", "certificate.not-served", "certificate.served-expiring"];
+
+    /// <summary>The overview's chart of the last 24 hours, hour by hour (every hour listed, oldest first), only about nodes the caller sees.</summary>
+    private async Task<object?> OutcomeChartAsync(HttpContext context, WebCaller caller)
+    {
+        var sees = await VisibleAsync(caller, context.RequestAborted);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600;
+        var counts = (await store.Events.CountByHourAsync(DateTimeOffset.FromUnixTimeSeconds((now - 23) * 3600), ["node.converged", "node.failed", "node.drift-corrected"],
+            context.RequestAborted)).Where(c => sees?.Invoke(c.Node) ?? true).ToList();
+        long Sum(long hour, string kind) => counts.Where(c => c.Hour == hour && c.Kind == kind).Sum(c => c.Count);
+        return Json((IReadOnlyList<WebOutcomeHour>)[.. Enumerable.Range(0, 24).Select(i => now - 23 + i)
+            .Select(hour => new WebOutcomeHour(DateTimeOffset.FromUnixTimeSeconds(hour * 3600), Sum(hour, "node.converged"), Sum(hour, "node.failed"), Sum(hour, "node.drift-corrected")))],
+            WebJsonContext.Default.IReadOnlyListWebOutcomeHour);
+    }
 
     /// <summary>The overview's recent failures and drift, newest first (at most 20), only about nodes the caller sees.</summary>
     private async Task<object?> RecentTroubleAsync(HttpContext context, WebCaller caller)

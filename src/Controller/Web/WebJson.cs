@@ -7,6 +7,9 @@ public sealed record WebNode(string Name, bool Connected, string State, IReadOnl
     ulong DesiredRevision, ulong AppliedRevision, ulong? PinnedRevision, DateTimeOffset LastSeen, DateTimeOffset? LastReportAt,
     int InSync, int Changed, int Failed, int DriftCorrected, DateTimeOffset? CertificateExpiry, string Controller);
 
+/// <summary>One hour of <c>GET /api/v1/charts/outcomes</c>: converges that changed something, failures and drift corrections, over the nodes the caller sees.</summary>
+public sealed record WebOutcomeHour(DateTimeOffset Hour, long Converged, long Failed, long DriftCorrected);
+
 /// <summary><c>GET /api/v1/controller</c>: the controller that answered, whether it serves (every background job running), and its store.</summary>
 public sealed record WebControllerHealth(string Id, bool Serving, IReadOnlyList<string> Problems, string Store, bool Shared, string Version);
 
@@ -104,6 +107,7 @@ public sealed record WebError(string Error);
 [JsonSerializable(typeof(IReadOnlyList<WebEvent>))]
 [JsonSerializable(typeof(IReadOnlyList<Hawser.Controller.Sessions.UnenrolledNodeRecord>))]
 [JsonSerializable(typeof(WebControllerHealth))]
+[JsonSerializable(typeof(IReadOnlyList<WebOutcomeHour>))]
 [JsonSerializable(typeof(IReadOnlyList<WebRevision>))]
 [JsonSerializable(typeof(WebDiff))]
 [JsonSerializable(typeof(WebRollout))]

@@ -108,6 +108,28 @@ public sealed class EventRepository(ControllerStore store)
         return events;
     }
 
+    /// <summary>How many events of each of <paramref name="kinds"/> each node had in each hour since <paramref name="since"/> (hours as Unix hour numbers).</summary>
+    public async Task<IReadOnlyList<(long Hour, string Kind, string Node, long Count)>> CountByHourAsync(DateTimeOffset since, IReadOnlyList<string> kinds,
+        CancellationToken cancellationToken = default)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        using var command = connection.CreateCommand();
+        var names = kinds.Select((kind, i) => { command.Add($"@kind{i}", kind); return $"@kind{i}"; });
+        command.CommandText = $"""
+            SELECT at_ms / 3600000 AS hour, kind, node, COUNT(*) AS n FROM events
+            WHERE at_ms >= @since AND kind IN ({string.Join(", ", names)}) GROUP BY at_ms / 3600000, kind, node
+            """;
+        command.Add("@since", since.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<(long, string, string, long)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = new StoreRow(reader);
+            counts.Add((row.Number("hour"), row.Text("kind"), row.Text("node"), row.Number("n")));
+        }
+        return counts;
+    }
+
     // Rows stored before events were bounded can be megabytes: read no more than a bounded event can hold (and a
     // little more, so EventBounds still sees that they were longer and says so).
     private const int ReadSummaryChars = EventBounds.MaxSummaryChars + 1;

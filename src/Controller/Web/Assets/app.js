@@ -106,8 +106,8 @@ function ago(value) {
 const nodeStates = ["in-sync", "pending", "failed", "offline", "new"];
 
 async function overviewPage() {
-  const [nodes, rollouts, certificates, trouble, unenrolled, controller] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"),
-    api("/nodes-unenrolled"), api("/controller")]);
+  const [nodes, rollouts, certificates, trouble, unenrolled, controller, outcomes] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"),
+    api("/nodes-unenrolled"), api("/controller"), api("/charts/outcomes")]);
   const count = (state) => nodes.filter((n) => n.state === state).length;
   // Tiles: counts by state, each a link to the nodes it counts.
   const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => s !== "new" || count(s) > 0).map((state) =>
@@ -123,7 +123,77 @@ async function overviewPage() {
       el("section", { id: "trouble" }, el("h2", {}, "Recent failures and drift"),
         trouble.length === 0 ? el("p", { class: "muted" }, "Nothing failed or drifted recently.")
           : el("ul", { class: "plain" }, trouble.map((e) => el("li", { "data-kind": e.kind },
-            el("span", { class: "muted", title: e.at }, eventTime(e.at)), " ", el("strong", {}, e.actor.replace(/^node:/, "")), ` ${e.kind}: ${e.summary}`))))));
+            el("span", { class: "muted", title: e.at }, eventTime(e.at)), " ", el("strong", {}, e.actor.replace(/^node:/, "")), ` ${e.kind}: ${e.summary}`))))),
+    el("div", { class: "columns" }, outcomeChart(outcomes), driftChart(nodes), lifetimeChart(nodes)));
+}
+
+// --- charts: inline SVG drawn here (no library, no CDN; the page's CSP stays as it is) --------------
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+// A chart is an image with its words: the SVG's label says what it shows, each bar's title its figures.
+function chart(id, heading, label, width, height, shapes, legend) {
+  return el("section", { id, class: "chart" }, el("h2", {}, heading),
+    svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, preserveAspectRatio: "xMinYMin meet" }, shapes), legend);
+}
+
+const legendOf = (entries) => el("p", { class: "legend" }, entries.map(([cls, text]) => el("span", {}, el("span", { class: `swatch ${cls}`, "aria-hidden": "true" }), ` ${text} `)));
+
+// Converges that changed something, failures and drift corrections in each of the last 24 hours, stacked.
+function outcomeChart(hours) {
+  const total = (h) => h.converged + h.failed + h.driftCorrected;
+  const top = Math.max(1, ...hours.map(total));
+  const [width, height, bar] = [480, 120, 480 / hours.length];
+  // Every sixth hour is named under its bar (UTC, as every time on these pages).
+  const ticks = hours.map((h, i) => i % 6 === 0 ? svg("text", { class: "label", x: i * bar + 1, y: height + 12 }, `${new Date(h.hour).toISOString().slice(11, 16)}Z`) : null);
+  const bars = hours.flatMap((h, i) => {
+    let y = height;
+    const hour = new Date(h.hour).toISOString().slice(11, 16);
+    return [["converged", h.converged], ["failed", h.failed], ["drift", h.driftCorrected]].filter(([, n]) => n > 0).map(([cls, n]) => {
+      const size = (n / top) * (height - 4);
+      y -= size;
+      return svg("rect", { class: cls, x: i * bar + 1, y, width: bar - 2, height: size, "data-hour": hour, "data-count": n },
+        svg("title", {}, `${hour}Z: ${h.converged} converged, ${h.failed} failed, ${h.driftCorrected} drift corrected`));
+    });
+  });
+  const sum = hours.reduce((a, h) => [a[0] + h.converged, a[1] + h.failed, a[2] + h.driftCorrected], [0, 0, 0]);
+  return chart("chart-outcomes", "Converges, last 24 hours", `Per hour over the last 24 hours: ${sum[0]} converged, ${sum[1]} failed, ${sum[2]} drift corrected`,
+    width, height + 16, [svg("line", { class: "axis", x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5 }), ...bars, ...ticks],
+    legendOf([["converged", `converged ${sum[0]}`], ["failed", `failed ${sum[1]}`], ["drift", `drift corrected ${sum[2]}`]]));
+}
+
+// Horizontal bars, one per node, longest first (at most ten): a value, its label, and its bar's class.
+function nodeBars(id, heading, label, rows, empty) {
+  if (rows.length === 0) return el("section", { id, class: "chart" }, el("h2", {}, heading), el("p", { class: "muted" }, empty));
+  const top = Math.max(1, ...rows.map((r) => r.value));
+  const [width, row] = [480, 18];
+  const shapes = rows.flatMap((r, i) => [
+    svg("text", { x: 0, y: i * row + 13, class: "label" }, r.node.length > 14 ? `${r.node.slice(0, 13)}…` : r.node),
+    svg("rect", { class: r.cls, x: 90, y: i * row + 3, width: Math.max(1, (r.value / top) * 300), height: row - 6, "data-node": r.node, "data-value": r.value },
+      svg("title", {}, `${r.node}: ${r.text}`)),
+    svg("text", { x: 96 + Math.max(1, (r.value / top) * 300), y: i * row + 13, class: "label" }, r.text)]);
+  return chart(id, heading, label, width, rows.length * row + 4, shapes, null);
+}
+
+// Drift corrections per node since it applied its revision.
+function driftChart(nodes) {
+  const rows = nodes.filter((n) => n.driftCorrected > 0).sort((a, b) => b.driftCorrected - a.driftCorrected).slice(0, 10)
+    .map((n) => ({ node: n.name, value: n.driftCorrected, cls: "drift", text: `${n.driftCorrected}` }));
+  return nodeBars("chart-drift", "Drift corrected, by node", `Drift corrections per node: ${rows.map((r) => `${r.node} ${r.value}`).join(", ")}`, rows,
+    "No drift corrected since each node applied its revision.");
+}
+
+// Days left on each node's soonest-expiring certificate, soonest first: red under a week, amber under 30 days.
+function lifetimeChart(nodes) {
+  const rows = nodes.filter((n) => n.certificateExpiry).map((n) => ({ n, days: Math.max(0, (new Date(n.certificateExpiry) - Date.now()) / 86400000) }))
+    .sort((a, b) => a.days - b.days).slice(0, 10)
+    .map(({ n, days }) => ({ node: n.name, value: days, cls: days < 7 ? "failed" : days < 30 ? "warn" : "converged", text: `${Math.floor(days)} day(s)` }));
+  return nodeBars("chart-lifetime", "Certificate time left, by node", `Days left on each node's soonest certificate: ${rows.map((r) => `${r.node} ${r.text}`).join(", ")}`, rows,
+    "No node has a certificate installed.");
 }
 
 // The controller that served this page: serving or why not, its store, and with several controllers which holds how many agents.
