@@ -155,6 +155,12 @@ public sealed class HaFleetTests
             File.WriteAllText(path, Spec);
             Assert.AreEqual(0, (await cluster.CtlAsync(0, "apply", "-f", path)).ExitCode);
             await ReadUntilAsync(reader, "event: nodes", cluster);
+            // The overview's chart, counted in PostgreSQL: 24 hours, web1's converge among them.
+            using var chart = new HttpRequestMessage(HttpMethod.Get, "/api/v1/charts/outcomes") { Headers = { { "Cookie", cookie } } };
+            using var charted = await b.SendAsync(chart);
+            var hours = JsonDocument.Parse(await charted.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToList();
+            Assert.HasCount(24, hours);
+            Assert.IsGreaterThanOrEqualTo(1, hours.Sum(h => h.GetProperty("converged").GetInt64() + h.GetProperty("failed").GetInt64()), string.Join(",", hours));
             File.WriteAllText(path, Spec.Replace("\"610\"", "\"620\"", StringComparison.Ordinal));
             var rollout = await cluster.CtlAsync(0, "apply", "-f", path, "--rollout", "-o", "json");
             Assert.AreEqual(0, rollout.ExitCode, rollout.Output);
