@@ -7,7 +7,9 @@ internal static class ExitCodes
     public const int Ok = 0;
     /// <summary>The controller answered with an error, or a node failed to converge.</summary>
     public const int Failed = 1;
-    /// <summary>The command line is wrong.</summary>
+    /// <summary>diff and revisions diff: something differs (as hawser-agent apply --dry-run's 2).</summary>
+    public const int ChangesFound = 2;
+    /// <summary>The command line is wrong (EX_USAGE, in all three binaries).</summary>
     public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
     /// <summary>The controller could not be reached.</summary>
     public const int Unreachable = 3;

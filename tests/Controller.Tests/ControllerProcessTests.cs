@@ -88,7 +88,7 @@ public sealed class ControllerProcessTests
 
         var result = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data, "--name", name]);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, reason);
         Assert.IsFalse(Directory.Exists(Path.Combine(data, "pki")), "no half-made data directory");
     }
@@ -101,7 +101,7 @@ public sealed class ControllerProcessTests
 
         var result = await HawserProcesses.RunAsync("hawser-controller", ["init", "--data", data, "--secrets-key", "/nonexistent"]);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "--secrets-key /nonexistent joins a controller to a shared store");
         Assert.IsFalse(Directory.Exists(Path.Combine(data, "pki")));
     }
@@ -122,7 +122,7 @@ public sealed class ControllerProcessTests
         var foreign = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", "192.0.2.1:7443", "--data", data]);
         var inUse = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", $"127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}", "--data", data]);
 
-        Assert.AreEqual(2, roots.ExitCode, roots.Output);
+        Assert.AreEqual(64, roots.ExitCode, roots.Output);
         StringAssert.Contains(roots.StandardError, $"--acme-ca-file {garbage}: holds no PEM certificate");
         foreach (var result in new[] { foreign, inUse })
         {
@@ -143,7 +143,7 @@ public sealed class ControllerProcessTests
 
         var result = await HawserProcesses.RunAsync("hawser-controller", ["run", "--listen", listen, "--data", data]);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, reason);
         Assert.IsFalse(Directory.Exists(data), "nothing should be created for a command line that is refused");
     }

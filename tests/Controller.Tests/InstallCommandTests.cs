@@ -58,7 +58,7 @@ public sealed class InstallCommandTests
 
         var result = await HawserProcesses.RunAsync("hawser-controller", ["install", "--root", root.Path, "--init", "systemd", "--listen", "7443", "--binary", "/bin/true"]);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "--listen '7443' must be IP:PORT, e.g. 0.0.0.0:7443");
         Assert.IsEmpty(Snapshot(root.Path));
     }

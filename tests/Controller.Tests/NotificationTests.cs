@@ -218,7 +218,7 @@ public sealed class NotificationTests
 
         var run = await HawserProcesses.RunAsync("hawser-controller", ["run", "--data", config.Path, "--notifications", file]);
 
-        Assert.AreEqual(2, run.ExitCode, run.Output);
+        Assert.AreEqual(64, run.ExitCode, run.Output);
         StringAssert.Contains(run.StandardError, $"{file}:3:");
         StringAssert.Contains(run.StandardError, "receivers.chat.slack 'ftp://chat.example.org/hook' must be an http:// or https:// URL");
         StringAssert.Contains(run.StandardError, "routes.failures.to names 'pager', which is not a receiver (known: oncall)");

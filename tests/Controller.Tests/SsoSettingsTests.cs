@@ -17,7 +17,7 @@ public sealed class SsoSettingsTests
 
         var run = await HawserProcesses.RunAsync("hawser-controller", ["run", "--data", Path.Combine(data.Path, "d"), "--listen", "127.0.0.1:0", "--sso", settings]);
 
-        Assert.AreEqual(2, run.ExitCode, run.Output);
+        Assert.AreEqual(64, run.ExitCode, run.Output);
         Assert.DoesNotContain("listening", run.StandardOutput);
         StringAssert.Contains(run.StandardError, $"{settings}:1:12: authority 'http://idp.example' must be an https:// URL");
         StringAssert.Contains(run.StandardError, $"{settings}:3:19: clientSecretFile nosuch cannot be read");

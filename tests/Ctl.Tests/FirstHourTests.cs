@@ -10,11 +10,11 @@ public sealed class FirstHourTests
     private static Task<ProcessResult> Ctl(params string[] arguments) => HawserProcesses.RunAsync("hawserctl", arguments);
 
     [TestMethod]
-    public async Task A_bad_controller_URL_in_the_environment_is_one_line_and_exit_2()
+    public async Task A_bad_controller_URL_in_the_environment_is_one_line_and_exit_64()
     {
         var result = await HawserProcesses.RunAsync("hawserctl", ["status"], environment: new Dictionary<string, string> { ["HAWSER_CONTROLLER"] = "not-a-url" });
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "$HAWSER_CONTROLLER 'not-a-url' is not an http:// or https:// URL");
         Assert.DoesNotContain("   at ", result.Output);
     }
@@ -24,17 +24,17 @@ public sealed class FirstHourTests
     {
         var result = await Ctl("-o", "yaml", "status");
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "--output 'yaml' is not an output format; use table, wide or json");
         Assert.DoesNotContain("Hawser.Ctl", result.StandardError, "no type names");
     }
 
     [TestMethod]
-    [DataRow("hawserctl", new[] { "stauts" }, "'stauts' is not a hawserctl command. Did you mean 'status'?", 2)]
-    [DataRow("hawserctl", new[] { "rollout", "pasue", "1" }, "'pasue' is not a rollout command. Did you mean 'pause'?", 2)]
-    [DataRow("hawserctl", new[] { "certz" }, "'certz' is not a hawserctl command. Did you mean 'certs'?", 2)]
+    [DataRow("hawserctl", new[] { "stauts" }, "'stauts' is not a hawserctl command. Did you mean 'status'?", 64)]
+    [DataRow("hawserctl", new[] { "rollout", "pasue", "1" }, "'pasue' is not a rollout command. Did you mean 'pause'?", 64)]
+    [DataRow("hawserctl", new[] { "certz" }, "'certz' is not a hawserctl command. Did you mean 'certs'?", 64)]
     [DataRow("hawser-agent", new[] { "aply" }, "'aply' is not a hawser-agent command. Did you mean 'apply'?", 64)]
-    [DataRow("hawser-controller", new[] { "rnu" }, "'rnu' is not a hawser-controller command. Did you mean 'run'?", 2)]
+    [DataRow("hawser-controller", new[] { "rnu" }, "'rnu' is not a hawser-controller command. Did you mean 'run'?", 64)]
     public async Task A_misspelled_verb_gets_one_line_and_the_nearest_verb(string binary, string[] arguments, string message, int exitCode)
     {
         var result = await HawserProcesses.RunAsync(binary, arguments);

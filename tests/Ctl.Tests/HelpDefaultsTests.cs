@@ -23,7 +23,7 @@ public sealed class HelpDefaultsTests
     {
         var result = await HawserProcesses.RunAsync("hawserctl", ["token", "create", "--ttl", "5"]);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         Assert.AreEqual(1, result.StandardError.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), result.Output);
         StringAssert.Contains(result.StandardError, "--ttl '5' has no unit");
     }

@@ -100,11 +100,11 @@ public sealed class NodesCommandTests
     [DataRow("--controller", "ftp://x", "nodes")]
     [DataRow("nodes", "--selector", "role")]
     [DataRow("nodez")]
-    public async Task Bad_command_line_exits_2_with_an_error(params string[] arguments)
+    public async Task Bad_command_line_exits_64_with_an_error(params string[] arguments)
     {
         var result = await Ctl(arguments);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "error:");
     }
 

@@ -14,7 +14,7 @@ public sealed class SpecInputTests
     {
         var result = await Ctl("--controller", "http://127.0.0.1:1", "apply", "-f", "/dev/zero");
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, "/dev/zero:1:1: the file is larger than the 1024 KiB limit");
         Assert.DoesNotContain("cannot reach", result.StandardError);
     }
@@ -28,7 +28,7 @@ public sealed class SpecInputTests
 
         var result = await Ctl("--controller", "http://127.0.0.1:1", "diff", "-f", spec);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, $"{spec}:3:26: byte 0xE9 is not UTF-8 text");
     }
 

@@ -24,7 +24,7 @@ public sealed class TokenCommandTests
         // No controller at all: the command line is refused before anything is asked of one.
         var result = await Ctl("--controller", "http://127.0.0.1:1", "token", "create", option, value);
 
-        Assert.AreEqual(2, result.ExitCode, result.Output);
+        Assert.AreEqual(64, result.ExitCode, result.Output);
         StringAssert.Contains(result.StandardError, message);
         Assert.DoesNotContain("cannot reach", result.StandardError);
     }

@@ -136,7 +136,7 @@ public sealed class RolloutTests
             Assert.AreEqual(1, refused.ExitCode, refused.Output);
             StringAssert.Contains(refused.StandardError, reason);
         }
-        // A bad option value is a bad command line, whichever option it is (issue 29, item 15): exit 2, one error each.
+        // A bad option value is a bad command line, whichever option it is (issue 29, item 15): exit 64, one error each.
         foreach (var (arguments, reason) in new (string[], string)[]
         {
             (["start", "2", "--batch", "0"], "--batch '0' is not a count or a percentage of at least 1"),
@@ -146,7 +146,7 @@ public sealed class RolloutTests
         })
         {
             var refused = await fleet.CtlAsync(["rollout", .. arguments]);
-            Assert.AreEqual(2, refused.ExitCode, refused.Output);
+            Assert.AreEqual(64, refused.ExitCode, refused.Output);
             StringAssert.Contains(refused.StandardError, reason);
             Assert.AreEqual(1, refused.StandardError.Split('\n').Count(l => l.StartsWith("error:", StringComparison.Ordinal)), refused.Output);
         }

@@ -17,6 +17,6 @@ internal static class ExitCodes
     /// <summary>The controller removed this node: retrying cannot help (the systemd unit does not restart on it).</summary>
     public const int Removed = 3;
 
-    /// <summary>The command line does not parse (EX_USAGE, as 2 already means "changes pending").</summary>
-    public const int Usage = 64;
+    /// <summary>The command line does not parse (EX_USAGE, as in hawserctl and hawser-controller).</summary>
+    public const int Usage = Hawser.Shared.Cli.CommandLineRunner.UsageExitCode;
 }

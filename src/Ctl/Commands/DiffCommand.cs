@@ -50,7 +50,7 @@ internal sealed class DiffCommand : Command
             {
                 Print(output, response);
             }
-            return changes ? 2 : ExitCodes.Ok;
+            return changes ? ExitCodes.ChangesFound : ExitCodes.Ok;
         }, cancellationToken, timeout: TimeSpan.FromSeconds(90));
     }
 

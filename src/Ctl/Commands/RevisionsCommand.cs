@@ -63,7 +63,7 @@ internal sealed class RevisionsCommand : Command
                     : line.StartsWith("+++", StringComparison.Ordinal) || line.StartsWith("---", StringComparison.Ordinal) ? "bold"
                     : line.StartsWith('+') ? "green" : line.StartsWith('-') ? "red" : null);
             }
-            return 2; // as `hawserctl diff`: 2 when something differs
+            return ExitCodes.ChangesFound;
         }, cancellationToken);
     }
 

@@ -22,7 +22,7 @@ internal sealed class RolloutOptionSet
 
     public RolloutOptionSet()
     {
-        // Bad values are bad command lines (exit 2) like every other option's, found before the controller is asked.
+        // Bad values are bad command lines (exit 64) like every other option's, found before the controller is asked.
         _batch.Validators.Add(result => Count(result, "--batch", least: 1));
         _maxFailures.Validators.Add(result => Count(result, "--max-failures", least: 0));
         _onFailure.AcceptOnlyFromAmong("pause", "rollback");

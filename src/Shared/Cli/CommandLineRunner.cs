@@ -5,17 +5,19 @@ namespace Hawser.Shared.Cli;
 /// <summary>Runs a root command with the exit-code convention all Hawser binaries share.</summary>
 public static partial class CommandLineRunner
 {
-    /// <summary>Exit code for a command line that does not parse.</summary>
-    public const int UsageExitCode = 2;
+    /// <summary>
+    /// Exit code for a command line that does not parse, or an option value that is wrong, in all three binaries: sysexits.h's
+    /// EX_USAGE, so it is never mistaken for 1 (failed) or 2 (changes found: hawserctl diff, hawser-agent apply --dry-run).
+    /// </summary>
+    public const int UsageExitCode = 64;
 
     /// <summary>How long after SIGTERM or SIGINT a command that has not returned is abandoned (it should have stopped on its own well before).</summary>
     public static readonly TimeSpan ProcessTerminationTimeout = TimeSpan.FromSeconds(80);
 
     /// <summary>
     /// Parses and invokes; a command line that does not parse prints every error to stderr and
-    /// exits <paramref name="usageExitCode"/>, <see cref="UsageExitCode"/> unless the binary's contract
-    /// gives 2 another meaning (System.CommandLine's own default is 1, which scripts could not tell
-    /// from a failure).
+    /// exits <paramref name="usageExitCode"/>, <see cref="UsageExitCode"/> by default (System.CommandLine's own
+    /// default is 1, which scripts could not tell from a failure).
     /// </summary>
     public static async Task<int> RunAsync(RootCommand root, string[] args, int usageExitCode = UsageExitCode)
     {
