@@ -165,13 +165,14 @@ if [ -n "$ha" ]; then
   controllers+=(--controller "https://$controller_ip:7444")
 fi
 "$controller" init --data "$demo/controller" "${store[@]}" --address "$controller_ip" --address 127.0.0.1 --url "$url" "${write_config[@]}" | sed 's/^/    /'
-start_controller() { # N DATA PORT: start controller N and wait until it serves
+start_controller() { # N DATA PORT: start controller N and wait until it serves (a restart appends to the same log)
+  local seen=0; if [ -f "$demo/logs/controller$1.log" ]; then seen=$(wc -l < "$demo/logs/controller$1.log"); fi
   "$controller" run --data "$2" "${store[@]}" --listen "$controller_ip:$3" \
     --acme-ca-file "$demo/pebble/tls-ca.pem" --acme-resolver "$controller_ip:8053" --certificate-retry 5s \
     --web-break-glass >> "$demo/logs/controller$1.log" 2>&1 &  # a sandbox: its web UI takes the admin token (break-glass)
   echo $! > "$demo/pids/controller$1"
-  for _ in $(seq 1 100); do grep -q '^ready' "$demo/logs/controller$1.log" && break; sleep 0.1; done
-  grep -q '^ready' "$demo/logs/controller$1.log" || { echo "error: controller $1 did not start:" >&2; cat "$demo/logs/controller$1.log" >&2; exit 1; }
+  for _ in $(seq 1 100); do tail -n "+$((seen + 1))" "$demo/logs/controller$1.log" | grep -q '^ready' && break; sleep 0.1; done
+  tail -n "+$((seen + 1))" "$demo/logs/controller$1.log" | grep -q '^ready' || { echo "error: controller $1 did not start:" >&2; cat "$demo/logs/controller$1.log" >&2; exit 1; }
 }
 start_controller 1 "$demo/controller" 7443
 if [ -n "$ha" ]; then
@@ -195,6 +196,11 @@ enroll_json=$("$ctl" operator add "$operator" --role admin -o json)
 enroll_token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<< "$enroll_json")
 "$ctl" --config "$demo/operator/hawserctl.yaml" --controller "$url" operator enroll --token "$enroll_token" --ca-hash "$ca_hash" | sed 's/^/    /'
 cp "$demo/operator/hawserctl.yaml" "$ctl_config"
+if [ -n "$ha" ]; then
+  # hawserctl moves on to the next controller the config names when one cannot be reached.
+  echo "controllers: [\"https://$controller_ip:7444\"]" >> "$ctl_config"
+  echo "    $ctl_config names both controllers (controllers:), so hawserctl moves on when one is down"
+fi
 "$ctl" whoami | sed 's/^/    /'
 
 log "per node: its own dockerd and ufw (enabled, in its namespace)"
@@ -368,6 +374,8 @@ echo "    web1's proxy entries: $(ip -n "$prefix-web1" -6 neigh show proxy | tr 
 echo "    add it to web1's ndpProxy.addresses in examples/opam-demo.yaml and apply to reach it"
 if [ -n "$ha" ]; then
   log "failover: controller 1 stops (it tells its agents to move); the fleet through controller 2"
+  echo "    before: CONTROLLER holds each agent's stream, named HOST/PID/...: controller 1 is pid $(cat "$demo/pids/controller1"), controller 2 pid $(cat "$demo/pids/controller2")"
+  "$ctl" status | sed 's/^/    /'
   pid=$(cat "$demo/pids/controller1"); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   connected=0
   for _ in $(seq 1 150); do
@@ -375,7 +383,8 @@ if [ -n "$ha" ]; then
     [ "$connected" = 3 ] && break
     sleep 0.2
   done
-  "$ctl" --controller "https://$controller_ip:7444" status
+  echo "    after: every agent on controller 2 (hawserctl, whose first controller is down, says it moved on):"
+  "$ctl" status 2>&1 | sed 's/^/    /'
   [ "$connected" = 3 ] || { echo "error: not every agent moved to controller 2; logs in $demo/logs" >&2; exit 1; }
   start_controller 1 "$demo/controller" 7443
   echo "    controller 1 is back; both serve everything (hawserctl --controller https://$controller_ip:7444 ...)"
