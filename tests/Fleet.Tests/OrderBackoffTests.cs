@@ -172,6 +172,34 @@ public sealed class OrderBackoffTests
     }
 
     [TestMethod]
+    public async Task An_order_right_after_an_apply_waits_for_a_node_that_has_not_converged_yet_instead_of_failing()
+    {
+        const string domain = "converging.rr-fleet.test";
+        await using var pebble = await PebbleServer.StartAsync();
+        await pebble.SetAddressesAsync(domain, "127.0.4.85");
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path,
+            extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:10:00"]);
+        using var host = new AgentHost();
+        await using var agent = await StartAgentAsync(controller, host, "127.0.4.85");
+        // Connected, but neither converging nor answering on its port: as a node is while the spec it was just sent is
+        // still opening that port (a firewall rule), only for longer.
+        Signals.Freeze(agent.Pid);
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, Spec(pebble.Directory, domain));
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+
+        var certificate = await CertificateOnceAsync(controller, "lastError", "the order was looked at");
+        Signals.Thaw(agent.Pid);
+        StringAssert.Contains(certificate.GetProperty("lastError").GetString(), "waiting for web1 to apply their revision before ordering");
+        Assert.IsEmpty(await FailuresAsync(controller), "a node still converging is not an order failure");
+        Assert.IsTrue(await Poll.UntilAsync(async () => JsonDocument.Parse((await Ctl(controller, "certs", "-o", "json")).StandardOutput).RootElement
+            .GetProperty("certificates")[0].GetProperty("serial").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(90)),
+            "the node's report after its converge brought the order\n" + string.Join("\n", controller.Log) + "\n" + agent.Output);
+        Assert.IsEmpty(await FailuresAsync(controller));
+    }
+
+    [TestMethod]
     public async Task The_breaker_refuses_a_fourth_order_for_the_same_names_within_a_week_unless_forced()
     {
         const string domain = "breaker.rr-fleet.test";

@@ -15,7 +15,7 @@ namespace Hawser.Controller.Acme;
 /// the round-robin pitfalls (a stale A record, an AAAA that reaches another host or nothing, which
 /// fails validation because CAs try IPv6 first) without spending an order or a rate limit.
 /// </summary>
-public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, TimeSpan ackTimeout) : IDisposable
+public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, TimeSpan ackTimeout, Store.ControllerStore store) : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
     {
@@ -57,11 +57,36 @@ public sealed class CertificatePreflight(AgentSessions sessions, DnsLookup dns, 
                 throw new AwaitingNodesException($"certificate '{target.Name}': waiting for {string.Join(", ", unreached)} to connect before ordering "
                     + $"(their HTTP-01 answers come from the agent); nothing was ordered: {string.Join("; ", errors)}", unreached);
             }
+            if (errors.Count > 0 && await ConvergingAsync(target, cancellationToken) is { Count: > 0 } converging)
+            {
+                // Right after an apply the nodes are still making the host what the spec says, a firewall rule for port
+                // 80 among it: their first report after that is the time to look again, not a failure.
+                throw new AwaitingNodesException($"certificate '{target.Name}': waiting for {string.Join(", ", converging)} to apply their revision before ordering "
+                    + $"(the spec may open the port they answer on); nothing was ordered: {string.Join("; ", errors)}", converging);
+            }
         }
         if (errors.Count > 0)
         {
             throw new CertificateOrderException($"certificate '{target.Name}': preflight failed, nothing was ordered: {string.Join("; ", errors)}");
         }
+    }
+
+    /// <summary>
+    /// The target nodes that are connected and have not yet reported a converge of the revision they were sent (one that
+    /// failed counts: it failed at least for want of this certificate, after opening what the spec opens).
+    /// </summary>
+    private async Task<IReadOnlyList<string>> ConvergingAsync(CertificateTarget target, CancellationToken cancellationToken)
+    {
+        var converging = new List<string>();
+        foreach (var node in target.Nodes)
+        {
+            if (await store.Nodes.GetAsync(node, cancellationToken) is { } record && sessions.IsConnected(record)
+                && (record.LastReport is not { DryRun: false } last || last.Revision < record.DesiredRevision))
+            {
+                converging.Add(node);
+            }
+        }
+        return converging;
     }
 
     /// <summary>Asks every address for the probe; returns the target nodes that could not be told it because they are not connected.</summary>

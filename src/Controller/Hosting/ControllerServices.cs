@@ -50,7 +50,7 @@ public static class ControllerServices
         // Certificates: ACME over the CA's HTTPS, a preflight through the agents, DNS for DNS-01.
         services.AddSingleton(_ => new DnsLookup(options.AcmeResolver));
         services.AddKeyedSingleton(AcmeHttpKey, (_, _) => AcmeHttp.Create(options.AcmeCaFile));
-        services.AddSingleton(sp => new CertificatePreflight(sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DnsLookup>(), TimeSpan.FromSeconds(10)));
+        services.AddSingleton(sp => new CertificatePreflight(sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DnsLookup>(), TimeSpan.FromSeconds(10), store));
         services.AddSingleton(sp => new CertificateIssuer(store, sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<CertificateMaterials>(),
             sp.GetRequiredService<AgentSessions>(), sp.GetRequiredKeyedService<HttpClient>(AcmeHttpKey), new CertificateIssuerOptions
             {
