@@ -23,8 +23,8 @@ internal static partial class ControllerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "certificate {Name}: {Error}; next attempt in {Minutes} min")]
     public static partial void CertificateFailed(ILogger logger, string name, string error, double minutes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "certificate {Name}: waiting for {Nodes} to connect before ordering")]
-    public static partial void CertificateAwaitingNodes(ILogger logger, string name, IReadOnlyList<string> nodes);
+    [LoggerMessage(Level = LogLevel.Information, Message = "certificate {Name}: {Reason}; looked at again when one of them reports")]
+    public static partial void CertificateAwaitingNodes(ILogger logger, string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Id}: revision {Revision} to {Nodes} node(s) in {Batches} batch(es)")]
     public static partial void RolloutStarted(ILogger logger, ulong id, ulong revision, int nodes, int batches);

@@ -44,13 +44,14 @@ public sealed class BreakerException(string message, DateTimeOffset until) : Cer
 }
 
 /// <summary>
-/// The order waits for target nodes no controller can reach: their addresses cannot answer HTTP-01 for them yet (a
-/// controller just started, an agent restarting). Nothing was asked of the CA, so it is not an order failure: no event,
-/// no growing back-off; the certificate is tried again soon and its last error says whom it waits for.
+/// The order waits for target nodes whose addresses cannot answer HTTP-01 for them yet: not connected (a controller just
+/// started, an agent restarting) or not yet converged the revision they were sent (a firewall rule opening the port).
+/// Nothing was asked of the CA, so it is not an order failure: no event, no growing back-off; the certificate is tried
+/// again when one of them reports, and its last error says whom it waits for.
 /// </summary>
 public sealed class AwaitingNodesException(string message, IReadOnlyList<string> nodes) : CertificateOrderException(message)
 {
-    /// <summary>The target nodes that are not connected.</summary>
+    /// <summary>The target nodes the order waits for.</summary>
     public IReadOnlyList<string> Nodes { get; } = nodes;
 }
 

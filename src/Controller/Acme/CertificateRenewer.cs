@@ -21,7 +21,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DateTimeOffset? _leaseRetryAt;
-    // Target nodes an order waits for (not connected at its preflight): the first report of any wakes the renewer.
+    // Target nodes an order waits for (not connected, or not yet converged, at its preflight): the first report of any wakes the renewer.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _awaitedNodes = new(StringComparer.Ordinal);
 
     /// <summary>This controller's name in leases (shared stores only).</summary>
@@ -139,7 +139,7 @@ public sealed class CertificateRenewer(ControllerStore store, Sessions.DesiredSt
                     _awaitedNodes[node] = 0;
                 }
                 Wakes(DateTimeOffset.UtcNow + _firstBackoff);
-                ControllerLog.CertificateAwaitingNodes(logger, target.Name, waiting.Nodes);
+                ControllerLog.CertificateAwaitingNodes(logger, target.Name, waiting.Message);
             }
             // Any failure of one order (the CA, a node, the store) backs off that certificate; the loop goes on.
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -193,7 +193,7 @@ function lifetimeChart(nodes) {
     .sort((a, b) => a.days - b.days).slice(0, 10)
     .map(({ n, days }) => ({ node: n.name, value: days, cls: days < 7 ? "failed" : days < 30 ? "warn" : "converged", text: `${Math.floor(days)} day(s)` }));
   return nodeBars("chart-lifetime", "Certificate time left, by node", `Days left on each node's soonest certificate: ${rows.map((r) => `${r.node} ${r.text}`).join(", ")}`, rows,
-    "No node has a certificate installed.");
+    "No certificate obtained for any node yet.");
 }
 
 // The controller that served this page: serving or why not, its store, and with several controllers which holds how many agents.
