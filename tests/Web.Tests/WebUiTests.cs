@@ -337,6 +337,13 @@ public sealed class WebUiTests
         await page.GoAsync(new Uri(fleet.Controller.Address, "/#/nodes/web4").ToString());
         await page.WaitForSelectorAsync("tr[data-kind='node.failed']");
         StringAssert.Contains(await page.InnerTextAsync("tr[data-kind='node.failed'] >> nth=0"), "sysctl:net.ipv4.tcp_fin_timeout failed");
+        // Its lists are searchable too: the timeline keeps what mentions the failed sysctl.
+        var steps = await page.Locator("#node-timeline tbody tr").CountAsync();
+        await page.FillAsync("#timeline-search", "fin_timeout");
+        var kept = await page.Locator("#node-timeline tbody tr:visible").CountAsync();
+        Assert.IsTrue(kept >= 1 && kept < steps, $"{kept} of {steps} steps mention fin_timeout");
+        Assert.AreEqual(kept, await page.Locator("#node-timeline tbody tr:visible", new() { HasTextString = "fin_timeout" }).CountAsync());
+        await page.FillAsync("#timeline-search", "");
         await ShotAsync(page, "node");
 
         // The event log page: filtered to failures, it lists web4's; it follows live (a new event appears without a reload).

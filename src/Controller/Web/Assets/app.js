@@ -347,14 +347,16 @@ async function nodePage(name) {
   show(el("h1", {}, n.name), el("p", { "data-state": n.state }, "State: ", el("span", { class: "state" }, n.state),
       ` · revision ${n.appliedRevision}/${n.desiredRevision} · agent ${n.agentVersion || "-"} · labels ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(", ") || "-"}`),
     el("p", { id: "node-why" }, why(n)),
-    el("h2", {}, "Resources (last report)"),
-    table(["Kind", "Name", "State", "Change", "Error"], detail.resources.map((r) => el("tr", { "data-state": r.state },
-      el("td", {}, r.kind), el("td", {}, r.name), el("td", { class: "state" }, r.state), el("td", {}, r.diff || "-"), el("td", {}, r.error || "-")))),
-    el("h2", {}, "Timeline"),
-    detail.events.length === 0 ? el("p", { class: "muted" }, "Nothing has happened on this node yet.")
+    el("h2", {}, "Resources (last report)"), searchBox("resource-search", "node-resources", "Search: kind, name, state, change"),
+    el("div", { id: "node-resources" }, table(["Kind", "Name", "State", "Change", "Error"], detail.resources.map((r) => el("tr", { "data-state": r.state },
+      el("td", {}, r.kind), el("td", {}, r.name), el("td", { class: "state" }, r.state), el("td", {}, r.diff || "-"), el("td", {}, r.error || "-"))))),
+    el("h2", {}, "Timeline"), searchBox("timeline-search", "node-timeline", "Search: kind, actor, what happened"),
+    el("div", { id: "node-timeline" }, detail.events.length === 0 ? el("p", { class: "muted" }, "Nothing has happened on this node yet.")
       : table(["When", "What", "By", "Detail"], detail.events.map((e) => el("tr", { "data-kind": e.kind },
         el("td", { title: e.at }, eventTime(e.at)), el("td", {}, e.kind), el("td", {}, e.actor),
-        el("td", {}, el("div", {}, e.summary), ...e.details.map((d) => el("div", { class: "muted" }, d)))))));
+        el("td", {}, el("div", {}, e.summary), ...e.details.map((d) => el("div", { class: "muted" }, d))))))));
+  applySearch("resource-search", "node-resources");
+  applySearch("timeline-search", "node-timeline");
 }
 
 async function revisionsPage() {
