@@ -64,8 +64,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         app.MapGet("/assets/{file}", Page("GET /assets/{file}", AssetAsync));
         Get(app, "/whoami", (_, caller) => Task.FromResult(Json(new WebWhoAmI(caller.Actor, OperatorRepository.RoleWord(caller.Role), caller.Operator?.Scope ?? "all nodes"), WebJsonContext.Default.WebWhoAmI)));
         Get(app, "/nodes", async (context, caller) => Json(await NodesAsync(caller, context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebNode));
-        Get(app, "/controller", (_, _) => Task.FromResult(Json(new WebControllerHealth(sessions.ControllerId, jobs.Problems.Count == 0,
-            [.. jobs.Problems.Select(p => $"{p.Key}: {p.Value}")], store.Engine.Name, store.Engine.IsShared, ThisVersion), WebJsonContext.Default.WebControllerHealth)));
+        Get(app, "/controller", ControllerHealthAsync);
         Get(app, "/nodes/{name}", (context, caller) => NodeDetailAsync((string)context.GetRouteValue("name")!, caller, context.RequestAborted));
         Get(app, "/revisions", async (context, _) => Json(await RevisionsAsync(context.RequestAborted), WebJsonContext.Default.IReadOnlyListWebRevision));
         Get(app, "/revisions/diff", (context, _) => DiffAsync(context.Request.Query["from"], context.Request.Query["to"], context.RequestAborted));
@@ -511,6 +510,22 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
 
     /// <summary>The kinds the overview lists as recent trouble: failures, drift put back, certificates not ordered or not served.</summary>
     private static readonly string[] TroubleKinds = ["node.failed", "node.drift-corrected", "certificate.order-failed", "certificate.not-served", "certificate.served-expiring"];
+
+    /// <summary>The overview's controller health: every background job running, and the store answering a read now.</summary>
+    private async Task<object?> ControllerHealthAsync(HttpContext context, WebCaller caller)
+    {
+        List<string> problems = [.. jobs.Problems.Select(p => $"{p.Key}: {p.Value}")];
+        try
+        {
+            await store.Events.LastIdAsync(context.RequestAborted);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            problems.Add($"store: {ex.Message}");
+        }
+        return Json(new WebControllerHealth(sessions.ControllerId, problems.Count == 0, problems, store.Engine.Name, store.Engine.IsShared, ThisVersion),
+            WebJsonContext.Default.WebControllerHealth);
+    }
 
     /// <summary>The overview's chart of the last 24 hours, hour by hour (every hour listed, oldest first), only about nodes the caller sees.</summary>
     private async Task<object?> OutcomeChartAsync(HttpContext context, WebCaller caller)

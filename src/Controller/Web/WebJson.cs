@@ -10,7 +10,7 @@ public sealed record WebNode(string Name, bool Connected, string State, IReadOnl
 /// <summary>One hour of <c>GET /api/v1/charts/outcomes</c>: converges that changed something, failures and drift corrections, over the nodes the caller sees.</summary>
 public sealed record WebOutcomeHour(DateTimeOffset Hour, long Converged, long Failed, long DriftCorrected);
 
-/// <summary><c>GET /api/v1/controller</c>: the controller that answered, whether it serves (every background job running), and its store.</summary>
+/// <summary><c>GET /api/v1/controller</c>: the controller that answered, whether it serves (every background job running, the store answering), and its store.</summary>
 public sealed record WebControllerHealth(string Id, bool Serving, IReadOnlyList<string> Problems, string Store, bool Shared, string Version);
 
 /// <summary>One resource of a node's last report.</summary>
