@@ -387,7 +387,7 @@ if [ -n "$ha" ]; then
   "$ctl" status 2>&1 | sed 's/^/    /'
   [ "$connected" = 3 ] || { echo "error: not every agent moved to controller 2; logs in $demo/logs" >&2; exit 1; }
   start_controller 1 "$demo/controller" 7443
-  echo "    controller 1 is back; both serve everything (hawserctl --controller https://$controller_ip:7444 ...)"
+  echo "    controller 1 is back; both serve everything, and hawserctl asks the next when one is down"
 fi
 # The closing words say what clients of each node get, read back from each node's nginx just now.
 served_now=$("$ctl" certs -o json | python3 -c '

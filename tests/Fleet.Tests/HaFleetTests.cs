@@ -107,6 +107,13 @@ public sealed class HaFleetTests
             Assert.AreEqual(0, failedOver.ExitCode, failedOver.Output);
             StringAssert.Contains(failedOver.StandardError, $"the controller at {first} cannot be reached; trying the next the config names");
             Assert.AreEqual(2, JsonDocument.Parse(failedOver.StandardOutput).RootElement.GetProperty("nodes").GetArrayLength(), failedOver.Output);
+            // Both down: one note for the first, then the error naming both (no "trying the next" after the last).
+            var second = cluster[1].Address;
+            await cluster.StopAsync(1);
+            var neither = await HawserProcesses.RunAsync("hawserctl", ["--config", both, "status"]);
+            Assert.AreEqual(3, neither.ExitCode, neither.Output);
+            Assert.AreEqual(1, System.Text.RegularExpressions.Regex.Count(neither.StandardError, "trying the next"), neither.StandardError);
+            StringAssert.Contains(neither.StandardError, $"cannot reach any controller the config names ({first}, {second})");
         }
         finally
         {

@@ -74,7 +74,11 @@ internal static class ControllerClient
                 catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or RpcException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
                 {
                     trying.Dispose();
-                    output.WriteNote($"the controller at {candidate} cannot be reached; trying the next the config names");
+                    // After the last one the error below says it all.
+                    if (candidate != candidates[^1])
+                    {
+                        output.WriteNote($"the controller at {candidate} cannot be reached; trying the next the config names");
+                    }
                 }
             }
             if (reached is null)
