@@ -25,15 +25,6 @@ public sealed class OrderBackoffTests
                 install: [{format: pem-pair, cert: /etc/ssl/hawser/www.crt, key: /etc/ssl/hawser/www.key, verify: false}]
         """;
 
-    private static async Task<AgentProcess> StartAgentAsync(ControllerProcess controller, AgentHost host, string address)
-    {
-        var token = JsonDocument.Parse((await Ctl(controller, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
-        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{address}:{PebbleServer.HttpChallengePort}\"}}\n");
-        var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
-        await agent.WaitForAsync("connected to");
-        return agent;
-    }
-
     private static async Task<List<DateTimeOffset>> FailuresAsync(ControllerProcess controller) =>
         [.. JsonDocument.Parse((await Ctl(controller, "events", "--kind", "certificate.order-failed", "-o", "json")).StandardOutput).RootElement
             .GetProperty("events").EnumerateArray().Select(e => e.GetProperty("at").GetDateTimeOffset()).Order()];
@@ -61,7 +52,7 @@ public sealed class OrderBackoffTests
         string[] flags = ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:00:20", "--certificate-check-interval", "00:00:01"];
         var controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
         using var host = new AgentHost();
-        await using var agent = await StartAgentAsync(controller, host, "127.0.4.81");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.81");
         try
         {
             var spec = Path.Combine(data.Path, "spec.yaml");
@@ -106,7 +97,7 @@ public sealed class OrderBackoffTests
         string[] flags = ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:00:01", "--certificate-check-interval", "00:00:01"];
         var controller = await ControllerProcess.StartAsync(data.Path, extra: flags);
         using var host = new AgentHost();
-        await using var agent = await StartAgentAsync(controller, host, "127.0.4.83");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.83");
         try
         {
             var spec = Path.Combine(data.Path, "spec.yaml");
@@ -153,7 +144,7 @@ public sealed class OrderBackoffTests
         await using var controller = await ControllerProcess.StartAsync(data.Path,
             extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:10:00"]);
         using var host = new AgentHost();
-        var agent = await StartAgentAsync(controller, host, "127.0.4.84");
+        var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.84");
         await agent.DisposeAsync();
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, Spec(pebble.Directory, domain));
@@ -181,7 +172,7 @@ public sealed class OrderBackoffTests
         await using var controller = await ControllerProcess.StartAsync(data.Path,
             extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer, "--certificate-retry", "00:10:00"]);
         using var host = new AgentHost();
-        await using var agent = await StartAgentAsync(controller, host, "127.0.4.85");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.85");
         // Connected, but neither converging nor answering on its port: as a node is while the spec it was just sent is
         // still opening that port (a firewall rule), only for longer.
         Signals.Freeze(agent.Pid);
@@ -208,7 +199,7 @@ public sealed class OrderBackoffTests
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
         using var host = new AgentHost();
-        await using var agent = await StartAgentAsync(controller, host, "127.0.4.82");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.82");
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, Spec(pebble.Directory, domain));
         Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);

@@ -38,10 +38,7 @@ public sealed class SecondIssuerTests
         File.SetUnixFileMode(hmacFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--acme-ca-file", roots, "--acme-resolver", first.DnsServer]);
         using var host = new AgentHost();
-        var token = JsonDocument.Parse((await Ctl(controller, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
-        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{address}:{PebbleServer.HttpChallengePort}\"}}\n");
-        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
-        await agent.WaitForAsync("connected to");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", address);
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, $$$"""
             apiVersion: hawser/v1

@@ -34,6 +34,19 @@ public sealed class AgentProcess : IAsyncDisposable
     public static AgentProcess Start(AgentHost host, string node, Uri controller, params string[] extra) =>
         StartWith(null, host, node, controller, extra);
 
+    /// <summary>
+    /// Enrolls <paramref name="node"/> with a one-use join token of <paramref name="controller"/>, answering ACME HTTP-01 on
+    /// <paramref name="address"/> at Pebble's validation port; returns once it is connected.
+    /// </summary>
+    public static async Task<AgentProcess> StartAnsweringHttp01Async(ControllerProcess controller, AgentHost host, string node, string address)
+    {
+        var token = await controller.TokenAsync(1);
+        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"{address}:{PebbleServer.HttpChallengePort}\"}}\n");
+        var agent = Start(host, node, controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
+        await agent.WaitForAsync("connected to");
+        return agent;
+    }
+
     /// <summary>As <see cref="Start"/>, with extra environment variables.</summary>
     public static AgentProcess StartWith(IDictionary<string, string>? environment, AgentHost host, string node, Uri controller, params string[] extra) =>
         new(HawserProcesses.Start("hawser-agent",

@@ -28,11 +28,8 @@ public sealed class OverviewCertificateTests
         await pebble.SetAddressesAsync(Domain, "127.0.4.86");
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, extra: ["--web-break-glass", "--acme-ca-file", pebble.TlsCaFile, "--acme-resolver", pebble.DnsServer]);
-        var token = JsonDocument.Parse((await Ctl(controller, "token", "create", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
         using var host = new AgentHost();
-        host.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: \"127.0.4.86:{PebbleServer.HttpChallengePort}\"}}\n");
-        await using var agent = AgentProcess.Start(host, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
-        await agent.WaitForAsync("connected to");
+        await using var agent = await AgentProcess.StartAnsweringHttp01Async(controller, host, "web1", "127.0.4.86");
         var spec = Path.Combine(data.Path, "spec.yaml");
         File.WriteAllText(spec, $$$"""
             apiVersion: hawser/v1
