@@ -32,13 +32,6 @@ public sealed class RolloutTests
     private static int Reports(AgentProcess agent) =>
         agent.Output.Split('\n').Count(l => l.Contains("] converged revision 2:", StringComparison.Ordinal) && l.Contains(" failed:", StringComparison.Ordinal));
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [TestMethod]
     public async Task A_revision_that_fails_on_one_node_is_rolled_back_and_every_moved_node_is_as_before()
     {
@@ -182,7 +175,7 @@ public sealed class RolloutTests
         await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
         Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1)).ExitCode);
         await fleet.WaitAppliedAsync(1);
-        var port = FreePort();
+        var port = FreePorts.Tcp();
         // Each node's service answers on its address: web3's is unhealthy, web4's never answers.
         var services = Nodes.Select((n, i) => new IPEndPoint(IPAddress.Parse($"127.0.6.{i + 1}"), port))
             .Select<IPEndPoint, IDisposable>((endpoint, i) => Nodes[i] == "web4" ? new SilentServer(endpoint) : HttpStatusServer.Start(endpoint, Nodes[i] == "web3" ? 503 : 200)).ToList();
@@ -270,7 +263,7 @@ public sealed class RolloutTests
         await using var fleet = await AgentFleet.StartAsync(Nodes, RolloutScenario.PrepareHost);
         Assert.AreEqual(0, (await fleet.ApplyAsync("v1.yaml", RolloutScenario.V1)).ExitCode);
         await fleet.WaitAppliedAsync(1);
-        var port = FreePort();
+        var port = FreePorts.Tcp();
         using var service = new SilentServer(new IPEndPoint(IPAddress.Parse("127.0.6.9"), port));
         var id = RolloutId(await fleet.ApplyAsync("v2.yaml", RolloutScenario.V2Good, "--rollout", "--batch", "2", "--check", $"http://127.0.6.9:{port}/health", "--check-timeout", "10m", "-o", "json"));
         await service.RequestArrived.WaitAsync(TimeSpan.FromSeconds(60));

@@ -157,10 +157,5 @@ public sealed class AgentFleet : IAsyncDisposable
     }
 
     /// <summary>A loopback port free now (bound and released), for a controller that must keep its address across restarts.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => FreePorts.Tcp();
 }

@@ -53,7 +53,7 @@ public sealed class ControllerCluster : IAsyncDisposable
             {
                 await postgres.ScalarAsync("postgres", $"CREATE ROLE {Role(i)} LOGIN SUPERUSER");
                 cluster._data.Add(new TempDirectory());
-                cluster.Listens.Add($"127.0.0.1:{FreePort()}");
+                cluster.Listens.Add($"127.0.0.1:{FreePorts.Tcp()}");
                 cluster.Controllers.Add(null);
                 await cluster.StartAsync(i);
             }
@@ -133,12 +133,5 @@ public sealed class ControllerCluster : IAsyncDisposable
         {
             data.Dispose();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -80,7 +80,7 @@ public sealed class PebbleServer : IAsyncDisposable
         File.WriteAllText(certificate, server.ExportCertificatePem());
         File.WriteAllText(key, server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(Path.Combine(directory.Path, "tls-ca.pem"), tls.Ca.ExportCertificatePem());
-        int acme = FreePort(), management = FreePort(), dns = FreeUdpPort(), dnsManagement = FreePort();
+        int acme = FreePorts.Tcp(), management = FreePorts.Tcp(), dns = FreePorts.Udp(), dnsManagement = FreePorts.Tcp();
         var bindings = new Dictionary<string, string> { ["kid-1"] = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W" };
         var config = new JsonObject
         {
@@ -233,19 +233,7 @@ public sealed class PebbleServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    private static int FreeUdpPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 
     private async Task WaitForPortAsync(int port, Process process, string name)
     {

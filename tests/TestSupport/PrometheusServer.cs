@@ -50,10 +50,7 @@ public sealed class PrometheusServer : IAsyncDisposable
                 static_configs:
                   - targets: ["{target}"]
             """);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = FreePorts.Tcp();
         var process = ExternalProcess.Start("prometheus", [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(directory.Path, "data")}",
             $"--web.listen-address=127.0.0.1:{port}"]);
         var server = new PrometheusServer(process, directory, new Uri($"http://127.0.0.1:{port}/"));
