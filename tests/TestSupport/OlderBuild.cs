@@ -8,23 +8,34 @@ public static class OlderBuild
 {
     private static readonly Dictionary<string, Lazy<Task<string>>> s_builds = [];
 
-    /// <summary>The checkout of <paramref name="commit"/> with its controller, hawserctl and agent built; built on first use.</summary>
-    public static Task<string> OfAsync(string commit)
+    /// <summary>
+    /// The checkout of <paramref name="commit"/> with its controller, hawserctl and agent built (as <paramref name="version"/>
+    /// when given: a release of another version made from the same code); built on first use.
+    /// </summary>
+    public static Task<string> OfAsync(string commit, string? version = null)
     {
+        var key = version is null ? commit : $"{commit}-v{version}";
         lock (s_builds)
         {
-            if (!s_builds.TryGetValue(commit, out var build))
+            if (!s_builds.TryGetValue(key, out var build))
             {
-                s_builds[commit] = build = new Lazy<Task<string>>(() => BuildAsync(commit));
+                s_builds[key] = build = new Lazy<Task<string>>(() => BuildAsync(commit, key, version));
             }
             return build.Value;
         }
     }
 
-    private static async Task<string> BuildAsync(string commit)
+    /// <summary>The commit checked out now (the tests' own code, for a build of it at another version).</summary>
+    public static async Task<string> HeadAsync()
+    {
+        var head = await ExternalProcess.RunAsync("git", ["-C", RepoPaths.Root, "rev-parse", "HEAD"], TimeSpan.FromSeconds(30));
+        return head.ExitCode == 0 ? head.StandardOutput.Trim() : throw new AssertFailedException($"git rev-parse HEAD in {RepoPaths.Root}: {head.Output}");
+    }
+
+    private static async Task<string> BuildAsync(string commit, string key, string? version)
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
-        var checkout = Path.Combine(Path.GetTempPath(), $"hawser-build-{commit}-{configuration}");
+        var checkout = Path.Combine(Path.GetTempPath(), $"hawser-build-{key}-{configuration}");
         var done = Path.Combine(checkout, ".built");
         if (File.Exists(done))
         {
@@ -42,7 +53,8 @@ public static class OlderBuild
         }
         foreach (var project in new[] { "Controller", "Ctl", "Agent" })
         {
-            var build = await ExternalProcess.RunAsync("dotnet", ["build", Path.Combine(checkout, "src", project), "-c", configuration, "-nologo", "-v", "quiet"],
+            var build = await ExternalProcess.RunAsync("dotnet", ["build", Path.Combine(checkout, "src", project), "-c", configuration, "-nologo", "-v", "quiet",
+                .. version is null ? Array.Empty<string>() : [$"-p:Version={version}"]],
                 TimeSpan.FromMinutes(10));
             if (build.ExitCode != 0)
             {

@@ -166,6 +166,11 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 await _stop!.CancelAsync();
                 break;
             }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Trailers.GetValue(Shared.Protocol.NodeRefusal.Trailer) == Shared.Protocol.NodeRefusal.Version)
+            {
+                // Another controller may take it (several controllers mid-upgrade): tried like any refusal, said louder.
+                AgentLog.VersionRefused(log, ex.Status.Detail);
+            }
             catch (RpcException ex)
             {
                 var reason = RpcFailure.Describe(ex);

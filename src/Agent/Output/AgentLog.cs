@@ -32,6 +32,9 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "stopping: {Reason}")]
     public static partial void NodeRemoved(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 42, Level = LogLevel.Error, Message = "the controller refuses this agent's version: {Reason}; the agent keeps the host as last applied and tries again (upgrade the agent, or the controllers, as it says)")]
+    public static partial void VersionRefused(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "controller stream ended: {Code} {Reason}")]
     public static partial void StreamEnded(ILogger logger, Grpc.Core.StatusCode code, string reason);
 

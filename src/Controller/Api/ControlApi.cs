@@ -451,6 +451,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             PinnedRevision = record.PinnedRevision ?? 0,
             // Only with several controllers: which one an operator's call about this node's stream reaches.
             Controller = sessions.HolderOf(record),
+            VersionProblem = ControllerVersion.ProblemWith(record.AgentVersion) ?? "",
         };
         if (record.LastReportAt is { } reportAt)
         {

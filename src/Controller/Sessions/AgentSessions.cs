@@ -195,7 +195,15 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         }
         // What a node says of itself is bounded before it is stored (NodeInputBounds).
         var facts = hello.Facts is null ? null : Api.FactsWire.Facts(NodeInputBounds.Bound(hello.Facts));
-        await store.Nodes.RecordHelloAsync(identity.Name, NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars), facts, hello.AppliedRevision, context.CancellationToken);
+        var agentVersion = NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars);
+        await store.Nodes.RecordHelloAsync(identity.Name, agentVersion, facts, hello.AppliedRevision, context.CancellationToken);
+        // Recorded first, so `status` shows the version refused and why (the node's ControlApi listing says it again).
+        if (ControllerVersion.ProblemWith(agentVersion) is { } problem)
+        {
+            ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.FailedPrecondition, $"node '{identity.Name}': {problem}");
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{identity.Name}: {problem}"),
+                new Metadata { { Shared.Protocol.NodeRefusal.Trailer, Shared.Protocol.NodeRefusal.Version } });
+        }
         using var session = new Session(responseStream, closed, context.Peer, _limits.Options.SendQueueBytes, () => context.GetHttpContext().Abort());
         if (_sessions.TryGetValue(identity.Name, out var previous))
         {

@@ -36,7 +36,6 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
     private const string ApiPrefix = "/api/v1";
 
     // The controller's version, as agents report theirs.
-    private static readonly string ThisVersion = typeof(WebApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>
     /// Maps the pages and the API onto <paramref name="app"/>. Each route takes its access from
@@ -479,10 +478,11 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         var report = record.LastReport;
         var connected = sessions.IsConnected(record);
         var failed = report?.Resources.Count(r => r.IsFailed) ?? 0;
-        var state = StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision);
+        var versionProblem = ControllerVersion.ProblemWith(record.AgentVersion);
+        var state = versionProblem is not null ? StateWords.Incompatible : StateWords.Node(connected, report is not null, failed > 0, record.AppliedRevision, record.DesiredRevision);
         return new WebNode(record.Name, connected, state, record.Labels, record.AgentVersion, record.DesiredRevision, record.AppliedRevision, record.PinnedRevision,
             record.LastSeen, record.LastReportAt, report?.Count(ResourceOutcome.InSync) ?? 0, report?.Count(ResourceOutcome.Changed) ?? 0,
-            failed, record.DriftCorrected, certificateExpiry, sessions.HolderOf(record));
+            failed, record.DriftCorrected, certificateExpiry, sessions.HolderOf(record), versionProblem);
     }
 
     private async Task<object?> NodeDetailAsync(string name, WebCaller caller, CancellationToken cancellationToken)
@@ -523,7 +523,7 @@ public sealed class WebApi(ControllerStore store, AgentSessions sessions, Rollou
         {
             problems.Add($"store: {ex.Message}");
         }
-        return Json(new WebControllerHealth(sessions.ControllerId, problems.Count == 0, problems, store.Engine.Name, store.Engine.IsShared, ThisVersion),
+        return Json(new WebControllerHealth(sessions.ControllerId, problems.Count == 0, problems, store.Engine.Name, store.Engine.IsShared, ControllerVersion.Text),
             WebJsonContext.Default.WebControllerHealth);
     }
 

@@ -2,10 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace Hawser.Controller.Web;
 
-/// <summary>A node in <c>GET /api/v1/nodes</c>; <c>controller</c> holds its stream when several controllers share a store (else empty).</summary>
+/// <summary>
+/// A node in <c>GET /api/v1/nodes</c>; <c>controller</c> holds its stream when several controllers share a store (else empty);
+/// <c>versionProblem</c> says why this controller refuses its agent's version (its state is then <c>incompatible</c>).
+/// </summary>
 public sealed record WebNode(string Name, bool Connected, string State, IReadOnlyDictionary<string, string> Labels, string AgentVersion,
     ulong DesiredRevision, ulong AppliedRevision, ulong? PinnedRevision, DateTimeOffset LastSeen, DateTimeOffset? LastReportAt,
-    int InSync, int Changed, int Failed, int DriftCorrected, DateTimeOffset? CertificateExpiry, string Controller);
+    int InSync, int Changed, int Failed, int DriftCorrected, DateTimeOffset? CertificateExpiry, string Controller, string? VersionProblem);
 
 /// <summary>One hour of <c>GET /api/v1/charts/outcomes</c>: converges that changed something, failures and drift corrections, over the nodes the caller sees.</summary>
 public sealed record WebOutcomeHour(DateTimeOffset Hour, long Converged, long Failed, long DriftCorrected);

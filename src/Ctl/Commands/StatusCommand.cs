@@ -14,7 +14,8 @@ internal sealed class StatusCommand : Command
     private readonly Argument<string?> _node = new("NODE") { Description = "Show this node's resources one by one.", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<bool> _check = new("--check")
     {
-        Description = "For scripts: exit 0 only when every node shown is in sync (pinned nodes count when they run their pin); 1 when a node failed; " +
+        Description = "For scripts: exit 0 only when every node shown is in sync (pinned nodes count when they run their pin); 1 when a node failed " +
+            "or runs an agent version this controller refuses; " +
             "4 when one is pending, offline or new, or the spec names a node that is not enrolled (or was removed).",
     };
 
@@ -50,7 +51,7 @@ internal sealed class StatusCommand : Command
     public static int CheckCode(IEnumerable<Node> nodes)
     {
         var states = nodes.Select(NodeState.Of).ToList();
-        return states.Contains("failed") ? ExitCodes.Failed : states.All(s => s == "in-sync") ? ExitCodes.Ok : ExitCodes.NoReport;
+        return states.Contains("failed") || states.Contains(StateWords.Incompatible) ? ExitCodes.Failed : states.All(s => s == "in-sync") ? ExitCodes.Ok : ExitCodes.NoReport;
     }
 
     private static void PrintFleet(ConsoleOutput output, List<Node> nodes, List<UnenrolledNode> unenrolled)
@@ -95,6 +96,10 @@ internal sealed class StatusCommand : Command
         {
             output.WriteLine(UnenrolledLine(missing));
         }
+        foreach (var node in nodes.Where(n => n.VersionProblem.Length > 0))
+        {
+            output.WriteLine($"{node.Name}: {node.VersionProblem}");
+        }
     }
 
     /// <summary>What to say of a node the spec names that is not enrolled (apply says the same).</summary>
@@ -111,6 +116,10 @@ internal sealed class StatusCommand : Command
         }
         output.WriteLine($"{node.Name}: {NodeState.Of(node)}, revision {node.AppliedRevision} applied/{node.DesiredRevision} desired"
             + (NodeState.Pin(node) is { } pin ? $" (a rollout holds it on revision {pin})" : "") + $", agent {node.AgentVersion}, drift corrected {node.DriftCorrected}");
+        if (node.VersionProblem.Length > 0)
+        {
+            output.WriteLine($"{node.Name}: {node.VersionProblem}");
+        }
         if (Host(node) is { } host)
         {
             var parts = new[] { host.Hostname, host.Distro, host.Kernel.Length > 0 ? "kernel " + host.Kernel : "", host.Architecture, host.InitSystem,
@@ -133,7 +142,8 @@ internal sealed class StatusCommand : Command
     private static NodeStatusOutput ToOutput(Node node, bool detail) => new(
         node.Name, NodeState.Of(node), node.Connected, node.LastSeen?.ToDateTimeOffset(), node.AgentVersion,
         node.DesiredRevision, node.AppliedRevision, NodeState.Count(node), node.DriftCorrected,
-        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node), detail ? Host(node) : null, node.Controller.Length > 0 ? node.Controller : null);
+        detail ? [.. node.Resources.Select(ToOutput)] : null, NodeState.Pin(node), detail ? Host(node) : null, node.Controller.Length > 0 ? node.Controller : null,
+        node.VersionProblem.Length > 0 ? node.VersionProblem : null);
 
     /// <summary>The host facts a node's agent sent, or null when it has sent none.</summary>
     private static HostOutput? Host(Node node) => node.Facts is not { } facts ? null : new(

@@ -45,7 +45,8 @@ internal sealed record NodeStatusOutput(
     IReadOnlyList<ResourceOutput>? Detail,
     ulong? PinnedRevision = null,
     HostOutput? Host = null,
-    string? Controller = null);
+    string? Controller = null,
+    string? VersionProblem = null);
 
 /// <summary>What a node's agent said about its host in its last hello (<c>status NODE</c> only).</summary>
 internal sealed record HostOutput(string Hostname, string Distro, string Kernel, string Architecture, string InitSystem, string DockerVersion,

@@ -7,7 +7,7 @@ namespace Hawser.Ctl.Output;
 internal static class NodeState
 {
     /// <summary>in-sync, pending (applied behind desired), failed, offline, or new (never reported).</summary>
-    public static string Of(Node node) =>
+    public static string Of(Node node) => node.VersionProblem.Length > 0 ? StateWords.Incompatible :
         StateWords.Node(node.Connected, node.LastReportAt is not null, Counts(node) is { } c && c.Failed + c.Skipped > 0, node.AppliedRevision, node.DesiredRevision);
 
     /// <summary>
@@ -31,7 +31,7 @@ internal static class NodeState
     public static string StateCell(Node node) => Of(node) switch
     {
         "in-sync" => "[green]in-sync[/]",
-        "failed" => "[red]failed[/]",
+        "failed" or StateWords.Incompatible => $"[red]{Of(node)}[/]",
         "offline" => "[grey]offline[/]",
         var other => $"[yellow]{other}[/]",
     };

@@ -8,4 +8,7 @@ public static class NodeRefusal
 
     /// <summary>The node was removed from the controller: its certificate is revoked and it is no longer in the fleet.</summary>
     public const string Removed = "removed";
+
+    /// <summary>The agent's version is outside what the controller supports (<see cref="VersionSkew"/>); the detail says which way.</summary>
+    public const string Version = "version";
 }

@@ -17,6 +17,9 @@ public static class StateWords
         : applied != desired ? "pending"
         : "in-sync";
 
+    /// <summary>A node whose agent's version the controller refuses (<see cref="VersionSkew"/>): it gets nothing until one side is upgraded.</summary>
+    public const string Incompatible = "incompatible";
+
     /// <summary>True when a converge left its revision applied: every resource in sync or changed (agent and controller count it alike).</summary>
     public static bool IsApplied(StatusReport report) => report.Resources.All(r => r.State is ResourceState.InSync or ResourceState.Changed);
 

@@ -103,14 +103,16 @@ function ago(value) {
 }
 
 // --- overview: is the fleet healthy, and what is changing right now? -----------------------------
-const nodeStates = ["in-sync", "pending", "failed", "offline", "new"];
+const nodeStates = ["in-sync", "pending", "failed", "offline", "new", "incompatible"];
+// States shown only when some node is in them.
+const rareStates = ["new", "incompatible"];
 
 async function overviewPage() {
   const [nodes, rollouts, certificates, trouble, unenrolled, controller, outcomes] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"),
     api("/nodes-unenrolled"), api("/controller"), api("/charts/outcomes")]);
   const count = (state) => nodes.filter((n) => n.state === state).length;
   // Tiles: counts by state, each a link to the nodes it counts.
-  const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => s !== "new" || count(s) > 0).map((state) =>
+  const tiles = el("div", { id: "node-summary", class: "tiles" }, nodeStates.filter((s) => !rareStates.includes(s) || count(s) > 0).map((state) =>
     el("a", { class: count(state) === 0 ? "tile zero" : "tile", href: "#/nodes", "data-count": state, "data-state": state, onclick: () => { nodeView.filter = state; } },
       el("span", { class: "state" }, count(state)), el("span", {}, state))),
     unenrolled.length === 0 ? null : el("a", { class: "tile", href: "#/nodes", "data-count": "not-enrolled", "data-state": "failed" },
@@ -302,7 +304,7 @@ function renderNodes() {
   const holder = document.getElementById("node-table");
   if (!summary || !holder) return;
   const count = (state) => nodesShown.filter((n) => n.state === state).length;
-  summary.replaceChildren(...["in-sync", "pending", "failed", "offline", "new"].filter((s) => s !== "new" || count(s) > 0).flatMap((state, i) =>
+  summary.replaceChildren(...nodeStates.filter((s) => !rareStates.includes(s) || count(s) > 0).flatMap((state, i) =>
     [i > 0 ? " · " : "", el("span", { "data-count": state, "data-state": state }, el("span", { class: "state" }, count(state)), ` ${state}`)]), " · live");
   const words = nodeView.filter.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const matches = (n) => words.every((w) => [n.name, n.state, ...Object.entries(n.labels).map(([k, v]) => `${k}=${v}`)].some((t) => t.toLowerCase().includes(w)));
@@ -336,6 +338,7 @@ function why(n) {
     case "pending": return `Pending: it has applied revision ${n.appliedRevision} and should run revision ${n.desiredRevision}; its resources are from its last report, before that.${pin}`;
     case "offline": return `Offline: its agent is not connected; it gets what it should run when it connects.${pin}`;
     case "new": return "New: connected, no report yet.";
+    case "incompatible": return `Incompatible: ${n.versionProblem}.`;
     case "failed": return `Failed: a resource below could not be brought to what the spec says.${pin}`;
     default: return pin.trim();
   }
