@@ -32,7 +32,6 @@ public sealed class AgentVersionSkewTests
         await using var agent = AgentProcess.Start(host, "web3", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash);
         const string Problem = "web3: agent 0.1.0 is older than this controller supports (0.2 to 0.3): upgrade it";
         await agent.WaitForAsync("the controller refuses this agent's version: " + Problem);
-        Assert.IsFalse(agent.Output.Contains("connected to", StringComparison.Ordinal), agent.Output);
 
         // This build's hawserctl against the newer controller (what an operator has before upgrading their own).
         var status = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "status"]);
