@@ -9,23 +9,29 @@
 #                                         (they run on the distribution's .NET), with the OpenRC scripts
 #   hawser-VERSION-openrc.tar.gz          the OpenRC scripts alone, for the native binaries
 #   SHA256SUMS
+# With --sign-key, also for each architecture (what `hawserctl agent publish DIR` stores on the controller):
+#   linux-ARCH/hawser-agent.release       version, arch, size and SHA-256 of the agent binary
+#   linux-ARCH/hawser-agent.release.sig   the Ed25519 signature of that manifest, made with KEY
+# and the key's public half is built into every binary (agents and controllers trust releases it signed).
 # Installs the Debian packages the native builds need when they are missing (as root).
-# Usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch ARCH]...
-#   --out DIR    default: artifacts/release/VERSION
-#   --only NAME  build only this binary (hawser-agent, hawserctl, hawser-controller); repeatable
-#   --arch ARCH  build only this architecture (x64, arm64); repeatable
+# Usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch ARCH]... [--sign-key KEY]
+#   --out DIR       default: artifacts/release/VERSION
+#   --only NAME     build only this binary (hawser-agent, hawserctl, hawser-controller); repeatable
+#   --arch ARCH     build only this architecture (x64, arm64); repeatable
+#   --sign-key KEY  sign agent releases with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-usage() { echo "usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch x64|arm64]..." >&2; exit 64; }
+usage() { echo "usage: packaging/build-release.sh VERSION [--out DIR] [--only NAME]... [--arch x64|arm64]... [--sign-key KEY]" >&2; exit 64; }
 [[ $# -ge 1 ]] || usage
-case "$1" in -h|--help) sed -n '2,18p' "$0"; exit 0 ;; esac
+case "$1" in -h|--help) sed -n '2,21p' "$0"; exit 0 ;; esac
 version=$1
 shift
 out="$repo/artifacts/release/$version"
 only=()
 arches=()
+sign_key=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) [[ $# -ge 2 ]] || usage; out=$(realpath -m "$2"); shift 2 ;;
@@ -33,6 +39,7 @@ while [[ $# -gt 0 ]]; do
         --arch) [[ $# -ge 2 ]] || usage
             case "$2" in x64|arm64) arches+=("$2") ;; *) echo "error: --arch '$2': not one of x64, arm64" >&2; exit 64 ;; esac
             shift 2 ;;
+        --sign-key) [[ $# -ge 2 ]] || usage; sign_key=$(realpath -m "$2"); shift 2 ;;
         *) usage ;;
     esac
 done
@@ -79,7 +86,19 @@ if [[ ${#only[@]} -gt 0 ]]; then
 fi
 # Debian wants a reachable maintainer address; set HAWSER_MAINTAINER for a published build.
 maintainer=${HAWSER_MAINTAINER:-Hawser maintainers <hawser@example.org>}
-common=(-c Release -nologo -v quiet -warnaserror "-p:Version=${version%%[~+]*}" "-p:InformationalVersion=$version" -p:DebugType=none -p:GenerateDocumentationFile=false -p:SatelliteResourceLanguages=en)
+release_key=()
+if [[ -n $sign_key ]]; then
+    command -v openssl > /dev/null || { echo "error: --sign-key needs openssl" >&2; exit 1; }
+    if ! openssl pkey -in "$sign_key" -noout -text 2>/dev/null | head -1 | grep -q '^ED25519 Private-Key'; then
+        echo "error: --sign-key $sign_key: not an Ed25519 private key in PEM (make one with: openssl genpkey -algorithm ed25519 -out release.key)" >&2
+        exit 64
+    fi
+    # The public half, as the 32 raw bytes in base64: the last 32 bytes of its DER.
+    public_key=$(openssl pkey -in "$sign_key" -pubout -outform DER | tail -c 32 | base64 -w0)
+    release_key=("-p:HawserReleaseKey=$public_key")
+    echo "==> signing agent releases with key $(printf '%s' "$public_key" | base64 -d | sha256sum | cut -c1-16)"
+fi
+common=(-c Release -nologo -v quiet -warnaserror "-p:Version=${version%%[~+]*}" "-p:InformationalVersion=$version" -p:DebugType=none -p:GenerateDocumentationFile=false -p:SatelliteResourceLanguages=en "${release_key[@]}")
 
 # The agent and hawserctl are NativeAOT; the controller (Kestrel, the web UI, SQLite) ships as a trimmed ReadyToRun single file.
 native() { [[ $1 == hawser-agent || $1 == hawserctl ]]; }
@@ -99,6 +118,13 @@ for arch in "${arches[@]}"; do
                 -p:PublishSingleFile=true -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/$arch/$name" | sed 's/^/    /'
         fi
         install -m 0755 "$work/$arch/$name/$name" "$out/linux-$arch/$name"
+        if [[ $name == hawser-agent && -n $sign_key ]]; then
+            # What the signature covers: the binary is checked against this SHA-256 as it streams (see the README's agent upgrades).
+            binary="$out/linux-$arch/$name"
+            printf 'hawser-agent release\nversion: %s\narch: %s\nsize: %s\nsha256: %s\n' "$version" "$arch" "$(stat -c %s "$binary")" \
+                "$(sha256sum "$binary" | cut -d' ' -f1)" > "$binary.release"
+            openssl pkeyutl -sign -rawin -inkey "$sign_key" -in "$binary.release" -out "$binary.release.sig"
+        fi
     done
 done
 for entry in "${binaries[@]}"; do

@@ -20,6 +20,7 @@ var root = new RootCommand("hawserctl: see and steer a Hawser fleet through its 
     new OperatorCommand(),
     new WhoamiCommand(),
     new NotificationsCommand(),
+    new AgentCommand(),
 };
 CommandExamples.Set(root, "hawserctl status", "hawserctl apply -f fleet.yaml -m \"keepalive 600\"", "hawserctl whoami",
     "hawserctl operator add alice --role viewer", "hawserctl operator add ci-deploy --role operator --selector role=web",

@@ -12,6 +12,15 @@ internal static class ReleaseBuild
     public const string Version = "0.0.1-test";
 
     private static readonly TempDirectory Output = new("hawser-release-");
+
+    // The test's own release key: the build signs with it and builds its public half in.
+    private static readonly TempDirectory Keys = new("hawser-release-key-");
+
+    /// <summary>The Ed25519 private key (PEM) the build signs agent releases with.</summary>
+    public static string SigningKey => Path.Combine(Keys.Path, "release.key");
+
+    /// <summary>Its public half (PEM), as a controller's --release-key takes it.</summary>
+    public static string PublicKey => Path.Combine(Keys.Path, "release.pub");
     private static readonly Lazy<Task<string>> Built = new(BuildAsync);
 
     /// <summary>The output directory, built on first use.</summary>
@@ -24,14 +33,28 @@ internal static class ReleaseBuild
     public static async Task<string> AgentDebAsync(string debianArch = "amd64") => Path.Combine(await DirectoryAsync(), $"hawser-agent_{Version}_{debianArch}.deb");
 
     /// <summary>Deletes the build.</summary>
-    public static void Remove() => Output.Dispose();
+    public static void Remove()
+    {
+        Output.Dispose();
+        Keys.Dispose();
+    }
+
+    /// <summary>Makes an Ed25519 key pair: <paramref name="privatePem"/> and, beside it, its public half as <c>.pub</c>.</summary>
+    public static async Task MakeKeyAsync(string privatePem)
+    {
+        var made = await ExternalProcess.RunAsync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", privatePem], TimeSpan.FromSeconds(30));
+        Assert.AreEqual(0, made.ExitCode, made.Output);
+        var pub = await ExternalProcess.RunAsync("openssl", ["pkey", "-in", privatePem, "-pubout", "-out", Path.ChangeExtension(privatePem, ".pub")], TimeSpan.FromSeconds(30));
+        Assert.AreEqual(0, pub.ExitCode, pub.Output);
+    }
 
     private static async Task<string> BuildAsync()
     {
         // Three builds (NativeAOT x64 and arm64, framework-dependent for musl) on 2 cores: about 7 minutes alone, more
         // beside other work (a CI run with the demo beside it went past the old 10-minute bound).
+        await MakeKeyAsync(SigningKey);
         var result = await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "packaging", "build-release.sh"),
-            [Version, "--out", Output.Path, "--only", "hawser-agent"], TimeSpan.FromMinutes(20));
+            [Version, "--out", Output.Path, "--only", "hawser-agent", "--sign-key", SigningKey], TimeSpan.FromMinutes(20));
         if (result.ExitCode != 0)
         {
             throw new AssertFailedException($"packaging/build-release.sh failed: {result.Output}");

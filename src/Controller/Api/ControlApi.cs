@@ -19,7 +19,7 @@ namespace Hawser.Controller.Api;
 public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSessions sessions, DesiredStates desired,
     CertificatesApi certificates, RolloutsApi rolloutsApi, Action? applied = null, Rollouts.RolloutEngine? rollouts = null,
     Microsoft.Extensions.Logging.ILogger? logger = null, OperatorsApi? operators = null, RefusalLog? refusals = null, ScopedChanges? scoped = null,
-    NotificationsApi? notifications = null)
+    NotificationsApi? notifications = null, AgentReleasesApi? releases = null)
     : ControlService.ControlServiceBase
 {
     /// <summary>The most uses a join token may have.</summary>
@@ -137,6 +137,14 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     /// <inheritdoc/>
     public override Task<ListReceiversResponse> ListReceivers(ListReceiversRequest request, ServerCallContext context) =>
         Notifications.ListAsync(context.CancellationToken);
+
+    /// <inheritdoc/>
+    public override Task<AgentRelease> PublishAgentRelease(IAsyncStreamReader<AgentReleaseUpload> requestStream, ServerCallContext context) =>
+        (releases ?? throw ApiError.Of(StatusCode.Unimplemented, "agent releases are not served here")).PublishAsync(requestStream, context);
+
+    /// <inheritdoc/>
+    public override async Task<ListAgentReleasesResponse> ListAgentReleases(ListAgentReleasesRequest request, ServerCallContext context) =>
+        releases is null ? new ListAgentReleasesResponse() : await releases.ListAsync(context.CancellationToken);
 
     /// <inheritdoc/>
     public override Task<TestReceiverResponse> TestReceiver(TestReceiverRequest request, ServerCallContext context) =>

@@ -54,6 +54,7 @@ public static class MethodAuthorization
         // Any operator replaces its own key; the call acts on the caller only.
         [Control + "RotateOwnCertificate"] = Access.Read,
         [Control + "ListReceivers"] = Access.Read,
+        [Control + "ListAgentReleases"] = Access.Read,
         [Control + "ApplySpec"] = Access.Change,
         // A diff asks every agent for a dry run of the new spec: it runs on the hosts, so it is a change's first half.
         [Control + "DiffSpec"] = Access.Change,
@@ -69,6 +70,8 @@ public static class MethodAuthorization
         [Control + "ListOperators"] = Access.Admin,
         [Control + "RevokeOperator"] = Access.Admin,
         [Control + "ReissueOperator"] = Access.Admin,
+        // What every agent will run: as much trust as enrolling a node.
+        [Control + "PublishAgentRelease"] = Access.Admin,
         // grpc.health.v1: load balancers and service managers probe it without credentials.
         ["/grpc.health.v1.Health/Check"] = Access.Anonymous,
         ["/grpc.health.v1.Health/Watch"] = Access.Anonymous,

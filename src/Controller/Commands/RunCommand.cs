@@ -109,6 +109,14 @@ internal sealed class RunCommand : Command
             "Give every controller sharing a store the same file. See the README's Alerts and notifications.",
     };
 
+    private readonly Option<string> _releaseKey = new("--release-key")
+    {
+        HelpName = "FILE|BASE64",
+        Description = "The Ed25519 public key that signs agent releases (`hawserctl agent publish` is refused unless its signature verifies " +
+            "with it): a PEM file (openssl pkey -pubout), or the key's 32 bytes in base64. Default: the key built into this controller by " +
+            "build-release.sh --sign-key; a build without one refuses every release until this is given.",
+    };
+
     private readonly Option<string> _otlpEndpoint = new("--otlp-endpoint")
     {
         HelpName = "URL",
@@ -151,6 +159,7 @@ internal sealed class RunCommand : Command
         Options.Add(_webBreakGlass);
         Options.Add(_sso);
         Options.Add(_notifications);
+        Options.Add(_releaseKey);
         Options.Add(_otlpEndpoint);
         Options.Add(_nodeSendQueue);
         Options.Add(_shutdownTimeout);
@@ -247,6 +256,19 @@ internal sealed class RunCommand : Command
         {
             return null;
         }
+        var releaseKey = Shared.Releases.ReleaseKey.BuiltIn;
+        if (parse.GetValue(_releaseKey) is { } keyText)
+        {
+            try
+            {
+                releaseKey = Shared.Releases.ReleaseKey.Parse(File.Exists(keyText) ? await File.ReadAllTextAsync(keyText) : keyText);
+            }
+            catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"error: --release-key {keyText}: {ex.Message}");
+                return null;
+            }
+        }
         Uri? otlp = null;
         if (parse.GetValue(_otlpEndpoint) is { } endpoint
             && (!Uri.TryCreate(endpoint, UriKind.Absolute, out otlp) || (otlp.Scheme != Uri.UriSchemeHttp && otlp.Scheme != Uri.UriSchemeHttps)))
@@ -290,6 +312,7 @@ internal sealed class RunCommand : Command
             WebBreakGlass = parse.GetValue(_webBreakGlass),
             Sso = sso,
             Notifications = notifications,
+            ReleaseKey = releaseKey,
             // A base URL: v1/traces goes beneath it, also when it was written without the final slash.
             OtlpEndpoint = otlp is null || otlp.AbsolutePath.EndsWith('/') ? otlp : new Uri(otlp + "/"),
             NodeSendQueueBytes = queue * 1024L,

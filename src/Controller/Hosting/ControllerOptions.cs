@@ -51,6 +51,9 @@ public sealed record ControllerOptions
     /// <summary>Notification receivers and routes (<c>--notifications FILE</c>), or null: notifications off.</summary>
     public Notifications.NotificationSettings? Notifications { get; init; }
 
+    /// <summary>The key agent releases must be signed with (<c>--release-key</c>, else the one built in), or null: every release refused.</summary>
+    public Shared.Releases.ReleaseKey? ReleaseKey { get; init; }
+
     /// <summary>Bytes that may wait to be written to one agent's stream.</summary>
     public long NodeSendQueueBytes { get; init; } = new Sessions.NodeRateOptions().SendQueueBytes;
 

@@ -72,7 +72,8 @@ public static class ControllerServices
         services.AddSingleton(sp => new ControlApi(store, pki, sp.GetRequiredService<AgentSessions>(), sp.GetRequiredService<DesiredStates>(),
             sp.GetRequiredService<CertificatesApi>(), sp.GetRequiredService<RolloutsApi>(), sp.GetRequiredService<CertificateRenewer>().Wake,
             sp.GetRequiredService<RolloutEngine>(), sp.GetRequiredService<ILogger>(), sp.GetRequiredService<OperatorsApi>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<ScopedChanges>(),
-            sp.GetRequiredService<NotificationsApi>()));
+            sp.GetRequiredService<NotificationsApi>(), sp.GetRequiredService<AgentReleasesApi>()));
+        services.AddSingleton(_ => new AgentReleasesApi(store, options.ReleaseKey, options.DataDirectory));
         services.AddSingleton(sp => new ScopedChanges(store, sp.GetRequiredService<DesiredStates>(), sp.GetRequiredService<CertificateRenewer>()));
         services.AddSingleton(sp => new OperatorsApi(store, pki, sp.GetRequiredService<RefusalLog>()));
         services.AddSingleton(sp => new EnrollmentApi(store, pki, sp.GetRequiredService<ILogger>(), sp.GetRequiredService<RefusalLog>(), sp.GetRequiredService<OperatorsApi>()));

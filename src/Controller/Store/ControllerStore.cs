@@ -29,6 +29,7 @@ public sealed partial class ControllerStore : IDisposable
         Revisions = new RevisionRepository(this);
         Events = new EventRepository(this);
         Outbox = new OutboxRepository(this);
+        AgentReleases = new AgentReleaseRepository(this);
         Rollouts = new RolloutRepository(this);
         Certificates = new CertificateRepository(this);
         Enrollment = new EnrollmentRepository(this);
@@ -49,6 +50,9 @@ public sealed partial class ControllerStore : IDisposable
 
     /// <summary>Notifications waiting to be sent, written with the events they are about.</summary>
     public OutboxRepository Outbox { get; }
+
+    /// <summary>Published agent releases and their binaries.</summary>
+    public AgentReleaseRepository AgentReleases { get; }
 
     /// <summary>Rollouts and the pins they set.</summary>
     public RolloutRepository Rollouts { get; }

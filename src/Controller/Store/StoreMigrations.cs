@@ -268,6 +268,29 @@ internal static class StoreMigrations
         CREATE INDEX notification_outbox_due ON notification_outbox (state, next_ms);
         CREATE INDEX notification_outbox_group ON notification_outbox (group_key, state);
         """,
+        // 15: agent releases: each architecture's binary with its signed manifest, in chunks (every controller sharing the
+        // store serves it to its agents).
+        """
+        CREATE TABLE agent_releases (
+            version       TEXT NOT NULL,
+            arch          TEXT NOT NULL,
+            size          {int} NOT NULL,
+            sha256        TEXT NOT NULL,
+            manifest      {blob} NOT NULL,
+            signature     {blob} NOT NULL,
+            key           TEXT NOT NULL,
+            published_ms  {int} NOT NULL,
+            published_by  TEXT NOT NULL,
+            PRIMARY KEY (version, arch)
+        );
+        CREATE TABLE agent_release_chunks (
+            version  TEXT NOT NULL,
+            arch     TEXT NOT NULL,
+            seq      {int} NOT NULL,
+            data     {blob} NOT NULL,
+            PRIMARY KEY (version, arch, seq)
+        );
+        """,
     ];
 
     /// <summary>The schema version this build writes.</summary>

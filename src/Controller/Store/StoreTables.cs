@@ -32,5 +32,7 @@ public static class StoreTables
         new("operator_tokens", "id"),
         new("certificate_orders", "id"),
         new("notification_outbox", "id"),
+        new("agent_releases", "version, arch"),
+        new("agent_release_chunks", "version, arch, seq"),
     ];
 }

@@ -131,6 +131,13 @@ internal sealed record CertificateOutput(string Name, IReadOnlyList<string> Doma
 /// <summary>What one node's server served: the serial (null when none was read), its end of validity, and why none was read.</summary>
 internal sealed record ServedOutput(string Node, string Target, string? Serial, DateTimeOffset? NotAfter, bool CoversName, string? Error);
 
+/// <summary><c>hawserctl agent releases -o json</c> and <c>agent publish -o json</c>: releases, one per version and architecture.</summary>
+internal sealed record AgentReleasesOutput(IReadOnlyList<AgentReleaseOutput> Releases);
+
+/// <summary>One architecture's agent of a release; <c>Error</c> set (and the rest empty) when publishing it was refused.</summary>
+internal sealed record AgentReleaseOutput(string Version, string Arch, ulong Size, string Sha256, string Key, DateTimeOffset? PublishedAt, string PublishedBy,
+    bool AlreadyPublished = false, string? Error = null);
+
 /// <summary><c>hawserctl notifications -o json</c>: whether notifications are on, and each receiver.</summary>
 internal sealed record ReceiversOutput(bool Enabled, IReadOnlyList<ReceiverOutput> Receivers);
 
@@ -146,6 +153,7 @@ internal sealed record ErrorOutput(string Error, string? Code);
 
 /// <summary>Source-generated JSON for every -o json shape (trim-safe).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, Converters = [typeof(UtcTimeJsonConverter)])]
+[JsonSerializable(typeof(AgentReleasesOutput))]
 [JsonSerializable(typeof(NodesOutput))]
 [JsonSerializable(typeof(StatusOutput))]
 [JsonSerializable(typeof(NodeStatusOutput))]
