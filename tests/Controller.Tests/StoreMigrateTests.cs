@@ -93,6 +93,10 @@ public sealed class StoreMigrateTests
         await store.Operators.AddAsync(new OperatorRecord { Name = "sam", Role = OperatorRole.Operator, Selector = new Dictionary<string, string> { ["role"] = "web" }, CreatedAt = now },
             "tok9", [1, 2, 3], now.AddDays(1), "admin");
         Assert.IsTrue(await store.Operators.AddCertificateAsync("0c0d", "sam", now.AddDays(365), replacesOthers: false, null));
+        // A published agent release (one chunk: rows are compared in the order of their first column).
+        var binary = new byte[1000];
+        Assert.IsTrue(await store.AgentReleases.AddAsync(new AgentReleaseRecord("1.4.0", "x64", binary.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(binary)),
+            [1, 2], [3, 4], "0123456789abcdef", now, "operator:admin"), new MemoryStream(binary)));
         // A notification queued with its event.
         store.Outbox.Router = new Hawser.Controller.Notifications.NotificationRouter(new Hawser.Controller.Notifications.NotificationSettings
         {
