@@ -38,7 +38,7 @@ public sealed class AuthorizationTableTests
         var declared = DeclaredMethods().Select(PathOf).Order(StringComparer.Ordinal).ToList();
 
         CollectionAssert.AreEqual(declared, MethodAuthorization.Table.Keys.Order(StringComparer.Ordinal).ToList());
-        Assert.HasCount(25, ControlReflection.Descriptor.Services.Single().Methods, "the control API's 25 methods");
+        Assert.HasCount(27, ControlReflection.Descriptor.Services.Single().Methods, "the control API's 27 methods");
         Assert.IsTrue(ControlReflection.Descriptor.Services.Single().Methods.All(m => MethodAuthorization.Table[PathOf(m)] is Access.Read or Access.Change or Access.Admin),
             "every control method needs an operator");
     }
@@ -153,7 +153,7 @@ public sealed class AuthorizationTableTests
         }
 
         Assert.IsEmpty(wrong, string.Join("\n", wrong));
-        Assert.IsGreaterThan(routes.Count * 6 + 25 * 8, checkedCalls, "every caller tried every method and route");
+        Assert.IsGreaterThan(routes.Count * 6 + 27 * 8, checkedCalls, "every caller tried every method and route");
         Assert.IsEmpty((await control.ListRevisionsAsync(new ListRevisionsRequest())).Revisions, "no revision was stored");
         CollectionAssert.AreEqual(new[] { "web1" }, (await control.ListNodesAsync(new ListNodesRequest())).Nodes.Select(n => n.Name).ToArray());
         var after = await control.GetNodeAsync(new GetNodeRequest { Name = "web1" });

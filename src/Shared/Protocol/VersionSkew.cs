@@ -8,22 +8,26 @@ namespace Hawser.Shared.Protocol;
 /// </summary>
 public static class VersionSkew
 {
-    /// <summary>Why a controller of version <paramref name="controller"/> refuses agent <paramref name="agent"/>, or null when it takes it.</summary>
+    /// <summary>
+    /// Why a controller of version <paramref name="controller"/> refuses agent <paramref name="agent"/> (the node's own text,
+    /// neutralised: the sentence is logged and printed), or null when it takes it.
+    /// </summary>
     public static string? Problem(string agent, Version controller)
     {
         var supported = Supported(controller);
+        var shown = Cli.TerminalText.Neutralize(agent);
         if (!TryParse(agent, out var version))
         {
-            return $"agent version '{agent}' is not one this controller understands (it supports {supported}): upgrade it";
+            return $"agent version '{shown}' is not one this controller understands (it supports {supported}): upgrade it";
         }
         var oldest = OldestMinor(controller);
         if (version.Major < controller.Major || (version.Major == controller.Major && version.Minor < oldest))
         {
-            return $"agent {agent} is older than this controller supports ({supported}): upgrade it";
+            return $"agent {shown} is older than this controller supports ({supported}): upgrade it";
         }
         if (version.Major > controller.Major || version.Minor > controller.Minor)
         {
-            return $"agent {agent} is newer than this controller supports ({supported}): upgrade the controllers first";
+            return $"agent {shown} is newer than this controller supports ({supported}): upgrade the controllers first";
         }
         return null;
     }

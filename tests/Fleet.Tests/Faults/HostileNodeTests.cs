@@ -57,8 +57,20 @@ public sealed partial class HostileNodeTests
     {
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path);
-        var hello = new Hello { AgentVersion = Poison, Facts = new HostFacts { Hostname = new string('h', 100_000) + Poison, Kernel = Poison } };
+        // A version suffix the skew check ignores, so the node is taken and its version still shown.
+        var hello = new Hello { AgentVersion = "0.1.0-" + Poison, Facts = new HostFacts { Hostname = new string('h', 100_000) + Poison, Kernel = Poison } };
         await using var evil = await HostileNode.EnrollAsync(controller, "evil", hello);
+        // A version that is only hostile text: refused at its hello, and the refusal (which quotes it) shown to operators below.
+        await using (var refused = await HostileNode.EnrollAsync(controller, "evil2", new Hello { AgentVersion = Poison }))
+        {
+            var refusal = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+            {
+                await foreach (var _ in refused.Responses.ReadAllAsync())
+                {
+                }
+            });
+            Assert.AreEqual(StatusCode.FailedPrecondition, refusal.StatusCode, refusal.Status.Detail);
+        }
         var spec = Path.Join(data.Path, "spec.yaml");
         // A certificate too, ordered from a CA that is not there: hawserctl certs then lists what the node says it installed and serves.
         await File.WriteAllTextAsync(spec, "apiVersion: hawser/v1\nacme: {directory: \"https://127.0.0.1:9/dir\"}\nnodes:\n  evil:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n"
