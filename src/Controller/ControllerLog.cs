@@ -131,4 +131,7 @@ internal static partial class ControllerLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "notification {Kind} to {Receiver} is undeliverable: {Error}")]
     public static partial void NotificationUndeliverable(ILogger logger, string kind, string receiver, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not serve an agent release chunk to {Peer}: {Error}")]
+    public static partial void ReleaseNotServed(ILogger logger, string peer, string error);
 }

@@ -52,6 +52,11 @@ public sealed class AgentProcess : IAsyncDisposable
         new(HawserProcesses.Start("hawser-agent",
             ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra], host.Namespace, environment), node, host);
 
+    /// <summary>As <see cref="Start"/>, running <paramref name="executable"/> (a release binary) instead of this build's agent.</summary>
+    public static AgentProcess StartBinary(string executable, AgentHost host, string node, Uri controller, params string[] extra) =>
+        new(ExternalProcess.Start(executable,
+            ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra]), node, host);
+
     /// <summary>The process id.</summary>
     public int Pid => _process.Id;
 

@@ -42,6 +42,15 @@ public sealed record AgentConfig
     /// <summary>node_exporter's textfile collector directory, where the agent writes <c>hawser.prom</c>; null: no metrics file.</summary>
     public string? TextfileCollector { get; init; }
 
+    /// <summary>
+    /// The Ed25519 public key (base64 of its 32 bytes) agent releases must be signed with, pinned here; null: the key built into
+    /// this binary by build-release.sh --sign-key (a build without one takes no release).
+    /// </summary>
+    public string? ReleaseKey { get; init; }
+
+    /// <summary>The release key this agent trusts: the pinned one, else the one built in, else null.</summary>
+    public Shared.Releases.ReleaseKey? TrustedReleaseKey => ReleaseKey is { } pinned ? Shared.Releases.ReleaseKey.Parse(pinned) : Shared.Releases.ReleaseKey.BuiltIn;
+
     /// <summary>How the agent answers ACME HTTP-01 challenges the controller shares.</summary>
     public AcmeChallengeConfig AcmeChallenge { get; init; } = new();
 

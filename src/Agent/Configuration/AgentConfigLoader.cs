@@ -42,7 +42,7 @@ public static class AgentConfigLoader
         }
         var root = file.Root;
         root.AllowOnly("allowedPaths", "allowedCommands", "sysctlFile", "modulesFile", "ndppdConfig", "dockerConfig", "dockerSocket",
-            "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge", "textfileCollector");
+            "dockerStartTimeoutSeconds", "initSystem", "services", "acmeChallenge", "textfileCollector", "releaseKey");
         var defaults = new AgentConfig();
         var config = new AgentConfig
         {
@@ -58,6 +58,7 @@ public static class AgentConfigLoader
             Services = (root.Maps("services") ?? []).ToDictionary(s => s.Name, s => ReadService(s.Map)),
             AcmeChallenge = root.Section("acmeChallenge") is { } challenge ? ReadChallenge(challenge) : defaults.AcmeChallenge,
             TextfileCollector = root.Text("textfileCollector"),
+            ReleaseKey = root.Text("releaseKey"),
         };
         file.ThrowIfInvalid();
         var errors = Validate(config).Select(e => $"{path}: {e}").ToList();
@@ -123,6 +124,22 @@ public static class AgentConfigLoader
         if (config.TextfileCollector is { } textfile && (!textfile.StartsWith('/') || textfile.Split('/').Any(s => s is "." or "..")))
         {
             yield return $"textfileCollector '{textfile}' must be an absolute path without '.' or '..' (node_exporter's --collector.textfile.directory, e.g. /var/lib/prometheus/node-exporter)";
+        }
+        if (config.ReleaseKey is { } key)
+        {
+            string? problem = null;
+            try
+            {
+                Shared.Releases.ReleaseKey.Parse(key);
+            }
+            catch (FormatException ex)
+            {
+                problem = ex.Message;
+            }
+            if (problem is not null)
+            {
+                yield return $"releaseKey: {problem}";
+            }
         }
         if (config.AcmeChallenge.Webroot is { } webroot && !webroot.StartsWith('/'))
         {

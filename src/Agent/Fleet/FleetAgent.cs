@@ -45,7 +45,13 @@ public sealed record FleetAgentOptions
 /// </summary>
 public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, ILogger log) : IDisposable
 {
-    private static readonly string Version = typeof(FleetAgent).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    private static readonly string Version = Upgrade.AgentBuild.Version;
+    // Release chunks asked for over the stream, by request id (one at a time in practice: a download asks, waits, writes).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, TaskCompletionSource<ReleaseChunk>> _releaseAnswers = new();
+    private long _releaseRequests;
+
+    /// <summary>How long the controller may take to answer a chunk request before the download gives up (the next converge resumes it).</summary>
+    private static readonly TimeSpan ReleaseChunkTimeout = TimeSpan.FromSeconds(60);
     private readonly AgentIdentity _identity = new(paths);
     private readonly DesiredStateFile _desired = new(paths);
     // Held for a whole converge or dry run: one at a time on this host.
@@ -299,6 +305,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         {
             _stream = null;
             _textfile?.Connected(false);
+            // A download waiting on this stream resumes at the next converge, not after its timeout.
+            foreach (var id in _releaseAnswers.Keys)
+            {
+                if (_releaseAnswers.TryRemove(id, out var waiting))
+                {
+                    waiting.TrySetException(new Reconcile.ResourceException("the stream to the controller ended during the download (it resumes)"));
+                }
+            }
         }
     }
 
@@ -343,6 +357,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 break;
             case ControllerMessage.BodyOneofCase.Request when message.Request.KindCase == AgentRequest.KindOneofCase.ConvergeNow:
                 Wake("the controller asked");
+                break;
+            case ControllerMessage.BodyOneofCase.ReleaseChunk when _releaseAnswers.TryRemove(message.ReleaseChunk.InReplyTo, out var answer):
+                answer.TrySetResult(message.ReleaseChunk);
                 break;
         }
     }
@@ -554,7 +571,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 return report;
             }
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
-            var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket));
+            var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket))
+            {
+                Releases = new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")),
+            };
             // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
             Reconcile.ConvergeReport result;
             try
@@ -638,6 +658,31 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         };
         status.Warnings.Add(report.Warnings);
         return status;
+    }
+
+    /// <summary>Asks the controller for one chunk of an agent release over the stream, and waits for its answer.</summary>
+    private async Task<ReleaseChunk> RequestReleaseChunkAsync(ReleaseRequest request, CancellationToken cancellationToken)
+    {
+        if (_stream is null)
+        {
+            throw new Reconcile.ResourceException("not connected to the controller: the release is fetched when the agent is (the download resumes)");
+        }
+        request.Id = (ulong)Interlocked.Increment(ref _releaseRequests);
+        var answer = new TaskCompletionSource<ReleaseChunk>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _releaseAnswers[request.Id] = answer;
+        try
+        {
+            await SendAsync(new AgentMessage { ReleaseRequest = request });
+            return await answer.Task.WaitAsync(ReleaseChunkTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new Reconcile.ResourceException($"the controller did not answer for release {request.Version} at byte {request.Offset} within {ReleaseChunkTimeout.TotalSeconds:0} s (the download resumes)");
+        }
+        finally
+        {
+            _releaseAnswers.TryRemove(request.Id, out _);
+        }
     }
 
     private async Task SendAsync(AgentMessage message)

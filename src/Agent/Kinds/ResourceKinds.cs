@@ -14,5 +14,6 @@ public static class ResourceKinds
         new Docker.DockerResourceKind(),
         new Firewall.FirewallResourceKind(),
         new Certificates.CertificatesResourceKind(),
+        new Agent.AgentResourceKind(),
     ];
 }

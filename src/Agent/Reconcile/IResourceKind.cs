@@ -36,4 +36,7 @@ public sealed record KindContext(AgentConfig Config, HostPaths Paths, AgentState
 {
     /// <summary>Every kernel parameter the converge sets: the spec's sysctls over what the kinds require.</summary>
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Agent releases from the controller; null in local mode.</summary>
+    public Upgrade.IAgentReleases? Releases { get; init; }
 }

@@ -14,13 +14,16 @@ namespace Hawser.Agent.Reconcile;
 /// </summary>
 public sealed class NodeConverger(AgentConfig config, HostPaths paths, ICommandRunner runner, Func<DockerEngineClient> docker)
 {
+    /// <summary>Agent releases from the controller (a fleet agent); null in local mode.</summary>
+    public Upgrade.IAgentReleases? Releases { get; init; }
+
     /// <summary>Converges; <paramref name="started"/> hears how many resources will run, <paramref name="progress"/> each report.</summary>
     public async Task<ConvergeReport> ConvergeAsync(ResourceBlocks blocks, string specDirectory, bool dryRun, CancellationToken cancellationToken,
         Action<int>? started = null, Action<ResourceReport>? progress = null)
     {
         var state = AgentState.Load(paths);
         var before = state.ToBytes();
-        var resources = new ResourceSetBuilder(config, paths, state, specDirectory).Build(blocks);
+        var resources = new ResourceSetBuilder(config, paths, state, specDirectory, Releases).Build(blocks);
         started?.Invoke(resources.Count);
         var context = new ResourceContext(paths, WritableArea.For(config, paths), runner, AgentConfigLoader.CreateServiceManager(config, runner), state, docker);
         var report = await Reconciler.ConvergeAsync(resources, context, dryRun, cancellationToken, progress) with { Served = [.. context.Served.Values] };

@@ -14,9 +14,9 @@ namespace Hawser.Agent.Reconcile;
 /// its networks, firewall rules, certificates), then adds the undo of everything the state records for
 /// blocks that are gone.
 /// </summary>
-public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, AgentState state, string specDirectory)
+public sealed class ResourceSetBuilder(AgentConfig config, HostPaths paths, AgentState state, string specDirectory, Upgrade.IAgentReleases? releases = null)
 {
-    private readonly KindContext _context = new(config, paths, state, WritableArea.For(config, paths), specDirectory);
+    private readonly KindContext _context = new(config, paths, state, WritableArea.For(config, paths), specDirectory) { Releases = releases };
 
     /// <summary>Builds the list; problems with one block become a resource that fails alone.</summary>
     public IReadOnlyList<IResource> Build(ResourceBlocks blocks)

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -78,7 +77,7 @@ public sealed class AgentReleasesApi(ControllerStore store, ReleaseKey? key, str
                     throw ApiError.Of(StatusCode.InvalidArgument,
                         $"the binary sent is {size} bytes with SHA-256 {digest[..16]}…; the signed manifest says {manifest.Size} bytes, {manifest.Sha256[..16]}…: not stored");
                 }
-                if (MachineOf(elf) is var machine && machine != manifest.Architecture)
+                if (ReleaseManifest.MachineOf(elf) is var machine && machine != manifest.Architecture)
                 {
                     throw ApiError.Of(StatusCode.InvalidArgument, $"the binary is {machine}, but its manifest says {manifest.Architecture}: not stored");
                 }
@@ -122,19 +121,4 @@ public sealed class AgentReleasesApi(ControllerStore store, ReleaseKey? key, str
         Version = record.Version, Arch = record.Architecture, Size = (ulong)record.Size, Sha256 = record.Sha256, Key = record.KeyFingerprint,
         PublishedAt = Timestamp.FromDateTimeOffset(record.PublishedAt), PublishedBy = record.PublishedBy,
     };
-
-    /// <summary>The architecture an ELF header's e_machine names (x64, arm64), or what it is instead.</summary>
-    private static string MachineOf(byte[] header)
-    {
-        if (!header.AsSpan(0, 4).SequenceEqual("\u007fELF"u8) || header[5] != 1)
-        {
-            return "not a little-endian ELF executable";
-        }
-        return BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(18)) switch
-        {
-            62 => "x64",
-            183 => "arm64",
-            var other => $"an ELF binary for machine {other}",
-        };
-    }
 }

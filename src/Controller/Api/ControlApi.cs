@@ -251,6 +251,7 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
             throw ApiError.Of(StatusCode.FailedPrecondition,
                 $"rollout {active.Id} is {Rollouts.RolloutWords.Of(active.State)}; abort it or let it finish before applying again");
         }
+        await CheckAgentVersionsAsync(resolved, context.CancellationToken);
         var response = new ApplySpecResponse();
         var latest = await store.Revisions.LatestAsync();
         if (CallerIdentity.OperatorOf(context) is { IsScoped: true } scoped)
@@ -382,6 +383,38 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
         });
         ControllerLog.Applied(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, revision.Number, identity.Name, request.Message, response.ChangedNodes.Count, response.PushedNodes.Count);
         return response;
+    }
+
+    /// <summary>
+    /// Refuses a spec that names an agent release this controller could not take (outside its version skew) or has not
+    /// published for a node's architecture: every problem, one line per node.
+    /// </summary>
+    private async Task CheckAgentVersionsAsync(ResolvedSpec spec, CancellationToken cancellationToken)
+    {
+        if (spec.AgentVersions.Count == 0)
+        {
+            return;
+        }
+        var releases = (await store.AgentReleases.ListAsync(cancellationToken)).Select(r => (r.Version, r.Architecture)).ToHashSet();
+        var nodes = (await store.Nodes.ListWithoutReportsAsync(cancellationToken)).ToDictionary(n => n.Name, StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var (node, version) in spec.AgentVersions.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            if (ControllerVersion.ProblemWith(version) is not null)
+            {
+                problems.Add($"node '{node}': agent: release {version} is outside what this controller supports " +
+                    $"({VersionSkew.Supported(ControllerVersion.Current)}): its agents would be refused");
+            }
+            // The architecture a node reported (.NET's name, lower case: x64, arm64) is the one releases are built for.
+            else if (nodes.GetValueOrDefault(node)?.Facts?.Architecture is { Length: > 0 } arch && !releases.Contains((version, arch)))
+            {
+                problems.Add($"node '{node}': agent: release {version} is not published for {arch} (hawserctl agent publish DIR; hawserctl agent releases lists what is)");
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw ApiError.Of(StatusCode.FailedPrecondition, string.Join("\n", problems));
+        }
     }
 
     private static bool SameLabels(IReadOnlyDictionary<string, string> stored, IReadOnlyDictionary<string, string> spec) =>

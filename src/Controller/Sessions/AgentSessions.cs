@@ -150,6 +150,9 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
             }
         }
 
+        /// <summary>1 while a release chunk is being read for this stream (one at a time).</summary>
+        public int ServingRelease;
+
         /// <summary>Work started for this stream (a resend), which the stream's end waits for.</summary>
         public Shared.Threading.TrackedTasks Background { get; } = new();
 
@@ -236,6 +239,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
                 else if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.Ack && session.Acks.TryRemove(messages.Current.Ack.InReplyTo, out var waiting))
                 {
                     waiting.TrySetResult(messages.Current.Ack);
+                }
+                else if (messages.Current.BodyCase == AgentMessage.BodyOneofCase.ReleaseRequest)
+                {
+                    ServeRelease(session, messages.Current.ReleaseRequest);
                 }
             }
         }
@@ -555,6 +562,71 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
     /// A report as it arrives: an answer to a request completes it; a request for the desired state is answered (one at a
     /// time, at most once per <see cref="NodeRateOptions.ResendInterval"/>); anything else is held for the store.
     /// </summary>
+    /// <summary>
+    /// Answers an agent's request for a chunk of an agent release beside the read loop (the store is read): one request at a
+    /// time per stream, so a node holds at most one chunk of the controller's memory and send queue.
+    /// </summary>
+    private void ServeRelease(Session session, ReleaseRequest request)
+    {
+        if (Interlocked.Exchange(ref session.ServingRelease, 1) == 1)
+        {
+            TrySend(session, new ControllerMessage { ReleaseChunk = new ReleaseChunk { InReplyTo = request.Id, Error = "one release request at a time" } });
+            return;
+        }
+        session.Background.Add(ServeAsync());
+
+        async Task ServeAsync()
+        {
+            try
+            {
+                var answer = new ReleaseChunk { InReplyTo = request.Id, Offset = request.Offset, ChunkSize = Store.Repositories.AgentReleaseRepository.ChunkBytes };
+                var version = NodeInputBounds.Cut(request.Version, NodeInputBounds.MaxVersionChars);
+                var release = await store.AgentReleases.GetAsync(request.Version, request.Arch, session.Closed.Token);
+                if (release is null)
+                {
+                    answer.Error = $"no agent release {version} for {NodeInputBounds.Cut(request.Arch, 16)} is published here";
+                }
+                else if (request.Offset % (ulong)answer.ChunkSize != 0 || request.Offset > (ulong)release.Size)
+                {
+                    answer.Error = $"offset {request.Offset} is not a multiple of {answer.ChunkSize} within the binary's {release.Size} bytes";
+                }
+                else
+                {
+                    answer.Manifest = Google.Protobuf.ByteString.CopyFrom(release.Manifest);
+                    answer.Signature = Google.Protobuf.ByteString.CopyFrom(release.Signature);
+                    var chunk = await store.AgentReleases.ChunkAsync(release.Version, release.Architecture, (long)(request.Offset / (ulong)answer.ChunkSize), session.Closed.Token);
+                    answer.Data = chunk is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFrom(chunk);
+                }
+                TrySend(session, new ControllerMessage { ReleaseChunk = answer });
+            }
+            catch (OperationCanceledException)
+            {
+                // The stream ended; the agent asks again from where its file ends.
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or Store.StoreException)
+            {
+                ControllerLog.ReleaseNotServed(logger, session.Peer, ex.Message);
+                TrySend(session, new ControllerMessage { ReleaseChunk = new ReleaseChunk { InReplyTo = request.Id, Error = "the controller cannot read the release now; try again" } });
+            }
+            finally
+            {
+                Volatile.Write(ref session.ServingRelease, 0);
+            }
+        }
+    }
+
+    private static void TrySend(Session session, ControllerMessage message)
+    {
+        try
+        {
+            session.Send(message);
+        }
+        catch (OperationCanceledException)
+        {
+            // The stream ended meanwhile.
+        }
+    }
+
     private void Receive(string node, Session session, NodeBudget budget, StatusReport sent)
     {
         var report = NodeInputBounds.Bound(sent);

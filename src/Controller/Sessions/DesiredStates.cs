@@ -1,3 +1,4 @@
+using Hawser.Shared.Spec.Kinds.Agent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Caching.Memory;
 using Hawser.Controller.Store;
@@ -18,7 +19,11 @@ public sealed record NodeDesiredState(ulong Revision, string Yaml, string Sha256
 
 /// <summary>A whole spec resolved: each node's spec text and labels, and what it asks of the controller's ACME.</summary>
 public sealed record ResolvedSpec(IReadOnlyDictionary<string, string> Nodes, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Labels,
-    Acme.CertificatePlan Plan);
+    Acme.CertificatePlan Plan)
+{
+    /// <summary>The agent release each node should run, for the nodes whose spec names one (<c>agent: {version}</c>).</summary>
+    public IReadOnlyDictionary<string, string> AgentVersions { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Resolves revisions into per-node desired states. A node's desired revision is the newest
@@ -67,7 +72,10 @@ public sealed class DesiredStates(ControllerStore store, Acme.CertificateMateria
             resolvedNodes.Add(resolved);
         }
         var labels = parsed.Spec.Nodes.ToDictionary(n => n.Key, n => n.Value.Labels, StringComparer.Ordinal);
-        return errors.Count == 0 ? (new ResolvedSpec(nodes, labels, Acme.CertificateIssuer.PlanOf(parsed.Spec.Acme, resolvedNodes)), []) : (null, errors);
+        var agentVersions = resolvedNodes.Where(n => n.Blocks.Agent is not null).ToDictionary(n => n.Name, n => n.Blocks.Agent!.Version, StringComparer.Ordinal);
+        return errors.Count == 0
+            ? (new ResolvedSpec(nodes, labels, Acme.CertificateIssuer.PlanOf(parsed.Spec.Acme, resolvedNodes)) { AgentVersions = agentVersions }, [])
+            : (null, errors);
     }
 
     /// <summary>Keeps what apply already resolved for a new revision, so it is not parsed again.</summary>

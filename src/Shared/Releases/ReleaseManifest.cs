@@ -25,6 +25,16 @@ public sealed record ReleaseManifest(string Version, string Architecture, long S
     /// <summary>The manifest's text, byte for byte what is signed.</summary>
     public string Text => $"{Header}\nversion: {Version}\narch: {Architecture}\nsize: {Size.ToString(CultureInfo.InvariantCulture)}\nsha256: {Sha256}\n";
 
+    /// <summary>The architecture an ELF header's e_machine names (x64, arm64), or what the bytes are instead.</summary>
+    public static string MachineOf(ReadOnlySpan<byte> header) =>
+        header.Length < 20 || !header[..4].SequenceEqual("\u007fELF"u8) || header[5] != 1 ? "not a little-endian ELF executable"
+        : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(header[18..]) switch
+        {
+            62 => "x64",
+            183 => "arm64",
+            var other => $"an ELF binary for machine {other}",
+        };
+
     /// <summary>Reads a manifest; the error names the line that is wrong.</summary>
     public static ReleaseManifest Parse(ReadOnlySpan<byte> bytes)
     {

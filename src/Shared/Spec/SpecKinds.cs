@@ -13,5 +13,6 @@ public static class SpecKinds
         Kinds.Docker.DockerKind.Instance,
         Kinds.Firewall.FirewallKind.Instance,
         Kinds.Certificates.CertificatesKind.Instance,
+        Kinds.Agent.AgentKind.Instance,
     ];
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hawser.Controller.Store.Engines;
 
 namespace Hawser.Controller.Store.Repositories;
@@ -82,6 +81,10 @@ public sealed class AgentReleaseRepository(ControllerStore store)
         return releases;
     }
 
+    /// <summary>The release of <paramref name="version"/> for <paramref name="architecture"/>, or null when none is published.</summary>
+    public async Task<AgentReleaseRecord?> GetAsync(string version, string architecture, CancellationToken cancellationToken = default) =>
+        (await ListAsync(cancellationToken)).FirstOrDefault(r => r.Version == version && r.Architecture == architecture);
+
     /// <summary>Chunk <paramref name="seq"/> of a release's binary, or null past its end.</summary>
     public async Task<byte[]?> ChunkAsync(string version, string architecture, long seq, CancellationToken cancellationToken = default)
     {
@@ -92,7 +95,4 @@ public sealed class AgentReleaseRepository(ControllerStore store)
         command.Add("@seq", seq);
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
-
-    internal static string Describe(AgentReleaseRecord release) =>
-        string.Create(CultureInfo.InvariantCulture, $"{release.Version} {release.Architecture} ({release.Size} bytes, SHA-256 {release.Sha256[..16]}…)");
 }

@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Hawser.Controller.Store;
+using Hawser.TestSupport;
+using Microsoft.Data.Sqlite;
+
+namespace Hawser.Packaging.Tests;
+
+/// <summary>
+/// Issue 30's download: the release agent (NativeAOT, the test's key built in) asks the controller for the release its spec
+/// names, over its own stream, and keeps it only once the signature, the architecture and the SHA-256 check out. Other
+/// releases are made from the same binary with manifests the test's key signs (a version is what the manifest says).
+/// Switching the running agent is not built yet: the resource says so, and these tests assert what is built.
+/// </summary>
+[TestClass]
+public sealed class AgentReleaseDownloadTests
+{
+    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
+        HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+
+    /// <summary>Publishes the release build's x64 agent as <paramref name="version"/> (its manifest re-signed with the test's key).</summary>
+    private static async Task PublishAsAsync(ControllerProcess controller, string version)
+    {
+        using var release = new TempDirectory("hawser-release-as-");
+        var dir = Path.Combine(release.Path, "linux-x64");
+        Directory.CreateDirectory(dir);
+        var binary = Path.Combine(dir, "hawser-agent");
+        File.Copy(await ReleaseBuild.AgentAsync("x64"), binary);
+        File.WriteAllText(binary + ".release", $"hawser-agent release\nversion: {version}\narch: x64\nsize: {new FileInfo(binary).Length}\n" +
+            $"sha256: {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(binary)))}\n");
+        var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", ReleaseBuild.SigningKey, "-in", binary + ".release", "-out", binary + ".release.sig"],
+            TimeSpan.FromSeconds(30));
+        Assert.AreEqual(0, signed.ExitCode, signed.Output);
+        var published = await Ctl(controller, "agent", "publish", release.Path);
+        Assert.AreEqual(0, published.ExitCode, published.Output);
+    }
+
+    private static async Task<ProcessResult> ApplyAsync(ControllerProcess controller, string directory, string nodes)
+    {
+        var spec = Path.Combine(directory, "spec.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n" + nodes);
+        return await Ctl(controller, "apply", "-f", spec, "--wait-timeout", "5s");
+    }
+
+    /// <summary>Waits until <paramref name="node"/>'s last report has its agent:release resource failed with an error containing <paramref name="text"/>; returns the error.</summary>
+    private static async Task<string> AgentErrorAsync(ControllerProcess controller, string node, string text)
+    {
+        var last = "";
+        var found = await Poll.UntilAsync(async () =>
+        {
+            var status = await Ctl(controller, "status", node, "-o", "json");
+            last = status.Output;
+            return status.ExitCode == 0 && JsonDocument.Parse(status.StandardOutput).RootElement.GetProperty("detail").EnumerateArray()
+                .Any(r => r.GetProperty("kind").GetString() == "agent" && r.GetProperty("error").GetString()!.Contains(text, StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(120));
+        Assert.IsTrue(found, $"{node} never reported agent:release failing with «{text}»; last status:\n{last}");
+        return JsonDocument.Parse((await Ctl(controller, "status", node, "-o", "json")).StandardOutput).RootElement.GetProperty("detail").EnumerateArray()
+            .First(r => r.GetProperty("kind").GetString() == "agent").GetProperty("error").GetString()!;
+    }
+
+    [TestMethod]
+    public async Task The_release_agent_fetches_the_release_its_spec_names_verified_and_refuses_what_does_not_check_out()
+    {
+        var agentBinary = await ReleaseBuild.AgentAsync("x64");
+        var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary)));
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        await PublishAsAsync(controller, "0.0.2-b");
+        var token = await controller.TokenAsync(2);
+        using var web1 = new AgentHost();
+        using var web2 = new AgentHost();
+        web1.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        // web2 pins a release key of its own: what the controller serves is not signed by it.
+        using var keys = new TempDirectory("hawser-other-key-");
+        var otherKey = Path.Combine(keys.Path, "other.key");
+        await ReleaseBuild.MakeKeyAsync(otherKey);
+        var otherPublic = Shared.Releases.ReleaseKey.Parse(File.ReadAllText(Path.ChangeExtension(otherKey, ".pub")));
+        web2.WriteFile("/etc/hawser/agent.yaml", $"acmeChallenge: {{listen: none}}\nreleaseKey: {otherPublic.Base64}\n");
+        await using var agent1 = AgentProcess.StartBinary(agentBinary, web1, "web1", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash, "--proc-sys", web1.PathOf("/proc-sys"));
+        await using var agent2 = AgentProcess.StartBinary(agentBinary, web2, "web2", controller.Address, "--join-token", token, "--ca-hash", controller.CaHash, "--proc-sys", web2.PathOf("/proc-sys"));
+        await agent1.WaitForAsync("connected to");
+        await agent2.WaitForAsync("connected to");
+
+        // A version never published, and one outside what the controller takes: refused at apply, with each node named.
+        var unpublished = await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.9\"}}\n");
+        Assert.AreEqual(1, unpublished.ExitCode, unpublished.Output);
+        StringAssert.Contains(unpublished.StandardError, "node 'web1': agent: release 0.0.9 is not published for x64", unpublished.Output);
+        var tooNew = await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"9.0.0\"}}\n  web2: {agent: {version: \"9.0.0\"}}\n");
+        Assert.AreEqual(1, tooNew.ExitCode, tooNew.Output);
+        StringAssert.Contains(tooNew.StandardError, "node 'web1': agent: release 9.0.0 is outside what this controller supports (0.0 to 0.1)", tooNew.Output);
+        StringAssert.Contains(tooNew.StandardError, "node 'web2': agent: release 9.0.0", tooNew.Output);
+
+        // Published: web1 downloads it and keeps exactly the signed bytes; web2's pinned key refuses it before a byte is written.
+        var applied = await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.2-b\"}}\n  web2: {agent: {version: \"0.0.2-b\"}}\n");
+        Assert.AreNotEqual(64, applied.ExitCode, applied.Output);
+        var error = await AgentErrorAsync(controller, "web1", "downloaded and verified");
+        var staged = web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.2-b");
+        StringAssert.Contains(error, $"SHA-256 {sha}) at {staged}", error);
+        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))));
+        StringAssert.Contains(error, "switching the running agent to it is not built yet", error);
+        var refused = await AgentErrorAsync(controller, "web2", "refused");
+        StringAssert.Contains(refused, $"the release's signature does not verify with release key {otherPublic.Fingerprint}; nothing written", refused);
+        Assert.IsFalse(Directory.Exists(web2.PathOf("/var/lib/hawser/agent")) && Directory.EnumerateFileSystemEntries(web2.PathOf("/var/lib/hawser/agent")).Any(),
+            "web2 wrote something of a release it refused");
+
+        // A store whose chunk was changed after publication (a tampered database): the bytes do not hash to the signed
+        // SHA-256, and nothing of them is kept.
+        await PublishAsAsync(controller, "0.0.3-c");
+        await using (var store = new SqliteConnection($"Data Source={Path.Join(data.Path, ControllerStore.DatabaseFileName)};Pooling=False"))
+        {
+            await store.OpenAsync();
+            await using var tamper = new SqliteCommand("UPDATE agent_release_chunks SET data = zeroblob(length(data)) WHERE version = '0.0.3-c' AND seq = 1", store);
+            Assert.AreEqual(1, await tamper.ExecuteNonQueryAsync());
+        }
+        Assert.AreNotEqual(64, (await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.3-c\"}}\n")).ExitCode);
+        var mismatch = await AgentErrorAsync(controller, "web1", "hash to SHA-256");
+        StringAssert.Contains(mismatch, $"not the signed {sha[..16]}…; nothing kept", mismatch);
+        Assert.IsFalse(File.Exists(web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.3-c")));
+        Assert.IsFalse(File.Exists(web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.3-c.part")));
+    }
+}
