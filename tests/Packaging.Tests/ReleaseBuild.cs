@@ -48,6 +48,31 @@ internal static class ReleaseBuild
         Assert.AreEqual(0, pub.ExitCode, pub.Output);
     }
 
+    private static readonly Dictionary<string, Lazy<Task<string>>> Others = [];
+
+    /// <summary>
+    /// Another release of this code, x64 agent only, signed with the same key: built as <paramref name="version"/> on first use
+    /// (a second release to upgrade to); returns its output directory.
+    /// </summary>
+    public static Task<string> OtherVersionAsync(string version)
+    {
+        lock (Others)
+        {
+            if (!Others.TryGetValue(version, out var build))
+            {
+                Others[version] = build = new Lazy<Task<string>>(async () =>
+                {
+                    await DirectoryAsync();
+                    var output = Path.Combine(Keys.Path, version);
+                    var result = await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "packaging", "build-release.sh"),
+                        [version, "--out", output, "--only", "hawser-agent", "--arch", "x64", "--sign-key", SigningKey], TimeSpan.FromMinutes(20));
+                    return result.ExitCode == 0 ? output : throw new AssertFailedException($"packaging/build-release.sh {version} failed: {result.Output}");
+                });
+            }
+            return build.Value;
+        }
+    }
+
     private static async Task<string> BuildAsync()
     {
         // Three builds (NativeAOT x64 and arm64, framework-dependent for musl) on 2 cores: about 7 minutes alone, more

@@ -43,8 +43,15 @@ public sealed record FleetAgentOptions
 /// the stream alive, and reconnects with exponential backoff and jitter. Whatever the connection
 /// does, it converges to its last desired state on an interval and reports what it corrected.
 /// </summary>
-public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, ILogger log) : IDisposable
+public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, HostPaths paths, ILogger log) : IDisposable, Upgrade.IStreamPause
 {
+    // Trial mode (a new binary started by the old one): the file to create once connected and reported, else null.
+    private readonly string? _trialMarker = Environment.GetEnvironmentVariable(Upgrade.AgentSwitch.TrialVariable) is { Length: > 0 } marker ? marker : null;
+    // Set while a trial binary holds the node's stream: the connection loop waits on it.
+    private volatile TaskCompletionSource? _paused;
+    private CancellationTokenSource? _connection;
+    private volatile bool _heard;
+    private Upgrade.AgentSwitch? _switch;
     private static readonly string Version = Upgrade.AgentBuild.Version;
     // Release chunks asked for over the stream, by request id (one at a time in practice: a download asks, waits, writes).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, TaskCompletionSource<ReleaseChunk>> _releaseAnswers = new();
@@ -96,6 +103,15 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
 
     private async Task<int> RunUntilStoppedAsync(CancellationToken cancellationToken)
     {
+        if (Upgrade.AgentSwitch.NativeBinary() is { } binary)
+        {
+            _switch = new Upgrade.AgentSwitch(binary, paths.Map("/var/lib/hawser/agent"), [.. Environment.GetCommandLineArgs().Skip(1)], this, log);
+            if (_trialMarker is null)
+            {
+                // After a switch: a crash loop puts the previous binary back (and this process becomes it).
+                _switch.RecordStart();
+            }
+        }
         _identity.Recover();
         if (!_identity.Exists)
         {
@@ -133,7 +149,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         ChallengeAnswerer challenges;
         try
         {
-            challenges = await ChallengeAnswerer.StartAsync(config.AcmeChallenge, paths, log, cancellationToken);
+            // A trial binary proves it connects and converges; the old one keeps answering challenges (it holds the port).
+            challenges = await ChallengeAnswerer.StartAsync(_trialMarker is null ? config.AcmeChallenge : config.AcmeChallenge with { Listen = "none" }, paths, log, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -156,6 +173,18 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         var backoff = new Backoff();
         while (!cancellationToken.IsCancellationRequested)
         {
+            if (_paused is { } paused)
+            {
+                AgentLog.StreamPaused(log);
+                try
+                {
+                    await paused.Task.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
             var connectedAt = DateTime.UtcNow;
             try
             {
@@ -164,6 +193,11 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception) when (_paused is not null)
+            {
+                // Ended on purpose for a trial binary: wait for it at the top, then connect at once.
+                continue;
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied && ex.Trailers.GetValue(Shared.Protocol.NodeRefusal.Trailer) == Shared.Protocol.NodeRefusal.Removed)
             {
@@ -285,6 +319,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
         });
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _connection = connection;
+        if (_paused is not null)
+        {
+            return;
+        }
+        cancellationToken = connection.Token;
+        _heard = false;
         using var stream = new AgentService.AgentServiceClient(channel).Connect(new CallOptions(cancellationToken: cancellationToken));
         await stream.RequestStream.WriteAsync(new AgentMessage
         {
@@ -323,6 +365,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     /// </summary>
     private async Task HandleAsync(ControllerMessage message, CancellationToken cancellationToken)
     {
+        // The controller answered: it took this agent's hello (what a trial must show).
+        _heard = true;
         switch (message.BodyCase)
         {
             case ControllerMessage.BodyOneofCase.DesiredState:
@@ -549,7 +593,36 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
                 AgentLog.Converged(log, revision, changed, failed, details);
             }
         }
-        await SendAsync(new AgentMessage { Status = report });
+        if (await SendAsync(new AgentMessage { Status = report }) && _trialMarker is { } marker && _heard)
+        {
+            // Connected, taken, converged and reported: the trial binary works. The old one takes it from here.
+            await File.WriteAllTextAsync(marker, Version, CancellationToken.None);
+        }
+    }
+
+    /// <inheritdoc/>
+    public IDisposable Pause()
+    {
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _paused = paused;
+        try
+        {
+            _connection?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Between two connections: the loop sees the pause before it dials.
+        }
+        return new Resume(this, paused);
+    }
+
+    private sealed class Resume(FleetAgent agent, TaskCompletionSource paused) : IDisposable
+    {
+        public void Dispose()
+        {
+            agent._paused = null;
+            paused.TrySetResult();
+        }
     }
 
     /// <summary>One converge of a node spec text, as a report for the controller; the caller holds the converge lock.</summary>
@@ -573,7 +646,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
             var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket))
             {
-                Releases = new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")),
+                Releases = new Upgrade.AgentUpgrader(new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")), _switch),
             };
             // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
             Reconcile.ConvergeReport result;
@@ -685,16 +758,17 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         }
     }
 
-    private async Task SendAsync(AgentMessage message)
+    private async Task<bool> SendAsync(AgentMessage message)
     {
         if (_stream is not { } stream)
         {
-            return;
+            return false;
         }
         await _writing.WaitAsync();
         try
         {
             await stream.WriteAsync(message);
+            return true;
         }
         catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException
             or InvalidOperationException)
@@ -702,6 +776,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             // The stream is gone; the read loop notices and reconnects, and the next converge reports again.
             var error = ex.GetType().Name;
             AgentLog.NotSent(log, error);
+            return false;
         }
         finally
         {

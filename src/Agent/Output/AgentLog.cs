@@ -32,6 +32,21 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "stopping: {Reason}")]
     public static partial void NodeRemoved(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 43, Level = LogLevel.Information, Message = "trying agent {Version}: {Path} starts in trial mode (this agent's stream is paused until it connects and reports, or fails)")]
+    public static partial void TrialStarting(ILogger logger, string version, string path);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "trial: {Line}")]
+    public static partial void TrialOutput(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "switched agent {From} to {To}: {Path} is the new binary, {Path}.previous the old one; restarting as it")]
+    public static partial void Switched(ILogger logger, string from, string to, string path);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Error, Message = "agent {To} rolled back to {From}: {Reason}")]
+    public static partial void RolledBack(ILogger logger, string to, string from, string reason);
+
+    [LoggerMessage(EventId = 47, Level = LogLevel.Information, Message = "the controller stream is paused while a new agent binary is tried")]
+    public static partial void StreamPaused(ILogger logger);
+
     [LoggerMessage(EventId = 42, Level = LogLevel.Error, Message = "the controller refuses this agent's version: {Reason}; the agent keeps the host as last applied and tries again (upgrade the agent, or the controllers, as it says)")]
     public static partial void VersionRefused(ILogger logger, string reason);
 

@@ -8,6 +8,12 @@ public interface IAgentReleases
     /// into the agent's state directory; returns where it is and its SHA-256. Throws <see cref="Reconcile.ResourceException"/> with the reason.
     /// </summary>
     Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes the running agent <paramref name="staged"/>: a trial start that must connect and report, then the switch, and this
+    /// process replaced by it (so it never returns when it works). Throws <see cref="Reconcile.ResourceException"/> with why not.
+    /// </summary>
+    Task SwitchAsync(StagedRelease staged, CancellationToken cancellationToken);
 }
 
 /// <summary>A verified release binary, ready to be switched to.</summary>

@@ -12,9 +12,9 @@ namespace Hawser.Agent.Upgrade;
 /// signed SHA-256 is renamed to <c>hawser-agent-VERSION</c> (written and synced first, so a crash leaves the part or the whole).
 /// Nothing is written before the manifest's signature and the first bytes are checked.
 /// </summary>
-public sealed class ReleaseDownloader(Func<ReleaseRequest, CancellationToken, Task<ReleaseChunk>> request, ReleaseKey? key, string directory) : IAgentReleases
+public sealed class ReleaseDownloader(Func<ReleaseRequest, CancellationToken, Task<ReleaseChunk>> request, ReleaseKey? key, string directory)
 {
-    /// <inheritdoc/>
+    /// <summary>Downloads and verifies release <paramref name="version"/> for this architecture (see the class); throws with the reason.</summary>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
     {
         if (key is null)

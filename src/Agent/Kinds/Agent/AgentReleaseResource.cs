@@ -5,8 +5,7 @@ namespace Hawser.Agent.Kinds.Agent;
 
 /// <summary>
 /// The agent release the node should run. In sync when this binary is that release; otherwise the release is downloaded
-/// from the controller and verified beside the agent's state. Switching the running agent to it (a trial start, then the
-/// rename, and the way back) is not built yet: the resource then fails, saying so, with the verified binary's path.
+/// from the controller and verified beside the agent's state, tried, and switched to (<see cref="AgentSwitch"/>).
 /// </summary>
 public sealed class AgentReleaseResource(string version, IAgentReleases? releases) : IResource
 {
@@ -28,7 +27,7 @@ public sealed class AgentReleaseResource(string version, IAgentReleases? release
             throw new ResourceException($"agent {version}: releases come from a controller; in local mode replace the binary by hand (this one is {AgentBuild.Version})");
         }
         var staged = await releases.StageAsync(version, cancellationToken);
-        throw new ResourceException($"agent {version}: downloaded and verified ({staged.Size} bytes, SHA-256 {staged.Sha256}) at {staged.Path}; " +
-            $"switching the running agent to it is not built yet: install it by hand (this one is {AgentBuild.Version})");
+        // Returns only when the switch failed (it throws why); when it works this process is already the new binary.
+        await releases.SwitchAsync(staged, cancellationToken);
     }
 }
