@@ -54,6 +54,7 @@ public sealed class AgentUpgradeTests
         var shaA = Sha(current);
         using var host = new AgentHost();
         host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
         await using var agent = AgentProcess.StartBinary(current, host, "web1", controller.Address, "--join-token", await controller.TokenAsync(1),
             "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
         await agent.WaitForAsync("connected to");

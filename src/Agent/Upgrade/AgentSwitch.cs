@@ -50,9 +50,10 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
     public static string? NativeBinary() =>
         Environment.ProcessPath is { } path && !Path.GetFileName(path).StartsWith("dotnet", StringComparison.Ordinal) ? path : null;
 
-    /// <summary>The failure kept for a switch to <paramref name="version"/>, or null.</summary>
-    public string? FailureFor(string version) => UpgradeRecord.Load(RecordPath(stateDirectory)) is { Failure: { } failure } record && record.To == version
-        && DateTimeOffset.UtcNow - record.At < RetryAfter ? failure : null;
+    /// <summary>The failure kept for a switch to <paramref name="version"/> within <see cref="RetryAfter"/>, and when it may be tried again; or null.</summary>
+    public (string Failure, DateTimeOffset RetryAt)? FailureFor(string version) =>
+        UpgradeRecord.Load(RecordPath(stateDirectory)) is { Failure: { } failure } record && record.To == version && DateTimeOffset.UtcNow - record.At < RetryAfter
+            ? (failure, record.At + RetryAfter) : null;
 
     /// <summary>Runs the trial and switches; returns only by throwing <see cref="ResourceException"/>.</summary>
     public async Task SwitchAsync(StagedRelease staged, CancellationToken cancellationToken)
@@ -67,8 +68,9 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
         if (failure is not null)
         {
             File.Delete(Next);
-            new UpgradeRecord(AgentBuild.Version, staged.Version, DateTimeOffset.UtcNow, [], failure).Save(RecordPath(stateDirectory));
-            throw new ResourceException($"agent {staged.Version}: the trial start failed: {failure}; still running {AgentBuild.Version}");
+            var record = new UpgradeRecord(AgentBuild.Version, staged.Version, DateTimeOffset.UtcNow, [], $"the trial start failed: {failure}");
+            record.Save(RecordPath(stateDirectory));
+            throw new ResourceException($"agent {staged.Version}: {record.Failure}; still running {AgentBuild.Version}");
         }
         // The old binary first (a copy, renamed into place), then the new one over CURRENT in one rename.
         Copy(current, Previous);

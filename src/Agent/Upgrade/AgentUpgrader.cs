@@ -8,10 +8,10 @@ public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? swi
     /// <inheritdoc/>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
     {
-        if (switcher?.FailureFor(version) is { } failure)
+        if (switcher?.FailureFor(version) is var (failure, retryAt))
         {
             // Tried and failed not long ago: said again rather than tried in a loop (each try pauses the stream).
-            throw new ResourceException($"agent {version}: {failure}; not tried again until {AgentSwitch.RetryAfter.TotalMinutes:0} minutes after (this one is {AgentBuild.Version})");
+            throw new ResourceException($"agent {version}: {failure}; still running {AgentBuild.Version} (tried again from {retryAt.UtcDateTime:yyyy-MM-dd HH:mm}Z)");
         }
         return await downloader.StageAsync(version, cancellationToken);
     }
