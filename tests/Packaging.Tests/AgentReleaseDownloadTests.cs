@@ -9,8 +9,8 @@ namespace Hawser.Packaging.Tests;
 /// <summary>
 /// Issue 30's download: the release agent (NativeAOT, the test's key built in) asks the controller for the release its spec
 /// names, over its own stream, and keeps it only once the signature, the architecture and the SHA-256 check out. Other
-/// releases are made from the same binary with manifests the test's key signs (a version is what the manifest says).
-/// Switching the running agent is not built yet: the resource says so, and these tests assert what is built.
+/// releases are made from the same binary with manifests the test's key signs, so the trial start that follows a download
+/// finds a binary that is not the version its manifest says, and fails saying so (AgentUpgradeTests switches for real).
 /// </summary>
 [TestClass]
 public sealed class AgentReleaseDownloadTests
@@ -61,7 +61,10 @@ public sealed class AgentReleaseDownloadTests
     [TestMethod]
     public async Task The_release_agent_fetches_the_release_its_spec_names_verified_and_refuses_what_does_not_check_out()
     {
-        var agentBinary = await ReleaseBuild.AgentAsync("x64");
+        // A copy of its own: a trial writes beside the binary the agent runs from.
+        using var bin = new TempDirectory("hawser-agent-bin-");
+        var agentBinary = Path.Combine(bin.Path, "hawser-agent");
+        File.Copy(await ReleaseBuild.AgentAsync("x64"), agentBinary);
         var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary)));
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
@@ -93,11 +96,12 @@ public sealed class AgentReleaseDownloadTests
         // Published: web1 downloads it and keeps exactly the signed bytes; web2's pinned key refuses it before a byte is written.
         var applied = await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.2-b\"}}\n  web2: {agent: {version: \"0.0.2-b\"}}\n");
         Assert.AreNotEqual(64, applied.ExitCode, applied.Output);
-        var error = await AgentErrorAsync(controller, "web1", "downloaded and verified");
+        var error = await AgentErrorAsync(controller, "web1", "the trial start failed");
+        StringAssert.Contains(error, $"the new binary says it is {ReleaseBuild.Version}, not 0.0.2-b; still running {ReleaseBuild.Version}", error);
         var staged = web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.2-b");
-        StringAssert.Contains(error, $"SHA-256 {sha}) at {staged}", error);
-        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))));
-        StringAssert.Contains(error, "switching the running agent to it is not built yet", error);
+        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))), "the verified download is the signed bytes");
+        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary))), "the binary web1 runs from is untouched");
+        Assert.IsFalse(File.Exists(agentBinary + ".next"));
         var refused = await AgentErrorAsync(controller, "web2", "refused");
         StringAssert.Contains(refused, $"the release's signature does not verify with release key {otherPublic.Fingerprint}; nothing written", refused);
         Assert.IsFalse(Directory.Exists(web2.PathOf("/var/lib/hawser/agent")) && Directory.EnumerateFileSystemEntries(web2.PathOf("/var/lib/hawser/agent")).Any(),

@@ -596,7 +596,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         if (await SendAsync(new AgentMessage { Status = report }) && _trialMarker is { } marker && _heard)
         {
             // Connected, taken, converged and reported: the trial binary works. The old one takes it from here.
-            await File.WriteAllTextAsync(marker, Version, CancellationToken.None);
+            // Whole or absent (the old binary reads it as soon as it exists): written aside, then renamed.
+            await File.WriteAllTextAsync(marker + ".tmp", Version, CancellationToken.None);
+            File.Move(marker + ".tmp", marker, overwrite: true);
         }
     }
 
@@ -646,7 +648,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
             var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket))
             {
-                Releases = new Upgrade.AgentUpgrader(new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")), _switch),
+                Releases = new Upgrade.AgentUpgrader(new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")), _switch, _trialMarker is not null),
             };
             // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
             Reconcile.ConvergeReport result;

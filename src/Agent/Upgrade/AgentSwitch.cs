@@ -63,7 +63,7 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
         using (stream.Pause())
         {
             AgentLog.TrialStarting(log, staged.Version, Next);
-            failure = await TrialAsync(cancellationToken);
+            failure = await TrialAsync(staged.Version, cancellationToken);
         }
         if (failure is not null)
         {
@@ -104,7 +104,7 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
         NativeExec.Replace(current, arguments);
     }
 
-    private async Task<string?> TrialAsync(CancellationToken cancellationToken)
+    private async Task<string?> TrialAsync(string version, CancellationToken cancellationToken)
     {
         var marker = Path.Combine(stateDirectory, "trial-ok");
         File.Delete(marker);
@@ -174,7 +174,9 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
                     }
                     await Task.Delay(200, cancellationToken);
                 }
-                return null;
+                // The trial writes its own version: a release must be the binary its manifest says it is.
+                var says = (await File.ReadAllTextAsync(marker, cancellationToken)).Trim();
+                return says == version ? null : $"the new binary says it is {says}, not {version}";
             }
             finally
             {

@@ -3,7 +3,7 @@ using Hawser.Agent.Reconcile;
 namespace Hawser.Agent.Upgrade;
 
 /// <summary>A fleet agent's releases: downloaded over its stream, switched to when it runs from a native binary.</summary>
-public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? switcher) : IAgentReleases
+public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? switcher, bool trial) : IAgentReleases
 {
     /// <inheritdoc/>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
@@ -17,7 +17,9 @@ public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? swi
     }
 
     /// <inheritdoc/>
-    public Task SwitchAsync(StagedRelease staged, CancellationToken cancellationToken) => switcher is null
+    public Task SwitchAsync(StagedRelease staged, CancellationToken cancellationToken) =>
+        trial ? throw new ResourceException($"agent {staged.Version}: this is a trial start of {AgentBuild.Version}, which never switches itself")
+        : switcher is null
         ? throw new ResourceException($"agent {staged.Version}: verified at {staged.Path}, but this agent runs on dotnet (a development build): only a release binary switches itself")
         : switcher.SwitchAsync(staged, cancellationToken);
 }
