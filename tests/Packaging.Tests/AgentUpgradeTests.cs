@@ -107,4 +107,111 @@ public sealed class AgentUpgradeTests
         Assert.AreEqual(B, node.GetProperty("agentVersion").GetString());
         Assert.IsTrue(node.GetProperty("connected").GetBoolean(), "web1 reconnected after the trial");
     }
+
+    /// <summary>Starts release A for <paramref name="node"/> from a copy of its own; returns the agent and the binary's path.</summary>
+    private static async Task<(AgentProcess Agent, string Binary)> StartAAsync(ControllerProcess controller, AgentHost host, TempDirectory bin, string node, string token)
+    {
+        var current = Path.Combine(bin.Path, node, "hawser-agent");
+        Directory.CreateDirectory(Path.GetDirectoryName(current)!);
+        File.Copy(await ReleaseBuild.AgentAsync("x64"), current);
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
+        var agent = AgentProcess.StartBinary(current, host, node, controller.Address, "--join-token", token, "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
+        await agent.WaitForAsync("connected to");
+        return (agent, current);
+    }
+
+    private static async Task<ulong> RolloutAsync(ControllerProcess controller, string directory, string name, string version, params string[] options)
+    {
+        var spec = Path.Combine(directory, name);
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  web1: {labels: {role: web}}\n  web2: {labels: {role: web}}\n  web3: {labels: {role: web}}\n" +
+            $"profiles:\n  web:\n    selector: {{role: web}}\n    agent: {{version: \"{version}\"}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"600\"}}\n");
+        var applied = await Ctl(controller, ["apply", "-f", spec, "--rollout", "--batch", "1", .. options, "-o", "json"]);
+        Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        return JsonDocument.Parse(applied.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
+    }
+
+    private static async Task<JsonElement> WaitRolloutAsync(ControllerProcess controller, ulong id, string state, IEnumerable<AgentProcess> agents)
+    {
+        JsonElement rollout = default;
+        var reached = await Poll.UntilAsync(async () =>
+        {
+            var status = await Ctl(controller, "rollout", "status", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "json");
+            rollout = JsonDocument.Parse(status.StandardOutput).RootElement.Clone();
+            return rollout.GetProperty("state").GetString() == state;
+        }, TimeSpan.FromMinutes(4));
+        Assert.IsTrue(reached, $"rollout {id} did not become {state}: {rollout}\n{string.Join("\n", agents.Select(a => a.Node + ":\n" + a.Output))}");
+        return rollout;
+    }
+
+    [TestMethod]
+    public async Task A_rollout_in_batches_of_one_moves_three_agents_to_B_and_one_whose_trial_fails_pauses_it_with_the_others_untouched()
+    {
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseB)).ExitCode);
+        var token = await controller.TokenAsync(3);
+        using var bin = new TempDirectory("hawser-agent-bin-");
+        var hosts = new[] { new AgentHost(), new AgentHost(), new AgentHost() };
+        var agents = new List<(AgentProcess Agent, string Binary)>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                agents.Add(await StartAAsync(controller, hosts[i], bin, $"web{i + 1}", token));
+            }
+            var shaA = Sha(agents[0].Binary);
+
+            var started = DateTime.UtcNow;
+            var toB = await RolloutAsync(controller, data.Path, "b.yaml", B);
+            var done = await WaitRolloutAsync(controller, toB, "done", agents.Select(a => a.Agent));
+            Console.WriteLine($"figure: 3 agents moved to {B} in batches of one in {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
+            foreach (var (agent, binary) in agents)
+            {
+                var node = await NodeAsync(controller, agent.Node);
+                Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), agent.Output);
+                Assert.AreEqual(shaB, Sha(binary), agent.Node);
+                Assert.AreEqual(shaA, Sha(binary + ".previous"), agent.Node);
+                Assert.IsFalse(agent.HasExited, agent.Output);
+            }
+            Assert.AreEqual(3, done.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "healthy"), done.ToString());
+
+            // C cannot start: the first batch's node fails its trial, the rollout pauses, the others are not touched.
+            using var releaseC = new TempDirectory("hawser-release-c-");
+            var dirC = Path.Combine(releaseC.Path, "linux-x64");
+            Directory.CreateDirectory(dirC);
+            var binaryC = Path.Combine(dirC, "hawser-agent");
+            File.WriteAllBytes(binaryC, File.ReadAllBytes(Path.Combine(releaseB, "linux-x64", "hawser-agent"))[..(64 * 1024)]);
+            File.WriteAllText(binaryC + ".release", $"hawser-agent release\nversion: 0.0.3-c\narch: x64\nsize: {new FileInfo(binaryC).Length}\nsha256: {Sha(binaryC)}\n");
+            var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", ReleaseBuild.SigningKey, "-in", binaryC + ".release", "-out", binaryC + ".release.sig"],
+                TimeSpan.FromSeconds(30));
+            Assert.AreEqual(0, signed.ExitCode, signed.Output);
+            Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseC.Path)).ExitCode);
+            var toC = await RolloutAsync(controller, data.Path, "c.yaml", "0.0.3-c", "--on-failure", "pause");
+            var paused = await WaitRolloutAsync(controller, toC, "paused", agents.Select(a => a.Agent));
+            var failed = paused.GetProperty("nodes").EnumerateArray().Where(n => n.GetProperty("state").GetString() == "failed").Select(n => n.GetProperty("node").GetString()!).ToList();
+            Assert.HasCount(1, failed, paused.ToString());
+            StringAssert.Contains(paused.GetProperty("reason").GetString(), "the trial start failed", paused.ToString());
+            foreach (var (agent, binary) in agents)
+            {
+                var node = await NodeAsync(controller, agent.Node);
+                Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), $"{agent.Node} stays on B");
+                Assert.AreEqual(shaB, Sha(binary), agent.Node);
+                Assert.AreEqual(agent.Node == failed[0], agent.Output.Contains("trying agent 0.0.3-c", StringComparison.Ordinal), $"only {failed[0]} tried C");
+            }
+        }
+        finally
+        {
+            foreach (var (agent, _) in agents)
+            {
+                await agent.DisposeAsync();
+            }
+            foreach (var host in hosts)
+            {
+                host.Dispose();
+            }
+        }
+    }
 }
