@@ -93,12 +93,16 @@ public sealed class AgentReleaseDownloadTests
         StringAssert.Contains(tooNew.StandardError, "node 'web1': agent: release 9.0.0 is outside what this controller supports (0.0 to 0.1)", tooNew.Output);
         StringAssert.Contains(tooNew.StandardError, "node 'web2': agent: release 9.0.0", tooNew.Output);
 
+        static string Peak(AgentProcess agent) => File.ReadAllLines($"/proc/{agent.Pid}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
+        var peakBefore = Peak(agent1);
         // Published: web1 downloads it and keeps exactly the signed bytes; web2's pinned key refuses it before a byte is written.
         var applied = await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.2-b\"}}\n  web2: {agent: {version: \"0.0.2-b\"}}\n");
         Assert.AreNotEqual(64, applied.ExitCode, applied.Output);
         var error = await AgentErrorAsync(controller, "web1", "the trial start failed");
         StringAssert.Contains(error, $"the new binary says it is {ReleaseBuild.Version}, not 0.0.2-b; still running {ReleaseBuild.Version}", error);
         var staged = web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.2-b");
+        // A figure for tests/Benchmarks/README.md, not an assertion: the agent's peak RSS around a download of the whole binary.
+        Console.WriteLine($"figure: web1 peak RSS (VmHWM) {peakBefore} before, {Peak(agent1)} after downloading {new FileInfo(staged).Length / 1048576.0:0.0} MiB");
         Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))), "the verified download is the signed bytes");
         Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary))), "the binary web1 runs from is untouched");
         Assert.IsFalse(File.Exists(agentBinary + ".next"));
