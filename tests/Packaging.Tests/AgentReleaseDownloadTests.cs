@@ -22,15 +22,7 @@ public sealed class AgentReleaseDownloadTests
     private static async Task PublishAsAsync(ControllerProcess controller, string version)
     {
         using var release = new TempDirectory("hawser-release-as-");
-        var dir = Path.Combine(release.Path, "linux-x64");
-        Directory.CreateDirectory(dir);
-        var binary = Path.Combine(dir, "hawser-agent");
-        File.Copy(await ReleaseBuild.AgentAsync("x64"), binary);
-        File.WriteAllText(binary + ".release", $"hawser-agent release\nversion: {version}\narch: x64\nsize: {new FileInfo(binary).Length}\n" +
-            $"sha256: {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(binary)))}\n");
-        var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", ReleaseBuild.SigningKey, "-in", binary + ".release", "-out", binary + ".release.sig"],
-            TimeSpan.FromSeconds(30));
-        Assert.AreEqual(0, signed.ExitCode, signed.Output);
+        await ReleaseBuild.WriteSignedReleaseAsync(release.Path, File.ReadAllBytes(await ReleaseBuild.AgentAsync("x64")), version);
         var published = await Ctl(controller, "agent", "publish", release.Path);
         Assert.AreEqual(0, published.ExitCode, published.Output);
     }

@@ -80,14 +80,7 @@ public sealed class AgentUpgradeTests
 
         // Release C: B cut short (its ELF header intact), signed by the release key. Its trial fails; web1 stays on B.
         using var releaseC = new TempDirectory("hawser-release-c-");
-        var dirC = Path.Combine(releaseC.Path, "linux-x64");
-        Directory.CreateDirectory(dirC);
-        var binaryC = Path.Combine(dirC, "hawser-agent");
-        File.WriteAllBytes(binaryC, File.ReadAllBytes(binaryB)[..(64 * 1024)]);
-        File.WriteAllText(binaryC + ".release", $"hawser-agent release\nversion: 0.0.3-c\narch: x64\nsize: {new FileInfo(binaryC).Length}\nsha256: {Sha(binaryC)}\n");
-        var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", ReleaseBuild.SigningKey, "-in", binaryC + ".release", "-out", binaryC + ".release.sig"],
-            TimeSpan.FromSeconds(30));
-        Assert.AreEqual(0, signed.ExitCode, signed.Output);
+        await ReleaseBuild.WriteSignedReleaseAsync(releaseC.Path, File.ReadAllBytes(binaryB)[..(64 * 1024)], "0.0.3-c");
         Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseC.Path)).ExitCode);
         await ApplyAsync(controller, data.Path, "0.0.3-c");
         string error = "";
@@ -180,14 +173,7 @@ public sealed class AgentUpgradeTests
 
             // C cannot start: the first batch's node fails its trial, the rollout pauses, the others are not touched.
             using var releaseC = new TempDirectory("hawser-release-c-");
-            var dirC = Path.Combine(releaseC.Path, "linux-x64");
-            Directory.CreateDirectory(dirC);
-            var binaryC = Path.Combine(dirC, "hawser-agent");
-            File.WriteAllBytes(binaryC, File.ReadAllBytes(Path.Combine(releaseB, "linux-x64", "hawser-agent"))[..(64 * 1024)]);
-            File.WriteAllText(binaryC + ".release", $"hawser-agent release\nversion: 0.0.3-c\narch: x64\nsize: {new FileInfo(binaryC).Length}\nsha256: {Sha(binaryC)}\n");
-            var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", ReleaseBuild.SigningKey, "-in", binaryC + ".release", "-out", binaryC + ".release.sig"],
-                TimeSpan.FromSeconds(30));
-            Assert.AreEqual(0, signed.ExitCode, signed.Output);
+            await ReleaseBuild.WriteSignedReleaseAsync(releaseC.Path, File.ReadAllBytes(Path.Combine(releaseB, "linux-x64", "hawser-agent"))[..(64 * 1024)], "0.0.3-c");
             Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseC.Path)).ExitCode);
             var toC = await RolloutAsync(controller, data.Path, "c.yaml", "0.0.3-c", "--on-failure", "pause");
             var paused = await WaitRolloutAsync(controller, toC, "paused", agents.Select(a => a.Agent));

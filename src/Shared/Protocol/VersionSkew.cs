@@ -36,6 +36,10 @@ public static class VersionSkew
     public static string Supported(Version controller) =>
         OldestMinor(controller) == controller.Minor ? $"{controller.Major}.{controller.Minor}" : $"{controller.Major}.{OldestMinor(controller)} to {controller.Major}.{controller.Minor}";
 
+    /// <summary>True for a release's version: <c>1.2.3</c> or <c>1.2.3-rc1</c>, at most 64 characters of letters, digits and <c>.-+~</c>.</summary>
+    public static bool IsReleaseVersion(string text) =>
+        text.Length <= 64 && TryParse(text, out _) && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '+' or '~');
+
     /// <summary>Reads <c>1.2.3</c> or <c>1.2.3-rc1</c> (the suffix ignored); false for anything else.</summary>
     public static bool TryParse(string text, out Version version)
     {

@@ -59,7 +59,7 @@ public sealed record ReleaseManifest(string Version, string Architecture, long S
         string Field(int line, string name) => lines[line].StartsWith(name + ": ", StringComparison.Ordinal)
             ? lines[line][(name.Length + 2)..] : throw new FormatException($"line {line + 1} of the release manifest must be '{name}: ...'");
         var version = Field(1, "version");
-        if (!Protocol.VersionSkew.TryParse(version, out _) || version.Length > 64 || !version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '+' or '~'))
+        if (!Protocol.VersionSkew.IsReleaseVersion(version))
         {
             throw new FormatException($"line 2 of the release manifest: version '{version}' is not like 1.2.3 or 1.2.3-rc1");
         }

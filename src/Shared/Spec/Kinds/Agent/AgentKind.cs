@@ -26,8 +26,7 @@ public sealed class AgentKind : SpecKind<AgentSpec>
             return null;
         }
         var version = reader.RequiredString(map, "version", what);
-        if (version is not null && (!Protocol.VersionSkew.TryParse(version, out _) || version.Length > 64
-            || !version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '+' or '~')))
+        if (version is not null && !Protocol.VersionSkew.IsReleaseVersion(version))
         {
             reader.Error(SpecReader.Get(map, "version")!, $"{what} version '{version}' is not a release version like 1.4.0 or 1.4.0-rc1");
             return null;
