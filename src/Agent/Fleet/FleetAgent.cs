@@ -747,7 +747,10 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         _releaseAnswers[request.Id] = answer;
         try
         {
-            await SendAsync(new AgentMessage { ReleaseRequest = request });
+            if (!await SendAsync(new AgentMessage { ReleaseRequest = request }))
+            {
+                throw new Reconcile.ResourceException("the stream to the controller ended during the download (it resumes)");
+            }
             return await answer.Task.WaitAsync(ReleaseChunkTimeout, cancellationToken);
         }
         catch (TimeoutException)

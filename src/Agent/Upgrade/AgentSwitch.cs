@@ -72,10 +72,11 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
             record.Save(RecordPath(stateDirectory));
             throw new ResourceException($"agent {staged.Version}: {record.Failure}; still running {AgentBuild.Version}");
         }
-        // The old binary first (a copy, renamed into place), then the new one over CURRENT in one rename.
+        // The old binary first (a copy, renamed into place), the record of the switch (so a crash loop of the new binary is
+        // counted even when this process is killed right after the rename), then the new one over CURRENT in one rename.
         Copy(current, Previous);
-        File.Move(Next, current, overwrite: true);
         new UpgradeRecord(AgentBuild.Version, staged.Version, DateTimeOffset.UtcNow, [], null).Save(RecordPath(stateDirectory));
+        File.Move(Next, current, overwrite: true);
         AgentLog.Switched(log, AgentBuild.Version, staged.Version, current);
         NativeExec.Replace(current, arguments);
     }
