@@ -68,7 +68,7 @@ public static class FleetBenchmark
             var index = i;
             var channel = ControllerChannel.Create(controller.Address, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = identities[i] });
             var call = new AgentService.AgentServiceClient(channel).Connect();
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = "bench" } });
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = Hawser.TestSupport.BuildVersion.Current } });
             var loop = Task.Run(async () =>
             {
                 connected.Signal();

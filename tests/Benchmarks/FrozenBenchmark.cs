@@ -53,7 +53,7 @@ public static class FrozenBenchmark
             var index = i;
             var channel = ControllerChannel.Create(controller.Address, new ControllerChannelOptions { TrustedCa = ca, ClientCertificate = identities[i] });
             var call = new AgentService.AgentServiceClient(channel).Connect(cancellationToken: stop.Token);
-            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = "bench" } });
+            await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(i), AgentVersion = Hawser.TestSupport.BuildVersion.Current } });
             // Node 0, when frozen, never reads what it is sent.
             var loop = frozen && i == 0 ? Task.CompletedTask : Task.Run(async () =>
             {

@@ -115,7 +115,7 @@ public sealed class AuthorizationTableTests
                 }
             }
         }
-        var impersonation = new AgentMessage { Hello = new Hello { NodeName = "web2", AgentVersion = "evil" } }.ToByteArray();
+        var impersonation = new AgentMessage { Hello = new Hello { NodeName = "web2", AgentVersion = BuildVersion.Current } }.ToByteArray();
         var connect = AgentReflection.Descriptor.Services.Single().Methods.Single();
         var asWeb1 = await CallAsync(callers[1].Channel, connect, impersonation);
         if (asWeb1 != StatusCode.PermissionDenied)

@@ -171,7 +171,7 @@ public sealed class SecurityTests
         Assert.AreNotEqual(first, renewed.SerialNumber);
         using var channel = controller.Channel(admin: false, clientCertificate: renewed);
         using var stream = new AgentService.AgentServiceClient(channel).Connect();
-        await stream.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web1", AgentVersion = "check" } });
+        await stream.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = "web1", AgentVersion = BuildVersion.Current } });
         await stream.RequestStream.CompleteAsync();
         Assert.IsFalse(await stream.ResponseStream.MoveNext(CancellationToken.None), "the renewed certificate is accepted");
     }

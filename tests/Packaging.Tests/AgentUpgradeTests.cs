@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hawser.Agent.Upgrade;
 using Hawser.TestSupport;
 
 namespace Hawser.Packaging.Tests;
@@ -198,6 +199,101 @@ public sealed class AgentUpgradeTests
             {
                 host.Dispose();
             }
+        }
+    }
+
+    /// <summary>Waits until no process runs <paramref name="binary"/> (a trial left behind by a killed agent must stop on its own).</summary>
+    private static async Task WaitNoProcessAsync(string binary)
+    {
+        bool Running() => Directory.EnumerateDirectories("/proc").Any(d =>
+        {
+            try
+            {
+                return int.TryParse(Path.GetFileName(d), out _) && File.ReadAllText(Path.Combine(d, "cmdline")).Split('\0')[0] == binary;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return false;
+            }
+        });
+        Assert.IsTrue(await Poll.UntilAsync(() => Task.FromResult(!Running()), TimeSpan.FromSeconds(30)), $"{binary} still runs after the agent that started it was killed");
+    }
+
+    [TestMethod]
+    public async Task A_kill_at_any_point_of_the_switch_leaves_one_whole_binary_that_connects_and_moves_on_and_a_crash_loop_returns_to_the_previous()
+    {
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        var binaryA = await ReleaseBuild.AgentAsync("x64");
+        var shaA = Sha(binaryA);
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseB)).ExitCode);
+        using var bin = new TempDirectory("hawser-agent-bin-");
+        using var host = new AgentHost();
+        var (first, current) = await StartAAsync(controller, host, bin, "web1", await controller.TokenAsync(1));
+        var agent = first;
+        AgentProcess Restart() => AgentProcess.StartBinary(current, host, "web1", controller.Address, "--proc-sys", host.PathOf("/proc-sys"));
+        try
+        {
+            await ApplyAsync(controller, data.Path, B);
+            // The kill-test pattern: the agent killed at a random moment after its trial starts, then started again from
+            // whatever binary is current, as its service manager would; every time that binary is A or B whole, and runs.
+            var random = new Random(30);
+            for (var round = 0; round < 6; round++)
+            {
+                await agent.WaitForAsync($"trying agent {B}");
+                await Task.Delay(random.Next(0, 400));
+                await agent.KillAsync();
+                await agent.DisposeAsync();
+                await WaitNoProcessAsync(current + ".next");
+                var sha = Sha(current);
+                Assert.IsTrue(sha == shaA || sha == shaB, $"round {round}: the current binary is neither A nor B");
+                var version = await ExternalProcess.RunAsync(current, ["--version"], TimeSpan.FromSeconds(30));
+                Assert.AreEqual(0, version.ExitCode, version.Output);
+                if (sha == shaB)
+                {
+                    // Switched before the kill: put A back (an operator's hand) for the next round.
+                    File.Copy(binaryA, current, overwrite: true);
+                    File.Delete(AgentSwitch.RecordPath(host.PathOf("/var/lib/hawser/agent")));
+                }
+                agent = Restart();
+                await agent.WaitForAsync("connected to");
+            }
+            // The binary first: the controller may still hold the version a killed B said before A was put back.
+            var moved = await Poll.UntilAsync(async () => Sha(current) == shaB && (await NodeAsync(controller, "web1")).GetProperty("agentVersion").GetString() == B,
+                TimeSpan.FromMinutes(2));
+            Assert.IsTrue(moved, agent.Output);
+
+            // B dies right after each start (killed, as the kernel's OOM killer would), started again each time: at the third
+            // start within ten minutes of the switch it puts A back and becomes it.
+            for (var start = 2; start <= 3; start++)
+            {
+                await agent.KillAsync();
+                await agent.DisposeAsync();
+                agent = Restart();
+                await agent.WaitForAsync(start < 3 ? "connected to" : $"agent {B} rolled back to {ReleaseBuild.Version}");
+            }
+            await agent.WaitForAsync("connected to");
+            Assert.AreEqual(shaA, Sha(current), "A is current again");
+            string error = "";
+            var said = await Poll.UntilAsync(async () =>
+            {
+                var node = await NodeAsync(controller, "web1");
+                error = node.GetProperty("detail").EnumerateArray().FirstOrDefault(r => r.GetProperty("kind").GetString() == "agent") is { ValueKind: JsonValueKind.Object } r
+                    ? r.GetProperty("error").GetString()! : "";
+                return node.GetProperty("agentVersion").GetString() == ReleaseBuild.Version && error.Contains("a crash loop", StringComparison.Ordinal);
+            }, TimeSpan.FromMinutes(2));
+            Assert.IsTrue(said, $"web1 did not report the crash loop on A; last error «{error}»\n{agent.Output}");
+            StringAssert.Contains(error, $"still running {ReleaseBuild.Version}", error);
+        }
+        finally
+        {
+            await agent.DisposeAsync();
         }
     }
 }

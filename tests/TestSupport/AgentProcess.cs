@@ -57,6 +57,13 @@ public sealed class AgentProcess : IAsyncDisposable
         new(ExternalProcess.Start(executable,
             ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra]), node, host);
 
+    /// <summary>SIGKILLs the agent (as a crash or the OOM killer would) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>The process id.</summary>
     public int Pid => _process.Id;
 

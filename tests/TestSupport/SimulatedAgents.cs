@@ -142,7 +142,7 @@ public sealed class SimulatedAgents : IAsyncDisposable
             {
                 using var channel = ControllerChannel.Create(target.Address, new ControllerChannelOptions { TrustedCa = _ca, ClientCertificate = _identities[index] });
                 using var call = new AgentService.AgentServiceClient(channel).Connect(cancellationToken: token);
-                await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(index), AgentVersion = "simulated" } }, token);
+                await call.RequestStream.WriteAsync(new AgentMessage { Hello = new Hello { NodeName = Name(index), AgentVersion = BuildVersion.Current } }, token);
                 Volatile.Write(ref _on[index], controller);
                 await foreach (var message in call.ResponseStream.ReadAllAsync(token))
                 {

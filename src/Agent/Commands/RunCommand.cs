@@ -101,6 +101,8 @@ internal sealed class RunCommand : Command
             JoinToken = parse.GetValue(_token),
             CaHash = parse.GetValue(_caHash),
             Interval = interval,
+            // Disposing the factory drains the console logger's queue: the lines before an execv are not lost.
+            FlushLogs = loggers.Dispose,
         }, config, paths, log);
         AgentLog.Starting(log, node);
         RemoveStaleTemporaries(config, paths, log);

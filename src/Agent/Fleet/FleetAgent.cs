@@ -36,6 +36,9 @@ public sealed record FleetAgentOptions
 
     /// <summary>How often the agent converges to its desired state without being asked (drift correction).</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Writes out what the log holds (before this process is replaced by another binary); nothing by default.</summary>
+    public Action FlushLogs { get; init; } = () => { };
 }
 
 /// <summary>
@@ -103,9 +106,14 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
 
     private async Task<int> RunUntilStoppedAsync(CancellationToken cancellationToken)
     {
+        if (_trialMarker is not null && int.TryParse(Environment.GetEnvironmentVariable(Upgrade.AgentSwitch.TrialParentVariable), out var parent))
+        {
+            // A trial must not outlive the agent that started it (killed mid-switch): it would hold the node's identity.
+            _background.Add(WatchParentAsync(parent, cancellationToken));
+        }
         if (Upgrade.AgentSwitch.NativeBinary() is { } binary)
         {
-            _switch = new Upgrade.AgentSwitch(binary, paths.Map("/var/lib/hawser/agent"), [.. Environment.GetCommandLineArgs().Skip(1)], this, log);
+            _switch = new Upgrade.AgentSwitch(binary, paths.Map("/var/lib/hawser/agent"), [.. Environment.GetCommandLineArgs().Skip(1)], this, log, options.FlushLogs);
             if (_trialMarker is null)
             {
                 // After a switch: a crash loop puts the previous binary back (and this process becomes it).
@@ -330,7 +338,7 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
         using var stream = new AgentService.AgentServiceClient(channel).Connect(new CallOptions(cancellationToken: cancellationToken));
         await stream.RequestStream.WriteAsync(new AgentMessage
         {
-            Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied },
+            Hello = new Hello { NodeName = options.Node, AgentVersion = Version, Facts = HostFactsReader.Read(paths), AppliedRevision = _desired.Applied, Trial = _trialMarker is not null },
         }, cancellationToken);
         _stream = stream.RequestStream;
         _controllers.Succeeded();
@@ -599,6 +607,26 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             // Whole or absent (the old binary reads it as soon as it exists): written aside, then renamed.
             await File.WriteAllTextAsync(marker + ".tmp", Version, CancellationToken.None);
             File.Move(marker + ".tmp", marker, overwrite: true);
+        }
+    }
+
+    private async Task WatchParentAsync(int parent, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            while (Shared.HostAccess.NativeExec.ParentProcessId == parent && await timer.WaitForNextTickAsync(cancellationToken))
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            AgentLog.TrialOrphaned(log, parent);
+            await _stop!.CancelAsync();
         }
     }
 

@@ -47,6 +47,9 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 47, Level = LogLevel.Information, Message = "the controller stream is paused while a new agent binary is tried")]
     public static partial void StreamPaused(ILogger logger);
 
+    [LoggerMessage(EventId = 48, Level = LogLevel.Warning, Message = "the agent that started this trial (pid {Parent}) is gone: the trial stops")]
+    public static partial void TrialOrphaned(ILogger logger, int parent);
+
     [LoggerMessage(EventId = 42, Level = LogLevel.Error, Message = "the controller refuses this agent's version: {Reason}; the agent keeps the host as last applied and tries again (upgrade the agent, or the controllers, as it says)")]
     public static partial void VersionRefused(ILogger logger, string reason);
 

@@ -22,10 +22,13 @@ public interface IStreamPause
 /// <see cref="TrialTimeout"/> leaves CURRENT as it was and says why; the failure is kept so the same version is not tried in a loop.
 /// After a switch, <see cref="RecordStart"/> counts starts: a crash loop puts CURRENT.previous back.
 /// </summary>
-public sealed class AgentSwitch(string current, string stateDirectory, IReadOnlyList<string> arguments, IStreamPause stream, ILogger log)
+public sealed class AgentSwitch(string current, string stateDirectory, IReadOnlyList<string> arguments, IStreamPause stream, ILogger log, Action flushLogs)
 {
     /// <summary>The environment variable that puts an agent in trial mode: the file it creates once it has connected and reported.</summary>
     public const string TrialVariable = "HAWSER_AGENT_TRIAL";
+
+    /// <summary>The environment variable naming the agent that started a trial: the trial stops when that process is gone.</summary>
+    public const string TrialParentVariable = "HAWSER_AGENT_TRIAL_PARENT";
 
     /// <summary>How long a trial has to connect and report.</summary>
     public static readonly TimeSpan TrialTimeout = TimeSpan.FromSeconds(90);
@@ -59,13 +62,10 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
     public async Task SwitchAsync(StagedRelease staged, CancellationToken cancellationToken)
     {
         Copy(staged.Path, Next);
-        string? failure;
-        using (stream.Pause())
-        {
-            AgentLog.TrialStarting(log, staged.Version, Next);
-            failure = await TrialAsync(staged.Version, cancellationToken);
-        }
-        if (failure is not null)
+        // Paused until this process is the new binary (or the trial failed): the old one never reconnects in between.
+        using var paused = stream.Pause();
+        AgentLog.TrialStarting(log, staged.Version, Next);
+        if (await TrialAsync(staged.Version, cancellationToken) is { } failure)
         {
             File.Delete(Next);
             var record = new UpgradeRecord(AgentBuild.Version, staged.Version, DateTimeOffset.UtcNow, [], $"the trial start failed: {failure}");
@@ -78,7 +78,14 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
         new UpgradeRecord(AgentBuild.Version, staged.Version, DateTimeOffset.UtcNow, [], null).Save(RecordPath(stateDirectory));
         File.Move(Next, current, overwrite: true);
         AgentLog.Switched(log, AgentBuild.Version, staged.Version, current);
-        NativeExec.Replace(current, arguments);
+        Become(current);
+    }
+
+    /// <summary>Replaces this process with <paramref name="binary"/>, the log written out first (it is written from a queue).</summary>
+    private void Become(string binary)
+    {
+        flushLogs();
+        NativeExec.Replace(binary, arguments);
     }
 
     /// <summary>
@@ -102,7 +109,7 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
         Copy(Previous, current);
         (record with { Starts = starts, Failure = failure }).Save(path);
         AgentLog.RolledBack(log, record.To, record.From, failure);
-        NativeExec.Replace(current, arguments);
+        Become(current);
     }
 
     private async Task<string?> TrialAsync(string version, CancellationToken cancellationToken)
@@ -115,6 +122,7 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
             info.ArgumentList.Add(argument);
         }
         info.Environment[TrialVariable] = marker;
+        info.Environment[TrialParentVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The service manager talks to this process only.
         foreach (var variable in new[] { "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" })
         {

@@ -228,6 +228,10 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         try
         {
             await SendDesiredStateAsync(identity.Name, session, hello.AppliedRevision);
+            if (hello.Trial)
+            {
+                session.Send(new ControllerMessage { Request = new AgentRequest { ConvergeNow = new ConvergeNow() } });
+            }
             // One writer of this node's reports to the store, at the node's report rate; the reader below never waits on it.
             storing = StoreReportsAsync(identity.Name, session, budget, closed.Token);
             while (await NextAsync(messages, budget, closed.Token))

@@ -11,6 +11,12 @@ public static partial class NativeExec
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    private static partial int GetParentProcessId();
+
+    /// <summary>This process's parent's id (1, or a subreaper's, once the parent is gone).</summary>
+    public static int ParentProcessId => GetParentProcessId();
+
     /// <summary>Sends SIGTERM to <paramref name="pid"/> (.NET's Process.Kill sends SIGKILL): a graceful stop.</summary>
     public static void Terminate(int pid) => Kill(pid, 15);
 

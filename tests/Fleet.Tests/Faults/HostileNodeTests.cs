@@ -58,7 +58,7 @@ public sealed partial class HostileNodeTests
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path);
         // A version suffix the skew check ignores, so the node is taken and its version still shown.
-        var hello = new Hello { AgentVersion = "0.1.0-" + Poison, Facts = new HostFacts { Hostname = new string('h', 100_000) + Poison, Kernel = Poison } };
+        var hello = new Hello { AgentVersion = BuildVersion.Current + "-" + Poison, Facts = new HostFacts { Hostname = new string('h', 100_000) + Poison, Kernel = Poison } };
         await using var evil = await HostileNode.EnrollAsync(controller, "evil", hello);
         // A version that is only hostile text: refused at its hello, and the refusal (which quotes it) shown to operators below.
         await using (var refused = await HostileNode.EnrollAsync(controller, "evil2", new Hello { AgentVersion = Poison }))
