@@ -224,8 +224,7 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
             source.CopyTo(target);
             target.Flush(flushToDisk: true);
         }
-        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
-            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(temporary, Shared.Releases.ReleaseManifest.ExecutableMode);
         File.Move(temporary, to, overwrite: true);
     }
 }

@@ -69,8 +69,7 @@ public sealed class ReleaseDownloader(Func<ReleaseRequest, CancellationToken, Ta
             File.Delete(part);
             throw new ResourceException($"release {version} for {arch}: the bytes received hash to SHA-256 {digest[..16]}…, not the signed {manifest.Sha256[..16]}…; nothing kept");
         }
-        File.SetUnixFileMode(part, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
-            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(part, Shared.Releases.ReleaseManifest.ExecutableMode);
         File.Move(part, staged, overwrite: true);
         return new StagedRelease(staged, version, manifest.Sha256, manifest.Size);
     }

@@ -19,6 +19,10 @@ public sealed record ReleaseManifest(string Version, string Architecture, long S
     /// <summary>The largest binary a release may carry.</summary>
     public const long MaxSize = 256L * 1024 * 1024;
 
+    /// <summary>The mode an agent binary is written with (0755).</summary>
+    public const UnixFileMode ExecutableMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+        | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
     /// <summary>The most bytes a manifest may have.</summary>
     public const int MaxTextBytes = 1024;
 

@@ -65,11 +65,24 @@ public sealed class AgentReleaseRepository(ControllerStore store)
     }
 
     /// <summary>Every stored release, newest version first (by publication), then by architecture.</summary>
-    public async Task<IReadOnlyList<AgentReleaseRecord>> ListAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<AgentReleaseRecord>> ListAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync("ORDER BY published_ms DESC, version, arch", null, null, cancellationToken);
+
+    /// <summary>The release of <paramref name="version"/> for <paramref name="architecture"/>, or null when none is published.</summary>
+    public async Task<AgentReleaseRecord?> GetAsync(string version, string architecture, CancellationToken cancellationToken = default) =>
+        (await ReadAsync("WHERE version = @version AND arch = @arch", version, architecture, cancellationToken)).SingleOrDefault();
+
+    // One row read for each chunk a node asks for: by its key, not the whole table.
+    private async Task<IReadOnlyList<AgentReleaseRecord>> ReadAsync(string clause, string? version, string? architecture, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         using var command = connection.Command(null,
-            "SELECT version, arch, size, sha256, manifest, signature, key, published_ms, published_by FROM agent_releases ORDER BY published_ms DESC, version, arch");
+            "SELECT version, arch, size, sha256, manifest, signature, key, published_ms, published_by FROM agent_releases " + clause);
+        if (version is not null)
+        {
+            command.Add("@version", version);
+            command.Add("@arch", architecture!);
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var releases = new List<AgentReleaseRecord>();
         while (await reader.ReadAsync(cancellationToken))
@@ -80,10 +93,6 @@ public sealed class AgentReleaseRepository(ControllerStore store)
         }
         return releases;
     }
-
-    /// <summary>The release of <paramref name="version"/> for <paramref name="architecture"/>, or null when none is published.</summary>
-    public async Task<AgentReleaseRecord?> GetAsync(string version, string architecture, CancellationToken cancellationToken = default) =>
-        (await ListAsync(cancellationToken)).FirstOrDefault(r => r.Version == version && r.Architecture == architecture);
 
     /// <summary>Chunk <paramref name="seq"/> of a release's binary, or null past its end.</summary>
     public async Task<byte[]?> ChunkAsync(string version, string architecture, long seq, CancellationToken cancellationToken = default)
