@@ -350,10 +350,10 @@ public sealed class WebUiTests
         await page.ClickAsync("nav a[data-view=events]");
         await page.WaitForSelectorAsync("#event-filter");
         await page.SelectOptionAsync("#event-filter select[name=kind]", "node.failed");
-        await page.WaitForSelectorAsync("#event-log tr[data-kind='node.failed'][data-node=web4]");
+        await page.WaitForSelectorAsync("#event-log[data-kind='node.failed'] tr[data-kind='node.failed'][data-node=web4]");
         Assert.AreEqual(0, await page.Locator("#event-log tr:not([data-kind='node.failed'])").CountAsync() - 1, "only failures (and the header row)");
         await page.SelectOptionAsync("#event-filter select[name=kind]", "token");
-        await page.WaitForSelectorAsync("#event-log p.muted, #event-log tr[data-kind^='token']");
+        await page.WaitForSelectorAsync("#event-log[data-kind='token'] p.muted, #event-log[data-kind='token'] tr[data-kind^='token']");
         var rows = await page.Locator("#event-log tr[data-kind^='token']").CountAsync();
         Assert.AreEqual(0, (await fleet.CtlAsync("token", "create")).ExitCode);
         Assert.IsTrue(await Poll.UntilAsync(async () => await page.Locator("#event-log tr[data-kind^='token']").CountAsync() > rows, TimeSpan.FromSeconds(30)),

@@ -266,11 +266,18 @@ async function eventsPage() {
   await refreshEvents();
 }
 
+// Live events and filter changes both refresh: only the newest request's answer is shown, so a slow
+// unfiltered answer never replaces a filtered one; the holder names the kind its rows were asked for.
+let eventRequest = 0;
 async function refreshEvents() {
   const holder = document.getElementById("event-log");
   if (!holder) return;
-  const query = new URLSearchParams(Object.entries(eventView).filter(([, v]) => v));
+  const request = ++eventRequest;
+  const asked = { ...eventView };
+  const query = new URLSearchParams(Object.entries(asked).filter(([, v]) => v));
   const events = await api(`/events/log?${query}`);
+  if (request !== eventRequest) return;
+  holder.dataset.kind = asked.kind;
   holder.replaceChildren(events.length === 0 ? el("p", { class: "muted" }, "No event matches.")
     : table(["When", "Kind", "Node", "By", "What"], events.map((e) => el("tr", { "data-kind": e.kind, "data-node": e.node || "" },
       el("td", { title: e.at }, eventTime(e.at)), el("td", {}, e.kind), el("td", {}, e.node || "-"), el("td", {}, e.actor),
