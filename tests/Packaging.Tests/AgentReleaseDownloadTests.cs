@@ -117,5 +117,89 @@ public sealed class AgentReleaseDownloadTests
         StringAssert.Contains(mismatch, $"not the signed {sha[..16]}…; nothing kept", mismatch);
         Assert.IsFalse(File.Exists(web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.3-c")));
         Assert.IsFalse(File.Exists(web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.3-c.part")));
+
+        // A figure, not an assertion: the peak RSS after a release eight times as large (the binary with 100 MiB appended;
+        // an ELF file runs with bytes after its end), to show the download holds a chunk, not the binary.
+        var peakSmall = Peak(agent1);
+        using (var big = new TempDirectory("hawser-release-big-"))
+        {
+            var padded = new byte[File.ReadAllBytes(agentBinary).Length + 100 * 1048576];
+            File.ReadAllBytes(agentBinary).CopyTo(padded, 0);
+            await ReleaseBuild.WriteSignedReleaseAsync(big.Path, padded, "0.0.4-big");
+            Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", big.Path)).ExitCode);
+        }
+        Assert.AreNotEqual(64, (await ApplyAsync(controller, data.Path, "  web1: {agent: {version: \"0.0.4-big\"}}\n")).ExitCode);
+        await AgentErrorAsync(controller, "web1", "not 0.0.4-big");
+        var bigStaged = new FileInfo(web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.4-big"));
+        Console.WriteLine($"figure: web1 peak RSS (VmHWM) {peakSmall} after the {new FileInfo(agentBinary).Length / 1048576.0:0.0} MiB release, {Peak(agent1)} after a further {bigStaged.Length / 1048576.0:0.0} MiB one");
+    }
+
+    [TestMethod]
+    public async Task The_arm64_agent_under_qemu_fetches_the_arm64_binary_of_a_release_never_the_x64_one()
+    {
+        var arm64 = File.ReadAllBytes(await ReleaseBuild.AgentAsync("arm64"));
+        var x64 = File.ReadAllBytes(await ReleaseBuild.AgentAsync("x64"));
+        using var bin = new TempDirectory("hawser-agent-bin-");
+        var agentBinary = Path.Combine(bin.Path, "hawser-agent");
+        File.WriteAllBytes(agentBinary, arm64);
+        File.SetUnixFileMode(agentBinary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+
+        // Release 0.0.4 exists for x64 only; a revision naming it for arm1 is stored before arm1 enrolled (its architecture unknown).
+        using (var x64Only = new TempDirectory("hawser-release-x64-"))
+        {
+            await ReleaseBuild.WriteSignedReleaseAsync(x64Only.Path, x64, "0.0.4");
+            var published = await Ctl(controller, "agent", "publish", x64Only.Path);
+            Assert.AreEqual(0, published.ExitCode, published.Output);
+        }
+        var spec = Path.Combine(data.Path, "arm.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  arm1: {agent: {version: \"0.0.4\"}}\n");
+        var stored = await Ctl(controller, "apply", "-f", spec, "--store-only", "-o", "json");
+        Assert.AreEqual(0, stored.ExitCode, stored.Output);
+        var revision = JsonDocument.Parse(stored.StandardOutput).RootElement.GetProperty("revision").GetUInt64();
+
+        // The arm64 release agent, run by qemu-user-static with Debian's arm64 libraries.
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        await using var agent = AgentProcess.StartUnder(["qemu-aarch64-static", "-L", "/"], agentBinary, host, "arm1", controller.Address,
+            "--join-token", await controller.TokenAsync(1), "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
+        await agent.WaitForAsync("connected to", TimeSpan.FromMinutes(3));
+        Assert.IsTrue(await Poll.UntilAsync(async () => ArchitectureOf(await NodeStatusAsync(controller, "arm1")) == "arm64", TimeSpan.FromSeconds(60)),
+            "arm1 reports arm64");
+
+        // Starting that stored revision now is refused as apply would refuse it: nothing of 0.0.4 exists for arm64.
+        var start = await Ctl(controller, "rollout", "start", revision.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.AreEqual(1, start.ExitCode, start.Output);
+        StringAssert.Contains(start.StandardError, "node 'arm1': agent: release 0.0.4 is not published for arm64", start.Output);
+
+        // Release 0.0.5 for both architectures: arm1 fetches and verifies the arm64 binary.
+        using (var both = new TempDirectory("hawser-release-both-"))
+        {
+            await ReleaseBuild.WriteSignedReleaseAsync(both.Path, x64, "0.0.5");
+            await ReleaseBuild.WriteSignedReleaseAsync(both.Path, arm64, "0.0.5", "arm64");
+            var published = await Ctl(controller, "agent", "publish", both.Path);
+            Assert.AreEqual(0, published.ExitCode, published.Output);
+        }
+        Assert.AreNotEqual(64, (await ApplyAsync(controller, data.Path, "  arm1: {agent: {version: \"0.0.5\"}}\n")).ExitCode);
+        // The trial of what it fetched then fails (the bytes are this build's, not 0.0.5; and without binfmt_misc this machine
+        // cannot start an arm64 binary at all): the switch itself is AgentUpgradeTests' subject.
+        await AgentErrorAsync(controller, "arm1", "the trial start failed");
+        var staged = host.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.5");
+        Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData(arm64)), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))), "arm1 kept the arm64 bytes");
+        var x64Sha = Convert.ToHexStringLower(SHA256.HashData(x64));
+        var written = Directory.EnumerateFiles(host.Root, "*", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(bin.Path));
+        Assert.IsFalse(written.Any(f => new FileInfo(f).Length == x64.Length && Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))) == x64Sha),
+            "the x64 binary was written on the arm64 host");
+        Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData(arm64)), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary))), "the binary arm1 runs from is untouched");
+    }
+
+    private static string? ArchitectureOf(JsonElement node) =>
+        node.ValueKind == JsonValueKind.Object && node.TryGetProperty("host", out var host) && host.ValueKind == JsonValueKind.Object ? host.GetProperty("architecture").GetString() : null;
+
+    private static async Task<JsonElement> NodeStatusAsync(ControllerProcess controller, string node)
+    {
+        var status = await Ctl(controller, "status", node, "-o", "json");
+        return status.ExitCode == 0 ? JsonDocument.Parse(status.StandardOutput).RootElement.Clone() : default;
     }
 }

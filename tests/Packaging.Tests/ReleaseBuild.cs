@@ -51,16 +51,17 @@ internal static class ReleaseBuild
     private static readonly Dictionary<string, Lazy<Task<string>>> Others = [];
 
     /// <summary>
-    /// Writes <paramref name="binary"/> as release <paramref name="version"/> for x64 into <paramref name="directory"/> (as build-release.sh lays it
-    /// out: linux-x64/hawser-agent, its manifest and the manifest's signature by <see cref="SigningKey"/>), for `hawserctl agent publish`.
+    /// Writes <paramref name="binary"/> as release <paramref name="version"/> for <paramref name="arch"/> into <paramref name="directory"/> (as
+    /// build-release.sh lays it out: linux-ARCH/hawser-agent, its manifest and the manifest's signature by <see cref="SigningKey"/>), for
+    /// `hawserctl agent publish`.
     /// </summary>
-    public static async Task WriteSignedReleaseAsync(string directory, byte[] binary, string version)
+    public static async Task WriteSignedReleaseAsync(string directory, byte[] binary, string version, string arch = "x64")
     {
-        var dir = Path.Combine(directory, "linux-x64");
+        var dir = Path.Combine(directory, $"linux-{arch}");
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, "hawser-agent");
         File.WriteAllBytes(path, binary);
-        File.WriteAllText(path + ".release", $"hawser-agent release\nversion: {version}\narch: x64\nsize: {binary.Length}\n" +
+        File.WriteAllText(path + ".release", $"hawser-agent release\nversion: {version}\narch: {arch}\nsize: {binary.Length}\n" +
             $"sha256: {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(binary))}\n");
         var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", SigningKey, "-in", path + ".release", "-out", path + ".release.sig"],
             TimeSpan.FromSeconds(30));

@@ -52,10 +52,22 @@ public sealed class AgentProcess : IAsyncDisposable
         new(HawserProcesses.Start("hawser-agent",
             ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra], host.Namespace, environment), node, host);
 
-    /// <summary>As <see cref="Start"/>, running <paramref name="executable"/> (a release binary) instead of this build's agent.</summary>
+    /// <summary>As <see cref="Start"/>, running <paramref name="executable"/> (a release binary) instead of this build's agent, in the host's namespace.</summary>
     public static AgentProcess StartBinary(string executable, AgentHost host, string node, Uri controller, params string[] extra) =>
-        new(ExternalProcess.Start(executable,
-            ["run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra]), node, host);
+        StartUnder([], executable, host, node, controller, extra);
+
+    /// <summary>
+    /// As <see cref="StartBinary"/>, with <paramref name="launcher"/> before the binary (<c>qemu-aarch64-static -L /</c> runs an
+    /// arm64 release on this machine).
+    /// </summary>
+    public static AgentProcess StartUnder(string[] launcher, string executable, AgentHost host, string node, Uri controller, params string[] extra)
+    {
+        string[] command = [.. launcher, executable, "run", "--controller", controller.ToString(), "--node", node, "--root", host.Root, "--interval", "00:00:01", .. extra];
+        // nsenter execs the agent (no fork), so the process id is the agent's own.
+        return new(host.Namespace is { } ns
+            ? ExternalProcess.Start("nsenter", [$"--net=/run/netns/{ns.Name}", .. command])
+            : ExternalProcess.Start(command[0], command[1..]), node, host);
+    }
 
     /// <summary>SIGKILLs the agent (as a crash or the OOM killer would) and waits until it is gone.</summary>
     public async Task KillAsync()

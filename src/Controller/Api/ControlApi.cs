@@ -76,6 +76,12 @@ public sealed class ControlApi(ControllerStore store, ControllerPki pki, AgentSe
     public override async Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
     {
         await RefuseAsync(context, await Scoped.RolloutStartAsync(CallerIdentity.OperatorOf(context), request.Revision, context.CancellationToken));
+        // A revision stored earlier may name an agent release this controller (upgraded since) cannot take, or one not
+        // published for a node that enrolled since: refused as apply refuses it, before any node moves.
+        if (await store.Revisions.GetAsync(request.Revision, context.CancellationToken) is { } revision)
+        {
+            await CheckAgentVersionsAsync(desired.Resolved(revision), context.CancellationToken);
+        }
         return await rolloutsApi.StartAsync(request, context);
     }
 
