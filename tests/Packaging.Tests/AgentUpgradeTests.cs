@@ -16,14 +16,18 @@ public sealed class AgentUpgradeTests
 {
     private const string B = "0.0.2-b";
 
-    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) =>
-        HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+    private static Task<ProcessResult> Ctl(ControllerProcess controller, params string[] arguments) => CtlIn(null, controller, arguments);
+
+    /// <summary>hawserctl, run in <paramref name="ns"/> (where the controller listens) when given.</summary>
+    private static Task<ProcessResult> CtlIn(NetworkNamespace? ns, ControllerProcess controller, params string[] arguments) => ns is null
+        ? HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments])
+        : HawserProcesses.RunInAsync(ns, "hawserctl", ["--config", controller.CtlConfig, .. arguments]);
 
     private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
-    private static async Task<JsonElement> NodeAsync(ControllerProcess controller, string node)
+    private static async Task<JsonElement> NodeAsync(ControllerProcess controller, string node, NetworkNamespace? ns = null)
     {
-        var status = await Ctl(controller, "status", node, "-o", "json");
+        var status = await CtlIn(ns, controller, "status", node, "-o", "json");
         Assert.AreEqual(0, status.ExitCode, status.Output);
         return JsonDocument.Parse(status.StandardOutput).RootElement.Clone();
     }
@@ -102,7 +106,10 @@ public sealed class AgentUpgradeTests
         Assert.IsTrue(node.GetProperty("connected").GetBoolean(), "web1 reconnected after the trial");
     }
 
-    /// <summary>Starts release A for <paramref name="node"/> from a copy of its own; returns the agent and the binary's path.</summary>
+    /// <summary>
+    /// Starts release A for <paramref name="node"/> from a copy of its own; returns the agent and the binary's path. In a host
+    /// without a namespace of its own the agent's sysctls go to a directory under its root.
+    /// </summary>
     private static async Task<(AgentProcess Agent, string Binary)> StartAAsync(ControllerProcess controller, AgentHost host, TempDirectory bin, string node, string token)
     {
         var current = Path.Combine(bin.Path, node, "hawser-agent");
@@ -110,27 +117,33 @@ public sealed class AgentUpgradeTests
         File.Copy(await ReleaseBuild.AgentAsync("x64"), current);
         host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
         host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
-        var agent = AgentProcess.StartBinary(current, host, node, controller.Address, "--join-token", token, "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
+        string[] procSys = host.Namespace is null ? ["--proc-sys", host.PathOf("/proc-sys")] : [];
+        var agent = AgentProcess.StartBinary(current, host, node, controller.Address, ["--join-token", token, "--ca-hash", controller.CaHash, .. procSys]);
         await agent.WaitForAsync("connected to");
         return (agent, current);
     }
 
-    private static async Task<ulong> RolloutAsync(ControllerProcess controller, string directory, string name, string version, params string[] options)
+    private const string WebNodes = "apiVersion: hawser/v1\nnodes:\n  web1: {labels: {role: web}}\n  web2: {labels: {role: web}}\n  web3: {labels: {role: web}}\n";
+
+    private static async Task<ulong> RolloutAsync(ControllerProcess controller, string directory, string name, string version, params string[] options) =>
+        await RolloutInAsync(null, controller, directory, name, version, options);
+
+    private static async Task<ulong> RolloutInAsync(NetworkNamespace? ns, ControllerProcess controller, string directory, string name, string version, params string[] options)
     {
         var spec = Path.Combine(directory, name);
-        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  web1: {labels: {role: web}}\n  web2: {labels: {role: web}}\n  web3: {labels: {role: web}}\n" +
+        File.WriteAllText(spec, WebNodes +
             $"profiles:\n  web:\n    selector: {{role: web}}\n    agent: {{version: \"{version}\"}}\n    sysctls: {{net.ipv4.tcp_keepalive_time: \"600\"}}\n");
-        var applied = await Ctl(controller, ["apply", "-f", spec, "--rollout", "--batch", "1", .. options, "-o", "json"]);
+        var applied = await CtlIn(ns, controller, ["apply", "-f", spec, "--rollout", "--batch", "1", .. options, "-o", "json"]);
         Assert.AreEqual(0, applied.ExitCode, applied.Output);
         return JsonDocument.Parse(applied.StandardOutput).RootElement.GetProperty("rolloutId").GetUInt64();
     }
 
-    private static async Task<JsonElement> WaitRolloutAsync(ControllerProcess controller, ulong id, string state, IEnumerable<AgentProcess> agents)
+    private static async Task<JsonElement> WaitRolloutAsync(ControllerProcess controller, ulong id, string state, IEnumerable<AgentProcess> agents, NetworkNamespace? ns = null)
     {
         JsonElement rollout = default;
         var reached = await Poll.UntilAsync(async () =>
         {
-            var status = await Ctl(controller, "rollout", "status", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "json");
+            var status = await CtlIn(ns, controller, "rollout", "status", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "json");
             rollout = JsonDocument.Parse(status.StandardOutput).RootElement.Clone();
             return rollout.GetProperty("state").GetString() == state;
         }, TimeSpan.FromMinutes(4));
@@ -138,52 +151,73 @@ public sealed class AgentUpgradeTests
         return rollout;
     }
 
+    /// <summary>Every file under the host's /etc, by path, with its content.</summary>
+    private static Dictionary<string, string> EtcOf(AgentHost host) =>
+        Directory.EnumerateFiles(host.PathOf("/etc"), "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllText);
+
     [TestMethod]
     public async Task A_rollout_in_batches_of_one_moves_three_agents_to_B_and_one_whose_trial_fails_pauses_it_with_the_others_untouched()
     {
         var releaseB = await ReleaseBuild.OtherVersionAsync(B);
         var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        // Three hosts, each a network namespace of its own on a bridge to the controller's.
+        using var net = await FleetNetwork.CreateAsync();
+        var hub = net.Hub;
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
-        Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseB)).ExitCode);
-        var token = await controller.TokenAsync(3);
+        await using var controller = await ControllerProcess.StartAsync(data.Path, $"{FleetNetwork.ControllerAddress}:7443", hub, "--release-key", ReleaseBuild.PublicKey);
+        Assert.AreEqual(0, (await CtlIn(hub, controller, "agent", "publish", releaseB)).ExitCode);
+        var token = JsonDocument.Parse((await CtlIn(hub, controller, "token", "create", "--uses", "3", "-o", "json")).StandardOutput).RootElement.GetProperty("token").GetString()!;
         using var bin = new TempDirectory("hawser-agent-bin-");
-        var hosts = new[] { new AgentHost(), new AgentHost(), new AgentHost() };
+        var hosts = new List<AgentHost>();
         var agents = new List<(AgentProcess Agent, string Binary)>();
         try
         {
-            for (var i = 0; i < 3; i++)
+            for (var i = 1; i <= 3; i++)
             {
-                agents.Add(await StartAAsync(controller, hosts[i], bin, $"web{i + 1}", token));
+                hosts.Add(new AgentHost(await net.AddHostAsync($"web{i}", i)));
+                agents.Add(await StartAAsync(controller, hosts[^1], bin, $"web{i}", token));
             }
             var shaA = Sha(agents[0].Binary);
+            // Revision 1 sets the sysctl on every node; the rollout to B then changes nothing but the agent.
+            var first = Path.Combine(data.Path, "a.yaml");
+            File.WriteAllText(first, WebNodes + "profiles:\n  web:\n    selector: {role: web}\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
+            var applied = await CtlIn(hub, controller, "apply", "-f", first);
+            Assert.AreEqual(0, applied.ExitCode, applied.Output);
+            var etcBefore = hosts.Select(EtcOf).ToList();
 
+            // A 10 s pause between batches: the issue's figure (Hawser's --hold is how long --check URLs keep passing;
+            // an agent's own gate is its trial and its report of the revision).
             var started = DateTime.UtcNow;
-            var toB = await RolloutAsync(controller, data.Path, "b.yaml", B);
-            var done = await WaitRolloutAsync(controller, toB, "done", agents.Select(a => a.Agent));
-            Console.WriteLine($"figure: 3 agents moved to {B} in batches of one in {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
-            foreach (var (agent, binary) in agents)
+            var toB = await RolloutInAsync(hub, controller, data.Path, "b.yaml", B, "--pause", "10s");
+            var done = await WaitRolloutAsync(controller, toB, "done", agents.Select(a => a.Agent), hub);
+            Console.WriteLine($"figure: 3 agents in network namespaces moved to {B} in batches of one with a 10 s pause between batches in {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
+            for (var i = 0; i < 3; i++)
             {
-                var node = await NodeAsync(controller, agent.Node);
+                var (agent, binary) = agents[i];
+                var node = await NodeAsync(controller, agent.Node, hub);
                 Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), agent.Output);
                 Assert.AreEqual(shaB, Sha(binary), agent.Node);
                 Assert.AreEqual(shaA, Sha(binary + ".previous"), agent.Node);
                 Assert.IsFalse(agent.HasExited, agent.Output);
+                // Nothing else changed: the host's files as before, its sysctl still the spec's.
+                var etcAfter = EtcOf(hosts[i]);
+                Assert.IsTrue(etcAfter.Count == etcBefore[i].Count && etcAfter.All(f => etcBefore[i].GetValueOrDefault(f.Key) == f.Value), $"{agent.Node}: /etc changed by the upgrade");
+                Assert.AreEqual("600", await hosts[i].Namespace!.ReadSysctlAsync("net.ipv4.tcp_keepalive_time"), agent.Node);
             }
             Assert.AreEqual(3, done.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "healthy"), done.ToString());
 
             // C cannot start: the first batch's node fails its trial, the rollout pauses, the others are not touched.
             using var releaseC = new TempDirectory("hawser-release-c-");
             await ReleaseBuild.WriteSignedReleaseAsync(releaseC.Path, File.ReadAllBytes(Path.Combine(releaseB, "linux-x64", "hawser-agent"))[..(64 * 1024)], "0.0.3-c");
-            Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseC.Path)).ExitCode);
-            var toC = await RolloutAsync(controller, data.Path, "c.yaml", "0.0.3-c", "--on-failure", "pause");
-            var paused = await WaitRolloutAsync(controller, toC, "paused", agents.Select(a => a.Agent));
+            Assert.AreEqual(0, (await CtlIn(hub, controller, "agent", "publish", releaseC.Path)).ExitCode);
+            var toC = await RolloutInAsync(hub, controller, data.Path, "c.yaml", "0.0.3-c", "--on-failure", "pause");
+            var paused = await WaitRolloutAsync(controller, toC, "paused", agents.Select(a => a.Agent), hub);
             var failed = paused.GetProperty("nodes").EnumerateArray().Where(n => n.GetProperty("state").GetString() == "failed").Select(n => n.GetProperty("node").GetString()!).ToList();
             Assert.HasCount(1, failed, paused.ToString());
             StringAssert.Contains(paused.GetProperty("reason").GetString(), "the trial start failed", paused.ToString());
             foreach (var (agent, binary) in agents)
             {
-                var node = await NodeAsync(controller, agent.Node);
+                var node = await NodeAsync(controller, agent.Node, hub);
                 Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), $"{agent.Node} stays on B");
                 Assert.AreEqual(shaB, Sha(binary), agent.Node);
                 Assert.AreEqual(agent.Node == failed[0], agent.Output.Contains("trying agent 0.0.3-c", StringComparison.Ordinal), $"only {failed[0]} tried C");
