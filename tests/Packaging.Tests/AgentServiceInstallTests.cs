@@ -12,7 +12,7 @@ namespace Hawser.Packaging.Tests;
 [TestClass]
 public sealed class AgentServiceInstallTests
 {
-    private static async Task<ProcessResult> InPrivateHostAsync(TempDirectory temp, string shell)
+    private static async Task<ProcessResult> InPrivateHostAsync(TempDirectory temp, string shell, int minutes = 2)
     {
         var etc = Path.Combine(temp.Path, "etc");
         var copy = await ExternalProcess.RunAsync("cp", ["-a", "/etc", etc]);
@@ -26,7 +26,7 @@ public sealed class AgentServiceInstallTests
             $"mount --bind {etc} /etc && mount -t tmpfs tmpfs /usr/local/bin && " +
             "mkdir -p /run/openrc/started /run/openrc/starting /run/openrc/stopping /run/openrc/inactive /run/openrc/wasinactive " +
             "/run/openrc/failed /run/openrc/daemons /run/openrc/options /run/openrc/exclusive /run/openrc/scheduled /run/openrc/tmp && " +
-            "echo default > /run/openrc/softlevel && rc-service hawser-test-network start > /dev/null && " + shell], TimeSpan.FromMinutes(2));
+            "echo default > /run/openrc/softlevel && rc-service hawser-test-network start > /dev/null && " + shell], TimeSpan.FromMinutes(minutes));
     }
 
     private static async Task<string> JoinTokenAsync(ControllerProcess controller)
@@ -93,5 +93,53 @@ public sealed class AgentServiceInstallTests
         StringAssert.Contains(result.StandardOutput, "join token", "the log says why");
         StringAssert.Contains(result.StandardOutput, "INSTALL=1");
         StringAssert.Contains(result.StandardOutput, "UNINSTALL=0");
+    }
+
+    [TestMethod]
+    public async Task Under_OpenRC_the_installed_agent_switches_itself_to_a_published_release_in_place_and_stays_supervised()
+    {
+        const string B = "0.0.2-b";
+        var agent = await ReleaseBuild.AgentAsync();
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+        var shaA = Sha(agent);
+        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        var published = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "agent", "publish", releaseB]);
+        Assert.AreEqual(0, published.ExitCode, published.Output);
+        // rc3's desired state is release B and nothing else (this agent runs in the machine's own namespace).
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  rc3: {{agent: {{version: \"{B}\"}}}}\n");
+        var applied = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec, "--no-wait"]);
+        Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        var token = await JoinTokenAsync(controller);
+        using var temp = new TempDirectory("hawser-openrc-upgrade-");
+        var running = $"pgrep -f '[h]awser-agent run --controller {controller.Address}'";
+
+        // Installed as release A under supervise-daemon; then wait (up to 4 minutes) until the agent has switched and the new
+        // binary connected again, reading the service's own log.
+        var result = await InPrivateHostAsync(temp,
+            $"{agent} install --init openrc --controller {controller.Address} --node rc3 --join-token {token} --ca-hash {controller.CaHash} --wait 00:01:00 > /dev/null; echo INSTALL=$?; " +
+            $"echo PID_BEFORE=$({running}); " +
+            "for i in $(seq 240); do awk '/switched agent/ { s = 1 } s && /connected to/ { f = 1 } END { exit !f }' /var/log/hawser/agent.log && break; sleep 1; done; " +
+            $"echo PID_AFTER=$({running}); rc-service hawser-agent status; " +
+            "echo SHA=$(sha256sum /usr/local/bin/hawser-agent | cut -d' ' -f1); echo PREVIOUS=$(sha256sum /usr/local/bin/hawser-agent.previous | cut -d' ' -f1); " +
+            $"/usr/local/bin/hawser-agent --version; rc-service hawser-agent stop > /dev/null; sleep 1; {running} > /dev/null || echo AFTER=gone; " +
+            "echo LOG:; cat /var/log/hawser/agent.log; /usr/local/bin/hawser-agent uninstall --purge > /dev/null", minutes: 6);
+
+        var output = result.StandardOutput;
+        StringAssert.Contains(output, "INSTALL=0", result.Output);
+        StringAssert.Contains(output, $"switched agent {ReleaseBuild.Version} to {B}", result.Output);
+        StringAssert.Contains(output, $"SHA={shaB}\n", "the installed binary is release B's");
+        StringAssert.Contains(output, $"PREVIOUS={shaA}\n", "release A is kept as .previous");
+        StringAssert.StartsWith(output.Split('\n').Single(l => l.StartsWith("0.0.", StringComparison.Ordinal)), B, result.Output);
+        var before = output.Split('\n').Single(l => l.StartsWith("PID_BEFORE=", StringComparison.Ordinal))["PID_BEFORE=".Length..];
+        Assert.AreNotEqual("", before, result.Output);
+        StringAssert.Contains(output, $"PID_AFTER={before}\n", "the agent became B in place: supervise-daemon's child kept its process id");
+        StringAssert.Contains(result.Output, "status: started", "OpenRC still sees the service started");
+        StringAssert.Contains(output, "AFTER=gone", "stopping the service stops release B: supervise-daemon still supervises it");
+        var node = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "status", "rc3", "-o", "json"]);
+        Assert.AreEqual(B, JsonDocument.Parse(node.StandardOutput).RootElement.GetProperty("agentVersion").GetString(), node.Output);
     }
 }
