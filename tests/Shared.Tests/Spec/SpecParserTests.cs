@@ -1,4 +1,5 @@
 using Hawser.Shared.Spec;
+using Hawser.Shared.Spec.Kinds.Agent;
 using Hawser.Shared.Spec.Kinds.Certificates;
 using Hawser.Shared.Spec.Kinds.Docker;
 using Hawser.Shared.Spec.Kinds.NdpProxy;
@@ -84,6 +85,32 @@ public sealed class SpecParserTests
         Assert.AreEqual(7, error.Column);
         StringAssert.Contains(error.Message, reason);
         StringAssert.StartsWith(error.ToString(), "spec.yaml:5:7: ");
+    }
+
+    [TestMethod]
+    [DataRow("agent: {version: \"\"}", "version '' is not a release version like 1.4.0")]
+    [DataRow("agent: {version: latest}", "version 'latest' is not a release version like 1.4.0")]
+    [DataRow("agent: {version: \"1.4\"}", "version '1.4' is not a release version like 1.4.0")]
+    [DataRow("agent: {}", "needs 'version'")]
+    [DataRow("agent:", "must be a mapping")]
+    [DataRow("agent: {version: 1.4.0, channel: stable}", "channel")]
+    public void An_agent_block_names_one_release_version(string block, string reason)
+    {
+        var result = Parse(Header + $"nodes:\n  web1:\n    {block}\n");
+        Assert.IsFalse(result.IsValid);
+        // The block's own error, on its line (the node, left with no block, is named too).
+        var error = result.Errors[0];
+        Assert.AreEqual(4, error.Line, string.Join("\n", result.Errors));
+        StringAssert.Contains(error.Message, reason);
+    }
+
+    [TestMethod]
+    public void An_agent_release_version_is_read()
+    {
+        var result = Parse(Header + "nodes:\n  web1:\n    agent: {version: 1.4.0-rc1}\n");
+
+        Assert.IsTrue(result.IsValid, string.Join("\n", result.Errors));
+        Assert.AreEqual("1.4.0-rc1", result.Spec!.Nodes["web1"].Blocks.Agent!.Version);
     }
 
     [TestMethod]
