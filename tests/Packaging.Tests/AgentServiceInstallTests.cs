@@ -7,7 +7,8 @@ namespace Hawser.Packaging.Tests;
 /// <c>hawser-agent install</c> for real, with no --root: the release binary installs itself under
 /// Debian's OpenRC (rc-update, rc-service, supervise-daemon), enrolls with a real controller, and
 /// uninstalls. It runs in a private mount namespace over a copy of /etc and fresh /run, /var/lib,
-/// /var/log and /usr/local/bin, so the machine's own services and files are never touched.
+/// /var/log and /usr/local/bin, so the machine's own services and files are never touched. Under systemd the same,
+/// with Debian's systemd as PID 1 of a PID namespace of its own (<see cref="SystemdHost"/>).
 /// </summary>
 [TestClass]
 public sealed class AgentServiceInstallTests
@@ -141,5 +142,58 @@ public sealed class AgentServiceInstallTests
         StringAssert.Contains(output, "AFTER=gone", "stopping the service stops release B: supervise-daemon still supervises it");
         var node = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "status", "rc3", "-o", "json"]);
         Assert.AreEqual(B, JsonDocument.Parse(node.StandardOutput).RootElement.GetProperty("agentVersion").GetString(), node.Output);
+    }
+
+    [TestMethod]
+    public async Task Under_systemd_the_installed_agent_switches_itself_to_a_published_release_in_place_and_its_unit_keeps_it()
+    {
+        const string B = "0.0.2-b";
+        var agent = await ReleaseBuild.AgentAsync();
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+        var shaA = Sha(agent);
+        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        Task<ProcessResult> Ctl(params string[] arguments) => HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
+        Assert.AreEqual(0, (await Ctl("agent", "publish", releaseB)).ExitCode);
+        // sd1's desired state is release B and nothing else (this agent runs in the machine's own network namespace).
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  sd1: {{agent: {{version: \"{B}\"}}}}\n");
+        var applied = await Ctl("apply", "-f", spec, "--no-wait");
+        Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        var token = await JoinTokenAsync(controller);
+
+        using var host = await SystemdHost.BootAsync();
+        File.Copy(agent, Path.Combine(host.Share, "hawser-agent"));
+        Directory.CreateDirectory(Path.Combine(host.Etc, "hawser"));
+        File.WriteAllText(Path.Combine(host.Etc, "hawser", "agent.yaml"), "acmeChallenge: {listen: none}\n");
+        var install = await host.RunAsync($"/run/share/hawser-agent install --init systemd --controller {controller.Address} --node sd1 --join-token {token} --ca-hash {controller.CaHash} --wait 00:01:00");
+        Assert.AreEqual(0, install.ExitCode, install.Output);
+        StringAssert.Contains(install.StandardOutput, "running: systemctl enable --now hawser-agent", install.Output);
+        async Task<string> MainPidAsync() => (await host.RunAsync("systemctl show -p MainPID --value hawser-agent")).StandardOutput.Trim();
+        var before = await MainPidAsync();
+
+        // The switch, as the unit's journal tells it: B tried, then switched to, then connected again.
+        var journal = "";
+        var switched = await Poll.UntilAsync(async () =>
+        {
+            journal = (await host.RunAsync("journalctl -u hawser-agent --no-pager -o cat")).StandardOutput;
+            var at = journal.IndexOf($"switched agent {ReleaseBuild.Version} to {B}", StringComparison.Ordinal);
+            return at >= 0 && journal.IndexOf("connected to", at, StringComparison.Ordinal) > at;
+        }, TimeSpan.FromMinutes(4));
+        Assert.IsTrue(switched, "no switch to B in the unit's journal:\n" + journal);
+        Assert.AreEqual(before, await MainPidAsync(), "the agent became B in place: systemd's main process kept its id\n" + journal);
+        Assert.AreEqual("active", (await host.RunAsync("systemctl is-active hawser-agent")).StandardOutput.Trim(), journal);
+        var files = (await host.RunAsync("sha256sum /usr/local/bin/hawser-agent /usr/local/bin/hawser-agent.previous")).StandardOutput;
+        StringAssert.Contains(files, $"{shaB}  /usr/local/bin/hawser-agent\n", "the installed binary is release B's (written under the unit's ProtectSystem=strict)");
+        StringAssert.Contains(files, $"{shaA}  /usr/local/bin/hawser-agent.previous\n", "release A is kept as .previous");
+        var node = await Ctl("status", "sd1", "-o", "json");
+        Assert.AreEqual(B, JsonDocument.Parse(node.StandardOutput).RootElement.GetProperty("agentVersion").GetString(), node.Output);
+
+        // systemd still manages it: stop ends release B.
+        Assert.AreEqual(0, (await host.RunAsync("systemctl stop hawser-agent")).ExitCode);
+        Assert.AreEqual("0", await MainPidAsync(), "stopped");
+        Assert.IsFalse((await host.RunAsync("pgrep -f '[h]awser-agent run'")).StandardOutput.Trim().Length > 0, "no agent left running after stop");
     }
 }
