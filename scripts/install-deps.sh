@@ -12,7 +12,8 @@
 #                                           prometheus-node-exporter, haproxy and hitch, bind9 (DNS-01 zones),
 #                                           postgresql, and for the NativeAOT release clang, lld, the aarch64 cross
 #                                           binutils, libc and libgcc, qemu-user-static and the arm64 libssl3 (this
-#                                           adds dpkg's arm64 architecture).
+#                                           adds dpkg's arm64 architecture), and qemu's aarch64 handler registered
+#                                           with binfmt_misc where systemd-binfmt has not (until the next reboot).
 # Services are test tools here: a package installed by this script is not left enabled at boot (docker, containerd,
 # ufw, named, postgresql, prometheus, nginx, haproxy, hitch, node_exporter); the TLS servers and node_exporter are not
 # started either. What was already installed is left as it was.
@@ -110,6 +111,15 @@ if [ "${#missing_servers[@]}" -gt 0 ]; then
 fi
 
 [ -n "$demo" ] && exit 0
+
+# The arm64 agent's upgrade test starts arm64 binaries as an arm64 host would, through the kernel's binfmt_misc and
+# qemu-user-static's handler. Debian registers it at boot where systemd runs (systemd-binfmt); where it does not, it is
+# registered here (until the next reboot).
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  log "binfmt_misc: registering qemu-user-static's aarch64 handler (/usr/lib/binfmt.d/qemu-aarch64.conf)"
+  [ -e /proc/sys/fs/binfmt_misc/register ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  grep -v '^#' /usr/lib/binfmt.d/qemu-aarch64.conf | as_root tee /proc/sys/fs/binfmt_misc/register >/dev/null
+fi
 if [ ! -d tests/interop/node_modules/@grpc/grpc-js ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
   log "npm ci (tests/interop)"
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)

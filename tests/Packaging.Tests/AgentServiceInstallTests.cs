@@ -37,6 +37,31 @@ public sealed class AgentServiceInstallTests
         return JsonDocument.Parse(token.StandardOutput).RootElement.GetProperty("token").GetString()!;
     }
 
+    private const string B = "0.0.2-b";
+
+    private static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
+    /// <summary>
+    /// A controller holding release B (the test's key), a revision giving <paramref name="node"/> release B and nothing else
+    /// (its agent runs in the machine's own network namespace), and a join token; release A's binary and both SHA-256s.
+    /// </summary>
+    private static async Task<(ControllerProcess Controller, string Agent, string ShaA, string ShaB, string Token)> ReleaseBDesiredAsync(TempDirectory data, string node)
+    {
+        var agent = await ReleaseBuild.AgentAsync();
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        var published = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "agent", "publish", releaseB]);
+        Assert.AreEqual(0, published.ExitCode, published.Output);
+        var spec = Path.Combine(data.Path, "spec.yaml");
+        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  {node}: {{agent: {{version: \"{B}\"}}}}\n");
+        var applied = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec, "--no-wait"]);
+        Assert.AreEqual(0, applied.ExitCode, applied.Output);
+        return (controller, agent, Sha(agent), Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent")), await JoinTokenAsync(controller));
+    }
+
+    private static async Task<ProcessResult> StatusAsync(ControllerProcess controller, string node) =>
+        await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "status", node, "-o", "json"]);
+
     [TestMethod]
     public async Task Install_starts_the_agent_under_OpenRC_waits_for_its_enrollment_and_uninstall_stops_and_removes_it()
     {
@@ -99,22 +124,9 @@ public sealed class AgentServiceInstallTests
     [TestMethod]
     public async Task Under_OpenRC_the_installed_agent_switches_itself_to_a_published_release_in_place_and_stays_supervised()
     {
-        const string B = "0.0.2-b";
-        var agent = await ReleaseBuild.AgentAsync();
-        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
-        static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
-        var shaA = Sha(agent);
-        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
-        var published = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "agent", "publish", releaseB]);
-        Assert.AreEqual(0, published.ExitCode, published.Output);
-        // rc3's desired state is release B and nothing else (this agent runs in the machine's own namespace).
-        var spec = Path.Combine(data.Path, "spec.yaml");
-        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  rc3: {{agent: {{version: \"{B}\"}}}}\n");
-        var applied = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec, "--no-wait"]);
-        Assert.AreEqual(0, applied.ExitCode, applied.Output);
-        var token = await JoinTokenAsync(controller);
+        var (controller, agent, shaA, shaB, token) = await ReleaseBDesiredAsync(data, "rc3");
+        await using var _ = controller;
         using var temp = new TempDirectory("hawser-openrc-upgrade-");
         var running = $"pgrep -f '[h]awser-agent run --controller {controller.Address}'";
 
@@ -140,29 +152,16 @@ public sealed class AgentServiceInstallTests
         StringAssert.Contains(output, $"PID_AFTER={before}\n", "the agent became B in place: supervise-daemon's child kept its process id");
         StringAssert.Contains(result.Output, "status: started", "OpenRC still sees the service started");
         StringAssert.Contains(output, "AFTER=gone", "stopping the service stops release B: supervise-daemon still supervises it");
-        var node = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "status", "rc3", "-o", "json"]);
+        var node = await StatusAsync(controller, "rc3");
         Assert.AreEqual(B, JsonDocument.Parse(node.StandardOutput).RootElement.GetProperty("agentVersion").GetString(), node.Output);
     }
 
     [TestMethod]
     public async Task Under_systemd_the_installed_agent_switches_itself_to_a_published_release_in_place_and_its_unit_keeps_it()
     {
-        const string B = "0.0.2-b";
-        var agent = await ReleaseBuild.AgentAsync();
-        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
-        static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
-        var shaA = Sha(agent);
-        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
         using var data = new TempDirectory();
-        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
-        Task<ProcessResult> Ctl(params string[] arguments) => HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments]);
-        Assert.AreEqual(0, (await Ctl("agent", "publish", releaseB)).ExitCode);
-        // sd1's desired state is release B and nothing else (this agent runs in the machine's own network namespace).
-        var spec = Path.Combine(data.Path, "spec.yaml");
-        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  sd1: {{agent: {{version: \"{B}\"}}}}\n");
-        var applied = await Ctl("apply", "-f", spec, "--no-wait");
-        Assert.AreEqual(0, applied.ExitCode, applied.Output);
-        var token = await JoinTokenAsync(controller);
+        var (controller, agent, shaA, shaB, token) = await ReleaseBDesiredAsync(data, "sd1");
+        await using var _ = controller;
 
         using var host = await SystemdHost.BootAsync();
         File.Copy(agent, Path.Combine(host.Share, "hawser-agent"));
@@ -188,7 +187,7 @@ public sealed class AgentServiceInstallTests
         var files = (await host.RunAsync("sha256sum /usr/local/bin/hawser-agent /usr/local/bin/hawser-agent.previous")).StandardOutput;
         StringAssert.Contains(files, $"{shaB}  /usr/local/bin/hawser-agent\n", "the installed binary is release B's (written under the unit's ProtectSystem=strict)");
         StringAssert.Contains(files, $"{shaA}  /usr/local/bin/hawser-agent.previous\n", "release A is kept as .previous");
-        var node = await Ctl("status", "sd1", "-o", "json");
+        var node = await StatusAsync(controller, "sd1");
         Assert.AreEqual(B, JsonDocument.Parse(node.StandardOutput).RootElement.GetProperty("agentVersion").GetString(), node.Output);
 
         // systemd still manages it: stop ends release B.

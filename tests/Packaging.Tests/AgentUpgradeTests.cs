@@ -9,7 +9,8 @@ namespace Hawser.Packaging.Tests;
 /// Issue 30's switch, with real release builds: the agent of release A (the shared build) runs from its own copy, release B
 /// (this code built as 0.0.2-b and signed with the same key) is published, and the spec naming B moves it: a trial start of B,
 /// then B in place of A with A kept as .previous, in the same process. A release C that cannot start (B cut short, validly
-/// signed) fails its trial: the node stays on B, says why, and its binary is untouched.
+/// signed) fails its trial: the node stays on B, says why, and its binary is untouched. An arm64 agent (run by the kernel through
+/// binfmt_misc and qemu-user-static) switches to B's arm64 binary. The switch under systemd and OpenRC: AgentServiceInstallTests.
 /// </summary>
 [TestClass]
 public sealed class AgentUpgradeTests
@@ -329,5 +330,68 @@ public sealed class AgentUpgradeTests
         {
             await agent.DisposeAsync();
         }
+    }
+
+    [TestMethod]
+    public async Task An_arm64_agent_switches_to_the_arm64_binary_of_a_release_never_the_x64_one()
+    {
+        // An arm64 host as far as the agent can tell: the kernel starts its binaries (and its trial's) through binfmt_misc and
+        // qemu-user-static, with Debian's arm64 libraries (multiarch).
+        Assert.IsTrue(File.Exists("/proc/sys/fs/binfmt_misc/qemu-aarch64"),
+            "qemu-user-static's aarch64 handler is not registered with binfmt_misc (scripts/install-deps.sh registers it)");
+        var releaseB = await ReleaseBuild.OtherVersionAsync(B);
+        var armA = await ReleaseBuild.AgentAsync("arm64");
+        var x64A = await ReleaseBuild.AgentAsync("x64");
+        var armB = Path.Combine(releaseB, "linux-arm64", "hawser-agent");
+        var x64B = Path.Combine(releaseB, "linux-x64", "hawser-agent");
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+
+        // Release 0.0.4 exists for x64 only; a revision naming it for arm1 is stored before arm1 enrolled (its architecture unknown).
+        using (var x64Only = new TempDirectory("hawser-release-x64-"))
+        {
+            await ReleaseBuild.WriteSignedReleaseAsync(x64Only.Path, File.ReadAllBytes(x64A), "0.0.4");
+            Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", x64Only.Path)).ExitCode);
+        }
+        var spec = Path.Combine(data.Path, "arm.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  arm1: {agent: {version: \"0.0.4\"}}\n");
+        var stored = await Ctl(controller, "apply", "-f", spec, "--store-only", "-o", "json");
+        Assert.AreEqual(0, stored.ExitCode, stored.Output);
+        var revision = JsonDocument.Parse(stored.StandardOutput).RootElement.GetProperty("revision").GetUInt64();
+
+        using var bin = new TempDirectory("hawser-agent-bin-");
+        var current = Path.Combine(bin.Path, "hawser-agent");
+        File.Copy(armA, current);
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        await using var agent = AgentProcess.StartBinary(current, host, "arm1", controller.Address, "--join-token", await controller.TokenAsync(1),
+            "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
+        await agent.WaitForAsync("connected to", TimeSpan.FromMinutes(3));
+        string? Architecture(JsonElement node) => node.TryGetProperty("host", out var facts) && facts.ValueKind == JsonValueKind.Object ? facts.GetProperty("architecture").GetString() : null;
+        Assert.IsTrue(await Poll.UntilAsync(async () => Architecture(await NodeAsync(controller, "arm1")) == "arm64", TimeSpan.FromSeconds(60)), "arm1 reports arm64");
+
+        // Starting that stored revision now is refused as apply would refuse it: nothing of 0.0.4 exists for arm64.
+        var start = await Ctl(controller, "rollout", "start", revision.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.AreEqual(1, start.ExitCode, start.Output);
+        StringAssert.Contains(start.StandardError, "node 'arm1': agent: release 0.0.4 is not published for arm64", start.Output);
+
+        // Release B for both architectures: arm1 fetches the arm64 binary, tries it, and becomes it.
+        Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseB)).ExitCode);
+        File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  arm1: {{agent: {{version: \"{B}\"}}}}\n");
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+        // The trial says B first; done is the switch, then B connecting as the agent itself.
+        bool Switched()
+        {
+            var at = agent.Output.IndexOf($"switched agent {ReleaseBuild.Version} to {B}", StringComparison.Ordinal);
+            return at >= 0 && agent.Output.IndexOf("connected to", at, StringComparison.Ordinal) > at;
+        }
+        Assert.IsTrue(await Poll.UntilAsync(() => Task.FromResult(Switched()), TimeSpan.FromMinutes(4)), "arm1 never switched to " + B + ":\n" + agent.Output);
+        Assert.AreEqual(B, (await NodeAsync(controller, "arm1")).GetProperty("agentVersion").GetString());
+        Assert.AreEqual(Sha(armB), Sha(current), "arm1 runs release B's arm64 binary");
+        Assert.AreEqual(Sha(armA), Sha(current + ".previous"), "release A's arm64 binary is kept as .previous");
+        var x64 = new[] { Sha(x64A), Sha(x64B) };
+        var written = Directory.EnumerateFiles(host.Root, "*", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(bin.Path));
+        Assert.IsFalse(written.Any(f => x64.Contains(Sha(f))), "an x64 binary was written on the arm64 host");
+        Assert.IsFalse(agent.HasExited, agent.Output);
     }
 }

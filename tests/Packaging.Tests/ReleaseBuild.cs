@@ -51,17 +51,16 @@ internal static class ReleaseBuild
     private static readonly Dictionary<string, Lazy<Task<string>>> Others = [];
 
     /// <summary>
-    /// Writes <paramref name="binary"/> as release <paramref name="version"/> for <paramref name="arch"/> into <paramref name="directory"/> (as
-    /// build-release.sh lays it out: linux-ARCH/hawser-agent, its manifest and the manifest's signature by <see cref="SigningKey"/>), for
-    /// `hawserctl agent publish`.
+    /// Writes <paramref name="binary"/> as release <paramref name="version"/> for x64 into <paramref name="directory"/> (as build-release.sh lays it
+    /// out: linux-x64/hawser-agent, its manifest and the manifest's signature by <see cref="SigningKey"/>), for `hawserctl agent publish`.
     /// </summary>
-    public static async Task WriteSignedReleaseAsync(string directory, byte[] binary, string version, string arch = "x64")
+    public static async Task WriteSignedReleaseAsync(string directory, byte[] binary, string version)
     {
-        var dir = Path.Combine(directory, $"linux-{arch}");
+        var dir = Path.Combine(directory, "linux-x64");
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, "hawser-agent");
         File.WriteAllBytes(path, binary);
-        File.WriteAllText(path + ".release", $"hawser-agent release\nversion: {version}\narch: {arch}\nsize: {binary.Length}\n" +
+        File.WriteAllText(path + ".release", $"hawser-agent release\nversion: {version}\narch: x64\nsize: {binary.Length}\n" +
             $"sha256: {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(binary))}\n");
         var signed = await ExternalProcess.RunAsync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", SigningKey, "-in", path + ".release", "-out", path + ".release.sig"],
             TimeSpan.FromSeconds(30));
@@ -69,8 +68,8 @@ internal static class ReleaseBuild
     }
 
     /// <summary>
-    /// Another release of this code, x64 agent only, signed with the same key: built as <paramref name="version"/> on first use
-    /// (a second release to upgrade to); returns its output directory.
+    /// Another release of this code, the agent for x64 and arm64, signed with the same key: built as <paramref name="version"/> on
+    /// first use (a second release to upgrade to); returns its output directory.
     /// </summary>
     public static Task<string> OtherVersionAsync(string version)
     {
@@ -83,7 +82,7 @@ internal static class ReleaseBuild
                     await DirectoryAsync();
                     var output = Path.Combine(Keys.Path, version);
                     var result = await ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "packaging", "build-release.sh"),
-                        [version, "--out", output, "--only", "hawser-agent", "--arch", "x64", "--sign-key", SigningKey], TimeSpan.FromMinutes(20));
+                        [version, "--out", output, "--only", "hawser-agent", "--arch", "x64", "--arch", "arm64", "--sign-key", SigningKey], TimeSpan.FromMinutes(20));
                     return result.ExitCode == 0 ? output : throw new AssertFailedException($"packaging/build-release.sh {version} failed: {result.Output}");
                 });
             }
