@@ -13,4 +13,9 @@ internal static class ControllerVersion
 
     /// <summary>Why this controller refuses an agent that says it is <paramref name="agentVersion"/>; null when it takes it, or when the node never said (not yet connected).</summary>
     public static string? ProblemWith(string agentVersion) => agentVersion.Length == 0 ? null : VersionSkew.Problem(agentVersion, Current);
+
+    /// <summary>Why this controller refuses a hello saying <paramref name="agentVersion"/>, or null: a hello without a version is refused too (every Hawser agent says one).</summary>
+    public static string? HelloProblem(string agentVersion) => agentVersion.Length == 0
+        ? $"the agent sent no version; this controller takes Hawser agents of {VersionSkew.Supported(Current)} only"
+        : ProblemWith(agentVersion);
 }

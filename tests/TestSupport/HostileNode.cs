@@ -52,7 +52,7 @@ public sealed class HostileNode : IAsyncDisposable
             ClientCertificate = identity, MaxSendMessageSize = 16 * 1024 * 1024,
         });
         var call = new AgentService.AgentServiceClient(channel).Connect();
-        hello ??= new Hello();
+        hello ??= new Hello { AgentVersion = BuildVersion.Current };
         hello.NodeName = name;
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = hello });
         return new HostileNode(name, channel, call);

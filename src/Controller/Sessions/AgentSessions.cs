@@ -201,7 +201,7 @@ public sealed partial class AgentSessions(ControllerStore store, DesiredStates d
         var agentVersion = NodeInputBounds.Cut(hello.AgentVersion, NodeInputBounds.MaxVersionChars);
         await store.Nodes.RecordHelloAsync(identity.Name, agentVersion, facts, hello.AppliedRevision, context.CancellationToken);
         // Recorded first, so `status` shows the version refused and why (the node's ControlApi listing says it again).
-        if (ControllerVersion.ProblemWith(agentVersion) is { } problem)
+        if (ControllerVersion.HelloProblem(agentVersion) is { } problem)
         {
             ControllerLog.Refused(logger, context.Method, context.Peer, StatusCode.FailedPrecondition, $"node '{identity.Name}': {problem}");
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{identity.Name}: {problem}"),

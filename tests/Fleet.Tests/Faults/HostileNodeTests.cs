@@ -71,6 +71,18 @@ public sealed partial class HostileNodeTests
             });
             Assert.AreEqual(StatusCode.FailedPrecondition, refusal.StatusCode, refusal.Status.Detail);
         }
+        // A hello that says no version at all cannot slip past the skew check.
+        await using (var silent = await HostileNode.EnrollAsync(controller, "evil3", new Hello()))
+        {
+            var refusal = await Assert.ThrowsExactlyAsync<RpcException>(async () =>
+            {
+                await foreach (var _ in silent.Responses.ReadAllAsync())
+                {
+                }
+            });
+            Assert.AreEqual(StatusCode.FailedPrecondition, refusal.StatusCode, refusal.Status.Detail);
+            StringAssert.Contains(refusal.Status.Detail, "evil3: the agent sent no version; this controller takes Hawser agents of ");
+        }
         var spec = Path.Join(data.Path, "spec.yaml");
         // A certificate too, ordered from a CA that is not there: hawserctl certs then lists what the node says it installed and serves.
         await File.WriteAllTextAsync(spec, "apiVersion: hawser/v1\nacme: {directory: \"https://127.0.0.1:9/dir\"}\nnodes:\n  evil:\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n"
