@@ -394,4 +394,43 @@ public sealed class AgentUpgradeTests
         Assert.IsFalse(written.Any(f => x64.Contains(Sha(f))), "an x64 binary was written on the arm64 host");
         Assert.IsFalse(agent.HasExited, agent.Output);
     }
+
+    [TestMethod]
+    public async Task An_agent_installed_from_the_deb_is_left_to_the_package_manager_and_says_so()
+    {
+        using var data = new TempDirectory();
+        await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
+        using (var release = new TempDirectory("hawser-release-as-"))
+        {
+            await ReleaseBuild.WriteSignedReleaseAsync(release.Path, File.ReadAllBytes(await ReleaseBuild.AgentAsync("x64")), "0.0.5");
+            Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", release.Path)).ExitCode);
+        }
+        // dpkg installs the release's .deb for real, into overlays of /usr, /etc and dpkg's database in a private mount
+        // namespace (the machine's own stay as they were); the agent then runs from the package's /usr/bin/hawser-agent.
+        var deb = await ReleaseBuild.AgentDebAsync("amd64");
+        using var sandbox = new TempDirectory("hawser-deb-host-");
+        var overlays = string.Join(" && ", new[] { "/usr", "/etc", "/var/lib/dpkg" }.Select((dir, i) =>
+            $"mkdir -p {sandbox.Path}/u{i} {sandbox.Path}/w{i} && mount -t overlay overlay -o lowerdir={dir},upperdir={sandbox.Path}/u{i},workdir={sandbox.Path}/w{i} {dir}"));
+        string[] launcher = ["unshare", "-m", "sh", "-c", $"mount --make-rprivate / && {overlays} && dpkg --log=/dev/null -i {deb} >&2 && exec \"$0\" \"$@\""];
+        using var host = new AgentHost();
+        host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
+        await using var agent = AgentProcess.StartUnder(launcher, "/usr/bin/hawser-agent", host, "deb1", controller.Address,
+            "--join-token", await controller.TokenAsync(1), "--ca-hash", controller.CaHash, "--proc-sys", host.PathOf("/proc-sys"));
+        await agent.WaitForAsync("connected to");
+        StringAssert.Contains(agent.Output, "Setting up hawser-agent", "dpkg installed the package");
+
+        var spec = Path.Combine(data.Path, "deb.yaml");
+        File.WriteAllText(spec, "apiVersion: hawser/v1\nnodes:\n  deb1: {agent: {version: \"0.0.5\"}}\n");
+        Assert.AreEqual(0, (await Ctl(controller, "apply", "-f", spec, "--no-wait")).ExitCode);
+        string Error(JsonElement node) => node.GetProperty("detail").EnumerateArray().Where(r => r.GetProperty("kind").GetString() == "agent")
+            .Select(r => r.GetProperty("error").GetString()).FirstOrDefault() ?? "";
+        Assert.IsTrue(await Poll.UntilAsync(async () => Error(await NodeAsync(controller, "deb1")).Length > 0, TimeSpan.FromMinutes(2)), agent.Output);
+        var error = Error(await NodeAsync(controller, "deb1"));
+        StringAssert.Contains(error, "agent 0.0.5: this agent runs from a file of the Debian package hawser-agent; upgrade it with the package manager", error);
+        // Nothing fetched, nothing written beside the package's binary (the overlay's upper layer holds what changed in /usr).
+        Assert.IsFalse(Directory.Exists(host.PathOf("/var/lib/hawser/agent")) && Directory.EnumerateFileSystemEntries(host.PathOf("/var/lib/hawser/agent")).Any(),
+            "a release was fetched for a packaged agent");
+        CollectionAssert.AreEquivalent(new[] { "hawser-agent" }, Directory.GetFiles(Path.Combine(sandbox.Path, "u0", "bin")).Select(Path.GetFileName).ToArray(),
+            "only dpkg wrote /usr/bin");
+    }
 }

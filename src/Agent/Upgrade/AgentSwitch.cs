@@ -42,6 +42,30 @@ public sealed class AgentSwitch(string current, string stateDirectory, IReadOnly
     /// <summary>How long a failed switch to a version keeps that version from being tried again.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The Debian package that installed the binary this agent runs from (dpkg lists it among its files), or null. Such a
+    /// binary is the package manager's to replace: switching it would leave dpkg's record of the package wrong.
+    /// </summary>
+    public string? Package { get; } = OwningPackage(current, "/var/lib/dpkg/info");
+
+    /// <summary>The hawser-agent package (of any architecture) whose dpkg file list in <paramref name="dpkgInfo"/> names <paramref name="binary"/>, or null.</summary>
+    public static string? OwningPackage(string binary, string dpkgInfo)
+    {
+        if (!Directory.Exists(dpkgInfo))
+        {
+            return null;
+        }
+        foreach (var list in Directory.EnumerateFiles(dpkgInfo, "hawser-agent*.list"))
+        {
+            var name = Path.GetFileNameWithoutExtension(list);
+            if ((name == "hawser-agent" || name.StartsWith("hawser-agent:", StringComparison.Ordinal)) && File.ReadLines(list).Contains(binary, StringComparer.Ordinal))
+            {
+                return name;
+            }
+        }
+        return null;
+    }
+
     private string Next => current + ".next";
 
     private string Previous => current + ".previous";

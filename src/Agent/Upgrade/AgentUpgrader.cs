@@ -8,6 +8,12 @@ public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? swi
     /// <inheritdoc/>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
     {
+        if (!trial && switcher?.Package is { } package)
+        {
+            // Said before anything is fetched: the package manager owns this binary (and dpkg's record of it).
+            throw new ResourceException($"agent {version}: this agent runs from a file of the Debian package {package}; upgrade it with the package " +
+                $"manager (apt install ./hawser-agent_{version}_*.deb from the release), not through the controller; still running {AgentBuild.Version}");
+        }
         if (switcher?.FailureFor(version) is var (failure, retryAt))
         {
             // Tried and failed not long ago: said again rather than tried in a loop (each try pauses the stream).
