@@ -14,12 +14,24 @@ namespace Hawser.Agent.Upgrade;
 /// </summary>
 public sealed class ReleaseDownloader(Func<ReleaseRequest, CancellationToken, Task<ReleaseChunk>> request, ReleaseKey? key, string directory)
 {
+    /// <summary>
+    /// How long a release whose whole download did not hash to its signed SHA-256 is not fetched again: the same bytes would
+    /// come again (a damaged store), and each try moves the whole binary.
+    /// </summary>
+    public static readonly TimeSpan RetryMismatchAfter = TimeSpan.FromMinutes(10);
+
+    private readonly Dictionary<string, (string Failure, DateTimeOffset At)> _mismatched = new(StringComparer.Ordinal);
+
     /// <summary>Downloads and verifies release <paramref name="version"/> for this architecture (see the class); throws with the reason.</summary>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
     {
         if (key is null)
         {
             throw new ResourceException("this agent trusts no release key: it was not built by build-release.sh --sign-key, and agent.yaml pins none (releaseKey)");
+        }
+        if (_mismatched.TryGetValue(version, out var mismatch) && DateTimeOffset.UtcNow - mismatch.At < RetryMismatchAfter)
+        {
+            throw new ResourceException($"{mismatch.Failure} (fetched again from {(mismatch.At + RetryMismatchAfter).UtcDateTime:yyyy-MM-dd HH:mm}Z)");
         }
         var arch = AgentBuild.Architecture;
         var first = await request(new ReleaseRequest { Version = version, Arch = arch, Offset = 0 }, cancellationToken);
@@ -67,7 +79,9 @@ public sealed class ReleaseDownloader(Func<ReleaseRequest, CancellationToken, Ta
         if (digest != manifest.Sha256)
         {
             File.Delete(part);
-            throw new ResourceException($"release {version} for {arch}: the bytes received hash to SHA-256 {digest[..16]}…, not the signed {manifest.Sha256[..16]}…; nothing kept");
+            var failure = $"release {version} for {arch}: the bytes received hash to SHA-256 {digest[..16]}…, not the signed {manifest.Sha256[..16]}…; nothing kept";
+            _mismatched[version] = (failure, DateTimeOffset.UtcNow);
+            throw new ResourceException(failure);
         }
         File.SetUnixFileMode(part, Shared.Releases.ReleaseManifest.ExecutableMode);
         File.Move(part, staged, overwrite: true);
