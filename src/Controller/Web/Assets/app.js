@@ -89,6 +89,13 @@ function show(...content) {
   view.replaceChildren(...content.filter((part) => part !== null && part !== undefined));
 }
 
+// A page that reads before it draws draws only if the operator is still on it: a slow overview must not
+// replace the nodes page clicked meanwhile. Taken when the page starts; `current` is new at every route.
+function showIfStill() {
+  const at = current;
+  return (...content) => { if (at === current) show(...content); };
+}
+
 function failure(error) {
   return el("p", { class: "error", role: "alert" }, String(error.message || error));
 }
@@ -108,6 +115,7 @@ const nodeStates = ["in-sync", "pending", "failed", "offline", "new", "incompati
 const rareStates = ["new", "incompatible"];
 
 async function overviewPage() {
+  const shown = showIfStill();
   const [nodes, rollouts, certificates, trouble, unenrolled, controller, outcomes] = await Promise.all([api("/nodes"), api("/rollouts"), api("/certificates"), api("/events/recent"),
     api("/nodes-unenrolled"), api("/controller"), api("/charts/outcomes")]);
   const count = (state) => nodes.filter((n) => n.state === state).length;
@@ -118,7 +126,7 @@ async function overviewPage() {
     unenrolled.length === 0 ? null : el("a", { class: "tile", href: "#/nodes", "data-count": "not-enrolled", "data-state": "failed" },
       el("span", { class: "state" }, unenrolled.length), el("span", {}, "not enrolled")));
   const active = rollouts.find((r) => ["running", "paused", "rolling-back"].includes(r.state));
-  show(el("h1", {}, "Overview"), tiles, unenrolledList(unenrolled), active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
+  shown(el("h1", {}, "Overview"), tiles, unenrolledList(unenrolled), active ? rolloutBanner(active) : el("p", { id: "rollout-banner", class: "muted" }, "No rollout is running."),
     el("div", { class: "columns" },
       controllerHealth(controller, nodes),
       el("section", { id: "expiring" }, el("h2", {}, "Certificates by time left"), expiring(certificates)),
@@ -352,9 +360,10 @@ function why(n) {
 }
 
 async function nodePage(name) {
+  const shown = showIfStill();
   const detail = await api(`/nodes/${encodeURIComponent(name)}`);
   const n = detail.node;
-  show(el("h1", {}, n.name), el("p", { "data-state": n.state }, "State: ", el("span", { class: "state" }, n.state),
+  shown(el("h1", {}, n.name), el("p", { "data-state": n.state }, "State: ", el("span", { class: "state" }, n.state),
       ` · revision ${n.appliedRevision}/${n.desiredRevision} · agent ${n.agentVersion || "-"} · labels ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(", ") || "-"}`),
     el("p", { id: "node-why" }, why(n)),
     el("h2", {}, "Resources (last report)"), searchBox("resource-search", "node-resources", "Search: kind, name, state, change"),
@@ -370,6 +379,7 @@ async function nodePage(name) {
 }
 
 async function revisionsPage() {
+  const shown = showIfStill();
   const revisions = await api("/revisions");
   const options = revisions.map((r) => el("option", { value: r.number }, `${r.number}: ${r.message || "(no message)"}`));
   const from = el("select", { id: "diff-from" }, options.map((o) => o.cloneNode(true)));
@@ -397,7 +407,7 @@ async function revisionsPage() {
     if (event) event.preventDefault();
     try { render(await api(`/revisions/diff?from=${from.value}&to=${to.value}`)); } catch (error) { result.replaceChildren(failure(error)); }
   };
-  show(el("h1", {}, "Revisions"), searchBox("revision-search", "revision-list", "Search: number, message, author"),
+  shown(el("h1", {}, "Revisions"), searchBox("revision-search", "revision-list", "Search: number, message, author"),
     el("div", { id: "revision-list" }, table(["Number", "Message", "Author", "Stored"], revisions.map((r) => el("tr", {}, el("td", {}, r.number), el("td", {}, r.message || "-"), el("td", {}, r.author), el("td", {}, time(r.createdAt)))))),
     el("h2", {}, "Compare"),
     el("form", { class: "inline", onsubmit: compare }, el("label", {}, "From", from), el("label", {}, "To", to), el("button", { type: "submit" }, "Show diff")),
@@ -407,6 +417,7 @@ async function revisionsPage() {
 }
 
 async function rolloutsPage() {
+  const shown = showIfStill();
   const [rollouts, revisions] = await Promise.all([api("/rollouts"), api("/revisions")]);
   const field = (label, input) => el("label", {}, label, input);
   const revision = el("select", { name: "revision", id: "rollout-revision" }, revisions.map((r) => el("option", { value: r.number }, `${r.number}: ${r.message || "(no message)"}`)));
@@ -437,7 +448,7 @@ async function rolloutsPage() {
       location.hash = `#/rollouts/${started.id}`;
     } catch (error) { message.replaceChildren(failure(error)); }
   });
-  show(el("h1", {}, "Rollouts"), ...(canChange ? [el("h2", {}, "Start one"), form, message] : []), el("h2", {}, "All rollouts"),
+  shown(el("h1", {}, "Rollouts"), ...(canChange ? [el("h2", {}, "Start one"), form, message] : []), el("h2", {}, "All rollouts"),
     searchBox("rollout-search", "rollout-list", "Search: id, state, revision, reason"), el("div", { id: "rollout-list" }, rolloutList(rollouts)));
   applySearch("rollout-search", "rollout-list");
 }
@@ -534,13 +545,16 @@ function took(ms) {
 }
 
 async function rolloutPage(id) {
-  renderRollout(await api(`/rollouts/${id}`));
+  const at = current;
+  const rollout = await api(`/rollouts/${id}`);
+  if (at === current) renderRollout(rollout);
 }
 
 async function certificatesPage() {
+  const shown = showIfStill();
   const certificates = await api("/certificates");
   const message = el("div");
-  show(el("h1", {}, "Certificates"), message, searchBox("certificate-search", "certificate-list", "Search: name, domain, node, serial"),
+  shown(el("h1", {}, "Certificates"), message, searchBox("certificate-search", "certificate-list", "Search: name, domain, node, serial"),
     certificates.length === 0 ? el("p", { class: "muted" }, "The newest revision asks the controller for no certificates.")
       : el("div", { id: "certificate-list" }, table(["Name", "Domains", "Nodes (served, installed, failed)", "Serial", "Not after", "Renew at", "Last error", ""], certificates.map((c) => el("tr", { "data-certificate": c.name },
         el("td", {}, c.name), el("td", {}, c.domains.join(", ")),
@@ -557,7 +571,7 @@ async function certificatesPage() {
 // --- routing and live updates -------------------------------------------------------------
 async function route() {
   const [, name = "overview", arg = ""] = location.hash.split("/").map(decodeURIComponent);
-  current = { name, arg };
+  const at = current = { name, arg };
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.view === name));
   try {
     if (name === "nodes" && arg) await nodePage(arg);
@@ -568,7 +582,7 @@ async function route() {
     else if (name === "nodes") await nodesPage();
     else if (name === "events") await eventsPage();
     else await overviewPage();
-  } catch (error) { show(failure(error)); }
+  } catch (error) { if (current === at) show(failure(error)); }
 }
 
 let refresh = null;
