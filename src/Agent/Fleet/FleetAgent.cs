@@ -55,8 +55,8 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
     private CancellationTokenSource? _connection;
     private volatile bool _heard;
     private Upgrade.AgentSwitch? _switch;
-    // Kept across converges (what it remembers: a release whose bytes did not verify); made again when agent.yaml pins another key.
-    private (string? Key, Upgrade.AgentUpgrader Upgrader)? _releases;
+    // Kept across converges: it remembers a release whose bytes did not verify.
+    private Upgrade.AgentUpgrader? _releases;
     private static readonly string Version = Upgrade.AgentBuild.Version;
     // Release chunks asked for over the stream, by request id (one at a time in practice: a download asks, waits, writes).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, TaskCompletionSource<ReleaseChunk>> _releaseAnswers = new();
@@ -105,18 +105,6 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
 
     private CancellationTokenSource? _stop;
     private volatile bool _removed;
-
-    /// <summary>The release upgrader for <paramref name="key"/>: the same one from converge to converge while the key stays.</summary>
-    private Upgrade.AgentUpgrader ReleasesFor(Shared.Releases.ReleaseKey? key)
-    {
-        if (_releases is not { } kept || kept.Key != key?.Base64)
-        {
-            kept = (key?.Base64, new Upgrade.AgentUpgrader(new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, key, paths.Map("/var/lib/hawser/agent")),
-                _switch, _trialMarker is not null));
-            _releases = kept;
-        }
-        return kept.Upgrader;
-    }
 
     private async Task<int> RunUntilStoppedAsync(CancellationToken cancellationToken)
     {
@@ -690,7 +678,9 @@ public sealed class FleetAgent(FleetAgentOptions options, AgentConfig config, Ho
             var blocks = SpecResolver.Resolve(parsed.Spec, options.Node).Blocks;
             var converger = new NodeConverger(config, paths, _runner, () => _docker ??= new DockerEngineClient(config.DockerSocket))
             {
-                Releases = ReleasesFor(config.TrustedReleaseKey),
+                // The first converge runs after RunUntilStoppedAsync has set _switch; config is fixed for the agent's life.
+                Releases = _releases ??= new Upgrade.AgentUpgrader(
+                    new Upgrade.ReleaseDownloader(RequestReleaseChunkAsync, config.TrustedReleaseKey, paths.Map("/var/lib/hawser/agent")), _switch, _trialMarker is not null),
             };
             // Each resource done is progress: the watchdog hears it, so only a resource stuck past WatchdogSec trips it.
             Reconcile.ConvergeReport result;

@@ -8,7 +8,7 @@ public sealed class AgentUpgrader(ReleaseDownloader downloader, AgentSwitch? swi
     /// <inheritdoc/>
     public async Task<StagedRelease> StageAsync(string version, CancellationToken cancellationToken)
     {
-        if (!trial && switcher?.Package is { } package)
+        if (switcher?.Package is { } package)
         {
             // Said before anything is fetched: the package manager owns this binary (and dpkg's record of it).
             throw new ResourceException($"agent {version}: this agent runs from a file of the Debian package {package}; upgrade it with the package " +
