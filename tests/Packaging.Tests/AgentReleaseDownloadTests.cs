@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Hawser.Controller.Store;
 using Hawser.TestSupport;
@@ -57,7 +56,7 @@ public sealed class AgentReleaseDownloadTests
         using var bin = new TempDirectory("hawser-agent-bin-");
         var agentBinary = Path.Combine(bin.Path, "hawser-agent");
         File.Copy(await ReleaseBuild.AgentAsync("x64"), agentBinary);
-        var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary)));
+        var sha = ReleaseBuild.Sha256Of(agentBinary);
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
         await PublishAsAsync(controller, "0.0.2-b");
@@ -95,8 +94,8 @@ public sealed class AgentReleaseDownloadTests
         var staged = web1.PathOf("/var/lib/hawser/agent/hawser-agent-0.0.2-b");
         // A figure for tests/Benchmarks/README.md, not an assertion: the agent's peak RSS around a download of the whole binary.
         Console.WriteLine($"figure: web1 peak RSS (VmHWM) {peakBefore} before, {Peak(agent1)} after downloading {new FileInfo(staged).Length / 1048576.0:0.0} MiB");
-        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(staged))), "the verified download is the signed bytes");
-        Assert.AreEqual(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(agentBinary))), "the binary web1 runs from is untouched");
+        Assert.AreEqual(sha, ReleaseBuild.Sha256Of(staged), "the verified download is the signed bytes");
+        Assert.AreEqual(sha, ReleaseBuild.Sha256Of(agentBinary), "the binary web1 runs from is untouched");
         Assert.IsFalse(File.Exists(agentBinary + ".next"));
         var refused = await AgentErrorAsync(controller, "web2", "refused");
         StringAssert.Contains(refused, $"the release's signature does not verify with release key {otherPublic.Fingerprint}; nothing written", refused);

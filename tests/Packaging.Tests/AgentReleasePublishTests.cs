@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Hawser.TestSupport;
 
@@ -62,7 +61,7 @@ public sealed class AgentReleasePublishTests
             var binary = Path.Combine(release, $"linux-{arch}", "hawser-agent");
             var entry = releases.Single(r => r.GetProperty("arch").GetString() == arch);
             Assert.AreEqual(ReleaseBuild.Version, entry.GetProperty("version").GetString());
-            Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(binary))), entry.GetProperty("sha256").GetString());
+            Assert.AreEqual(ReleaseBuild.Sha256Of(binary), entry.GetProperty("sha256").GetString());
             Assert.AreEqual((ulong)new FileInfo(binary).Length, entry.GetProperty("size").GetUInt64());
         }
         var again = await PublishAsync(controller, release);
@@ -100,7 +99,7 @@ public sealed class AgentReleasePublishTests
             var x64 = Path.Combine(wrongArch.Path, "linux-x64", "hawser-agent");
             File.Copy(x64, Path.Combine(wrongArch.Path, "linux-arm64", "hawser-agent"), overwrite: true);
             File.WriteAllText(manifest, $"hawser-agent release\nversion: 0.0.2\narch: arm64\nsize: {new FileInfo(x64).Length}\n" +
-                $"sha256: {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(x64)))}\n");
+                $"sha256: {ReleaseBuild.Sha256Of(x64)}\n");
             await SignAsync(ReleaseBuild.SigningKey, manifest);
             Directory.Delete(Path.Combine(wrongArch.Path, "linux-x64"), recursive: true);
             var refused = await PublishAsync(controller, wrongArch.Path);

@@ -39,8 +39,6 @@ public sealed class AgentServiceInstallTests
 
     private const string B = "0.0.2-b";
 
-    private static string Sha(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
-
     /// <summary>
     /// A controller holding release B (the test's key), a revision giving <paramref name="node"/> release B and nothing else
     /// (its agent runs in the machine's own network namespace), and a join token; release A's binary and both SHA-256s.
@@ -56,7 +54,7 @@ public sealed class AgentServiceInstallTests
         File.WriteAllText(spec, $"apiVersion: hawser/v1\nnodes:\n  {node}: {{agent: {{version: \"{B}\"}}}}\n");
         var applied = await HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, "apply", "-f", spec, "--no-wait"]);
         Assert.AreEqual(0, applied.ExitCode, applied.Output);
-        return (controller, agent, Sha(agent), Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent")), await JoinTokenAsync(controller));
+        return (controller, agent, ReleaseBuild.Sha256Of(agent), ReleaseBuild.Sha256Of(Path.Combine(releaseB, "linux-x64", "hawser-agent")), await JoinTokenAsync(controller));
     }
 
     private static async Task<ProcessResult> StatusAsync(ControllerProcess controller, string node) =>

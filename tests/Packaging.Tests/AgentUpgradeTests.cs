@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Hawser.Agent.Upgrade;
 using Hawser.TestSupport;
@@ -23,8 +22,6 @@ public sealed class AgentUpgradeTests
     private static Task<ProcessResult> CtlIn(NetworkNamespace? ns, ControllerProcess controller, params string[] arguments) => ns is null
         ? HawserProcesses.RunAsync("hawserctl", ["--config", controller.CtlConfig, .. arguments])
         : HawserProcesses.RunInAsync(ns, "hawserctl", ["--config", controller.CtlConfig, .. arguments]);
-
-    private static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
     private static async Task<JsonElement> NodeAsync(ControllerProcess controller, string node, NetworkNamespace? ns = null)
     {
@@ -57,7 +54,7 @@ public sealed class AgentUpgradeTests
         var current = Path.Combine(bin.Path, "hawser-agent");
         File.Copy(await ReleaseBuild.AgentAsync("x64"), current);
         File.SetUnixFileMode(current, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var shaA = Sha(current);
+        var shaA = ReleaseBuild.Sha256Of(current);
         using var host = new AgentHost();
         host.WriteFile("/etc/hawser/agent.yaml", "acmeChallenge: {listen: none}\n");
         host.WriteFile("/proc-sys/net/ipv4/tcp_keepalive_time", "7200\n");
@@ -76,8 +73,8 @@ public sealed class AgentUpgradeTests
             return node.GetProperty("agentVersion").GetString() == B && node.GetProperty("state").GetString() == "in-sync";
         }, TimeSpan.FromMinutes(3));
         Assert.IsTrue(moved, $"web1 did not come to {B} in sync; last: {last}\n{agent.Output}");
-        Assert.AreEqual(Sha(binaryB), Sha(current), "the binary web1 runs from is B's");
-        Assert.AreEqual(shaA, Sha(current + ".previous"), "A is kept as .previous");
+        Assert.AreEqual(ReleaseBuild.Sha256Of(binaryB), ReleaseBuild.Sha256Of(current), "the binary web1 runs from is B's");
+        Assert.AreEqual(shaA, ReleaseBuild.Sha256Of(current + ".previous"), "A is kept as .previous");
         Assert.IsFalse(File.Exists(current + ".next"));
         Assert.AreEqual(pid, agent.Pid);
         Assert.IsFalse(agent.HasExited, agent.Output);
@@ -99,7 +96,7 @@ public sealed class AgentUpgradeTests
         }, TimeSpan.FromMinutes(3));
         Assert.IsTrue(failed, $"web1 never reported the failed trial; last error «{error}»\n{agent.Output}");
         StringAssert.Contains(error, $"still running {B}", error);
-        Assert.AreEqual(Sha(binaryB), Sha(current), "the binary is still B's");
+        Assert.AreEqual(ReleaseBuild.Sha256Of(binaryB), ReleaseBuild.Sha256Of(current), "the binary is still B's");
         Assert.IsFalse(File.Exists(current + ".next"));
         Assert.AreEqual(pid, agent.Pid);
         var node = (await NodeAsync(controller, "web1"));
@@ -160,7 +157,7 @@ public sealed class AgentUpgradeTests
     public async Task A_rollout_in_batches_of_one_moves_three_agents_to_B_and_one_whose_trial_fails_pauses_it_with_the_others_untouched()
     {
         var releaseB = await ReleaseBuild.OtherVersionAsync(B);
-        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        var shaB = ReleaseBuild.Sha256Of(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
         // Three hosts, each a network namespace of its own on a bridge to the controller's.
         using var net = await FleetNetwork.CreateAsync();
         var hub = net.Hub;
@@ -178,7 +175,7 @@ public sealed class AgentUpgradeTests
                 hosts.Add(new AgentHost(await net.AddHostAsync($"web{i}", i)));
                 agents.Add(await StartAAsync(controller, hosts[^1], bin, $"web{i}", token));
             }
-            var shaA = Sha(agents[0].Binary);
+            var shaA = ReleaseBuild.Sha256Of(agents[0].Binary);
             // Revision 1 sets the sysctl on every node; the rollout to B then changes nothing but the agent.
             var first = Path.Combine(data.Path, "a.yaml");
             File.WriteAllText(first, WebNodes + "profiles:\n  web:\n    selector: {role: web}\n    sysctls: {net.ipv4.tcp_keepalive_time: \"600\"}\n");
@@ -197,8 +194,8 @@ public sealed class AgentUpgradeTests
                 var (agent, binary) = agents[i];
                 var node = await NodeAsync(controller, agent.Node, hub);
                 Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), agent.Output);
-                Assert.AreEqual(shaB, Sha(binary), agent.Node);
-                Assert.AreEqual(shaA, Sha(binary + ".previous"), agent.Node);
+                Assert.AreEqual(shaB, ReleaseBuild.Sha256Of(binary), agent.Node);
+                Assert.AreEqual(shaA, ReleaseBuild.Sha256Of(binary + ".previous"), agent.Node);
                 Assert.IsFalse(agent.HasExited, agent.Output);
                 // Nothing else changed: the host's files as before, its sysctl still the spec's.
                 var etcAfter = EtcOf(hosts[i]);
@@ -220,7 +217,7 @@ public sealed class AgentUpgradeTests
             {
                 var node = await NodeAsync(controller, agent.Node, hub);
                 Assert.AreEqual(B, node.GetProperty("agentVersion").GetString(), $"{agent.Node} stays on B");
-                Assert.AreEqual(shaB, Sha(binary), agent.Node);
+                Assert.AreEqual(shaB, ReleaseBuild.Sha256Of(binary), agent.Node);
                 Assert.AreEqual(agent.Node == failed[0], agent.Output.Contains("trying agent 0.0.3-c", StringComparison.Ordinal), $"only {failed[0]} tried C");
             }
         }
@@ -262,9 +259,9 @@ public sealed class AgentUpgradeTests
     public async Task A_kill_at_any_point_of_the_switch_leaves_one_whole_binary_that_connects_and_moves_on_and_a_crash_loop_returns_to_the_previous()
     {
         var releaseB = await ReleaseBuild.OtherVersionAsync(B);
-        var shaB = Sha(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
+        var shaB = ReleaseBuild.Sha256Of(Path.Combine(releaseB, "linux-x64", "hawser-agent"));
         var binaryA = await ReleaseBuild.AgentAsync("x64");
-        var shaA = Sha(binaryA);
+        var shaA = ReleaseBuild.Sha256Of(binaryA);
         using var data = new TempDirectory();
         await using var controller = await ControllerProcess.StartAsync(data.Path, "127.0.0.1:0", null, "--release-key", ReleaseBuild.PublicKey);
         Assert.AreEqual(0, (await Ctl(controller, "agent", "publish", releaseB)).ExitCode);
@@ -286,7 +283,7 @@ public sealed class AgentUpgradeTests
                 await agent.KillAsync();
                 await agent.DisposeAsync();
                 await WaitNoProcessAsync(current + ".next");
-                var sha = Sha(current);
+                var sha = ReleaseBuild.Sha256Of(current);
                 Assert.IsTrue(sha == shaA || sha == shaB, $"round {round}: the current binary is neither A nor B");
                 var version = await ExternalProcess.RunAsync(current, ["--version"], TimeSpan.FromSeconds(30));
                 Assert.AreEqual(0, version.ExitCode, version.Output);
@@ -300,7 +297,7 @@ public sealed class AgentUpgradeTests
                 await agent.WaitForAsync("connected to");
             }
             // The binary first: the controller may still hold the version a killed B said before A was put back.
-            var moved = await Poll.UntilAsync(async () => Sha(current) == shaB && (await NodeAsync(controller, "web1")).GetProperty("agentVersion").GetString() == B,
+            var moved = await Poll.UntilAsync(async () => ReleaseBuild.Sha256Of(current) == shaB && (await NodeAsync(controller, "web1")).GetProperty("agentVersion").GetString() == B,
                 TimeSpan.FromMinutes(2));
             Assert.IsTrue(moved, agent.Output);
 
@@ -314,7 +311,7 @@ public sealed class AgentUpgradeTests
                 await agent.WaitForAsync(start < 3 ? "connected to" : $"agent {B} rolled back to {ReleaseBuild.Version}");
             }
             await agent.WaitForAsync("connected to");
-            Assert.AreEqual(shaA, Sha(current), "A is current again");
+            Assert.AreEqual(shaA, ReleaseBuild.Sha256Of(current), "A is current again");
             string error = "";
             var said = await Poll.UntilAsync(async () =>
             {
@@ -387,11 +384,11 @@ public sealed class AgentUpgradeTests
         }
         Assert.IsTrue(await Poll.UntilAsync(() => Task.FromResult(Switched()), TimeSpan.FromMinutes(4)), "arm1 never switched to " + B + ":\n" + agent.Output);
         Assert.AreEqual(B, (await NodeAsync(controller, "arm1")).GetProperty("agentVersion").GetString());
-        Assert.AreEqual(Sha(armB), Sha(current), "arm1 runs release B's arm64 binary");
-        Assert.AreEqual(Sha(armA), Sha(current + ".previous"), "release A's arm64 binary is kept as .previous");
-        var x64 = new[] { Sha(x64A), Sha(x64B) };
+        Assert.AreEqual(ReleaseBuild.Sha256Of(armB), ReleaseBuild.Sha256Of(current), "arm1 runs release B's arm64 binary");
+        Assert.AreEqual(ReleaseBuild.Sha256Of(armA), ReleaseBuild.Sha256Of(current + ".previous"), "release A's arm64 binary is kept as .previous");
+        var x64 = new[] { ReleaseBuild.Sha256Of(x64A), ReleaseBuild.Sha256Of(x64B) };
         var written = Directory.EnumerateFiles(host.Root, "*", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(bin.Path));
-        Assert.IsFalse(written.Any(f => x64.Contains(Sha(f))), "an x64 binary was written on the arm64 host");
+        Assert.IsFalse(written.Any(f => x64.Contains(ReleaseBuild.Sha256Of(f))), "an x64 binary was written on the arm64 host");
         Assert.IsFalse(agent.HasExited, agent.Output);
     }
 

@@ -39,6 +39,9 @@ internal static class ReleaseBuild
         Keys.Dispose();
     }
 
+    /// <summary>The SHA-256 of the file at <paramref name="path"/>, lower-case hex (as manifests, `agent releases` and sha256sum write it).</summary>
+    public static string Sha256Of(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
     /// <summary>Makes an Ed25519 key pair: <paramref name="privatePem"/> and, beside it, its public half as <c>.pub</c>.</summary>
     public static async Task MakeKeyAsync(string privatePem)
     {
